@@ -1,0 +1,163 @@
+"""The employee directory: who works where, since when, and who is an ambassador.
+
+Loaded from a CSV as HR or the change team exports it (English or French headers, `,` or
+`;`, UTF-8 or cp1252, ISO or DD/MM/YYYY dates, yes/no/oui/non/1/0 flags). Only a person
+(employee id or e-mail) and a site are required. The file is validated as a whole: a
+partial directory would silently shrink headcounts, so any bad row rejects the load with
+the file, line and problem, and the previous directory stays in place. A valid load
+replaces the previous directory in one manifest commit. People are stored under their
+pseudonymous key (e-mail if given, else employee id; the other as `alt_key`), no names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import store
+from .config import Settings
+from .errors import DataError
+from .ingest.textio import iter_csv_records, sniff_delimiter, sniff_text, split_line
+from .privacy import KeyCache, load_or_create_secret
+from .schema import DIRECTORY_COLUMN_ALIASES, DIRECTORY_SCHEMA, FALSE_VALUES, TRUE_VALUES
+from .ingest.textio import match_columns
+
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d")
+
+
+@dataclass(frozen=True)
+class DirectorySummary:
+    """A loaded directory: rows (people), distinct sites, ambassadors flagged."""
+
+    file: str
+    people: int
+    sites: int
+    ambassadors: int
+    loaded_at: str
+
+
+def normalise_site(name: str) -> str:
+    """Sites compare after trimming and collapsing inner blanks ("Lyon  " is "Lyon")."""
+    return re.sub(r"\s+", " ", name).strip()
+
+
+def parse_date(text: str) -> date | None:
+    """ISO or day-first dates, with an optional time part that is ignored. Empty is None."""
+    value = text.strip()
+    if not value:
+        return None
+    value = re.split(r"[ T]", value, maxsplit=1)[0]
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"bad date {text!r} (expected YYYY-MM-DD or DD/MM/YYYY)")
+
+
+def parse_flag(text: str) -> bool:
+    value = text.strip().lower()
+    if value in TRUE_VALUES:
+        return True
+    if value in FALSE_VALUES:
+        return False
+    raise ValueError(f"bad yes/no value {text!r} (expected yes/no, oui/non, true/false, 1/0)")
+
+
+def read_directory(path: Path, person_key: KeyCache) -> pa.Table:
+    """The directory as a DIRECTORY_SCHEMA table, or DataError naming file, line, problem."""
+    info = sniff_text(path)
+    delimiter = sniff_delimiter(info.first_line)
+    headers = split_line(info.first_line, delimiter)
+    found, _ = match_columns(headers, DIRECTORY_COLUMN_ALIASES)
+    if "site" not in found or not ({"user_id", "email"} & found.keys()):
+        needed = [c for c in ("site",) if c not in found]
+        if not ({"user_id", "email"} & found.keys()):
+            needed.insert(0, "user_id or email")
+        raise DataError(
+            f"{path}:1: directory header lacks {', '.join(needed)} "
+            f"(found: {', '.join(h.strip() for h in headers) or 'nothing'})"
+        )
+    columns: dict[str, list[object]] = {f.name: [] for f in DIRECTORY_SCHEMA}
+    seen: dict[str, int] = {}
+    errors: list[str] = []
+    records = iter_csv_records(path, info.encoding, delimiter)
+    next(records, None)
+    for line, fields in records:
+        if len(fields) != len(headers):
+            errors.append(f"{path}:{line}: expected {len(headers)} columns, found {len(fields)}")
+            continue
+
+        def value(name: str, fields: list[str] = fields) -> str:
+            index = found.get(name)
+            return fields[index].strip() if index is not None else ""
+
+        email, user_id, site = value("email"), value("user_id"), normalise_site(value("site"))
+        primary = email or user_id
+        if not primary:
+            errors.append(f"{path}:{line}: no employee id or e-mail")
+            continue
+        if not site:
+            errors.append(f"{path}:{line}: no site")
+            continue
+        key = person_key(primary)
+        if key in seen:
+            errors.append(f"{path}:{line}: person listed twice (first on line {seen[key]})")
+            continue
+        seen[key] = line
+        try:
+            hire, leave = parse_date(value("hire_date")), parse_date(value("leave_date"))
+            is_ambassador = parse_flag(value("is_ambassador"))
+            since = parse_date(value("ambassador_since"))
+        except ValueError as exc:
+            errors.append(f"{path}:{line}: {exc}")
+            continue
+        columns["person_key"].append(key)
+        columns["alt_key"].append(person_key(user_id) if email and user_id else None)
+        columns["site"].append(site)
+        columns["department"].append(value("department") or None)
+        columns["hire_date"].append(hire)
+        columns["leave_date"].append(leave)
+        columns["is_ambassador"].append(is_ambassador or since is not None)
+        columns["ambassador_since"].append(since)
+    if errors:
+        more = f" (and {len(errors) - 1} more bad rows)" if len(errors) > 1 else ""
+        raise DataError(errors[0] + more)
+    if not columns["person_key"]:
+        raise DataError(f"{path}: the directory has no rows")
+    return pa.table(columns, schema=DIRECTORY_SCHEMA)
+
+
+def load_directory(path: Path, settings: Settings, wait_seconds: float = 0.0) -> DirectorySummary:
+    """Validate `path` and make it the store's directory, replacing the previous one."""
+    if not path.is_file():
+        from .errors import NoInputError
+
+        raise NoInputError(f"{path}: no such file")
+    with store.writing(settings.data_dir, wait_seconds) as tx:
+        table = read_directory(path, KeyCache(load_or_create_secret(settings.data_dir)))
+        target = tx.new_data_path("directory")
+        pq.write_table(table, target)
+        store.fsync_file(target)
+        manifest = store.Manifest.from_json(tx.manifest.to_json())
+        loaded_at = store.utc_now_iso()
+        summary = DirectorySummary(
+            file=path.name,
+            people=table.num_rows,
+            sites=len(set(table.column("site").to_pylist())),
+            ambassadors=sum(table.column("is_ambassador").to_pylist()),
+            loaded_at=loaded_at,
+        )
+        manifest.directory = {
+            "path": tx.relative(target),
+            "source_file": path.name,
+            "rows": table.num_rows,
+            "loaded_at": loaded_at,
+        }
+        tx.commit(manifest)
+    return summary

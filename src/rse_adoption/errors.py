@@ -1,0 +1,63 @@
+"""Errors a user can act on, each with the exit code the CLI returns for it.
+
+Exit codes follow sysexits.h so that cron wrappers can tell "retry later" from "fix the
+data"; docs/operations.md repeats the table.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_DATA = 65  # EX_DATAERR: the input is not what it should be
+EXIT_NO_INPUT = 66  # EX_NOINPUT: a path does not exist or is not readable
+EXIT_CANT_CREATE = 73  # EX_CANTCREAT: an output cannot be written
+EXIT_IO = 74  # EX_IOERR
+EXIT_BUSY = 75  # EX_TEMPFAIL: the store is locked by another run; retry later
+EXIT_CONFIG = 78  # EX_CONFIG
+
+
+class RseError(Exception):
+    """An error with a one-line message for people and an exit code for scripts."""
+
+    exit_code = EXIT_DATA
+
+    def __init__(self, message: str, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class DataError(RseError):
+    """Input data that cannot be used (unreadable file, bad directory row...)."""
+
+    exit_code = EXIT_DATA
+
+
+class NoInputError(RseError):
+    """A path given by the user does not exist or cannot be opened."""
+
+    exit_code = EXIT_NO_INPUT
+
+
+class StoreBusyError(RseError):
+    """Another process holds the store's write lock."""
+
+    exit_code = EXIT_BUSY
+
+
+class OutputError(RseError):
+    """An output file or folder cannot be created."""
+
+    exit_code = EXIT_CANT_CREATE
+
+
+class StoreIOError(RseError):
+    """Reading or writing the store failed at the operating-system level (disk full...)."""
+
+    exit_code = EXIT_IO
+
+
+class ConfigError(RseError):
+    """An invalid setting."""
+
+    exit_code = EXIT_CONFIG

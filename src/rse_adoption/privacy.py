@@ -1,0 +1,77 @@
+"""Pseudonymous person keys and small-group suppression.
+
+A person's identifier (e-mail, user principal name, employee number) never reaches the
+store: it is normalised (trimmed, lower-cased) and replaced by HMAC-SHA-256 under a secret
+kept in the data folder (created on first use, owner-only) or given by
+`RSE_ADOPTION_SECRET`. Events and the directory use the same key, so they still join.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+SECRET_FILE = "secret.key"
+SECRET_ENV = "RSE_ADOPTION_SECRET"
+KEY_HEX_CHARS = 32  # 128 bits of the HMAC: collisions are negligible at 10^9 people
+
+
+def load_or_create_secret(data_dir: Path) -> bytes:
+    """The pseudonymisation secret: `RSE_ADOPTION_SECRET` if set, else the data folder's.
+
+    The file is created with mode 0600 on first use. Losing it means new keys for everyone:
+    history would no longer join, so docs/ tells operators to back it up with the store.
+    """
+    from_env = os.environ.get(SECRET_ENV)
+    if from_env:
+        return from_env.encode("utf-8")
+    path = data_dir / SECRET_FILE
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32).encode("ascii")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first: use theirs
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "wb") as f:
+        f.write(value)
+        f.flush()
+        os.fsync(f.fileno())
+    return value
+
+
+def normalise_identifier(raw: str) -> str:
+    """Identifiers compare case-insensitively and without surrounding blanks."""
+    return raw.strip().lower()
+
+
+def person_key(secret: bytes, raw_identifier: str) -> str:
+    """The stored key of a person: hex HMAC-SHA-256 of the normalised identifier."""
+    digest = hmac.new(secret, normalise_identifier(raw_identifier).encode("utf-8"), hashlib.sha256)
+    return digest.hexdigest()[:KEY_HEX_CHARS]
+
+
+class KeyCache:
+    """Memoises `person_key` for one run: a log has far fewer people than events."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+        self._keys: dict[str, str] = {}
+
+    def __call__(self, raw_identifier: str) -> str:
+        key = self._keys.get(raw_identifier)
+        if key is None:
+            key = person_key(self._secret, raw_identifier)
+            self._keys[raw_identifier] = key
+        return key
+
+
+def is_suppressed(group_size: int | None, min_group_size: int) -> bool:
+    """A group smaller than the privacy threshold is never shown."""
+    return group_size is None or group_size < min_group_size

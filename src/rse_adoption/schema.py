@@ -1,0 +1,196 @@
+"""Canonical Arrow schemas of the store and the event-type vocabulary.
+
+Every ingestor produces batches of EVENT_SCHEMA; the metrics read nothing else. The same
+vocabulary (event types, their aliases, the column aliases of generic files) lives here so
+that readers, docs and tests agree on one list.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+#: The five canonical event types, from the weakest to the strongest sign of participation.
+EVENT_TYPES: tuple[str, ...] = ("login", "read", "reaction", "post", "comment")
+
+#: Lower-cased source values accepted for each canonical event type.
+EVENT_TYPE_ALIASES: dict[str, str] = {
+    **{t: t for t in EVENT_TYPES},
+    # login
+    "signin": "login",
+    "sign_in": "login",
+    "sign-in": "login",
+    "logon": "login",
+    "session": "login",
+    "visit": "login",
+    "connexion": "login",
+    # read
+    "view": "read",
+    "viewed": "read",
+    "open": "read",
+    "seen": "read",
+    "impression": "read",
+    "lecture": "read",
+    "vue": "read",
+    # reaction
+    "like": "reaction",
+    "liked": "reaction",
+    "react": "reaction",
+    "reacted": "reaction",
+    "emoji": "reaction",
+    "praise": "reaction",
+    "upvote": "reaction",
+    "j'aime": "reaction",
+    "jaime": "reaction",
+    "réaction": "reaction",
+    # post
+    "publish": "post",
+    "published": "post",
+    "message": "post",
+    "thread": "post",
+    "share": "post",
+    "article": "post",
+    "create": "post",
+    "publication": "post",
+    # comment
+    "reply": "comment",
+    "replied": "comment",
+    "answer": "comment",
+    "commentaire": "comment",
+    "réponse": "comment",
+    "reponse": "comment",
+}
+
+#: Canonical field -> header names accepted in generic event files (compared lower-cased,
+#: trimmed). The first header of a file that matches wins.
+EVENT_COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "event_id": ("event_id", "id", "event id", "eventid", "activity_id", "identifiant"),
+    "timestamp": (
+        "timestamp",
+        "date",
+        "time",
+        "datetime",
+        "created_at",
+        "event_time",
+        "occurred_at",
+        "horodatage",
+        "date_heure",
+    ),
+    "user": (
+        "user_id",
+        "user",
+        "email",
+        "e-mail",
+        "mail",
+        "user_email",
+        "upn",
+        "user principal name",
+        "actor",
+        "utilisateur",
+        "courriel",
+        "matricule",
+    ),
+    "event_type": ("event_type", "action", "type", "event", "activity", "verb", "evenement"),
+    "site": ("site", "location", "office", "établissement", "etablissement"),
+    "space": ("space", "community", "group", "channel", "communauté", "communaute", "groupe"),
+    "content_id": ("content_id", "content", "object_id", "post_id", "item_id", "message_id"),
+    "target_user": (
+        "target_user",
+        "target_user_id",
+        "target",
+        "author",
+        "content_author",
+        "auteur",
+    ),
+}
+
+#: Canonical event columns, in order. `user_key` and `target_user_key` are pseudonymous
+#: keys (see privacy.py), never raw identifiers. `event_key` is the 16-byte identity used
+#: for idempotence: md5 of the source's event id, or of the canonical content when the
+#: source has none. `source_record` is the 1-based position of the record in its file.
+EVENT_SCHEMA = pa.schema(
+    [
+        pa.field("event_key", pa.binary(), nullable=False),
+        pa.field("event_id", pa.string()),
+        pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("user_key", pa.string(), nullable=False),
+        pa.field("event_type", pa.string(), nullable=False),
+        pa.field("site", pa.string()),
+        pa.field("space", pa.string()),
+        pa.field("content_id", pa.string()),
+        pa.field("target_user_key", pa.string()),
+        pa.field("source_format", pa.string(), nullable=False),
+        pa.field("source_file", pa.string(), nullable=False),
+        pa.field("source_record", pa.int64(), nullable=False),
+    ]
+)
+
+#: Rows that could not become events, with where they came from and why.
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        pa.field("source_file", pa.string(), nullable=False),
+        pa.field("line", pa.int64()),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("raw", pa.string()),
+    ]
+)
+
+#: The employee directory as stored: pseudonymous keys only, no names.
+DIRECTORY_SCHEMA = pa.schema(
+    [
+        pa.field("person_key", pa.string(), nullable=False),
+        pa.field("alt_key", pa.string()),
+        pa.field("site", pa.string(), nullable=False),
+        pa.field("department", pa.string()),
+        pa.field("hire_date", pa.date32()),
+        pa.field("leave_date", pa.date32()),
+        pa.field("is_ambassador", pa.bool_(), nullable=False),
+        pa.field("ambassador_since", pa.date32()),
+    ]
+)
+
+#: Directory header aliases (English and French), compared lower-cased and trimmed.
+DIRECTORY_COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "user_id": (
+        "user_id",
+        "user id",
+        "id",
+        "employee_id",
+        "employee id",
+        "matricule",
+        "identifiant",
+        "person_id",
+    ),
+    "email": ("email", "e-mail", "mail", "courriel", "adresse e-mail", "upn", "user principal name"),
+    "site": ("site", "location", "office", "établissement", "etablissement", "lieu"),
+    "department": ("department", "dept", "service", "département", "departement", "direction"),
+    "hire_date": (
+        "hire_date",
+        "hire date",
+        "start_date",
+        "start date",
+        "date d'entrée",
+        "date d'entree",
+        "date entrée",
+        "date_entree",
+    ),
+    "leave_date": (
+        "leave_date",
+        "leave date",
+        "end_date",
+        "end date",
+        "date de sortie",
+        "date sortie",
+        "date_sortie",
+    ),
+    "is_ambassador": ("ambassador", "is_ambassador", "ambassadeur", "ambassadrice", "champion"),
+    "ambassador_since": (
+        "ambassador_since",
+        "ambassador since",
+        "ambassadeur depuis",
+        "ambassadeur_depuis",
+        "date ambassadeur",
+    ),
+}
+
+TRUE_VALUES = frozenset({"yes", "y", "true", "t", "1", "oui", "o", "vrai", "x"})
+FALSE_VALUES = frozenset({"no", "n", "false", "f", "0", "non", "faux", ""})
