@@ -81,6 +81,12 @@ class Manifest:
         return paths
 
 
+def sql_path_list(paths: list[Path]) -> str:
+    """A DuckDB list literal of store file paths. The paths are ours (uuid names under the
+    data folder), never user text; quotes are doubled all the same."""
+    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
+
+
 def utc_now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 

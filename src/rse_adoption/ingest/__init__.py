@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -304,11 +304,6 @@ def _close_all(writers: dict[str, pq.ParquetWriter]) -> None:
             writer.close()
 
 
-def _sql_list(paths: list[Path]) -> str:
-    """A DuckDB list literal of file paths (paths are ours, not user input; quotes doubled)."""
-    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
-
-
 def _deduplicate(
     con: Any, tx: store.WriteTransaction, month: str, staged: Path, rows: int
 ) -> tuple[Path | None, int]:
@@ -317,23 +312,23 @@ def _deduplicate(
     Returns the final path (None when nothing is new) and the number of rows kept.
     """
     committed = [tx.data_dir / p for p in tx.manifest.event_paths(month)]
-    staged_sql = _sql_list([staged])
+    staged_sql = store.sql_path_list([staged])
     distinct = con.execute(
         f"SELECT count(DISTINCT event_key) FROM read_parquet({staged_sql})"  # noqa: S608
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     known = 0
     if committed:
         known = con.execute(
             f"SELECT count(*) FROM read_parquet({staged_sql}) s "  # noqa: S608
-            f"SEMI JOIN read_parquet({_sql_list(committed)}) c USING (event_key)"
-        ).fetchone()[0]
+            f"SEMI JOIN read_parquet({store.sql_path_list(committed)}) c USING (event_key)"
+        ).fetchall()[0][0]
     final = tx.new_data_path(f"events/month={month}")
     if distinct == rows and known == 0:
         os.replace(staged, final)
         store.fsync_file(final)
         return final, rows
     anti = (
-        f"ANTI JOIN (SELECT event_key FROM read_parquet({_sql_list(committed)})) c USING (event_key)"
+        f"ANTI JOIN (SELECT event_key FROM read_parquet({store.sql_path_list(committed)})) c USING (event_key)"
         if committed
         else ""
     )
@@ -343,13 +338,9 @@ def _deduplicate(
             FROM read_parquet({staged_sql}) s {anti}
             ORDER BY s.event_key, s.source_record
         ) TO '{str(final).replace("'", "''")}' (FORMAT parquet)"""  # noqa: S608
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if kept == 0:
         final.unlink(missing_ok=True)
         return None, 0
     store.fsync_file(final)
     return final, int(kept)
-
-
-def iter_results(summary: IngestSummary) -> Iterator[FileResult]:
-    yield from summary.details

@@ -54,11 +54,11 @@ class Converted:
 def connect(timezone: str, memory_limit: str = "512MB", temp_dir: str | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection set up for ingest: bounded memory, spilling to `temp_dir`."""
     con = duckdb.connect()
-    con.execute("SET TimeZone = ?", [timezone])
-    con.execute(f"SET memory_limit = '{memory_limit}'")
-    con.execute("SET preserve_insertion_order = false")
+    con.execute("SET TimeZone = ?", [timezone]).fetchall()
+    con.execute(f"SET memory_limit = '{memory_limit}'").fetchall()
+    con.execute("SET preserve_insertion_order = false").fetchall()
     if temp_dir:
-        con.execute("SET temp_directory = ?", [temp_dir])
+        con.execute("SET temp_directory = ?", [temp_dir]).fetchall()
     aliases = pa.table(
         {"alias": list(EVENT_TYPE_ALIASES), "canonical_type": list(EVENT_TYPE_ALIASES.values())}
     )

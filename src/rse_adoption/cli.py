@@ -1,0 +1,319 @@
+"""The `rse-adoption` command: options, exit codes and output streams; no business logic.
+
+Every command calls one library function and hands its result to a renderer. Errors the
+user can act on (errors.RseError) become one line on standard error and the documented
+exit code, in one place: `handle_errors`. With `--json`, standard output holds one JSON
+object and nothing else.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from .config import DEFAULT_DATA_DIR, Settings, load_settings
+from .errors import OutputError, RseError
+
+app = typer.Typer(
+    name="rse-adoption",
+    help=(
+        "Measure enterprise social network adoption site by site: who reads, who reacts, "
+        "who publishes, and how close each site is to its tipping point."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help=f"Store folder [default: ./{DEFAULT_DATA_DIR}, or $RSE_ADOPTION_DATA_DIR].",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on standard output.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+WaitOption = Annotated[
+    float,
+    typer.Option("--wait", help="Seconds to wait for another run to release the store (then exit 75)."),
+]
+
+
+def _console(stderr: bool = False) -> Console:
+    """A console that does not wrap at 80 columns when output goes to a file or cron mail."""
+    console = Console(stderr=stderr)
+    if not console.is_terminal:
+        console = Console(stderr=stderr, width=160)
+    return console
+
+
+def _stderr() -> Console:
+    return _console(stderr=True)
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn RseError into a one-line message on standard error and its exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except RseError as exc:
+            print(f"rse-adoption: error: {exc}", file=sys.stderr)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper
+
+
+def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
+    return load_settings().with_overrides(data_dir=data_dir, **overrides)
+
+
+def _write_output(text: str, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.write(text)
+        return
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write: {exc.strerror}") from None
+
+
+@app.command()
+@handle_errors
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the example exports to.")] = Path(
+        "demo-exports"
+    ),
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 42,
+    scale: Annotated[float, typer.Option(help="Multiply every site's headcount.")] = 1.0,
+    quiet: QuietOption = False,
+) -> None:
+    """Write an example organisation as export files: directory.csv and events/*.csv.
+
+    Eight sites from 4 to 1,400 people, ambassadors, hires and leavers, six months of
+    activity with gradual adoption. The last month is a French Excel export (`;`, cp1252).
+    """
+    from .demo import write_demo
+
+    result = write_demo(out, seed=seed, scale=scale)
+    if not quiet:
+        _stderr().print(
+            f"Wrote {result['people']} people and {result['events']} events to {out}/ "
+            f"(directory.csv, events/ with {len(result['files'])} files)."  # type: ignore[arg-type]
+        )
+
+
+@app.command()
+@handle_errors
+def directory(
+    file: Annotated[Path, typer.Argument(help="Employee directory CSV (English or French headers).")],
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+    wait: WaitOption = 0.0,
+) -> None:
+    """Load the employee directory, replacing the previous one atomically.
+
+    Needs a person (employee id or e-mail) and a site per row; department, hire and leave
+    dates, ambassador flag and ambassador-since date are optional. Any bad row rejects
+    the whole file (exit 65) and keeps the previous directory.
+    """
+    from dataclasses import asdict
+
+    from .directory import load_directory
+
+    summary = load_directory(file, _settings(data_dir), wait_seconds=wait)
+    if as_json:
+        print(json.dumps(asdict(summary)))
+    elif not quiet:
+        _stderr().print(
+            f"Directory loaded: {summary.people} people, {summary.sites} sites, "
+            f"{summary.ambassadors} ambassadors flagged."
+        )
+
+
+class IngestFormat(str, Enum):
+    auto = "auto"
+    events = "events"
+
+
+@app.command()
+@handle_errors
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Export files or folders (searched recursively); .gz accepted.")],
+    data_dir: DataDirOption = None,
+    format: Annotated[
+        IngestFormat, typer.Option("--format", help="Force a format instead of detecting it.")
+    ] = IngestFormat.auto,
+    timezone: Annotated[
+        str | None, typer.Option("--timezone", help="Time zone of timestamps without offset [default: UTC].")
+    ] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+    wait: WaitOption = 0.0,
+) -> None:
+    """Read exports into the store. Idempotent: what is already stored is not added again.
+
+    Malformed rows are quarantined with file, line and reason and do not stop the rest.
+    Exit codes: 0 done (even with quarantined rows), 65 a file could not be read (the
+    other files still land), 66 a path does not exist, 75 the store is busy.
+    """
+    from .ingest import FileResult, ingest_paths
+
+    settings = _settings(data_dir, timezone=timezone)
+    err = _stderr()
+    show = not quiet and not as_json
+
+    def on_file(result: FileResult) -> None:
+        if not show:
+            return
+        if result.status == "ingested":
+            err.print(
+                f"[green]✔[/green] {result.path}: {result.rows_ingested} new, "
+                f"{result.duplicates} duplicates, {result.quarantined} quarantined"
+            )
+        elif result.status == "unchanged":
+            err.print(f"[dim]= {result.path}: {result.message}[/dim]")
+        elif result.status == "skipped":
+            err.print(f"[yellow]- skipped[/yellow] {result.message}")
+    if show and err.is_terminal:
+        with err.status("Ingesting…"):
+            summary = ingest_paths(paths, settings, format_name=format.value, wait_seconds=wait, on_file=on_file)
+    else:
+        summary = ingest_paths(paths, settings, format_name=format.value, wait_seconds=wait, on_file=on_file)
+    failures = [d for d in summary.details if d.status == "error"]
+    for failure in failures:
+        print(f"rse-adoption: error: {failure.message}", file=sys.stderr)
+    if as_json:
+        data = summary.to_json()
+        print(json.dumps(data, ensure_ascii=False))
+    elif show:
+        err.print(
+            f"{summary.files} files: {summary.rows_ingested} events added, {summary.duplicates} "
+            f"duplicates, {summary.quarantined} quarantined, {summary.files_skipped} skipped."
+        )
+        if summary.quarantined:
+            err.print("See quarantined rows with: rse-adoption quarantine")
+    if failures:
+        raise typer.Exit(65)
+    if summary.files and summary.files_skipped == summary.files:
+        print("rse-adoption: error: no file matched a known export format", file=sys.stderr)
+        raise typer.Exit(65)
+
+
+@app.command()
+@handle_errors
+def quarantine(
+    data_dir: DataDirOption = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many rows.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List quarantined rows: source file, line, reason (raw text only with --json)."""
+    from .quarantine import read_quarantine
+
+    rows = read_quarantine(_settings(data_dir), limit=limit)
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return
+    from rich.table import Table
+
+    table = Table(title="Quarantined rows")
+    for column in ("file", "line", "reason"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["source_file"], str(row["line"]), row["reason"])
+    Console().print(table)
+
+
+class ReportFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    md = "md"
+
+
+@app.command()
+@handle_errors
+def report(
+    site: Annotated[
+        list[str] | None, typer.Option("--site", help="Only this site (repeat for several); adds a detail block.")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Last day of the window, YYYY-MM-DD [default: last day with data].")
+    ] = None,
+    window: Annotated[int | None, typer.Option("--window", help="Window length in days [default: 90].")] = None,
+    format: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = ReportFormat.table,
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of standard output.")] = None,
+    min_group_size: Annotated[
+        int | None, typer.Option("--min-group-size", help="Hide sites with fewer people [default: 5].")
+    ] = None,
+    data_dir: DataDirOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Per-site readers vs contributors and progress toward the tipping point.
+
+    A site tips when its contributors (people who posted or commented in the window)
+    reach 15% of its headcount; 10-15% is the tipping band. Definitions: docs/metrics.md.
+    """
+    from .errors import DataError
+    from .metrics import build_report
+
+    day: date | None = None
+    if as_of:
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError:
+            raise DataError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    settings = _settings(data_dir, window_days=window, min_group_size=min_group_size)
+    result = build_report(settings, site_names=site or (), as_of=day)
+    if format is ReportFormat.table:
+        if out is None:
+            if not quiet:
+                from .report import terminal
+
+                terminal.render(result, _console(), details=bool(site))
+            return
+        from .report import terminal
+
+        console = Console(record=True, width=140, file=open(os.devnull, "w"))  # noqa: SIM115
+        terminal.render(result, console, details=bool(site))
+        _write_output(console.export_text(), out)
+        return
+    if format is ReportFormat.json:
+        from .report.json_report import render
+    elif format is ReportFormat.csv:
+        from .report.csv_report import render
+    else:
+        from .report.markdown import render
+    text = render(result)
+    if out is None and quiet:
+        return
+    _write_output(text, out)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,344 @@
+"""Example organisation generator for `make demo`, the tests and the benchmarks.
+
+Builds an employee directory (sites of very different sizes, departments, late hires,
+leavers, ambassadors) and an activity log with participation inequality and gradual
+adoption. Each person adopts the network on a day drawn from a Bass diffusion curve with
+known per-site parameters (innovation p, imitation q, potential m), then behaves according
+to a class (visitor, reader, reactor, contributor) at a heavy-tailed daily rate. Everything
+is vectorised with numpy and deterministic for a given seed, so the same code writes a
+two-thousand-person demo and a 50-million-event benchmark log.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+CLASSES = ("visitor", "reader", "reactor", "contributor")
+#: Probabilities of each event type (login, read, reaction, post, comment) by class.
+EVENT_MIX = np.array(
+    [
+        [1.00, 0.00, 0.00, 0.00, 0.00],  # visitor
+        [0.30, 0.70, 0.00, 0.00, 0.00],  # reader
+        [0.20, 0.55, 0.25, 0.00, 0.00],  # reactor
+        [0.15, 0.45, 0.20, 0.08, 0.12],  # contributor
+    ]
+)
+EVENT_NAMES = np.array(["login", "read", "reaction", "post", "comment"])
+#: Mean active days per week by class (heavy-tailed around it).
+DAILY_RATE = np.array([0.15, 0.35, 0.45, 0.8])
+
+
+@dataclass(frozen=True)
+class SiteSpec:
+    """One site: headcount, Bass parameters of adoption (p, q per week; potential m as a
+    share of staff who ever adopt), the share of adopters who become contributors, and
+    its number of ambassadors."""
+
+    name: str
+    headcount: int
+    p: float
+    q: float
+    potential: float
+    contributor_share: float
+    ambassadors: int
+
+
+DEMO_SITES: tuple[SiteSpec, ...] = (
+    SiteSpec("Paris La Défense", 1400, 0.010, 0.30, 0.85, 0.26, 24),
+    SiteSpec("Lyon", 650, 0.008, 0.25, 0.80, 0.22, 10),
+    SiteSpec("Marseille", 320, 0.006, 0.18, 0.70, 0.16, 3),
+    SiteSpec("Lille", 180, 0.005, 0.15, 0.65, 0.13, 2),
+    SiteSpec("Nantes", 90, 0.004, 0.10, 0.55, 0.10, 0),
+    SiteSpec("Bordeaux", 45, 0.004, 0.12, 0.60, 0.12, 1),
+    SiteSpec("Saint-Étienne", 25, 0.003, 0.08, 0.50, 0.08, 0),
+    SiteSpec("Genève", 4, 0.010, 0.20, 0.80, 0.30, 0),
+)
+DEPARTMENTS = ("Ventes", "Production", "RH", "Finance", "R&D", "Logistique", "Informatique")
+SPACES = ("Actualités", "Entraide IT", "Qualité", "Innovation", "Vie du site", "Sécurité")
+
+
+@dataclass
+class Organisation:
+    """People as parallel numpy arrays (index = person), plus the sites they belong to."""
+
+    sites: tuple[SiteSpec, ...]
+    start: date
+    end: date
+    site_index: np.ndarray
+    event_site_index: np.ndarray
+    hire_day: np.ndarray  # day offset from start (negative: hired before the period)
+    leave_day: np.ndarray  # day offset, or a large number for people still employed
+    listed: np.ndarray  # in the directory
+    adopt_day: np.ndarray  # day offset of adoption, or a large number for never
+    klass: np.ndarray  # index into CLASSES
+    rate: np.ndarray  # active days per week when adopted
+    ambassador_since: np.ndarray  # day offset, or a large number
+    department: np.ndarray
+    seed: int = 0
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return int(self.site_index.size)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def email(self, i: int) -> str:
+        return f"p{i:06d}@demo.example" if self.listed[i] else f"ext{i:06d}@partner.example"
+
+
+NEVER = 10**6
+
+
+def bass_cdf(t: np.ndarray, p: float, q: float) -> np.ndarray:
+    """Share of eventual adopters who have adopted by time t (Bass 1969)."""
+    e = np.exp(-(p + q) * t)
+    return (1 - e) / (1 + (q / p) * e)
+
+
+def bass_sample(rng: np.random.Generator, n: int, p: float, q: float) -> np.ndarray:
+    """Adoption times (in the unit of p and q) drawn by inverting the Bass CDF."""
+    u = rng.uniform(0, 1, n)
+    return -np.log((1 - u) / (1 + (q / p) * u)) / (p + q)
+
+
+def make_organisation(
+    sites: tuple[SiteSpec, ...] = DEMO_SITES,
+    *,
+    start: date = date(2026, 5, 1),
+    end: date = date(2026, 10, 31),
+    seed: int = 42,
+    unlisted_share: float = 0.02,
+    scale: float = 1.0,
+) -> Organisation:
+    """A deterministic organisation. `scale` multiplies every site's headcount."""
+    rng = np.random.default_rng(seed)
+    days = (end - start).days + 1
+    counts = [max(1, round(s.headcount * scale)) if s.headcount >= 5 else s.headcount for s in sites]
+    site_index = np.repeat(np.arange(len(sites)), counts)
+    n_listed = site_index.size
+    n_unlisted = int(round(n_listed * unlisted_share))
+    site_index = np.concatenate([site_index, rng.integers(0, len(sites), n_unlisted)])
+    n = site_index.size
+    listed = np.arange(n) < n_listed
+
+    hire_day = -rng.integers(30, 3650, n)
+    late = rng.uniform(size=n) < 0.04
+    hire_day[late] = rng.integers(0, days - 14, late.sum())
+    leave_day = np.full(n, NEVER)
+    leavers = (rng.uniform(size=n) < 0.05) & ~late
+    leave_day[leavers] = rng.integers(14, days, leavers.sum())
+
+    adopt_day = np.full(n, NEVER)
+    klass = np.zeros(n, dtype=np.int64)
+    ambassador_since = np.full(n, NEVER)
+    for s, spec in enumerate(sites):
+        members = np.flatnonzero(site_index == s)
+        adopters = members[rng.uniform(size=members.size) < spec.potential]
+        weeks = bass_sample(rng, adopters.size, spec.p, spec.q)
+        adopt_day[adopters] = np.floor(weeks * 7).astype(np.int64) - 60
+        share = spec.contributor_share
+        probs = np.array([0.22, 0.48 - share / 2, 0.30 - share / 2, share])
+        klass[members] = rng.choice(4, size=members.size, p=probs / probs.sum())
+        listed_members = members[listed[members]]
+        if spec.ambassadors and listed_members.size:
+            chosen = rng.choice(listed_members, min(spec.ambassadors, listed_members.size), replace=False)
+            ambassador_since[chosen] = rng.integers(-60, days // 2, chosen.size)
+            adopt_day[chosen] = np.minimum(adopt_day[chosen], ambassador_since[chosen])
+            klass[chosen] = np.where(rng.uniform(size=chosen.size) < 0.8, 3, 1)
+    adopt_day = np.maximum(adopt_day, hire_day)
+    rate = np.clip(DAILY_RATE[klass] * rng.lognormal(0, 0.7, n), 0.02, 5.0)
+
+    event_site_index = site_index.copy()
+    moved = rng.uniform(size=n) < 0.03
+    event_site_index[moved] = rng.integers(0, len(sites), moved.sum())
+    return Organisation(
+        sites=sites,
+        start=start,
+        end=end,
+        site_index=site_index,
+        event_site_index=event_site_index,
+        hire_day=hire_day,
+        leave_day=leave_day,
+        listed=listed,
+        adopt_day=adopt_day,
+        klass=klass,
+        rate=rate,
+        ambassador_since=ambassador_since,
+        department=rng.integers(0, len(DEPARTMENTS), n),
+        seed=seed,
+    )
+
+
+def _fmt_day(org: Organisation, offset: int) -> str:
+    return (org.start + timedelta(days=int(offset))).strftime("%d/%m/%Y")
+
+
+def write_directory(org: Organisation, path: Path) -> None:
+    """The directory as a French Excel export: `;`, UTF-8 with BOM, DD/MM/YYYY, oui/non."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8-sig", newline="") as f:
+        out = csv.writer(f, delimiter=";")
+        out.writerow(
+            ["matricule", "courriel", "site", "service", "date d'entrée", "date de sortie",
+             "ambassadeur", "ambassadeur depuis"]
+        )
+        for i in np.flatnonzero(org.listed):
+            since = int(org.ambassador_since[i])
+            out.writerow(
+                [
+                    f"E{i:06d}",
+                    org.email(i),
+                    org.sites[org.site_index[i]].name,
+                    DEPARTMENTS[org.department[i]],
+                    _fmt_day(org, org.hire_day[i]),
+                    _fmt_day(org, org.leave_day[i]) if org.leave_day[i] < NEVER else "",
+                    "oui" if since < NEVER else "non",
+                    _fmt_day(org, since) if since < NEVER else "",
+                ]
+            )
+
+
+def event_batches(
+    org: Organisation, *, rate_scale: float = 1.0, chunk_people: int = 4000, seed: int | None = None
+) -> Iterator[pa.Table]:
+    """The activity log as Arrow tables of text columns (timestamp, user, event_type, site,
+    space, content_id, target_user), people in chunks. Active days per person follow a
+    Bernoulli draw of rate/7 on weekdays (a quarter of that at weekends); active days hold
+    1 + Poisson(1.5) events. `rate_scale` multiplies those events per active day."""
+    rng = np.random.default_rng(org.seed + 1 if seed is None else seed)
+    days = np.arange(org.days)
+    weekday = np.array([(org.start + timedelta(days=int(d))).weekday() for d in days])
+    day_factor = np.where(weekday < 5, 1.0, 0.25)
+    contributors_by_site = [
+        np.flatnonzero((org.site_index == s) & (org.klass == 3)) for s in range(len(org.sites))
+    ]
+    epoch0 = np.datetime64(org.start.isoformat(), "s").astype(np.int64)
+    for lo in range(0, org.size, chunk_people):
+        people = np.arange(lo, min(lo + chunk_people, org.size))
+        present = (
+            (days[None, :] >= org.adopt_day[people, None])
+            & (days[None, :] >= org.hire_day[people, None])
+            & (days[None, :] < org.leave_day[people, None])
+        )
+        p_active = np.clip(org.rate[people, None] / 7 * day_factor[None, :], 0, 1)
+        active = present & (rng.uniform(size=present.shape) < p_active)
+        person_pos, day = np.nonzero(active)
+        per_day = 1 + rng.poisson(1.5 * rate_scale, person_pos.size)
+        person_pos = np.repeat(person_pos, per_day)
+        day = np.repeat(day, per_day)
+        person = people[person_pos]
+        n = person.size
+        if n == 0:
+            continue
+        cum = np.cumsum(EVENT_MIX[org.klass[person]], axis=1)
+        kind = (rng.uniform(size=n)[:, None] > cum).sum(axis=1).clip(0, 4)
+        seconds = epoch0 + day * 86400 + rng.integers(6 * 3600, 19 * 3600, n)
+        site = org.event_site_index[person]
+        interacts = (kind == 2) | (kind == 4)
+        target = np.full(n, -1)
+        for s in np.unique(site[interacts]):
+            pool = contributors_by_site[s]
+            if pool.size:
+                sel = interacts & (site == s)
+                target[sel] = rng.choice(pool, sel.sum())
+        target[target == person] = -1
+        space = rng.integers(0, len(SPACES), n)
+        content = rng.integers(0, 50_000, n)
+        yield pa.table(
+            {
+                "timestamp": pa.array(seconds.astype("datetime64[s]")).cast(pa.string()),
+                "user": _emails(org, person),
+                "event_type": EVENT_NAMES[kind],
+                "site": np.array([s.name for s in org.sites])[site],
+                "space": np.array(SPACES)[space],
+                "content_id": np.char.add("c", content.astype(str)),
+                "target_user": np.where(target >= 0, _emails(org, np.maximum(target, 0)), ""),
+            }
+        )
+
+
+def _emails(org: Organisation, people: np.ndarray) -> np.ndarray:
+    prefix = np.where(org.listed[people], "p", "ext")
+    domain = np.where(org.listed[people], "@demo.example", "@partner.example")
+    return np.char.add(np.char.add(prefix, np.char.zfill(people.astype(str), 6)), domain)
+
+
+def write_events_csv(org: Organisation, path: Path, **kwargs: float) -> int:
+    """Write the whole log to one CSV (ISO 8601 timestamps in UTC). Returns the row count."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = 0
+    writer: pacsv.CSVWriter | None = None
+    try:
+        for table in event_batches(org, **kwargs):  # type: ignore[arg-type]
+            table = table.set_column(0, "timestamp", pc_iso(table.column("timestamp")))
+            if writer is None:
+                writer = pacsv.CSVWriter(str(path), table.schema)
+            writer.write_table(table)
+            rows += table.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
+
+
+def pc_iso(column: pa.ChunkedArray) -> pa.Array:
+    """'2026-05-01 08:00:00' -> '2026-05-01T08:00:00Z'."""
+    import pyarrow.compute as pc
+
+    return pc.binary_join_element_wise(
+        pc.replace_substring(column, " ", "T"), pa.scalar("Z"), pa.scalar("")
+    )
+
+
+def write_demo(out: Path, *, seed: int = 42, scale: float = 1.0) -> dict[str, object]:
+    """The demo export folder: directory.csv and events/ with one CSV per month.
+
+    Most months are plain UTF-8 CSV with ISO timestamps; the last month is written as a
+    French Excel export would be (`;`, cp1252, DD/MM/YYYY HH:MM:SS, French event names).
+    Returns a description of what was written.
+    """
+    org = make_organisation(seed=seed, scale=scale)
+    write_directory(org, out / "directory.csv")
+    table = pa.concat_tables(event_batches(org))
+    months = pa.compute.utf8_slice_codeunits(table.column("timestamp"), 0, 7)
+    files: list[str] = []
+    month_names = sorted(set(months.to_pylist()))
+    for k, month in enumerate(month_names):
+        part = table.filter(pa.compute.equal(months, month))
+        path = out / "events" / f"events-{month}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if k == len(month_names) - 1:
+            _write_french_csv(part, path)
+        else:
+            part = part.set_column(0, "timestamp", pc_iso(part.column("timestamp")))
+            pacsv.write_csv(part, path)
+        files.append(path.name)
+    return {"people": int(org.listed.sum()), "events": table.num_rows, "files": files, "org": org}
+
+
+_FRENCH_TYPES = {"login": "connexion", "read": "lecture", "reaction": "j'aime", "post": "publication", "comment": "commentaire"}
+
+
+def _write_french_csv(table: pa.Table, path: Path) -> None:
+    cols = table.to_pydict()
+    with open(path, "w", encoding="cp1252", newline="") as f:
+        out = csv.writer(f, delimiter=";")
+        out.writerow(["date", "utilisateur", "action", "site", "communauté", "content_id", "auteur"])
+        for ts, user, kind, site, space, content, target in zip(
+            cols["timestamp"], cols["user"], cols["event_type"], cols["site"], cols["space"],
+            cols["content_id"], cols["target_user"], strict=True,
+        ):
+            d, t = ts.split(" ")
+            y, m, day = d.split("-")
+            out.writerow([f"{day}/{m}/{y} {t}", user, _FRENCH_TYPES[kind], site, space, content, target])

@@ -1,0 +1,118 @@
+"""Per-site tipping-point figures and weekly series, from the temp tables of segments.py.
+
+- headcount: people of the site (directory, employed on as_of; or activity fallback);
+- active_users = headcount - inactive; contributor_share = contributors / headcount;
+- status: below (share < low), tipping (low <= share < high), tipped (share >= high);
+  progress = share / high;
+- ambassadors: people of the site flagged ambassador, since <= as_of, employed on as_of;
+- a site whose headcount is below min_group_size is suppressed: every count None.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+import duckdb
+
+from ..privacy import is_suppressed
+from ..report.model import GroupFigures, Segments, WeekPoint
+from .segments import SEGMENTS
+
+
+def tipping_status(share: float, low: float, high: float) -> str:
+    if share >= high:
+        return "tipped"
+    if share >= low:
+        return "tipping"
+    return "below"
+
+
+def site_segment_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
+    """site -> {segment: people, "ambassadors": people} from `person_segments`."""
+    rows = con.sql(
+        """
+        SELECT site, segment, count(*) AS people, count(*) FILTER (WHERE ambassador) AS amb
+        FROM person_segments GROUP BY ALL
+        """
+    ).fetchall()
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys((*SEGMENTS, "ambassadors"), 0))
+    for site, segment, people, amb in rows:
+        counts[site][segment] = int(people)
+        counts[site]["ambassadors"] += int(amb)
+    return dict(counts)
+
+
+def site_series(con: duckdb.DuckDBPyConnection) -> dict[str, list[WeekPoint]]:
+    """site -> weekly points of the site's people."""
+    rows = con.sql(
+        """
+        SELECT p.site, w.week,
+               count(DISTINCT w.person) FILTER (WHERE w.contributed) AS contributors,
+               count(DISTINCT w.person) AS active
+        FROM person_weeks w JOIN people p USING (person)
+        WHERE w.listed
+        GROUP BY p.site, w.week
+        ORDER BY w.week
+        """
+    ).fetchall()
+    series: dict[str, list[WeekPoint]] = defaultdict(list)
+    for site, week, contributors, active in rows:
+        series[site].append(WeekPoint(week, int(contributors), int(active)))
+    return dict(series)
+
+
+def figures(
+    site: str | None,
+    counts: dict[str, int],
+    series: list[WeekPoint],
+    weeks: list[date],
+    *,
+    low: float,
+    high: float,
+    min_group_size: int,
+) -> GroupFigures:
+    """The figures of one group from its segment counts; suppressed below the threshold.
+
+    `weeks` lists every week of the window so that weeks without activity show as zeros.
+    """
+    headcount = sum(counts[s] for s in SEGMENTS)
+    if is_suppressed(headcount, min_group_size):
+        return GroupFigures(site, True, None, None, None, None, None, None, None, ())
+    share = counts["contributor"] / headcount
+    by_week = {p.week_start: p for p in series}
+    full_series = tuple(by_week.get(w, WeekPoint(w, 0, 0)) for w in weeks)
+    return GroupFigures(
+        site=site,
+        suppressed=False,
+        headcount=headcount,
+        active_users=headcount - counts["inactive"],
+        segments=Segments(**{s: counts[s] for s in SEGMENTS}),
+        contributor_share=share,
+        status=tipping_status(share, low, high),
+        progress=share / high,
+        ambassadors=counts["ambassadors"],
+        series=full_series,
+    )
+
+
+def window_weeks(start: date, as_of: date) -> list[date]:
+    """Mondays of every ISO week that overlaps the window."""
+    monday = start - timedelta(days=start.weekday())
+    weeks = []
+    while monday <= as_of:
+        weeks.append(monday)
+        monday += timedelta(days=7)
+    return weeks
+
+
+def sum_series(groups: list[GroupFigures], weeks: list[date]) -> tuple[WeekPoint, ...]:
+    """Weekly totals of several sites (a person belongs to one site, so sums are exact)."""
+    return tuple(
+        WeekPoint(
+            w,
+            sum(g.series[i].contributors for g in groups),
+            sum(g.series[i].active_users for g in groups),
+        )
+        for i, w in enumerate(weeks)
+    )

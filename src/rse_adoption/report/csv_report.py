@@ -1,0 +1,79 @@
+"""The report as CSV: one row per site (then a TOTAL row), the JSON fields flattened.
+
+Cells a spreadsheet would execute as a formula (starting with = + - @, tab or CR) are
+prefixed with a quote, following OWASP's advice on CSV injection.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from .model import GroupFigures, Report
+
+COLUMNS = (
+    "site",
+    "suppressed",
+    "headcount",
+    "active_users",
+    "inactive",
+    "visitor",
+    "reader",
+    "reactor",
+    "contributor",
+    "contributor_share",
+    "status",
+    "progress",
+    "ambassadors",
+    "as_of",
+    "window_days",
+    "headcount_source",
+)
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> str:
+    """Text of a cell, neutralised if a spreadsheet would read it as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6f}"
+    text = str(value)
+    if isinstance(value, str) and text.startswith(FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
+def _row(g: GroupFigures, report: Report, label: str) -> list[str]:
+    seg = g.segments
+    values: list[object] = [
+        label,
+        g.suppressed,
+        g.headcount,
+        g.active_users,
+        seg.inactive if seg else None,
+        seg.visitor if seg else None,
+        seg.reader if seg else None,
+        seg.reactor if seg else None,
+        seg.contributor if seg else None,
+        g.contributor_share,
+        g.status,
+        g.progress,
+        g.ambassadors,
+        report.as_of.isoformat(),
+        report.window_days,
+        report.headcount_source,
+    ]
+    return [safe_cell(v) for v in values]
+
+
+def render(report: Report) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for g in report.sites:
+        writer.writerow(_row(g, report, g.site or ""))
+    writer.writerow(_row(report.totals, report, "TOTAL"))
+    return out.getvalue()

@@ -1,0 +1,77 @@
+"""The report as JSON: the faithful, versioned serialisation of report.model.Report.
+
+Documented in docs/report-json.md and validated by report.schema.json beside this file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from .model import GroupFigures, Report
+
+SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
+
+
+def _group(g: GroupFigures, with_site: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if with_site:
+        data["site"] = g.site
+    data.update(
+        {
+            "headcount": g.headcount,
+            "active_users": g.active_users,
+            "segments": asdict(g.segments) if g.segments else None,
+            "contributor_share": g.contributor_share,
+            "status": g.status,
+            "progress": g.progress,
+            "ambassadors": g.ambassadors,
+            "suppressed": g.suppressed,
+            "series": [
+                {
+                    "week_start": p.week_start.isoformat(),
+                    "contributors": p.contributors,
+                    "active_users": p.active_users,
+                }
+                for p in g.series
+            ]
+            if not g.suppressed
+            else None,
+        }
+    )
+    return data
+
+
+def _day(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def report_to_dict(report: Report) -> dict[str, Any]:
+    """The JSON object of a report (keys documented in docs/report-json.md)."""
+    return {
+        "schema_version": report.schema_version,
+        "generated_at": report.generated_at,
+        "as_of": report.as_of.isoformat(),
+        "window_days": report.window_days,
+        "window_start": report.window_start.isoformat(),
+        "tipping_point": {"low": report.tipping_low, "high": report.tipping_high},
+        "privacy": {"min_group_size": report.min_group_size},
+        "headcount_source": report.headcount_source,
+        "unlisted_active_users": report.unlisted_active_users,
+        "data_period": {"first_day": _day(report.data_first_day), "last_day": _day(report.data_last_day)},
+        "notes": list(report.notes),
+        "sites": [_group(g, True) for g in report.sites],
+        "totals": _group(report.totals, False),
+    }
+
+
+def render(report: Report) -> str:
+    return json.dumps(report_to_dict(report), ensure_ascii=False, indent=2) + "\n"
+
+
+def schema() -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return result

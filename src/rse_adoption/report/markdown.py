@@ -1,0 +1,56 @@
+"""The report as Markdown, short enough for an e-mail or a wiki page."""
+
+from __future__ import annotations
+
+from .model import GroupFigures, Report
+
+STATUS_LABEL = {"tipped": "tipped ✔", "tipping": "tipping ◐", "below": "below ○"}
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f} %"
+
+
+def _line(g: GroupFigures, label: str, min_group_size: int) -> str:
+    if g.suppressed:
+        return f"| {label} | fewer than {min_group_size} people | | | | |"
+    assert g.segments is not None
+    return (
+        f"| {label} | {g.headcount} | {g.segments.contributor} | {_pct(g.contributor_share)} "
+        f"| {STATUS_LABEL.get(g.status or '', g.status)} | {g.ambassadors} |"
+    )
+
+
+def render(report: Report) -> str:
+    low, high = report.tipping_low, report.tipping_high
+    lines = [
+        f"# ESN adoption by site — {report.as_of.isoformat()}",
+        "",
+        f"Window: {report.window_days} days, {report.window_start} to {report.as_of} (UTC). "
+        f"A site tips when contributors (people who posted or commented in the window) "
+        f"reach {high * 100:.0f} % of its headcount; {low * 100:.0f} %–{high * 100:.0f} % is the "
+        f"tipping band. Headcount source: {report.headcount_source}.",
+        "",
+        "| Site | Headcount | Contributors | Share | Status | Ambassadors |",
+        "|---|---:|---:|---:|---|---:|",
+    ]
+    for g in sorted(report.sites, key=lambda g: -(g.progress or -1)):
+        lines.append(_line(g, _escape(g.site or ""), report.min_group_size))
+    lines.append(_line(report.totals, "**All sites shown**", report.min_group_size))
+    lines.append("")
+    if report.unlisted_active_users:
+        lines.append(
+            f"{report.unlisted_active_users} active people are not in the directory and are "
+            "not counted in any site."
+        )
+    for note in report.notes:
+        lines.append(f"> {note}")
+    lines.append(
+        f"Sites with fewer than {report.min_group_size} people are not shown (privacy). "
+        "Definitions: docs/metrics.md."
+    )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,70 @@
+"""The report as frozen dataclasses: what every renderer takes, and what JSON serialises.
+
+Counts are numbers of people; shares are fractions in 0..1; dates are UTC calendar days.
+A suppressed site (headcount below the privacy threshold) carries None in every count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass(frozen=True)
+class Segments:
+    """People of a group by window segment; they add up to the group's headcount."""
+
+    inactive: int
+    visitor: int
+    reader: int
+    reactor: int
+    contributor: int
+
+
+@dataclass(frozen=True)
+class WeekPoint:
+    """One ISO week (Monday start) of the window: distinct contributors and active people
+    among the group's headcount, counting only days inside the window."""
+
+    week_start: date
+    contributors: int
+    active_users: int
+
+
+@dataclass(frozen=True)
+class GroupFigures:
+    """Figures of one site, or of the totals (then `site` is None)."""
+
+    site: str | None
+    suppressed: bool
+    headcount: int | None
+    active_users: int | None
+    segments: Segments | None
+    contributor_share: float | None
+    status: str | None  # below | tipping | tipped
+    progress: float | None  # contributor_share / tipping_point.high
+    ambassadors: int | None
+    series: tuple[WeekPoint, ...] = ()
+
+
+@dataclass(frozen=True)
+class Report:
+    """A whole report: parameters, provenance of the headcount, sites sorted by name, totals."""
+
+    as_of: date
+    window_days: int
+    window_start: date
+    tipping_low: float
+    tipping_high: float
+    min_group_size: int
+    headcount_source: str  # "directory" | "activity"
+    unlisted_active_users: int
+    sites: tuple[GroupFigures, ...]
+    totals: GroupFigures
+    data_first_day: date | None
+    data_last_day: date | None
+    generated_at: str
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    schema_version: str = SCHEMA_VERSION
