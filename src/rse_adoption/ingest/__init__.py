@@ -16,8 +16,10 @@ whose sniff says yes wins. For every input file, `ingest_paths`:
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,7 +37,7 @@ from ..privacy import KeyCache, load_or_create_secret
 from ..schema import EVENT_SCHEMA
 from . import events
 from .canonical import ReadContext, connect
-from .textio import EncodingMismatch
+from .textio import EncodingMismatch, read_sample
 
 FORMATS: dict[str, ModuleType] = {events.NAME: events}
 
@@ -193,6 +195,10 @@ def _ingest_one(
             duplicates=int(previous.get("rows_ingested", 0)) + int(previous.get("duplicates", 0)),
             message=f"already ingested on {previous.get('ingested_at')}",
         )
+    try:
+        read_sample(path)
+    except RseError as exc:
+        return FileResult(display, "error", message=str(exc))
     module = FORMATS.get(format_name) if format_name != "auto" else detect(path)
     if module is None:
         return FileResult(display, "skipped", message=f"{path.name}: {closest_format(path)}")
@@ -234,9 +240,9 @@ def _stage_and_commit(
         for staged in staging.iterdir():
             staged.unlink()
         raise
-    except (OSError, pa.ArrowException, UnicodeError, ValueError) as exc:
+    except (OSError, EOFError, zlib.error, pa.ArrowException, UnicodeError, ValueError) as exc:
         _close_all(writers)
-        if isinstance(exc, OSError) and exc.errno == 28:
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
             raise
         raise DataError(f"{path}: cannot be read: {exc}") from exc
     _close_all(writers)

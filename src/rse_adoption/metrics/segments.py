@@ -143,8 +143,9 @@ def create_people_from_activity(
                 WHERE ts < $end::TIMESTAMPTZ
                 GROUP BY ALL
             )
-            SELECT user_key AS person, arg_max(site, (n, -hash(site))) AS site, false AS ambassador
-            FROM counts GROUP BY user_key
+            SELECT user_key AS person, site, false AS ambassador
+            FROM counts
+            QUALIFY row_number() OVER (PARTITION BY user_key ORDER BY n DESC, site) = 1
             """,  # noqa: S608
             {"end": (as_of + timedelta(days=1)).isoformat()},
         ).fetchall()

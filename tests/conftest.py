@@ -1,0 +1,48 @@
+"""Shared helpers: a CLI runner that keeps stdout and stderr apart, and small file writers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from rse_adoption.cli import app
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+
+
+class Run:
+    def __init__(self, result: Any) -> None:
+        self.exit_code: int = result.exit_code
+        self.stdout: str = result.stdout
+        self.stderr: str = result.stderr
+        self.exception = result.exception
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Run]:
+    """Run the CLI in-process with the data dir defaulting to tmp_path/data."""
+    monkeypatch.setenv("RSE_ADOPTION_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("RSE_ADOPTION_SECRET", raising=False)
+    runner = CliRunner()
+
+    def run(*args: str | Path) -> Run:
+        result = runner.invoke(app, [str(a) for a in args])
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return Run(result)
+
+    return run
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode(encoding))
+    return path

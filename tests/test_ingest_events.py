@@ -1,0 +1,190 @@
+"""Generic event files: dialects, aliases, quarantine with line numbers, idempotence."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from rse_adoption.config import Settings
+from rse_adoption.ingest import ingest_paths
+from rse_adoption.store import read_manifest, sql_path_list
+
+from .conftest import write
+
+PLAIN = """timestamp,user_id,event_type,site,space
+2026-03-02T09:00:00Z,anne@corp.fr,post,Lyon,News
+2026-03-02T10:00:00+01:00,bob@corp.fr,like,Lyon,News
+2026-03-03T08:30:00,carla@corp.fr,view,Paris,
+"""
+# The same three events as a French Excel export: `;`, cp1252, day-first dates, local aliases.
+FRENCH = """date;courriel;action;établissement;communauté
+02/03/2026 09:00:00;ANNE@corp.fr;publication;Lyon;News
+02/03/2026 09:00;bob@corp.fr;j'aime;Lyon;News
+03/03/2026 08:30:00;carla@corp.fr;lecture;Paris;
+"""
+
+
+def events(settings: Settings) -> list[tuple[object, ...]]:
+    manifest = read_manifest(settings.data_dir)
+    files = [settings.data_dir / p for p in manifest.event_paths()]
+    if not files:
+        return []
+    return duckdb.sql(
+        f"SELECT ts::VARCHAR, event_type, site, space FROM read_parquet({sql_path_list(files)}) ORDER BY ts"
+    ).fetchall()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
+
+
+def test_plain_csv_with_aliases_and_offsets(tmp_path: Path, settings: Settings) -> None:
+    summary = ingest_paths([write(tmp_path / "e.csv", PLAIN)], settings)
+    assert (summary.files, summary.rows_ingested, summary.quarantined) == (1, 3, 0)
+    assert events(settings) == [
+        ("2026-03-02 09:00:00+00", "post", "Lyon", "News"),
+        ("2026-03-02 09:00:00+00", "reaction", "Lyon", "News"),
+        ("2026-03-03 08:30:00+00", "read", "Paris", None),
+    ]
+
+
+def test_french_excel_dialect_gives_the_same_events_and_adds_nothing(tmp_path: Path, settings: Settings) -> None:
+    ingest_paths([write(tmp_path / "e.csv", PLAIN)], settings)
+    summary = ingest_paths([write(tmp_path / "fr.csv", FRENCH, "cp1252")], settings)
+    assert (summary.rows_ingested, summary.duplicates, summary.quarantined) == (0, 3, 0)
+    assert len(events(settings)) == 3
+
+
+def test_french_dialect_alone(tmp_path: Path, settings: Settings) -> None:
+    ingest_paths([write(tmp_path / "fr.csv", "\ufeff" + FRENCH, "utf-8")], settings)
+    assert sorted(e[1] for e in events(settings)) == ["post", "reaction", "read"]
+
+
+def test_naive_timestamps_follow_the_configured_time_zone(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", timezone="Europe/Paris")
+    ingest_paths([write(tmp_path / "fr.csv", FRENCH, "cp1252")], settings)
+    assert events(settings)[0][0] == "2026-03-02 08:00:00+00"
+
+
+def test_same_file_twice_and_overlapping_file_add_nothing(tmp_path: Path, settings: Settings) -> None:
+    first = ingest_paths([write(tmp_path / "e.csv", PLAIN)], settings)
+    again = ingest_paths([tmp_path / "e.csv"], settings)
+    assert (again.rows_ingested, again.files_unchanged, again.duplicates) == (0, 1, 3)
+    lines = PLAIN.splitlines()
+    overlap = "\n".join([lines[0], lines[3], "2026-03-04T10:00:00Z,dan@corp.fr,reply,Lyon,News"]) + "\n"
+    third = ingest_paths([write(tmp_path / "overlap.csv", overlap)], settings)
+    assert (first.rows_ingested, third.rows_ingested, third.duplicates) == (3, 1, 1)
+    assert len(events(settings)) == 4
+
+
+def test_duplicates_inside_one_file_are_removed(tmp_path: Path, settings: Settings) -> None:
+    lines = PLAIN.splitlines()
+    summary = ingest_paths([write(tmp_path / "d.csv", "\n".join(lines + lines[1:]) + "\n")], settings)
+    assert (summary.rows_ingested, summary.duplicates) == (3, 3)
+
+
+def test_event_ids_key_events_when_present(tmp_path: Path, settings: Settings) -> None:
+    text = "id,time,user,type\n1,2026-03-02T09:00:00Z,a@x.fr,post\n2,2026-03-02T09:00:00Z,a@x.fr,post\n"
+    assert ingest_paths([write(tmp_path / "a.csv", text)], settings).rows_ingested == 2
+    moved = text.replace("09:00:00Z", "09:05:00Z")  # same ids, corrected times: still the same events
+    assert ingest_paths([write(tmp_path / "b.csv", moved)], settings).duplicates == 2
+
+
+BAD = (
+    "timestamp,user,event_type\n"  # line 1
+    "2026-03-02T09:00:00Z,a@x.fr,post\n"  # 2 ok
+    "yesterday,a@x.fr,post\n"  # 3 bad timestamp
+    '2026-03-02T09:00:00Z,"b@x.fr",dance\n'  # 4 unknown event type
+    "2026-03-02T09:00:00Z,,post\n"  # 5 missing user
+    "2026-03-02T09:00:00Z,c@x.fr\n"  # 6 wrong column count
+    '2026-03-02T09:00:00Z,"multi\n'  # 7 a quoted value running over two lines…
+    'line@x.fr",read\n'  # 8 …still one good record
+    "\n"  # 9 blank
+    "2026-03-02T09:00:00Z,d@x.fr,,\n"  # 10 wrong column count
+    "2026-03-02T09:00:00Z,e@x.fr,\n"  # 11 missing event type
+    "2026-03-03T10:00:00Z,f@x.fr,view\n"  # 12 ok
+)
+
+
+def test_malformed_rows_are_quarantined_with_physical_line_numbers(tmp_path: Path, settings: Settings) -> None:
+    summary = ingest_paths([write(tmp_path / "bad.csv", BAD)], settings)
+    assert (summary.rows_ingested, summary.quarantined) == (3, 6)
+    from rse_adoption.quarantine import read_quarantine
+
+    rows = [(r["line"], r["reason"]) for r in read_quarantine(settings)]
+    assert rows == [
+        (3, 'bad timestamp "yesterday"'),
+        (4, 'unknown event type "dance"'),
+        (5, "missing user"),
+        (6, "expected 3 columns, found 2"),
+        (10, "expected 3 columns, found 4"),
+        (11, "missing event type"),
+    ]
+
+
+def test_gzip_and_json_lines(tmp_path: Path, settings: Settings) -> None:
+    gz = tmp_path / "e.csv.gz"
+    gz.write_bytes(gzip.compress(PLAIN.encode()))
+    jsonl = tmp_path / "more.jsonl"
+    jsonl.write_text(
+        json.dumps({"time": "2026-03-05T10:00:00Z", "email": "eve@corp.fr", "action": "comment", "group": "IT"})
+        + "\nnot json\n"
+        + json.dumps({"time": "2026-03-05T11:00:00Z", "email": "eve@corp.fr", "action": "nap"})
+        + "\n",
+        encoding="utf-8",
+    )
+    summary = ingest_paths([gz, jsonl], settings)
+    assert (summary.rows_ingested, summary.quarantined) == (4, 2)
+    from rse_adoption.quarantine import read_quarantine
+
+    assert [(r["source_file"], r["line"]) for r in read_quarantine(settings)] == [("more.jsonl", 2), ("more.jsonl", 3)]
+
+
+def test_invalid_utf8_after_the_sniffed_sample_is_read_as_cp1252(tmp_path: Path, settings: Settings) -> None:
+    filler = "".join(f"2026-03-02T09:00:00Z,user{i}@x.fr,read\n" for i in range(40_000))  # > 1 MiB
+    body = "timestamp,user,event_type\n" + filler + "2026-03-02T09:00:00Z,josé@x.fr,post\n"
+    path = write(tmp_path / "late.csv", body, "cp1252")
+    summary = ingest_paths([path], settings)
+    assert (summary.rows_ingested, summary.quarantined, summary.files_failed) == (40_001, 0, 0)
+
+
+def test_unreadable_file_stores_nothing_and_is_reported(tmp_path: Path, settings: Settings, cli) -> None:  # type: ignore[no-untyped-def]
+    good = write(tmp_path / "in" / "a.csv", PLAIN)
+    broken = tmp_path / "in" / "b.csv.gz"
+    broken.write_bytes(gzip.compress(PLAIN.encode())[:40])  # truncated gzip
+    result = cli("ingest", tmp_path / "in", "--json")
+    assert result.exit_code == 65
+    data = result.json()
+    assert data["files"] == 2 and data["rows_ingested"] == 3 and data["files_failed"] == 1
+    assert "b.csv.gz" in result.stderr
+    manifest = read_manifest(tmp_path / "data")
+    assert [e["name"] for e in manifest.ledger] == [good.name]
+
+
+def test_missing_input_exits_66(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("ingest", tmp_path / "nope.csv")
+    assert result.exit_code == 66
+    assert "nope.csv" in result.stderr
+
+
+def test_unrecognised_file_is_skipped_with_the_missing_columns(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    write(tmp_path / "in" / "a.csv", PLAIN)
+    write(tmp_path / "in" / "notes.csv", "timestamp,comment\n2026-01-01,hello\n")
+    result = cli("ingest", tmp_path / "in", "--json")
+    assert result.exit_code == 0
+    assert result.json()["files_skipped"] == 1
+    only = cli("ingest", tmp_path / "in" / "notes.csv")
+    assert only.exit_code == 65
+    assert "lacks column(s): user, event_type" in only.stderr
+
+
+def test_json_output_is_alone_on_stdout(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("ingest", write(tmp_path / "a.csv", BAD), "--json")
+    data = result.json()
+    assert set(data) >= {"files", "rows_ingested", "duplicates", "quarantined", "files_skipped"}
+    assert (data["rows_ingested"], data["quarantined"]) == (3, 6)
