@@ -143,7 +143,13 @@ def test_status_thresholds(tmp_path: Path, store: Settings) -> None:
 def test_weekly_series_counts_distinct_people_by_monday_week(store: Settings) -> None:
     lyon = site(build_report(store, as_of=date(2026, 3, 31)), "Lyon")
     weeks = {p.week_start: (p.contributors, p.active_users) for p in lyon.series}
-    assert list(weeks) == [date(2026, 3, 2), date(2026, 3, 9), date(2026, 3, 16), date(2026, 3, 23), date(2026, 3, 30)]
+    assert list(weeks) == [
+        date(2026, 3, 2),
+        date(2026, 3, 9),
+        date(2026, 3, 16),
+        date(2026, 3, 23),
+        date(2026, 3, 30),
+    ]
     assert weeks[date(2026, 3, 2)] == (1, 2)  # a posts, b reads
     assert weeks[date(2026, 3, 16)] == (1, 3)  # f replies; c reads; d logs in
     assert weeks[date(2026, 3, 23)] == (0, 0)
@@ -172,7 +178,10 @@ def test_unknown_site_lists_the_closest(store: Settings) -> None:
 def test_site_names_match_without_case_or_accents(tmp_path: Path) -> None:
     from rse_adoption.metrics import resolve_sites
 
-    assert resolve_sites(["saint-etienne", "LYON"], ["Saint-Étienne", "Lyon"]) == ["Saint-Étienne", "Lyon"]
+    assert resolve_sites(["saint-etienne", "LYON"], ["Saint-Étienne", "Lyon"]) == [
+        "Saint-Étienne",
+        "Lyon",
+    ]
 
 
 def test_no_events_needs_an_as_of(tmp_path: Path) -> None:

@@ -18,7 +18,13 @@ from rse_adoption.config import Settings
 from rse_adoption.metrics import build_report
 from rse_adoption.report.json_report import report_to_dict, schema
 
-FRENCH_TYPES = {"connexion": "login", "lecture": "read", "j'aime": "reaction", "publication": "post", "commentaire": "comment"}
+FRENCH_TYPES = {
+    "connexion": "login",
+    "lecture": "read",
+    "j'aime": "reaction",
+    "publication": "post",
+    "commentaire": "comment",
+}
 RANK = {"login": 1, "read": 2, "reaction": 3, "post": 4, "comment": 4}
 SEGMENT_OF_RANK = {0: "inactive", 1: "visitor", 2: "reader", 3: "reactor", 4: "contributor"}
 
@@ -44,8 +50,16 @@ def independent_segments(exports: Path, as_of: date, window_days: int) -> dict[s
     people: dict[str, str] = {}
     with open(exports / "directory.csv", encoding="utf-8-sig", newline="") as f:
         for row in csv.DictReader(f, delimiter=";"):
-            hire = datetime.strptime(row["date d'entrée"], "%d/%m/%Y").date() if row["date d'entrée"] else None
-            leave = datetime.strptime(row["date de sortie"], "%d/%m/%Y").date() if row["date de sortie"] else None
+            hire = (
+                datetime.strptime(row["date d'entrée"], "%d/%m/%Y").date()
+                if row["date d'entrée"]
+                else None
+            )
+            leave = (
+                datetime.strptime(row["date de sortie"], "%d/%m/%Y").date()
+                if row["date de sortie"]
+                else None
+            )
             if (hire is None or hire <= as_of) and (leave is None or leave > as_of):
                 people[row["courriel"].lower()] = row["site"]
     rank: dict[str, int] = defaultdict(int)
@@ -61,14 +75,18 @@ def independent_segments(exports: Path, as_of: date, window_days: int) -> dict[s
                     kind, user = row["event_type"], row["user"]
                 if start <= day <= as_of:
                     rank[user.lower()] = max(rank[user.lower()], RANK[kind])
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(SEGMENT_OF_RANK.values(), 0))
+    counts: dict[str, dict[str, int]] = defaultdict(
+        lambda: dict.fromkeys(SEGMENT_OF_RANK.values(), 0)
+    )
     for person, site in people.items():
         counts[site][SEGMENT_OF_RANK[rank.get(person, 0)]] += 1
     return counts
 
 
 def test_json_report_matches_independent_computation(demo: dict[str, Path]) -> None:
-    result = CliRunner().invoke(app, ["report", "--data-dir", str(demo["data"]), "--format", "json"])
+    result = CliRunner().invoke(
+        app, ["report", "--data-dir", str(demo["data"]), "--format", "json"]
+    )
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     expected = independent_segments(demo["exports"], date.fromisoformat(report["as_of"]), 90)
@@ -85,7 +103,9 @@ def test_json_report_matches_independent_computation(demo: dict[str, Path]) -> N
         assert site["contributor_share"] == pytest.approx(counts["contributor"] / headcount)
     visible = [s for s in report["sites"] if not s["suppressed"]]
     assert report["totals"]["headcount"] == sum(s["headcount"] for s in visible)
-    assert report["totals"]["segments"]["contributor"] == sum(s["segments"]["contributor"] for s in visible)
+    assert report["totals"]["segments"]["contributor"] == sum(
+        s["segments"]["contributor"] for s in visible
+    )
 
 
 def test_demo_has_every_status_and_a_suppressed_site(demo: dict[str, Path]) -> None:
@@ -97,12 +117,16 @@ def test_demo_has_every_status_and_a_suppressed_site(demo: dict[str, Path]) -> N
 
 
 def test_json_validates_against_the_documented_schema(demo: dict[str, Path]) -> None:
-    result = CliRunner().invoke(app, ["report", "--data-dir", str(demo["data"]), "--format", "json"])
+    result = CliRunner().invoke(
+        app, ["report", "--data-dir", str(demo["data"]), "--format", "json"]
+    )
     jsonschema.validate(json.loads(result.stdout), schema())
 
 
 def test_cli_json_equals_library_result(demo: dict[str, Path]) -> None:
-    result = CliRunner().invoke(app, ["report", "--data-dir", str(demo["data"]), "--format", "json", "--window", "30"])
+    result = CliRunner().invoke(
+        app, ["report", "--data-dir", str(demo["data"]), "--format", "json", "--window", "30"]
+    )
     cli_json = json.loads(result.stdout)
     library = report_to_dict(build_report(Settings(data_dir=demo["data"], window_days=30)))
     cli_json.pop("generated_at")
@@ -118,7 +142,9 @@ def test_site_filter_and_detail_block(demo: dict[str, Path]) -> None:
 
 
 def test_unknown_site_exits_65_with_closest_names(demo: dict[str, Path]) -> None:
-    result = CliRunner().invoke(app, ["report", "--data-dir", str(demo["data"]), "--site", "Marseile"])
+    result = CliRunner().invoke(
+        app, ["report", "--data-dir", str(demo["data"]), "--site", "Marseile"]
+    )
     assert result.exit_code == 65
     assert "closest known sites: Marseille" in result.stderr
     assert result.stdout == ""
@@ -126,12 +152,16 @@ def test_unknown_site_exits_65_with_closest_names(demo: dict[str, Path]) -> None
 
 def test_csv_has_a_row_per_site_and_a_total(demo: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "r.csv"
-    result = CliRunner().invoke(app, ["report", "--data-dir", str(demo["data"]), "--format", "csv", "--out", str(out)])
+    result = CliRunner().invoke(
+        app, ["report", "--data-dir", str(demo["data"]), "--format", "csv", "--out", str(out)]
+    )
     assert result.exit_code == 0
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert [r["site"] for r in rows][-1] == "TOTAL"
     geneve = next(r for r in rows if r["site"] == "Genève")
-    assert geneve["suppressed"] == "true" and geneve["headcount"] == "" and geneve["contributor"] == ""
+    assert (
+        geneve["suppressed"] == "true" and geneve["headcount"] == "" and geneve["contributor"] == ""
+    )
 
 
 def test_markdown_summary(demo: dict[str, Path]) -> None:
@@ -142,7 +172,9 @@ def test_markdown_summary(demo: dict[str, Path]) -> None:
 
 
 def test_weekly_series_in_json(demo: dict[str, Path]) -> None:
-    result = CliRunner().invoke(app, ["report", "--data-dir", str(demo["data"]), "--format", "json", "--site", "Lyon"])
+    result = CliRunner().invoke(
+        app, ["report", "--data-dir", str(demo["data"]), "--format", "json", "--site", "Lyon"]
+    )
     lyon = json.loads(result.stdout)["sites"][0]
     weeks = [p["week_start"] for p in lyon["series"]]
     assert weeks[0] == "2026-08-03" and weeks[-1] == "2026-10-26" and len(weeks) == 13

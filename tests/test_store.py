@@ -33,8 +33,9 @@ def consistent_rows(data_dir: Path) -> int:
     if not files:
         assert sum(e["rows_ingested"] for e in manifest.ledger) == 0
         return 0
-    rows, keys = duckdb.sql(
-        f"SELECT count(*), count(DISTINCT event_key) FROM read_parquet({store.sql_path_list(files)})"
+    rows, keys = duckdb.execute(
+        "SELECT count(*), count(DISTINCT event_key) FROM read_parquet($files)",
+        {"files": [str(f) for f in files]},
     ).fetchall()[0]
     assert rows == keys, "an event is stored twice"
     assert rows == sum(e["rows_ingested"] for e in manifest.ledger), "ledger and data disagree"
@@ -58,7 +59,16 @@ def exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run_ingest(exports: Path, data_dir: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "rse_adoption.cli", "ingest", str(exports), "--data-dir", str(data_dir), "--quiet"],
+        [
+            sys.executable,
+            "-m",
+            "rse_adoption.cli",
+            "ingest",
+            str(exports),
+            "--data-dir",
+            str(data_dir),
+            "--quiet",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -87,20 +97,38 @@ def test_kill_9_at_any_moment_leaves_a_consistent_store(exports: Path, tmp_path:
 
 def test_half_written_files_of_a_crash_are_ignored_then_removed(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", min_group_size=1)
-    ingest_paths([write(tmp_path / "a.csv", "timestamp,user,event_type,site\n2026-03-02T09:00:00Z,a@x.fr,post,Lyon\n")], settings)
+    ingest_paths(
+        [
+            write(
+                tmp_path / "a.csv",
+                "timestamp,user,event_type,site\n2026-03-02T09:00:00Z,a@x.fr,post,Lyon\n",
+            )
+        ],
+        settings,
+    )
     good = settings.data_dir / store.read_manifest(settings.data_dir).event_paths()[0]
     orphan = settings.data_dir / "events" / "month=2026-03" / "crashed.parquet"
     orphan.write_bytes(good.read_bytes()[:-12])  # a Parquet file whose footer never made it
     (settings.data_dir / ".manifest.json.dead.tmp").write_text("{not json")
     assert build_report(settings).sites[0].segments.contributor == 1  # the orphan is not read
-    ingest_paths([write(tmp_path / "b.csv", "timestamp,user,event_type,site\n2026-03-03T09:00:00Z,b@x.fr,view,Lyon\n")], settings)
+    ingest_paths(
+        [
+            write(
+                tmp_path / "b.csv",
+                "timestamp,user,event_type,site\n2026-03-03T09:00:00Z,b@x.fr,view,Lyon\n",
+            )
+        ],
+        settings,
+    )
     assert not orphan.exists()
     assert not list(settings.data_dir.glob(".manifest.json.*"))
     assert consistent_rows(settings.data_dir) == 2
 
 
 def test_a_second_writer_exits_75(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
-    source = write(tmp_path / "a.csv", "timestamp,user,event_type\n2026-03-02T09:00:00Z,a@x.fr,post\n")
+    source = write(
+        tmp_path / "a.csv", "timestamp,user,event_type\n2026-03-02T09:00:00Z,a@x.fr,post\n"
+    )
     with store.writing(tmp_path / "data"):
         result = cli("ingest", source)
         assert result.exit_code == 75
@@ -112,16 +140,38 @@ def test_a_second_writer_exits_75(tmp_path: Path, cli) -> None:  # type: ignore[
 
 def test_ingest_during_a_report_keeps_the_reader_snapshot(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data")
-    ingest_paths([write(tmp_path / "a.csv", "timestamp,user,event_type\n2026-03-02T09:00:00Z,a@x.fr,post\n")], settings)
+    ingest_paths(
+        [
+            write(
+                tmp_path / "a.csv", "timestamp,user,event_type\n2026-03-02T09:00:00Z,a@x.fr,post\n"
+            )
+        ],
+        settings,
+    )
     with store.reading(settings.data_dir) as snapshot:
-        ingest_paths([write(tmp_path / "b.csv", "timestamp,user,event_type\n2026-03-03T09:00:00Z,b@x.fr,post\n")], settings)
+        ingest_paths(
+            [
+                write(
+                    tmp_path / "b.csv",
+                    "timestamp,user,event_type\n2026-03-03T09:00:00Z,b@x.fr,post\n",
+                )
+            ],
+            settings,
+        )
         assert all((settings.data_dir / p).exists() for p in snapshot.event_paths())
     assert consistent_rows(settings.data_dir) == 2
 
 
 def test_secret_file_is_owner_only(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data")
-    ingest_paths([write(tmp_path / "a.csv", "timestamp,user,event_type\n2026-03-02T09:00:00Z,a@x.fr,post\n")], settings)
+    ingest_paths(
+        [
+            write(
+                tmp_path / "a.csv", "timestamp,user,event_type\n2026-03-02T09:00:00Z,a@x.fr,post\n"
+            )
+        ],
+        settings,
+    )
     assert (settings.data_dir / "secret.key").stat().st_mode & 0o777 == 0o600
     stored = b"".join(p.read_bytes() for p in (settings.data_dir / "events").rglob("*.parquet"))
     assert b"a@x.fr" not in stored  # people are stored under pseudonymous keys only

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
@@ -46,11 +46,15 @@ DataDirOption = Annotated[
         show_default=False,
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on standard output.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object on standard output.")
+]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 WaitOption = Annotated[
     float,
-    typer.Option("--wait", help="Seconds to wait for another run to release the store (then exit 75)."),
+    typer.Option(
+        "--wait", help="Seconds to wait for another run to release the store (then exit 75)."
+    ),
 ]
 
 
@@ -100,10 +104,12 @@ def _write_output(text: str, out: Path | None) -> None:
 @app.command()
 @handle_errors
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the example exports to.")] = Path(
-        "demo-exports"
-    ),
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 42,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder to write the example exports to.")
+    ] = Path("demo-exports"),
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed gives the same files.")
+    ] = 42,
     scale: Annotated[float, typer.Option(help="Multiply every site's headcount.")] = 1.0,
     quiet: QuietOption = False,
 ) -> None:
@@ -125,7 +131,9 @@ def demo(
 @app.command()
 @handle_errors
 def directory(
-    file: Annotated[Path, typer.Argument(help="Employee directory CSV (English or French headers).")],
+    file: Annotated[
+        Path, typer.Argument(help="Employee directory CSV (English or French headers).")
+    ],
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -151,7 +159,7 @@ def directory(
         )
 
 
-class IngestFormat(str, Enum):
+class IngestFormat(StrEnum):
     auto = "auto"
     events = "events"
 
@@ -159,13 +167,17 @@ class IngestFormat(str, Enum):
 @app.command()
 @handle_errors
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Export files or folders (searched recursively); .gz accepted.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Export files or folders (searched recursively); .gz accepted."),
+    ],
     data_dir: DataDirOption = None,
     format: Annotated[
         IngestFormat, typer.Option("--format", help="Force a format instead of detecting it.")
     ] = IngestFormat.auto,
     timezone: Annotated[
-        str | None, typer.Option("--timezone", help="Time zone of timestamps without offset [default: UTC].")
+        str | None,
+        typer.Option("--timezone", help="Time zone of timestamps without offset [default: UTC]."),
     ] = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -195,11 +207,16 @@ def ingest(
             err.print(f"[dim]= {result.path}: {result.message}[/dim]")
         elif result.status == "skipped":
             err.print(f"[yellow]- skipped[/yellow] {result.message}")
+
     if show and err.is_terminal:
         with err.status("Ingesting…"):
-            summary = ingest_paths(paths, settings, format_name=format.value, wait_seconds=wait, on_file=on_file)
+            summary = ingest_paths(
+                paths, settings, format_name=format.value, wait_seconds=wait, on_file=on_file
+            )
     else:
-        summary = ingest_paths(paths, settings, format_name=format.value, wait_seconds=wait, on_file=on_file)
+        summary = ingest_paths(
+            paths, settings, format_name=format.value, wait_seconds=wait, on_file=on_file
+        )
     failures = [d for d in summary.details if d.status == "error"]
     for failure in failures:
         print(f"rse-adoption: error: {failure.message}", file=sys.stderr)
@@ -244,7 +261,7 @@ def quarantine(
     Console().print(table)
 
 
-class ReportFormat(str, Enum):
+class ReportFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
@@ -255,16 +272,27 @@ class ReportFormat(str, Enum):
 @handle_errors
 def report(
     site: Annotated[
-        list[str] | None, typer.Option("--site", help="Only this site (repeat for several); adds a detail block.")
+        list[str] | None,
+        typer.Option("--site", help="Only this site (repeat for several); adds a detail block."),
     ] = None,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Last day of the window, YYYY-MM-DD [default: last day with data].")
+        str | None,
+        typer.Option(
+            "--as-of", help="Last day of the window, YYYY-MM-DD [default: last day with data]."
+        ),
     ] = None,
-    window: Annotated[int | None, typer.Option("--window", help="Window length in days [default: 90].")] = None,
-    format: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = ReportFormat.table,
-    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of standard output.")] = None,
+    window: Annotated[
+        int | None, typer.Option("--window", help="Window length in days [default: 90].")
+    ] = None,
+    format: Annotated[
+        ReportFormat, typer.Option("--format", help="Output format.")
+    ] = ReportFormat.table,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file instead of standard output.")
+    ] = None,
     min_group_size: Annotated[
-        int | None, typer.Option("--min-group-size", help="Hide sites with fewer people [default: 5].")
+        int | None,
+        typer.Option("--min-group-size", help="Hide sites with fewer people [default: 5]."),
     ] = None,
     data_dir: DataDirOption = None,
     quiet: QuietOption = False,

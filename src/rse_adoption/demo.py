@@ -124,7 +124,9 @@ def make_organisation(
     """A deterministic organisation. `scale` multiplies every site's headcount."""
     rng = np.random.default_rng(seed)
     days = (end - start).days + 1
-    counts = [max(1, round(s.headcount * scale)) if s.headcount >= 5 else s.headcount for s in sites]
+    counts = [
+        max(1, round(s.headcount * scale)) if s.headcount >= 5 else s.headcount for s in sites
+    ]
     site_index = np.repeat(np.arange(len(sites)), counts)
     n_listed = site_index.size
     n_unlisted = int(round(n_listed * unlisted_share))
@@ -152,7 +154,9 @@ def make_organisation(
         klass[members] = rng.choice(4, size=members.size, p=probs / probs.sum())
         listed_members = members[listed[members]]
         if spec.ambassadors and listed_members.size:
-            chosen = rng.choice(listed_members, min(spec.ambassadors, listed_members.size), replace=False)
+            chosen = rng.choice(
+                listed_members, min(spec.ambassadors, listed_members.size), replace=False
+            )
             ambassador_since[chosen] = rng.integers(-60, days // 2, chosen.size)
             adopt_day[chosen] = np.minimum(adopt_day[chosen], ambassador_since[chosen])
             klass[chosen] = np.where(rng.uniform(size=chosen.size) < 0.8, 3, 1)
@@ -190,15 +194,23 @@ def write_directory(org: Organisation, path: Path) -> None:
     with open(path, "w", encoding="utf-8-sig", newline="") as f:
         out = csv.writer(f, delimiter=";")
         out.writerow(
-            ["matricule", "courriel", "site", "service", "date d'entrée", "date de sortie",
-             "ambassadeur", "ambassadeur depuis"]
+            [
+                "matricule",
+                "courriel",
+                "site",
+                "service",
+                "date d'entrée",
+                "date de sortie",
+                "ambassadeur",
+                "ambassadeur depuis",
+            ]
         )
         for i in np.flatnonzero(org.listed):
             since = int(org.ambassador_since[i])
             out.writerow(
                 [
                     f"E{i:06d}",
-                    org.email(i),
+                    org.email(int(i)),
                     org.sites[org.site_index[i]].name,
                     DEPARTMENTS[org.department[i]],
                     _fmt_day(org, org.hire_day[i]),
@@ -327,18 +339,34 @@ def write_demo(out: Path, *, seed: int = 42, scale: float = 1.0) -> dict[str, ob
     return {"people": int(org.listed.sum()), "events": table.num_rows, "files": files, "org": org}
 
 
-_FRENCH_TYPES = {"login": "connexion", "read": "lecture", "reaction": "j'aime", "post": "publication", "comment": "commentaire"}
+_FRENCH_TYPES = {
+    "login": "connexion",
+    "read": "lecture",
+    "reaction": "j'aime",
+    "post": "publication",
+    "comment": "commentaire",
+}
 
 
 def _write_french_csv(table: pa.Table, path: Path) -> None:
     cols = table.to_pydict()
     with open(path, "w", encoding="cp1252", newline="") as f:
         out = csv.writer(f, delimiter=";")
-        out.writerow(["date", "utilisateur", "action", "site", "communauté", "content_id", "auteur"])
+        out.writerow(
+            ["date", "utilisateur", "action", "site", "communauté", "content_id", "auteur"]
+        )
         for ts, user, kind, site, space, content, target in zip(
-            cols["timestamp"], cols["user"], cols["event_type"], cols["site"], cols["space"],
-            cols["content_id"], cols["target_user"], strict=True,
+            cols["timestamp"],
+            cols["user"],
+            cols["event_type"],
+            cols["site"],
+            cols["space"],
+            cols["content_id"],
+            cols["target_user"],
+            strict=True,
         ):
             d, t = ts.split(" ")
             y, m, day = d.split("-")
-            out.writerow([f"{day}/{m}/{y} {t}", user, _FRENCH_TYPES[kind], site, space, content, target])
+            out.writerow(
+                [f"{day}/{m}/{y} {t}", user, _FRENCH_TYPES[kind], site, space, content, target]
+            )

@@ -22,10 +22,9 @@ import pyarrow.parquet as pq
 from . import store
 from .config import Settings
 from .errors import DataError
-from .ingest.textio import iter_csv_records, sniff_delimiter, sniff_text, split_line
+from .ingest.textio import iter_csv_records, match_columns, sniff_delimiter, sniff_text, split_line
 from .privacy import KeyCache, load_or_create_secret
 from .schema import DIRECTORY_COLUMN_ALIASES, DIRECTORY_SCHEMA, FALSE_VALUES, TRUE_VALUES
-from .ingest.textio import match_columns
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d")
 

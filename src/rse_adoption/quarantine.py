@@ -19,9 +19,8 @@ def read_quarantine(settings: Settings, limit: int = 50) -> list[dict[str, Any]]
         con = duckdb.connect()
         try:
             rel = con.sql(
-                f"SELECT source_file, line, reason, raw FROM read_parquet({store.sql_path_list(files)}) "  # noqa: S608
-                "LIMIT $limit",
-                params={"limit": limit},
+                "SELECT source_file, line, reason, raw FROM read_parquet($files) LIMIT $limit",
+                params={"limit": limit, "files": store.path_list(files)},
             )
             columns = [c for c in rel.columns]
             return [dict(zip(columns, row, strict=True)) for row in rel.fetchall()]

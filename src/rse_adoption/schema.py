@@ -160,7 +160,15 @@ DIRECTORY_COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "identifiant",
         "person_id",
     ),
-    "email": ("email", "e-mail", "mail", "courriel", "adresse e-mail", "upn", "user principal name"),
+    "email": (
+        "email",
+        "e-mail",
+        "mail",
+        "courriel",
+        "adresse e-mail",
+        "upn",
+        "user principal name",
+    ),
     "site": ("site", "location", "office", "établissement", "etablissement", "lieu"),
     "department": ("department", "dept", "service", "département", "departement", "direction"),
     "hire_date": (

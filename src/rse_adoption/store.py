@@ -81,10 +81,9 @@ class Manifest:
         return paths
 
 
-def sql_path_list(paths: list[Path]) -> str:
-    """A DuckDB list literal of store file paths. The paths are ours (uuid names under the
-    data folder), never user text; quotes are doubled all the same."""
-    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
+def path_list(paths: list[Path]) -> list[str]:
+    """File paths as DuckDB takes them in a bound `read_parquet($files)` parameter."""
+    return [str(p) for p in paths]
 
 
 def utc_now_iso() -> str:

@@ -97,7 +97,8 @@ def expand_inputs(paths: Iterable[Path]) -> list[Path]:
             files.extend(
                 p
                 for p in sorted(path.rglob("*"))
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
         else:
             files.append(path)
@@ -256,7 +257,9 @@ def _stage_and_commit(
         result.duplicates += rows - kept
         result.rows_ingested += kept
         if kept_path is not None:
-            manifest.event_files.append({"path": tx.relative(kept_path), "month": month, "rows": kept})
+            manifest.event_files.append(
+                {"path": tx.relative(kept_path), "month": month, "rows": kept}
+            )
     if rejects:
         table = pa.concat_tables(rejects)
         result.quarantined = table.num_rows
@@ -317,33 +320,34 @@ def _deduplicate(
 
     Returns the final path (None when nothing is new) and the number of rows kept.
     """
-    committed = [tx.data_dir / p for p in tx.manifest.event_paths(month)]
-    staged_sql = store.sql_path_list([staged])
+    committed = store.path_list([tx.data_dir / p for p in tx.manifest.event_paths(month)])
+    params: dict[str, Any] = {"staged": str(staged)}
     distinct = con.execute(
-        f"SELECT count(DISTINCT event_key) FROM read_parquet({staged_sql})"  # noqa: S608
+        "SELECT count(DISTINCT event_key) FROM read_parquet($staged)", params
     ).fetchall()[0][0]
     known = 0
     if committed:
+        params["committed"] = committed
         known = con.execute(
-            f"SELECT count(*) FROM read_parquet({staged_sql}) s "  # noqa: S608
-            f"SEMI JOIN read_parquet({store.sql_path_list(committed)}) c USING (event_key)"
+            "SELECT count(*) FROM read_parquet($staged) s "
+            "SEMI JOIN read_parquet($committed) c USING (event_key)",
+            params,
         ).fetchall()[0][0]
     final = tx.new_data_path(f"events/month={month}")
     if distinct == rows and known == 0:
         os.replace(staged, final)
         store.fsync_file(final)
         return final, rows
-    anti = (
-        f"ANTI JOIN (SELECT event_key FROM read_parquet({store.sql_path_list(committed)})) c USING (event_key)"
-        if committed
-        else ""
-    )
+    anti = "ANTI JOIN read_parquet($committed) c USING (event_key)" if committed else ""
+    # COPY's target cannot be a parameter; `final` is a uuid path the store made.
+    target = str(final).replace("'", "''")
     kept = con.execute(
         f"""COPY (
             SELECT DISTINCT ON (s.event_key) s.*
-            FROM read_parquet({staged_sql}) s {anti}
+            FROM read_parquet($staged) s {anti}
             ORDER BY s.event_key, s.source_record
-        ) TO '{str(final).replace("'", "''")}' (FORMAT parquet)"""  # noqa: S608
+        ) TO '{target}' (FORMAT parquet)""",  # noqa: S608
+        params,
     ).fetchall()[0][0]
     if kept == 0:
         final.unlink(missing_ok=True)

@@ -51,7 +51,9 @@ class Converted:
     reject_records: list[tuple[int, str]] = field(default_factory=list)
 
 
-def connect(timezone: str, memory_limit: str = "512MB", temp_dir: str | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    timezone: str, memory_limit: str = "512MB", temp_dir: str | None = None
+) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection set up for ingest: bounded memory, spilling to `temp_dir`."""
     con = duckdb.connect()
     con.execute("SET TimeZone = ?", [timezone]).fetchall()
@@ -189,7 +191,10 @@ def to_events(
             )
         )
         result = result.filter(pc.invert(bad))
-    return Converted(events=_as_event_table(result, source_format, context.source_file), reject_records=reject_records)
+    return Converted(
+        events=_as_event_table(result, source_format, context.source_file),
+        reject_records=reject_records,
+    )
 
 
 def _as_event_table(result: pa.Table, source_format: str, source_file: str) -> pa.Table:
@@ -213,7 +218,9 @@ def _as_event_table(result: pa.Table, source_format: str, source_file: str) -> p
     return table.append_column("month", result.column("month").cast(pa.string()))
 
 
-def rejects_table(files: list[str], lines: list[int], reasons: list[str], raws: list[str]) -> pa.Table:
+def rejects_table(
+    files: list[str], lines: list[int], reasons: list[str], raws: list[str]
+) -> pa.Table:
     return pa.table(
         {"source_file": files, "line": lines, "reason": reasons, "raw": raws},
         schema=QUARANTINE_SCHEMA,

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ..errors import DataError
-from ..schema import EVENT_COLUMN_ALIASES, EVENT_TYPE_ALIASES
+from ..schema import EVENT_COLUMN_ALIASES
 from . import canonical
 from .canonical import Batch, ReadContext
 from .textio import (
@@ -141,7 +141,9 @@ def _read_csv(path: Path, context: ReadContext, encoding: str, first_line: str) 
     finally:
         stream.close()
     if reject_records or invalid_rows:
-        yield Batch(rejects=_locate_rejects(path, encoding, delimiter, len(headers), reject_records))
+        yield Batch(
+            rejects=_locate_rejects(path, encoding, delimiter, len(headers), reject_records)
+        )
 
 
 def _batches(reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:
@@ -220,7 +222,9 @@ def _read_jsonl(path: Path, context: ReadContext) -> Iterator[Batch]:
                 text = line.decode(encoding).strip().lstrip("\ufeff")
             except UnicodeDecodeError:
                 if encoding == "cp1252":
-                    raise DataError(f"{path}:{line_no}: cannot be decoded as UTF-8 or cp1252") from None
+                    raise DataError(
+                        f"{path}:{line_no}: cannot be decoded as UTF-8 or cp1252"
+                    ) from None
                 raise EncodingMismatch(f"{path}:{line_no}: invalid UTF-8") from None
             if not text:
                 continue

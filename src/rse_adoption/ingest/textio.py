@@ -83,18 +83,19 @@ def sniff_text(path: Path) -> TextInfo:
 
 
 def split_line(line: str, delimiter: str) -> list[str]:
-    """The fields of one CSV line (a header, typically)."""
-    return next(csv.reader([line], delimiter=delimiter), [])
+    """The fields of one CSV line (a header, typically). Never raises: a line the csv
+    module rejects (a stray carriage return, say) is split on the delimiter."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return line.split(delimiter)
 
 
 def sniff_delimiter(header_line: str) -> str:
     """The delimiter that splits the header into the most fields (`,` on a tie)."""
     best, best_count = ",", 0
     for delim in DELIMITERS:
-        try:
-            count = len(split_line(header_line, delim))
-        except csv.Error:
-            continue
+        count = len(split_line(header_line, delim))
         if count > best_count:
             best, best_count = delim, count
     return best
@@ -121,9 +122,7 @@ def match_columns(
     return found, missing
 
 
-def iter_csv_records(
-    path: Path, encoding: str, delimiter: str
-) -> Iterator[tuple[int, list[str]]]:
+def iter_csv_records(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """Every CSV record with the physical line number (1-based) it starts on.
 
     Blank lines are skipped, as the fast reader skips them, so record positions agree.

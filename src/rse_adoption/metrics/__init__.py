@@ -7,6 +7,7 @@ report.model.Report; renderers take it from there.
 from __future__ import annotations
 
 import difflib
+import functools
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import replace
@@ -82,14 +83,18 @@ def _build(
             )
         as_of = last_day
     window = Window(as_of=as_of, days=settings.window_days)
-    segments.create_user_weeks(con, segments.event_files(data_dir, manifest, window.months()), window)
+    segments.create_user_weeks(
+        con, segments.event_files(data_dir, manifest, window.months()), window
+    )
     notes: list[str] = []
     if manifest.directory:
         segments.create_people_from_directory(con, data_dir / manifest.directory["path"], as_of)
         headcount_source = "directory"
     else:
         history = [
-            data_dir / f["path"] for f in manifest.event_files if f["month"] <= as_of.strftime("%Y-%m")
+            data_dir / f["path"]
+            for f in manifest.event_files
+            if f["month"] <= as_of.strftime("%Y-%m")
         ]
         segments.create_people_from_activity(con, history, as_of)
         headcount_source = "activity"
@@ -103,21 +108,21 @@ def _build(
     series = sites.site_series(con)
     weeks = sites.window_weeks(window.start, as_of)
     wanted = resolve_sites(site_names, list(counts)) if site_names else sorted(counts)
-    params = {
-        "low": settings.tipping_low,
-        "high": settings.tipping_high,
-        "min_group_size": settings.min_group_size,
-    }
+    thresholds = functools.partial(
+        sites.figures,
+        low=settings.tipping_low,
+        high=settings.tipping_high,
+        min_group_size=settings.min_group_size,
+    )
     groups = [
-        sites.figures(name, counts[name], series.get(name, []), weeks, **params)
-        for name in sorted(set(wanted))
+        thresholds(name, counts[name], series.get(name, []), weeks) for name in sorted(set(wanted))
     ]
     visible = [g for g in groups if not g.suppressed]
     total_counts = {
         key: sum(counts[g.site][key] for g in visible if g.site is not None)
         for key in (*SEGMENTS, "ambassadors")
     }
-    totals = sites.figures(None, total_counts, [], weeks, **params)
+    totals = thresholds(None, total_counts, [], weeks)
     if not totals.suppressed:
         totals = replace(totals, series=sites.sum_series(visible, weeks))
     if last_day is not None and as_of > last_day:

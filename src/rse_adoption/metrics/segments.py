@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from ..store import Manifest, sql_path_list
+from ..store import Manifest, path_list
 
 SEGMENTS: tuple[str, ...] = ("inactive", "visitor", "reader", "reactor", "contributor")
 
@@ -56,9 +56,7 @@ def connect() -> duckdb.DuckDBPyConnection:
 def event_files(data_dir: Path, manifest: Manifest, months: set[str] | None = None) -> list[Path]:
     """Event files of the store, only those of `months` when given (partition pruning)."""
     return [
-        data_dir / f["path"]
-        for f in manifest.event_files
-        if months is None or f["month"] in months
+        data_dir / f["path"] for f in manifest.event_files if months is None or f["month"] in months
     ]
 
 
@@ -66,25 +64,31 @@ def last_event_day(con: duckdb.DuckDBPyConnection, files: list[Path]) -> date | 
     """The UTC date of the latest event in the store, or None when it holds none."""
     if not files:
         return None
-    value = con.sql(f"SELECT max(ts)::DATE FROM read_parquet({sql_path_list(files)})").fetchall()  # noqa: S608
-    return value[0][0]
+    value = con.sql(
+        "SELECT max(ts)::DATE FROM read_parquet($files)", params={"files": path_list(files)}
+    )
+    return value.fetchall()[0][0]
 
 
 def first_event_day(con: duckdb.DuckDBPyConnection, files: list[Path]) -> date | None:
     if not files:
         return None
-    value = con.sql(f"SELECT min(ts)::DATE FROM read_parquet({sql_path_list(files)})").fetchall()  # noqa: S608
-    return value[0][0]
+    value = con.sql(
+        "SELECT min(ts)::DATE FROM read_parquet($files)", params={"files": path_list(files)}
+    )
+    return value.fetchall()[0][0]
 
 
 def create_user_weeks(con: duckdb.DuckDBPyConnection, files: list[Path], window: Window) -> None:
     """Temp table `user_weeks`: one row per event key and ISO week (Monday) of the window,
     with flags for each event type seen (the single scan of events)."""
-    source = (
-        f"read_parquet({sql_path_list(files)})"
-        if files
-        else "(SELECT NULL::VARCHAR AS user_key, NULL::TIMESTAMPTZ AS ts, NULL::VARCHAR AS event_type, NULL::VARCHAR AS site WHERE false)"
-    )
+    empty = "(SELECT NULL::VARCHAR AS user_key, NULL::TIMESTAMPTZ AS ts, NULL::VARCHAR AS event_type WHERE false)"
+    params = {
+        "start": window.start.isoformat(),
+        "end": (window.as_of + timedelta(days=1)).isoformat(),
+    }
+    if files:
+        params["files"] = path_list(files)  # type: ignore[assignment]
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE user_weeks AS
@@ -95,11 +99,11 @@ def create_user_weeks(con: duckdb.DuckDBPyConnection, files: list[Path], window:
             bool_or(event_type = 'reaction') AS reacted,
             bool_or(event_type = 'read') AS did_read,
             bool_or(event_type = 'login') AS logged_in
-        FROM {source}
+        FROM {"read_parquet($files)" if files else empty}
         WHERE ts >= $start::TIMESTAMPTZ AND ts < $end::TIMESTAMPTZ
         GROUP BY ALL
-        """,  # noqa: S608
-        {"start": window.start.isoformat(), "end": (window.as_of + timedelta(days=1)).isoformat()},
+        """,  # noqa: S608 -- only a constant is formatted in
+        params,
     ).fetchall()
 
 
@@ -108,10 +112,12 @@ def create_people_from_directory(
 ) -> None:
     """Temp tables `people` (employed on as_of: person, site, ambassador flag) and
     `key_map` (every key that names a directory person -> that person)."""
-    path = sql_path_list([directory_file])
     con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE directory AS SELECT * FROM read_parquet({path});
+        "CREATE OR REPLACE TEMP TABLE directory AS SELECT * FROM read_parquet($file)",
+        {"file": str(directory_file)},
+    ).fetchall()
+    con.execute(
+        """
         CREATE OR REPLACE TEMP TABLE key_map AS
             SELECT person_key AS key, person_key FROM directory
             UNION ALL
@@ -123,7 +129,7 @@ def create_people_from_directory(
             FROM directory
             WHERE (hire_date IS NULL OR hire_date <= $as_of::DATE)
               AND (leave_date IS NULL OR leave_date > $as_of::DATE);
-        """,  # noqa: S608
+        """,
         {"as_of": as_of.isoformat()},
     ).fetchall()
 
@@ -135,19 +141,19 @@ def create_people_from_activity(
     events name most often (ties: alphabetical; none: "(no site)")."""
     if files:
         con.execute(
-            f"""
+            """
             CREATE OR REPLACE TEMP TABLE people AS
             WITH counts AS (
                 SELECT user_key, coalesce(site, '(no site)') AS site, count(*) AS n
-                FROM read_parquet({sql_path_list(files)})
+                FROM read_parquet($files)
                 WHERE ts < $end::TIMESTAMPTZ
                 GROUP BY ALL
             )
             SELECT user_key AS person, site, false AS ambassador
             FROM counts
             QUALIFY row_number() OVER (PARTITION BY user_key ORDER BY n DESC, site) = 1
-            """,  # noqa: S608
-            {"end": (as_of + timedelta(days=1)).isoformat()},
+            """,
+            {"end": (as_of + timedelta(days=1)).isoformat(), "files": path_list(files)},
         ).fetchall()
     else:
         con.execute(

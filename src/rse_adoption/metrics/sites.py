@@ -36,7 +36,9 @@ def site_segment_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, i
         FROM person_segments GROUP BY ALL
         """
     ).fetchall()
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys((*SEGMENTS, "ambassadors"), 0))
+    counts: dict[str, dict[str, int]] = defaultdict(
+        lambda: dict.fromkeys((*SEGMENTS, "ambassadors"), 0)
+    )
     for site, segment, people, amb in rows:
         counts[site][segment] = int(people)
         counts[site]["ambassadors"] += int(amb)

@@ -61,7 +61,10 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "privacy": {"min_group_size": report.min_group_size},
         "headcount_source": report.headcount_source,
         "unlisted_active_users": report.unlisted_active_users,
-        "data_period": {"first_day": _day(report.data_first_day), "last_day": _day(report.data_last_day)},
+        "data_period": {
+            "first_day": _day(report.data_first_day),
+            "last_day": _day(report.data_last_day),
+        },
         "notes": list(report.notes),
         "sites": [_group(g, True) for g in report.sites],
         "totals": _group(report.totals, False),

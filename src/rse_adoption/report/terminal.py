@@ -12,7 +12,11 @@ from rich.text import Text
 
 from .model import GroupFigures, Report
 
-STATUS_STYLE = {"tipped": ("✔ tipped", "green"), "tipping": ("◐ tipping", "yellow"), "below": ("○ below", "red")}
+STATUS_STYLE = {
+    "tipped": ("✔ tipped", "green"),
+    "tipping": ("◐ tipping", "yellow"),
+    "below": ("○ below", "red"),
+}
 SPARK = "▁▂▃▄▅▆▇█"
 BAR_WIDTH = 24
 
@@ -64,7 +68,9 @@ def overview(report: Report) -> Table:
     table.add_column("Site", no_wrap=True, min_width=12)
     for name in ("Headcount", "Active", "Contrib.", "Share"):
         table.add_column(name, justify="right", no_wrap=True)
-    table.add_column(f"Progress (¦{report.tipping_low:.0%} |{report.tipping_high:.0%})", no_wrap=True)
+    table.add_column(
+        f"Progress (¦{report.tipping_low:.0%} |{report.tipping_high:.0%})", no_wrap=True
+    )
     table.add_column("Status", no_wrap=True)
     table.add_column("Amb.", justify="right", no_wrap=True)
     for g in sorted(report.sites, key=lambda g: (g.suppressed, -(g.progress or 0), g.site or "")):
@@ -76,7 +82,16 @@ def overview(report: Report) -> Table:
 
 def _add_row(table: Table, g: GroupFigures, label: Text, report: Report) -> None:
     if g.suppressed:
-        table.add_row(label, Text(f"< {report.min_group_size}", style="dim"), "", "", "", "", Text("hidden", style="dim"), "")
+        table.add_row(
+            label,
+            Text(f"< {report.min_group_size}", style="dim"),
+            "",
+            "",
+            "",
+            "",
+            Text("hidden", style="dim"),
+            "",
+        )
         return
     assert g.segments is not None and g.contributor_share is not None
     table.add_row(
@@ -108,7 +123,9 @@ def detail(g: GroupFigures, report: Report) -> Panel:
     trend = Text()
     trend.append(f"weekly contributors {sparkline(contributors)}  ", style="cyan")
     trend.append(f"weekly active {sparkline(active)}")
-    return Panel(Group(seg, trend), title=f"{g.site} — {_status(g).plain}, {_pct(g.contributor_share)}")
+    return Panel(
+        Group(seg, trend), title=f"{g.site} — {_status(g).plain}, {_pct(g.contributor_share)}"
+    )
 
 
 def render(report: Report, console: Console, *, details: bool = False) -> None:
