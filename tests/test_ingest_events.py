@@ -217,7 +217,9 @@ def test_json_output_is_alone_on_stdout(tmp_path: Path, cli) -> None:  # type: i
     assert (data["rows_ingested"], data["quarantined"]) == (3, 6)
 
 
-def test_header_with_a_stray_carriage_return_is_skipped_not_a_crash(tmp_path: Path, settings: Settings) -> None:
+def test_header_with_a_stray_carriage_return_is_skipped_not_a_crash(
+    tmp_path: Path, settings: Settings
+) -> None:
     # found by hypothesis: the csv module raises on a lone CR inside a header line
     summary = ingest_paths([write(tmp_path / "cr.csv", "\r\x00")], settings)
     assert summary.details[0].status == "skipped"

@@ -280,6 +280,30 @@ def event_batches(
         )
 
 
+def expected_active_days(org: Organisation, chunk_people: int = 20_000) -> float:
+    """Expected number of active person-days of `event_batches` (before events per day)."""
+    days = np.arange(org.days)
+    weekday = np.array([(org.start + timedelta(days=int(d))).weekday() for d in days])
+    day_factor = np.where(weekday < 5, 1.0, 0.25)
+    total = 0.0
+    for lo in range(0, org.size, chunk_people):
+        people = np.arange(lo, min(lo + chunk_people, org.size))
+        present = (
+            (days[None, :] >= org.adopt_day[people, None])
+            & (days[None, :] >= org.hire_day[people, None])
+            & (days[None, :] < org.leave_day[people, None])
+        )
+        p_active = np.clip(org.rate[people, None] / 7 * day_factor[None, :], 0, 1)
+        total += float((present * p_active).sum())
+    return total
+
+
+def rate_scale_for(org: Organisation, events: int) -> float:
+    """The `rate_scale` that makes `event_batches` produce about `events` rows."""
+    per_day = events / expected_active_days(org)
+    return max(0.0, (per_day - 1) / 1.5)
+
+
 def _emails(org: Organisation, people: np.ndarray) -> np.ndarray:
     prefix = np.where(org.listed[people], "p", "ext")
     domain = np.where(org.listed[people], "@demo.example", "@partner.example")

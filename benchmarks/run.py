@@ -1,0 +1,174 @@
+"""Benchmark suite: ingest and report at scale, as ratios against baselines run alongside.
+
+For each size (default 10M and 50M events, 100,000 employees, twelve months):
+  1. generate the event log as CSV with the project's demo generator (not timed);
+  2. ingest baseline: pyarrow's streaming CSV reader writing Parquet (default options);
+     then `rse-adoption ingest` of the same file. Budget: our throughput >= 0.8x the
+     baseline's, peak memory < 1 GiB at 50M and not growing with the file size;
+  3. report baseline: one hand-written DuckDB query computing the same per-site segment
+     counts over the same store; then `rse-adoption report --format json`. Budget: our
+     time <= 1.5x the baseline's, peak memory < 2 GiB at 50M.
+Each step runs in its own process; peak memory is that process's maximum RSS (wait4).
+Results go to benchmarks/results/<timestamp>.json and are printed as a table.
+
+Usage: python benchmarks/run.py [--sizes 10000000,50000000] [--people 100000] [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+GIB = 1 << 30
+
+INGEST_BASELINE = """
+import sys, pyarrow.csv as pacsv, pyarrow.parquet as pq
+reader = pacsv.open_csv(sys.argv[1])
+with pq.ParquetWriter(sys.argv[2], reader.schema) as writer:
+    for batch in reader:
+        writer.write_batch(batch)
+"""
+
+REPORT_BASELINE = """
+import json, sys, duckdb
+from datetime import date, timedelta
+data, as_of, window = sys.argv[1], date.fromisoformat(sys.argv[2]), int(sys.argv[3])
+manifest = json.load(open(f"{data}/manifest.json"))
+files = [f"{data}/{f['path']}" for f in manifest["event_files"]]
+start = as_of - timedelta(days=window - 1)
+con = duckdb.connect()
+con.execute("SET TimeZone = 'UTC'")
+rows = con.execute('''
+WITH d AS (SELECT * FROM read_parquet($dir)),
+keys AS (SELECT person_key AS key, person_key FROM d UNION ALL
+         SELECT alt_key, person_key FROM d WHERE alt_key IS NOT NULL),
+act AS (
+  SELECT k.person_key,
+         max(CASE WHEN event_type IN ('post','comment') THEN 4 WHEN event_type = 'reaction' THEN 3
+                  WHEN event_type = 'read' THEN 2 ELSE 1 END) AS level
+  FROM read_parquet($files) e JOIN keys k ON k.key = e.user_key
+  WHERE ts >= $start::TIMESTAMPTZ AND ts < $end::TIMESTAMPTZ
+  GROUP BY k.person_key)
+SELECT d.site, coalesce(a.level, 0) AS level, count(*)
+FROM d LEFT JOIN act a USING (person_key)
+WHERE (hire_date IS NULL OR hire_date <= $as_of::DATE) AND (leave_date IS NULL OR leave_date > $as_of::DATE)
+GROUP BY ALL ORDER BY ALL
+''', {"dir": f"{data}/{manifest['directory']['path']}", "files": files, "start": str(start),
+      "end": str(as_of + timedelta(days=1)), "as_of": str(as_of)}).fetchall()
+print(json.dumps(rows, default=str))
+"""
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
+    """Run `cmd`; return wall seconds and the process's peak resident memory in bytes."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    out = proc.stdout.read() if proc.stdout else b""
+    err = proc.stderr.read() if proc.stderr else b""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd[:3])} failed: {err.decode()[-2000:]}")
+    return {"seconds": seconds, "peak_rss": usage.ru_maxrss * 1024, "stdout": out.decode()}  # type: ignore[dict-item]
+
+
+def generate(events: int, people: int, work: Path) -> tuple[Path, Path]:
+    """The CSV event log and the directory for one size (reused when already there)."""
+    from rse_adoption.demo import (
+        DEMO_SITES,
+        make_organisation,
+        rate_scale_for,
+        write_directory,
+        write_events_csv,
+    )
+
+    log, directory = work / f"events-{events}.csv", work / f"directory-{people}.csv"
+    scale = people / sum(s.headcount for s in DEMO_SITES)
+    org = make_organisation(start=date(2025, 11, 1), end=date(2026, 10, 31), scale=scale, seed=7)
+    if not directory.exists():
+        write_directory(org, directory)
+    if not log.exists():
+        started = time.perf_counter()
+        rows = write_events_csv(org, log, rate_scale=rate_scale_for(org, events))
+        print(
+            f"generated {rows:,} events ({log.stat().st_size / GIB:.1f} GiB) in {time.perf_counter() - started:.0f} s"
+        )
+    return log, directory
+
+
+def bench_size(events: int, people: int, work: Path, cli: list[str]) -> dict[str, object]:
+    log, directory = generate(events, people, work)
+    data = work / f"store-{events}"
+    shutil.rmtree(data, ignore_errors=True)
+    base_out = work / "baseline.parquet"
+    base_ingest = measure([sys.executable, "-c", INGEST_BASELINE, str(log), str(base_out)])
+    base_out.unlink()
+    measure([*cli, "directory", str(directory), "--data-dir", str(data), "--quiet"])
+    ours_ingest = measure([*cli, "ingest", str(log), "--data-dir", str(data), "--json"])
+    ingested = json.loads(ours_ingest["stdout"])  # type: ignore[arg-type]
+    report = measure([*cli, "report", "--data-dir", str(data), "--format", "json"])
+    as_of = json.loads(report["stdout"])["as_of"]  # type: ignore[arg-type]
+    base_report = measure([sys.executable, "-c", REPORT_BASELINE, str(data), as_of, "90"])
+    report_again = measure([*cli, "report", "--data-dir", str(data), "--format", "json"])
+    report_seconds = min(report["seconds"], report_again["seconds"])
+    shutil.rmtree(data, ignore_errors=True)
+    return {
+        "events": events,
+        "people": people,
+        "csv_bytes": log.stat().st_size,
+        "rows_ingested": ingested["rows_ingested"],
+        "ingest_baseline_s": round(base_ingest["seconds"], 2),
+        "ingest_s": round(ours_ingest["seconds"], 2),
+        "ingest_throughput_ratio": round(base_ingest["seconds"] / ours_ingest["seconds"], 3),
+        "ingest_baseline_peak_mib": round(base_ingest["peak_rss"] / 2**20),
+        "ingest_peak_mib": round(ours_ingest["peak_rss"] / 2**20),
+        "report_baseline_s": round(base_report["seconds"], 2),
+        "report_s": round(report_seconds, 2),
+        "report_time_ratio": round(report_seconds / base_report["seconds"], 3),
+        "report_peak_mib": round(max(report["peak_rss"], report_again["peak_rss"]) / 2**20),
+        "report_baseline_peak_mib": round(base_report["peak_rss"] / 2**20),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="10000000,50000000")
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--work", type=Path, default=HERE / "work")
+    parser.add_argument("--keep", action="store_true", help="keep generated CSV files")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    cli = [sys.executable, "-m", "rse_adoption.cli"]
+    results = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        result = bench_size(size, args.people, args.work, cli)
+        results.append(result)
+        print(json.dumps(result))
+        if not args.keep:
+            (args.work / f"events-{size}.csv").unlink(missing_ok=True)
+    out = HERE / "results" / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"machine": {"cpus": os.cpu_count()}, "results": results}, indent=1))
+    print(f"\nresults written to {out}")
+    print(
+        f"{'events':>12} {'ingest ratio':>13} {'ingest MiB':>11} {'report ratio':>13} {'report MiB':>11}"
+    )
+    for r in results:
+        print(
+            f"{r['events']:>12,} {r['ingest_throughput_ratio']:>13} {r['ingest_peak_mib']:>11} "
+            f"{r['report_time_ratio']:>13} {r['report_peak_mib']:>11}"
+        )
+
+
+if __name__ == "__main__":
+    main()
