@@ -253,12 +253,12 @@ def _stage_and_commit(
     manifest = store.Manifest.from_json(tx.manifest.to_json())
     for month, rows in sorted(staged_rows.items()):
         staged_path = staging / f"month={month}.parquet"
-        kept_path, kept = _deduplicate(con, tx, month, staged_path, rows)
+        kept_path, kept, period = _deduplicate(con, tx, month, staged_path, rows)
         result.duplicates += rows - kept
         result.rows_ingested += kept
         if kept_path is not None:
             manifest.event_files.append(
-                {"path": tx.relative(kept_path), "month": month, "rows": kept}
+                {"path": tx.relative(kept_path), "month": month, "rows": kept, **period}
             )
     if rejects:
         table = pa.concat_tables(rejects)
@@ -295,7 +295,8 @@ def _stage_events(
     staged_rows: dict[str, int],
 ) -> None:
     months = table.column("month")
-    unique = pc.unique(months).to_pylist()
+    bounds = pc.min_max(months).as_py()
+    unique = [bounds["min"]] if bounds["min"] == bounds["max"] else pc.unique(months).to_pylist()
     for month in unique:
         part = table if len(unique) == 1 else table.filter(pc.equal(months, month))
         part = part.drop_columns(["month"])
@@ -315,16 +316,19 @@ def _close_all(writers: dict[str, pq.ParquetWriter]) -> None:
 
 def _deduplicate(
     con: Any, tx: store.WriteTransaction, month: str, staged: Path, rows: int
-) -> tuple[Path | None, int]:
+) -> tuple[Path | None, int, dict[str, str]]:
     """Move the staged month file into the store, minus events already known.
 
-    Returns the final path (None when nothing is new) and the number of rows kept.
+    Returns the final path (None when nothing is new), the number of rows kept and the
+    UTC dates of its first and last event (recorded in the manifest for reports).
     """
     committed = store.path_list([tx.data_dir / p for p in tx.manifest.event_paths(month)])
     params: dict[str, Any] = {"staged": str(staged)}
-    distinct = con.execute(
-        "SELECT count(DISTINCT event_key) FROM read_parquet($staged)", params
-    ).fetchall()[0][0]
+    distinct, first_day, last_day = con.execute(
+        "SELECT count(DISTINCT event_key), min(ts)::DATE, max(ts)::DATE FROM read_parquet($staged)",
+        params,
+    ).fetchall()[0]
+    period = {"first_day": first_day.isoformat(), "last_day": last_day.isoformat()}
     known = 0
     if committed:
         params["committed"] = committed
@@ -337,7 +341,7 @@ def _deduplicate(
     if distinct == rows and known == 0:
         os.replace(staged, final)
         store.fsync_file(final)
-        return final, rows
+        return final, rows, period
     anti = "ANTI JOIN read_parquet($committed) c USING (event_key)" if committed else ""
     # COPY's target cannot be a parameter; `final` is a uuid path the store made.
     target = str(final).replace("'", "''")
@@ -351,6 +355,9 @@ def _deduplicate(
     ).fetchall()[0][0]
     if kept == 0:
         final.unlink(missing_ok=True)
-        return None, 0
+        return None, 0, period
+    first_day, last_day = con.execute(
+        "SELECT min(ts)::DATE, max(ts)::DATE FROM read_parquet($final)", {"final": str(final)}
+    ).fetchall()[0]
     store.fsync_file(final)
-    return final, int(kept)
+    return final, int(kept), {"first_day": first_day.isoformat(), "last_day": last_day.isoformat()}

@@ -52,7 +52,7 @@ class Converted:
 
 
 def connect(
-    timezone: str, memory_limit: str = "512MB", temp_dir: str | None = None
+    timezone: str, memory_limit: str = "256MB", temp_dir: str | None = None
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection set up for ingest: bounded memory, spilling to `temp_dir`."""
     con = duckdb.connect()
@@ -65,20 +65,34 @@ def connect(
         {"alias": list(EVENT_TYPE_ALIASES), "canonical_type": list(EVENT_TYPE_ALIASES.values())}
     )
     con.register("event_type_aliases", aliases)
+    con.execute("CREATE TEMP TABLE person_keys (raw VARCHAR, key VARCHAR)").fetchall()
     return con
 
 
-def pseudonymise(column: pa.Array | pa.ChunkedArray, person_key: Callable[[str], str]) -> pa.Array:
-    """Keys of a column of identifiers; blank identifiers become null.
+_NEW_IDENTIFIERS_SQL = """
+SELECT DISTINCT v.raw FROM (
+    SELECT trim(user_raw) AS raw FROM raw_batch
+    UNION ALL
+    SELECT trim(target_raw) AS raw FROM raw_batch
+) v
+ANTI JOIN person_keys k ON k.raw = v.raw
+WHERE v.raw IS NOT NULL AND v.raw <> ''
+"""
 
-    Hashes each distinct value once (a log has far fewer people than rows)."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    trimmed = pc.utf8_trim_whitespace(column)
-    trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
-    encoded = pc.dictionary_encode(trimmed)
-    keys = pa.array([person_key(v) for v in encoded.dictionary.to_pylist()], pa.string())
-    return pc.take(keys, encoded.indices)
+
+def add_person_keys(con: duckdb.DuckDBPyConnection, person_key: Callable[[str], str]) -> None:
+    """Extend the run's `person_keys` table (trimmed identifier -> key) with the identifiers
+    of `raw_batch` not seen yet. The HMAC runs in Python once per distinct identifier;
+    rows get their key through a join, so the per-row work stays in DuckDB."""
+    new = con.sql(_NEW_IDENTIFIERS_SQL).fetchall()
+    if not new:
+        return
+    raws = [row[0] for row in new]
+    con.register("new_person_keys", pa.table({"raw": raws, "key": [person_key(r) for r in raws]}))
+    try:
+        con.execute("INSERT INTO person_keys SELECT raw, key FROM new_person_keys").fetchall()
+    finally:
+        con.unregister("new_person_keys")
 
 
 _TRANSFORM_SQL = """
@@ -88,8 +102,8 @@ WITH parsed AS (
         nullif(trim(b.event_id), '') AS event_id,
         trim(b.ts_raw) AS ts_text,
         b.type_raw,
-        b.user_key,
-        b.target_user_key,
+        uk.key AS user_key,
+        tk.key AS target_user_key,
         nullif(trim(b.site), '') AS site,
         nullif(trim(b.space), '') AS space,
         nullif(trim(b.content_id), '') AS content_id,
@@ -102,6 +116,8 @@ WITH parsed AS (
         a.canonical_type AS event_type
     FROM raw_batch b
     LEFT JOIN event_type_aliases a ON a.alias = lower(trim(b.type_raw))
+    LEFT JOIN person_keys uk ON uk.raw = trim(b.user_raw)
+    LEFT JOIN person_keys tk ON tk.raw = trim(b.target_raw)
 )
 SELECT
     rec,
@@ -152,18 +168,14 @@ def to_events(
     def text(name: str) -> pa.Array | pa.ChunkedArray:
         return columns.get(name, null_text)
 
-    user = columns.get("user")
-    target = columns.get("target_user")
     raw = pa.table(
         {
             "rec": pa.array(np.arange(first_record, first_record + num_rows, dtype=np.int64)),
             "event_id": text("event_id"),
             "ts_raw": text("timestamp"),
             "type_raw": text("event_type"),
-            "user_key": pseudonymise(user, context.person_key) if user is not None else null_text,
-            "target_user_key": (
-                pseudonymise(target, context.person_key) if target is not None else null_text
-            ),
+            "user_raw": text("user"),
+            "target_raw": text("target_user"),
             "site": text("site"),
             "space": text("space"),
             "content_id": text("content_id"),
@@ -172,6 +184,7 @@ def to_events(
     con = context.con
     con.register("raw_batch", raw)
     try:
+        add_person_keys(con, context.person_key)
         result = con.sql(
             _TRANSFORM_SQL,
             params={"day_first": DAY_FIRST_FORMATS, "source_format": source_format},

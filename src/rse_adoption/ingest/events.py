@@ -34,7 +34,10 @@ from .textio import (
 
 NAME = "events"
 REQUIRED = ("timestamp", "user", "event_type")
-CSV_BLOCK_BYTES = 8 << 20
+# Small read blocks keep the streaming reader's read-ahead (and so peak memory) small;
+# blocks are then grouped so that each DuckDB transform sees enough rows to be efficient.
+CSV_BLOCK_BYTES = 1 << 20
+TRANSFORM_ROWS = 200_000
 JSONL_BATCH_ROWS = 100_000
 
 
@@ -125,7 +128,7 @@ def _read_csv(path: Path, context: ReadContext, encoding: str, first_line: str) 
         )
         record = 0
         reject_records: list[tuple[int, str]] = []
-        for raw in _batches(reader):
+        for raw in _grouped(_batches(reader), TRANSFORM_ROWS):
             columns = {field: raw.column(index) for field, index in positions.items()}
             batch = canonical.to_events(columns, raw.num_rows, record, context, NAME)
             record += raw.num_rows
@@ -144,6 +147,21 @@ def _read_csv(path: Path, context: ReadContext, encoding: str, first_line: str) 
         yield Batch(
             rejects=_locate_rejects(path, encoding, delimiter, len(headers), reject_records)
         )
+
+
+def _grouped(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
+    """Consecutive batches joined into tables of at least `rows` rows (the last may be
+    smaller), in file order."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        pending.append(batch)
+        count += batch.num_rows
+        if count >= rows:
+            yield pa.Table.from_batches(pending)
+            pending, count = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending)
 
 
 def _batches(reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:

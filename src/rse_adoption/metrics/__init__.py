@@ -72,9 +72,7 @@ def _build(
 
     assert isinstance(con, duckdb.DuckDBPyConnection)
     data_dir = settings.data_dir
-    all_files = segments.event_files(data_dir, manifest)
-    last_day = segments.last_event_day(con, all_files)
-    first_day = segments.first_event_day(con, all_files)
+    first_day, last_day = segments.data_period(con, data_dir, manifest)
     if as_of is None:
         if last_day is None:
             raise DataError(
@@ -83,9 +81,6 @@ def _build(
             )
         as_of = last_day
     window = Window(as_of=as_of, days=settings.window_days)
-    segments.create_user_weeks(
-        con, segments.event_files(data_dir, manifest, window.months()), window
-    )
     notes: list[str] = []
     if manifest.directory:
         segments.create_people_from_directory(con, data_dir / manifest.directory["path"], as_of)
@@ -102,10 +97,12 @@ def _build(
             "No employee directory is loaded: each site's headcount is the people seen in "
             "its events up to as_of, so people who never used the network are missing."
         )
-    segments.create_person_weeks(con)
+    segments.create_person_weeks(
+        con, segments.event_files(data_dir, manifest, window.months()), window
+    )
     segments.create_person_segments(con)
     counts = sites.site_segment_counts(con)
-    series = sites.site_series(con)
+    series = sites.site_series(con, segments.week_monday(window))
     weeks = sites.window_weeks(window.start, as_of)
     wanted = resolve_sites(site_names, list(counts)) if site_names else sorted(counts)
     thresholds = functools.partial(

@@ -9,8 +9,10 @@ Definitions (docs/metrics.md repeats them):
   employee id). Events of keys the directory does not know belong to "unlisted" people.
 
 Everything is computed by DuckDB over the Parquet files of the months the window touches:
-one scan builds `person_weeks` (one row per person and ISO week with activity flags), from
-which segments and weekly series are derived without reading events again.
+one scan builds `person_weeks` (one row per person and ISO week with the person's highest
+participation level that week), from which segments and weekly series are derived without
+reading events again. The first and
+last event days come from the manifest's per-file statistics when it has them.
 """
 
 from __future__ import annotations
@@ -60,51 +62,25 @@ def event_files(data_dir: Path, manifest: Manifest, months: set[str] | None = No
     ]
 
 
-def last_event_day(con: duckdb.DuckDBPyConnection, files: list[Path]) -> date | None:
-    """The UTC date of the latest event in the store, or None when it holds none."""
-    if not files:
-        return None
-    value = con.sql(
-        "SELECT max(ts)::DATE FROM read_parquet($files)", params={"files": path_list(files)}
-    )
-    return value.fetchall()[0][0]
+def data_period(
+    con: duckdb.DuckDBPyConnection, data_dir: Path, manifest: Manifest
+) -> tuple[date | None, date | None]:
+    """UTC dates of the first and last event in the store (None, None when it is empty).
 
-
-def first_event_day(con: duckdb.DuckDBPyConnection, files: list[Path]) -> date | None:
-    if not files:
-        return None
-    value = con.sql(
-        "SELECT min(ts)::DATE FROM read_parquet($files)", params={"files": path_list(files)}
-    )
-    return value.fetchall()[0][0]
-
-
-def create_user_weeks(con: duckdb.DuckDBPyConnection, files: list[Path], window: Window) -> None:
-    """Temp table `user_weeks`: one row per event key and ISO week (Monday) of the window,
-    with flags for each event type seen (the single scan of events)."""
-    empty = "(SELECT NULL::VARCHAR AS user_key, NULL::TIMESTAMPTZ AS ts, NULL::VARCHAR AS event_type WHERE false)"
-    params = {
-        "start": window.start.isoformat(),
-        "end": (window.as_of + timedelta(days=1)).isoformat(),
-    }
-    if files:
-        params["files"] = path_list(files)  # type: ignore[assignment]
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE user_weeks AS
-        SELECT
-            user_key,
-            date_trunc('week', ts::DATE)::DATE AS week,
-            bool_or(event_type IN ('post', 'comment')) AS contributed,
-            bool_or(event_type = 'reaction') AS reacted,
-            bool_or(event_type = 'read') AS did_read,
-            bool_or(event_type = 'login') AS logged_in
-        FROM {"read_parquet($files)" if files else empty}
-        WHERE ts >= $start::TIMESTAMPTZ AND ts < $end::TIMESTAMPTZ
-        GROUP BY ALL
-        """,  # noqa: S608 -- only a constant is formatted in
-        params,
-    ).fetchall()
+    Read from the manifest's per-file `first_day`/`last_day`; scanned only for files
+    committed without them."""
+    if not manifest.event_files:
+        return None, None
+    if all("first_day" in f and "last_day" in f for f in manifest.event_files):
+        return (
+            date.fromisoformat(min(f["first_day"] for f in manifest.event_files)),
+            date.fromisoformat(max(f["last_day"] for f in manifest.event_files)),
+        )
+    files = path_list([data_dir / f["path"] for f in manifest.event_files])
+    first, last = con.sql(
+        "SELECT min(ts)::DATE, max(ts)::DATE FROM read_parquet($files)", params={"files": files}
+    ).fetchall()[0]
+    return first, last
 
 
 def create_people_from_directory(
@@ -112,13 +88,14 @@ def create_people_from_directory(
 ) -> None:
     """Temp tables `people` (employed on as_of: person, site, ambassador flag) and
     `key_map` (every key that names a directory person -> that person)."""
+    # Views, not tables: each is small and read once or twice; materialising costs more.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE directory AS SELECT * FROM read_parquet($file)",
         {"file": str(directory_file)},
     ).fetchall()
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE key_map AS
+        CREATE OR REPLACE TEMP VIEW key_map AS
             SELECT person_key AS key, person_key FROM directory
             UNION ALL
             SELECT alt_key AS key, person_key FROM directory WHERE alt_key IS NOT NULL;
@@ -165,22 +142,47 @@ def create_people_from_activity(
     ).fetchall()
 
 
-def create_person_weeks(con: duckdb.DuckDBPyConnection) -> None:
-    """Temp table `person_weeks`: user_weeks resolved to people (`listed` false when the
-    key is not in the directory)."""
+#: Participation level of an event type; a person's segment is the name of their highest.
+LEVEL_SQL = """CASE event_type WHEN 'post' THEN 4 WHEN 'comment' THEN 4 WHEN 'reaction' THEN 3
+    WHEN 'read' THEN 2 WHEN 'login' THEN 1 ELSE 0 END"""
+WEEK_MICROSECONDS = 7 * 86_400 * 1_000_000
+
+
+def week_monday(window: Window) -> date:
+    """Monday of the ISO week holding the window's first day: week index 0 of person_weeks."""
+    return window.start - timedelta(days=window.start.weekday())
+
+
+def create_person_weeks(con: duckdb.DuckDBPyConnection, files: list[Path], window: Window) -> None:
+    """Temp table `person_weeks` (person, listed, week, level): one row per person and ISO
+    week of the window with the highest participation level of their events that week
+    (4 post or comment, 3 reaction, 2 read, 1 login) — the single scan of events. `week`
+    counts weeks from `week_monday(window)`, computed on microseconds since the epoch
+    (UTC) because calendar casts cost more than the whole aggregation. Event keys resolve
+    to directory people through `key_map`; `listed` is false for keys it does not know."""
+    empty = "(SELECT NULL::VARCHAR AS user_key, NULL::TIMESTAMPTZ AS ts, NULL::VARCHAR AS event_type WHERE false)"
+    params: dict[str, object] = {
+        "start": window.start.isoformat(),
+        "end": (window.as_of + timedelta(days=1)).isoformat(),
+        "monday": week_monday(window).isoformat(),
+        "week_us": WEEK_MICROSECONDS,
+    }
+    if files:
+        params["files"] = path_list(files)
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE person_weeks AS
-        SELECT coalesce(k.person_key, u.user_key) AS person,
-               k.person_key IS NOT NULL AS listed,
-               u.week,
-               bool_or(u.contributed) AS contributed,
-               bool_or(u.reacted) AS reacted,
-               bool_or(u.did_read) AS did_read,
-               bool_or(u.logged_in) AS logged_in
-        FROM user_weeks u LEFT JOIN key_map k ON k.key = u.user_key
+        SELECT
+            coalesce(k.person_key, e.user_key) AS person,
+            k.person_key IS NOT NULL AS listed,
+            (epoch_us(e.ts) - epoch_us($monday::TIMESTAMPTZ)) // $week_us AS week,
+            max({LEVEL_SQL}) AS level
+        FROM {"read_parquet($files)" if files else empty} e
+        LEFT JOIN key_map k ON k.key = e.user_key
+        WHERE e.ts >= $start::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ
         GROUP BY ALL
-        """
+        """,  # noqa: S608 -- only constants are formatted in
+        params,
     ).fetchall()
 
 
@@ -190,16 +192,11 @@ def create_person_segments(con: duckdb.DuckDBPyConnection) -> None:
         """
         CREATE OR REPLACE TEMP TABLE person_segments AS
         WITH activity AS (
-            SELECT person, bool_or(contributed) AS c, bool_or(reacted) AS r,
-                   bool_or(did_read) AS d, bool_or(logged_in) AS l
-            FROM person_weeks WHERE listed GROUP BY person
+            SELECT person, max(level) AS level FROM person_weeks WHERE listed GROUP BY person
         )
         SELECT p.person, p.site, p.ambassador,
-               CASE WHEN a.c THEN 'contributor'
-                    WHEN a.r THEN 'reactor'
-                    WHEN a.d THEN 'reader'
-                    WHEN a.l THEN 'visitor'
-                    ELSE 'inactive' END AS segment
+               CASE coalesce(a.level, 0) WHEN 4 THEN 'contributor' WHEN 3 THEN 'reactor'
+                    WHEN 2 THEN 'reader' WHEN 1 THEN 'visitor' ELSE 'inactive' END AS segment
         FROM people p LEFT JOIN activity a USING (person)
         """
     ).fetchall()

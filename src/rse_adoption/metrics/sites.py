@@ -45,13 +45,14 @@ def site_segment_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, i
     return dict(counts)
 
 
-def site_series(con: duckdb.DuckDBPyConnection) -> dict[str, list[WeekPoint]]:
-    """site -> weekly points of the site's people."""
+def site_series(con: duckdb.DuckDBPyConnection, monday: date) -> dict[str, list[WeekPoint]]:
+    """site -> weekly points of the site's people (`person_weeks` has one row per person
+    and week, so plain counts are counts of distinct people)."""
     rows = con.sql(
         """
         SELECT p.site, w.week,
-               count(DISTINCT w.person) FILTER (WHERE w.contributed) AS contributors,
-               count(DISTINCT w.person) AS active
+               count(*) FILTER (WHERE w.level = 4) AS contributors,
+               count(*) AS active
         FROM person_weeks w JOIN people p USING (person)
         WHERE w.listed
         GROUP BY p.site, w.week
@@ -60,7 +61,8 @@ def site_series(con: duckdb.DuckDBPyConnection) -> dict[str, list[WeekPoint]]:
     ).fetchall()
     series: dict[str, list[WeekPoint]] = defaultdict(list)
     for site, week, contributors, active in rows:
-        series[site].append(WeekPoint(week, int(contributors), int(active)))
+        week_start = monday + timedelta(weeks=int(week))
+        series[site].append(WeekPoint(week_start, int(contributors), int(active)))
     return dict(series)
 
 
