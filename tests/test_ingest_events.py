@@ -223,3 +223,18 @@ def test_header_with_a_stray_carriage_return_is_skipped_not_a_crash(
     # found by hypothesis: the csv module raises on a lone CR inside a header line
     summary = ingest_paths([write(tmp_path / "cr.csv", "\r\x00")], settings)
     assert summary.details[0].status == "skipped"
+
+
+def test_one_person_in_several_files_of_one_run_is_keyed_once(
+    tmp_path: Path, settings: Settings
+) -> None:
+    first = write(
+        tmp_path / "in" / "a.csv", "timestamp,user,event_type\n2026-03-02T09:00:00Z,a@x.fr,post\n"
+    )
+    second = write(
+        tmp_path / "in" / "b.csv",
+        "timestamp,user,event_type,target_user\n2026-03-03T09:00:00Z,a@x.fr,reply,b@x.fr\n2026-03-03T10:00:00Z,b@x.fr,like,A@x.fr\n",
+    )
+    summary = ingest_paths([first, second], settings)
+    assert (summary.rows_ingested, summary.duplicates) == (3, 0)
+    assert len(events(settings)) == 3

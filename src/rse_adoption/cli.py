@@ -16,13 +16,15 @@ from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
 
 from .config import DEFAULT_DATA_DIR, Settings, load_settings
 from .errors import OutputError, RseError
+
+if TYPE_CHECKING:  # rich is imported lazily: `report --format json` under cron never needs it
+    from rich.console import Console
 
 app = typer.Typer(
     name="rse-adoption",
@@ -60,6 +62,8 @@ WaitOption = Annotated[
 
 def _console(stderr: bool = False) -> Console:
     """A console that does not wrap at 80 columns when output goes to a file or cron mail."""
+    from rich.console import Console
+
     console = Console(stderr=stderr)
     if not console.is_terminal:
         console = Console(stderr=stderr, width=160)
@@ -258,7 +262,7 @@ def quarantine(
         table.add_column(column)
     for row in rows:
         table.add_row(row["source_file"], str(row["line"]), row["reason"])
-    Console().print(table)
+    _console().print(table)
 
 
 class ReportFormat(StrEnum):
@@ -320,6 +324,8 @@ def report(
 
                 terminal.render(result, _console(), details=bool(site))
             return
+        from rich.console import Console
+
         from .report import terminal
 
         console = Console(record=True, width=140, file=open(os.devnull, "w"))  # noqa: SIM115

@@ -222,14 +222,20 @@ def write_directory(org: Organisation, path: Path) -> None:
 
 
 def event_batches(
-    org: Organisation, *, rate_scale: float = 1.0, chunk_people: int = 4000, seed: int | None = None
+    org: Organisation,
+    *,
+    rate_scale: float = 1.0,
+    chunk_people: int = 4000,
+    seed: int | None = None,
+    day_range: tuple[int, int] | None = None,
 ) -> Iterator[pa.Table]:
     """The activity log as Arrow tables of text columns (timestamp, user, event_type, site,
     space, content_id, target_user), people in chunks. Active days per person follow a
     Bernoulli draw of rate/7 on weekdays (a quarter of that at weekends); active days hold
-    1 + Poisson(1.5) events. `rate_scale` multiplies those events per active day."""
+    1 + Poisson(1.5) events. `rate_scale` multiplies those events per active day.
+    `day_range` (first, last + 1 day offsets) restricts the log to those days."""
     rng = np.random.default_rng(org.seed + 1 if seed is None else seed)
-    days = np.arange(org.days)
+    days = np.arange(org.days) if day_range is None else np.arange(*day_range)
     weekday = np.array([(org.start + timedelta(days=int(d))).weekday() for d in days])
     day_factor = np.where(weekday < 5, 1.0, 0.25)
     contributors_by_site = [
@@ -245,7 +251,8 @@ def event_batches(
         )
         p_active = np.clip(org.rate[people, None] / 7 * day_factor[None, :], 0, 1)
         active = present & (rng.uniform(size=present.shape) < p_active)
-        person_pos, day = np.nonzero(active)
+        person_pos, day_index = np.nonzero(active)
+        day = days[day_index]
         per_day = 1 + rng.poisson(1.5 * rate_scale, person_pos.size)
         person_pos = np.repeat(person_pos, per_day)
         day = np.repeat(day, per_day)
@@ -310,13 +317,29 @@ def _emails(org: Organisation, people: np.ndarray) -> np.ndarray:
     return np.char.add(np.char.add(prefix, np.char.zfill(people.astype(str), 6)), domain)
 
 
-def write_events_csv(org: Organisation, path: Path, **kwargs: float) -> int:
-    """Write the whole log to one CSV (ISO 8601 timestamps in UTC). Returns the row count."""
+def month_day_ranges(org: Organisation) -> list[tuple[int, int]]:
+    """(first, last + 1) day offsets of each calendar month of the organisation's period."""
+    ranges, first = [], 0
+    for offset in range(1, org.days + 1):
+        day = org.start + timedelta(days=offset)
+        if offset == org.days or day.day == 1:
+            ranges.append((first, offset))
+            first = offset
+    return ranges
+
+
+def write_events_csv(org: Organisation, path: Path, *, rate_scale: float = 1.0) -> int:
+    """Write the whole log to one CSV, month after month as real exports are ordered
+    (ISO 8601 timestamps in UTC). Returns the row count."""
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = 0
     writer: pacsv.CSVWriter | None = None
+    monthly = (
+        event_batches(org, rate_scale=rate_scale, seed=org.seed + 100 + k, day_range=r)
+        for k, r in enumerate(month_day_ranges(org))
+    )
     try:
-        for table in event_batches(org, **kwargs):  # type: ignore[arg-type]
+        for table in (t for month in monthly for t in month):
             table = table.set_column(0, "timestamp", pc_iso(table.column("timestamp")))
             if writer is None:
                 writer = pacsv.CSVWriter(str(path), table.schema)

@@ -34,7 +34,7 @@ from .. import store
 from ..config import Settings
 from ..errors import DataError, NoInputError, RseError
 from ..privacy import KeyCache, load_or_create_secret
-from ..schema import EVENT_SCHEMA
+from ..schema import EVENT_DICTIONARY_COLUMNS, EVENT_SCHEMA, EVENT_STATISTICS_COLUMNS
 from . import events
 from .canonical import ReadContext, connect
 from .textio import EncodingMismatch, read_sample
@@ -163,9 +163,12 @@ def ingest_paths(
         con = connect(settings.timezone, temp_dir=str(tx.staging / "duckdb"))
         known_hashes = {entry["sha256"] for entry in tx.manifest.ledger}
         key_cache = KeyCache(secret)
+        identifiers: set[str] = set()  # those in the connection's person_keys table
         try:
             for path in files:
-                result = _ingest_one(tx, con, key_cache, path, format_name, known_hashes)
+                result = _ingest_one(
+                    tx, con, key_cache, identifiers, path, format_name, known_hashes
+                )
                 summary.add(result)
                 if on_file is not None:
                     on_file(result)
@@ -178,6 +181,7 @@ def _ingest_one(
     tx: store.WriteTransaction,
     con: Any,
     key_cache: KeyCache,
+    identifiers: set[str],
     path: Path,
     format_name: str,
     known_hashes: set[str],
@@ -203,7 +207,9 @@ def _ingest_one(
     module = FORMATS.get(format_name) if format_name != "auto" else detect(path)
     if module is None:
         return FileResult(display, "skipped", message=f"{path.name}: {closest_format(path)}")
-    context = ReadContext(con=con, person_key=key_cache, source_file=path.name)
+    context = ReadContext(
+        con=con, person_key=key_cache, source_file=path.name, known_identifiers=identifiers
+    )
     try:
         try:
             result = _stage_and_commit(tx, con, module, path, context, sha)
@@ -294,15 +300,25 @@ def _stage_events(
     writers: dict[str, pq.ParquetWriter],
     staged_rows: dict[str, int],
 ) -> None:
+    """Append a converted batch to the staged file of each month it touches. A batch spanning
+    several months (rare in time-ordered exports) is sorted so that months are slices."""
     months = table.column("month")
     bounds = pc.min_max(months).as_py()
-    unique = [bounds["min"]] if bounds["min"] == bounds["max"] else pc.unique(months).to_pylist()
-    for month in unique:
-        part = table if len(unique) == 1 else table.filter(pc.equal(months, month))
-        part = part.drop_columns(["month"])
+    if bounds["min"] != bounds["max"]:
+        table = table.take(pc.sort_indices(months))
+    offset = 0
+    for entry in pc.value_counts(table.column("month")).to_pylist():
+        month, count = entry["values"], entry["counts"]
+        part = table.slice(offset, count).drop_columns(["month"])
+        offset += count
         writer = writers.get(month)
         if writer is None:
-            writer = pq.ParquetWriter(staging / f"month={month}.parquet", EVENT_SCHEMA)
+            writer = pq.ParquetWriter(
+                staging / f"month={month}.parquet",
+                EVENT_SCHEMA,
+                use_dictionary=EVENT_DICTIONARY_COLUMNS,
+                write_statistics=EVENT_STATISTICS_COLUMNS,
+            )
             writers[month] = writer
         writer.write_table(part)
         staged_rows[month] = staged_rows.get(month, 0) + part.num_rows

@@ -27,12 +27,15 @@ OPTIONAL_FIELDS = ("event_id", "site", "space", "content_id")
 class ReadContext:
     """What a reader needs besides the file: a DuckDB connection (its session time zone is
     the one naive timestamps are read in), the person-key function, and the file's name as
-    recorded in provenance. `encoding` forces a text encoding when set."""
+    recorded in provenance. `encoding` forces a text encoding when set.
+    `known_identifiers` holds the identifiers already in the connection's `person_keys`
+    table: share one set between all contexts of a connection."""
 
     con: duckdb.DuckDBPyConnection
     person_key: Callable[[str], str]
     source_file: str
     encoding: str | None = None
+    known_identifiers: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -69,25 +72,24 @@ def connect(
     return con
 
 
-_NEW_IDENTIFIERS_SQL = """
-SELECT DISTINCT v.raw FROM (
-    SELECT trim(user_raw) AS raw FROM raw_batch
-    UNION ALL
-    SELECT trim(target_raw) AS raw FROM raw_batch
-) v
-ANTI JOIN person_keys k ON k.raw = v.raw
-WHERE v.raw IS NOT NULL AND v.raw <> ''
-"""
-
-
-def add_person_keys(con: duckdb.DuckDBPyConnection, person_key: Callable[[str], str]) -> None:
+def add_person_keys(
+    con: duckdb.DuckDBPyConnection,
+    person_key: Callable[[str], str],
+    known: set[str],
+    columns: list[pa.Array | pa.ChunkedArray],
+) -> None:
     """Extend the run's `person_keys` table (trimmed identifier -> key) with the identifiers
-    of `raw_batch` not seen yet. The HMAC runs in Python once per distinct identifier;
-    rows get their key through a join, so the per-row work stays in DuckDB."""
-    new = con.sql(_NEW_IDENTIFIERS_SQL).fetchall()
-    if not new:
+    of `columns` not in `known` (the identifiers already in the table, updated here). The
+    HMAC runs in Python once per distinct identifier; rows get their key through a join in
+    the transform, so the per-row work stays vectorised."""
+    trimmed = [pc.utf8_trim_whitespace(c) for c in columns]
+    chunks = [chunk for t in trimmed for chunk in getattr(t, "chunks", [t])]
+    # pa.chunked_array of ChunkedArrays iterates them in Python (1 s per 200k rows): pass chunks
+    distinct = pc.unique(pa.chunked_array(chunks, type=pa.string()))
+    raws = [r for r in distinct.to_pylist() if r and r not in known]
+    if not raws:
         return
-    raws = [row[0] for row in new]
+    known.update(raws)
     con.register("new_person_keys", pa.table({"raw": raws, "key": [person_key(r) for r in raws]}))
     try:
         con.execute("INSERT INTO person_keys SELECT raw, key FROM new_person_keys").fetchall()
@@ -184,7 +186,12 @@ def to_events(
     con = context.con
     con.register("raw_batch", raw)
     try:
-        add_person_keys(con, context.person_key)
+        add_person_keys(
+            con,
+            context.person_key,
+            context.known_identifiers,
+            [c for c in (columns.get("user"), columns.get("target_user")) if c is not None],
+        )
         result = con.sql(
             _TRANSFORM_SQL,
             params={"day_first": DAY_FIRST_FORMATS, "source_format": source_format},

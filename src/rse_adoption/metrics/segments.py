@@ -88,7 +88,7 @@ def create_people_from_directory(
 ) -> None:
     """Temp tables `people` (employed on as_of: person, site, ambassador flag) and
     `key_map` (every key that names a directory person -> that person)."""
-    # Views, not tables: each is small and read once or twice; materialising costs more.
+    # The directory is read once into a table (a view cannot take the file as a parameter).
     con.execute(
         "CREATE OR REPLACE TEMP TABLE directory AS SELECT * FROM read_parquet($file)",
         {"file": str(directory_file)},
