@@ -236,21 +236,14 @@ def event_batches(
     `day_range` (first, last + 1 day offsets) restricts the log to those days."""
     rng = np.random.default_rng(org.seed + 1 if seed is None else seed)
     days = np.arange(org.days) if day_range is None else np.arange(*day_range)
-    weekday = np.array([(org.start + timedelta(days=int(d))).weekday() for d in days])
-    day_factor = np.where(weekday < 5, 1.0, 0.25)
     contributors_by_site = [
         np.flatnonzero((org.site_index == s) & (org.klass == 3)) for s in range(len(org.sites))
     ]
     epoch0 = np.datetime64(org.start.isoformat(), "s").astype(np.int64)
     for lo in range(0, org.size, chunk_people):
         people = np.arange(lo, min(lo + chunk_people, org.size))
-        present = (
-            (days[None, :] >= org.adopt_day[people, None])
-            & (days[None, :] >= org.hire_day[people, None])
-            & (days[None, :] < org.leave_day[people, None])
-        )
-        p_active = np.clip(org.rate[people, None] / 7 * day_factor[None, :], 0, 1)
-        active = present & (rng.uniform(size=present.shape) < p_active)
+        p_active = active_probability(org, people, days)
+        active = rng.uniform(size=p_active.shape) < p_active
         person_pos, day_index = np.nonzero(active)
         day = days[day_index]
         per_day = 1 + rng.poisson(1.5 * rate_scale, person_pos.size)
@@ -287,22 +280,28 @@ def event_batches(
         )
 
 
+def active_probability(org: Organisation, people: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Probability that each person (rows) is active on each day offset (columns): rate/7
+    on weekdays, a quarter of that at weekends, zero before adoption or hire and after
+    leaving."""
+    weekday = (np.datetime64(org.start.isoformat(), "D") + days).astype("datetime64[D]")
+    weekend = ((weekday.astype(np.int64) + 3) % 7) >= 5  # 1970-01-01 was a Thursday
+    day_factor = np.where(weekend, 0.25, 1.0)
+    present = (
+        (days[None, :] >= org.adopt_day[people, None])
+        & (days[None, :] >= org.hire_day[people, None])
+        & (days[None, :] < org.leave_day[people, None])
+    )
+    return present * np.clip(org.rate[people, None] / 7 * day_factor[None, :], 0, 1)
+
+
 def expected_active_days(org: Organisation, chunk_people: int = 20_000) -> float:
     """Expected number of active person-days of `event_batches` (before events per day)."""
     days = np.arange(org.days)
-    weekday = np.array([(org.start + timedelta(days=int(d))).weekday() for d in days])
-    day_factor = np.where(weekday < 5, 1.0, 0.25)
-    total = 0.0
-    for lo in range(0, org.size, chunk_people):
-        people = np.arange(lo, min(lo + chunk_people, org.size))
-        present = (
-            (days[None, :] >= org.adopt_day[people, None])
-            & (days[None, :] >= org.hire_day[people, None])
-            & (days[None, :] < org.leave_day[people, None])
-        )
-        p_active = np.clip(org.rate[people, None] / 7 * day_factor[None, :], 0, 1)
-        total += float((present * p_active).sum())
-    return total
+    return sum(
+        float(active_probability(org, np.arange(lo, min(lo + chunk_people, org.size)), days).sum())
+        for lo in range(0, org.size, chunk_people)
+    )
 
 
 def rate_scale_for(org: Organisation, events: int) -> float:
