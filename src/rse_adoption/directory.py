@@ -83,7 +83,7 @@ def read_directory(path: Path, person_key: KeyCache) -> pa.Table:
             f"(found: {', '.join(h.strip() for h in headers) or 'nothing'})"
         )
     columns: dict[str, list[object]] = {f.name: [] for f in DIRECTORY_SCHEMA}
-    seen: dict[str, int] = {}
+    seen: dict[int, int] = {}  # person key -> line it was first listed on
     errors: list[str] = []
     records = iter_csv_records(path, info.encoding, delimiter)
     next(records, None)

@@ -112,12 +112,12 @@ EVENT_SCHEMA = pa.schema(
         pa.field("event_key", pa.binary(), nullable=False),
         pa.field("event_id", pa.string()),
         pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("user_key", pa.string(), nullable=False),
+        pa.field("user_key", pa.int64(), nullable=False),
         pa.field("event_type", pa.string(), nullable=False),
         pa.field("site", pa.string()),
         pa.field("space", pa.string()),
         pa.field("content_id", pa.string()),
-        pa.field("target_user_key", pa.string()),
+        pa.field("target_user_key", pa.int64()),
         pa.field("source_format", pa.string(), nullable=False),
         pa.field("source_file", pa.string(), nullable=False),
         pa.field("source_record", pa.int64(), nullable=False),
@@ -143,8 +143,8 @@ QUARANTINE_SCHEMA = pa.schema(
 #: The employee directory as stored: pseudonymous keys only, no names.
 DIRECTORY_SCHEMA = pa.schema(
     [
-        pa.field("person_key", pa.string(), nullable=False),
-        pa.field("alt_key", pa.string()),
+        pa.field("person_key", pa.int64(), nullable=False),
+        pa.field("alt_key", pa.int64()),
         pa.field("site", pa.string(), nullable=False),
         pa.field("department", pa.string()),
         pa.field("hire_date", pa.date32()),

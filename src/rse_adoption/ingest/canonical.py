@@ -32,7 +32,7 @@ class ReadContext:
     table: share one set between all contexts of a connection."""
 
     con: duckdb.DuckDBPyConnection
-    person_key: Callable[[str], str]
+    person_key: Callable[[str], int]
     source_file: str
     encoding: str | None = None
     known_identifiers: set[str] = field(default_factory=set)
@@ -68,13 +68,13 @@ def connect(
         {"alias": list(EVENT_TYPE_ALIASES), "canonical_type": list(EVENT_TYPE_ALIASES.values())}
     )
     con.register("event_type_aliases", aliases)
-    con.execute("CREATE TEMP TABLE person_keys (raw VARCHAR, key VARCHAR)").fetchall()
+    con.execute("CREATE TEMP TABLE person_keys (raw VARCHAR, key BIGINT)").fetchall()
     return con
 
 
 def add_person_keys(
     con: duckdb.DuckDBPyConnection,
-    person_key: Callable[[str], str],
+    person_key: Callable[[str], int],
     known: set[str],
     columns: list[pa.Array | pa.ChunkedArray],
 ) -> None:
@@ -90,7 +90,8 @@ def add_person_keys(
     if not raws:
         return
     known.update(raws)
-    con.register("new_person_keys", pa.table({"raw": raws, "key": [person_key(r) for r in raws]}))
+    keys = pa.array([person_key(r) for r in raws], pa.int64())
+    con.register("new_person_keys", pa.table({"raw": raws, "key": keys}))
     try:
         con.execute("INSERT INTO person_keys SELECT raw, key FROM new_person_keys").fetchall()
     finally:
@@ -136,7 +137,7 @@ SELECT
         WHEN event_id IS NOT NULL THEN unhex(md5($source_format || ':id:' || event_id))
         ELSE unhex(md5(concat_ws('|', epoch_us(ts), user_key, event_type,
                                  coalesce(space, ''), coalesce(content_id, ''),
-                                 coalesce(target_user_key, ''))))
+                                 coalesce(target_user_key::VARCHAR, ''))))
     END AS event_key,
     event_id,
     ts,

@@ -135,7 +135,7 @@ def create_people_from_activity(
     else:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE people AS "
-            "SELECT NULL::VARCHAR AS person, NULL::VARCHAR AS site, false AS ambassador WHERE false"
+            "SELECT NULL::BIGINT AS person, NULL::VARCHAR AS site, false AS ambassador WHERE false"
         ).fetchall()
     con.execute(
         "CREATE OR REPLACE TEMP TABLE key_map AS SELECT person AS key, person AS person_key FROM people"
@@ -160,7 +160,7 @@ def create_person_weeks(con: duckdb.DuckDBPyConnection, files: list[Path], windo
     counts weeks from `week_monday(window)`, computed on microseconds since the epoch
     (UTC) because calendar casts cost more than the whole aggregation. Event keys resolve
     to directory people through `key_map`; `listed` is false for keys it does not know."""
-    empty = "(SELECT NULL::VARCHAR AS user_key, NULL::TIMESTAMPTZ AS ts, NULL::VARCHAR AS event_type WHERE false)"
+    empty = "(SELECT NULL::BIGINT AS user_key, NULL::TIMESTAMPTZ AS ts, NULL::VARCHAR AS event_type WHERE false)"
     params: dict[str, object] = {
         "start": window.start.isoformat(),
         "end": (window.as_of + timedelta(days=1)).isoformat(),
