@@ -8,6 +8,7 @@ object and nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -199,7 +200,32 @@ def ingest(
     err = _stderr()
     show = not quiet and not as_json
 
-    def on_file(result: FileResult) -> None:
+    progress = None
+    if show and err.is_terminal:  # never under cron: no TTY, no bar
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        progress = Progress(
+            SpinnerColumn(),
+            TextColumn("Ingesting"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("files"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        )
+        task = progress.add_task("ingest", total=None)
+
+    def on_file(result: FileResult, done: int, total: int) -> None:
+        if progress is not None:
+            progress.update(task, completed=done, total=total)
         if not show:
             return
         if result.status == "ingested":
@@ -212,12 +238,7 @@ def ingest(
         elif result.status == "skipped":
             err.print(f"[yellow]- skipped[/yellow] {result.message}")
 
-    if show and err.is_terminal:
-        with err.status("Ingesting…"):
-            summary = ingest_paths(
-                paths, settings, format_name=format.value, wait_seconds=wait, on_file=on_file
-            )
-    else:
+    with progress if progress is not None else contextlib.nullcontext():
         summary = ingest_paths(
             paths, settings, format_name=format.value, wait_seconds=wait, on_file=on_file
         )

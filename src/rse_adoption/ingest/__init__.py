@@ -136,7 +136,8 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-ProgressCallback = Callable[[FileResult], None]
+#: Called after each input file with its result, the files done so far and the total.
+ProgressCallback = Callable[[FileResult, int, int], None]
 
 
 def ingest_paths(
@@ -165,13 +166,13 @@ def ingest_paths(
         key_cache = KeyCache(secret)
         identifiers: set[str] = set()  # those in the connection's person_keys table
         try:
-            for path in files:
+            for done, path in enumerate(files, start=1):
                 result = _ingest_one(
                     tx, con, key_cache, identifiers, path, format_name, known_hashes
                 )
                 summary.add(result)
                 if on_file is not None:
-                    on_file(result)
+                    on_file(result, done, len(files))
         finally:
             con.close()
     return summary
