@@ -180,3 +180,23 @@ def test_weekly_series_in_json(demo: dict[str, Path]) -> None:
     assert weeks[0] == "2026-08-03" and weeks[-1] == "2026-10-26" and len(weeks) == 13
     assert all(date.fromisoformat(w).weekday() == 0 for w in weeks)
     assert all(p["contributors"] <= p["active_users"] <= lyon["headcount"] for p in lyon["series"])
+
+
+def test_csv_neutralises_spreadsheet_formulas(tmp_path: Path) -> None:
+    runner = CliRunner()
+    data = str(tmp_path / "data")
+    directory = tmp_path / "dir.csv"
+    directory.write_text(
+        "email,site\n" + "".join(f'p{i}@x.fr,=HYPERLINK("http://evil")\n' for i in range(5)),
+        encoding="utf-8",
+    )
+    events = tmp_path / "e.csv"
+    events.write_text(
+        "timestamp,user,event_type\n2026-03-02T09:00:00Z,p1@x.fr,post\n", encoding="utf-8"
+    )
+    assert runner.invoke(app, ["directory", str(directory), "--data-dir", data]).exit_code == 0
+    assert runner.invoke(app, ["ingest", str(events), "--data-dir", data]).exit_code == 0
+    result = runner.invoke(app, ["report", "--data-dir", data, "--format", "csv"])
+    row = next(csv.DictReader(result.stdout.splitlines()))
+    assert row["site"] == '\'=HYPERLINK("http://evil")'
+    assert row["contributor"] == "1" and row["headcount"] == "5"
