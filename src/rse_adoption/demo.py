@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -83,7 +83,6 @@ class Organisation:
     ambassador_since: np.ndarray  # day offset, or a large number
     department: np.ndarray
     seed: int = 0
-    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -98,12 +97,6 @@ class Organisation:
 
 
 NEVER = 10**6
-
-
-def bass_cdf(t: np.ndarray, p: float, q: float) -> np.ndarray:
-    """Share of eventual adopters who have adopted by time t (Bass 1969)."""
-    e = np.exp(-(p + q) * t)
-    return (1 - e) / (1 + (q / p) * e)
 
 
 def bass_sample(rng: np.random.Generator, n: int, p: float, q: float) -> np.ndarray:
