@@ -200,3 +200,16 @@ def test_csv_neutralises_spreadsheet_formulas(tmp_path: Path) -> None:
     row = next(csv.DictReader(result.stdout.splitlines()))
     assert row["site"] == '\'=HYPERLINK("http://evil")'
     assert row["contributor"] == "1" and row["headcount"] == "5"
+
+
+def test_demo_can_load_itself_into_a_store(tmp_path: Path) -> None:
+    runner = CliRunner()
+    data = str(tmp_path / "data")
+    result = runner.invoke(
+        app, ["demo", "--out", str(tmp_path / "x"), "--data-dir", data, "--scale", "0.1"]
+    )
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(
+        runner.invoke(app, ["report", "--data-dir", data, "--format", "json"]).stdout
+    )
+    assert report["headcount_source"] == "directory" and report["totals"]["headcount"] > 0

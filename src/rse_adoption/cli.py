@@ -116,12 +116,21 @@ def demo(
         int, typer.Option(help="Random seed; the same seed gives the same files.")
     ] = 42,
     scale: Annotated[float, typer.Option(help="Multiply every site's headcount.")] = 1.0,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Also load the example into this store (directory, then events).",
+            show_default=False,
+        ),
+    ] = None,
     quiet: QuietOption = False,
 ) -> None:
     """Write an example organisation as export files: directory.csv and events/*.csv.
 
     Eight sites from 4 to 1,400 people, ambassadors, hires and leavers, six months of
     activity with gradual adoption. The last month is a French Excel export (`;`, cp1252).
+    With --data-dir, the files are also loaded into that store, ready for `report`.
     """
     from .demo import write_demo
 
@@ -131,6 +140,15 @@ def demo(
             f"Wrote {result['people']} people and {result['events']} events to {out}/ "
             f"(directory.csv, events/ with {len(result['files'])} files)."  # type: ignore[arg-type]
         )
+    if data_dir is not None:
+        from .directory import load_directory
+        from .ingest import ingest_paths
+
+        settings = _settings(data_dir)
+        load_directory(out / "directory.csv", settings)
+        summary = ingest_paths([out / "events"], settings)
+        if not quiet:
+            _stderr().print(f"Loaded into {data_dir}: {summary.rows_ingested} events.")
 
 
 @app.command()

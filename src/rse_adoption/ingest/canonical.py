@@ -57,7 +57,11 @@ class Converted:
 def connect(
     timezone: str, memory_limit: str = "256MB", temp_dir: str | None = None
 ) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection set up for ingest: bounded memory, spilling to `temp_dir`."""
+    """A DuckDB connection set up for ingest: bounded memory, spilling to `temp_dir`.
+
+    DuckDB 2.0 refuses new work on a connection while an `execute()` result is unread, so
+    every statement here and in the callers is fetched (`.fetchall()`) even when it
+    returns nothing, and bound parameters go only in single-statement strings."""
     con = duckdb.connect()
     con.execute("SET TimeZone = ?", [timezone]).fetchall()
     con.execute(f"SET memory_limit = '{memory_limit}'").fetchall()
