@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import json
-import os
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -367,7 +367,7 @@ def report(
 
         from .report import terminal
 
-        console = Console(record=True, width=140, file=open(os.devnull, "w"))  # noqa: SIM115
+        console = Console(record=True, width=140, file=io.StringIO())
         terminal.render(result, console, details=bool(site))
         _write_output(console.export_text(), out)
         return

@@ -143,7 +143,7 @@ def load_directory(path: Path, settings: Settings, wait_seconds: float = 0.0) ->
         target = tx.new_data_path("directory")
         pq.write_table(table, target)
         store.fsync_file(target)
-        manifest = store.Manifest.from_json(tx.manifest.to_json())
+        manifest = tx.manifest.copy()
         loaded_at = store.utc_now_iso()
         summary = DirectorySummary(
             file=path.name,

@@ -70,6 +70,10 @@ class Manifest:
             ledger=list(data.get("ledger", [])),
         )
 
+    def copy(self) -> Manifest:
+        """An independent copy to build the next state on (the committed one stays as is)."""
+        return Manifest.from_json(self.to_json())
+
     def event_paths(self, month: str | None = None) -> list[str]:
         return [f["path"] for f in self.event_files if month is None or f["month"] == month]
 

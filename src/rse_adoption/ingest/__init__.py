@@ -162,13 +162,13 @@ def ingest_paths(
     with store.writing(data_dir, wait_seconds) as tx:
         secret = load_or_create_secret(data_dir)
         con = connect(settings.timezone, temp_dir=str(tx.staging / "duckdb"))
-        known_hashes = {entry["sha256"] for entry in tx.manifest.ledger}
+        ledger_by_hash = {entry["sha256"]: entry for entry in tx.manifest.ledger}
         key_cache = KeyCache(secret)
         identifiers: set[str] = set()  # those in the connection's person_keys table
         try:
             for done, path in enumerate(files, start=1):
                 result = _ingest_one(
-                    tx, con, key_cache, identifiers, path, format_name, known_hashes
+                    tx, con, key_cache, identifiers, path, format_name, ledger_by_hash
                 )
                 summary.add(result)
                 if on_file is not None:
@@ -185,15 +185,15 @@ def _ingest_one(
     identifiers: set[str],
     path: Path,
     format_name: str,
-    known_hashes: set[str],
+    ledger_by_hash: dict[str, dict[str, Any]],
 ) -> FileResult:
     display = str(path)
     try:
         sha = file_sha256(path)
     except OSError as exc:
         return FileResult(display, "error", message=f"{path}: cannot be read: {exc.strerror}")
-    if sha in known_hashes:
-        previous = next(e for e in tx.manifest.ledger if e["sha256"] == sha)
+    previous = ledger_by_hash.get(sha)
+    if previous is not None:
         return FileResult(
             display,
             "unchanged",
@@ -219,7 +219,7 @@ def _ingest_one(
             result = _stage_and_commit(tx, con, module, path, context, sha)
     except RseError as exc:
         return FileResult(display, "error", module.NAME, message=str(exc))
-    known_hashes.add(sha)
+    ledger_by_hash[sha] = tx.manifest.ledger[-1]
     result.path = display
     return result
 
@@ -257,7 +257,7 @@ def _stage_and_commit(
 
     result = FileResult(str(path), "ingested", module.NAME)
     result.rows_read = sum(staged_rows.values())
-    manifest = store.Manifest.from_json(tx.manifest.to_json())
+    manifest = tx.manifest.copy()
     for month, rows in sorted(staged_rows.items()):
         staged_path = staging / f"month={month}.parquet"
         kept_path, kept, period = _deduplicate(con, tx, month, staged_path, rows)

@@ -34,8 +34,8 @@ class ReadContext:
     con: duckdb.DuckDBPyConnection
     person_key: Callable[[str], int]
     source_file: str
+    known_identifiers: set[str]
     encoding: str | None = None
-    known_identifiers: set[str] = field(default_factory=set)
 
 
 @dataclass

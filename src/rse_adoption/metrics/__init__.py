@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 
+import duckdb
+
 from .. import store
 from ..config import Settings
 from ..errors import DataError
@@ -61,16 +63,13 @@ def build_report(
 
 
 def _build(
-    con: object,
+    con: duckdb.DuckDBPyConnection,
     settings: Settings,
     manifest: store.Manifest,
     site_names: Sequence[str],
     as_of: date | None,
     generated_at: str | None,
 ) -> Report:
-    import duckdb
-
-    assert isinstance(con, duckdb.DuckDBPyConnection)
     data_dir = settings.data_dir
     first_day, last_day = segments.data_period(con, data_dir, manifest)
     if as_of is None:
