@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from rse_adoption.config import Settings
+from rse_adoption.errors import RseError
 from rse_adoption.ingest import ingest_paths
 from rse_adoption.store import read_manifest
 
@@ -238,3 +239,50 @@ def test_one_person_in_several_files_of_one_run_is_keyed_once(
     summary = ingest_paths([first, second], settings)
     assert (summary.rows_ingested, summary.duplicates) == (3, 0)
     assert len(events(settings)) == 3
+
+
+def test_padded_and_blank_values_are_trimmed_or_null(tmp_path: Path, settings: Settings) -> None:
+    text = (
+        "timestamp,user,event_type,site,space\n"
+        " 2026-03-02T09:00:00Z , a@x.fr ,  Post ,  Lyon  ,   \n"
+        "2026-03-02T10:00:00Z,A@X.FR,like,Lyon,News\n"
+        "2026-03-02T11:00:00Z,   ,post,Lyon,News\n"
+    )
+    summary = ingest_paths([write(tmp_path / "a.csv", text)], settings)
+    assert (summary.rows_ingested, summary.quarantined) == (2, 1)
+    assert events(settings) == [
+        ("2026-03-02 09:00:00+00", "post", "Lyon", None),
+        ("2026-03-02 10:00:00+00", "reaction", "Lyon", "News"),
+    ]
+    files = [str(settings.data_dir / p) for p in read_manifest(settings.data_dir).event_paths()]
+    people = duckdb.execute(
+        "SELECT count(DISTINCT user_key) FROM read_parquet($f)", {"f": files}
+    ).fetchall()
+    assert people == [(1,)]  # " a@x.fr " and "A@X.FR" are one person
+
+
+def test_events_with_and_without_ids_in_one_file_are_each_keyed_their_way(
+    tmp_path: Path, settings: Settings
+) -> None:
+    text = (
+        "id,time,user,type\n"
+        "1,2026-03-02T09:00:00Z,a@x.fr,post\n"
+        ",2026-03-02T09:00:00Z,a@x.fr,post\n"  # no id: the same content as id 1, kept apart
+        ",2026-03-02T09:00:00Z,a@x.fr,post\n"  # a true duplicate of the previous row
+        "1,2026-03-02T09:30:00Z,a@x.fr,post\n"  # id 1 again: the same event
+    )
+    summary = ingest_paths([write(tmp_path / "a.csv", text)], settings)
+    assert (summary.rows_ingested, summary.duplicates) == (2, 2)
+    again = ingest_paths(
+        [write(tmp_path / "b.csv", text + "2,2026-03-05T09:00:00Z,b@x.fr,read\n")], settings
+    )
+    assert (again.rows_ingested, again.duplicates) == (1, 4)
+
+
+def test_a_store_of_another_format_is_refused_with_a_clear_message(
+    tmp_path: Path, settings: Settings
+) -> None:
+    settings.data_dir.mkdir(parents=True)
+    (settings.data_dir / "manifest.json").write_text('{"format": 1, "version": 3}')
+    with pytest.raises(RseError, match="store format 1.*re-ingest"):
+        ingest_paths([write(tmp_path / "a.csv", PLAIN)], settings)

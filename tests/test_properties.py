@@ -4,13 +4,15 @@ error naming the file — never a traceback, never a partial commit."""
 from __future__ import annotations
 
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
+import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rse_adoption.config import Settings
-from rse_adoption.ingest import ingest_paths
+from rse_adoption.ingest import canonical, ingest_paths
 from rse_adoption.store import read_manifest
 
 HEADER = b"timestamp,user,event_type,site\n"
@@ -71,3 +73,30 @@ def test_json_lines_of_any_shape(objects: list[dict[str, object]]) -> None:
 
     body = "\n".join(json.dumps(o) for o in objects).encode()
     check(b'{"time": "2026-03-02T09:00:00Z", "user": "a@x.fr", "type": "post"}\n' + body, "f.jsonl")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.datetimes(
+        min_value=datetime(1990, 1, 2), max_value=datetime(2099, 12, 30), timezones=st.none()
+    ),
+    st.integers(min_value=-14 * 60, max_value=14 * 60),
+    st.sampled_from(["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M"]),
+    st.sampled_from(["colon", "compact", "z"]),
+)
+def test_arrow_fast_path_reads_offset_timestamps_as_duckdb_does(
+    moment: datetime, offset_minutes: int, layout: str, zone: str
+) -> None:
+    """Batches of ISO 8601 with offsets take Arrow's cast; everything else DuckDB. Both must
+    give the same instant for every value the fast path accepts."""
+    sign, minutes = ("+" if offset_minutes >= 0 else "-"), abs(offset_minutes)
+    suffix = {
+        "colon": f"{sign}{minutes // 60:02d}:{minutes % 60:02d}",
+        "compact": f"{sign}{minutes // 60:02d}{minutes % 60:02d}",
+        "z": "Z",
+    }[zone]
+    text = pa.array([moment.strftime(layout) + suffix])
+    con = canonical.connect("Europe/Paris")
+    fast = canonical.parse_timestamps(con, text)
+    slow = canonical.parse_timestamps(con, pa.array([text[0].as_py(), "not a date"]))
+    assert fast[0].as_py() == slow[0].as_py() and slow[1].as_py() is None

@@ -34,7 +34,7 @@ def consistent_rows(data_dir: Path) -> int:
         assert sum(e["rows_ingested"] for e in manifest.ledger) == 0
         return 0
     rows, keys = duckdb.execute(
-        "SELECT count(*), count(DISTINCT event_key) FROM read_parquet($files)",
+        "SELECT count(*), count(DISTINCT (ts, user_key, event_type, space, content_id, target_user_key)) FROM read_parquet($files)",
         {"files": [str(f) for f in files]},
     ).fetchall()[0]
     assert rows == keys, "an event is stored twice"

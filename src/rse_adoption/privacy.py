@@ -9,7 +9,6 @@ kept in the data folder (created on first use, owner-only) or given by
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import secrets
@@ -22,6 +21,8 @@ SECRET_ENV = "RSE_ADOPTION_SECRET"
 # query), and any reader (Spark, a warehouse) has int64. Among 2 million people the chance
 # that two share a key is about 1 in 10 million.
 KEY_BITS = 63
+#: Stands for "no key" (a blank identifier) in arrays of keys, which are never negative.
+NO_KEY = -1
 
 
 def load_or_create_secret(data_dir: Path) -> bytes:
@@ -57,24 +58,38 @@ def normalise_identifier(raw: str) -> str:
 
 
 def person_key(secret: bytes, raw_identifier: str) -> int:
-    """The stored key of a person: hex HMAC-SHA-256 of the normalised identifier."""
-    digest = hmac.new(secret, normalise_identifier(raw_identifier).encode("utf-8"), hashlib.sha256)
-    return int.from_bytes(digest.digest()[:8], "big") >> (64 - KEY_BITS)
+    """The stored key of a person: the first KEY_BITS bits of HMAC-SHA-256 of the
+    normalised identifier, as a non-negative integer."""
+    digest = hmac.digest(secret, normalise_identifier(raw_identifier).encode("utf-8"), "sha256")
+    return int.from_bytes(digest[:8], "big") >> (64 - KEY_BITS)
 
 
 class KeyCache:
-    """Memoises `person_key` for one run: a log has far fewer people than events."""
+    """Memoises `person_key` for one run: a log has far fewer people than events.
+    Blank identifiers have no key."""
 
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
         self._keys: dict[str, int] = {}
 
     def __call__(self, raw_identifier: str) -> int:
-        key = self._keys.get(raw_identifier)
-        if key is None:
-            key = person_key(self._secret, raw_identifier)
-            self._keys[raw_identifier] = key
+        """The key of one identifier, which must not be blank."""
+        key = self.many([raw_identifier])[0]
+        if key == NO_KEY:
+            raise ValueError("a blank identifier has no person key")
         return key
+
+    def many(self, raw_identifiers: list[str]) -> list[int]:
+        """Keys of many identifiers at once, NO_KEY for blank ones (the hot path of ingest:
+        one dict look-up each)."""
+        get = self._keys.get
+        keys = [get(raw, NO_KEY) for raw in raw_identifiers]
+        for i, key in enumerate(keys):
+            if key == NO_KEY and raw_identifiers[i] not in self._keys:
+                raw = raw_identifiers[i]
+                key = person_key(self._secret, raw) if raw.strip() else NO_KEY
+                self._keys[raw] = keys[i] = key
+        return keys
 
 
 def is_suppressed(group_size: int | None, min_group_size: int) -> bool:

@@ -104,12 +104,10 @@ EVENT_COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 #: Canonical event columns, in order. `user_key` and `target_user_key` are pseudonymous
-#: keys (see privacy.py), never raw identifiers. `event_key` is the 16-byte identity used
-#: for idempotence: md5 of the source's event id, or of the canonical content when the
-#: source has none. `source_record` is the 1-based position of the record in its file.
+#: keys (see privacy.py), never raw identifiers. `source_record` is the 1-based position of
+#: the record among the file's well-formed records.
 EVENT_SCHEMA = pa.schema(
     [
-        pa.field("event_key", pa.binary(), nullable=False),
         pa.field("event_id", pa.string()),
         pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
         pa.field("user_key", pa.int64(), nullable=False),

@@ -36,7 +36,8 @@ from typing import Any
 from .errors import StoreBusyError, StoreIOError
 
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 1
+#: 2: events identified by their values (format 1 stored an MD5 `event_key` column).
+FORMAT_VERSION = 2
 DATA_FOLDERS = ("events", "quarantine", "directory")
 
 
@@ -101,7 +102,13 @@ def read_manifest(data_dir: Path) -> Manifest:
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return Manifest()
-    return Manifest.from_json(json.loads(raw))
+    data = json.loads(raw)
+    if data.get("format") != FORMAT_VERSION:
+        raise StoreIOError(
+            f"{path}: store format {data.get('format')!r}, this version reads format "
+            f"{FORMAT_VERSION}; re-ingest the exports into a new --data-dir"
+        )
+    return Manifest.from_json(data)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -7,7 +7,7 @@ whose sniff says yes wins. For every input file, `ingest_paths`:
 1. skips it if a file with the same content hash is already in the ledger;
 2. streams the reader's batches into staged Parquet files, one per UTC month;
 3. removes duplicates — within the file and against events already stored for that month,
-   by `event_key` — in DuckDB with bounded memory (a no-op rewrite is avoided when there
+   by event identity (see `_WITH_ID`) — in DuckDB with bounded memory (a no-op rewrite is avoided when there
    is nothing to remove);
 4. writes quarantined rows, then publishes data files, quarantine and a ledger entry in one
    manifest commit. A crash at any point leaves the store as before that file.
@@ -20,8 +20,11 @@ import errno
 import hashlib
 import os
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -164,12 +167,9 @@ def ingest_paths(
         con = connect(settings.timezone, temp_dir=str(tx.staging / "duckdb"))
         ledger_by_hash = {entry["sha256"]: entry for entry in tx.manifest.ledger}
         key_cache = KeyCache(secret)
-        identifiers: set[str] = set()  # those in the connection's person_keys table
         try:
             for done, path in enumerate(files, start=1):
-                result = _ingest_one(
-                    tx, con, key_cache, identifiers, path, format_name, ledger_by_hash
-                )
+                result = _ingest_one(tx, con, key_cache, path, format_name, ledger_by_hash)
                 summary.add(result)
                 if on_file is not None:
                     on_file(result, done, len(files))
@@ -182,7 +182,6 @@ def _ingest_one(
     tx: store.WriteTransaction,
     con: Any,
     key_cache: KeyCache,
-    identifiers: set[str],
     path: Path,
     format_name: str,
     ledger_by_hash: dict[str, dict[str, Any]],
@@ -208,9 +207,7 @@ def _ingest_one(
     module = FORMATS.get(format_name) if format_name != "auto" else detect(path)
     if module is None:
         return FileResult(display, "skipped", message=f"{path.name}: {closest_format(path)}")
-    context = ReadContext(
-        con=con, person_key=key_cache, source_file=path.name, known_identifiers=identifiers
-    )
+    context = ReadContext(con=con, person_key=key_cache, source_file=path.name)
     try:
         try:
             result = _stage_and_commit(tx, con, module, path, context, sha)
@@ -235,14 +232,28 @@ def _stage_and_commit(
     staging = tx.staging / sha[:16]
     staging.mkdir(parents=True, exist_ok=True)
     writers: dict[str, pq.ParquetWriter] = {}
-    staged_rows: dict[str, int] = {}
+    months: dict[str, StagedMonth] = {}
     rejects: list[pa.Table] = []
+    # Parquet encoding runs in a second thread (pyarrow releases the GIL) while the next
+    # batch is read and converted; at most two batches wait, so memory stays bounded.
+    pending: deque[Future[None]] = deque()
     try:
-        for batch in module.read(path, context):
-            if batch.rejects is not None and batch.rejects.num_rows:
-                rejects.append(batch.rejects)
-            if batch.events is not None and batch.events.num_rows:
-                _stage_events(batch.events, staging, writers, staged_rows)
+        with ThreadPoolExecutor(max_workers=1) as writer_thread:
+            try:
+                for batch in module.read(path, context):
+                    if batch.rejects is not None and batch.rejects.num_rows:
+                        rejects.append(batch.rejects)
+                    if batch.events is not None and batch.events.num_rows:
+                        pending.append(
+                            writer_thread.submit(
+                                _stage_events, batch.events, staging, writers, months
+                            )
+                        )
+                        if len(pending) > 2:
+                            pending.popleft().result()
+            finally:
+                for future in pending:  # wait for every write (and raise the first error)
+                    future.result()
     except EncodingMismatch:
         _close_all(writers)
         for staged in staging.iterdir():
@@ -256,12 +267,12 @@ def _stage_and_commit(
     _close_all(writers)
 
     result = FileResult(str(path), "ingested", module.NAME)
-    result.rows_read = sum(staged_rows.values())
+    result.rows_read = sum(m.rows for m in months.values())
     manifest = tx.manifest.copy()
-    for month, rows in sorted(staged_rows.items()):
+    for month, stats in sorted(months.items()):
         staged_path = staging / f"month={month}.parquet"
-        kept_path, kept, period = _deduplicate(con, tx, month, staged_path, rows)
-        result.duplicates += rows - kept
+        kept_path, kept, period = _deduplicate(con, tx, month, staged_path, stats)
+        result.duplicates += stats.rows - kept
         result.rows_ingested += kept
         if kept_path is not None:
             manifest.event_files.append(
@@ -299,19 +310,23 @@ def _stage_events(
     table: pa.Table,
     staging: Path,
     writers: dict[str, pq.ParquetWriter],
-    staged_rows: dict[str, int],
+    staged: dict[str, StagedMonth],
 ) -> None:
-    """Append a converted batch to the staged file of each month it touches. A batch spanning
-    several months (rare in time-ordered exports) is sorted so that months are slices."""
-    months = table.column("month")
-    bounds = pc.min_max(months).as_py()
-    if bounds["min"] != bounds["max"]:
-        table = table.take(pc.sort_indices(months))
-    offset = 0
-    for entry in pc.value_counts(table.column("month")).to_pylist():
-        month, count = entry["values"], entry["counts"]
-        part = table.slice(offset, count).drop_columns(["month"])
-        offset += count
+    """Append a converted batch to the staged file of each UTC month it touches. Exports
+    come month after month, so a batch is nearly always one month, found from its first
+    and last timestamps; only a batch spanning months is split row by row."""
+    ts = table.column("ts")
+    bounds = pc.min_max(ts).as_py()
+    first, last = _month_of(bounds["min"]), _month_of(bounds["max"])
+    if first == last:
+        parts = [(first, table, bounds)]
+    else:
+        months = pc.add(pc.multiply(pc.year(ts), 100), pc.month(ts))
+        parts = []
+        for m in pc.unique(months).to_pylist():
+            part = table.filter(pc.equal(months, m))
+            parts.append((f"{m // 100:04d}-{m % 100:02d}", part, pc.min_max(part["ts"]).as_py()))
+    for month, part, part_bounds in parts:
         writer = writers.get(month)
         if writer is None:
             writer = pq.ParquetWriter(
@@ -322,7 +337,28 @@ def _stage_events(
             )
             writers[month] = writer
         writer.write_table(part)
-        staged_rows[month] = staged_rows.get(month, 0) + part.num_rows
+        stats = staged.setdefault(
+            month, StagedMonth(first=part_bounds["min"], last=part_bounds["max"])
+        )
+        stats.rows += part.num_rows
+        stats.with_id += part.num_rows - part.column("event_id").null_count
+        stats.first = min(stats.first, part_bounds["min"])
+        stats.last = max(stats.last, part_bounds["max"])
+
+
+@dataclass
+class StagedMonth:
+    """What staging learnt of one month's events, so that de-duplication need not scan
+    for it: how many, how many carry an event id, and the first and last instants."""
+
+    first: datetime
+    last: datetime
+    rows: int = 0
+    with_id: int = 0
+
+
+def _month_of(moment: datetime) -> str:
+    return f"{moment.year:04d}-{moment.month:02d}"
 
 
 def _close_all(writers: dict[str, pq.ParquetWriter]) -> None:
@@ -331,8 +367,60 @@ def _close_all(writers: dict[str, pq.ParquetWriter]) -> None:
             writer.close()
 
 
+#: What makes two events the same (docs/ingest.md): the source's event id within its
+#: format when there is one, else the whole canonical content. Compared as values, not
+#: hashed: exact, and no key column to compute and store. Events with and without an id
+#: are compared separately (the two filters below), each on plain columns.
+_WITH_ID = ("event_id IS NOT NULL", ("source_format", "event_id"))
+_WITHOUT_ID = (
+    "event_id IS NULL",
+    ("ts", "user_key", "event_type", "space", "content_id", "target_user_key"),
+)
+
+
+def _same_event(columns: tuple[str, ...]) -> str:
+    """Join condition of tables `s` and `c` on `columns` (nulls compare equal)."""
+    return " AND ".join(f"s.{c} IS NOT DISTINCT FROM c.{c}" for c in columns)
+
+
+def _new_events_sql(kind: str, columns: tuple[str, ...], against_committed: bool) -> str:
+    """The staged events of one kind that are new: the first of each identity in the file
+    (by record), none already committed."""
+    anti = (
+        f"ANTI JOIN read_parquet($committed) c ON {_same_event(columns)}"
+        if against_committed
+        else ""
+    )
+    return (
+        f"(SELECT DISTINCT ON ({', '.join('s.' + c for c in columns)}) s.* "  # noqa: S608
+        f"FROM read_parquet($staged) s {anti} WHERE s.{kind} "
+        f"ORDER BY {', '.join('s.' + c for c in columns)}, s.source_record)"
+    )
+
+
+def _distinct_events(con: Any, params: dict[str, Any], where: str, columns: tuple[str, ...]) -> int:
+    """How many distinct identities the staged events matching `where` hold. Counting
+    distinct hashes first is twice as fast and nearly always settles it: when every row has
+    its own hash there is nothing to remove. (The hash is DuckDB's, used within this query
+    only, so its changes between versions do not matter.) Otherwise count exactly."""
+    rows, hashes = con.execute(
+        f"SELECT count(*), count(DISTINCT hash({', '.join(columns)})) "  # noqa: S608
+        f"FROM read_parquet($staged) WHERE {where}",
+        params,
+    ).fetchall()[0]
+    if hashes == rows:
+        return int(rows)
+    return int(
+        con.execute(
+            f"SELECT count(*) FROM (SELECT DISTINCT {', '.join(columns)} "  # noqa: S608
+            f"FROM read_parquet($staged) WHERE {where})",
+            params,
+        ).fetchall()[0][0]
+    )
+
+
 def _deduplicate(
-    con: Any, tx: store.WriteTransaction, month: str, staged: Path, rows: int
+    con: Any, tx: store.WriteTransaction, month: str, staged: Path, stats: StagedMonth
 ) -> tuple[Path | None, int, dict[str, str]]:
     """Move the staged month file into the store, minus events already known.
 
@@ -341,40 +429,47 @@ def _deduplicate(
     """
     committed = store.path_list([tx.data_dir / p for p in tx.manifest.event_paths(month)])
     params: dict[str, Any] = {"staged": str(staged)}
-    distinct, first_day, last_day = con.execute(
-        "SELECT count(DISTINCT event_key), min(ts)::DATE, max(ts)::DATE FROM read_parquet($staged)",
-        params,
-    ).fetchall()[0]
-    period = {"first_day": first_day.isoformat(), "last_day": last_day.isoformat()}
-    known = 0
-    if committed:
-        params["committed"] = committed
-        known = con.execute(
-            "SELECT count(*) FROM read_parquet($staged) s "
-            "SEMI JOIN read_parquet($committed) c USING (event_key)",
-            params,
+    both = {**params, "committed": committed}
+    kinds = [
+        kind
+        for kind, count in ((_WITH_ID, stats.with_id), (_WITHOUT_ID, stats.rows - stats.with_id))
+        if count
+    ]
+    period = {
+        "first_day": stats.first.date().isoformat(),
+        "last_day": stats.last.date().isoformat(),
+    }
+    distinct = sum(_distinct_events(con, params, where, columns) for where, columns in kinds)
+    known = committed and sum(
+        con.execute(
+            "SELECT count(*) FROM read_parquet($staged) s "  # noqa: S608
+            f"SEMI JOIN read_parquet($committed) c ON {_same_event(columns)} "
+            f"WHERE s.{where}",
+            both,
         ).fetchall()[0][0]
+        for where, columns in kinds
+    )
     final = tx.new_data_path(f"events/month={month}")
-    if distinct == rows and known == 0:
+    if distinct == stats.rows and not known:
         os.replace(staged, final)
         store.fsync_file(final)
-        return final, rows, period
-    anti = "ANTI JOIN read_parquet($committed) c USING (event_key)" if committed else ""
+        return final, stats.rows, period
+    new_events = " UNION ALL ".join(
+        _new_events_sql(where, columns, bool(committed)) for where, columns in kinds
+    )
     # COPY's target cannot be a parameter; `final` is a uuid path the store made.
     target = str(final).replace("'", "''")
     kept = con.execute(
-        f"""COPY (
-            SELECT DISTINCT ON (s.event_key) s.*
-            FROM read_parquet($staged) s {anti}
-            ORDER BY s.event_key, s.source_record
-        ) TO '{target}' (FORMAT parquet)""",  # noqa: S608
-        params,
+        f"COPY ({new_events}) TO '{target}' (FORMAT parquet)",  # noqa: S608
+        both if committed else params,
     ).fetchall()[0][0]
     if kept == 0:
         final.unlink(missing_ok=True)
         return None, 0, period
     first_day, last_day = con.execute(
-        "SELECT min(ts)::DATE, max(ts)::DATE FROM read_parquet($final)", {"final": str(final)}
+        "SELECT timezone('UTC', min(ts))::DATE, timezone('UTC', max(ts))::DATE "
+        "FROM read_parquet($final)",
+        {"final": str(final)},
     ).fetchall()[0]
     store.fsync_file(final)
     return final, int(kept), {"first_day": first_day.isoformat(), "last_day": last_day.isoformat()}

@@ -1,40 +1,45 @@
 """From raw text columns to canonical events: the one transform every reader shares.
 
 Readers hand over text columns named by canonical field (`timestamp`, `user`,
-`event_type`, ...). This module pseudonymises people, parses timestamps, maps event-type
-aliases and computes the idempotence key, in DuckDB over the Arrow batch (vectorised and
-multi-threaded), and splits the result into events and rejected records with a reason.
+`event_type`, ...). This module pseudonymises people, parses timestamps and maps event-type
+aliases, and splits the result into events and rejected records with a reason. The work is
+vectorised over the Arrow batch: lookups (person keys, event types) are pyarrow hash
+look-ups against small tables of distinct values, and timestamps are parsed by DuckDB, the
+only engine here that reads every ISO 8601 variant, day-first dates and epochs alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..privacy import NO_KEY, KeyCache
 from ..schema import EVENT_SCHEMA, EVENT_TYPE_ALIASES, QUARANTINE_SCHEMA
 
 #: Day-first formats tried after ISO 8601 (French Excel exports).
 DAY_FIRST_FORMATS = ["%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y"]
-OPTIONAL_FIELDS = ("event_id", "site", "space", "content_id")
+#: Timestamps outside [1990, 2100) are typing errors, not events.
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+UTC_MICROS = pa.timestamp("us", tz="UTC")
 
 
 @dataclass
 class ReadContext:
     """What a reader needs besides the file: a DuckDB connection (its session time zone is
-    the one naive timestamps are read in), the person-key function, and the file's name as
-    recorded in provenance. `encoding` forces a text encoding when set.
-    `known_identifiers` holds the identifiers already in the connection's `person_keys`
-    table: share one set between all contexts of a connection."""
+    the one naive timestamps are read in), the run's person-key cache, and the file's name
+    as recorded in provenance. `encoding` forces a text encoding when set."""
 
     con: duckdb.DuckDBPyConnection
-    person_key: Callable[[str], int]
+    person_key: KeyCache
     source_file: str
-    known_identifiers: set[str]
     encoding: str | None = None
 
 
@@ -48,7 +53,7 @@ class Batch:
 
 @dataclass
 class Converted:
-    """Events of one raw batch (with a `month` column) and (record index, reason) rejects."""
+    """Events of one raw batch and the (record index, reason) of its rejected rows."""
 
     events: pa.Table
     reject_records: list[tuple[int, str]] = field(default_factory=list)
@@ -61,99 +66,90 @@ def connect(
 
     DuckDB 2.0 refuses new work on a connection while an `execute()` result is unread, so
     every statement here and in the callers is fetched (`.fetchall()`) even when it
-    returns nothing, and bound parameters go only in single-statement strings."""
+    returns nothing, and bound parameters go only in single-statement strings.
+    Insertion order is preserved (the default): timestamps parsed here are zipped back
+    with the batch's other columns by position."""
     con = duckdb.connect()
     con.execute("SET TimeZone = ?", [timezone]).fetchall()
     con.execute(f"SET memory_limit = '{memory_limit}'").fetchall()
-    con.execute("SET preserve_insertion_order = false").fetchall()
     if temp_dir:
         con.execute("SET temp_directory = ?", [temp_dir]).fetchall()
-    aliases = pa.table(
-        {"alias": list(EVENT_TYPE_ALIASES), "canonical_type": list(EVENT_TYPE_ALIASES.values())}
-    )
-    con.register("event_type_aliases", aliases)
-    con.execute("CREATE TEMP TABLE person_keys (raw VARCHAR, key BIGINT)").fetchall()
     return con
 
 
-def add_person_keys(
-    con: duckdb.DuckDBPyConnection,
-    person_key: Callable[[str], int],
-    known: set[str],
-    columns: list[pa.Array | pa.ChunkedArray],
-) -> None:
-    """Extend the run's `person_keys` table (trimmed identifier -> key) with the identifiers
-    of `columns` not in `known` (the identifiers already in the table, updated here). The
-    HMAC runs in Python once per distinct identifier; rows get their key through a join in
-    the transform, so the per-row work stays vectorised."""
-    trimmed = [pc.utf8_trim_whitespace(c) for c in columns]
-    chunks = [chunk for t in trimmed for chunk in getattr(t, "chunks", [t])]
-    # pa.chunked_array of ChunkedArrays iterates them in Python (1 s per 200k rows): pass chunks
-    distinct = pc.unique(pa.chunked_array(chunks, type=pa.string()))
-    raws = [r for r in distinct.to_pylist() if r and r not in known]
-    if not raws:
-        return
-    known.update(raws)
-    keys = pa.array([person_key(r) for r in raws], pa.int64())
-    con.register("new_person_keys", pa.table({"raw": raws, "key": keys}))
-    try:
-        con.execute("INSERT INTO person_keys SELECT raw, key FROM new_person_keys").fetchall()
-    finally:
-        con.unregister("new_person_keys")
-
-
-_TRANSFORM_SQL = """
-WITH parsed AS (
-    SELECT
-        b.rec,
-        nullif(trim(b.event_id), '') AS event_id,
-        trim(b.ts_raw) AS ts_text,
-        b.type_raw,
-        uk.key AS user_key,
-        tk.key AS target_user_key,
-        nullif(trim(b.site), '') AS site,
-        nullif(trim(b.space), '') AS space,
-        nullif(trim(b.content_id), '') AS content_id,
-        coalesce(
-            try_cast(trim(b.ts_raw) AS TIMESTAMPTZ),
-            try_strptime(trim(b.ts_raw), $day_first)::TIMESTAMPTZ,
-            CASE WHEN regexp_full_match(trim(b.ts_raw), '[0-9]{9,11}([.][0-9]+)?')
-                 THEN to_timestamp(CAST(trim(b.ts_raw) AS DOUBLE)) END
-        ) AS ts,
-        a.canonical_type AS event_type
-    FROM raw_batch b
-    LEFT JOIN event_type_aliases a ON a.alias = lower(trim(b.type_raw))
-    LEFT JOIN person_keys uk ON uk.raw = trim(b.user_raw)
-    LEFT JOIN person_keys tk ON tk.raw = trim(b.target_raw)
-)
-SELECT
-    rec,
-    CASE
-        WHEN user_key IS NULL THEN 'missing user'
-        WHEN ts_text IS NULL OR ts_text = '' THEN 'missing timestamp'
-        WHEN ts IS NULL THEN 'bad timestamp ' || to_json(left(ts_text, 60))
-        WHEN ts < TIMESTAMPTZ '1990-01-01 00:00:00+00' OR ts >= TIMESTAMPTZ '2100-01-01 00:00:00+00'
-            THEN 'timestamp out of range ' || to_json(left(ts_text, 60))
-        WHEN type_raw IS NULL OR trim(type_raw) = '' THEN 'missing event type'
-        WHEN event_type IS NULL THEN 'unknown event type ' || to_json(left(type_raw, 60))
-    END AS reason,
-    CASE
-        WHEN event_id IS NOT NULL THEN unhex(md5($source_format || ':id:' || event_id))
-        ELSE unhex(md5(concat_ws('|', epoch_us(ts), user_key, event_type,
-                                 coalesce(space, ''), coalesce(content_id, ''),
-                                 coalesce(target_user_key::VARCHAR, ''))))
-    END AS event_key,
-    event_id,
-    ts,
-    user_key,
-    event_type,
-    site,
-    space,
-    content_id,
-    target_user_key,
-    strftime(timezone('UTC', ts), '%Y-%m') AS month
-FROM parsed
+_PARSE_TS_SQL = """
+SELECT coalesce(
+    try_cast(ts_raw AS TIMESTAMPTZ),
+    try_strptime(trim(ts_raw), $day_first)::TIMESTAMPTZ,
+    CASE WHEN regexp_full_match(trim(ts_raw), '[0-9]{9,11}([.][0-9]+)?')
+         THEN to_timestamp(CAST(trim(ts_raw) AS DOUBLE)) END
+) AS ts
+FROM ts_batch
 """
+
+
+def parse_timestamps(con: duckdb.DuckDBPyConnection, text: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """UTC timestamps (µs) of `text`, null where unreadable, in the same order.
+
+    Accepted: ISO 8601 with or without offset (naive means the connection's time zone),
+    `DD/MM/YYYY HH:MM[:SS]` and `DD/MM/YYYY` (same zone), and Unix epochs in seconds.
+    A batch whose every value is ISO 8601 with an offset is read by Arrow's cast (5x
+    faster); any other batch by DuckDB, which gives the same instants for those values."""
+    try:  # fast path: Arrow reads ISO 8601 with an explicit offset, and only that
+        return _contiguous(pc.cast(text, UTC_MICROS))
+    except pa.ArrowInvalid:
+        pass
+    con.register("ts_batch", pa.table({"ts_raw": text}))
+    try:
+        parsed = con.sql(_PARSE_TS_SQL, params={"day_first": DAY_FIRST_FORMATS}).to_arrow_table()
+    finally:
+        con.unregister("ts_batch")
+    return _contiguous(parsed.column("ts").cast(UTC_MICROS))
+
+
+def _contiguous(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def column_keys(column: pa.Array | pa.ChunkedArray, person_key: KeyCache) -> pa.Array:
+    """The key of each identifier of an Arrow column; null where it is null or blank.
+
+    The column is dictionary-encoded (one vectorised hash pass over the rows) and only its
+    distinct values go through the cache, which runs the HMAC once per person per run.
+    (pyarrow's `index_in` was measured slower: it rebuilds its hash set on every call.)"""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    encoded = pc.dictionary_encode(column)
+    # an int64 array: pyarrow takes it 15x faster than a list of large Python integers
+    keys = np.array(person_key.many(encoded.dictionary.to_pylist()), dtype=np.int64)
+    # Validity bitmap by hand: pa.array(..., mask=) imports pandas (0.4 s) on first use.
+    valid = np.packbits(keys != NO_KEY, bitorder="little")
+    distinct_keys = pa.Array.from_buffers(
+        pa.int64(), len(keys), [pa.py_buffer(valid), pa.py_buffer(keys)]
+    )
+    return pc.take(distinct_keys, encoded.indices)
+
+
+def canonical_event_types(text: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The canonical event type of each value (aliases, any case and blanks), null if
+    unknown. The mapping runs once per distinct value, the look-up is vectorised."""
+    encoded = pc.dictionary_encode(_contiguous(text))
+    mapped = pa.array(
+        [EVENT_TYPE_ALIASES.get(v.strip().lower()) for v in encoded.dictionary.to_pylist()],
+        pa.string(),
+    )
+    return pc.take(mapped, encoded.indices)
+
+
+def _blank_to_null(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Values trimmed of surrounding whitespace, empty ones as null. Readers give empty
+    fields as null already; `if_else` on text is slow (0.5 µs a row), so it only runs
+    when some value was blank."""
+    trimmed = pc.utf8_trim_whitespace(text)
+    shortest = pc.min(pc.binary_length(trimmed)).as_py()  # None when all are null
+    if shortest is None or shortest > 0:
+        return trimmed
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
 
 
 def to_events(
@@ -175,72 +171,82 @@ def to_events(
     def text(name: str) -> pa.Array | pa.ChunkedArray:
         return columns.get(name, null_text)
 
-    raw = pa.table(
+    user_key = column_keys(text("user"), context.person_key)
+    target_user_key = column_keys(text("target_user"), context.person_key)
+    ts = parse_timestamps(context.con, text("timestamp"))
+    event_type = canonical_event_types(text("event_type"))
+    in_range = pc.and_(
+        pc.greater_equal(ts, pa.scalar(EARLIEST, UTC_MICROS)),
+        pc.less(ts, pa.scalar(LATEST, UTC_MICROS)),
+    )
+    good = pc.and_(
+        pc.and_(pc.is_valid(user_key), pc.fill_null(in_range, False)), pc.is_valid(event_type)
+    )
+    events = pa.table(
         {
-            "rec": pa.array(np.arange(first_record, first_record + num_rows, dtype=np.int64)),
-            "event_id": text("event_id"),
-            "ts_raw": text("timestamp"),
-            "type_raw": text("event_type"),
-            "user_raw": text("user"),
-            "target_raw": text("target_user"),
-            "site": text("site"),
-            "space": text("space"),
-            "content_id": text("content_id"),
+            "event_id": _blank_to_null(text("event_id")),
+            "ts": ts,
+            "user_key": user_key,
+            "event_type": event_type,
+            "site": _blank_to_null(text("site")),
+            "space": _blank_to_null(text("space")),
+            "content_id": _blank_to_null(text("content_id")),
+            "target_user_key": target_user_key,
+            "source_format": pa.repeat(pa.scalar(source_format), num_rows),
+            "source_file": pa.repeat(pa.scalar(context.source_file), num_rows),
+            "source_record": pa.array(
+                np.arange(first_record + 1, first_record + num_rows + 1, dtype=np.int64)
+            ),
         }
     )
-    con = context.con
-    con.register("raw_batch", raw)
-    try:
-        add_person_keys(
-            con,
-            context.person_key,
-            context.known_identifiers,
-            [c for c in (columns.get("user"), columns.get("target_user")) if c is not None],
-        )
-        result = con.sql(
-            _TRANSFORM_SQL,
-            params={"day_first": DAY_FIRST_FORMATS, "source_format": source_format},
-        ).to_arrow_table()
-    finally:
-        con.unregister("raw_batch")
-    reasons = result.column("reason")
-    bad = pc.is_valid(reasons)
     reject_records: list[tuple[int, str]] = []
-    if pc.any(bad).as_py():
-        rejected = result.filter(bad)
-        reject_records = list(
-            zip(
-                rejected.column("rec").to_pylist(),
-                rejected.column("reason").to_pylist(),
-                strict=True,
-            )
+    if not pc.all(good).as_py():
+        bad = pc.invert(good)
+        reject_records = _reject_reasons(
+            pc.indices_nonzero(bad).to_pylist(), first_record, columns, user_key, ts
         )
-        result = result.filter(pc.invert(bad))
-    return Converted(
-        events=_as_event_table(result, source_format, context.source_file),
-        reject_records=reject_records,
-    )
+        events = events.filter(good)
+    return Converted(events=events.cast(EVENT_SCHEMA), reject_records=reject_records)
 
 
-def _as_event_table(result: pa.Table, source_format: str, source_file: str) -> pa.Table:
-    n = result.num_rows
-    ts = result.column("ts").cast(pa.timestamp("us", tz="UTC"))
-    columns = {
-        "event_key": result.column("event_key"),
-        "event_id": result.column("event_id"),
-        "ts": ts,
-        "user_key": result.column("user_key"),
-        "event_type": result.column("event_type"),
-        "site": result.column("site"),
-        "space": result.column("space"),
-        "content_id": result.column("content_id"),
-        "target_user_key": result.column("target_user_key"),
-        "source_format": pa.repeat(pa.scalar(source_format), n),
-        "source_file": pa.repeat(pa.scalar(source_file), n),
-        "source_record": pc.add(result.column("rec"), 1),
-    }
-    table = pa.table(columns).cast(EVENT_SCHEMA)
-    return table.append_column("month", result.column("month").cast(pa.string()))
+def _reject_reasons(
+    rows: list[int],
+    first_record: int,
+    columns: dict[str, pa.Array | pa.ChunkedArray],
+    user_key: pa.Array,
+    ts: pa.Array,
+) -> list[tuple[int, str]]:
+    """(record index, reason) of each rejected row (`rows`: positions in the batch). The
+    first failing check gives the reason: person, timestamp, then event type."""
+    picked = pa.array(rows, pa.int64())
+
+    def values(array: pa.Array | pa.ChunkedArray | None) -> list[Any]:
+        return [None] * len(rows) if array is None else pc.take(array, picked).to_pylist()
+
+    raw_ts, raw_type = values(columns.get("timestamp")), values(columns.get("event_type"))
+    reasons = []
+    for row, key, when, text_ts, text_type in zip(
+        rows, values(user_key), values(ts), raw_ts, raw_type, strict=True
+    ):
+        text_ts = (text_ts or "").strip()
+        if key is None:
+            reason = "missing user"
+        elif not text_ts:
+            reason = "missing timestamp"
+        elif when is None:
+            reason = f"bad timestamp {_quoted(text_ts)}"
+        elif not EARLIEST <= when < LATEST:
+            reason = f"timestamp out of range {_quoted(text_ts)}"
+        elif not (text_type or "").strip():
+            reason = "missing event type"
+        else:
+            reason = f"unknown event type {_quoted(text_type)}"
+        reasons.append((first_record + row, reason))
+    return reasons
+
+
+def _quoted(value: str) -> str:
+    return json.dumps(value[:60], ensure_ascii=False)
 
 
 def rejects_table(

@@ -2,8 +2,9 @@
 
 A file is ours when its header names a timestamp, a person and an event type under any of
 the aliases in schema.EVENT_COLUMN_ALIASES. CSV is parsed by pyarrow's streaming reader
-(the fast path, all columns as text); the per-row meaning — timestamp formats, event-type
-aliases, the idempotence key — is computed in DuckDB over each Arrow batch. Rows that
+(the fast path, all columns as text, empty fields as null); the per-row meaning — person
+keys, timestamp formats, event-type aliases — is computed by canonical.to_events over each
+Arrow batch. Rows that
 cannot become events are quarantined with their physical line number, found by a second,
 slower pass over the file only when there is something to quarantine.
 """
@@ -35,7 +36,8 @@ from .textio import (
 NAME = "events"
 REQUIRED = ("timestamp", "user", "event_type")
 # Small read blocks keep the streaming reader's read-ahead (and so peak memory) small;
-# blocks are then grouped so that each DuckDB transform sees enough rows to be efficient.
+# blocks are then grouped so that each conversion sees enough rows to be efficient (person
+# keys are looked up once per distinct identifier per batch).
 CSV_BLOCK_BYTES = 1 << 20
 TRANSFORM_ROWS = 200_000
 JSONL_BATCH_ROWS = 100_000
@@ -122,8 +124,9 @@ def _read_csv(path: Path, context: ReadContext, encoding: str, first_line: str) 
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in header_names},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
             ),
         )
         record = 0
