@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from pathlib import Path
 
@@ -88,6 +89,16 @@ def test_same_file_twice_and_overlapping_file_add_nothing(
     third = ingest_paths([write(tmp_path / "overlap.csv", overlap)], settings)
     assert (first.rows_ingested, third.rows_ingested, third.duplicates) == (3, 1, 1)
     assert len(events(settings)) == 4
+
+
+def test_the_ledger_holds_each_file_hash_and_a_renamed_copy_is_unchanged(
+    tmp_path: Path, settings: Settings
+) -> None:
+    ingest_paths([write(tmp_path / "e.csv", PLAIN)], settings)  # hashed while being read
+    copy = ingest_paths([write(tmp_path / "copy of e.csv", PLAIN)], settings)
+    assert (copy.files_unchanged, copy.rows_ingested) == (1, 0)
+    ledger = read_manifest(settings.data_dir).ledger
+    assert [e["sha256"] for e in ledger] == [hashlib.sha256(PLAIN.encode()).hexdigest()]
 
 
 def test_duplicates_inside_one_file_are_removed(tmp_path: Path, settings: Settings) -> None:

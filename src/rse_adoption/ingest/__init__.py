@@ -19,6 +19,7 @@ import contextlib
 import errno
 import hashlib
 import os
+import uuid
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -188,10 +189,15 @@ def _ingest_one(
 ) -> FileResult:
     display = str(path)
     try:
-        sha = file_sha256(path)
+        size = path.stat().st_size
+        # A file can only be in the ledger if an entry has its size: then hash it first and
+        # skip it if known (the nightly re-run over the same folder). Otherwise its hash,
+        # needed only for the ledger entry, is computed in a thread while it is read.
+        known_size = any(entry.get("size") == size for entry in ledger_by_hash.values())
+        sha = file_sha256(path) if known_size else None
     except OSError as exc:
         return FileResult(display, "error", message=f"{path}: cannot be read: {exc.strerror}")
-    previous = ledger_by_hash.get(sha)
+    previous = ledger_by_hash.get(sha) if sha else None
     if previous is not None:
         return FileResult(
             display,
@@ -208,15 +214,18 @@ def _ingest_one(
     if module is None:
         return FileResult(display, "skipped", message=f"{path.name}: {closest_format(path)}")
     context = ReadContext(con=con, person_key=key_cache, source_file=path.name)
-    try:
+    with ThreadPoolExecutor(max_workers=1) as hasher:
+        content_hash: str | Future[str] = sha or hasher.submit(file_sha256, path)
         try:
-            result = _stage_and_commit(tx, con, module, path, context, sha)
-        except EncodingMismatch:
-            context.encoding = "cp1252"
-            result = _stage_and_commit(tx, con, module, path, context, sha)
-    except RseError as exc:
-        return FileResult(display, "error", module.NAME, message=str(exc))
-    ledger_by_hash[sha] = tx.manifest.ledger[-1]
+            try:
+                result = _stage_and_commit(tx, con, module, path, context, content_hash)
+            except EncodingMismatch:
+                context.encoding = "cp1252"
+                result = _stage_and_commit(tx, con, module, path, context, content_hash)
+        except RseError as exc:
+            return FileResult(display, "error", module.NAME, message=str(exc))
+    entry = tx.manifest.ledger[-1]
+    ledger_by_hash[entry["sha256"]] = entry
     result.path = display
     return result
 
@@ -227,9 +236,12 @@ def _stage_and_commit(
     module: ModuleType,
     path: Path,
     context: ReadContext,
-    sha: str,
+    sha: str | Future[str],
 ) -> FileResult:
-    staging = tx.staging / sha[:16]
+    """Stage the file's events by month, remove duplicates, and commit them with the
+    quarantine and the ledger entry. `sha` is the file's SHA-256, or its computation under
+    way (waited for before the commit)."""
+    staging = tx.staging / uuid.uuid4().hex
     staging.mkdir(parents=True, exist_ok=True)
     writers: dict[str, pq.ParquetWriter] = {}
     months: dict[str, StagedMonth] = {}
@@ -292,7 +304,7 @@ def _stage_and_commit(
         {
             "file": str(path.resolve()),
             "name": path.name,
-            "sha256": sha,
+            "sha256": sha if isinstance(sha, str) else sha.result(),
             "size": path.stat().st_size,
             "format": module.NAME,
             "rows_read": result.rows_read,
