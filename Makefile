@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo-output
 
-.PHONY: demo test install lint typecheck unit bench clean
+.PHONY: demo test install lint typecheck unit bench clean browser screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,10 @@ demo: install
 	$(BIN)/rse-adoption directory $(DEMO_DIR)/exports/directory.csv --data-dir $(DEMO_DIR)/rse-data
 	$(BIN)/rse-adoption ingest $(DEMO_DIR)/exports/events --data-dir $(DEMO_DIR)/rse-data
 	$(BIN)/rse-adoption report --data-dir $(DEMO_DIR)/rse-data
-	$(BIN)/rse-adoption report --data-dir $(DEMO_DIR)/rse-data --format json --out $(DEMO_DIR)/report.json
-	@echo "JSON report written to $(DEMO_DIR)/report.json"
+	$(BIN)/rse-adoption report --data-dir $(DEMO_DIR)/rse-data --format json --out $(DEMO_DIR)/report.json --quiet
+	@echo "JSON report: $(DEMO_DIR)/report.json"
+	@printf "HTML report: "
+	@$(BIN)/rse-adoption report --data-dir $(DEMO_DIR)/rse-data --format html --out $(DEMO_DIR)/report.html
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
@@ -33,10 +35,23 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install
-	$(BIN)/pytest
+unit: install browser
+	RSE_ADOPTION_REQUIRE_CHROMIUM=1 $(BIN)/pytest
+
+# Headless Chromium renders the HTML report in one test: Debian's package, installed when
+# absent (CI runs as root; elsewhere sudo is used if there).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 test: lint typecheck unit
+
+# The screenshots in docs/ (README): the demo's overview and its Lyon page, as a browser shows them.
+screenshots: demo browser
+	$(BIN)/rse-adoption report --data-dir $(DEMO_DIR)/rse-data --format html --site Lyon --out $(DEMO_DIR)/lyon.html --quiet
+	$(BIN)/python -m tests.browser $(DEMO_DIR)/report.html docs/images/overview.png 1280x1800
+	$(BIN)/python -m tests.browser $(DEMO_DIR)/lyon.html docs/images/site-lyon.png 1280x1800
 
 bench: install
 	$(BIN)/python benchmarks/run.py

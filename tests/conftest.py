@@ -46,3 +46,19 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode(encoding))
     return path
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The demo organisation's exports, loaded into a store (once per test session)."""
+    root = tmp_path_factory.mktemp("demo")
+    data = root / "data"
+    runner = CliRunner()
+    for args in (
+        ["demo", "--out", str(root / "exports")],
+        ["directory", str(root / "exports" / "directory.csv"), "--data-dir", str(data)],
+        ["ingest", str(root / "exports" / "events"), "--data-dir", str(data)],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.stderr
+    return {"root": root, "exports": root / "exports", "data": data}

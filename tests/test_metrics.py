@@ -154,6 +154,10 @@ def test_weekly_series_counts_distinct_people_by_monday_week(store: Settings) ->
     assert weeks[date(2026, 3, 16)] == (1, 3)  # f replies; c reads; d logs in
     assert weeks[date(2026, 3, 23)] == (0, 0)
     assert weeks[date(2026, 3, 30)] == (0, 1)  # b's like at 23:59:59 on as_of counts
+    # contributors since the window began: a from week 1, f from week 3; carried over the
+    # empty week; g's post (she left before as_of) never counts; ends at the window figure
+    assert [p.contributors_to_date for p in lyon.series] == [1, 1, 2, 2, 2]
+    assert lyon.series[-1].contributors_to_date == lyon.segments.contributor
 
 
 def test_activity_fallback_without_directory(tmp_path: Path) -> None:

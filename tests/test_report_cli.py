@@ -29,21 +29,6 @@ RANK = {"login": 1, "read": 2, "reaction": 3, "post": 4, "comment": 4}
 SEGMENT_OF_RANK = {0: "inactive", 1: "visitor", 2: "reader", 3: "reactor", 4: "contributor"}
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("demo")
-    data = root / "data"
-    runner = CliRunner()
-    for args in (
-        ["demo", "--out", str(root / "exports")],
-        ["directory", str(root / "exports" / "directory.csv"), "--data-dir", str(data)],
-        ["ingest", str(root / "exports" / "events"), "--data-dir", str(data)],
-    ):
-        result = runner.invoke(app, args)
-        assert result.exit_code == 0, result.stderr
-    return {"root": root, "exports": root / "exports", "data": data}
-
-
 def independent_segments(exports: Path, as_of: date, window_days: int) -> dict[str, dict[str, int]]:
     """Per-site segment counts computed from the CSV files, without the library."""
     start = as_of - timedelta(days=window_days - 1)
@@ -180,6 +165,9 @@ def test_weekly_series_in_json(demo: dict[str, Path]) -> None:
     assert weeks[0] == "2026-08-03" and weeks[-1] == "2026-10-26" and len(weeks) == 13
     assert all(date.fromisoformat(w).weekday() == 0 for w in weeks)
     assert all(p["contributors"] <= p["active_users"] <= lyon["headcount"] for p in lyon["series"])
+    to_date = [p["contributors_to_date"] for p in lyon["series"]]
+    assert to_date == sorted(to_date) and to_date[-1] == lyon["segments"]["contributor"]
+    assert all(p["contributors"] <= c for p, c in zip(lyon["series"], to_date, strict=True))
 
 
 def test_csv_neutralises_spreadsheet_formulas(tmp_path: Path) -> None:

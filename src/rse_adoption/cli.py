@@ -12,6 +12,7 @@ import contextlib
 import functools
 import io
 import json
+import os
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -97,10 +98,15 @@ def _write_output(text: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
         return
+    _write_file(text.encode("utf-8"), out)
+
+
+def _write_file(data: bytes, out: Path) -> None:
+    """Write `out` whole or not at all (a temporary file renamed over it)."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_bytes(data)
         tmp.replace(out)
     except OSError as exc:
         raise OutputError(f"{out}: cannot write: {exc.strerror}") from None
@@ -309,6 +315,8 @@ class ReportFormat(StrEnum):
     json = "json"
     csv = "csv"
     md = "md"
+    html = "html"
+    png = "png"
 
 
 @app.command()
@@ -331,7 +339,12 @@ def report(
         ReportFormat, typer.Option("--format", help="Output format.")
     ] = ReportFormat.table,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write to this file instead of standard output.")
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Write to this file instead of standard output. For html, a folder gets "
+            "report.html; for png (required), the folder the charts go to.",
+        ),
     ] = None,
     min_group_size: Annotated[
         int | None,
@@ -354,8 +367,35 @@ def report(
             day = date.fromisoformat(as_of)
         except ValueError:
             raise DataError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    if format is ReportFormat.png and out is None:
+        raise typer.BadParameter("--format png needs --out FOLDER", param_hint="--out")
     settings = _settings(data_dir, window_days=window, min_group_size=min_group_size)
     result = build_report(settings, site_names=site or (), as_of=day)
+    if format is ReportFormat.png:
+        from .report.charts import all_charts
+
+        assert out is not None
+        written = []
+        for name, png in all_charts(result).items():
+            _write_file(png, out / name)
+            written.append(out / name)
+        if not quiet:  # the paths alone, for scripts
+            sys.stdout.write("".join(f"{path.resolve()}\n" for path in written))
+        return
+    if format is ReportFormat.html:
+        from .report.html_report import render as render_html
+
+        page = render_html(result, site_pages=bool(site))
+        if out is not None and (out.is_dir() or str(out).endswith(("/", os.sep))):
+            out = out / "report.html"
+        if out is None:
+            if not quiet:
+                sys.stdout.write(page)
+            return
+        _write_output(page, out)
+        if not quiet:  # the path alone, for scripts
+            sys.stdout.write(f"{out.resolve()}\n")
+        return
     if format is ReportFormat.table:
         if out is None:
             if not quiet:

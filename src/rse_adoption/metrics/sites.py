@@ -47,22 +47,33 @@ def site_segment_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, i
 
 def site_series(con: duckdb.DuckDBPyConnection, monday: date) -> dict[str, list[WeekPoint]]:
     """site -> weekly points of the site's people (`person_weeks` has one row per person
-    and week, so plain counts are counts of distinct people)."""
+    and week, so plain counts are counts of distinct people). `contributors_to_date`
+    counts each contributor from the first week they contributed; weeks without any
+    activity are filled in by `figures`."""
     rows = con.sql(
         """
-        SELECT p.site, w.week,
-               count(*) FILTER (WHERE w.level = 4) AS contributors,
-               count(*) AS active
-        FROM person_weeks w JOIN people p USING (person)
-        WHERE w.listed
-        GROUP BY p.site, w.week
-        ORDER BY w.week
+        WITH weeks AS (
+            SELECT p.site, w.person, w.week, w.level,
+                   w.week = min(w.week) FILTER (WHERE w.level = 4)
+                                 OVER (PARTITION BY w.person) AS first_contribution
+            FROM person_weeks w JOIN people p USING (person)
+            WHERE w.listed
+        )
+        SELECT site, week,
+               count(*) FILTER (WHERE level = 4) AS contributors,
+               count(*) AS active,
+               count(*) FILTER (WHERE first_contribution) AS new_contributors
+        FROM weeks
+        GROUP BY site, week
+        ORDER BY week
         """
     ).fetchall()
     series: dict[str, list[WeekPoint]] = defaultdict(list)
-    for site, week, contributors, active in rows:
+    to_date: dict[str, int] = defaultdict(int)
+    for site, week, contributors, active, new_contributors in rows:
         week_start = monday + timedelta(weeks=int(week))
-        series[site].append(WeekPoint(week_start, int(contributors), int(active)))
+        to_date[site] += int(new_contributors)
+        series[site].append(WeekPoint(week_start, int(contributors), int(active), to_date[site]))
     return dict(series)
 
 
@@ -85,7 +96,11 @@ def figures(
         return GroupFigures(site, True, None, None, None, None, None, None, None, ())
     share = counts["contributor"] / headcount
     by_week = {p.week_start: p for p in series}
-    full_series = tuple(by_week.get(w, WeekPoint(w, 0, 0)) for w in weeks)
+    full_series, to_date = [], 0
+    for w in weeks:  # a week without activity adds no one: contributors to date carry over
+        point = by_week.get(w) or WeekPoint(w, 0, 0, to_date)
+        to_date = point.contributors_to_date
+        full_series.append(point)
     return GroupFigures(
         site=site,
         suppressed=False,
@@ -96,7 +111,7 @@ def figures(
         status=tipping_status(share, low, high),
         progress=share / high,
         ambassadors=counts["ambassadors"],
-        series=full_series,
+        series=tuple(full_series),
     )
 
 
@@ -117,6 +132,7 @@ def sum_series(groups: list[GroupFigures], weeks: list[date]) -> tuple[WeekPoint
             w,
             sum(g.series[i].contributors for g in groups),
             sum(g.series[i].active_users for g in groups),
+            sum(g.series[i].contributors_to_date for g in groups),
         )
         for i, w in enumerate(weeks)
     )

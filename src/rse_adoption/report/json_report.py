@@ -35,6 +35,7 @@ def _group(g: GroupFigures, with_site: bool) -> dict[str, Any]:
                     "week_start": p.week_start.isoformat(),
                     "contributors": p.contributors,
                     "active_users": p.active_users,
+                    "contributors_to_date": p.contributors_to_date,
                 }
                 for p in g.series
             ]

@@ -26,11 +26,14 @@ class Segments:
 @dataclass(frozen=True)
 class WeekPoint:
     """One ISO week (Monday start) of the window: distinct contributors and active people
-    among the group's headcount, counting only days inside the window."""
+    among the group's headcount, counting only days inside the window, and the distinct
+    people who contributed from the window's first day to the end of that week (on the
+    last week, the window's contributors: the figure the tipping point is judged on)."""
 
     week_start: date
     contributors: int
     active_users: int
+    contributors_to_date: int
 
 
 @dataclass(frozen=True)

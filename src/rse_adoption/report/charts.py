@@ -1,0 +1,328 @@
+"""The report's charts, drawn with matplotlib as PNG bytes (for the HTML page and --format png).
+
+Every chart takes the Report (or one site's figures) and nothing else, so a chart can
+only show what the JSON report holds. Suppressed sites are never drawn with numbers: the
+progress chart names them "fewer than N people" without a bar, the other charts leave them
+out. Colours are the Okabe-Ito palette (distinguishable with the common colour-vision
+deficiencies), and status is always given by a marker shape and a word as well.
+
+Figures are built with `matplotlib.figure.Figure` (no pyplot, no global state), so charts
+can be drawn from any thread and nothing opens a window.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from matplotlib.axes import Axes
+from matplotlib.dates import DateFormatter, date2num
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+
+from .model import GroupFigures, Report
+
+#: Segment colours, from no sign of use to contributing (Okabe-Ito blues, then orange).
+SEGMENT_COLOURS = {
+    "inactive": "#D9D9D9",
+    "visitor": "#B7D7EE",
+    "reader": "#56B4E9",
+    "reactor": "#0072B2",
+    "contributor": "#E69F00",
+}
+SEGMENT_LABELS = {
+    "inactive": "inactive",
+    "visitor": "visitor (logged in only)",
+    "reader": "reader",
+    "reactor": "reactor",
+    "contributor": "contributor (posted or commented)",
+}
+SEGMENT_ORDER = ("inactive", "visitor", "reader", "reactor", "contributor")
+
+
+@dataclass(frozen=True)
+class StatusStyle:
+    colour: str
+    marker: str  # matplotlib marker
+    symbol: str  # the same shape as text, for HTML and labels
+    label: str
+
+
+STATUS_STYLES = {
+    "tipped": StatusStyle("#009E73", "^", "▲", "tipped"),
+    "tipping": StatusStyle("#E69F00", "D", "◆", "tipping"),
+    "below": StatusStyle("#D55E00", "o", "●", "below"),
+}
+BAND_COLOUR = "#009E73"
+INK = "#222222"
+MUTED = "#666666"
+FONT = "DejaVu Sans"  # ships with matplotlib: accents and the status symbols render everywhere
+DPI = 144
+#: Site names longer than this are shortened on charts (the HTML tables show them whole).
+MAX_LABEL = 34
+
+
+def short_label(name: str, limit: int = MAX_LABEL) -> str:
+    """`name` cut to `limit` characters with an ellipsis."""
+    return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
+
+
+def slug(name: str) -> str:
+    """A file-name-safe, accent-free form of a site name (`Saint-Étienne` → `saint-etienne`)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "site"
+
+
+def _figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    fig.set_facecolor("white")
+    return fig
+
+
+def _style(ax: Axes, title: str | None = None) -> None:
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.spines["left"].set_color(MUTED)
+    ax.spines["bottom"].set_color(MUTED)
+    ax.tick_params(colors=INK, labelsize=8)
+    if title:
+        ax.set_title(title, loc="left", fontsize=10, color=INK, fontweight="bold", fontname=FONT)
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white")
+    return buffer.getvalue()
+
+
+def by_progress(sites: Sequence[GroupFigures]) -> list[GroupFigures]:
+    """Sites from the most advanced to the least; suppressed ones last, by name."""
+    return sorted(
+        sites,
+        key=lambda g: (g.suppressed, -(g.contributor_share or 0.0), (g.site or "").casefold()),
+    )
+
+
+def progress_chart(report: Report) -> bytes:
+    return _png(progress_figure(report))
+
+
+def progress_figure(report: Report) -> Figure:
+    """Contributor share of each site against the tipping band, most advanced on top."""
+    sites = by_progress(report.sites)
+    low, high = report.tipping_low, report.tipping_high
+    fig = _figure(7.5, 1.2 + 0.3 * max(len(sites), 1))
+    ax = fig.add_subplot()
+    shares = [g.contributor_share or 0.0 for g in sites if not g.suppressed]
+    right = max([high * 1.35, *(s * 1.1 for s in shares)])
+    ax.axvspan(low, high, color=BAND_COLOUR, alpha=0.12, lw=0)
+    for mark in (low, high):
+        ax.axvline(mark, color=BAND_COLOUR, lw=1, ls="--")
+    ax.text(low, -0.9, f"{low:.0%}", ha="center", va="bottom", fontsize=8, color=BAND_COLOUR)
+    ax.text(high, -0.9, f"{high:.0%}", ha="center", va="bottom", fontsize=8, color=BAND_COLOUR)
+    for row, g in enumerate(sites):
+        if g.suppressed:
+            ax.text(
+                0.002,
+                row,
+                f"fewer than {report.min_group_size} people (hidden)",
+                va="center",
+                fontsize=8,
+                color=MUTED,
+                style="italic",
+            )
+            continue
+        style = STATUS_STYLES[g.status or "below"]
+        share = g.contributor_share or 0.0
+        ax.barh(row, share, color=style.colour, height=0.62)
+        ax.plot(share, row, marker=style.marker, color=INK, ms=5, ls="none")
+        ax.text(
+            share + right * 0.012,
+            row,
+            f"{share:.1%} {style.symbol} {style.label}",
+            va="center",
+            fontsize=8,
+            color=INK,
+        )
+    ax.set_yticks(range(len(sites)), [short_label(g.site or "") for g in sites])
+    ax.set_ylim(len(sites) - 0.5, -1.2)
+    ax.set_xlim(0, right * 1.25)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_xlabel("contributors as a share of headcount", fontsize=8, color=MUTED)
+    _style(
+        ax,
+        f"Progress toward the tipping point ({low:.0%}–{high:.0%} band) — "
+        f"{report.window_days} days to {report.as_of}",
+    )
+    return fig
+
+
+def segments_chart(report: Report) -> bytes:
+    return _png(segments_figure(report))
+
+
+def segments_figure(report: Report) -> Figure:
+    """Segment mix of each shown site as 100 % stacked bars, in progress order."""
+    sites = [g for g in by_progress(report.sites) if not g.suppressed]
+    fig = _figure(7.5, 1.6 + 0.3 * max(len(sites), 1))
+    ax = fig.add_subplot()
+    left = [0.0] * len(sites)
+    for segment in SEGMENT_ORDER:
+        widths = [
+            getattr(g.segments, segment) / g.headcount if g.segments and g.headcount else 0.0
+            for g in sites
+        ]
+        ax.barh(
+            range(len(sites)),
+            widths,
+            left=left,
+            color=SEGMENT_COLOURS[segment],
+            height=0.7,
+            label=SEGMENT_LABELS[segment],
+            edgecolor="white",
+            linewidth=0.5,
+        )
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    ax.set_yticks(range(len(sites)), [short_label(g.site or "") for g in sites])
+    ax.set_ylim(len(sites) - 0.5, -0.5)
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_xlabel("share of the site's headcount", fontsize=8, color=MUTED)
+    ax.legend(
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncols=3,
+        fontsize=7.5,
+        frameon=False,
+        reverse=False,
+    )
+    _style(ax)
+    fig.suptitle(
+        "Who reads, who reacts, who publishes — by site",
+        x=0.02,
+        ha="left",
+        fontsize=10,
+        fontweight="bold",
+        color=INK,
+    )
+    return fig
+
+
+def pyramid_chart(report: Report) -> bytes:
+    return _png(pyramid_figure(report))
+
+
+def pyramid_figure(report: Report) -> Figure:
+    """The participation pyramid of all shown sites: contributors at the top, the inactive
+    at the base, each bar centred and as wide as its share of the headcount."""
+    totals = report.totals
+    fig = _figure(7.5, 3.2)
+    ax = fig.add_subplot()
+    order = list(reversed(SEGMENT_ORDER))  # contributors on top
+    headcount = totals.headcount or 0
+    for row, segment in enumerate(order):
+        people = getattr(totals.segments, segment) if totals.segments else 0
+        share = people / headcount if headcount else 0.0
+        ax.barh(row, share, left=-share / 2, color=SEGMENT_COLOURS[segment], height=0.8)
+        ax.text(
+            max(share / 2, 0.0) + 0.01,
+            row,
+            f"{SEGMENT_LABELS[segment]}: {people:,} ({share:.1%})".replace(",", "\u202f"),
+            va="center",
+            fontsize=8,
+            color=INK,
+        )
+    ax.set_yticks([])
+    ax.set_ylim(len(order) - 0.5, -0.5)
+    ax.set_xlim(-0.55, 1.05)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{abs(v):.0%}"))
+    ax.set_xticks([-0.5, -0.25, 0, 0.25, 0.5])
+    ax.spines["left"].set_visible(False)
+    ax.set_xlabel("share of headcount (bar width, centred)", fontsize=8, color=MUTED)
+    _style(
+        ax,
+        f"Participation pyramid — {headcount:,} people of the sites shown".replace(",", "\u202f"),
+    )
+    return fig
+
+
+def trend_chart(site: GroupFigures, report: Report, *, compact: bool = True) -> bytes:
+    return _png(trend_figure(site, report, compact=compact))
+
+
+def trend_figure(site: GroupFigures, report: Report, *, compact: bool = True) -> Figure:
+    """Weekly active people and contributors of one site (or the totals), and the people
+    who contributed since the window began — the line that ends on the window's figure
+    and is read against the tipping band, drawn in people (low and high shares of the
+    headcount)."""
+    if site.suppressed or site.headcount is None:
+        raise ValueError("a suppressed group has no chart")
+    weeks = date2num([p.week_start for p in site.series])
+    fig = _figure(3.9, 2.6) if compact else _figure(7.5, 3.4)
+    ax = fig.add_subplot()
+    low = report.tipping_low * site.headcount
+    high = report.tipping_high * site.headcount
+    ax.axhspan(low, high, color=BAND_COLOUR, alpha=0.14, lw=0, label="tipping band")
+    lines = (
+        ("active_users", "active people, per week", SEGMENT_COLOURS["reader"], "-", 1.3, "o"),
+        ("contributors", "contributors, per week", SEGMENT_COLOURS["contributor"], "--", 1.3, None),
+        (
+            "contributors_to_date",
+            "contributors since the window began",
+            SEGMENT_COLOURS["contributor"],
+            "-",
+            2.6,
+            "s",
+        ),
+    )
+    for field, label, colour, style, width, marker in lines:
+        ax.plot(
+            weeks,
+            [getattr(p, field) for p in site.series],
+            color=colour,
+            ls=style,
+            lw=width,
+            marker=marker,
+            ms=2.5,
+            label=label,
+        )
+    top = max([high * 1.15, *(p.active_users * 1.08 for p in site.series)], default=high)
+    ax.set_ylim(0, max(top, 1))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+    ax.set_ylabel("people", fontsize=7.5, color=MUTED)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+    ax.xaxis.set_major_formatter(DateFormatter("%d %b"))
+    ax.tick_params(axis="x", labelsize=7)
+    name = site.site or "All sites shown"
+    if compact:
+        # small multiples: no legend each (the large chart and the caption give the key)
+        _style(ax, f"{short_label(name, 30)} — {site.contributor_share:.1%}")
+    else:
+        _style(ax, f"{name}: contributors and active people over the window")
+        ax.legend(fontsize=7.5, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return fig
+
+
+def all_charts(report: Report) -> dict[str, bytes]:
+    """Every chart of the report by file name: progress.png, segments.png, pyramid.png, and
+    trend-<site>.png for each shown site (trend-all-sites.png for the totals)."""
+    charts = {
+        "progress.png": progress_chart(report),
+        "segments.png": segments_chart(report),
+        "pyramid.png": pyramid_chart(report),
+    }
+    if not report.totals.suppressed:
+        charts["trend-all-sites.png"] = trend_chart(report.totals, report, compact=False)
+    used: set[str] = set(charts)
+    for g in by_progress(report.sites):
+        if g.suppressed:
+            continue
+        name, n = f"trend-{slug(g.site or '')}.png", 2
+        while name in used:  # two names with the same slug
+            name, n = f"trend-{slug(g.site or '')}-{n}.png", n + 1
+        used.add(name)
+        charts[name] = trend_chart(g, report)
+    return charts
