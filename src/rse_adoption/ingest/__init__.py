@@ -7,8 +7,8 @@ whose sniff says yes wins. For every input file, `ingest_paths`:
 1. skips it if a file with the same content hash is already in the ledger;
 2. streams the reader's batches into staged Parquet files, one per UTC month;
 3. removes duplicates — within the file and against events already stored for that month,
-   by event identity (see `_WITH_ID`) — in DuckDB with bounded memory (a no-op rewrite is avoided when there
-   is nothing to remove);
+   by event identity (`_WITH_ID`, `_WITHOUT_ID`) — in DuckDB with bounded memory (a no-op
+   rewrite is avoided when there is nothing to remove);
 4. writes quarantined rows, then publishes data files, quarantine and a ledger entry in one
    manifest commit. A crash at any point leaves the store as before that file.
 """
@@ -278,6 +278,10 @@ def _stage_and_commit(
         raise DataError(f"{path}: cannot be read: {exc}") from exc
     _close_all(writers)
 
+    try:
+        content_sha = sha if isinstance(sha, str) else sha.result()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read: {exc.strerror}") from exc
     result = FileResult(str(path), "ingested", module.NAME)
     result.rows_read = sum(m.rows for m in months.values())
     manifest = tx.manifest.copy()
@@ -304,7 +308,7 @@ def _stage_and_commit(
         {
             "file": str(path.resolve()),
             "name": path.name,
-            "sha256": sha if isinstance(sha, str) else sha.result(),
+            "sha256": content_sha,
             "size": path.stat().st_size,
             "format": module.NAME,
             "rows_read": result.rows_read,

@@ -90,7 +90,8 @@ def create_people_from_directory(
     `key_map` (every key that names a directory person -> that person)."""
     # The directory is read once into a table (a view cannot take the file as a parameter).
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE directory AS SELECT * FROM read_parquet($file)",
+        "CREATE OR REPLACE TEMP TABLE directory AS SELECT person_key, alt_key, site, "
+        "is_ambassador, ambassador_since, hire_date, leave_date FROM read_parquet($file)",
         {"file": str(directory_file)},
     ).fetchall()
     con.execute(
@@ -187,16 +188,20 @@ def create_person_weeks(con: duckdb.DuckDBPyConnection, files: list[Path], windo
 
 
 def create_person_segments(con: duckdb.DuckDBPyConnection) -> None:
-    """Temp table `person_segments`: every person of `people` with their window segment."""
+    """Temp table `person_segments`: every person of `people` with their window segment, and
+    for contributors the week (index as in person_weeks) of their first contribution."""
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE person_segments AS
         WITH activity AS (
-            SELECT person, max(level) AS level FROM person_weeks WHERE listed GROUP BY person
+            SELECT person, max(level) AS level,
+                   min(week) FILTER (WHERE level = 4) AS first_contribution
+            FROM person_weeks WHERE listed GROUP BY person
         )
         SELECT p.person, p.site, p.ambassador,
                CASE coalesce(a.level, 0) WHEN 4 THEN 'contributor' WHEN 3 THEN 'reactor'
-                    WHEN 2 THEN 'reader' WHEN 1 THEN 'visitor' ELSE 'inactive' END AS segment
+                    WHEN 2 THEN 'reader' WHEN 1 THEN 'visitor' ELSE 'inactive' END AS segment,
+               a.first_contribution
         FROM people p LEFT JOIN activity a USING (person)
         """
     ).fetchall()

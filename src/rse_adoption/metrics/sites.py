@@ -48,23 +48,25 @@ def site_segment_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, i
 def site_series(con: duckdb.DuckDBPyConnection, monday: date) -> dict[str, list[WeekPoint]]:
     """site -> weekly points of the site's people (`person_weeks` has one row per person
     and week, so plain counts are counts of distinct people). `contributors_to_date`
-    counts each contributor from the first week they contributed; weeks without any
-    activity are filled in by `figures`."""
+    counts each contributor from the week of their first contribution (`person_segments`);
+    weeks without any activity are filled in by `figures`."""
     rows = con.sql(
         """
-        WITH weeks AS (
-            SELECT p.site, w.person, w.week, w.level,
-                   w.week = min(w.week) FILTER (WHERE w.level = 4)
-                                 OVER (PARTITION BY w.person) AS first_contribution
+        WITH weekly AS (
+            SELECT p.site, w.week,
+                   count(*) FILTER (WHERE w.level = 4) AS contributors,
+                   count(*) AS active
             FROM person_weeks w JOIN people p USING (person)
             WHERE w.listed
+            GROUP BY p.site, w.week
+        ),
+        newcomers AS (  -- a first contribution is activity: every such week is in weekly
+            SELECT site, first_contribution AS week, count(*) AS new_contributors
+            FROM person_segments WHERE first_contribution IS NOT NULL
+            GROUP BY ALL
         )
-        SELECT site, week,
-               count(*) FILTER (WHERE level = 4) AS contributors,
-               count(*) AS active,
-               count(*) FILTER (WHERE first_contribution) AS new_contributors
-        FROM weeks
-        GROUP BY site, week
+        SELECT site, week, contributors, active, coalesce(new_contributors, 0)
+        FROM weekly LEFT JOIN newcomers USING (site, week)
         ORDER BY week
         """
     ).fetchall()
