@@ -152,10 +152,14 @@ def progress_figure(report: Report) -> Figure:
     ax.set_xlim(0, right * 1.25)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_xlabel("contributors as a share of headcount", fontsize=8, color=MUTED)
+    shown = [g for g in sites if not g.suppressed]
+    tipped = sum(g.status == "tipped" for g in shown)
+    tipping = sum(g.status == "tipping" for g in shown)
     _style(
         ax,
-        f"Progress toward the tipping point ({low:.0%}–{high:.0%} band) — "
-        f"{report.window_days} days to {report.as_of}",
+        f"{tipped} of {len(shown)} sites {'has' if tipped == 1 else 'have'} tipped, "
+        f"{tipping} {'is' if tipping == 1 else 'are'} in the "
+        f"{low:.0%}–{high:.0%} band ({report.window_days} days to {report.as_of})",
     )
     return fig
 
@@ -201,7 +205,7 @@ def segments_figure(report: Report) -> Figure:
     )
     _style(ax)
     fig.suptitle(
-        "Who reads, who reacts, who publishes — by site",
+        "Who reads, who reacts, who publishes: each site's headcount by segment",
         x=0.02,
         ha="left",
         fontsize=10,
@@ -242,9 +246,11 @@ def pyramid_figure(report: Report) -> Figure:
     ax.set_xticks([-0.5, -0.25, 0, 0.25, 0.5])
     ax.spines["left"].set_visible(False)
     ax.set_xlabel("share of headcount (bar width, centred)", fontsize=8, color=MUTED)
+    contributors = totals.segments.contributor if totals.segments else 0
     _style(
         ax,
-        f"Participation pyramid — {headcount:,} people of the sites shown".replace(",", "\u202f"),
+        f"Participation pyramid: {contributors / headcount if headcount else 0:.0%} of "
+        f"{headcount:,} people publish".replace(",", "\u202f"),
     )
     return fig
 
@@ -301,7 +307,14 @@ def trend_figure(site: GroupFigures, report: Report, *, compact: bool = True) ->
         # small multiples: no legend each (the large chart and the caption give the key)
         _style(ax, f"{short_label(name, 30)} — {site.contributor_share:.1%}")
     else:
-        _style(ax, f"{name}: contributors and active people over the window")
+        last = site.series[-1].contributors_to_date if site.series else 0
+        _style(
+            ax,
+            f"{short_label(name, 40)}: {last:,} contributors since "
+            f"{report.window_start:%d %b} against a band of {low:,.0f}–{high:,.0f}".replace(
+                ",", "\u202f"
+            ),
+        )
         ax.legend(fontsize=7.5, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return fig
 
