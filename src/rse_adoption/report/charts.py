@@ -46,15 +46,14 @@ SEGMENT_ORDER = ("inactive", "visitor", "reader", "reactor", "contributor")
 @dataclass(frozen=True)
 class StatusStyle:
     colour: str
-    marker: str  # matplotlib marker
     symbol: str  # the same shape as text, for HTML and labels
     label: str
 
 
 STATUS_STYLES = {
-    "tipped": StatusStyle("#009E73", "^", "▲", "tipped"),
-    "tipping": StatusStyle("#E69F00", "D", "◆", "tipping"),
-    "below": StatusStyle("#D55E00", "o", "●", "below"),
+    "tipped": StatusStyle("#009E73", "▲", "tipped"),
+    "tipping": StatusStyle("#E69F00", "◆", "tipping"),
+    "below": StatusStyle("#D55E00", "●", "below"),
 }
 BAND_COLOUR = "#009E73"
 INK = "#222222"
@@ -138,9 +137,8 @@ def progress_figure(report: Report) -> Figure:
         style = STATUS_STYLES[g.status or "below"]
         share = g.contributor_share or 0.0
         ax.barh(row, share, color=style.colour, height=0.62)
-        ax.plot(share, row, marker=style.marker, color=INK, ms=5, ls="none")
         ax.text(
-            share + right * 0.012,
+            share + right * 0.015,
             row,
             f"{share:.1%} {style.symbol} {style.label}",
             va="center",
@@ -311,7 +309,7 @@ def trend_figure(site: GroupFigures, report: Report, *, compact: bool = True) ->
         _style(
             ax,
             f"{short_label(name, 40)}: {last:,} contributors since "
-            f"{report.window_start:%d %b} against a band of {low:,.0f}–{high:,.0f}".replace(
+            f"{report.window_start:%d %b}; tipping band {low:,.0f}–{high:,.0f} people".replace(
                 ",", "\u202f"
             ),
         )
