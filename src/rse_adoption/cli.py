@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
-from .config import DEFAULT_DATA_DIR, Settings, load_settings
+from .config import CONFIG_FILE, DEFAULT_DATA_DIR, Settings, effective_settings
 from .errors import OutputError, RseError
 
 if TYPE_CHECKING:  # rich is imported lazily: `report --format json` under cron never needs it
@@ -52,6 +52,14 @@ DataDirOption = Annotated[
 ]
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON object on standard output.")
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help=f"Configuration file [default: ./{CONFIG_FILE} if present, or $RSE_ADOPTION_CONFIG].",
+        show_default=False,
+    ),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 WaitOption = Annotated[
@@ -90,8 +98,9 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
-    return load_settings().with_overrides(data_dir=data_dir, **overrides)
+def _settings(data_dir: Path | None, config: Path | None = None, **overrides: Any) -> Settings:
+    """Effective settings: defaults < config file < environment < these flags."""
+    return effective_settings(config=config, flags={"data_dir": data_dir, **overrides})[0]
 
 
 def _write_output(text: str, out: Path | None) -> None:
@@ -130,6 +139,7 @@ def demo(
             show_default=False,
         ),
     ] = None,
+    config: ConfigOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Write an example organisation as export files: directory.csv and events/*.csv.
@@ -150,7 +160,7 @@ def demo(
         from .directory import load_directory
         from .ingest import ingest_paths
 
-        settings = _settings(data_dir)
+        settings = _settings(data_dir, config)
         load_directory(out / "directory.csv", settings)
         summary = ingest_paths([out / "events"], settings)
         if not quiet:
@@ -164,6 +174,7 @@ def directory(
         Path, typer.Argument(help="Employee directory CSV (English or French headers).")
     ],
     data_dir: DataDirOption = None,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
     wait: WaitOption = 0.0,
@@ -178,7 +189,7 @@ def directory(
 
     from .directory import load_directory
 
-    summary = load_directory(file, _settings(data_dir), wait_seconds=wait)
+    summary = load_directory(file, _settings(data_dir, config), wait_seconds=wait)
     if as_json:
         print(json.dumps(asdict(summary)))
     elif not quiet:
@@ -201,6 +212,7 @@ def ingest(
         typer.Argument(help="Export files or folders (searched recursively); .gz accepted."),
     ],
     data_dir: DataDirOption = None,
+    config: ConfigOption = None,
     format: Annotated[
         IngestFormat, typer.Option("--format", help="Force a format instead of detecting it.")
     ] = IngestFormat.auto,
@@ -220,7 +232,7 @@ def ingest(
     """
     from .ingest import FileResult, ingest_paths
 
-    settings = _settings(data_dir, timezone=timezone)
+    settings = _settings(data_dir, config, timezone=timezone)
     err = _stderr()
     show = not quiet and not as_json
 
@@ -290,13 +302,14 @@ def ingest(
 @handle_errors
 def quarantine(
     data_dir: DataDirOption = None,
+    config: ConfigOption = None,
     limit: Annotated[int, typer.Option(help="Show at most this many rows.")] = 50,
     as_json: JsonOption = False,
 ) -> None:
     """List quarantined rows: source file, line, reason (raw text only with --json)."""
     from .quarantine import read_quarantine
 
-    rows = read_quarantine(_settings(data_dir), limit=limit)
+    rows = read_quarantine(_settings(data_dir, config), limit=limit)
     if as_json:
         print(json.dumps(rows, ensure_ascii=False))
         return
@@ -351,6 +364,7 @@ def report(
         typer.Option("--min-group-size", help="Hide sites with fewer people [default: 5]."),
     ] = None,
     data_dir: DataDirOption = None,
+    config: ConfigOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Per-site readers vs contributors and progress toward the tipping point.
@@ -369,7 +383,7 @@ def report(
             raise DataError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
     if format is ReportFormat.png and out is None:
         raise typer.BadParameter("--format png needs --out FOLDER", param_hint="--out")
-    settings = _settings(data_dir, window_days=window, min_group_size=min_group_size)
+    settings = _settings(data_dir, config, window_days=window, min_group_size=min_group_size)
     result = build_report(settings, site_names=site or (), as_of=day)
     if format is ReportFormat.png:
         from .report.charts import all_charts
@@ -421,6 +435,41 @@ def report(
     if out is None and quiet:
         return
     _write_output(text, out)
+
+
+config_app = typer.Typer(
+    help="The effective configuration: rse-adoption.toml, environment and flags.",
+    no_args_is_help=True,
+)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+@handle_errors
+def config_show(
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Print every setting in force and where it came from (default, FILE:LINE, env, flag).
+
+    Precedence: defaults < rse-adoption.toml < RSE_ADOPTION_* environment < flags."""
+    settings, sources = effective_settings(config=config, flags={"data_dir": data_dir})
+    rows = []
+    for name, value in vars(settings).items():
+        shown: Any = str(value) if isinstance(value, Path) else value
+        if name == "site_aliases":
+            shown = dict(value)
+        rows.append({"setting": name, "value": shown, "source": sources.get(name, "default")})
+    if json_out:
+        sys.stdout.write(json.dumps({"settings": rows}, ensure_ascii=False) + "\n")
+        return
+    width = max(len(r["setting"]) for r in rows)
+    for r in rows:
+        value = r["value"]
+        if isinstance(value, dict):
+            value = ", ".join(f"{k!r} = {v!r}" for k, v in value.items()) or "{}"
+        sys.stdout.write(f"{r['setting']:<{width}}  {value}  ({r['source']})\n")
 
 
 def main() -> None:

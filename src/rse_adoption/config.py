@@ -1,4 +1,5 @@
-"""Effective settings: defaults, then `RSE_ADOPTION_*` environment variables, then flags.
+"""Effective settings: defaults, then rse-adoption.toml, then `RSE_ADOPTION_*` environment
+variables, then flags.
 
 Each metric parameter that the docs call configurable has one field here, with its unit.
 """
@@ -6,7 +7,10 @@ Each metric parameter that the docs call configurable has one field here, with i
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +35,9 @@ class Settings:
     tipping_low: float = 0.10
     tipping_high: float = 0.15
     min_group_size: int = 5
+    #: (alias, canonical name) pairs from the file's [site_aliases]: a site spelled as
+    #: an alias in the directory or the events is counted under the canonical name.
+    site_aliases: tuple[tuple[str, str], ...] = ()
 
     def with_overrides(self, **values: Any) -> Settings:
         """Return a copy with every non-None value applied (flags win over everything)."""
@@ -49,11 +56,127 @@ _ENV = {
     "min_group_size": ("RSE_ADOPTION_MIN_GROUP_SIZE", int),
 }
 
+CONFIG_FILE = "rse-adoption.toml"
+ALIASES_HINT = '[site_aliases] maps names to names ("Paris - La Défense" = "Paris La Défense")'
+KIND_WORDS = {int: "an integer", float: "a number", str: "a string"}
+CONFIG_ENV = "RSE_ADOPTION_CONFIG"
+#: Keys of rse-adoption.toml: (table, key) -> (Settings field, type). docs/operations.md.
+FILE_KEYS: dict[tuple[str, str], tuple[str, type]] = {
+    ("", "data_dir"): ("data_dir", str),
+    ("", "timezone"): ("timezone", str),
+    ("report", "window_days"): ("window_days", int),
+    ("report", "min_group_size"): ("min_group_size", int),
+    ("tipping_point", "low"): ("tipping_low", float),
+    ("tipping_point", "high"): ("tipping_high", float),
+}
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Defaults overridden by the `RSE_ADOPTION_*` environment variables that are set."""
-    env = os.environ if environ is None else environ
+
+def config_path(explicit: Path | None, environ: Mapping[str, str], cwd: Path) -> Path | None:
+    """The configuration file in force: `--config`, else `$RSE_ADOPTION_CONFIG`, else
+    `rse-adoption.toml` in the current folder if there is one. A file named explicitly
+    (flag or variable) must exist."""
+    named = explicit or (Path(environ[CONFIG_ENV]) if environ.get(CONFIG_ENV) else None)
+    if named is not None:
+        if not named.is_file():
+            raise ConfigError(f"{named}: configuration file not found")
+        return named
+    found = cwd / CONFIG_FILE
+    return found if found.is_file() else None
+
+
+def _key_line(lines: list[str], table: str, key: str) -> int:
+    """1-based line where `key` is set inside `[table]` ("" for the top level), or 0."""
+    current = ""
+    pattern = re.compile(rf"""^\s*(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*=""")
+    for number, line in enumerate(lines, start=1):
+        header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", line)
+        if header:
+            current = header.group(1).strip().strip('"')
+        elif current == table and pattern.match(line):
+            return number
+    return 0
+
+
+def read_config_file(path: Path) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    """Settings fields set by the file, where each was set (`path:line`), and the site
+    aliases it declares. Any unknown key, wrong type or syntax error is a ConfigError
+    naming the file, the line and the key (exit 78)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except (OSError, UnicodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from None
+    lines = text.splitlines()
     values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    aliases: dict[str, str] = {}
+
+    def where(table: str, key: str) -> str:
+        line = _key_line(lines, table, key)
+        return f"{path}:{line}" if line else str(path)
+
+    def entries() -> list[tuple[str, str, Any]]:
+        flat: list[tuple[str, str, Any]] = []
+        for key, value in data.items():
+            if isinstance(value, dict) and key not in ("site_aliases",):
+                flat.extend((key, k, v) for k, v in value.items())
+            else:
+                flat.append(("", key, value))
+        return flat
+
+    for table, key, value in entries():
+        name = f"{table}.{key}" if table else key
+        if (table, key) == ("", "site_aliases"):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where('', key)}: {ALIASES_HINT}")
+            for alias, site in value.items():
+                if not isinstance(site, str):
+                    raise ConfigError(f"{where('site_aliases', alias)}: {ALIASES_HINT}")
+                aliases[alias.strip()] = site.strip()
+            continue
+        spec = FILE_KEYS.get((table, key))
+        if spec is None:
+            known = ", ".join(f"{t}.{k}" if t else k for t, k in FILE_KEYS)
+            raise ConfigError(
+                f"{where(table, key)}: unknown setting '{name}' (known: {known}, site_aliases)"
+            )
+        field, kind = spec
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ConfigError(
+                f"{where(table, key)}: {name} must be {KIND_WORDS[kind]}, got {value!r}"
+            )
+        if field == "data_dir":
+            value = path.parent / str(value)  # relative to the file: cron runs from anywhere
+        values[field] = value
+        sources[field] = where(table, key)
+    return values, sources, aliases
+
+
+def effective_settings(
+    *,
+    config: Path | None = None,
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> tuple[Settings, dict[str, str]]:
+    """Settings from defaults < configuration file < `RSE_ADOPTION_*` environment < flags
+    (None flags are not given), and where each field came from: `default`, `PATH:LINE`,
+    `env NAME` or `flag`."""
+    env = os.environ if environ is None else environ
+    sources = dict.fromkeys((f.name for f in fields(Settings)), "default")
+    values: dict[str, Any] = {}
+    path = config_path(config, env, cwd or Path.cwd())
+    aliases: dict[str, str] = {}
+    if path is not None:
+        file_values, file_sources, aliases = read_config_file(path)
+        values.update(file_values)
+        sources.update(file_sources)
+        if aliases:
+            sources["site_aliases"] = where_aliases(path)
     for field, (name, kind) in _ENV.items():
         raw = env.get(name)
         if raw is None or raw == "":
@@ -62,24 +185,58 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             values[field] = kind(raw)
         except ValueError:
             raise ConfigError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
-    return Settings().with_overrides(**values)
+        sources[field] = f"env {name}"
+    for field, value in (flags or {}).items():
+        if value is not None:
+            values[field] = value
+            sources[field] = "flag"
+    if aliases:
+        values["site_aliases"] = tuple(sorted(aliases.items()))
+    try:
+        return Settings().with_overrides(**values), sources
+    except ConfigError as exc:
+        involved = [f"{f} from {sources[f]}" for f in exc.fields if sources.get(f) != "default"]
+        raise ConfigError(f"{exc}" + (f" ({'; '.join(involved)})" if involved else "")) from None
+
+
+def where_aliases(path: Path) -> str:
+    line = _key_line(path.read_text(encoding="utf-8").splitlines(), "", "site_aliases")
+    if line:
+        return f"{path}:{line}"
+    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if re.match(r"^\s*\[\s*site_aliases\s*\]", text):
+            return f"{path}:{number}"
+    return str(path)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Defaults overridden by the configuration file and the environment (no flags)."""
+    return effective_settings(environ=environ)[0]
 
 
 def validate(settings: Settings) -> Settings:
     """Reject settings that would make every figure meaningless."""
     if settings.window_days < 1:
-        raise ConfigError(f"window must be at least 1 day, got {settings.window_days}")
+        raise ConfigError(
+            f"window must be at least 1 day, got {settings.window_days}", fields=("window_days",)
+        )
     if not 0 < settings.tipping_low <= settings.tipping_high <= 1:
         raise ConfigError(
             "tipping point needs 0 < low <= high <= 1, got "
-            f"low={settings.tipping_low} high={settings.tipping_high}"
+            f"low={settings.tipping_low} high={settings.tipping_high}",
+            fields=("tipping_low", "tipping_high"),
         )
     if settings.min_group_size < 1:
-        raise ConfigError(f"min_group_size must be at least 1, got {settings.min_group_size}")
+        raise ConfigError(
+            f"min_group_size must be at least 1, got {settings.min_group_size}",
+            fields=("min_group_size",),
+        )
     try:
         from zoneinfo import ZoneInfo
 
         ZoneInfo(settings.timezone)
     except Exception:
-        raise ConfigError(f"unknown time zone {settings.timezone!r}") from None
+        raise ConfigError(
+            f"unknown time zone {settings.timezone!r}", fields=("timezone",)
+        ) from None
     return settings

@@ -23,6 +23,7 @@ from . import store
 from .config import Settings
 from .errors import DataError
 from .ingest.textio import iter_csv_records, match_columns, sniff_delimiter, sniff_text, split_line
+from .names import normalise_site
 from .privacy import KeyCache, load_or_create_secret
 from .schema import DIRECTORY_COLUMN_ALIASES, DIRECTORY_SCHEMA, FALSE_VALUES, TRUE_VALUES
 
@@ -38,11 +39,6 @@ class DirectorySummary:
     sites: int
     ambassadors: int
     loaded_at: str
-
-
-def normalise_site(name: str) -> str:
-    """Sites compare after trimming and collapsing inner blanks ("Lyon  " is "Lyon")."""
-    return re.sub(r"\s+", " ", name).strip()
 
 
 def parse_date(text: str) -> date | None:

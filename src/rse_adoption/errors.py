@@ -58,6 +58,11 @@ class StoreIOError(RseError):
 
 
 class ConfigError(RseError):
-    """An invalid setting."""
+    """An invalid setting. `fields` names the Settings fields involved, so that the message
+    can say where each came from."""
 
     exit_code = EXIT_CONFIG
+
+    def __init__(self, message: str, fields: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.fields = fields

@@ -96,6 +96,7 @@ def _build(
             "No employee directory is loaded: each site's headcount is the people seen in "
             "its events up to as_of, so people who never used the network are missing."
         )
+    segments.apply_site_aliases(con, settings.site_aliases)
     segments.create_person_weeks(
         con, segments.event_files(data_dir, manifest, window.months()), window
     )

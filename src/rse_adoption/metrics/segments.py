@@ -17,12 +17,14 @@ last event days come from the manifest's per-file statistics when it has them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 
+from ..names import normalise_site
 from ..store import Manifest, path_list
 
 SEGMENTS: tuple[str, ...] = ("inactive", "visitor", "reader", "reactor", "contributor")
@@ -81,6 +83,24 @@ def data_period(
         "SELECT min(ts)::DATE, max(ts)::DATE FROM read_parquet($files)", params={"files": files}
     ).fetchall()[0]
     return first, last
+
+
+def apply_site_aliases(con: duckdb.DuckDBPyConnection, aliases: Sequence[tuple[str, str]]) -> None:
+    """Rename the sites of `people` spelled as an alias ([site_aliases] of the configuration:
+    alias -> canonical name, compared after collapsing blanks), so that one site written two
+    ways is counted once."""
+    if not aliases:
+        return
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE site_aliases (alias VARCHAR, site VARCHAR)"
+    ).fetchall()
+    con.executemany(
+        "INSERT INTO site_aliases VALUES (?, ?)",
+        [[normalise_site(alias), normalise_site(site)] for alias, site in aliases],
+    )
+    con.execute(
+        "UPDATE people SET site = a.site FROM site_aliases a WHERE people.site = a.alias"
+    ).fetchall()
 
 
 def create_people_from_directory(
