@@ -437,6 +437,56 @@ def report(
     _write_output(text, out)
 
 
+@app.command()
+@handle_errors
+def status(
+    stale_days: Annotated[
+        int, typer.Option("--stale-days", help="Warn when the last event is older than this.")
+    ] = 7,
+    directory_max_age: Annotated[
+        int,
+        typer.Option(
+            "--directory-max-age", help="Warn when the directory was loaded longer ago (days)."
+        ),
+    ] = 90,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """What the store holds (period, files, rows, quarantine, last ingest, directory) and
+    warnings to act on: no recent data, an old directory, a site without activity."""
+    from .status import store_status
+
+    result = store_status(
+        _settings(data_dir, config),
+        stale_data_days=stale_days,
+        stale_directory_days=directory_max_age,
+    )
+    if json_out:
+        sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+        return
+    if quiet:
+        return
+    directory = result.directory
+    lines = [
+        f"store          {result.data_dir}",
+        f"events         {result.rows:,} from {result.first_day or '—'} to {result.last_day or '—'}"
+        f" in {result.event_files} data files",
+        f"files          {result.files} ingested, last on {result.last_ingest or 'never'}",
+        f"quarantined    {result.quarantined:,} rows",
+        "directory      "
+        + (
+            f"{directory['rows']:,} people from {directory['source_file']}, loaded "
+            f"{directory['loaded_at']}"
+            if directory
+            else "none loaded"
+        ),
+    ]
+    lines += [f"warning        {w.message}" for w in result.warnings] or ["warnings       none"]
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
 config_app = typer.Typer(
     help="The effective configuration: rse-adoption.toml, environment and flags.",
     no_args_is_help=True,

@@ -1,0 +1,141 @@
+"""What the store holds, and what a person should act on (`rse-adoption status`).
+
+Everything comes from the manifest (no scan of events), except the "site without activity"
+check, which runs the report for the store's last day. Privacy: that check names only sites
+at or above the privacy threshold, like every other output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from . import store
+from .config import Settings
+from .errors import DataError, NoInputError
+
+#: Defaults of the warnings' thresholds, in days (flags of `status` change them).
+STALE_DATA_DAYS = 7
+STALE_DIRECTORY_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Something to act on: a stable `code` for scripts and a sentence for people."""
+
+    code: str
+    message: str
+
+
+@dataclass
+class Status:
+    data_dir: str
+    first_day: str | None
+    last_day: str | None
+    files: int
+    event_files: int
+    rows: int
+    quarantined: int
+    last_ingest: str | None
+    directory: dict[str, Any] | None
+    warnings: list[Alert] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["warnings"] = [asdict(w) for w in self.warnings]
+        return data
+
+
+def _parse_instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def store_status(
+    settings: Settings,
+    *,
+    today: date | None = None,
+    stale_data_days: int = STALE_DATA_DAYS,
+    stale_directory_days: int = STALE_DIRECTORY_DAYS,
+) -> Status:
+    """The store's content and warnings as of `today` (UTC date; default: now)."""
+    today = today or datetime.now(UTC).date()
+    if not settings.data_dir.is_dir():  # a typo in --data-dir must not create a store
+        raise NoInputError(f"{settings.data_dir}: no store here (nothing ingested yet?)")
+    with store.reading(settings.data_dir) as manifest:
+        events = manifest.event_files
+        status = Status(
+            data_dir=str(settings.data_dir),
+            first_day=min((f["first_day"] for f in events if "first_day" in f), default=None),
+            last_day=max((f["last_day"] for f in events if "last_day" in f), default=None),
+            files=len(manifest.ledger),
+            event_files=len(events),
+            rows=sum(int(f["rows"]) for f in events),
+            quarantined=sum(int(f["rows"]) for f in manifest.quarantine_files),
+            last_ingest=max((e["ingested_at"] for e in manifest.ledger), default=None),
+            directory=dict(manifest.directory) if manifest.directory else None,
+        )
+    warn = status.warnings.append
+    if status.last_day is None:
+        warn(Alert("no_data", "the store holds no events: run `rse-adoption ingest`"))
+    else:
+        age = (today - date.fromisoformat(status.last_day)).days
+        if age > stale_data_days:
+            warn(
+                Alert(
+                    "stale_data",
+                    f"no events after {status.last_day} ({age} days ago; exports may have "
+                    "stopped arriving)",
+                )
+            )
+    if status.directory is None:
+        warn(
+            Alert(
+                "no_directory",
+                "no employee directory is loaded: headcounts come from activity and overstate "
+                "every share (`rse-adoption directory FILE`)",
+            )
+        )
+    else:
+        loaded = _parse_instant(status.directory["loaded_at"]).date()
+        age = (today - loaded).days
+        if age > stale_directory_days:
+            warn(
+                Alert(
+                    "stale_directory",
+                    f"the directory was loaded on {loaded} ({age} days ago): hires, leavers "
+                    "and moves since then are not counted",
+                )
+            )
+    if status.last_day is not None:
+        warnings = _quiet_sites(settings)
+        status.warnings.extend(warnings)
+    if status.quarantined:
+        warn(
+            Alert(
+                "quarantine",
+                f"{status.quarantined} rows could not be read and are in quarantine "
+                "(`rse-adoption quarantine`)",
+            )
+        )
+    return status
+
+
+def _quiet_sites(settings: Settings) -> list[Alert]:
+    """Sites shown in reports (not suppressed) where nobody did anything in the window
+    ending on the store's last day."""
+    from .metrics import build_report
+
+    try:
+        report = build_report(settings)
+    except DataError:
+        return []
+    return [
+        Alert(
+            "site_without_activity",
+            f"{g.site}: no activity from {report.window_start} to {report.as_of} "
+            f"among its {g.headcount} people",
+        )
+        for g in report.sites
+        if not g.suppressed and g.active_users == 0
+    ]
