@@ -487,6 +487,41 @@ def status(
     sys.stdout.write("\n".join(lines) + "\n")
 
 
+@app.command()
+@handle_errors
+def forget(
+    user: Annotated[
+        list[str],
+        typer.Argument(
+            help="The person's e-mail and/or employee id (all of them, to clear quarantined lines too)."
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be erased; change nothing.")
+    ] = False,
+    wait: WaitOption = 0.0,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Erase one person from the store (right to erasure): their events, their key in
+    others' events, their directory row and quarantined lines naming them. The store
+    records that an erasure happened, not whom."""
+    from .forget import forget_person
+
+    summary = forget_person(user, _settings(data_dir, config), dry_run=dry_run, wait_seconds=wait)
+    if json_out:
+        sys.stdout.write(json.dumps(summary.to_json()) + "\n")
+    elif not quiet:
+        verb = "would remove" if dry_run else "removed"
+        _stderr().print(
+            f"{verb} {summary.events_removed} events, {summary.links_removed} links in others' "
+            f"events, {summary.directory_rows_removed} directory row(s), "
+            f"{summary.quarantine_rows_removed} quarantined row(s)"
+        )
+
+
 config_app = typer.Typer(
     help="The effective configuration: rse-adoption.toml, environment and flags.",
     no_args_is_help=True,

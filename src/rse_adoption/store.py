@@ -50,6 +50,8 @@ class Manifest:
     quarantine_files: list[dict[str, Any]] = field(default_factory=list)
     directory: dict[str, Any] | None = None
     ledger: list[dict[str, Any]] = field(default_factory=list)
+    #: One entry per `forget` run: when, and how much was erased; never whom.
+    erasures: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -59,6 +61,7 @@ class Manifest:
             "quarantine_files": self.quarantine_files,
             "directory": self.directory,
             "ledger": self.ledger,
+            "erasures": self.erasures,
         }
 
     @classmethod
@@ -69,6 +72,7 @@ class Manifest:
             quarantine_files=list(data.get("quarantine_files", [])),
             directory=data.get("directory"),
             ledger=list(data.get("ledger", [])),
+            erasures=list(data.get("erasures", [])),
         )
 
     def copy(self) -> Manifest:
@@ -215,6 +219,17 @@ def remove_orphans(data_dir: Path, manifest: Manifest) -> int:
     return removed
 
 
+def remove_orphans_unless_read(data_dir: Path, manifest: Manifest) -> bool:
+    """Remove orphan files now if no reader holds the store (True), else leave them for
+    the next writer (False): a report may still be reading them."""
+    try:
+        with _flock(data_dir / "read.lock", fcntl.LOCK_EX, 0.0, "a report is reading"):
+            remove_orphans(data_dir, manifest)
+            return True
+    except StoreBusyError:
+        return False
+
+
 @contextlib.contextmanager
 def writing(data_dir: Path, wait_seconds: float = 0.0) -> Iterator[WriteTransaction]:
     """Exclusive write access: one writer at a time, the others wait or get StoreBusyError.
@@ -227,9 +242,7 @@ def writing(data_dir: Path, wait_seconds: float = 0.0) -> Iterator[WriteTransact
         tmp_root = data_dir / "tmp"
         shutil.rmtree(tmp_root, ignore_errors=True)
         manifest = read_manifest(data_dir)
-        with contextlib.suppress(StoreBusyError):
-            with _flock(data_dir / "read.lock", fcntl.LOCK_EX, 0.0, "a report is reading"):
-                remove_orphans(data_dir, manifest)
+        remove_orphans_unless_read(data_dir, manifest)
         staging = tmp_root / uuid.uuid4().hex
         staging.mkdir(parents=True)
         try:
