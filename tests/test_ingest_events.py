@@ -297,3 +297,24 @@ def test_a_store_of_another_format_is_refused_with_a_clear_message(
     (settings.data_dir / "manifest.json").write_text('{"format": 1, "version": 3}')
     with pytest.raises(RseError, match="store format 1.*re-ingest"):
         ingest_paths([write(tmp_path / "a.csv", PLAIN)], settings)
+
+
+def test_dry_run_reports_what_would_change_and_changes_nothing(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "data"
+    new_store = cli("ingest", write(tmp_path / "e.csv", PLAIN), "--dry-run", "--json").json()
+    assert (new_store["rows_ingested"], new_store["dry_run"]) == (3, True)
+    assert not data.exists()  # a store that did not exist is not created
+    assert cli("ingest", tmp_path / "e.csv").exit_code == 0
+    before = sorted(p.relative_to(data) for p in data.rglob("*") if p.is_file())
+    manifest = (data / "manifest.json").read_bytes()
+    lines = PLAIN.splitlines()
+    overlap = write(
+        tmp_path / "overlap.csv",
+        "\n".join([lines[0], lines[1], "2026-03-04T10:00:00Z,dan@corp.fr,reply,Lyon,News"]) + "\n",
+    )
+    dry = cli("ingest", overlap, write(tmp_path / "bad.csv", BAD), "--dry-run", "--json").json()
+    assert (dry["rows_ingested"], dry["duplicates"], dry["quarantined"]) == (4, 1, 6)
+    assert (data / "manifest.json").read_bytes() == manifest
+    assert sorted(p.relative_to(data) for p in data.rglob("*") if p.is_file()) == before
+    real = cli("ingest", overlap, tmp_path / "bad.csv", "--json").json()
+    assert (real["rows_ingested"], real["duplicates"], real["quarantined"]) == (4, 1, 6)

@@ -223,6 +223,12 @@ def ingest(
     as_json: JsonOption = False,
     quiet: QuietOption = False,
     wait: WaitOption = 0.0,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Read and check everything, report what would change, store nothing."
+        ),
+    ] = False,
 ) -> None:
     """Read exports into the store. Idempotent: what is already stored is not added again.
 
@@ -276,7 +282,12 @@ def ingest(
 
     with progress if progress is not None else contextlib.nullcontext():
         summary = ingest_paths(
-            paths, settings, format_name=format.value, wait_seconds=wait, on_file=on_file
+            paths,
+            settings,
+            format_name=format.value,
+            wait_seconds=wait,
+            on_file=on_file,
+            dry_run=dry_run,
         )
     failures = [d for d in summary.details if d.status == "error"]
     for failure in failures:
@@ -285,9 +296,11 @@ def ingest(
         data = summary.to_json()
         print(json.dumps(data, ensure_ascii=False))
     elif show:
+        added = "would be added" if dry_run else "added"
         err.print(
-            f"{summary.files} files: {summary.rows_ingested} events added, {summary.duplicates} "
+            f"{summary.files} files: {summary.rows_ingested} events {added}, {summary.duplicates} "
             f"duplicates, {summary.quarantined} quarantined, {summary.files_skipped} skipped."
+            + (" Dry run: nothing was stored." if dry_run else "")
         )
         if summary.quarantined:
             err.print("See quarantined rows with: rse-adoption quarantine")

@@ -182,6 +182,9 @@ class WriteTransaction:
     data_dir: Path
     manifest: Manifest
     staging: Path
+    #: A dry run's commits change only the in-memory manifest; the files it wrote are
+    #: deleted when the transaction ends.
+    dry_run: bool = False
 
     def new_data_path(self, folder: str, suffix: str = ".parquet") -> Path:
         """A unique final path for a data file (its folder is created)."""
@@ -195,6 +198,9 @@ class WriteTransaction:
     def commit(self, manifest: Manifest) -> None:
         """Publish `manifest` as the store's new state (atomic rename of an fsynced file)."""
         manifest.version = self.manifest.version + 1
+        if self.dry_run:
+            self.manifest = manifest
+            return
         try:
             _write_manifest(self.data_dir, manifest)
         except OSError as exc:
@@ -231,7 +237,9 @@ def remove_orphans_unless_read(data_dir: Path, manifest: Manifest) -> bool:
 
 
 @contextlib.contextmanager
-def writing(data_dir: Path, wait_seconds: float = 0.0) -> Iterator[WriteTransaction]:
+def writing(
+    data_dir: Path, wait_seconds: float = 0.0, *, dry_run: bool = False
+) -> Iterator[WriteTransaction]:
     """Exclusive write access: one writer at a time, the others wait or get StoreBusyError.
 
     On entry, the previous writer's leftovers (staging folder, orphan files) are removed;
@@ -246,7 +254,9 @@ def writing(data_dir: Path, wait_seconds: float = 0.0) -> Iterator[WriteTransact
         staging = tmp_root / uuid.uuid4().hex
         staging.mkdir(parents=True)
         try:
-            yield WriteTransaction(data_dir=data_dir, manifest=manifest, staging=staging)
+            yield WriteTransaction(
+                data_dir=data_dir, manifest=manifest, staging=staging, dry_run=dry_run
+            )
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise StoreIOError(
@@ -256,3 +266,5 @@ def writing(data_dir: Path, wait_seconds: float = 0.0) -> Iterator[WriteTransact
             raise
         finally:
             shutil.rmtree(tmp_root, ignore_errors=True)
+            if dry_run:  # what the dry run wrote is named by no committed manifest
+                remove_orphans_unless_read(data_dir, read_manifest(data_dir))

@@ -19,6 +19,7 @@ import contextlib
 import errno
 import hashlib
 import os
+import tempfile
 import uuid
 import zlib
 from collections import deque
@@ -72,6 +73,7 @@ class IngestSummary:
     files_skipped: int = 0
     files_unchanged: int = 0
     files_failed: int = 0
+    dry_run: bool = False
     details: list[FileResult] = field(default_factory=list)
 
     def add(self, result: FileResult) -> None:
@@ -151,19 +153,39 @@ def ingest_paths(
     format_name: str = "auto",
     wait_seconds: float = 0.0,
     on_file: ProgressCallback | None = None,
+    dry_run: bool = False,
 ) -> IngestSummary:
     """Ingest every file under `paths` into the store at `settings.data_dir`.
 
     Raises NoInputError before touching the store if a path is missing, StoreBusyError if
     another writer holds the lock. Unreadable files are reported in the summary with
     status "error" (nothing of them is stored); the other files still land.
+    With `dry_run`, everything is read, checked and de-duplicated against the store as a
+    real run would, and the summary is the same, but nothing is committed (a store that
+    does not exist yet is not created: the run uses a scratch folder).
     """
     if format_name != "auto" and format_name not in FORMATS:
         raise DataError(f"unknown format {format_name!r}; known: auto, {', '.join(FORMATS)}")
     files = expand_inputs(paths)
-    summary = IngestSummary()
-    data_dir = settings.data_dir
-    with store.writing(data_dir, wait_seconds) as tx:
+    summary = IngestSummary(dry_run=dry_run)
+    with contextlib.ExitStack() as scratch:
+        data_dir = settings.data_dir
+        if dry_run and not (data_dir / store.MANIFEST).exists():  # do not create a store
+            data_dir = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="rse-")))
+        _ingest_files(files, data_dir, settings, format_name, wait_seconds, on_file, summary)
+    return summary
+
+
+def _ingest_files(
+    files: list[Path],
+    data_dir: Path,
+    settings: Settings,
+    format_name: str,
+    wait_seconds: float,
+    on_file: ProgressCallback | None,
+    summary: IngestSummary,
+) -> None:
+    with store.writing(data_dir, wait_seconds, dry_run=summary.dry_run) as tx:
         secret = load_or_create_secret(data_dir)
         con = connect(settings.timezone, temp_dir=str(tx.staging / "duckdb"))
         ledger_by_hash = {entry["sha256"]: entry for entry in tx.manifest.ledger}
@@ -176,7 +198,6 @@ def ingest_paths(
                     on_file(result, done, len(files))
         finally:
             con.close()
-    return summary
 
 
 def _ingest_one(
