@@ -535,6 +535,45 @@ def forget(
         )
 
 
+@app.command()
+@handle_errors
+def prune(
+    keep_days: Annotated[
+        int | None,
+        typer.Option(
+            "--keep-days",
+            min=1,
+            help="Keep this many days of raw events [default: retention.keep_days, 396].",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be removed; change nothing.")
+    ] = False,
+    wait: WaitOption = 0.0,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Drop raw events older than the retention (default 13 months), and quarantined lines
+    of files ingested before it. Reports need only their window; per-person data is not
+    kept longer than that."""
+    from .prune import prune as prune_store
+
+    summary = prune_store(
+        _settings(data_dir, config), keep_days=keep_days, dry_run=dry_run, wait_seconds=wait
+    )
+    if json_out:
+        sys.stdout.write(json.dumps(summary.to_json()) + "\n")
+    elif not quiet:
+        verb = "would remove" if dry_run else "removed"
+        _stderr().print(
+            f"{verb} {summary.events_removed} events before {summary.cutoff} "
+            f"({summary.files_removed} files whole, {summary.files_rewritten} rewritten) and "
+            f"{summary.quarantine_rows_removed} quarantined rows"
+        )
+
+
 config_app = typer.Typer(
     help="The effective configuration: rse-adoption.toml, environment and flags.",
     no_args_is_help=True,

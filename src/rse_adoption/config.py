@@ -35,6 +35,9 @@ class Settings:
     tipping_low: float = 0.10
     tipping_high: float = 0.15
     min_group_size: int = 5
+    #: Raw events older than this many days are dropped by `prune` (13 months: a year of
+    #: history plus the month being compared with last year's).
+    retention_days: int = 396
     #: (alias, canonical name) pairs from the file's [site_aliases]: a site spelled as
     #: an alias in the directory or the events is counted under the canonical name.
     site_aliases: tuple[tuple[str, str], ...] = ()
@@ -54,6 +57,7 @@ _ENV = {
     "tipping_low": ("RSE_ADOPTION_TIPPING_LOW", float),
     "tipping_high": ("RSE_ADOPTION_TIPPING_HIGH", float),
     "min_group_size": ("RSE_ADOPTION_MIN_GROUP_SIZE", int),
+    "retention_days": ("RSE_ADOPTION_RETENTION_DAYS", int),
 }
 
 CONFIG_FILE = "rse-adoption.toml"
@@ -68,6 +72,7 @@ FILE_KEYS: dict[tuple[str, str], tuple[str, type]] = {
     ("report", "min_group_size"): ("min_group_size", int),
     ("tipping_point", "low"): ("tipping_low", float),
     ("tipping_point", "high"): ("tipping_high", float),
+    ("retention", "keep_days"): ("retention_days", int),
 }
 
 
@@ -225,6 +230,11 @@ def validate(settings: Settings) -> Settings:
             "tipping point needs 0 < low <= high <= 1, got "
             f"low={settings.tipping_low} high={settings.tipping_high}",
             fields=("tipping_low", "tipping_high"),
+        )
+    if settings.retention_days < 1:
+        raise ConfigError(
+            f"retention must be at least 1 day, got {settings.retention_days}",
+            fields=("retention_days",),
         )
     if settings.min_group_size < 1:
         raise ConfigError(
