@@ -376,6 +376,14 @@ def report(
         int | None,
         typer.Option("--min-group-size", help="Hide sites with fewer people [default: 5]."),
     ] = None,
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history",
+            help="Also append this report's per-site figures to the store's history "
+            "(kept after prune; see `rse-adoption history`).",
+        ),
+    ] = False,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     quiet: QuietOption = False,
@@ -398,6 +406,10 @@ def report(
         raise typer.BadParameter("--format png needs --out FOLDER", param_hint="--out")
     settings = _settings(data_dir, config, window_days=window, min_group_size=min_group_size)
     result = build_report(settings, site_names=site or (), as_of=day)
+    if history:
+        from .history import append_history
+
+        append_history(result, settings, wait_seconds=60.0)
     if format is ReportFormat.png:
         from .report.charts import all_charts
 
@@ -572,6 +584,45 @@ def prune(
             f"({summary.files_removed} files whole, {summary.files_rewritten} rewritten) and "
             f"{summary.quarantine_rows_removed} quarantined rows"
         )
+
+
+@app.command("history")
+@handle_errors
+def history_command(
+    site: Annotated[
+        list[str] | None, typer.Option("--site", help="Only this site (repeat for several).")
+    ] = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Progress toward the tipping point over time, from the figures `report --history`
+    recorded (one line per report day and site; the latest run of a day wins)."""
+    from .history import read_history
+    from .metrics import resolve_sites
+
+    settings = _settings(data_dir, config)
+    rows = read_history(settings)
+    if site:
+        known = sorted({r["site"] for r in rows if r["site"] is not None})
+        wanted = set(resolve_sites(site, known))
+        rows = [r for r in rows if r["site"] in wanted]
+    if json_out:
+        sys.stdout.write(json.dumps({"history": rows}, ensure_ascii=False) + "\n")
+        return
+    if not rows:
+        _stderr().print("No history yet: run `rse-adoption report --history`.")
+        return
+    for r in rows:
+        name = r["site"] if r["site"] is not None else "All sites shown"
+        if r["suppressed"]:
+            figures = "hidden (below the privacy threshold)"
+        else:
+            figures = (
+                f"{r['contributor_share'] * 100:5.1f} %  {r['status']:<8} "
+                f"{r['contributors']}/{r['headcount']} contributors"
+            )
+        sys.stdout.write(f"{r['as_of']}  {r['window_days']:>3} d  {name:<30}  {figures}\n")
 
 
 config_app = typer.Typer(

@@ -38,7 +38,7 @@ from .errors import StoreBusyError, StoreIOError
 MANIFEST = "manifest.json"
 #: 2: events identified by their values (format 1 stored an MD5 `event_key` column).
 FORMAT_VERSION = 2
-DATA_FOLDERS = ("events", "quarantine", "directory")
+DATA_FOLDERS = ("events", "quarantine", "directory", "history")
 
 
 @dataclass
@@ -52,6 +52,8 @@ class Manifest:
     ledger: list[dict[str, Any]] = field(default_factory=list)
     #: One entry per `forget` run: when, and how much was erased; never whom.
     erasures: list[dict[str, Any]] = field(default_factory=list)
+    #: Per-site figures of `report --history` runs (history.py): aggregates only.
+    history_files: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +64,7 @@ class Manifest:
             "directory": self.directory,
             "ledger": self.ledger,
             "erasures": self.erasures,
+            "history_files": self.history_files,
         }
 
     @classmethod
@@ -73,6 +76,7 @@ class Manifest:
             directory=data.get("directory"),
             ledger=list(data.get("ledger", [])),
             erasures=list(data.get("erasures", [])),
+            history_files=list(data.get("history_files", [])),
         )
 
     def copy(self) -> Manifest:
@@ -85,6 +89,7 @@ class Manifest:
     def live_paths(self) -> set[str]:
         paths = {f["path"] for f in self.event_files}
         paths |= {f["path"] for f in self.quarantine_files}
+        paths |= {f["path"] for f in self.history_files}
         if self.directory:
             paths.add(self.directory["path"])
         return paths

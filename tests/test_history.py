@@ -1,0 +1,64 @@
+"""`report --history` keeps per-site figures that outlive the raw events; `history` reads
+them back, the latest run of a day winning."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from .conftest import write
+
+
+def test_history_outlives_pruned_events(tmp_path: Path, cli, demo) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "data"
+    shutil.copytree(demo["data"], data)
+    reports = {}
+    for as_of in ("2026-09-30", "2026-10-31", "2026-10-31"):
+        result = cli(
+            "report", "--data-dir", data, "--as-of", as_of, "--format", "json", "--history"
+        )
+        assert result.exit_code == 0, result.stderr
+        reports[as_of] = result.json()
+    rows = cli("history", "--data-dir", data, "--json").json()["history"]
+    sites = reports["2026-10-31"]["sites"]
+    assert len(rows) == 2 * (len(sites) + 1)  # the same day twice counts once
+    for as_of, report in reports.items():
+        by_site = {r["site"]: r for r in rows if r["as_of"] == as_of}
+        for site in report["sites"]:
+            row = by_site[site["site"]]
+            assert row["suppressed"] == site["suppressed"]
+            assert row["headcount"] == site["headcount"]
+            assert row["contributor_share"] == site["contributor_share"]
+            assert row["contributors"] == (
+                None if site["suppressed"] else site["segments"]["contributor"]
+            )
+        assert by_site[None]["headcount"] == report["totals"]["headcount"]
+
+    assert cli("prune", "--data-dir", data, "--keep-days", "1").exit_code == 0
+    assert (
+        cli("report", "--data-dir", data, "--as-of", "2026-10-31", "--format", "json").json()[
+            "totals"
+        ]["segments"]["contributor"]
+        == 0
+    )  # raw events are gone...
+    kept = cli("history", "--data-dir", data, "--json", "--site", "lyon").json()["history"]
+    assert [(r["as_of"], r["site"]) for r in kept] == [
+        ("2026-09-30", "Lyon"),
+        ("2026-10-31", "Lyon"),
+    ]  # ...the figures stay
+    text = cli("history", "--data-dir", data).stdout
+    assert "Genève" in text and "hidden" in text and "tipped" in text
+
+
+def test_no_history_yet(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    assert (
+        cli(
+            "ingest",
+            write(
+                tmp_path / "e.csv", "timestamp,user,event_type\n2026-03-02T09:00:00Z,a@x.fr,post\n"
+            ),
+        ).exit_code
+        == 0
+    )
+    result = cli("history", "--json")
+    assert result.exit_code == 0 and result.json() == {"history": []}
