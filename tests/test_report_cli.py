@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -201,3 +202,26 @@ def test_demo_can_load_itself_into_a_store(tmp_path: Path) -> None:
         runner.invoke(app, ["report", "--data-dir", data, "--format", "json"]).stdout
     )
     assert report["headcount_source"] == "directory" and report["totals"]["headcount"] > 0
+
+
+def test_every_command_speaks_json_and_can_be_quiet(tmp_path: Path, demo: dict[str, Path]) -> None:
+    """Scripts get one JSON object from --json; --quiet prints nothing but errors."""
+    runner = CliRunner()
+    data = str(demo["data"])
+    commands = [
+        ["report", "--data-dir", data],
+        ["status", "--data-dir", data],
+        ["quarantine", "--data-dir", data],
+        ["history", "--data-dir", data],
+        ["config", "show", "--data-dir", data],
+        ["demo", "--out", str(tmp_path / "d")],
+        ["prune", "--data-dir", str(tmp_path / "copy"), "--dry-run"],
+        ["forget", "nobody@x.fr", "--data-dir", str(tmp_path / "copy"), "--dry-run"],
+    ]
+    shutil.copytree(demo["data"], tmp_path / "copy")
+    for command in commands:
+        as_json = runner.invoke(app, [*command, "--json"])
+        assert as_json.exit_code == 0, (command, as_json.stderr)
+        json.loads(as_json.stdout)
+        quiet = runner.invoke(app, [*command, "--quiet"])
+        assert quiet.exit_code == 0 and quiet.stdout == "" and quiet.stderr == "", command

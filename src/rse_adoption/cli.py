@@ -140,6 +140,7 @@ def demo(
         ),
     ] = None,
     config: ConfigOption = None,
+    json_out: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Write an example organisation as export files: directory.csv and events/*.csv.
@@ -151,7 +152,8 @@ def demo(
     from .demo import write_demo
 
     result = write_demo(out, seed=seed, scale=scale)
-    if not quiet:
+    loaded = None
+    if not quiet and not json_out:
         _stderr().print(
             f"Wrote {result['people']} people and {result['events']} events to {out}/ "
             f"(directory.csv, events/ with {len(result['files'])} files)."  # type: ignore[arg-type]
@@ -163,8 +165,18 @@ def demo(
         settings = _settings(data_dir, config)
         load_directory(out / "directory.csv", settings)
         summary = ingest_paths([out / "events"], settings)
-        if not quiet:
+        loaded = summary.rows_ingested
+        if not quiet and not json_out:
             _stderr().print(f"Loaded into {data_dir}: {summary.rows_ingested} events.")
+    if json_out:
+        payload = {
+            "out": str(out),
+            "people": result["people"],
+            "events": result["events"],
+            "files": [str(f) for f in result["files"]],  # type: ignore[attr-defined]
+            "events_loaded": loaded,
+        }
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
 
 
 @app.command()
@@ -318,6 +330,7 @@ def quarantine(
     config: ConfigOption = None,
     limit: Annotated[int, typer.Option(help="Show at most this many rows.")] = 50,
     as_json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """List quarantined rows: source file, line, reason (raw text only with --json)."""
     from .quarantine import read_quarantine
@@ -325,6 +338,8 @@ def quarantine(
     rows = read_quarantine(_settings(data_dir, config), limit=limit)
     if as_json:
         print(json.dumps(rows, ensure_ascii=False))
+        return
+    if quiet:
         return
     from rich.table import Table
 
@@ -386,6 +401,9 @@ def report(
     ] = False,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Same as --format json (for scripts).")
+    ] = False,
     quiet: QuietOption = False,
 ) -> None:
     """Per-site readers vs contributors and progress toward the tipping point.
@@ -402,6 +420,8 @@ def report(
             day = date.fromisoformat(as_of)
         except ValueError:
             raise DataError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    if json_out:
+        format = ReportFormat.json
     if format is ReportFormat.png and out is None:
         raise typer.BadParameter("--format png needs --out FOLDER", param_hint="--out")
     settings = _settings(data_dir, config, window_days=window, min_group_size=min_group_size)
@@ -595,6 +615,7 @@ def history_command(
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     json_out: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Progress toward the tipping point over time, from the figures `report --history`
     recorded (one line per report day and site; the latest run of a day wins)."""
@@ -609,6 +630,8 @@ def history_command(
         rows = [r for r in rows if r["site"] in wanted]
     if json_out:
         sys.stdout.write(json.dumps({"history": rows}, ensure_ascii=False) + "\n")
+        return
+    if quiet:
         return
     if not rows:
         _stderr().print("No history yet: run `rse-adoption report --history`.")
@@ -638,11 +661,15 @@ def config_show(
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     json_out: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Print every setting in force and where it came from (default, FILE:LINE, env, flag).
 
-    Precedence: defaults < rse-adoption.toml < RSE_ADOPTION_* environment < flags."""
+    Precedence: defaults < rse-adoption.toml < RSE_ADOPTION_* environment < flags.
+    With --quiet, only checks the configuration (exit 78 when invalid)."""
     settings, sources = effective_settings(config=config, flags={"data_dir": data_dir})
+    if quiet and not json_out:
+        return
     rows = []
     for name, value in vars(settings).items():
         shown: Any = str(value) if isinstance(value, Path) else value
