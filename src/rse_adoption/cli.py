@@ -61,6 +61,10 @@ ConfigOption = Annotated[
         show_default=False,
     ),
 ]
+DryRunOption = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Do all the work and report what would change; change nothing."),
+]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 WaitOption = Annotated[
     float,
@@ -235,12 +239,7 @@ def ingest(
     as_json: JsonOption = False,
     quiet: QuietOption = False,
     wait: WaitOption = 0.0,
-    dry_run: Annotated[
-        bool,
-        typer.Option(
-            "--dry-run", help="Read and check everything, report what would change, store nothing."
-        ),
-    ] = False,
+    dry_run: DryRunOption = False,
 ) -> None:
     """Read exports into the store. Idempotent: what is already stored is not added again.
 
@@ -541,9 +540,7 @@ def forget(
             help="The person's e-mail and/or employee id (all of them, to clear quarantined lines too)."
         ),
     ],
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Count what would be erased; change nothing.")
-    ] = False,
+    dry_run: DryRunOption = False,
     wait: WaitOption = 0.0,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
@@ -578,9 +575,7 @@ def prune(
             help="Keep this many days of raw events [default: retention.keep_days, 396].",
         ),
     ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Count what would be removed; change nothing.")
-    ] = False,
+    dry_run: DryRunOption = False,
     wait: WaitOption = 0.0,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
