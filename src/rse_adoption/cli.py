@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import io
 import json
 import os
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
@@ -88,17 +89,80 @@ def _stderr() -> Console:
     return _console(stderr=True)
 
 
+class _LogTee(io.TextIOBase):
+    """Standard error that also appends each line, time-stamped (UTC), to a log file."""
+
+    def __init__(self, stream: Any, log: Any, command: str) -> None:
+        self._stream, self._log, self._command = stream, log, command
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        self._stream.write(text)
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for line in lines:
+            self._log.write(f"{stamp} {self._command}: {line}\n")
+        self._log.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+        self._log.flush()
+
+    def isatty(self) -> bool:  # the terminal decides colour and progress, not the log
+        return bool(self._stream.isatty())
+
+
+LOG_FILE_PARAMETER = inspect.Parameter(
+    "log_file",
+    inspect.Parameter.KEYWORD_ONLY,
+    default=None,
+    annotation=Annotated[
+        Path | None,
+        typer.Option(
+            "--log-file",
+            help="Also append messages (standard error), time-stamped, to this file "
+            "[default: $RSE_ADOPTION_LOG_FILE].",
+            show_default=False,
+        ),
+    ],
+)
+
+
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn RseError into a one-line message on standard error and its exit code."""
+    """Every command's wrapper: RseError becomes a one-line message on standard error and
+    its exit code, and `--log-file` (added to the command's options here) copies standard
+    error to a file."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except RseError as exc:
-            print(f"rse-adoption: error: {exc}", file=sys.stderr)
-            raise typer.Exit(exc.exit_code) from None
+        log_file = str(
+            kwargs.pop("log_file", None) or os.environ.get("RSE_ADOPTION_LOG_FILE") or ""
+        )
+        with contextlib.ExitStack() as stack:
+            if log_file:
+                try:
+                    log = stack.enter_context(open(log_file, "a", encoding="utf-8"))  # noqa: SIM115
+                except OSError as exc:
+                    print(
+                        f"rse-adoption: error: {log_file}: cannot write: {exc.strerror}",
+                        file=sys.stderr,
+                    )
+                    raise typer.Exit(OutputError.exit_code) from None
+                stack.enter_context(
+                    contextlib.redirect_stderr(_LogTee(sys.stderr, log, func.__name__))
+                )
+            try:
+                return func(*args, **kwargs)
+            except RseError as exc:
+                print(f"rse-adoption: error: {exc}", file=sys.stderr)
+                raise typer.Exit(exc.exit_code) from None
 
+    signature = inspect.signature(func)
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), LOG_FILE_PARAMETER]
+    )
     return wrapper
 
 
