@@ -159,7 +159,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
                 print(f"rse-adoption: error: {exc}", file=sys.stderr)
                 raise typer.Exit(exc.exit_code) from None
 
-    signature = inspect.signature(func)
+    signature = inspect.signature(func, eval_str=True)  # typer reads real annotations
     wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[*signature.parameters.values(), LOG_FILE_PARAMETER]
     )
