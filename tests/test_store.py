@@ -4,6 +4,7 @@ writer gets exit 75, and an ingest can run while a report reads."""
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -192,3 +193,30 @@ def test_unreadable_input_is_reported(tmp_path: Path, cli) -> None:  # type: ign
     path = write(tmp_path / "a.csv", "timestamp,user,event_type\n")
     path.chmod(0)
     assert cli("ingest", path).exit_code == 65
+
+
+def test_disk_full_during_ingest_loses_nothing(
+    tmp_path: Path,
+    cli,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    first = tmp_path / "first.csv"
+    first.write_text("timestamp,user,event_type\n2026-03-02T09:00:00Z,a@x.fr,post\n")
+    assert cli("ingest", first).exit_code == 0
+    data = tmp_path / "data"
+    manifest = (data / "manifest.json").read_bytes()
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
+    second = tmp_path / "second.csv"
+    second.write_text("timestamp,user,event_type\n2026-03-03T09:00:00Z,b@x.fr,post\n")
+    result = cli("ingest", second)
+    assert result.exit_code == 74
+    assert "disk full" in result.stderr and "Traceback" not in result.stderr
+    assert (data / "manifest.json").read_bytes() == manifest  # nothing half-committed
+    monkeypatch.undo()
+    monkeypatch.setenv("RSE_ADOPTION_DATA_DIR", str(data))
+    retry = cli("ingest", second, "--json")
+    assert retry.exit_code == 0 and retry.json()["rows_ingested"] == 1
