@@ -240,3 +240,22 @@ def test_headless_chromium_renders_the_page(tmp_path: Path, cli, demo) -> None: 
     assert pixels.shape[:2] == (1600, 1280)
     orange = np.array([0xE6, 0x9F, 0x00]) / 255  # contributor bars and "tipping" status
     assert (np.abs(pixels - orange).sum(axis=-1) < 0.08).sum() > 200
+
+
+def test_chart_files_stay_in_the_chosen_folder(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    hostile = ["../../escape", "/etc/passwd", "..", "C:\\Windows\\win.ini"]
+    people = [(f"p{i}@x.fr", hostile[i % 4]) for i in range(20)]
+    directory = "email,site\n" + "".join(f'{p},"{s}"\n' for p, s in people)
+    events = "timestamp,user,event_type\n" + "".join(
+        f"2026-03-02T09:00:00Z,{p},post\n" for p, _ in people
+    )
+    assert cli("directory", write(tmp_path / "d.csv", directory)).exit_code == 0
+    assert cli("ingest", write(tmp_path / "e.csv", events)).exit_code == 0
+    out = tmp_path / "deep" / "charts"
+    result = cli("report", "--format", "png", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    written = [Path(line) for line in result.stdout.split()]
+    assert len(written) == 4 + 4 and all(p.parent == out.resolve() for p in written)
+    assert sorted(p.name for p in (tmp_path / "deep").rglob("*.png")) == sorted(
+        p.name for p in written
+    )
