@@ -96,6 +96,32 @@ def test_kill_9_at_any_moment_leaves_a_consistent_store(exports: Path, tmp_path:
     assert not (data_dir / "tmp").exists()
 
 
+def test_kill_9_during_reports_leaves_the_store_readable(exports: Path, tmp_path: Path) -> None:
+    """A report only reads, except with --history, which commits a history file: killed at
+    any moment, the store reads back whole, each history entry is a whole file, and the
+    next report (and the next writer) proceed."""
+    data_dir = tmp_path / "data"
+    assert run_ingest(exports, data_dir).wait() == 0
+    expected = consistent_rows(data_dir)
+    command = [sys.executable, "-m", "rse_adoption.cli", "report", "--data-dir", str(data_dir)]
+    for delay in (0.2, 0.5, 0.8, 1.1, 1.5):
+        proc = subprocess.Popen(
+            [*command, "--history", "--format", "json"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert consistent_rows(data_dir) == expected
+        for entry in store.read_manifest(data_dir).history_files:
+            assert pq.read_metadata(data_dir / entry["path"]).num_rows == entry["rows"]
+    done = subprocess.run([*command, "--history", "--format", "json"], capture_output=True)
+    assert done.returncode == 0, done.stderr
+    assert run_ingest(exports, data_dir).wait() == 0  # the next writer cleans up and goes on
+    assert consistent_rows(data_dir) == expected
+
+
 def test_half_written_files_of_a_crash_are_ignored_then_removed(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", min_group_size=1)
     ingest_paths(
