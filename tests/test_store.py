@@ -122,6 +122,38 @@ def test_kill_9_during_reports_leaves_the_store_readable(exports: Path, tmp_path
     assert consistent_rows(data_dir) == expected
 
 
+def test_two_ingests_at_once_one_waits_and_both_land(exports: Path, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    files = sorted(exports.glob("*.csv"))
+    first = run_ingest(exports, data_dir)  # all four files: several seconds
+    deadline = time.monotonic() + 20
+    while not (data_dir / "tmp").exists():  # the staging folder: the first holds the lock
+        assert time.monotonic() < deadline and first.poll() is None
+        time.sleep(0.02)
+    second = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rse_adoption.cli",
+            "ingest",
+            str(files[0]),
+            "--data-dir",
+            str(data_dir),
+            "--wait",
+            "120",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert first.wait() == 0 and second.returncode == 0, second.stderr
+    assert consistent_rows(data_dir) == sum(
+        e["rows_ingested"] for e in store.read_manifest(data_dir).ledger
+    )
+    # whichever ran first, the file shared by both runs is stored once
+    assert len(store.read_manifest(data_dir).ledger) == 4
+
+
 def test_half_written_files_of_a_crash_are_ignored_then_removed(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", min_group_size=1)
     ingest_paths(
