@@ -26,7 +26,9 @@ import pyarrow.parquet as pq
 
 from . import store
 from .config import Settings
-from .errors import DataError, NoInputError
+from .errors import DataError
+from .event_files import copy_events
+from .metrics.segments import connect as utc_connection
 from .privacy import load_or_create_secret, normalise_identifier, person_key
 
 
@@ -53,17 +55,15 @@ def forget_person(
     raw = [i.strip() for i in identifiers if i.strip()]
     if not raw:
         raise DataError("forget needs the person's e-mail or employee id")
-    if not settings.data_dir.is_dir():
-        raise NoInputError(f"{settings.data_dir}: no store here")
+    store.require_store(settings.data_dir)
     summary = ErasureSummary(dry_run=dry_run)
     with store.writing(settings.data_dir, wait_seconds) as tx:
         secret = load_or_create_secret(settings.data_dir)
         keys = {person_key(secret, r) for r in raw}
         manifest = tx.manifest.copy()
         keys |= _directory_keys(tx, manifest, keys, summary)
-        con = duckdb.connect()
+        con = utc_connection()
         try:
-            con.execute("SET TimeZone = 'UTC'").fetchall()
             _erase_events(con, tx, manifest, sorted(keys), summary)
         finally:
             con.close()
@@ -140,31 +140,17 @@ def _erase_events(
             kept_entries.append(entry)
             continue
         target = tx.new_data_path(f"events/month={entry['month']}")
-        quoted = str(target).replace("'", "''")
-        rows = con.execute(
-            "COPY (SELECT * REPLACE (CASE WHEN list_contains($keys, target_user_key) "  # noqa: S608
+        rows, days = copy_events(
+            con,
+            "SELECT * REPLACE (CASE WHEN list_contains($keys, target_user_key) "
             "THEN NULL ELSE target_user_key END AS target_user_key) "
-            "FROM read_parquet($file) WHERE NOT list_contains($keys, user_key)) "
-            f"TO '{quoted}' (FORMAT parquet)",  # a path the store made
+            "FROM read_parquet($file) WHERE NOT list_contains($keys, user_key)",
             params,
-        ).fetchall()[0][0]
-        summary.files_rewritten += 1
-        if not rows:
-            target.unlink()
-            continue
-        first, last = con.execute(
-            "SELECT min(ts)::DATE, max(ts)::DATE FROM read_parquet($file)", {"file": str(target)}
-        ).fetchall()[0]
-        store.fsync_file(target)
-        kept_entries.append(
-            {
-                **entry,
-                "path": tx.relative(target),
-                "rows": int(rows),
-                "first_day": first.isoformat(),
-                "last_day": last.isoformat(),
-            }
+            target,
         )
+        summary.files_rewritten += 1
+        if days is not None:
+            kept_entries.append({**entry, "path": tx.relative(target), "rows": rows, **days})
     manifest.event_files = kept_entries
 
 

@@ -16,7 +16,6 @@ import pyarrow.parquet as pq
 
 from . import store
 from .config import Settings
-from .errors import NoInputError
 from .report.model import GroupFigures, Report
 
 HISTORY_SCHEMA = pa.schema(
@@ -74,11 +73,10 @@ def append_history(report: Report, settings: Settings, wait_seconds: float = 0.0
     return table.num_rows
 
 
-def read_history(settings: Settings, sites: list[str] | None = None) -> list[dict[str, Any]]:
+def read_history(settings: Settings) -> list[dict[str, Any]]:
     """History rows, oldest as_of first then by site (totals last), the latest run's figures
-    for each (as_of, window_days, site). `sites` keeps only those sites (and no totals)."""
-    if not settings.data_dir.is_dir():
-        raise NoInputError(f"{settings.data_dir}: no store here")
+    for each (as_of, window_days, site)."""
+    store.require_store(settings.data_dir)
     with store.reading(settings.data_dir) as manifest:
         files = [str(settings.data_dir / f["path"]) for f in manifest.history_files]
         if not files:
@@ -98,9 +96,6 @@ def read_history(settings: Settings, sites: list[str] | None = None) -> list[dic
             rows = [dict(zip(names, values, strict=True)) for values in result.fetchall()]
         finally:
             con.close()
-    if sites is not None:
-        wanted = set(sites)
-        rows = [r for r in rows if r["site"] in wanted]
     for r in rows:
         r["as_of"] = r["as_of"].isoformat()
     return rows

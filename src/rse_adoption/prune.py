@@ -18,7 +18,9 @@ import duckdb
 
 from . import store
 from .config import Settings
-from .errors import ConfigError, NoInputError
+from .errors import ConfigError
+from .event_files import copy_events
+from .metrics.segments import connect as utc_connection
 
 
 @dataclass
@@ -47,15 +49,13 @@ def prune(
     days = settings.retention_days if keep_days is None else keep_days
     if days < 1:
         raise ConfigError(f"the retention must be at least 1 day, got {days}")
-    if not settings.data_dir.is_dir():
-        raise NoInputError(f"{settings.data_dir}: no store here")
+    store.require_store(settings.data_dir)
     cutoff = (today or datetime.now(UTC).date()) - timedelta(days=days)
     summary = PruneSummary(cutoff=cutoff.isoformat(), dry_run=dry_run)
     with store.writing(settings.data_dir, wait_seconds, dry_run=dry_run) as tx:
         manifest = tx.manifest.copy()
-        con = duckdb.connect()
+        con = utc_connection()
         try:
-            con.execute("SET TimeZone = 'UTC'").fetchall()
             manifest.event_files = _prune_events(con, tx, manifest.event_files, cutoff, summary)
         finally:
             con.close()
@@ -92,26 +92,15 @@ def _prune_events(
         if date.fromisoformat(entry["first_day"]) >= cutoff:
             kept.append(entry)
             continue
-        source = str(tx.data_dir / entry["path"])
         target = tx.new_data_path(f"events/month={entry['month']}")
-        quoted = str(target).replace("'", "''")
-        rows = con.execute(
-            "COPY (SELECT * FROM read_parquet($file) WHERE ts >= $cutoff::TIMESTAMPTZ) "  # noqa: S608
-            f"TO '{quoted}' (FORMAT parquet)",  # a path the store made
-            {"file": source, "cutoff": cutoff.isoformat()},
-        ).fetchall()[0][0]
-        first = con.execute(
-            "SELECT min(ts)::DATE FROM read_parquet($file)", {"file": str(target)}
-        ).fetchall()[0][0]
-        store.fsync_file(target)
-        summary.events_removed += int(entry["rows"]) - int(rows)
-        summary.files_rewritten += 1
-        kept.append(
-            {
-                **entry,
-                "path": tx.relative(target),
-                "rows": int(rows),
-                "first_day": first.isoformat(),
-            }
+        rows, days = copy_events(
+            con,
+            "SELECT * FROM read_parquet($file) WHERE ts >= $cutoff::TIMESTAMPTZ",
+            {"file": str(tx.data_dir / entry["path"]), "cutoff": cutoff.isoformat()},
+            target,
         )
+        summary.events_removed += int(entry["rows"]) - rows
+        summary.files_rewritten += 1
+        if days is not None:
+            kept.append({**entry, "path": tx.relative(target), "rows": rows, **days})
     return kept

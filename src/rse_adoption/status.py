@@ -13,7 +13,7 @@ from typing import Any
 
 from . import store
 from .config import Settings
-from .errors import DataError, NoInputError
+from .errors import DataError
 
 #: Defaults of the warnings' thresholds, in days (flags of `status` change them).
 STALE_DATA_DAYS = 7
@@ -60,8 +60,7 @@ def store_status(
 ) -> Status:
     """The store's content and warnings as of `today` (UTC date; default: now)."""
     today = today or datetime.now(UTC).date()
-    if not settings.data_dir.is_dir():  # a typo in --data-dir must not create a store
-        raise NoInputError(f"{settings.data_dir}: no store here (nothing ingested yet?)")
+    store.require_store(settings.data_dir)
     with store.reading(settings.data_dir) as manifest:
         events = manifest.event_files
         status = Status(

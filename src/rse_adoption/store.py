@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import StoreBusyError, StoreIOError
+from .errors import NoInputError, StoreBusyError, StoreIOError
 
 MANIFEST = "manifest.json"
 #: 2: events identified by their values (format 1 stored an MD5 `event_key` column).
@@ -102,6 +102,13 @@ def path_list(paths: list[Path]) -> list[str]:
 
 def utc_now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def require_store(data_dir: Path) -> None:
+    """NoInputError (exit 66) when `data_dir` is not a folder: commands that only read or
+    edit an existing store must not create one on a mistyped --data-dir."""
+    if not data_dir.is_dir():
+        raise NoInputError(f"{data_dir}: no store here (nothing ingested yet?)")
 
 
 def read_manifest(data_dir: Path) -> Manifest:

@@ -38,6 +38,7 @@ import pyarrow.parquet as pq
 from .. import store
 from ..config import Settings
 from ..errors import DataError, NoInputError, RseError
+from ..event_files import copy_events
 from ..privacy import KeyCache, load_or_create_secret
 from ..schema import EVENT_DICTIONARY_COLUMNS, EVENT_SCHEMA, EVENT_STATISTICS_COLUMNS
 from . import events
@@ -494,19 +495,7 @@ def _deduplicate(
     new_events = " UNION ALL ".join(
         _new_events_sql(where, columns, bool(committed)) for where, columns in kinds
     )
-    # COPY's target cannot be a parameter; `final` is a uuid path the store made.
-    target = str(final).replace("'", "''")
-    kept = con.execute(
-        f"COPY ({new_events}) TO '{target}' (FORMAT parquet)",  # noqa: S608
-        both if committed else params,
-    ).fetchall()[0][0]
-    if kept == 0:
-        final.unlink(missing_ok=True)
+    kept, days = copy_events(con, new_events, both if committed else params, final)
+    if days is None:
         return None, 0, period
-    first_day, last_day = con.execute(
-        "SELECT timezone('UTC', min(ts))::DATE, timezone('UTC', max(ts))::DATE "
-        "FROM read_parquet($final)",
-        {"final": str(final)},
-    ).fetchall()[0]
-    store.fsync_file(final)
-    return final, int(kept), {"first_day": first_day.isoformat(), "last_day": last_day.isoformat()}
+    return final, kept, days
