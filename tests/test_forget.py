@@ -42,6 +42,7 @@ def test_forget_removes_the_person_and_records_no_identity(tmp_path: Path, cli) 
     assert dry == {
         "events_removed": 2,
         "links_removed": 1,
+        "activity_rows_removed": 0,
         "directory_rows_removed": 1,
         "quarantine_rows_removed": 1,
         "files_rewritten": 0,
@@ -63,6 +64,7 @@ def test_forget_removes_the_person_and_records_no_identity(tmp_path: Path, cli) 
         "at",
         "events_removed",
         "links_removed",
+        "activity_rows_removed",
         "directory_rows_removed",
         "quarantine_rows_removed",
     }

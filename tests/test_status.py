@@ -33,7 +33,7 @@ def test_content_and_warnings(tmp_path: Path, cli) -> None:  # type: ignore[no-u
     assert status.directory is not None and status.directory["rows"] == 14
     codes = {w.code: w.message for w in status.warnings}
     assert set(codes) == {"stale_data", "site_without_activity", "quarantine"}
-    assert "no events after 2026-03-05 (15 days ago" in codes["stale_data"]
+    assert "no activity after 2026-03-05 (15 days ago" in codes["stale_data"]
     assert codes["site_without_activity"].startswith("Quiet: no activity")
     assert "Tiny" not in " ".join(codes.values())  # 2 people: below the privacy threshold
 

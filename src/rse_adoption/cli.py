@@ -282,6 +282,10 @@ def directory(
 class IngestFormat(StrEnum):
     auto = "auto"
     events = "events"
+    viva_engage = "viva_engage"
+    teams = "teams"
+    slack_analytics = "slack_analytics"
+    mapped = "mapped"
 
 
 @app.command()
@@ -304,16 +308,56 @@ def ingest(
     quiet: QuietOption = False,
     wait: WaitOption = 0.0,
     dry_run: DryRunOption = False,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            help="TOML file mapping another platform's columns and values (docs/ingest.md).",
+            show_default=False,
+        ),
+    ] = None,
+    period_end: Annotated[
+        str | None,
+        typer.Option(
+            "--period-end",
+            help="Last day (YYYY-MM-DD) of activity-count exports that do not state it "
+            "(Slack member analytics).",
+            show_default=False,
+        ),
+    ] = None,
+    period_days: Annotated[
+        int | None,
+        typer.Option(
+            "--period-days",
+            min=1,
+            help="Length in days of that period (e.g. 30).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Read exports into the store. Idempotent: what is already stored is not added again.
+
+    Formats are recognised by their header or layout: generic event files, Microsoft 365
+    Viva Engage and Teams activity reports, Slack member analytics, Slack and Yammer
+    exports, and any CSV through --mapping (docs/ingest.md).
 
     Malformed rows are quarantined with file, line and reason and do not stop the rest.
     Exit codes: 0 done (even with quarantined rows), 65 a file could not be read (the
     other files still land), 66 a path does not exist, 75 the store is busy.
     """
     from .ingest import FileResult, ingest_paths
+    from .ingest.mapped import load_mapping
 
     settings = _settings(data_dir, config, timezone=timezone)
+    period_end_date = None
+    if period_end is not None:
+        try:
+            period_end_date = date.fromisoformat(period_end)
+        except ValueError:
+            raise typer.BadParameter(
+                f"{period_end!r} is not a date YYYY-MM-DD", param_hint="--period-end"
+            ) from None
+    parsed_mapping = load_mapping(mapping) if mapping is not None else None
     err = _stderr()
     show = not quiet and not as_json
 
@@ -354,6 +398,8 @@ def ingest(
             err.print(f"[dim]= {result.path}: {result.message}[/dim]")
         elif result.status == "skipped":
             err.print(f"[yellow]- skipped[/yellow] {result.message}")
+        if result.status == "ingested" and result.message:
+            err.print(f"  note: {result.message}", style="yellow", markup=False, highlight=False)
 
     with progress if progress is not None else contextlib.nullcontext():
         summary = ingest_paths(
@@ -363,6 +409,9 @@ def ingest(
             wait_seconds=wait,
             on_file=on_file,
             dry_run=dry_run,
+            period_end=period_end_date,
+            period_days=period_days,
+            mapping=parsed_mapping,
         )
     failures = [d for d in summary.details if d.status == "error"]
     for failure in failures:
@@ -373,7 +422,7 @@ def ingest(
     elif show:
         added = "would be added" if dry_run else "added"
         err.print(
-            f"{summary.files} files: {summary.rows_ingested} events {added}, {summary.duplicates} "
+            f"{summary.files} files: {summary.rows_ingested} rows {added}, {summary.duplicates} "
             f"duplicates, {summary.quarantined} quarantined, {summary.files_skipped} skipped."
             + (" Dry run: nothing was stored." if dry_run else "")
         )
@@ -623,7 +672,8 @@ def forget(
         verb = "would remove" if dry_run else "removed"
         _stderr().print(
             f"{verb} {summary.events_removed} events, {summary.links_removed} links in others' "
-            f"events, {summary.directory_rows_removed} directory row(s), "
+            f"events, {summary.activity_rows_removed} activity-period row(s), "
+            f"{summary.directory_rows_removed} directory row(s), "
             f"{summary.quarantine_rows_removed} quarantined row(s)"
         )
 
@@ -660,7 +710,8 @@ def prune(
         verb = "would remove" if dry_run else "removed"
         _stderr().print(
             f"{verb} {summary.events_removed} events before {summary.cutoff} "
-            f"({summary.files_removed} files whole, {summary.files_rewritten} rewritten) and "
+            f"({summary.files_removed} files whole, {summary.files_rewritten} rewritten), "
+            f"{summary.activity_rows_removed} activity-period rows and "
             f"{summary.quarantine_rows_removed} quarantined rows"
         )
 

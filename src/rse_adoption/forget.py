@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from . import store
 from .config import Settings
 from .errors import DataError
-from .event_files import copy_events
+from .event_files import copy_events, copy_rows
 from .metrics.segments import connect as utc_connection
 from .privacy import load_or_create_secret, normalise_identifier, person_key
 
@@ -38,6 +38,7 @@ class ErasureSummary:
 
     events_removed: int = 0
     links_removed: int = 0
+    activity_rows_removed: int = 0
     directory_rows_removed: int = 0
     quarantine_rows_removed: int = 0
     files_rewritten: int = 0
@@ -65,6 +66,7 @@ def forget_person(
         con = utc_connection()
         try:
             _erase_events(con, tx, manifest, sorted(keys), summary)
+            _erase_activity(con, tx, manifest, sorted(keys), summary)
         finally:
             con.close()
         _erase_quarantine(tx, manifest, raw, summary)
@@ -152,6 +154,49 @@ def _erase_events(
         if days is not None:
             kept_entries.append({**entry, "path": tx.relative(target), "rows": rows, **days})
     manifest.event_files = kept_entries
+
+
+def _erase_activity(
+    con: duckdb.DuckDBPyConnection,
+    tx: store.WriteTransaction,
+    manifest: store.Manifest,
+    keys: list[int],
+    summary: ErasureSummary,
+) -> None:
+    """The person's rows of activity periods (Microsoft 365, Slack analytics)."""
+    kept_entries = []
+    for entry in manifest.activity_files:
+        params = {"file": str(tx.data_dir / entry["path"]), "keys": keys}
+        own = con.execute(
+            "SELECT count(*) FILTER (WHERE list_contains($keys, person_key)) "
+            "FROM read_parquet($file)",
+            params,
+        ).fetchall()[0][0]
+        if not own or summary.dry_run:
+            summary.activity_rows_removed += int(own)
+            kept_entries.append(entry)
+            continue
+        summary.activity_rows_removed += int(own)
+        summary.files_rewritten += 1
+        target = tx.new_data_path("activity")
+        rows = copy_rows(
+            con,
+            "SELECT * FROM read_parquet($file) WHERE NOT list_contains($keys, person_key)",
+            params,
+            target,
+        )
+        if not rows:
+            target.unlink(missing_ok=True)
+            continue
+        store.fsync_file(target)
+        concealed = con.execute(
+            "SELECT count(*) FILTER (WHERE concealed) FROM read_parquet($file)",
+            {"file": str(target)},
+        ).fetchall()[0][0]
+        kept_entries.append(
+            {**entry, "path": tx.relative(target), "rows": rows, "concealed_rows": int(concealed)}
+        )
+    manifest.activity_files = kept_entries
 
 
 def _erase_quarantine(

@@ -1,4 +1,5 @@
-"""Retention: `rse-adoption prune [--keep-days N]` drops raw events older than N days.
+"""Retention: `rse-adoption prune [--keep-days N]` drops raw events older than N days,
+and activity periods (per-person counts) whose period ended before the cutoff.
 
 Raw events are per-person data; reports only need the window (90 days by default) and
 the weekly series inside it. Events whose UTC timestamp falls before the cutoff (00:00 UTC
@@ -30,6 +31,7 @@ class PruneSummary:
     files_removed: int = 0
     files_rewritten: int = 0
     quarantine_rows_removed: int = 0
+    activity_rows_removed: int = 0
     dry_run: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -69,7 +71,19 @@ def prune(
             else:
                 kept_quarantine.append(entry)
         manifest.quarantine_files = kept_quarantine
-        if summary.events_removed or summary.quarantine_rows_removed:
+        kept_activity = []
+        for entry in manifest.activity_files:  # per-person counts of a period ended before
+            if date.fromisoformat(entry["refresh_date"]) < cutoff:
+                summary.activity_rows_removed += int(entry["rows"])
+                summary.files_removed += 1
+            else:
+                kept_activity.append(entry)
+        manifest.activity_files = kept_activity
+        if (
+            summary.events_removed
+            or summary.quarantine_rows_removed
+            or summary.activity_rows_removed
+        ):
             tx.commit(manifest)
             if not dry_run:
                 store.remove_orphans_unless_read(tx.data_dir, manifest)

@@ -128,6 +128,31 @@ EVENT_SCHEMA = pa.schema(
 EVENT_DICTIONARY_COLUMNS = ["event_type", "site", "space", "source_format", "source_file"]
 EVENT_STATISTICS_COLUMNS = [*EVENT_DICTIONARY_COLUMNS, "ts", "source_record"]
 
+#: Per-person counts over a reporting period (Microsoft 365 usage reports, Slack member
+#: analytics): what those exports hold instead of events, kept at their own grain. One row
+#: per (source_format, period_days, refresh_date, person_key) — the key a re-export of the
+#: same period replaces rows by. Counts are null when the format has no such column; the
+#: period is the `period_days` UTC days ending on `refresh_date`, inclusive.
+#: `other_activity` counts activity that is neither a contribution, a reaction nor a read
+#: (Teams chats, calls and meetings; Slack days active). `concealed` marks rows whose
+#: person column held a concealed-name hash instead of an address.
+ACTIVITY_SCHEMA = pa.schema(
+    [
+        pa.field("source_format", pa.string(), nullable=False),
+        pa.field("refresh_date", pa.date32(), nullable=False),
+        pa.field("period_days", pa.int32(), nullable=False),
+        pa.field("person_key", pa.int64(), nullable=False),
+        pa.field("posts", pa.int64()),
+        pa.field("replies", pa.int64()),
+        pa.field("reactions", pa.int64()),
+        pa.field("reads", pa.int64()),
+        pa.field("other_activity", pa.int64()),
+        pa.field("concealed", pa.bool_(), nullable=False),
+        pa.field("source_file", pa.string(), nullable=False),
+        pa.field("source_record", pa.int64(), nullable=False),
+    ]
+)
+
 #: Rows that could not become events, with where they came from and why.
 QUARANTINE_SCHEMA = pa.schema(
     [

@@ -39,6 +39,9 @@ class Status:
     quarantined: int
     last_ingest: str | None
     directory: dict[str, Any] | None
+    #: Activity periods held (per-person counts: Microsoft 365, Slack analytics), latest
+    #: first: {source_format, period_days, refresh_date, rows, concealed_rows}.
+    activity_periods: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[Alert] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -73,20 +76,44 @@ def store_status(
             quarantined=sum(int(f["rows"]) for f in manifest.quarantine_files),
             last_ingest=max((e["ingested_at"] for e in manifest.ledger), default=None),
             directory=dict(manifest.directory) if manifest.directory else None,
+            activity_periods=sorted(
+                (
+                    {k: f[k] for k in ("source_format", "period_days", "refresh_date", "rows")}
+                    | {"concealed_rows": int(f.get("concealed_rows", 0))}
+                    for f in manifest.activity_files
+                ),
+                key=lambda f: (f["refresh_date"], f["source_format"], -int(f["period_days"])),
+                reverse=True,
+            ),
         )
     warn = status.warnings.append
-    if status.last_day is None:
+    latest_period = max((f["refresh_date"] for f in status.activity_periods), default=None)
+    newest = max(filter(None, (status.last_day, latest_period)), default=None)
+    if newest is None:
         warn(Alert("no_data", "the store holds no events: run `rse-adoption ingest`"))
     else:
-        age = (today - date.fromisoformat(status.last_day)).days
+        age = (today - date.fromisoformat(newest)).days
         if age > stale_data_days:
             warn(
                 Alert(
                     "stale_data",
-                    f"no events after {status.last_day} ({age} days ago; exports may have "
+                    f"no activity after {newest} ({age} days ago; exports may have "
                     "stopped arriving)",
                 )
             )
+    concealed = [f for f in status.activity_periods if f["concealed_rows"]]
+    if concealed:
+        from .metrics import CONCEALED_NAMES_FIX
+
+        latest = concealed[0]
+        warn(
+            Alert(
+                "concealed_names",
+                f"{latest['source_format']} activity of {latest['refresh_date']} has "
+                f"{latest['concealed_rows']} concealed user names: those people cannot be "
+                f"joined to the directory or to sites. {CONCEALED_NAMES_FIX}",
+            )
+        )
     if status.directory is None:
         warn(
             Alert(

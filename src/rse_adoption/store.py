@@ -4,6 +4,8 @@ Layout of a data folder (documented in docs/store.md):
 
     manifest.json                 the only source of truth: live files, directory, ledger
     events/month=YYYY-MM/*.parquet  immutable event files, hive-partitioned by UTC month
+    activity/*.parquet            per-person counts over a period (Microsoft 365, Slack
+                                  analytics), one file per (format, period, refresh date)
     quarantine/*.parquet          rows that could not become events, with file, line, reason
     directory/*.parquet           the employee directory (one live file)
     tmp/                          staging area of the running writer; emptied by the next one
@@ -38,7 +40,7 @@ from .errors import NoInputError, StoreBusyError, StoreIOError
 MANIFEST = "manifest.json"
 #: 2: events identified by their values (format 1 stored an MD5 `event_key` column).
 FORMAT_VERSION = 2
-DATA_FOLDERS = ("events", "quarantine", "directory", "history")
+DATA_FOLDERS = ("events", "activity", "quarantine", "directory", "history")
 
 
 @dataclass
@@ -54,6 +56,10 @@ class Manifest:
     erasures: list[dict[str, Any]] = field(default_factory=list)
     #: Per-site figures of `report --history` runs (history.py): aggregates only.
     history_files: list[dict[str, Any]] = field(default_factory=list)
+    #: Activity-period files (schema.ACTIVITY_SCHEMA), one per (source_format,
+    #: period_days, refresh_date): {path, source_format, period_days, refresh_date, rows,
+    #: concealed_rows}.
+    activity_files: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,6 +71,7 @@ class Manifest:
             "ledger": self.ledger,
             "erasures": self.erasures,
             "history_files": self.history_files,
+            "activity_files": self.activity_files,
         }
 
     @classmethod
@@ -77,6 +84,7 @@ class Manifest:
             ledger=list(data.get("ledger", [])),
             erasures=list(data.get("erasures", [])),
             history_files=list(data.get("history_files", [])),
+            activity_files=list(data.get("activity_files", [])),
         )
 
     def copy(self) -> Manifest:
@@ -90,6 +98,7 @@ class Manifest:
         paths = {f["path"] for f in self.event_files}
         paths |= {f["path"] for f in self.quarantine_files}
         paths |= {f["path"] for f in self.history_files}
+        paths |= {f["path"] for f in self.activity_files}
         if self.directory:
             paths.add(self.directory["path"])
         return paths

@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -41,11 +41,16 @@ from ..errors import DataError, NoInputError, RseError
 from ..event_files import copy_events
 from ..privacy import KeyCache, load_or_create_secret
 from ..schema import EVENT_DICTIONARY_COLUMNS, EVENT_SCHEMA, EVENT_STATISTICS_COLUMNS
-from . import events
+from . import events, mapped, periods, slack_analytics, teams, viva_engage
 from .canonical import ReadContext, connect
+from .mapped import Mapping
 from .textio import EncodingMismatch, read_sample
 
-FORMATS: dict[str, ModuleType] = {events.NAME: events}
+#: Every format, in the order detection asks them: specific layouts first, the generic
+#: event files last.
+FORMATS: dict[str, ModuleType] = {
+    module.NAME: module for module in (viva_engage, teams, slack_analytics, events, mapped)
+}
 
 
 @dataclass
@@ -60,6 +65,8 @@ class FileResult:
     rows_ingested: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    #: Rows of event types a mapping file says to ignore (neither stored nor quarantined).
+    ignored: int = 0
     message: str | None = None
 
 
@@ -112,8 +119,15 @@ def expand_inputs(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def detect(path: Path) -> ModuleType | None:
-    """The first format that recognises the file, or None."""
+def detect(path: Path, options: ReadOptions | None = None) -> ModuleType | None:
+    """The first format that recognises the file, or None. A `--mapping` file is asked
+    first: the user wrote it for their files."""
+    if (
+        options is not None
+        and options.mapping is not None
+        and mapped.sniff_mapped(path, options.mapping)
+    ):
+        return mapped
     for module in FORMATS.values():
         if module.sniff(path):
             return module
@@ -124,6 +138,8 @@ def closest_format(path: Path) -> str:
     """Why no format matched: the format missing the fewest columns, and those columns."""
     best: tuple[int, str, list[str]] | None = None
     for name, module in FORMATS.items():
+        if module is mapped:  # it has no columns of its own
+            continue
         try:
             missing = module.missing_columns(path)
         except (RseError, OSError, UnicodeError, ValueError):
@@ -155,8 +171,15 @@ def ingest_paths(
     wait_seconds: float = 0.0,
     on_file: ProgressCallback | None = None,
     dry_run: bool = False,
+    period_end: date | None = None,
+    period_days: int | None = None,
+    mapping: Mapping | None = None,
 ) -> IngestSummary:
     """Ingest every file under `paths` into the store at `settings.data_dir`.
+
+    `period_end` and `period_days` give the period of activity-count exports that do not
+    state it (Slack member analytics); `mapping` is a parsed `--mapping` file, which
+    makes files it matches readable as the `mapped` format.
 
     Raises NoInputError before touching the store if a path is missing, StoreBusyError if
     another writer holds the lock. Unreadable files are reported in the summary with
@@ -169,19 +192,31 @@ def ingest_paths(
         raise DataError(f"unknown format {format_name!r}; known: auto, {', '.join(FORMATS)}")
     files = expand_inputs(paths)
     summary = IngestSummary(dry_run=dry_run)
+    options = ReadOptions(format_name, period_end, period_days, mapping)
     with contextlib.ExitStack() as scratch:
         data_dir = settings.data_dir
         if dry_run and not (data_dir / store.MANIFEST).exists():  # do not create a store
             data_dir = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="rse-")))
-        _ingest_files(files, data_dir, settings, format_name, wait_seconds, on_file, summary)
+        _ingest_files(files, data_dir, settings, options, wait_seconds, on_file, summary)
     return summary
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What the user told ingest about the files: a forced format ("auto" to detect), the
+    period of activity-count exports that do not state it, and a column mapping."""
+
+    format_name: str = "auto"
+    period_end: date | None = None
+    period_days: int | None = None
+    mapping: Mapping | None = None
 
 
 def _ingest_files(
     files: list[Path],
     data_dir: Path,
     settings: Settings,
-    format_name: str,
+    options: ReadOptions,
     wait_seconds: float,
     on_file: ProgressCallback | None,
     summary: IngestSummary,
@@ -193,7 +228,7 @@ def _ingest_files(
         key_cache = KeyCache(secret)
         try:
             for done, path in enumerate(files, start=1):
-                result = _ingest_one(tx, con, key_cache, path, format_name, ledger_by_hash)
+                result = _ingest_one(tx, con, key_cache, path, options, ledger_by_hash)
                 summary.add(result)
                 if on_file is not None:
                     on_file(result, done, len(files))
@@ -206,7 +241,7 @@ def _ingest_one(
     con: Any,
     key_cache: KeyCache,
     path: Path,
-    format_name: str,
+    options: ReadOptions,
     ledger_by_hash: dict[str, dict[str, Any]],
 ) -> FileResult:
     display = str(path)
@@ -232,10 +267,19 @@ def _ingest_one(
         read_sample(path)
     except RseError as exc:
         return FileResult(display, "error", message=str(exc))
-    module = FORMATS.get(format_name) if format_name != "auto" else detect(path)
+    module = (
+        FORMATS.get(options.format_name) if options.format_name != "auto" else detect(path, options)
+    )
     if module is None:
         return FileResult(display, "skipped", message=f"{path.name}: {closest_format(path)}")
-    context = ReadContext(con=con, person_key=key_cache, source_file=path.name)
+    context = ReadContext(
+        con=con,
+        person_key=key_cache,
+        source_file=path.name,
+        period_end=options.period_end,
+        period_days=options.period_days,
+        mapping=options.mapping,
+    )
     with ThreadPoolExecutor(max_workers=1) as hasher:
         content_hash: str | Future[str] = sha or hasher.submit(file_sha256, path)
         try:
@@ -268,6 +312,8 @@ def _stage_and_commit(
     writers: dict[str, pq.ParquetWriter] = {}
     months: dict[str, StagedMonth] = {}
     rejects: list[pa.Table] = []
+    period_tables: list[pa.Table] = []
+    ignored = 0
     # Parquet encoding runs in a second thread (pyarrow releases the GIL) while the next
     # batch is read and converted; at most two batches wait, so memory stays bounded.
     pending: deque[Future[None]] = deque()
@@ -277,6 +323,9 @@ def _stage_and_commit(
                 for batch in module.read(path, context):
                     if batch.rejects is not None and batch.rejects.num_rows:
                         rejects.append(batch.rejects)
+                    if batch.periods is not None and batch.periods.num_rows:
+                        period_tables.append(batch.periods)
+                    ignored += batch.ignored
                     if batch.events is not None and batch.events.num_rows:
                         pending.append(
                             writer_thread.submit(
@@ -305,7 +354,8 @@ def _stage_and_commit(
     except OSError as exc:
         raise DataError(f"{path}: cannot be read: {exc.strerror}") from exc
     result = FileResult(str(path), "ingested", module.NAME)
-    result.rows_read = sum(m.rows for m in months.values())
+    result.rows_read = sum(m.rows for m in months.values()) + ignored
+    result.ignored = ignored
     manifest = tx.manifest.copy()
     for month, stats in sorted(months.items()):
         staged_path = staging / f"month={month}.parquet"
@@ -316,6 +366,20 @@ def _stage_and_commit(
             manifest.event_files.append(
                 {"path": tx.relative(kept_path), "month": month, "rows": kept, **period}
             )
+    if period_tables:
+        merged = periods.merge_periods(con, tx, manifest, pa.concat_tables(period_tables))
+        result.rows_read += merged.rows_new + merged.rows_replaced + merged.rows_unchanged
+        result.rows_ingested += merged.rows_new + merged.rows_replaced
+        result.duplicates += merged.rows_unchanged
+        notes = []
+        if merged.rows_replaced:
+            notes.append(f"{merged.rows_replaced} row(s) replaced those of an earlier export")
+        if merged.concealed_rows:
+            notes.append(concealed_names_message(merged.concealed_rows))
+        result.message = "; ".join(notes) or None
+    if ignored:
+        note = f"{ignored} row(s) of event types the mapping ignores"
+        result.message = f"{result.message}; {note}" if result.message else note
     if rejects:
         table = pa.concat_tables(rejects)
         result.quarantined = table.num_rows
@@ -382,6 +446,17 @@ def _stage_events(
         stats.with_id += part.num_rows - part.column("event_id").null_count
         stats.first = min(stats.first, part_bounds["min"])
         stats.last = max(stats.last, part_bounds["max"])
+
+
+def concealed_names_message(rows: int) -> str:
+    """What to tell a user whose Microsoft 365 export hides user names."""
+    from ..metrics import CONCEALED_NAMES_FIX
+
+    return (
+        f"{rows} row(s) have concealed user names (32-character hashes): the tenant hides "
+        "names in usage reports, so these people cannot be joined to the directory or to "
+        f"sites. {CONCEALED_NAMES_FIX}"
+    )
 
 
 @dataclass

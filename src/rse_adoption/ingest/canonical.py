@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import duckdb
@@ -35,20 +35,30 @@ UTC_MICROS = pa.timestamp("us", tz="UTC")
 class ReadContext:
     """What a reader needs besides the file: a DuckDB connection (its session time zone is
     the one naive timestamps are read in), the run's person-key cache, and the file's name
-    as recorded in provenance. `encoding` forces a text encoding when set."""
+    as recorded in provenance. `encoding` forces a text encoding when set. `period_end` and
+    `period_days` give the period of an activity-count export that does not state it
+    (`ingest --period-end/--period-days`). `mapping` is the `--mapping` file's content for
+    the `mapped` format."""
 
     con: duckdb.DuckDBPyConnection
     person_key: KeyCache
     source_file: str
     encoding: str | None = None
+    period_end: date | None = None
+    period_days: int | None = None
+    mapping: Any = None
 
 
 @dataclass
 class Batch:
-    """What readers yield: canonical events and/or quarantined rows (QUARANTINE_SCHEMA)."""
+    """What readers yield: canonical events, activity-period rows (ACTIVITY_SCHEMA) and/or
+    quarantined rows (QUARANTINE_SCHEMA)."""
 
     events: pa.Table | None = None
     rejects: pa.Table | None = None
+    periods: pa.Table | None = None
+    #: Rows a mapping file told to ignore (neither events nor quarantined).
+    ignored: int = 0
 
 
 @dataclass
@@ -57,6 +67,7 @@ class Converted:
 
     events: pa.Table
     reject_records: list[tuple[int, str]] = field(default_factory=list)
+    ignored: int = 0
 
 
 def connect(
@@ -88,13 +99,29 @@ FROM ts_batch
 """
 
 
-def parse_timestamps(con: duckdb.DuckDBPyConnection, text: pa.Array | pa.ChunkedArray) -> pa.Array:
+def parse_timestamps(
+    con: duckdb.DuckDBPyConnection,
+    text: pa.Array | pa.ChunkedArray,
+    formats: list[str] | None = None,
+) -> pa.Array:
     """UTC timestamps (µs) of `text`, null where unreadable, in the same order.
 
     Accepted: ISO 8601 with or without offset (naive means the connection's time zone),
     `DD/MM/YYYY HH:MM[:SS]` and `DD/MM/YYYY` (same zone), and Unix epochs in seconds.
     A batch whose every value is ISO 8601 with an offset is read by Arrow's cast (5x
-    faster); any other batch by DuckDB, which gives the same instants for those values."""
+    faster); any other batch by DuckDB, which gives the same instants for those values.
+    `formats` (strptime formats, from a mapping file) replaces all of that: only they are
+    tried, in the connection's time zone unless the format has an offset (`%z`)."""
+    if formats:
+        con.register("ts_batch", pa.table({"ts_raw": text}))
+        try:
+            parsed = con.sql(
+                "SELECT try_strptime(trim(ts_raw), $formats)::TIMESTAMPTZ AS ts FROM ts_batch",
+                params={"formats": formats},
+            ).to_arrow_table()
+        finally:
+            con.unregister("ts_batch")
+        return _contiguous(parsed.column("ts").cast(UTC_MICROS))
     try:  # fast path: Arrow reads ISO 8601 with an explicit offset, and only that
         return _contiguous(pc.cast(text, UTC_MICROS))
     except pa.ArrowInvalid:
@@ -123,12 +150,24 @@ def column_keys(column: pa.Array | pa.ChunkedArray, person_key: KeyCache) -> pa.
     return pc.take(pa.array(keys, mask=keys == NO_KEY), encoded.indices)
 
 
-def canonical_event_types(text: pa.Array | pa.ChunkedArray) -> pa.Array:
+#: What a mapping file's [event_types] may map a value to besides the canonical types:
+#: rows to drop without quarantining them (activity the user decided not to count).
+IGNORE = "ignore"
+
+
+def canonical_event_types(
+    text: pa.Array | pa.ChunkedArray, extra: dict[str, str] | None = None
+) -> pa.Array:
     """The canonical event type of each value (aliases, any case and blanks), null if
-    unknown. The mapping runs once per distinct value, the look-up is vectorised."""
+    unknown. `extra` (lower-cased value -> type or IGNORE, from a mapping file) is looked
+    up first. The mapping runs once per distinct value, the look-up is vectorised."""
     encoded = pc.dictionary_encode(_contiguous(text))
+    extra = extra or {}
     mapped = pa.array(
-        [EVENT_TYPE_ALIASES.get(v.strip().lower()) for v in encoded.dictionary.to_pylist()],
+        [
+            extra.get(v.strip().lower()) or EVENT_TYPE_ALIASES.get(v.strip().lower())
+            for v in encoded.dictionary.to_pylist()
+        ],
         pa.string(),
     )
     return pc.take(mapped, encoded.indices)
@@ -151,13 +190,19 @@ def to_events(
     first_record: int,
     context: ReadContext,
     source_format: str,
+    *,
+    event_type_map: dict[str, str] | None = None,
+    timestamp_formats: list[str] | None = None,
 ) -> Converted:
     """Canonical events of one batch of raw text columns.
 
     `columns` maps canonical field names (schema.EVENT_COLUMN_ALIASES keys) to text arrays;
     absent optional fields are null. `first_record` is the 0-based index, among the file's
     well-formed records, of the batch's first row: rejects are reported with that index so
-    that the reader can turn it into a line number.
+    that the reader can turn it into a line number. `event_type_map` and
+    `timestamp_formats` come from a mapping file (see canonical_event_types and
+    parse_timestamps); rows whose type maps to IGNORE are dropped and counted, not
+    rejected.
     """
     null_text = pa.nulls(num_rows, pa.string())
 
@@ -166,8 +211,12 @@ def to_events(
 
     user_key = column_keys(text("user"), context.person_key)
     target_user_key = column_keys(text("target_user"), context.person_key)
-    ts = parse_timestamps(context.con, text("timestamp"))
-    event_type = canonical_event_types(text("event_type"))
+    ts = parse_timestamps(context.con, text("timestamp"), timestamp_formats)
+    event_type = canonical_event_types(text("event_type"), event_type_map)
+    ignored = pc.fill_null(pc.equal(event_type, IGNORE), False)
+    ignored_rows = int(pc.sum(ignored).as_py() or 0)
+    if ignored_rows:
+        event_type = pc.if_else(ignored, pa.scalar(None, pa.string()), event_type)
     in_range = pc.and_(
         pc.greater_equal(ts, pa.scalar(EARLIEST, UTC_MICROS)),
         pc.less(ts, pa.scalar(LATEST, UTC_MICROS)),
@@ -194,12 +243,14 @@ def to_events(
     )
     reject_records: list[tuple[int, str]] = []
     if not pc.all(good).as_py():
-        bad = pc.invert(good)
+        bad = pc.and_(pc.invert(good), pc.invert(ignored))
         reject_records = _reject_reasons(
             pc.indices_nonzero(bad).to_pylist(), first_record, columns, user_key, ts
         )
         events = events.filter(good)
-    return Converted(events=events.cast(EVENT_SCHEMA), reject_records=reject_records)
+    return Converted(
+        events=events.cast(EVENT_SCHEMA), reject_records=reject_records, ignored=ignored_rows
+    )
 
 
 def _reject_reasons(

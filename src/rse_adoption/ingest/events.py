@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -85,19 +87,52 @@ def sniff(path: Path) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class ReadSpec:
+    """How to read one kind of event file: the format's name (recorded as
+    `source_format`), header aliases per canonical field, and what a mapping file adds —
+    event-type values, strptime formats, a forced delimiter."""
+
+    name: str = NAME
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=lambda: EVENT_COLUMN_ALIASES)
+    event_types: dict[str, str] | None = None
+    timestamp_formats: list[str] | None = None
+    delimiter: str | None = None
+
+    def convert(
+        self, columns: dict[str, Any], rows: int, record: int, context: ReadContext
+    ) -> canonical.Converted:
+        return canonical.to_events(
+            columns,
+            rows,
+            record,
+            context,
+            self.name,
+            event_type_map=self.event_types,
+            timestamp_formats=self.timestamp_formats,
+        )
+
+
 def read(path: Path, context: ReadContext) -> Iterator[Batch]:
     """Canonical batches of the file; the last batch carries every quarantined row."""
+    return read_with(path, context, ReadSpec())
+
+
+def read_with(path: Path, context: ReadContext, spec: ReadSpec) -> Iterator[Batch]:
+    """Canonical batches of an event file read as `spec` says."""
     if _is_jsonl(path):
-        yield from _read_jsonl(path, context)
+        yield from _read_jsonl(path, context, spec)
         return
     info = sniff_text(path)
-    yield from _read_csv(path, context, context.encoding or info.encoding, info.first_line)
+    yield from _read_csv(path, context, context.encoding or info.encoding, info.first_line, spec)
 
 
-def _read_csv(path: Path, context: ReadContext, encoding: str, first_line: str) -> Iterator[Batch]:
-    delimiter = sniff_delimiter(first_line)
+def _read_csv(
+    path: Path, context: ReadContext, encoding: str, first_line: str, spec: ReadSpec
+) -> Iterator[Batch]:
+    delimiter = spec.delimiter or sniff_delimiter(first_line)
     headers = split_line(first_line, delimiter)
-    positions, _ = match_columns(headers, EVENT_COLUMN_ALIASES)
+    positions, _ = match_columns(headers, spec.aliases)
     header_names = [f"c{i}" for i in range(len(headers))]
     invalid_rows = 0
 
@@ -132,11 +167,11 @@ def _read_csv(path: Path, context: ReadContext, encoding: str, first_line: str) 
         record = 0
         reject_records: list[tuple[int, str]] = []
         for raw in _grouped(_batches(reader), TRANSFORM_ROWS):
-            columns = {field: raw.column(index) for field, index in positions.items()}
-            batch = canonical.to_events(columns, raw.num_rows, record, context, NAME)
+            columns = {name: raw.column(index) for name, index in positions.items()}
+            batch = spec.convert(columns, raw.num_rows, record, context)
             record += raw.num_rows
             reject_records.extend(batch.reject_records)
-            yield Batch(events=batch.events)
+            yield Batch(events=batch.events, ignored=batch.ignored)
     except pa.ArrowInvalid as exc:
         message = str(exc)
         if "utf8" in message.lower() or "utf-8" in message.lower():
@@ -208,9 +243,9 @@ def _locate_rejects(
     return canonical.rejects_table(files, lines, reasons, raws)
 
 
-def _read_jsonl(path: Path, context: ReadContext) -> Iterator[Batch]:
+def _read_jsonl(path: Path, context: ReadContext, spec: ReadSpec) -> Iterator[Batch]:
     """JSON Lines: one object per physical line, so line numbers are exact in one pass."""
-    fields = list(EVENT_COLUMN_ALIASES)
+    fields = list(spec.aliases)
     bad_lines: list[int] = []
     bad_reasons: list[str] = []
     bad_raw: list[str] = []
@@ -224,7 +259,7 @@ def _read_jsonl(path: Path, context: ReadContext) -> Iterator[Batch]:
         nonlocal record
         n = len(buffer_lines)
         columns = {f: pa.array(buffer[f], pa.string()) for f in key_names}
-        batch = canonical.to_events(columns, n, record, context, NAME)
+        batch = spec.convert(columns, n, record, context)
         for index, reason in batch.reject_records:
             bad_lines.append(buffer_lines[index - record])
             bad_reasons.append(reason)
@@ -234,7 +269,7 @@ def _read_jsonl(path: Path, context: ReadContext) -> Iterator[Batch]:
             values.clear()
         buffer_lines.clear()
         buffer_text.clear()
-        return Batch(events=batch.events)
+        return Batch(events=batch.events, ignored=batch.ignored)
 
     encoding = context.encoding or "utf-8"
     with open_binary(path) as raw:
@@ -261,7 +296,7 @@ def _read_jsonl(path: Path, context: ReadContext) -> Iterator[Batch]:
                 continue
             if not key_names:
                 names = list(obj)
-                found, _ = match_columns(names, EVENT_COLUMN_ALIASES)
+                found, _ = match_columns(names, spec.aliases)
                 key_names = {f: names[i] for f, i in found.items()}
             for f, name in key_names.items():
                 buffer[f].append(_json_scalar(obj.get(name)))

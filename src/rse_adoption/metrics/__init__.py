@@ -18,7 +18,7 @@ import duckdb
 from .. import store
 from ..config import Settings
 from ..errors import DataError
-from ..report.model import GroupFigures, Report
+from ..report.model import ActivityPeriod, GroupFigures, Report
 from . import segments, sites
 from .segments import SEGMENTS, Window
 
@@ -73,14 +73,37 @@ def _build(
     data_dir = settings.data_dir
     first_day, last_day = segments.data_period(con, data_dir, manifest)
     if as_of is None:
-        if last_day is None:
+        as_of = last_day or _latest_period_end(manifest, settings.window_days)
+        if as_of is None:
+            if manifest.activity_files:
+                raise DataError(
+                    f"the store {data_dir} holds activity periods but no events, and none is "
+                    f"{settings.window_days} days long: a report's window must be one the "
+                    f"exports cover; use {supported_windows(manifest)}"
+                )
             raise DataError(
                 f"the store {data_dir} holds no events: run `rse-adoption ingest` first, "
                 "or give --as-of"
             )
-        as_of = last_day
     window = Window(as_of=as_of, days=settings.window_days)
     notes: list[str] = []
+    periods_used = [
+        entry
+        for entry in manifest.activity_files
+        if int(entry["period_days"]) == window.days and entry["refresh_date"] == as_of.isoformat()
+    ]
+    if manifest.activity_files and not periods_used:
+        if not manifest.event_files:
+            raise DataError(
+                f"no activity period of the store is the {window.days} days ending {as_of}: "
+                "the exports give per-person counts over fixed periods, so a report's window "
+                f"must be one of them; use {supported_windows(manifest)}"
+            )
+        notes.append(
+            "Activity periods (Microsoft 365, Slack analytics) count only in a report whose "
+            f"window is exactly their period; this one uses events only. Windows they "
+            f"support: {supported_windows(manifest)}."
+        )
     if manifest.directory:
         segments.create_people_from_directory(con, data_dir / manifest.directory["path"], as_of)
         headcount_source = "directory"
@@ -90,7 +113,16 @@ def _build(
             for f in manifest.event_files
             if f["month"] <= as_of.strftime("%Y-%m")
         ]
-        segments.create_people_from_activity(con, history, as_of)
+        segments.create_people_from_activity(
+            con,
+            history,
+            as_of,
+            [
+                data_dir / f["path"]
+                for f in manifest.activity_files
+                if f["refresh_date"] <= as_of.isoformat()
+            ],
+        )
         headcount_source = "activity"
         notes.append(
             "No employee directory is loaded: each site's headcount is the people seen in "
@@ -100,7 +132,32 @@ def _build(
     segments.create_person_weeks(
         con, segments.event_files(data_dir, manifest, window.months()), window
     )
+    segments.create_person_periods(con, [data_dir / f["path"] for f in periods_used])
     segments.create_person_segments(con)
+    if periods_used:
+        sources = sorted({f["source_format"] for f in periods_used})
+        notes.append(
+            f"Includes per-person activity counts of {', '.join(sources)} for the "
+            f"{window.days} days ending {as_of} (no weekly detail: they count in the "
+            "window's segments, not in the weekly series)."
+        )
+    concealed, concealed_joined = segments.concealed_people(con)
+    if concealed and not manifest.directory:
+        notes.append(
+            f"{concealed} people of the Microsoft 365 reports have concealed names "
+            "(32-character hashes): they count in '(no site)', so only organisation-wide "
+            f"figures are possible. {CONCEALED_NAMES_FIX}"
+        )
+    elif concealed and not concealed_joined:
+        message = (
+            f"{concealed} people of the Microsoft 365 reports have concealed names "
+            "(32-character hashes), which nothing in the directory matches"
+        )
+        if manifest.directory and not _anyone_active(con):
+            raise DataError(
+                f"{message}: every site would show zero contributors. {CONCEALED_NAMES_FIX}"
+            )
+        notes.append(f"{message}; they count as unlisted people, in no site. {CONCEALED_NAMES_FIX}")
     counts = sites.site_segment_counts(con)
     series = sites.site_series(con, segments.week_monday(window))
     weeks = sites.window_weeks(window.start, as_of)
@@ -139,7 +196,57 @@ def _build(
         data_last_day=last_day,
         generated_at=generated_at or store.utc_now_iso(),
         notes=tuple(notes),
+        activity_periods=tuple(
+            ActivityPeriod(
+                f["source_format"],
+                int(f["period_days"]),
+                date.fromisoformat(f["refresh_date"]),
+                int(f["rows"]),
+            )
+            for f in sorted(periods_used, key=lambda f: f["source_format"])
+        ),
     )
 
 
-__all__ = ["build_report", "resolve_sites", "GroupFigures"]
+#: What to change when Microsoft 365 reports conceal user names.
+CONCEALED_NAMES_FIX = (
+    'To report by site, a Microsoft 365 admin turns off "Display concealed user, group, '
+    'and site names in all reports" (admin center > Settings > Org settings > Reports; '
+    "Graph: admin/reportSettings displayConcealedNames = false), then exports the reports "
+    "again."
+)
+
+
+def _anyone_active(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(
+        con.sql("SELECT count(*) FROM person_segments WHERE segment <> 'inactive'").fetchall()[0][0]
+    )
+
+
+def _latest_period_end(manifest: store.Manifest, window_days: int) -> date | None:
+    """The last refresh date of activity periods `window_days` long, or None."""
+    ends = [
+        f["refresh_date"] for f in manifest.activity_files if int(f["period_days"]) == window_days
+    ]
+    return date.fromisoformat(max(ends)) if ends else None
+
+
+def supported_windows(manifest: store.Manifest, limit: int = 6) -> str:
+    """The report windows the store's activity periods support, latest first, as options:
+    `--window 30 --as-of 2026-10-31 (viva_engage, teams); ...`."""
+    windows: dict[tuple[str, int], set[str]] = {}
+    for f in manifest.activity_files:
+        windows.setdefault((f["refresh_date"], int(f["period_days"])), set()).add(
+            f["source_format"]
+        )
+    ordered = sorted(windows.items(), key=lambda item: (item[0][0], -item[0][1]), reverse=True)
+    text = "; ".join(
+        f"--window {days} --as-of {end} ({', '.join(sorted(formats))})"
+        for (end, days), formats in ordered[:limit]
+    )
+    if len(ordered) > limit:
+        text += f"; and {len(ordered) - limit} more"
+    return text
+
+
+__all__ = ["build_report", "resolve_sites", "supported_windows", "GroupFigures"]

@@ -133,25 +133,38 @@ def create_people_from_directory(
 
 
 def create_people_from_activity(
-    con: duckdb.DuckDBPyConnection, files: list[Path], as_of: date
+    con: duckdb.DuckDBPyConnection,
+    files: list[Path],
+    as_of: date,
+    activity_files: Sequence[Path] = (),
 ) -> None:
-    """Without a directory: everyone seen in the store up to as_of, at the site their
-    events name most often (ties: alphabetical; none: "(no site)")."""
-    if files:
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE people AS
-            WITH counts AS (
-                SELECT user_key, coalesce(site, '(no site)') AS site, count(*) AS n
-                FROM read_parquet($files)
-                WHERE ts < $end::TIMESTAMPTZ
-                GROUP BY ALL
+    """Without a directory: everyone seen in the store up to as_of — in events, or in
+    activity periods ending by then — at the site their events name most often (ties:
+    alphabetical; none, as for people known only from activity periods: "(no site)")."""
+    if files or activity_files:
+        sources = []
+        params: dict[str, object] = {"end": (as_of + timedelta(days=1)).isoformat()}
+        if files:
+            sources.append(
+                "SELECT user_key, coalesce(site, '(no site)') AS site, count(*) AS n "
+                "FROM read_parquet($files) WHERE ts < $end::TIMESTAMPTZ GROUP BY ALL"
             )
+            params["files"] = path_list(files)
+        if activity_files:
+            sources.append(
+                "SELECT DISTINCT person_key AS user_key, '(no site)' AS site, 0 AS n "
+                "FROM read_parquet($activity) WHERE refresh_date < $end::DATE"
+            )
+            params["activity"] = path_list(list(activity_files))
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE people AS
+            WITH counts AS ({" UNION ALL ".join(sources)})
             SELECT user_key AS person, site, false AS ambassador
             FROM counts
             QUALIFY row_number() OVER (PARTITION BY user_key ORDER BY n DESC, site) = 1
-            """,
-            {"end": (as_of + timedelta(days=1)).isoformat(), "files": path_list(files)},
+            """,  # noqa: S608 -- only constants are formatted in
+            params,
         ).fetchall()
     else:
         con.execute(
@@ -207,16 +220,59 @@ def create_person_weeks(con: duckdb.DuckDBPyConnection, files: list[Path], windo
     ).fetchall()
 
 
+#: Participation level of an activity-period row (docs/metrics.md, "Activity periods"):
+#: posts or replies make a contributor, else reactions a reactor, else reads a reader, else
+#: other activity (Teams chats, calls, meetings; Slack days active) a visitor.
+PERIOD_LEVEL_SQL = """CASE WHEN coalesce(posts, 0) + coalesce(replies, 0) > 0 THEN 4
+    WHEN coalesce(reactions, 0) > 0 THEN 3 WHEN coalesce(reads, 0) > 0 THEN 2
+    WHEN coalesce(other_activity, 0) > 0 THEN 1 ELSE 0 END"""
+
+
+def create_person_periods(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> None:
+    """Temp table `person_periods` (person, listed, level, concealed): the participation
+    level of each person in the activity periods that match the window exactly (`files`,
+    chosen by the caller), resolved to directory people through `key_map` like events.
+    Several formats (Viva Engage and Teams) for one person: the highest level."""
+    if not files:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE person_periods AS SELECT NULL::BIGINT AS person, "
+            "false AS listed, 0 AS level, false AS concealed WHERE false"
+        ).fetchall()
+        return
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE person_periods AS
+        SELECT coalesce(k.person_key, a.person_key) AS person,
+               k.person_key IS NOT NULL AS listed,
+               max({PERIOD_LEVEL_SQL}) AS level,
+               bool_or(a.concealed) AS concealed
+        FROM read_parquet($files) a LEFT JOIN key_map k ON k.key = a.person_key
+        GROUP BY 1, 2
+        """,  # noqa: S608 -- only constants are formatted in
+        {"files": path_list(list(files))},
+    ).fetchall()
+
+
 def create_person_segments(con: duckdb.DuckDBPyConnection) -> None:
-    """Temp table `person_segments`: every person of `people` with their window segment, and
-    for contributors the week (index as in person_weeks) of their first contribution."""
+    """Temp table `person_segments`: every person of `people` with their window segment
+    (the highest level of their events and of matching activity periods), and for
+    contributors seen in events the week (index as in person_weeks) of their first
+    contribution."""
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE person_segments AS
-        WITH activity AS (
+        WITH weekly AS (
             SELECT person, max(level) AS level,
                    min(week) FILTER (WHERE level = 4) AS first_contribution
             FROM person_weeks WHERE listed GROUP BY person
+        ),
+        periodic AS (
+            SELECT person, max(level) AS level FROM person_periods WHERE listed GROUP BY person
+        ),
+        activity AS (
+            SELECT person, greatest(coalesce(w.level, 0), coalesce(p.level, 0)) AS level,
+                   w.first_contribution
+            FROM weekly w FULL JOIN periodic p USING (person)
         )
         SELECT p.person, p.site, p.ambassador,
                CASE coalesce(a.level, 0) WHEN 4 THEN 'contributor' WHEN 3 THEN 'reactor'
@@ -228,7 +284,20 @@ def create_person_segments(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def unlisted_active_users(con: duckdb.DuckDBPyConnection) -> int:
-    """People active in the window whose key the directory does not know."""
+    """People active in the window (events, or activity periods with any activity) whose
+    key the directory does not know."""
     return int(
-        con.sql("SELECT count(DISTINCT person) FROM person_weeks WHERE NOT listed").fetchall()[0][0]
+        con.sql(
+            "SELECT count(DISTINCT person) FROM (SELECT person FROM person_weeks WHERE NOT "
+            "listed UNION ALL SELECT person FROM person_periods WHERE NOT listed AND level > 0)"
+        ).fetchall()[0][0]
     )
+
+
+def concealed_people(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """(people of the matching activity periods whose names are concealed, how many of
+    them the directory knows)."""
+    total, listed = con.sql(
+        "SELECT count(*), count(*) FILTER (WHERE listed) FROM person_periods WHERE concealed"
+    ).fetchall()[0]
+    return int(total), int(listed)

@@ -67,6 +67,15 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "last_day": _day(report.data_last_day),
         },
         "notes": list(report.notes),
+        "activity_periods": [
+            {
+                "source_format": a.source_format,
+                "period_days": a.period_days,
+                "refresh_date": a.refresh_date.isoformat(),
+                "people": a.people,
+            }
+            for a in report.activity_periods
+        ],
         "sites": [_group(g, True) for g in report.sites],
         "totals": _group(report.totals, False),
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,17 @@ class GroupFigures:
 
 
 @dataclass(frozen=True)
+class ActivityPeriod:
+    """Per-person counts of one export format over a period that the report used (its
+    window is exactly that period): `people` rows of `source_format`."""
+
+    source_format: str
+    period_days: int
+    refresh_date: date
+    people: int
+
+
+@dataclass(frozen=True)
 class Report:
     """A whole report: parameters, provenance of the headcount, sites sorted by name, totals."""
 
@@ -70,4 +81,5 @@ class Report:
     data_last_day: date | None
     generated_at: str
     notes: tuple[str, ...] = field(default_factory=tuple)
+    activity_periods: tuple[ActivityPeriod, ...] = ()
     schema_version: str = SCHEMA_VERSION

@@ -1,0 +1,433 @@
+"""Per-person counts over a period: the shared reader of Microsoft 365 usage reports
+(Viva Engage, Teams) and Slack member analytics, and their merge into the store.
+
+These exports are not events: each row says how many messages a person posted, liked or
+read over the `period_days` days ending on `refresh_date`. They are kept at that grain in
+the activity-period table (schema.ACTIVITY_SCHEMA) rather than turned into invented
+events. A format module describes its columns (`PeriodFormat`: canonical field -> header
+names, compared without case, blanks or punctuation, so the Graph CSV headers, the admin
+center's display headers and the JSON camelCase keys all match) and this module reads CSV
+or Graph JSON, parses dates and counts, pseudonymises people, flags concealed names and
+quarantines bad rows with their line.
+
+Idempotence is by key, not by file: (format, period, refresh date, person). Committing a
+file's rows replaces the stored rows of the same key, so a re-export of the same period
+with other bytes replaces them, and overlapping periods are kept apart, never summed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .. import store
+from ..errors import DataError
+from ..event_files import copy_rows
+from ..schema import ACTIVITY_SCHEMA
+from .canonical import Batch, ReadContext, rejects_table
+from .textio import (
+    iter_csv_records,
+    open_binary,
+    read_sample,
+    sniff_delimiter,
+    sniff_text,
+    split_line,
+)
+
+#: A Microsoft 365 report with "conceal user, group and site names" on: user principal
+#: names and display names become 32 uppercase hexadecimal characters.
+CONCEALED_NAME = re.compile(r"[0-9A-F]{32}")
+#: Count fields of the activity-period table.
+COUNT_FIELDS = ("posts", "replies", "reactions", "reads", "other_activity")
+#: Refuse a JSON report larger than this (it is read whole; real ones are a few MB).
+MAX_JSON_BYTES = 1 << 30
+
+
+def header_key(name: str) -> str:
+    """Headers compare without case, blanks or punctuation: `Posted Count`, `postedCount`
+    and `posted_count` are one name."""
+    return re.sub(r"[^0-9a-z]", "", name.replace("\ufeff", "").lower())
+
+
+@dataclass(frozen=True)
+class PeriodFormat:
+    """How one export names its columns.
+
+    `columns`: canonical field -> accepted header names. Fields: `user` (required),
+    `refresh_date`, `period` (both optional: `--period-end`/`--period-days` stand in),
+    the COUNT_FIELDS, and `other:*` fields summed into other_activity (yes/no flags count
+    as 1/0). `required`: the fields whose headers make a file this format's."""
+
+    name: str
+    columns: dict[str, tuple[str, ...]]
+    required: tuple[str, ...]
+    concealable: bool = False
+    #: Turns the parsed counts of one row into the stored counts (e.g. Slack's direct
+    #: messages moved from posts to other activity). Default: unchanged.
+    adjust: Callable[[dict[str, int | None]], dict[str, int | None]] | None = None
+
+
+def match(fmt: PeriodFormat, headers: list[str]) -> tuple[dict[str, int], list[str]]:
+    """Canonical field -> position of its header; and the required fields missing."""
+    keys = [header_key(h) for h in headers]
+    found: dict[str, int] = {}
+    for f, names in fmt.columns.items():  # the first alias present wins (Email before User ID)
+        for name in names:
+            if header_key(name) in keys:
+                position = keys.index(header_key(name))
+                if position not in found.values():
+                    found[f] = position
+                    break
+    missing = [fmt.columns[f][0] for f in fmt.required if f not in found]
+    return found, missing
+
+
+def _is_json(path: Path) -> bool:
+    return path.name.lower().removesuffix(".gz").endswith(".json") and read_sample(
+        path, 4096
+    ).lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"["))
+
+
+def _json_records(path: Path) -> list[dict[str, Any]]:
+    """The objects of a Graph JSON report: `{"value": [...]}` (one page) or a bare list."""
+    with open_binary(path) as f:
+        raw = f.read(MAX_JSON_BYTES + 1)
+    if len(raw) > MAX_JSON_BYTES:
+        raise DataError(f"{path}: JSON report larger than {MAX_JSON_BYTES >> 20} MiB")
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not valid JSON: {exc}") from None
+    if isinstance(data, dict):
+        data = data.get("value")
+    if not isinstance(data, list):
+        raise DataError(f'{path}: a JSON report holds a list under "value"')
+    return data
+
+
+def headers_of(path: Path) -> list[str]:
+    """CSV header names, or the keys of a JSON report's first object."""
+    if _is_json(path):
+        try:
+            records = _json_records(path)
+        except DataError:
+            return []
+        first = records[0] if records and isinstance(records[0], dict) else {}
+        return [str(k) for k in first]
+    info = sniff_text(path)
+    return split_line(info.first_line, sniff_delimiter(info.first_line))
+
+
+def missing_columns(fmt: PeriodFormat, path: Path) -> list[str]:
+    return match(fmt, headers_of(path))[1]
+
+
+def sniff(fmt: PeriodFormat, path: Path) -> bool:
+    try:
+        return not missing_columns(fmt, path)
+    except (DataError, OSError, UnicodeError):
+        return False
+
+
+def _records(path: Path, context: ReadContext) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """Header and (line, fields) of every row, CSV or JSON alike (a JSON object's line is
+    its position in the list, counting from 1)."""
+    if _is_json(path):
+        records = _json_records(path)
+        headers: list[str] = []
+        for obj in records:
+            if isinstance(obj, dict):
+                headers.extend(str(k) for k in obj if str(k) not in headers)
+
+        def rows() -> Iterator[tuple[int, list[str]]]:
+            for position, obj in enumerate(records, start=1):
+                if not isinstance(obj, dict):
+                    yield position, []
+                    continue
+                yield position, [_json_text(obj.get(h)) for h in headers]
+
+        return headers, rows()
+    info = sniff_text(path)
+    delimiter = sniff_delimiter(info.first_line)
+    records_iter = iter_csv_records(path, context.encoding or info.encoding, delimiter)
+    first = next(records_iter, None)
+    return (first[1] if first else []), records_iter
+
+
+def _json_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, list):
+        return "+".join(str(v) for v in value)
+    return str(value)
+
+
+_FLAGS = {"true": 1, "yes": 1, "oui": 1, "false": 0, "no": 0, "non": 0, "": 0}
+
+
+def parse_count(raw: str) -> int:
+    """A count: an integer; an empty cell is 0 (Microsoft writes some zeros as empty);
+    `True`/`False` and `Yes`/`No` are 1/0. ValueError otherwise."""
+    text = raw.strip()
+    flag = _FLAGS.get(text.lower())
+    if flag is not None:
+        return flag
+    value = float(text.replace("\u202f", "").replace(" ", ""))
+    if value < 0 or value != int(value):
+        raise ValueError(text)
+    return int(value)
+
+
+def parse_date(raw: str) -> date:
+    """`YYYY-MM-DD` (Microsoft 365), `DD/MM/YYYY` (re-saved by French Excel), or
+    `Mar 17, 2025` (Slack analytics); a time part is ignored."""
+    text = raw.strip()
+    for fmt, part in (("%Y-%m-%d", text[:10]), ("%d/%m/%Y", text[:10]), ("%b %d, %Y", text)):
+        try:
+            return datetime.strptime(part, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+def parse_period(raw: str) -> int:
+    """Days of a report period: `7`, `D7`, `30`, `D30`... (any positive number of days)."""
+    text = raw.strip().upper().removeprefix("D")
+    days = int(text)
+    if not 1 <= days <= 3660:
+        raise ValueError(raw)
+    return days
+
+
+@dataclass
+class _Rows:
+    columns: dict[str, list[Any]] = field(
+        default_factory=lambda: {f.name: [] for f in ACTIVITY_SCHEMA}
+    )
+    users: list[str] = field(default_factory=list)
+    reject_lines: list[int] = field(default_factory=list)
+    reject_reasons: list[str] = field(default_factory=list)
+    reject_raw: list[str] = field(default_factory=list)
+
+    def reject(self, line: int, reason: str, fields: list[str], delimiter: str = ",") -> None:
+        self.reject_lines.append(line)
+        self.reject_reasons.append(reason)
+        self.reject_raw.append(delimiter.join(fields)[:2000])
+
+
+def read(fmt: PeriodFormat, path: Path, context: ReadContext) -> Iterator[Batch]:
+    """One batch: the file's activity-period rows and its quarantined rows."""
+    headers, records = _records(path, context)
+    positions, missing = match(fmt, headers)
+    if missing:
+        raise DataError(f"{path}: not a {fmt.name} export: missing column(s) {', '.join(missing)}")
+    if ("refresh_date" not in positions and context.period_end is None) or (
+        "period" not in positions and context.period_days is None
+    ):
+        raise DataError(
+            f"{path}: this {fmt.name} export does not say its period; give "
+            "--period-end YYYY-MM-DD and --period-days N (the last day and the length of "
+            "the period chosen when it was exported)"
+        )
+    rows = _Rows()
+    width = len(headers)
+    record_number = 0
+    for line, fields in records:
+        if len(fields) != width:
+            rows.reject(line, f"expected {width} columns, found {len(fields)}", fields)
+            continue
+        record_number += 1
+        problem = _add_row(fmt, positions, fields, context, rows, record_number)
+        if problem:
+            rows.reject(line, problem, fields)
+    keys = context.person_key.many(rows.users)
+    rows.columns["person_key"] = keys
+    periods = pa.table(rows.columns, schema=ACTIVITY_SCHEMA) if rows.users else None
+    rejects = (
+        rejects_table(
+            [path.name] * len(rows.reject_lines),
+            rows.reject_lines,
+            rows.reject_reasons,
+            rows.reject_raw,
+        )
+        if rows.reject_lines
+        else None
+    )
+    yield Batch(periods=periods, rejects=rejects)
+
+
+def _add_row(
+    fmt: PeriodFormat,
+    positions: dict[str, int],
+    fields: list[str],
+    context: ReadContext,
+    rows: _Rows,
+    record_number: int,
+) -> str | None:
+    """Parse one row into `rows`; the reason it cannot be, or None."""
+
+    def cell(name: str) -> str | None:
+        position = positions.get(name)
+        return None if position is None else fields[position]
+
+    user = (cell("user") or "").strip()
+    if not user:
+        return "missing user"
+    raw_refresh = cell("refresh_date")
+    try:
+        refresh = parse_date(raw_refresh) if raw_refresh is not None else context.period_end
+    except ValueError:
+        return f"bad date {json.dumps(raw_refresh)}"
+    raw_period = cell("period")
+    try:
+        period = parse_period(raw_period) if raw_period is not None else context.period_days
+    except ValueError:
+        return f"bad report period {json.dumps(raw_period)}"
+    counts: dict[str, int | None] = {}
+    other = 0
+    for name, position in positions.items():
+        if name in ("user", "refresh_date", "period"):
+            continue
+        try:
+            value = parse_count(fields[position])
+        except ValueError:
+            return f"bad count {json.dumps(fields[position][:40])} in {fmt.columns[name][0]}"
+        if name.startswith("other:"):
+            other += value
+        else:
+            counts[name] = value
+    if any(n.startswith("other:") for n in positions):
+        counts["other_activity"] = counts.get("other_activity", 0) or 0
+        counts["other_activity"] = (counts["other_activity"] or 0) + other
+    if fmt.adjust is not None:
+        counts = fmt.adjust(counts)
+    out = rows.columns
+    out["source_format"].append(fmt.name)
+    out["refresh_date"].append(refresh)
+    out["period_days"].append(period)
+    for name in COUNT_FIELDS:
+        out[name].append(counts.get(name))
+    out["concealed"].append(bool(fmt.concealable and CONCEALED_NAME.fullmatch(user)))
+    out["source_file"].append(context.source_file)
+    out["source_record"].append(record_number)
+    rows.users.append(user)
+    return None
+
+
+@dataclass
+class MergeResult:
+    """What committing a file's activity rows did to the table."""
+
+    rows_new: int = 0
+    rows_replaced: int = 0
+    rows_unchanged: int = 0
+    concealed_rows: int = 0
+
+
+def merge_periods(
+    con: duckdb.DuckDBPyConnection,
+    tx: store.WriteTransaction,
+    manifest: store.Manifest,
+    table: pa.Table,
+) -> MergeResult:
+    """Write `table`'s rows into `manifest` (not yet committed): for each (format, period
+    days, refresh date) present, one new file holding the stored rows of other people and
+    the new rows, replacing the previous file. A person listed twice in the same file and
+    period keeps their last row."""
+    result = MergeResult(concealed_rows=int(pc.sum(table["concealed"]).as_py() or 0))
+    con.register("incoming", table)
+    try:
+        partitions = con.execute(
+            "SELECT DISTINCT source_format, period_days, refresh_date FROM incoming ORDER BY ALL"
+        ).fetchall()
+        for source_format, period_days, refresh_date in partitions:
+            _merge_partition(con, tx, manifest, source_format, period_days, refresh_date, result)
+    finally:
+        con.unregister("incoming")
+    return result
+
+
+def _merge_partition(
+    con: duckdb.DuckDBPyConnection,
+    tx: store.WriteTransaction,
+    manifest: store.Manifest,
+    source_format: str,
+    period_days: int,
+    refresh_date: date,
+    result: MergeResult,
+) -> None:
+    same = [
+        entry
+        for entry in manifest.activity_files
+        if entry["source_format"] == source_format
+        and int(entry["period_days"]) == period_days
+        and entry["refresh_date"] == refresh_date.isoformat()
+    ]
+    params: dict[str, Any] = {
+        "format": source_format,
+        "days": period_days,
+        "refresh": refresh_date.isoformat(),
+    }
+    new_rows = (
+        "SELECT * FROM incoming WHERE source_format = $format AND period_days = $days "
+        "AND refresh_date = $refresh::DATE "
+        "QUALIFY row_number() OVER (PARTITION BY person_key ORDER BY source_record DESC) = 1"
+    )
+    counts = ", ".join(COUNT_FIELDS)
+    if same:
+        params["old"] = store.path_list([tx.data_dir / e["path"] for e in same])
+        unchanged, replaced, total = con.execute(
+            f"""
+            WITH n AS ({new_rows}), o AS (SELECT * FROM read_parquet($old))
+            SELECT count(*) FILTER (WHERE o.person_key IS NOT NULL
+                                      AND (n.{counts.replace(", ", ", n.")}) IS NOT DISTINCT FROM
+                                          (o.{counts.replace(", ", ", o.")})),
+                   count(o.person_key), count(*)
+            FROM n LEFT JOIN o USING (person_key)
+            """,  # noqa: S608 -- only constants are formatted in
+            params,
+        ).fetchall()[0]
+        select = (
+            f"SELECT * FROM ({new_rows}) UNION ALL "  # noqa: S608
+            f"SELECT * FROM read_parquet($old) WHERE person_key NOT IN "
+            f"(SELECT person_key FROM incoming WHERE source_format = $format "
+            f"AND period_days = $days AND refresh_date = $refresh::DATE)"
+        )
+    else:
+        total = con.execute(f"SELECT count(*) FROM ({new_rows})", params).fetchall()[0][0]  # noqa: S608
+        unchanged = replaced = 0
+        select = new_rows
+    result.rows_unchanged += int(unchanged)
+    result.rows_replaced += int(replaced) - int(unchanged)
+    result.rows_new += int(total) - int(replaced)
+    target = tx.new_data_path("activity")
+    written = copy_rows(con, f"SELECT * FROM ({select}) ORDER BY person_key", params, target)  # noqa: S608
+    concealed = int(
+        con.execute(
+            "SELECT count(*) FILTER (WHERE concealed) FROM read_parquet($file)",
+            {"file": str(target)},
+        ).fetchall()[0][0]
+    )
+    store.fsync_file(target)
+    manifest.activity_files = [e for e in manifest.activity_files if e not in same]
+    manifest.activity_files.append(
+        {
+            "path": tx.relative(target),
+            "source_format": source_format,
+            "period_days": period_days,
+            "refresh_date": refresh_date.isoformat(),
+            "rows": written,
+            "concealed_rows": concealed,
+        }
+    )

@@ -1,0 +1,57 @@
+"""Slack member analytics CSV (workspace analytics, "Members" tab, exported for a chosen
+date range): per-member counts over that period.
+
+`Messages posted in channels` become `posts` (public contribution); messages posted
+elsewhere (direct messages: `Messages posted` minus those in channels) and `Days active`
+are `other_activity` — a member active with no message and no reaction is a visitor.
+`Reactions added` become `reactions`. Slack has no reads. The file does not state its
+period: `ingest --period-end YYYY-MM-DD --period-days N` gives it. People are keyed by
+their e-mail when the file has one, else by their Slack `User ID` (which then joins the
+events of a Slack export keyed the same way, but not the directory).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from . import periods
+from .canonical import Batch, ReadContext
+
+NAME = "slack_analytics"
+
+
+def _direct_messages_are_activity(counts: dict[str, int | None]) -> dict[str, int | None]:
+    in_channels = counts.pop("channel_posts", None)
+    if in_channels is None:
+        return counts
+    total = counts.get("posts") or 0
+    counts["posts"] = in_channels
+    counts["other_activity"] = (counts.get("other_activity") or 0) + max(0, total - in_channels)
+    return counts
+
+
+FORMAT = periods.PeriodFormat(
+    name=NAME,
+    columns={
+        "user": ("Email", "Email address", "User ID"),
+        "posts": ("Messages posted",),
+        "channel_posts": ("Messages posted in channels",),
+        "reactions": ("Reactions added",),
+        "other:days_active": ("Days active",),
+    },
+    required=("user", "posts", "reactions", "other:days_active"),
+    adjust=_direct_messages_are_activity,
+)
+
+
+def missing_columns(path: Path) -> list[str]:
+    return periods.missing_columns(FORMAT, path)
+
+
+def sniff(path: Path) -> bool:
+    return periods.sniff(FORMAT, path)
+
+
+def read(path: Path, context: ReadContext) -> Iterator[Batch]:
+    return periods.read(FORMAT, path, context)
