@@ -285,6 +285,7 @@ class IngestFormat(StrEnum):
     viva_engage = "viva_engage"
     teams = "teams"
     slack_analytics = "slack_analytics"
+    slack = "slack"
     mapped = "mapped"
 
 

@@ -41,7 +41,16 @@ from ..errors import DataError, NoInputError, RseError
 from ..event_files import copy_events
 from ..privacy import KeyCache, load_or_create_secret
 from ..schema import EVENT_DICTIONARY_COLUMNS, EVENT_SCHEMA, EVENT_STATISTICS_COLUMNS
-from . import events, mapped, periods, slack_analytics, teams, viva_engage
+from . import (
+    archive,
+    events,
+    mapped,
+    periods,
+    slack_analytics,
+    slack_export,
+    teams,
+    viva_engage,
+)
 from .canonical import ReadContext, connect
 from .mapped import Mapping
 from .textio import EncodingMismatch, read_sample
@@ -49,7 +58,8 @@ from .textio import EncodingMismatch, read_sample
 #: Every format, in the order detection asks them: specific layouts first, the generic
 #: event files last.
 FORMATS: dict[str, ModuleType] = {
-    module.NAME: module for module in (viva_engage, teams, slack_analytics, events, mapped)
+    module.NAME: module
+    for module in (slack_export, viva_engage, teams, slack_analytics, events, mapped)
 }
 
 
@@ -102,21 +112,39 @@ class IngestSummary:
 
 def expand_inputs(paths: Iterable[Path]) -> list[Path]:
     """Files named, and files found recursively in folders named (hidden ones excepted),
-    in a stable order. A path that does not exist is a NoInputError (exit 66)."""
+    in a stable order. A folder holding an unzipped Slack or Yammer export
+    (archive.is_bundle_dir) is one input, read whole by its format. A path that does not
+    exist is a NoInputError (exit 66)."""
     files: list[Path] = []
     for path in paths:
         if not path.exists():
             raise NoInputError(f"{path}: no such file or folder")
         if path.is_dir():
-            files.extend(
-                p
-                for p in sorted(path.rglob("*"))
-                if p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            files.extend(_walk(path, path))
         else:
             files.append(path)
     return files
+
+
+def _walk(folder: Path, root: Path) -> list[Path]:
+    if archive.is_bundle_dir(folder):
+        return [folder]
+    found: list[Path] = []
+    for child in sorted(folder.iterdir()):
+        if child.name.startswith("."):
+            continue
+        if child.is_dir():
+            found.extend(_walk(child, root))
+        elif child.is_file():
+            found.append(child)
+    return found
+
+
+def content_size(path: Path) -> int:
+    """Bytes of a file, or of every file of a bundle folder."""
+    if path.is_dir():
+        return sum(p.stat().st_size for p in archive.bundle_files(path))
+    return path.stat().st_size
 
 
 def detect(path: Path, options: ReadOptions | None = None) -> ModuleType | None:
@@ -152,6 +180,13 @@ def closest_format(path: Path) -> str:
 
 
 def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes; of a bundle folder, of its files' names and hashes."""
+    if path.is_dir():
+        listing = "\n".join(
+            f"{p.relative_to(path).as_posix()}\t{file_sha256(p)}"
+            for p in archive.bundle_files(path)
+        )
+        return hashlib.sha256(listing.encode("utf-8")).hexdigest()
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(4 << 20):
@@ -246,7 +281,7 @@ def _ingest_one(
 ) -> FileResult:
     display = str(path)
     try:
-        size = path.stat().st_size
+        size = content_size(path)
         # A file can only be in the ledger if an entry has its size: then hash it first and
         # skip it if known (the nightly re-run over the same folder). Otherwise its hash,
         # needed only for the ledger entry, is computed in a thread while it is read.
@@ -264,7 +299,8 @@ def _ingest_one(
             message=f"already ingested on {previous.get('ingested_at')}",
         )
     try:
-        read_sample(path)
+        if not path.is_dir():
+            read_sample(path)
     except RseError as exc:
         return FileResult(display, "error", message=str(exc))
     module = (
@@ -395,7 +431,7 @@ def _stage_and_commit(
             "file": str(path.resolve()),
             "name": path.name,
             "sha256": content_sha,
-            "size": path.stat().st_size,
+            "size": content_size(path),
             "format": module.NAME,
             "rows_read": result.rows_read,
             "rows_ingested": result.rows_ingested,
