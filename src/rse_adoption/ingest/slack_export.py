@@ -61,8 +61,10 @@ def sniff(path: Path) -> bool:
 
 
 def missing_columns(path: Path) -> list[str]:
+    """Members a Slack export needs that the archive lacks (DataError if not an archive:
+    then it is not a candidate at all)."""
     if not (path.is_dir() or archive.is_zip(path)):
-        return ["users.json", "channels.json"]
+        raise DataError(f"{path}: not a zip archive or folder")
     with archive.Bundle(path) as bundle:
         lower = {n.lower() for n in bundle.names()}
     return [m for m in ("users.json", "channels.json") if m not in lower]
