@@ -286,6 +286,7 @@ class IngestFormat(StrEnum):
     teams = "teams"
     slack_analytics = "slack_analytics"
     slack = "slack"
+    yammer = "yammer"
     mapped = "mapped"
 
 

@@ -353,7 +353,8 @@ def pc_iso(column: pa.ChunkedArray) -> pa.Array:
 
 
 def write_demo(out: Path, *, seed: int = 42, scale: float = 1.0) -> dict[str, object]:
-    """The demo export folder: directory.csv and events/ with one CSV per month.
+    """The demo export folder: directory.csv, events/ with one CSV per month, and
+    platforms/ with the same activity as each platform exports it (demo_exports.py).
 
     Most months are plain UTF-8 CSV with ISO timestamps; the last month is written as a
     French Excel export would be (`;`, cp1252, DD/MM/YYYY HH:MM:SS, French event names).
@@ -375,7 +376,16 @@ def write_demo(out: Path, *, seed: int = 42, scale: float = 1.0) -> dict[str, ob
             part = part.set_column(0, "timestamp", pc_iso(part.column("timestamp")))
             pacsv.write_csv(part, path)
         files.append(path.name)
-    return {"people": int(org.listed.sum()), "events": table.num_rows, "files": files, "org": org}
+    from .demo_exports import write_platform_exports
+
+    platforms = write_platform_exports(org, table, out / "platforms")
+    return {
+        "people": int(org.listed.sum()),
+        "events": table.num_rows,
+        "files": files,
+        "platforms": platforms,
+        "org": org,
+    }
 
 
 _FRENCH_TYPES = {

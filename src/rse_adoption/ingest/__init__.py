@@ -50,6 +50,7 @@ from . import (
     slack_export,
     teams,
     viva_engage,
+    yammer_export,
 )
 from .canonical import ReadContext, connect
 from .mapped import Mapping
@@ -59,7 +60,7 @@ from .textio import EncodingMismatch, read_sample
 #: event files last.
 FORMATS: dict[str, ModuleType] = {
     module.NAME: module
-    for module in (slack_export, viva_engage, teams, slack_analytics, events, mapped)
+    for module in (slack_export, yammer_export, viva_engage, teams, slack_analytics, events, mapped)
 }
 
 
@@ -400,7 +401,13 @@ def _stage_and_commit(
         result.rows_ingested += kept
         if kept_path is not None:
             manifest.event_files.append(
-                {"path": tx.relative(kept_path), "month": month, "rows": kept, **period}
+                {
+                    "path": tx.relative(kept_path),
+                    "month": month,
+                    "rows": kept,
+                    "source_format": module.NAME,
+                    **period,
+                }
             )
     if period_tables:
         merged = periods.merge_periods(con, tx, manifest, pa.concat_tables(period_tables))

@@ -107,6 +107,21 @@ def _build(
     if manifest.directory:
         segments.create_people_from_directory(con, data_dir / manifest.directory["path"], as_of)
         headcount_source = "directory"
+        profiled = segments.add_people_from_profile_sites(
+            con,
+            [
+                data_dir / f["path"]
+                for f in manifest.event_files
+                if f["month"] <= as_of.strftime("%Y-%m")
+                and f.get("source_format") in segments.PROFILE_SITE_FORMATS
+            ],
+            as_of,
+        )
+        if profiled:
+            notes.append(
+                f"{profiled} people missing from the directory are counted at the location "
+                "their Yammer profile (Users.csv) gives."
+            )
     else:
         history = [
             data_dir / f["path"]

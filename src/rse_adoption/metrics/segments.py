@@ -116,7 +116,7 @@ def create_people_from_directory(
     ).fetchall()
     con.execute(
         """
-        CREATE OR REPLACE TEMP VIEW key_map AS
+        CREATE OR REPLACE TEMP TABLE key_map AS
             SELECT person_key AS key, person_key FROM directory
             UNION ALL
             SELECT alt_key AS key, person_key FROM directory WHERE alt_key IS NOT NULL;
@@ -174,6 +174,47 @@ def create_people_from_activity(
     con.execute(
         "CREATE OR REPLACE TEMP TABLE key_map AS SELECT person AS key, person AS person_key FROM people"
     ).fetchall()
+
+
+#: Formats whose event `site` is the person's profile location (Yammer's Users.csv), not
+#: where the event happened: it places people missing from the directory.
+PROFILE_SITE_FORMATS = ("yammer",)
+
+
+def add_people_from_profile_sites(
+    con: duckdb.DuckDBPyConnection, files: list[Path], as_of: date
+) -> int:
+    """With a directory: add to `people` (and `key_map`) the people it lacks whose events
+    up to as_of come from a PROFILE_SITE_FORMATS export naming their location, at that
+    location (the most frequent one). Returns how many were added."""
+    if not files:
+        return 0
+    before = con.execute("SELECT count(*) FROM people").fetchall()[0][0]
+    con.execute(
+        """
+        INSERT INTO people
+        SELECT user_key AS person, site, false AS ambassador FROM (
+            SELECT user_key, site, count(*) AS n FROM read_parquet($files)
+            WHERE source_format IN (SELECT unnest($formats)) AND site IS NOT NULL
+              AND ts < $end::TIMESTAMPTZ
+            GROUP BY ALL
+        )
+        WHERE user_key NOT IN (SELECT key FROM key_map)
+        QUALIFY row_number() OVER (PARTITION BY user_key ORDER BY n DESC, site) = 1
+        """,
+        {
+            "files": path_list(files),
+            "formats": list(PROFILE_SITE_FORMATS),
+            "end": (as_of + timedelta(days=1)).isoformat(),
+        },
+    ).fetchall()
+    added = int(con.execute("SELECT count(*) FROM people").fetchall()[0][0]) - int(before)
+    if added:
+        con.execute(
+            "INSERT INTO key_map SELECT person AS key, person AS person_key FROM people "
+            "WHERE person NOT IN (SELECT key FROM key_map)"
+        ).fetchall()
+    return added
 
 
 #: Participation level of an event type; a person's segment is the name of their highest.
