@@ -366,10 +366,10 @@ def _slack_analytics(
         s["reactions"] += row["event_type"] == "reaction"
     body = []
     for email, uid in ids.items():
-        s = stats.get(email)
-        if s is None:
+        member = stats.get(email)
+        if member is None:
             continue
-        last = max(s["days"]).strftime("%b %d, %Y") if s["days"] else ""
+        last = max(member["days"]).strftime("%b %d, %Y") if member["days"] else ""
         body.append(
             [
                 "",
@@ -380,13 +380,13 @@ def _slack_analytics(
                 "Jan 01, 2024",
                 "Jan 01, 2024",
                 "",
-                len(s["days"]),
-                len(s["days"]),
+                len(member["days"]),
+                len(member["days"]),
                 0,
                 0,
-                s["posts"],
-                s["posts"],
-                s["reactions"],
+                member["posts"],
+                member["posts"],
+                member["reactions"],
                 last,
                 last,
                 "",
@@ -410,7 +410,7 @@ def _yammer(org: Organisation, rows: list[dict[str, Any]], out: Path) -> list[st
     the reply's author is known); the location of directory people is their site."""
     ids = {org.email(i): 1_000 + i for i in range(org.size)}
     groups = {space: 500 + k for k, space in enumerate(SPACES)}
-    users = [
+    users: list[list[Any]] = [
         [
             "id",
             "email",
@@ -442,7 +442,7 @@ def _yammer(org: Organisation, rows: list[dict[str, Any]], out: Path) -> list[st
                 "active",
             ]
         )
-    messages = [
+    messages: list[list[Any]] = [
         [
             "id",
             "replied_to_id",
@@ -478,7 +478,7 @@ def _yammer(org: Organisation, rows: list[dict[str, Any]], out: Path) -> list[st
         group = groups[row["space"]]
         if kind == "post":
             last_post_by[row["user"]] = next_id
-            thread, replied = next_id, ""
+            thread, replied = next_id, ""  # type: Any, Any
         else:
             parent = last_post_by.get(row["target_user"]) if row["target_user"] else None
             thread = parent or 1
@@ -507,7 +507,7 @@ def _yammer(org: Organisation, rows: list[dict[str, Any]], out: Path) -> list[st
                 "",
             ]
         )
-    group_rows = [["id", "name", "description", "private", "deleted", "created_at"]]
+    group_rows: list[list[Any]] = [["id", "name", "description", "private", "deleted", "created_at"]]
     group_rows += [
         [gid, space, "", "false", "false", "2024-01-01T00:00:00Z"] for space, gid in groups.items()
     ]
