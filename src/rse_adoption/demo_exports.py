@@ -507,7 +507,9 @@ def _yammer(org: Organisation, rows: list[dict[str, Any]], out: Path) -> list[st
                 "",
             ]
         )
-    group_rows: list[list[Any]] = [["id", "name", "description", "private", "deleted", "created_at"]]
+    group_rows: list[list[Any]] = [
+        ["id", "name", "description", "private", "deleted", "created_at"]
+    ]
     group_rows += [
         [gid, space, "", "false", "false", "2024-01-01T00:00:00Z"] for space, gid in groups.items()
     ]

@@ -164,7 +164,11 @@ def detect(path: Path, options: ReadOptions | None = None) -> ModuleType | None:
 
 
 def closest_format(path: Path) -> str:
-    """Why no format matched: the format missing the fewest columns, and those columns."""
+    """Why no format matched: a known report that holds nothing per person, or the format
+    missing the fewest columns, and those columns."""
+    unused = periods.unused_report(path) if path.is_file() else None
+    if unused:
+        return unused
     best: tuple[int, str, list[str]] | None = None
     for name, module in FORMATS.items():
         if module is mapped:  # it has no columns of its own

@@ -91,6 +91,40 @@ def match(fmt: PeriodFormat, headers: list[str]) -> tuple[dict[str, int], list[s
     return found, missing
 
 
+#: Microsoft 365 reports that hold no per-person rows, by headers that identify them:
+#: recognised so that skipping them says what to export instead.
+UNUSED_REPORTS: tuple[tuple[frozenset[str], str], ...] = (
+    (
+        frozenset({"reportdate", "liked", "posted", "read"}),
+        "Viva Engage activity counts (organisation totals per day)",
+    ),
+    (
+        frozenset({"groupdisplayname", "membercount", "postedcount"}),
+        "Viva Engage groups activity detail (one row per group)",
+    ),
+    (frozenset({"teamname", "activeusers"}), "Teams team activity detail (one row per team)"),
+    (
+        frozenset({"userprincipalname", "usedweb"}),
+        "Viva Engage device usage detail (devices, not activity)",
+    ),
+)
+
+
+def unused_report(path: Path) -> str | None:
+    """Why a recognised Microsoft 365 report is not read, or None."""
+    try:
+        keys = {header_key(h) for h in headers_of(path)}
+    except (DataError, OSError, UnicodeError):
+        return None
+    for needed, what in UNUSED_REPORTS:
+        if needed <= keys:
+            return (
+                f'{what}: no per-person rows, so no segments; export the "activity user '
+                'detail" report instead'
+            )
+    return None
+
+
 def _is_json(path: Path) -> bool:
     return path.name.lower().removesuffix(".gz").endswith(".json") and read_sample(
         path, 4096
