@@ -211,11 +211,14 @@ def demo(
     json_out: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Write an example organisation as export files: directory.csv and events/*.csv.
+    """Write an example organisation as export files: directory.csv, events/*.csv, and
+    platforms/ (the same activity as Viva Engage, Teams, Slack, Yammer and a mapped
+    platform export it).
 
     Eight sites from 4 to 1,400 people, ambassadors, hires and leavers, six months of
     activity with gradual adoption. The last month is a French Excel export (`;`, cp1252).
-    With --data-dir, the files are also loaded into that store, ready for `report`.
+    With --data-dir, the directory and events/ are also loaded into that store, ready for
+    `report`.
     """
     from .demo import write_demo
 
@@ -224,7 +227,8 @@ def demo(
     if not quiet and not json_out:
         _stderr().print(
             f"Wrote {result['people']} people and {result['events']} events to {out}/ "
-            f"(directory.csv, events/ with {len(result['files'])} files)."  # type: ignore[arg-type]
+            f"(directory.csv, events/ with {len(result['files'])} files, "  # type: ignore[arg-type]
+            f"platforms/ with {len(result['platforms'])} platform exports)."  # type: ignore[arg-type]
         )
     if data_dir is not None:
         from .directory import load_directory
@@ -242,6 +246,7 @@ def demo(
             "people": result["people"],
             "events": result["events"],
             "files": [str(f) for f in result["files"]],  # type: ignore[attr-defined]
+            "platforms": list(result["platforms"]),  # type: ignore[call-overload]
             "events_loaded": loaded,
         }
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")

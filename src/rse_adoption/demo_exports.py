@@ -339,10 +339,10 @@ def _slack(org: Organisation, rows: list[dict[str, Any]], out: Path) -> list[str
     target = out / name
     target.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("users.json", json.dumps(users, indent=1))
-        archive.writestr("channels.json", json.dumps(channels, indent=1))
+        _member(archive, "users.json", json.dumps(users, indent=1))
+        _member(archive, "channels.json", json.dumps(channels, indent=1))
         for (channel, day), messages in sorted(days.items()):
-            archive.writestr(f"{channel}/{day}.json", json.dumps(messages, indent=1))
+            _member(archive, f"{channel}/{day}.json", json.dumps(messages, indent=1))
     return [name, *_slack_analytics(org, rows, ids, out)]
 
 
@@ -522,8 +522,8 @@ def _yammer(org: Organisation, rows: list[dict[str, Any]], out: Path) -> list[st
             ("Messages.csv", messages),
             ("Groups.csv", group_rows),
         ):
-            archive.writestr(member, "\ufeff" + _csv_text(table[0], table[1:]))
-        archive.writestr("Admins.csv", "\ufeffid,email\r\n")
+            _member(archive, member, "\ufeff" + _csv_text(table[0], table[1:]))
+        _member(archive, "Admins.csv", "\ufeffid,email\r\n")
     return [name]
 
 
@@ -562,6 +562,13 @@ def _talkspirit(rows: list[dict[str, Any]], out: Path) -> list[str]:
     _write(out / "talkspirit/activite.csv", buffer.getvalue())
     _write(out / "talkspirit/map.toml", MAPPING_TOML, "utf-8")
     return ["talkspirit/activite.csv", "talkspirit/map.toml"]
+
+
+def _member(archive: zipfile.ZipFile, name: str, text: str) -> None:
+    """Add a member with a fixed date, so that the same seed gives the same bytes."""
+    info = zipfile.ZipInfo(name, date_time=(2026, 11, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    archive.writestr(info, text)
 
 
 def _slug(name: str) -> str:
