@@ -414,6 +414,10 @@ def test_a_corrupt_zip_is_an_error_naming_it(tmp_path: Path, cli) -> None:  # ty
     archive.write_bytes(bytes(data))
     result = cli("ingest", archive, "--format", "slack")
     assert result.exit_code == 65 and "export.zip" in result.stderr
+    truncated = tmp_path / "cut.zip"
+    truncated.write_bytes(archive.read_bytes()[:100])
+    detected = cli("ingest", truncated)  # not skipped as "no format": an error naming it
+    assert detected.exit_code == 65 and "cut.zip: not a readable zip archive" in detected.stderr
 
 
 def test_forget_and_prune_reach_activity_periods(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]

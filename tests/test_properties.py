@@ -3,7 +3,9 @@ error naming the file — never a traceback, never a partial commit."""
 
 from __future__ import annotations
 
+import json
 import tempfile
+import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -26,20 +28,34 @@ row = st.tuples(
 ).map(lambda r: ",".join(r).encode("utf-8"))
 
 
-def check(data: bytes, name: str = "f.csv") -> None:
+def check(data: bytes | dict[str, bytes], name: str = "f.csv", **options: object) -> None:
+    """Ingest `data` (a file's bytes, or zip members) into a fresh store: events, periods
+    and quarantine account for every row read, or the file is skipped, or it is an error
+    naming it with nothing stored."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / name
-        path.write_bytes(data)
+        if isinstance(data, dict):
+            with zipfile.ZipFile(path, "w") as archive:
+                for member, content in data.items():
+                    archive.writestr(member, content)
+        else:
+            path.write_bytes(data)
         config = Settings(data_dir=Path(tmp) / "data")
-        summary = ingest_paths([path], config)
+        summary = ingest_paths([path], config, **options)  # type: ignore[arg-type]
         manifest = read_manifest(config.data_dir)
         detail = summary.details[0]
         if detail.status == "error":
             assert detail.message and name in detail.message
             assert manifest.ledger == [] and manifest.event_files == []
+            assert manifest.activity_files == []
         elif detail.status == "ingested":
-            assert detail.rows_ingested + detail.duplicates + detail.quarantined == detail.rows_read
-            assert sum(f["rows"] for f in manifest.event_files) == detail.rows_ingested
+            assert (
+                detail.rows_ingested + detail.duplicates + detail.quarantined + detail.ignored
+                == detail.rows_read
+            )
+            stored = sum(f["rows"] for f in manifest.event_files)
+            stored += sum(f["rows"] for f in manifest.activity_files)
+            assert stored == detail.rows_ingested
         else:
             assert detail.status == "skipped" and detail.message
 
@@ -100,3 +116,127 @@ def test_arrow_fast_path_reads_offset_timestamps_as_duckdb_does(
     fast = canonical.parse_timestamps(con, text)
     slow = canonical.parse_timestamps(con, pa.array([text[0].as_py(), "not a date"]))
     assert fast[0].as_py() == slow[0].as_py() and slow[1].as_py() is None
+
+
+# --- every other reader: Microsoft 365, Slack, Yammer, mapped files -------------------
+
+FIXTURES = Path(__file__).parent / "fixtures"
+VIVA = (
+    b"Report Refresh Date,User Principal Name,Posted Count,Read Count,Liked Count,Report Period\n"
+)
+viva_row = st.tuples(
+    st.sampled_from(["2026-03-31", "", "31/03/2026", "tomorrow"]),
+    st.sampled_from(["a@x.fr", "", "6E55A185B405B6F2A6804BB7897C8AAB", "A@X.FR"]),
+    st.sampled_from(["0", "", "3", "-1", "x", "2.0"]),
+    st.sampled_from(["0", "", "7", "True"]),
+    st.sampled_from(["0", "", "1", "No"]),
+    st.sampled_from(["7", "D30", "", "0", "seven"]),
+).map(lambda r: ",".join(r).encode("utf-8"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(viva_row, max_size=15), st.binary(max_size=30))
+def test_microsoft_365_rows_of_any_value(rows: list[bytes], tail: bytes) -> None:
+    check(VIVA + b"\n".join(rows) + b"\n" + tail)
+
+
+json_value = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=6),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "user",
+                    "ts",
+                    "subtype",
+                    "reactions",
+                    "users",
+                    "thread_ts",
+                    "id",
+                    "profile",
+                    "email",
+                    "name",
+                    "value",
+                    "postedCount",
+                    "userPrincipalName",
+                ]
+            ),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(json_value)
+def test_graph_json_of_any_shape(value: object) -> None:
+    check(json.dumps({"value": value}).encode(), "report.json")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    json_value,
+    json_value,
+    st.one_of(json_value.map(lambda v: json.dumps(v).encode()), st.binary(max_size=60)),
+)
+def test_slack_exports_of_any_content(users: object, channels: object, day: bytes) -> None:
+    check(
+        {
+            "users.json": json.dumps(users),
+            "channels.json": json.dumps(channels),
+            "general/2026-03-31.json": day,
+        },
+        "export.zip",
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=300), st.binary(max_size=100))
+def test_yammer_exports_of_any_bytes(messages: bytes, users: bytes) -> None:
+    header = b"id,thread_id,replied_to_id,group_id,sender_id,created_at\n"
+    check({"Messages.csv": header + messages, "Users.csv": b"id,email\n" + users}, "y.zip")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=300))
+def test_mapped_files_of_any_bytes(body: bytes) -> None:
+    from rse_adoption.ingest.mapped import load_mapping
+
+    mapping = load_mapping(FIXTURES / "mapped" / "map.toml")
+    check("Quand;Qui;Quoi;Où\n".encode() + body, "plateforme.csv", mapping=mapping)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(
+        [
+            "viva_engage_activity_user_detail_D7.csv",
+            "viva_engage_activity_user_detail_D7.json",
+            "teams_user_activity_user_detail_D30.csv",
+            "slack_member_analytics.csv",
+        ]
+    ),
+    st.floats(min_value=0, max_value=1),
+    st.sampled_from(["keep", "utf-16", "latin-1"]),
+)
+def test_truncated_or_re_encoded_real_layouts(name: str, cut: float, encoding: str) -> None:
+    """A download cut short, or re-saved in another encoding: rows or a clear error."""
+    data = (FIXTURES / name).read_bytes()
+    if encoding != "keep":
+        data = data.decode("utf-8-sig").encode(encoding, errors="replace")
+    options = {"period_end": datetime(2026, 3, 31).date(), "period_days": 30}
+    check(data[: int(len(data) * cut)], name, **options)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.floats(min_value=0, max_value=1), st.sampled_from(["slack_export", "yammer_export"]))
+def test_truncated_zips(cut: float, export: str) -> None:
+    import shutil
+
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = shutil.make_archive(str(Path(tmp) / "e"), "zip", FIXTURES / export)
+        data = Path(archive).read_bytes()
+    check(data[: int(len(data) * cut)], "export.zip")

@@ -304,7 +304,9 @@ def _ingest_one(
             message=f"already ingested on {previous.get('ingested_at')}",
         )
     try:
-        if not path.is_dir():
+        if path.suffix.lower() == ".zip" and path.is_file():
+            archive.Bundle(path).close()  # a truncated or hostile zip is an error, not a skip
+        elif not path.is_dir():
             read_sample(path)
     except RseError as exc:
         return FileResult(display, "error", message=str(exc))
@@ -415,9 +417,11 @@ def _stage_and_commit(
             )
     if period_tables:
         merged = periods.merge_periods(con, tx, manifest, pa.concat_tables(period_tables))
-        result.rows_read += merged.rows_new + merged.rows_replaced + merged.rows_unchanged
+        result.rows_read += (
+            merged.rows_new + merged.rows_replaced + merged.rows_unchanged + merged.rows_repeated
+        )
         result.rows_ingested += merged.rows_new + merged.rows_replaced
-        result.duplicates += merged.rows_unchanged
+        result.duplicates += merged.rows_unchanged + merged.rows_repeated
         notes = []
         if merged.rows_replaced:
             notes.append(f"{merged.rows_replaced} row(s) replaced those of an earlier export")

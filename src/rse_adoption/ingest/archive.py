@@ -66,7 +66,9 @@ class Bundle:
         try:
             self._zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError) as exc:
-            raise DataError(f"{path}: not a readable zip archive: {exc}") from None
+            raise DataError(
+                f"{path}: not a readable zip archive (a truncated or corrupt download?): {exc}"
+            ) from None
         infos = [i for i in self._zip.infolist() if not i.is_dir()]
         if len(infos) > MAX_MEMBERS:
             raise DataError(f"{path}: more than {MAX_MEMBERS} members: not an export")

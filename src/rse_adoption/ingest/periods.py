@@ -366,6 +366,8 @@ class MergeResult:
     rows_new: int = 0
     rows_replaced: int = 0
     rows_unchanged: int = 0
+    #: Rows of a person listed again in the same file and period (the last one is kept).
+    rows_repeated: int = 0
     concealed_rows: int = 0
 
 
@@ -445,6 +447,13 @@ def _merge_partition(
     result.rows_unchanged += int(unchanged)
     result.rows_replaced += int(replaced) - int(unchanged)
     result.rows_new += int(total) - int(replaced)
+    result.rows_repeated += int(
+        con.execute(
+            "SELECT count(*) FROM incoming WHERE source_format = $format AND period_days = $days "
+            "AND refresh_date = $refresh::DATE",
+            {k: params[k] for k in ("format", "days", "refresh")},
+        ).fetchall()[0][0]
+    ) - int(total)
     target = tx.new_data_path("activity")
     written = copy_rows(con, f"SELECT * FROM ({select}) ORDER BY person_key", params, target)  # noqa: S608
     concealed = int(
