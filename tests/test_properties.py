@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -240,3 +241,50 @@ def test_truncated_zips(cut: float, export: str) -> None:
         archive = shutil.make_archive(str(Path(tmp) / "e"), "zip", FIXTURES / export)
         data = Path(archive).read_bytes()
     check(data[: int(len(data) * cut)], "export.zip")
+
+
+TWO_GB = 2 * 1024**3
+
+
+@pytest.mark.parametrize(
+    ("name", "header", "options"),
+    [
+        ("events.csv", b"timestamp,user,event_type\n2026-03-01T10:00:00Z,a@b.c,post\n", {}),
+        (
+            "events.jsonl",
+            b'{"timestamp": "2026-03-01T10:00:00Z", "user": "a", "type": "post"}\n',
+            {},
+        ),
+        ("viva.csv", VIVA + b"2026-03-31,a@x.fr,1,0,0,7\n", {}),
+        (
+            "report.json",
+            b'{"value": [{"userPrincipalName": "a", "postedCount": 1, "readCount": 0, "likedCount": 0',
+            {},
+        ),
+        (
+            "plateforme.csv",
+            "Quand;Qui;Quoi;Où\n31/03/2026 09:00;a@x.fr;Publication;\n".encode(),
+            {"mapping": True},
+        ),
+    ],
+)
+def test_a_2_gb_line_is_a_clear_error_with_bounded_memory(
+    tmp_path: Path, name: str, header: bytes, options: dict[str, object]
+) -> None:
+    """A file whose second record is one 2 GB line (a sparse file: no disk is used)."""
+    from rse_adoption.ingest.mapped import load_mapping
+
+    path = tmp_path / name
+    with open(path, "wb") as f:
+        f.write(header)
+        f.seek(TWO_GB)
+        f.write(b"\n")
+    if options.get("mapping"):
+        options = {"mapping": load_mapping(FIXTURES / "mapped" / "map.toml")}
+    config = Settings(data_dir=tmp_path / "data")
+    summary = ingest_paths([path], config, **options)  # type: ignore[arg-type]
+    detail = summary.details[0]
+    assert detail.status == "error" and name in (detail.message or "")
+    assert any(w in (detail.message or "") for w in ("longer than", "larger than"))
+    manifest = read_manifest(config.data_dir)
+    assert manifest.event_files == [] and manifest.activity_files == [] and manifest.ledger == []

@@ -20,6 +20,7 @@ import errno
 import hashlib
 import os
 import tempfile
+import threading
 import uuid
 import zlib
 from collections import deque
@@ -184,8 +185,9 @@ def closest_format(path: Path) -> str:
     return f"closest format '{best[1]}' lacks column(s): {', '.join(best[2])}"
 
 
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes; of a bundle folder, of its files' names and hashes."""
+def file_sha256(path: Path, cancelled: threading.Event | None = None) -> str:
+    """SHA-256 of a file's bytes; of a bundle folder, of its files' names and hashes.
+    Stops early (returning "") once `cancelled` is set: the file failed, its hash is moot."""
     if path.is_dir():
         listing = "\n".join(
             f"{p.relative_to(path).as_posix()}\t{file_sha256(p)}"
@@ -195,6 +197,8 @@ def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(4 << 20):
+            if cancelled is not None and cancelled.is_set():
+                return ""
             digest.update(chunk)
     return digest.hexdigest()
 
@@ -308,6 +312,9 @@ def _ingest_one(
             archive.Bundle(path).close()  # a truncated or hostile zip is an error, not a skip
         elif not path.is_dir():
             read_sample(path)
+            too_big = periods.oversized_json(path)
+            if too_big:
+                raise DataError(too_big)
     except RseError as exc:
         return FileResult(display, "error", message=str(exc))
     module = (
@@ -323,8 +330,9 @@ def _ingest_one(
         period_days=options.period_days,
         mapping=options.mapping,
     )
+    failed = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as hasher:
-        content_hash: str | Future[str] = sha or hasher.submit(file_sha256, path)
+        content_hash: str | Future[str] = sha or hasher.submit(file_sha256, path, failed)
         try:
             try:
                 result = _stage_and_commit(tx, con, module, path, context, content_hash)
@@ -332,7 +340,11 @@ def _ingest_one(
                 context.encoding = "cp1252"
                 result = _stage_and_commit(tx, con, module, path, context, content_hash)
         except RseError as exc:
+            failed.set()  # do not finish hashing a file that will not be committed
             return FileResult(display, "error", module.NAME, message=str(exc))
+        except BaseException:
+            failed.set()
+            raise
     entry = tx.manifest.ledger[-1]
     ledger_by_hash[entry["sha256"]] = entry
     result.path = display

@@ -121,6 +121,8 @@ class Bundle:
             if target.stat().st_size > limit:
                 raise DataError(f"{self.path}/{name}: larger than {limit >> 20} MiB")
             return target.read_bytes()
+        if self._infos[name].file_size > limit:
+            raise DataError(f"{self.path}: member {name!r} larger than {limit >> 20} MiB")
         try:
             with self._zip.open(self._infos[name]) as f:
                 data = f.read(limit + 1)

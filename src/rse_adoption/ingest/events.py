@@ -26,6 +26,7 @@ from . import canonical
 from .canonical import Batch, ReadContext
 from .textio import (
     EncodingMismatch,
+    bounded_lines,
     iter_csv_records,
     match_columns,
     open_binary,
@@ -178,6 +179,11 @@ def _read_csv(
             if encoding == "cp1252":
                 raise DataError(f"{path}: cannot be decoded as UTF-8 or cp1252") from None
             raise EncodingMismatch(message) from None
+        if "straddl" in message:  # one record longer than a read block
+            raise DataError(
+                f"{path}: a record longer than {CSV_BLOCK_BYTES >> 20} MiB: not an export "
+                "(a corrupt file?)"
+            ) from None
         raise DataError(f"{path}: not a readable CSV file: {message.splitlines()[0]}") from None
     finally:
         stream.close()
@@ -273,7 +279,7 @@ def _read_jsonl(path: Path, context: ReadContext, spec: ReadSpec) -> Iterator[Ba
 
     encoding = context.encoding or "utf-8"
     with open_binary(path) as raw:
-        for line_no, line in enumerate(raw, start=1):
+        for line_no, line in enumerate(bounded_lines(raw, path), start=1):
             try:
                 text = line.decode(encoding).strip().lstrip("\ufeff")
             except UnicodeDecodeError:

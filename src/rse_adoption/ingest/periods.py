@@ -125,6 +125,24 @@ def unused_report(path: Path) -> str | None:
     return None
 
 
+def oversized_json(path: Path) -> str | None:
+    """Why a `.json` file cannot be read, when it is one JSON document (not JSON Lines)
+    larger than MAX_JSON_BYTES: such a document is read whole. None otherwise."""
+    if not path.name.lower().endswith(".json") or path.stat().st_size <= MAX_JSON_BYTES:
+        return None
+    first = read_sample(path, 1 << 16).split(b"\n", 1)
+    if len(first) == 2:
+        try:
+            if isinstance(json.loads(first[0].decode("utf-8-sig")), dict):
+                return None  # JSON Lines: read line by line, any size
+        except (ValueError, UnicodeDecodeError):
+            pass
+    return (
+        f"{path}: a JSON document larger than {MAX_JSON_BYTES >> 20} MiB (and not JSON "
+        "Lines): not an export this tool reads whole"
+    )
+
+
 def _is_json(path: Path) -> bool:
     return path.name.lower().removesuffix(".gz").endswith(".json") and read_sample(
         path, 4096
@@ -133,6 +151,8 @@ def _is_json(path: Path) -> bool:
 
 def _json_records(path: Path) -> list[dict[str, Any]]:
     """The objects of a Graph JSON report: `{"value": [...]}` (one page) or a bare list."""
+    if not path.name.lower().endswith(".gz") and path.stat().st_size > MAX_JSON_BYTES:
+        raise DataError(f"{path}: JSON report larger than {MAX_JSON_BYTES >> 20} MiB")
     with open_binary(path) as f:
         raw = f.read(MAX_JSON_BYTES + 1)
     if len(raw) > MAX_JSON_BYTES:

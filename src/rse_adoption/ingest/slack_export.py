@@ -40,6 +40,8 @@ from .canonical import Batch, ReadContext
 NAME = "slack"
 COUNTED_SUBTYPES = frozenset({"", "file_share", "thread_broadcast", "me_message", "file_comment"})
 BATCH_ROWS = 100_000
+#: A day of one channel is a few MiB at most; larger is a corrupt or hostile member.
+MAX_DAY_FILE_BYTES = 256 << 20
 _DAY_FILE = re.compile(r"\d{4}-\d{2}-\d{2}\.json")
 _FIELDS = ("event_id", "timestamp", "user", "event_type", "space", "content_id", "target_user")
 
@@ -188,7 +190,7 @@ def read(path: Path, context: ReadContext) -> Iterator[Batch]:
             folder = parts[0]
             channel_id, public = conversations.get(folder, (folder, True))
             try:
-                messages = json.loads(bundle.read(member).decode("utf-8-sig"))
+                messages = json.loads(bundle.read(member, MAX_DAY_FILE_BYTES).decode("utf-8-sig"))
             except (ValueError, UnicodeDecodeError) as exc:
                 reject(member, None, f"invalid JSON: {exc}", "")
                 continue

@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,13 +121,38 @@ def match_columns(
     return found, missing
 
 
+#: Longest physical line read through Python (CSV second pass, Microsoft 365 reports,
+#: JSON Lines). Real exports have lines of a few KiB; a longer one is a corrupt file, and
+#: reading it whole (a 2 GB line) would cost gigabytes of memory.
+MAX_LINE_BYTES = 16 << 20
+
+
+def bounded_lines(raw: BinaryIO, path: Path, limit: int = MAX_LINE_BYTES) -> Iterator[bytes]:
+    """The physical lines of `raw` (with their line ending), each at most `limit` bytes:
+    DataError naming the file and line otherwise."""
+    line_no = 0
+    while True:
+        line = raw.readline(limit + 1)
+        if not line:
+            return
+        line_no += 1
+        if len(line) > limit and not line.endswith(b"\n"):
+            raise DataError(
+                f"{path}:{line_no}: line longer than {limit >> 20} MiB: not an export "
+                "(a corrupt file?)"
+            )
+        yield line
+
+
 def iter_csv_records(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """Every CSV record with the physical line number (1-based) it starts on.
 
     Blank lines are skipped, as the fast reader skips them, so record positions agree.
+    Lines longer than MAX_LINE_BYTES are a DataError (see bounded_lines).
     """
     with open_binary(path) as raw:
-        text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
+        decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        text = (decoder.decode(line) for line in bounded_lines(raw, path))
         reader = csv.reader(text, delimiter=delimiter)
         previous_end = 0
         try:
