@@ -41,6 +41,14 @@ class Settings:
     #: (alias, canonical name) pairs from the file's [site_aliases]: a site spelled as
     #: an alias in the directory or the events is counted under the canonical name.
     site_aliases: tuple[tuple[str, str], ...] = ()
+    #: Target of the ambassador network: one ambassador per this many employees (50: two
+    #: per 100, the figure `ambassadors` compares each site with).
+    ambassador_per_employees: int = 50
+    #: Weeks of weekly contributor-share points the forecast fits (docs/metrics.md).
+    forecast_lookback_weeks: int = 52
+    #: The network's launch date (YYYY-MM-DD), when known: it fixes the start of diffusion
+    #: in the forecast's Bass fit, which then estimates p much more reliably.
+    launch_date: str | None = None
 
     def with_overrides(self, **values: Any) -> Settings:
         """Return a copy with every non-None value applied (flags win over everything)."""
@@ -58,6 +66,9 @@ _ENV = {
     "tipping_high": ("RSE_ADOPTION_TIPPING_HIGH", float),
     "min_group_size": ("RSE_ADOPTION_MIN_GROUP_SIZE", int),
     "retention_days": ("RSE_ADOPTION_RETENTION_DAYS", int),
+    "ambassador_per_employees": ("RSE_ADOPTION_AMBASSADOR_PER_EMPLOYEES", int),
+    "forecast_lookback_weeks": ("RSE_ADOPTION_FORECAST_LOOKBACK_WEEKS", int),
+    "launch_date": ("RSE_ADOPTION_LAUNCH_DATE", str),
 }
 
 CONFIG_FILE = "rse-adoption.toml"
@@ -73,6 +84,9 @@ FILE_KEYS: dict[tuple[str, str], tuple[str, type]] = {
     ("tipping_point", "low"): ("tipping_low", float),
     ("tipping_point", "high"): ("tipping_high", float),
     ("retention", "keep_days"): ("retention_days", int),
+    ("ambassadors", "per_employees"): ("ambassador_per_employees", int),
+    ("forecast", "lookback_weeks"): ("forecast_lookback_weeks", int),
+    ("forecast", "launch_date"): ("launch_date", str),
 }
 
 
@@ -241,6 +255,26 @@ def validate(settings: Settings) -> Settings:
             f"min_group_size must be at least 1, got {settings.min_group_size}",
             fields=("min_group_size",),
         )
+    if settings.ambassador_per_employees < 1:
+        raise ConfigError(
+            f"ambassadors.per_employees must be at least 1, got {settings.ambassador_per_employees}",
+            fields=("ambassador_per_employees",),
+        )
+    if not 8 <= settings.forecast_lookback_weeks <= 520:
+        raise ConfigError(
+            f"forecast.lookback_weeks must be 8 to 520, got {settings.forecast_lookback_weeks}",
+            fields=("forecast_lookback_weeks",),
+        )
+    if settings.launch_date is not None:
+        from datetime import date
+
+        try:
+            date.fromisoformat(settings.launch_date)
+        except ValueError:
+            raise ConfigError(
+                f"forecast.launch_date must be a date YYYY-MM-DD, got {settings.launch_date!r}",
+                fields=("launch_date",),
+            ) from None
     try:
         from zoneinfo import ZoneInfo
 

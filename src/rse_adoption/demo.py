@@ -113,8 +113,18 @@ def make_organisation(
     seed: int = 42,
     unlisted_share: float = 0.02,
     scale: float = 1.0,
+    validation: bool = False,
+    launch_day: int = -60,
 ) -> Organisation:
-    """A deterministic organisation. `scale` multiplies every site's headcount."""
+    """A deterministic organisation. `scale` multiplies every site's headcount.
+
+    `validation=True` makes the known answer observable, for testing the forecast: no
+    hires, leavers, movers or people outside the directory, no ambassadors, and every
+    adopter is a contributor active five days a week, so that each site's window
+    contributor share follows potential × Bass(p, q) from the launch. `launch_day` is the
+    day (offset from `start`) the network was launched: adoption times count from it."""
+    if validation:
+        unlisted_share = 0.0
     rng = np.random.default_rng(seed)
     days = (end - start).days + 1
     counts = [
@@ -128,10 +138,10 @@ def make_organisation(
     listed = np.arange(n) < n_listed
 
     hire_day = -rng.integers(30, 3650, n)
-    late = rng.uniform(size=n) < 0.04
+    late = rng.uniform(size=n) < (0.0 if validation else 0.04)
     hire_day[late] = rng.integers(0, days - 14, late.sum())
     leave_day = np.full(n, NEVER)
-    leavers = (rng.uniform(size=n) < 0.05) & ~late
+    leavers = (rng.uniform(size=n) < (0.0 if validation else 0.05)) & ~late
     leave_day[leavers] = rng.integers(14, days, leavers.sum())
 
     adopt_day = np.full(n, NEVER)
@@ -141,12 +151,14 @@ def make_organisation(
         members = np.flatnonzero(site_index == s)
         adopters = members[rng.uniform(size=members.size) < spec.potential]
         weeks = bass_sample(rng, adopters.size, spec.p, spec.q)
-        adopt_day[adopters] = np.floor(weeks * 7).astype(np.int64) - 60
+        adopt_day[adopters] = np.floor(weeks * 7).astype(np.int64) + launch_day
         share = spec.contributor_share
         probs = np.array([0.22, 0.48 - share / 2, 0.30 - share / 2, share])
         klass[members] = rng.choice(4, size=members.size, p=probs / probs.sum())
+        if validation:
+            klass[members] = 3
         listed_members = members[listed[members]]
-        if spec.ambassadors and listed_members.size:
+        if spec.ambassadors and listed_members.size and not validation:
             chosen = rng.choice(
                 listed_members, min(spec.ambassadors, listed_members.size), replace=False
             )
@@ -155,9 +167,11 @@ def make_organisation(
             klass[chosen] = np.where(rng.uniform(size=chosen.size) < 0.8, 3, 1)
     adopt_day = np.maximum(adopt_day, hire_day)
     rate = np.clip(DAILY_RATE[klass] * rng.lognormal(0, 0.7, n), 0.02, 5.0)
+    if validation:
+        rate[:] = 5.0
 
     event_site_index = site_index.copy()
-    moved = rng.uniform(size=n) < 0.03
+    moved = rng.uniform(size=n) < (0.0 if validation else 0.03)
     event_site_index[moved] = rng.integers(0, len(sites), moved.sum())
     return Organisation(
         sites=sites,

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import difflib
 import functools
+import math
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 
@@ -19,7 +20,7 @@ from .. import store
 from ..config import Settings
 from ..errors import DataError
 from ..report.model import ActivityPeriod, GroupFigures, Report
-from . import segments, sites
+from . import forecast, segments, sites
 from .segments import SEGMENTS, Window
 
 
@@ -194,6 +195,7 @@ def _build(
     totals = thresholds(None, total_counts, [], weeks)
     if not totals.suppressed:
         totals = replace(totals, series=sites.sum_series(visible, weeks))
+    groups, totals = _with_forecasts(con, settings, manifest, window, first_day, groups, totals)
     if last_day is not None and as_of > last_day:
         notes.append(f"as_of {as_of} is after the last day with events ({last_day}).")
     return Report(
@@ -221,6 +223,72 @@ def _build(
             for f in sorted(periods_used, key=lambda f: f["source_format"])
         ),
     )
+
+
+def _with_forecasts(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    manifest: store.Manifest,
+    window: Window,
+    first_day: date | None,
+    groups: list[GroupFigures],
+    totals: GroupFigures,
+) -> tuple[list[GroupFigures], GroupFigures]:
+    """Each shown site, and the totals, with its tipping forecast (metrics/forecast.py).
+
+    The weekly series: for each ISO week of the lookback whose trailing window lies
+    within the data, the people of the site's headcount who contributed in the
+    `ceil(window_days / 7)` weeks ending with it, over the headcount."""
+    window_weeks = math.ceil(window.days / 7)
+    as_of_monday = window.as_of - timedelta(days=window.as_of.weekday())
+    lookback = settings.forecast_lookback_weeks
+    monday0 = as_of_monday - timedelta(weeks=lookback + window_weeks - 1)
+    months = Window(as_of=window.as_of, days=(window.as_of - monday0).days + 1).months()
+    files = store.path_list(segments.event_files(settings.data_dir, manifest, months))
+    forecast.create_contribution_weeks(con, files, monday0, window.as_of, monday0)
+    last_week = (as_of_monday - monday0).days // 7
+    by_site = forecast.weekly_contributors(con, window_weeks, last_week)
+    # a point needs its whole trailing window inside the data; before a known launch
+    # there was nothing to miss, so the data is complete from the launch on
+    data_start = first_day or window.as_of
+    warm_up = window_weeks - 1
+    if settings.launch_date and date.fromisoformat(settings.launch_date) <= data_start:
+        data_start, warm_up = date.fromisoformat(settings.launch_date), 0
+    first_week = max(
+        window_weeks - 1,
+        (data_start - timedelta(days=data_start.weekday()) - monday0).days // 7 + warm_up,
+    )
+    point_weeks = list(range(first_week, last_week + 1))
+    launch = (
+        (date.fromisoformat(settings.launch_date) - monday0).days / 7
+        if settings.launch_date
+        else None
+    )
+    marks = (settings.tipping_low, settings.tipping_high)
+
+    def predict(g: GroupFigures, contributors: dict[int, int]) -> GroupFigures:
+        if g.suppressed or not g.headcount:
+            return g
+        shares = [contributors.get(w, 0) / g.headcount for w in point_weeks]
+        return replace(
+            g,
+            forecast=forecast.forecast_site(
+                point_weeks,
+                shares,
+                monday0,
+                last_week,
+                marks,
+                g.contributor_share or 0.0,
+                launch=launch,
+            ),
+        )
+
+    out = [predict(g, by_site.get(g.site or "", {})) for g in groups]
+    shown = [g.site for g in out if not g.suppressed]
+    total_by_week = {
+        w: sum(by_site.get(site or "", {}).get(w, 0) for site in shown) for w in point_weeks
+    }
+    return out, predict(totals, total_by_week)
 
 
 #: What to change when Microsoft 365 reports conceal user names.

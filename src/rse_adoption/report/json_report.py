@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .model import GroupFigures, Report
+from .model import Forecast, GroupFigures, Report
 
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 
@@ -41,9 +41,31 @@ def _group(g: GroupFigures, with_site: bool) -> dict[str, Any]:
             ]
             if not g.suppressed
             else None,
+            "forecast": _forecast(g.forecast) if not g.suppressed else None,
         }
     )
     return data
+
+
+def _forecast(f: Forecast | None) -> dict[str, Any] | None:
+    if f is None:
+        return None
+    return {
+        "method": f.method,
+        "marks": [
+            {
+                "share": m.share,
+                "status": m.status,
+                "expected": _day(m.expected),
+                "earliest": _day(m.earliest),
+                "latest": _day(m.latest),
+            }
+            for m in f.marks
+        ],
+        "parameters": f.parameters,
+        "weeks_used": f.weeks_used,
+        "reason": f.reason,
+    }
 
 
 def _day(d: date | None) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,36 @@ class WeekPoint:
 
 
 @dataclass(frozen=True)
+class ForecastMark:
+    """When a site is expected to reach one contributor-share mark (e.g. 0.10).
+
+    `status`: "reached" (the report's share is already at or above it), "expected" (with
+    `expected` and the range `earliest`..`latest`; `latest` None when part of the range
+    never reaches it), "not_at_current_pace" (the trend never reaches it within five
+    years), or "unknown" (no forecast: see Forecast.reason). Dates are Mondays' weeks,
+    UTC."""
+
+    share: float
+    status: str
+    expected: date | None
+    earliest: date | None
+    latest: date | None
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """A site's tipping-point forecast (metrics/forecast.py, docs/metrics.md): `method`
+    "bass", "linear" (the Bass fit was poor) or None (no forecast, `reason` says why);
+    the fitted `parameters`; how many weekly points were used."""
+
+    method: str | None
+    marks: tuple[ForecastMark, ...]
+    parameters: dict[str, float | int | str]
+    weeks_used: int
+    reason: str | None
+
+
+@dataclass(frozen=True)
 class GroupFigures:
     """Figures of one site, or of the totals (then `site` is None)."""
 
@@ -50,6 +80,7 @@ class GroupFigures:
     progress: float | None  # contributor_share / tipping_point.high
     ambassadors: int | None
     series: tuple[WeekPoint, ...] = ()
+    forecast: Forecast | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,340 @@
+"""When will each site tip? A Bass diffusion fit of its weekly contributor share.
+
+The series (docs/metrics.md, "Forecast"): for each ISO week of the lookback (up to
+`lookback_weeks` weeks ending with as_of's week), the share of the site's current headcount
+who contributed (post or comment) in the `ceil(window_days / 7)` weeks ending with that
+week — the window's contributor share, week by week, in whole weeks.
+
+The model: share(t) = m · F(t − t0), with the Bass cumulative adoption curve
+F(u) = (1 − e^{−(p+q)u}) / (1 + (q/p)·e^{−(p+q)u}) for u ≥ 0 (0 before), t in weeks:
+p is innovation (adoption on one's own), q imitation (adoption because others did), m the
+share the site tends to, t0 when diffusion started. It is fitted by least squares over a
+grid of (p, q, t0) — m, given those, is a linear least-squares solution — refined by a
+finer grid around the best point: a few milliseconds per site with numpy, where importing
+scipy's optimiser alone would cost half a second on every report. The range is the
+spread of the crossing dates over every grid point whose error is within an approximate
+80 % confidence region (sum of squares ≤ best × (1 + k/(n − k) · 1.6), k = 4 parameters).
+When the fit is poor (R² < 0.6), or no better than a straight line by Akaike's criterion
+(a steady climb shows no sign yet of its plateau), a linear trend over the last 12 points
+stands in; a flat or falling trend, or a plateau m below a mark, is "not at the current
+pace".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import duckdb
+import numpy as np
+
+from ..report.model import Forecast, ForecastMark
+
+#: Fewest weekly points a forecast needs.
+MIN_POINTS = 8
+#: Below this R², the Bass fit is not trusted and a linear trend is used.
+MIN_R_SQUARED = 0.6
+#: Approximate F quantile for the 80 % confidence region of the grid fit.
+F_QUANTILE = 1.6
+#: Forecasts further out than this are "not at the current pace".
+HORIZON_WEEKS = 5 * 52
+P_GRID = np.geomspace(2e-4, 0.25, 20)
+Q_GRID = np.linspace(0.0, 1.2, 25)
+LINEAR_POINTS = 12
+
+
+def create_contribution_weeks(
+    con: duckdb.DuckDBPyConnection, files: list[str], start: date, end: date, monday: date
+) -> None:
+    """Temp table `contribution_weeks` (person, week): people of `people` who posted or
+    commented in each ISO week from `start` to `end` (UTC dates, inclusive); `week` counts
+    from `monday`. Keys resolve through `key_map` as for segments."""
+    if not files:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE contribution_weeks AS "
+            "SELECT NULL::BIGINT AS person, NULL::BIGINT AS week WHERE false"
+        ).fetchall()
+        return
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE contribution_weeks AS
+        SELECT DISTINCT k.person_key AS person,
+               (epoch_us(e.ts) - epoch_us($monday::TIMESTAMPTZ)) // $week_us AS week
+        FROM read_parquet($files) e JOIN key_map k ON k.key = e.user_key
+        WHERE e.ts >= $start::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ
+          AND e.event_type IN ('post', 'comment')
+        """,
+        {
+            "files": files,
+            "monday": monday.isoformat(),
+            "week_us": 7 * 86_400 * 1_000_000,
+            "start": start.isoformat(),
+            "end": (end + timedelta(days=1)).isoformat(),
+        },
+    ).fetchall()
+
+
+def weekly_contributors(
+    con: duckdb.DuckDBPyConnection, window_weeks: int, last_week: int
+) -> dict[str, dict[int, int]]:
+    """site -> {week: people of the site who contributed in the `window_weeks` weeks
+    ending with that week}, for weeks ≥ window_weeks − 1 (a full trailing window)."""
+    rows = con.execute(
+        """
+        SELECT p.site, c.week + r.k AS week, count(DISTINCT c.person) AS contributors
+        FROM contribution_weeks c JOIN people p USING (person),
+             range($window_weeks) r(k)
+        WHERE c.week + r.k <= $last_week AND c.week + r.k >= $window_weeks - 1
+        GROUP BY ALL
+        """,
+        {"window_weeks": window_weeks, "last_week": last_week},
+    ).fetchall()
+    out: dict[str, dict[int, int]] = {}
+    for site, week, contributors in rows:
+        out.setdefault(site, {})[int(week)] = int(contributors)
+    return out
+
+
+# --- fitting --------------------------------------------------------------------------
+
+
+def bass_curve(t: np.ndarray, p: float, q: float, t0: float) -> np.ndarray:
+    """F(t − t0), the Bass cumulative adoption share at weeks `t` (0 before t0)."""
+    u = np.maximum(np.asarray(t, dtype=float) - t0, 0.0)
+    decay = np.exp(-(p + q) * u)
+    return (1 - decay) / (1 + (q / p) * decay)
+
+
+@dataclass(frozen=True)
+class BassFit:
+    p: float
+    q: float
+    t0: float
+    m: float
+    r_squared: float
+    #: (p, q, t0, m) of every grid point in the approximate 80 % confidence region.
+    region: np.ndarray
+
+
+def _grid_fit(
+    t: np.ndarray, y: np.ndarray, p_grid: np.ndarray, q_grid: np.ndarray, t0_grid: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(parameters [G, 4] = p, q, t0, m; sums of squares [G]) over the grid, m solved
+    by least squares for each (p, q, t0) and kept in [0, 1]."""
+    p, q, t0 = (a.ravel() for a in np.meshgrid(p_grid, q_grid, t0_grid, indexing="ij"))
+    u = np.maximum(t[None, :] - t0[:, None], 0.0)
+    decay = np.exp(-(p + q)[:, None] * u)
+    curve = (1 - decay) / (1 + (q / p)[:, None] * decay)
+    norm = np.einsum("gt,gt->g", curve, curve)
+    cy = curve @ y
+    m = np.clip(np.divide(cy, norm, out=np.zeros_like(norm), where=norm > 0), 0, 1)
+    sse = float(y @ y) - 2 * m * cy + m * m * norm  # Σ(y − m·F)², without a residual array
+    return np.column_stack([p, q, t0, m]), np.maximum(sse, 0.0)
+
+
+def fit_bass(t: np.ndarray, y: np.ndarray, launch: float | None = None) -> BassFit | None:
+    """Least-squares Bass fit of shares `y` at weeks `t` (see the module docstring);
+    None with fewer than MIN_POINTS points or a flat series. `launch` (a week) fixes t0,
+    the start of diffusion, when the network's launch date is known: p and t0 trade off
+    against each other, so a known start makes p much better determined."""
+    t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
+    if t.size < MIN_POINTS or np.ptp(y) == 0:
+        return None
+    span = t.max() - t.min()
+    t0_grid = (
+        np.array([float(launch)])
+        if launch is not None
+        else np.arange(t.min() - span - 26, t.max(), 3.0)
+    )
+    params, sse = _grid_fit(t, y, P_GRID, Q_GRID, t0_grid)
+    best = params[np.argmin(sse)]
+    # refine: a finer grid around the best point
+    fine_p = np.geomspace(max(best[0] / 1.6, 1e-5), best[0] * 1.6, 15)
+    fine_q = np.linspace(max(best[1] - 0.06, 0.0), best[1] + 0.06, 15)
+    fine_t0 = t0_grid if launch is not None else np.linspace(best[2] - 3, best[2] + 3, 13)
+    fine_params, fine_sse = _grid_fit(t, y, fine_p, fine_q, fine_t0)
+    params, sse = np.vstack([params, fine_params]), np.concatenate([sse, fine_sse])
+    index = int(np.argmin(sse))
+    best_sse = float(sse[index])
+    total = float(np.sum((y - y.mean()) ** 2))
+    r_squared = 1 - best_sse / total if total > 0 else 0.0
+    k = 4
+    limit = best_sse * (1 + k / max(t.size - k, 1) * F_QUANTILE) + 1e-12
+    p, q, t0, m = params[index]
+    return BassFit(float(p), float(q), float(t0), float(m), r_squared, params[sse <= limit])
+
+
+def _crossing_week(*params: float, target: float) -> float | None:
+    """The week at which m·F(t − t0) reaches `target` (None if it never does); `params`
+    are p, q, t0, m."""
+    p, q, t0, m = params
+    if m <= target or target <= 0:
+        return None
+    x = target / m  # solve F(u) = x: e^{-(p+q)u} = (1 - x) / (1 + (q/p) x)
+    decay = (1 - x) / (1 + (q / p) * x)
+    return t0 - math.log(decay) / (p + q)
+
+
+def _date(monday: date, week: float) -> date:
+    return monday + timedelta(days=round(week * 7))
+
+
+def forecast_site(
+    weeks: list[int],
+    shares: list[float],
+    monday: date,
+    current_week: int,
+    marks: tuple[float, float],
+    current_share: float,
+    *,
+    launch: float | None = None,
+) -> Forecast:
+    """The forecast of one site from its weekly series (`weeks` count from `monday`);
+    `current_share` is the report's own contributor share (a mark it already reaches is
+    "reached"); `launch`, the week the network was launched, when known."""
+    t, y = np.asarray(weeks, dtype=float), np.asarray(shares, dtype=float)
+    if t.size < MIN_POINTS:
+        return Forecast(
+            method=None,
+            marks=tuple(
+                ForecastMark(
+                    mark, "reached" if current_share >= mark else "unknown", None, None, None
+                )
+                for mark in marks
+            ),
+            parameters={},
+            weeks_used=int(t.size),
+            reason=f"{t.size} weekly points; a forecast needs at least {MIN_POINTS} (more history)",
+        )
+    fit = fit_bass(t, y, launch)
+    if fit is not None and fit.r_squared >= MIN_R_SQUARED and _bass_beats_a_line(t, y, fit):
+        return _bass_forecast(fit, t, monday, current_week, marks, current_share)
+    return _linear_forecast(t, y, monday, current_week, marks, current_share, fit)
+
+
+def _aic(sse: float, n: int, k: int) -> float:
+    return n * math.log(max(sse, 1e-12) / n) + 2 * k
+
+
+def _bass_beats_a_line(t: np.ndarray, y: np.ndarray, fit: BassFit) -> bool:
+    """Whether the S-curve explains the series clearly better than a straight line
+    (Akaike's criterion, lower by more than 2): a site climbing steadily shows no sign
+    yet of where it will level off, and a Bass plateau guessed from it would be noise."""
+    bass_sse = float(np.sum((y - fit.m * bass_curve(t, fit.p, fit.q, fit.t0)) ** 2))
+    slope, intercept = np.polyfit(t, y, 1)
+    line_sse = float(np.sum((y - (slope * t + intercept)) ** 2))
+    return _aic(bass_sse, t.size, 4) + 2 < _aic(line_sse, t.size, 2)
+
+
+def _bass_forecast(
+    fit: BassFit,
+    t: np.ndarray,
+    monday: date,
+    current_week: int,
+    marks: tuple[float, float],
+    current_share: float,
+) -> Forecast:
+    out = []
+    for mark in marks:
+        if current_share >= mark:
+            out.append(ForecastMark(mark, "reached", None, None, None))
+            continue
+        week = _crossing_week(fit.p, fit.q, fit.t0, fit.m, target=mark)
+        crossings = [
+            w
+            for w in (_crossing_week(*map(float, row), target=mark) for row in fit.region)
+            if w is not None
+        ]
+        if week is None or week - current_week > HORIZON_WEEKS:
+            out.append(ForecastMark(mark, "not_at_current_pace", None, None, None))
+            continue
+        week = max(week, current_week + 1)
+        earliest = max(min(crossings, default=week), current_week + 1)
+        # part of the confidence region never reaches the mark: the range is open-ended
+        latest = (
+            None
+            if len(crossings) < len(fit.region) or max(crossings) - current_week > HORIZON_WEEKS
+            else max(crossings)
+        )
+        out.append(
+            ForecastMark(
+                mark,
+                "expected",
+                _date(monday, week),
+                _date(monday, earliest),
+                _date(monday, latest) if latest is not None else None,
+            )
+        )
+    return Forecast(
+        method="bass",
+        marks=tuple(out),
+        parameters={
+            "p": round(fit.p, 5),
+            "q": round(fit.q, 4),
+            "m": round(fit.m, 4),
+            "start": _date(monday, fit.t0).isoformat(),
+            "r_squared": round(fit.r_squared, 3),
+        },
+        weeks_used=int(t.size),
+        reason=None,
+    )
+
+
+def _linear_forecast(
+    t: np.ndarray,
+    y: np.ndarray,
+    monday: date,
+    current_week: int,
+    marks: tuple[float, float],
+    current_share: float,
+    fit: BassFit | None,
+) -> Forecast:
+    tail_t, tail_y = t[-LINEAR_POINTS:], y[-LINEAR_POINTS:]
+    slope, intercept = np.polyfit(tail_t, tail_y, 1)
+    residual = tail_y - (slope * tail_t + intercept)
+    spread = float(np.sqrt(np.sum(residual**2) / max(tail_t.size - 2, 1)))
+    slope_error = spread / math.sqrt(float(np.sum((tail_t - tail_t.mean()) ** 2)) or 1.0)
+    out = []
+    for mark in marks:
+        if current_share >= mark:
+            out.append(ForecastMark(mark, "reached", None, None, None))
+            continue
+        if slope <= 0:
+            out.append(ForecastMark(mark, "not_at_current_pace", None, None, None))
+            continue
+        week = (mark - intercept) / slope
+        if week - current_week > HORIZON_WEEKS:
+            out.append(ForecastMark(mark, "not_at_current_pace", None, None, None))
+            continue
+        fast, slow = slope + 1.28 * slope_error, slope - 1.28 * slope_error  # ~80 %
+        earliest = (mark - intercept) / fast
+        latest = (mark - intercept) / slow if slow > 0 else None
+        out.append(
+            ForecastMark(
+                mark,
+                "expected",
+                _date(monday, max(week, current_week + 1)),
+                _date(monday, max(earliest, current_week + 1)),
+                _date(monday, latest)
+                if latest is not None and latest - current_week <= HORIZON_WEEKS
+                else None,
+            )
+        )
+    if fit is None:
+        why = "Bass fit not possible (flat series)"
+    elif fit.r_squared < MIN_R_SQUARED:
+        why = f"Bass fit poor (R² {fit.r_squared:.2f} < {MIN_R_SQUARED})"
+    else:
+        why = "a straight line fits as well as the Bass curve (no sign yet of a plateau)"
+    return Forecast(
+        method="linear",
+        marks=tuple(out),
+        parameters={
+            "slope_per_week": round(float(slope), 6),
+            "intercept": round(float(intercept), 5),
+            "weeks": int(tail_t.size),
+        },
+        weeks_used=int(t.size),
+        reason=f"{why}: linear trend of the last {tail_t.size} weeks",
+    )
