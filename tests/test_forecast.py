@@ -133,3 +133,39 @@ def test_too_short_a_history_says_why() -> None:
     assert [m.status for m in result.marks] == ["unknown", "unknown"]
     reached = forecast_site([0, 1, 2], [0.1, 0.1, 0.12], START, 2, (0.10, 0.15), 0.12)
     assert [m.status for m in reached.marks] == ["reached", "unknown"]
+
+
+def test_every_output_shows_the_forecast(demo: dict[str, Path]) -> None:
+    import csv
+    import io
+    import json
+
+    from bs4 import BeautifulSoup
+    from typer.testing import CliRunner
+
+    from rse_adoption.cli import app
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(app, ["report", "--data-dir", str(demo["data"]), *args])
+        assert result.exit_code == 0, result.stderr
+        return result.stdout
+
+    report = json.loads(run("--json"))
+    for site in report["sites"]:
+        if site["suppressed"]:
+            assert site["forecast"] is None
+        else:
+            marks = site["forecast"]["marks"]
+            assert [m["share"] for m in marks] == [0.1, 0.15]
+            assert all(m["status"] in ("reached", "expected", "not_at_current_pace") for m in marks)
+    rows = list(csv.DictReader(io.StringIO(run("--format", "csv"))))
+    lyon = next(r for r in rows if r["site"] == "Lyon")
+    assert (
+        lyon["forecast_method"] in ("bass", "linear") and lyon["forecast_low_status"] == "reached"
+    )
+    assert "15% expected" in run("--format", "table")
+    assert "15 % expected" in run("--format", "md")
+    page = BeautifulSoup(run("--format", "html", "--site", "Lyon"), "html.parser")
+    assert "15 % expected" in page.find("thead").get_text()
+    assert page.select_one("tr.site td.outlook").get_text().strip()
+    assert "At the current pace" in page.get_text()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 
-from .model import GroupFigures, Report
+from .model import Forecast, GroupFigures, Report
 
 COLUMNS = (
     "site",
@@ -25,6 +25,11 @@ COLUMNS = (
     "status",
     "progress",
     "ambassadors",
+    "forecast_method",
+    "forecast_low_status",
+    "forecast_low_expected",
+    "forecast_high_status",
+    "forecast_high_expected",
     "as_of",
     "window_days",
     "headcount_source",
@@ -46,8 +51,17 @@ def safe_cell(value: object) -> str:
     return text
 
 
+def _mark(f: Forecast | None, index: int) -> tuple[str | None, str | None]:
+    """(status, expected date) of one forecast mark."""
+    if f is None or len(f.marks) <= index:
+        return None, None
+    mark = f.marks[index]
+    return mark.status, mark.expected.isoformat() if mark.expected else None
+
+
 def _row(g: GroupFigures, report: Report, label: str) -> list[str]:
     seg = g.segments
+    f = g.forecast
     values: list[object] = [
         label,
         g.suppressed,
@@ -62,6 +76,9 @@ def _row(g: GroupFigures, report: Report, label: str) -> list[str]:
         g.status,
         g.progress,
         g.ambassadors,
+        f.method if f else None,
+        *(_mark(f, 0)),
+        *(_mark(f, 1)),
         report.as_of.isoformat(),
         report.window_days,
         report.headcount_source,

@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from . import charts
 from .model import GroupFigures, Report
+from .wording import forecast_phrase, forecast_sentence
 
 SEGMENT_RULES = {
     "contributor": "posted or commented",
@@ -66,6 +67,7 @@ class Row:
     contributors: int | None = None
     headcount: int | None = None
     ambassadors: int | None = None
+    outlook: str = ""
 
 
 def _bar_scale(report: Report) -> float:
@@ -93,6 +95,7 @@ def _rows(report: Report, scale: float) -> list[Row]:
                 contributors=g.segments.contributor,
                 headcount=g.headcount,
                 ambassadors=g.ambassadors,
+                outlook=forecast_phrase(g.forecast),
             )
         )
     return rows
@@ -139,6 +142,7 @@ def _site_page(g: GroupFigures, report: Report) -> dict[str, Any]:
         "name": g.site or "",
         "suppressed": False,
         "sentence": _site_sentence(g, report),
+        "outlook": forecast_sentence(g.forecast),
         "segments": [
             {
                 "name": name,
@@ -200,6 +204,7 @@ def render(report: Report, *, site_pages: bool = False) -> str:
         ),
         rows=_rows(report, scale),
         totals=report.totals,
+        totals_outlook=forecast_phrase(report.totals.forecast),
         band_left=round(100 * report.tipping_low / scale, 2),
         band_width=round(100 * (report.tipping_high - report.tipping_low) / scale, 2),
         status_counts={k: len(v) for k, v in status_names.items()},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .model import GroupFigures, Report
+from .wording import forecast_phrase
 
 STATUS_LABEL = {"tipped": "tipped ✔", "tipping": "tipping ◐", "below": "below ○"}
 
@@ -17,11 +18,12 @@ def _pct(value: float | None) -> str:
 
 def _line(g: GroupFigures, label: str, min_group_size: int) -> str:
     if g.suppressed:
-        return f"| {label} | fewer than {min_group_size} people | | | | |"
+        return f"| {label} | fewer than {min_group_size} people | | | | | |"
     assert g.segments is not None
     return (
         f"| {label} | {g.headcount} | {g.segments.contributor} | {_pct(g.contributor_share)} "
-        f"| {STATUS_LABEL.get(g.status or '', g.status)} | {g.ambassadors} |"
+        f"| {STATUS_LABEL.get(g.status or '', g.status)} | {g.ambassadors} "
+        f"| {_escape(forecast_phrase(g.forecast))} |"
     )
 
 
@@ -35,8 +37,8 @@ def render(report: Report) -> str:
         f"reach {high * 100:.0f} % of its headcount; {low * 100:.0f} %–{high * 100:.0f} % is the "
         f"tipping band. Headcount source: {report.headcount_source}.",
         "",
-        "| Site | Headcount | Contributors | Share | Status | Ambassadors |",
-        "|---|---:|---:|---:|---|---:|",
+        f"| Site | Headcount | Contributors | Share | Status | Ambassadors | {high * 100:.0f} % expected |",
+        "|---|---:|---:|---:|---|---:|---|",
     ]
     for g in sorted(report.sites, key=lambda g: -(g.progress or -1)):
         lines.append(_line(g, _escape(g.site or ""), report.min_group_size))

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .model import GroupFigures, Report
+from .wording import forecast_phrase, forecast_sentence
 
 STATUS_STYLE = {
     "tipped": ("✔ tipped", "green"),
@@ -73,6 +74,7 @@ def overview(report: Report) -> Table:
     )
     table.add_column("Status", no_wrap=True)
     table.add_column("Amb.", justify="right", no_wrap=True)
+    table.add_column(f"{report.tipping_high:.0%} expected")
     for g in sorted(report.sites, key=lambda g: (g.suppressed, -(g.progress or 0), g.site or "")):
         _add_row(table, g, Text(g.site or ""), report)
     table.add_section()
@@ -91,6 +93,7 @@ def _add_row(table: Table, g: GroupFigures, label: Text, report: Report) -> None
             "",
             Text("hidden", style="dim"),
             "",
+            "",
         )
         return
     assert g.segments is not None and g.contributor_share is not None
@@ -103,6 +106,7 @@ def _add_row(table: Table, g: GroupFigures, label: Text, report: Report) -> None
         progress_bar(g.contributor_share, report.tipping_low, report.tipping_high),
         _status(g),
         str(g.ambassadors),
+        forecast_phrase(g.forecast),
     )
 
 
@@ -123,8 +127,10 @@ def detail(g: GroupFigures, report: Report) -> Panel:
     trend = Text()
     trend.append(f"weekly contributors {sparkline(contributors)}  ", style="cyan")
     trend.append(f"weekly active {sparkline(active)}")
+    outlook = Text(forecast_sentence(g.forecast), style="dim")
     return Panel(
-        Group(seg, trend), title=f"{g.site} — {_status(g).plain}, {_pct(g.contributor_share)}"
+        Group(seg, trend, outlook),
+        title=f"{g.site} — {_status(g).plain}, {_pct(g.contributor_share)}",
     )
 
 
