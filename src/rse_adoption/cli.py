@@ -723,6 +723,86 @@ def prune(
         )
 
 
+class AmbassadorFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    html = "html"
+
+
+@app.command()
+@handle_errors
+def ambassadors(
+    site: Annotated[
+        list[str] | None,
+        typer.Option("--site", help="Only this site (repeat for several)."),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Last day of the window, YYYY-MM-DD [default: last day with data]."
+        ),
+    ] = None,
+    window: Annotated[
+        int | None, typer.Option("--window", help="Window length in days [default: 90].")
+    ] = None,
+    format: Annotated[
+        AmbassadorFormat, typer.Option("--format", help="Output format.")
+    ] = AmbassadorFormat.table,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write to this file instead of standard output."),
+    ] = None,
+    min_group_size: Annotated[
+        int | None,
+        typer.Option("--min-group-size", help="Hide sites with fewer people [default: 5]."),
+    ] = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Same as --format json (for scripts).")
+    ] = False,
+    quiet: QuietOption = False,
+) -> None:
+    """The ambassador and coach network by site: ambassadors per 100 employees against the
+    target (ambassadors.per_employees, default one per 50), sites without one, how many are
+    contributors themselves, whom they reach, and whether sites convert faster once they
+    have one (an association, never proof). Definitions: docs/metrics.md#ambassadors.
+    """
+    from .errors import DataError
+    from .metrics import build_report
+    from .report import ambassadors_report
+
+    day: date | None = None
+    if as_of:
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError:
+            raise DataError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    if json_out:
+        format = AmbassadorFormat.json
+    settings = _settings(data_dir, config, window_days=window, min_group_size=min_group_size)
+    result = build_report(settings, site_names=site or (), as_of=day, ambassador_reach=True)
+    assert result.ambassadors is not None
+    if format is AmbassadorFormat.table:
+        if quiet:
+            return
+        console = _console()
+        console.print(ambassadors_report.table(result.ambassadors, settings.min_group_size))
+        return
+    if format is AmbassadorFormat.html:
+        from .report.html_report import render as render_html
+
+        text = render_html(result, site_pages=bool(site))
+    elif format is AmbassadorFormat.json:
+        text = ambassadors_report.render_json(result.ambassadors)
+    else:
+        text = ambassadors_report.render_csv(result.ambassadors)
+    if out is None and quiet:
+        return
+    _write_output(text, out)
+
+
 @app.command("history")
 @handle_errors
 def history_command(

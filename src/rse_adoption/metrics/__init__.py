@@ -19,8 +19,8 @@ import duckdb
 from .. import store
 from ..config import Settings
 from ..errors import DataError
-from ..report.model import ActivityPeriod, GroupFigures, Report
-from . import forecast, segments, sites
+from ..report.model import ActivityPeriod, Ambassadors, GroupFigures, Report
+from . import ambassadors, forecast, segments, sites
 from .segments import SEGMENTS, Window
 
 
@@ -51,14 +51,18 @@ def build_report(
     site_names: Sequence[str] = (),
     as_of: date | None = None,
     generated_at: str | None = None,
+    ambassador_reach: bool = False,
 ) -> Report:
     """Per-site tipping-point report over the window ending `as_of` (default: the last
     day with events). Raises DataError when the store holds no events and no as_of is
-    given, or for an unknown site."""
+    given, or for an unknown site. `ambassador_reach` adds the ambassadors' reach (one
+    more pass over the events: `rse-adoption ambassadors`)."""
     with store.reading(settings.data_dir) as manifest:
         con = segments.connect()
         try:
-            return _build(con, settings, manifest, site_names, as_of, generated_at)
+            return _build(
+                con, settings, manifest, site_names, as_of, generated_at, ambassador_reach
+            )
         finally:
             con.close()
 
@@ -70,6 +74,7 @@ def _build(
     site_names: Sequence[str],
     as_of: date | None,
     generated_at: str | None,
+    ambassador_reach: bool,
 ) -> Report:
     data_dir = settings.data_dir
     first_day, last_day = segments.data_period(con, data_dir, manifest)
@@ -196,6 +201,9 @@ def _build(
     if not totals.suppressed:
         totals = replace(totals, series=sites.sum_series(visible, weeks))
     groups, totals = _with_forecasts(con, settings, manifest, window, first_day, groups, totals)
+    ambassador_figures = _ambassadors(
+        con, settings, manifest, window, first_day, groups, ambassador_reach
+    )
     if last_day is not None and as_of > last_day:
         notes.append(f"as_of {as_of} is after the last day with events ({last_day}).")
     return Report(
@@ -213,6 +221,7 @@ def _build(
         data_last_day=last_day,
         generated_at=generated_at or store.utc_now_iso(),
         notes=tuple(notes),
+        ambassadors=ambassador_figures,
         activity_periods=tuple(
             ActivityPeriod(
                 f["source_format"],
@@ -222,6 +231,67 @@ def _build(
             )
             for f in sorted(periods_used, key=lambda f: f["source_format"])
         ),
+    )
+
+
+def _lookback(
+    settings: Settings, manifest: store.Manifest, window: Window
+) -> tuple[int, date, int, list[str]]:
+    """The forecast's lookback: the window in whole weeks, the Monday its week 0 starts,
+    the index of as_of's week, and the event files it reads."""
+    window_weeks = math.ceil(window.days / 7)
+    as_of_monday = window.as_of - timedelta(days=window.as_of.weekday())
+    monday0 = as_of_monday - timedelta(weeks=settings.forecast_lookback_weeks + window_weeks - 1)
+    months = Window(as_of=window.as_of, days=(window.as_of - monday0).days + 1).months()
+    files = store.path_list(segments.event_files(settings.data_dir, manifest, months))
+    return window_weeks, monday0, (as_of_monday - monday0).days // 7, files
+
+
+def _ambassadors(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    manifest: store.Manifest,
+    window: Window,
+    first_day: date | None,
+    groups: list[GroupFigures],
+    with_reach: bool,
+) -> Ambassadors:
+    """The ambassador figures of the report's sites (metrics/ambassadors.py); the reach
+    only `with_reach` (one more pass over the lookback's events)."""
+    _, monday0, last_week, files = _lookback(settings, manifest, window)
+    counts = ambassadors.site_ambassadors(con)
+    reach = ambassadors.create_reach(con, files, window, monday0) if with_reach else {}
+    # the effect: weekly contributor share, week by week, from the first week with data
+    shown = [g for g in groups if not g.suppressed and g.headcount]
+    first = max(0, ((first_day or window.as_of) - monday0).days // 7)
+    weeks = list(range(first, last_week + 1))
+    weekly = forecast.weekly_contributors(con, 1, last_week)
+    shares = {
+        g.site or "": [weekly.get(g.site or "", {}).get(w, 0) / (g.headcount or 1) for w in weeks]
+        for g in shown
+    }
+    starts = {
+        site: (day - monday0).days // 7
+        for site, day in ambassadors.first_ambassador_start(con).items()
+        if site in shares
+    }
+    controls = [g.site or "" for g in shown if counts.get(g.site or "", (0, 0))[0] == 0]
+    pooled, per_site = ambassadors.difference_in_differences(shares, weeks, starts, controls)
+    return Ambassadors(
+        per_employees=settings.ambassador_per_employees,
+        sites=tuple(
+            ambassadors.site_figures(
+                g,
+                counts.get(g.site or "", (0, 0)),
+                settings.ambassador_per_employees,
+                settings.min_group_size,
+                reach.get(g.site or "", (0, 0, 0)) if with_reach else None,
+                per_site.get(g.site or ""),
+            )
+            for g in groups
+        ),
+        effect=pooled,
+        reach_computed=with_reach,
     )
 
 
@@ -239,14 +309,8 @@ def _with_forecasts(
     The weekly series: for each ISO week of the lookback whose trailing window lies
     within the data, the people of the site's headcount who contributed in the
     `ceil(window_days / 7)` weeks ending with it, over the headcount."""
-    window_weeks = math.ceil(window.days / 7)
-    as_of_monday = window.as_of - timedelta(days=window.as_of.weekday())
-    lookback = settings.forecast_lookback_weeks
-    monday0 = as_of_monday - timedelta(weeks=lookback + window_weeks - 1)
-    months = Window(as_of=window.as_of, days=(window.as_of - monday0).days + 1).months()
-    files = store.path_list(segments.event_files(settings.data_dir, manifest, months))
+    window_weeks, monday0, last_week, files = _lookback(settings, manifest, window)
     forecast.create_contribution_weeks(con, files, monday0, window.as_of, monday0)
-    last_week = (as_of_monday - monday0).days // 7
     by_site = forecast.weekly_contributors(con, window_weeks, last_week)
     # a point needs its whole trailing window inside the data; before a known launch
     # there was nothing to miss, so the data is complete from the launch on

@@ -18,6 +18,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from . import charts
+from .ambassadors_report import effect_sentence
 from .model import GroupFigures, Report
 from .wording import forecast_phrase, forecast_sentence
 
@@ -205,6 +206,8 @@ def render(report: Report, *, site_pages: bool = False) -> str:
         rows=_rows(report, scale),
         totals=report.totals,
         totals_outlook=forecast_phrase(report.totals.forecast),
+        ambassadors=report.ambassadors,
+        ambassador_effect=effect_sentence(report.ambassadors.effect) if report.ambassadors else "",
         band_left=round(100 * report.tipping_low / scale, 2),
         band_width=round(100 * (report.tipping_high - report.tipping_low) / scale, 2),
         status_counts={k: len(v) for k, v in status_names.items()},

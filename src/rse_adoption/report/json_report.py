@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from .ambassadors_report import to_section
 from .model import Forecast, GroupFigures, Report
 
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
@@ -98,6 +99,9 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             }
             for a in report.activity_periods
         ],
+        "ambassadors": to_section(report.ambassadors, report.min_group_size)
+        if report.ambassadors
+        else None,
         "sites": [_group(g, True) for g in report.sites],
         "totals": _group(report.totals, False),
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,60 @@ class GroupFigures:
 
 
 @dataclass(frozen=True)
+class AmbassadorEffect:
+    """Difference in differences of the weekly contributor share (docs/metrics.md,
+    "Ambassadors"): after minus before a site's first ambassador started, minus the same
+    change over the same weeks in sites without ambassadors; in percentage points. An
+    association, never proof. `estimate_pp` None when not estimable (`reason`)."""
+
+    estimate_pp: float | None
+    ci80_pp: tuple[float, float] | None
+    ci95_pp: tuple[float, float] | None
+    treated_sites: int
+    control_sites: int
+    weeks_before: int
+    weeks_after: int
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class AmbassadorSite:
+    """The ambassador network of one site (None everywhere when the site is suppressed).
+
+    `target`: ambassadors the site should have (one per `per_employees` employees,
+    rounded up); `active_ambassadors`: those who are contributors in the window (None when
+    the site has fewer ambassadors than the privacy threshold: it would reveal individuals'
+    activity). Reach (None unless computed: `rse-adoption ambassadors`):
+    `reached_colleagues`, people of the site, not ambassadors, who reacted to or commented
+    on an ambassador's content in the window; `new_contributors`, people whose first
+    contribution of the lookback fell in the window, and how many of them had interacted
+    with an ambassador before it. `effect`: this site's difference in differences."""
+
+    site: str
+    suppressed: bool
+    headcount: int | None
+    ambassadors: int | None
+    ambassadors_per_100: float | None
+    target: int | None
+    active_ambassadors: int | None
+    reached_colleagues: int | None = None
+    new_contributors: int | None = None
+    new_contributors_after_ambassador: int | None = None
+    effect: AmbassadorEffect | None = None
+
+
+@dataclass(frozen=True)
+class Ambassadors:
+    """Every site's ambassador figures, the target they are held to, and the pooled
+    effect estimate."""
+
+    per_employees: int
+    sites: tuple[AmbassadorSite, ...]
+    effect: AmbassadorEffect
+    reach_computed: bool
+
+
+@dataclass(frozen=True)
 class ActivityPeriod:
     """Per-person counts of one export format over a period that the report used (its
     window is exactly that period): `people` rows of `source_format`."""
@@ -113,4 +167,5 @@ class Report:
     generated_at: str
     notes: tuple[str, ...] = field(default_factory=tuple)
     activity_periods: tuple[ActivityPeriod, ...] = ()
+    ambassadors: Ambassadors | None = None
     schema_version: str = SCHEMA_VERSION

@@ -143,5 +143,14 @@ def render(report: Report, console: Console, *, details: bool = False) -> None:
         console.print(
             f"{report.unlisted_active_users} active people are not in the directory (not counted in any site)."
         )
+    if report.ambassadors is not None:
+        from .ambassadors_report import effect_sentence
+
+        missing = [
+            a.site for a in report.ambassadors.sites if not a.suppressed and a.ambassadors == 0
+        ]
+        if missing:
+            console.print(f"Sites without an ambassador: {', '.join(missing)}.")
+        console.print(effect_sentence(report.ambassadors.effect), highlight=False)
     for note in report.notes:
         console.print(f"[yellow]Note:[/yellow] {note}")
