@@ -20,7 +20,7 @@ from .. import store
 from ..config import Settings
 from ..errors import DataError
 from ..report.model import ActivityPeriod, Ambassadors, GroupFigures, Report
-from . import ambassadors, forecast, segments, sites
+from . import ambassadors, forecast, habit, segments, sites
 from .segments import SEGMENTS, Window
 
 
@@ -347,6 +347,19 @@ def _with_forecasts(
             ),
         )
 
+    habitual = habit.site_habitual_contributors(con, last_week)
+
+    def settled(g: GroupFigures, count: int) -> GroupFigures:
+        if g.suppressed or g.segments is None:
+            return g
+        return replace(
+            g,
+            habitual_contributors=count,
+            occasional_contributors=g.segments.contributor - count,
+        )
+
+    groups = [settled(g, habitual.get(g.site or "", 0)) for g in groups]
+    totals = settled(totals, sum(g.habitual_contributors or 0 for g in groups if not g.suppressed))
     out = [predict(g, by_site.get(g.site or "", {})) for g in groups]
     shown = [g.site for g in out if not g.suppressed]
     total_by_week = {

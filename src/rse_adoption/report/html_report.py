@@ -118,6 +118,9 @@ def _site_sentence(g: GroupFigures, report: Report) -> str:
         f"{pct(report.tipping_high, 0)}). {num(g.active_users)} did something on the "
         f"network (active), and the site has {num(g.ambassadors)} "
         f"ambassador{'' if g.ambassadors == 1 else 's'}. "
+        f"Of its contributors, {num(g.habitual_contributors)} have a habit (they contributed "
+        f"in at least 9 of the last 12 weeks) and {num(g.occasional_contributors)} contribute "
+        "occasionally. "
         f"Headcount source: {_headcount_sentence(report)}"
     )
 

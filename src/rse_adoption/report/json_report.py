@@ -30,6 +30,8 @@ def _group(g: GroupFigures, with_site: bool) -> dict[str, Any]:
             "status": g.status,
             "progress": g.progress,
             "ambassadors": g.ambassadors,
+            "habitual_contributors": g.habitual_contributors,
+            "occasional_contributors": g.occasional_contributors,
             "suppressed": g.suppressed,
             "series": [
                 {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,10 @@ class GroupFigures:
     ambassadors: int | None
     series: tuple[WeekPoint, ...] = ()
     forecast: Forecast | None = None
+    #: Window contributors who contributed in at least 9 of the 12 weeks ending with
+    #: as_of's week (metrics/habit.py), and the others.
+    habitual_contributors: int | None = None
+    occasional_contributors: int | None = None
 
 
 @dataclass(frozen=True)

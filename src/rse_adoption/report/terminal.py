@@ -127,6 +127,11 @@ def detail(g: GroupFigures, report: Report) -> Panel:
     trend = Text()
     trend.append(f"weekly contributors {sparkline(contributors)}  ", style="cyan")
     trend.append(f"weekly active {sparkline(active)}")
+    if g.habitual_contributors is not None:
+        trend.append(
+            f"\nhabit: {g.habitual_contributors} habitual contributors (9 of the last 12 "
+            f"weeks), {g.occasional_contributors} occasional"
+        )
     outlook = Text(forecast_sentence(g.forecast), style="dim")
     return Panel(
         Group(seg, trend, outlook),
