@@ -53,7 +53,10 @@ screenshots: demo browser
 	$(BIN)/python -m tests.browser $(DEMO_DIR)/report.html docs/images/overview.png 1280x1800
 	$(BIN)/python -m tests.browser $(DEMO_DIR)/lyon.html docs/images/site-lyon.png 1280x1800
 
+# vivainsights is the habit benchmark's baseline only: installed here, never a dependency.
 bench: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/habit.py
 	$(BIN)/python benchmarks/run.py
 
 clean:
