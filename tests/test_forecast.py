@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rse_adoption.config import Settings
 from rse_adoption.demo import SiteSpec, make_organisation, write_directory, write_events_csv
@@ -169,3 +171,37 @@ def test_every_output_shows_the_forecast(demo: dict[str, Path]) -> None:
     assert "15 % expected" in page.find("thead").get_text()
     assert page.select_one("tr.site td.outlook").get_text().strip()
     assert "At the current pace" in page.get_text()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sets(st.tuples(st.integers(0, 30), st.integers(0, 40)), max_size=200),
+    st.integers(1, 14),
+)
+def test_trailing_window_counts_equal_the_plain_definition(
+    contributions: set[tuple[int, int]], window_weeks: int
+) -> None:
+    """The span-based running count equals counting, for each week, the distinct people
+    who contributed in the window_weeks weeks ending with it."""
+    import duckdb
+
+    from rse_adoption.metrics.forecast import weekly_contributors
+
+    con = duckdb.connect()
+    con.execute("CREATE TEMP TABLE contribution_weeks (person BIGINT, week BIGINT)").fetchall()
+    con.execute("CREATE TEMP TABLE people (person BIGINT, site VARCHAR)").fetchall()
+    if contributions:
+        con.executemany("INSERT INTO contribution_weeks VALUES (?, ?)", sorted(contributions))
+    con.executemany("INSERT INTO people VALUES (?, ?)", [(p, "AB"[p % 2]) for p in range(31)])
+    last = 38
+    expected: dict[str, dict[int, int]] = {}
+    for week in range(window_weeks - 1, last + 1):
+        for site in "AB":
+            people = {
+                p
+                for p, w in contributions
+                if "AB"[p % 2] == site and week - window_weeks < w <= week
+            }
+            if people:
+                expected.setdefault(site, {})[week] = len(people)
+    assert weekly_contributors(con, window_weeks, last) == expected

@@ -22,6 +22,7 @@ pace".
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -79,21 +80,68 @@ def weekly_contributors(
     con: duckdb.DuckDBPyConnection, window_weeks: int, last_week: int
 ) -> dict[str, dict[int, int]]:
     """site -> {week: people of the site who contributed in the `window_weeks` weeks
-    ending with that week}, for weeks ≥ window_weeks − 1 (a full trailing window)."""
+    ending with that week}, for weeks ≥ window_weeks − 1 (a full trailing window).
+
+    Each person's contribution weeks become disjoint spans of weeks they count in (from a
+    contribution to `window_weeks − 1` weeks later, cut at their next contribution), so
+    a running sum of span starts and ends counts distinct people without expanding
+    every contribution into `window_weeks` rows."""
+    if window_weeks == 1:  # one week: a plain count of each week's contributors
+        rows = con.execute(
+            "SELECT p.site, c.week, count(*) FROM contribution_weeks c "
+            "JOIN people p USING (person) WHERE c.week <= $last_week GROUP BY ALL",
+            {"last_week": last_week},
+        ).fetchall()
+        out1: dict[str, dict[int, int]] = {}
+        for site, week, contributors in rows:
+            out1.setdefault(site, {})[int(week)] = int(contributors)
+        return out1
     rows = con.execute(
         """
-        SELECT p.site, c.week + r.k AS week, count(DISTINCT c.person) AS contributors
-        FROM contribution_weeks c JOIN people p USING (person),
-             range($window_weeks) r(k)
-        WHERE c.week + r.k <= $last_week AND c.week + r.k >= $window_weeks - 1
-        GROUP BY ALL
+        WITH spans AS (
+            SELECT p.site, c.week AS first,
+                   least(c.week + $window_weeks - 1,
+                         coalesce(lead(c.week) OVER (PARTITION BY c.person ORDER BY c.week) - 1,
+                                  c.week + $window_weeks - 1)) AS last
+            FROM contribution_weeks c JOIN people p USING (person)
+        ),
+        steps AS (
+            SELECT site, first AS week, count(*) AS step FROM spans GROUP BY ALL
+            UNION ALL
+            SELECT site, last + 1 AS week, -count(*) AS step FROM spans GROUP BY ALL
+        ),
+        counts AS (
+            SELECT site, week,
+                   sum(sum(step)) OVER (PARTITION BY site ORDER BY week) AS contributors
+            FROM steps GROUP BY site, week
+        )
+        SELECT site, week, contributors FROM counts WHERE week <= $last_week
         """,
         {"window_weeks": window_weeks, "last_week": last_week},
     ).fetchall()
     out: dict[str, dict[int, int]] = {}
     for site, week, contributors in rows:
         out.setdefault(site, {})[int(week)] = int(contributors)
-    return out
+    return _fill(out, window_weeks, last_week)
+
+
+def _fill(
+    counts: dict[str, dict[int, int]], window_weeks: int, last_week: int
+) -> dict[str, dict[int, int]]:
+    """Carry each running count over the weeks in which it did not change (the running sum
+    only has rows at span boundaries)."""
+    filled: dict[str, dict[int, int]] = {}
+    for site, by_week in counts.items():
+        weeks = sorted(by_week)
+        out: dict[int, int] = {}
+        for i, week in enumerate(weeks):
+            end = weeks[i + 1] if i + 1 < len(weeks) else last_week + 1
+            if by_week[week] == 0:
+                continue
+            for w in range(max(week, window_weeks - 1), min(end, last_week + 1)):
+                out[w] = by_week[week]
+        filled[site] = out
+    return filled
 
 
 # --- fitting --------------------------------------------------------------------------
@@ -117,20 +165,43 @@ class BassFit:
     region: np.ndarray
 
 
-def _grid_fit(
-    t: np.ndarray, y: np.ndarray, p_grid: np.ndarray, q_grid: np.ndarray, t0_grid: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(parameters [G, 4] = p, q, t0, m; sums of squares [G]) over the grid, m solved
-    by least squares for each (p, q, t0) and kept in [0, 1]."""
+def _grid_curves(
+    t: np.ndarray, p_grid: np.ndarray, q_grid: np.ndarray, t0_grid: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(parameters [G, 3] = p, q, t0; curves [G, T] = F(t − t0); their squared norms)."""
     p, q, t0 = (a.ravel() for a in np.meshgrid(p_grid, q_grid, t0_grid, indexing="ij"))
     u = np.maximum(t[None, :] - t0[:, None], 0.0)
     decay = np.exp(-(p + q)[:, None] * u)
     curve = (1 - decay) / (1 + (q / p)[:, None] * decay)
-    norm = np.einsum("gt,gt->g", curve, curve)
+    return np.column_stack([p, q, t0]), curve, np.einsum("gt,gt->g", curve, curve)
+
+
+@functools.lru_cache(maxsize=4)
+def _coarse_grid(
+    weeks: tuple[float, ...], launch: float | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The coarse grid's curves at `weeks`: the same for every site of a report (they
+    share the weeks), so computed once."""
+    t = np.asarray(weeks)
+    span = t.max() - t.min()
+    t0_grid = (
+        np.array([float(launch)])
+        if launch is not None
+        else np.arange(t.min() - span - 26, t.max(), 3.0)
+    )
+    return _grid_curves(t, P_GRID, Q_GRID, t0_grid)
+
+
+def _solve(
+    grid: tuple[np.ndarray, np.ndarray, np.ndarray], y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(parameters [G, 4] = p, q, t0, m; sums of squares [G]), m solved by least squares
+    for each grid point and kept in [0, 1]."""
+    params, curve, norm = grid
     cy = curve @ y
     m = np.clip(np.divide(cy, norm, out=np.zeros_like(norm), where=norm > 0), 0, 1)
     sse = float(y @ y) - 2 * m * cy + m * m * norm  # Σ(y − m·F)², without a residual array
-    return np.column_stack([p, q, t0, m]), np.maximum(sse, 0.0)
+    return np.column_stack([params, m]), np.maximum(sse, 0.0)
 
 
 def fit_bass(t: np.ndarray, y: np.ndarray, launch: float | None = None) -> BassFit | None:
@@ -141,19 +212,15 @@ def fit_bass(t: np.ndarray, y: np.ndarray, launch: float | None = None) -> BassF
     t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
     if t.size < MIN_POINTS or np.ptp(y) == 0:
         return None
-    span = t.max() - t.min()
-    t0_grid = (
-        np.array([float(launch)])
-        if launch is not None
-        else np.arange(t.min() - span - 26, t.max(), 3.0)
-    )
-    params, sse = _grid_fit(t, y, P_GRID, Q_GRID, t0_grid)
+    params, sse = _solve(_coarse_grid(tuple(t.tolist()), launch), y)
     best = params[np.argmin(sse)]
     # refine: a finer grid around the best point
     fine_p = np.geomspace(max(best[0] / 1.6, 1e-5), best[0] * 1.6, 15)
     fine_q = np.linspace(max(best[1] - 0.06, 0.0), best[1] + 0.06, 15)
-    fine_t0 = t0_grid if launch is not None else np.linspace(best[2] - 3, best[2] + 3, 13)
-    fine_params, fine_sse = _grid_fit(t, y, fine_p, fine_q, fine_t0)
+    fine_t0 = (
+        np.array([best[2]]) if launch is not None else np.linspace(best[2] - 3, best[2] + 3, 13)
+    )
+    fine_params, fine_sse = _solve(_grid_curves(t, fine_p, fine_q, fine_t0), y)
     params, sse = np.vstack([params, fine_params]), np.concatenate([sse, fine_sse])
     index = int(np.argmin(sse))
     best_sse = float(sse[index])
