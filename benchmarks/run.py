@@ -71,9 +71,12 @@ GROUP BY ALL ORDER BY ALL
 print(json.dumps(rows, default=str))
 """
 
-#: The same aggregation as the JSON report: per-site segment counts, and per site and week
+#: The same aggregation as the JSON report: per-site segment counts, per site and week
 #: distinct contributors, active people and first-time contributors (for
-#: `contributors_to_date`), written by hand as directly as DuckDB allows.
+#: `contributors_to_date`), and the forecast's and habit's input (contribution weeks over
+#: the lookback, trailing-window and weekly contributors, habitual contributors), written
+#: by hand as directly as DuckDB allows. (The report also fits a curve per site and counts
+#: ambassadors: its own overhead, measured in the ratio.)
 REPORT_BASELINE = """
 import json, sys, duckdb
 from datetime import date, timedelta
@@ -111,7 +114,35 @@ SELECT p.site, w.week, count(*) FILTER (WHERE w.level = 4), count(*),
        count(*) FILTER (WHERE p.first = w.week)
 FROM weeks w JOIN people p USING (person_key) GROUP BY ALL ORDER BY ALL
 ''').fetchall()
-print(json.dumps([segments, series], default=str))
+# the forecast's input: each person's contribution weeks over the lookback (52 weekly
+# points, each with its 13-week trailing window), the trailing distinct contributors per
+# site and week, each week's own contributors, and the habitual ones (9 of the last 12)
+lookback = as_of - timedelta(days=as_of.weekday()) - timedelta(weeks=52 + 13 - 1)
+last = (as_of - timedelta(days=as_of.weekday()) - lookback).days // 7
+con.execute('''
+CREATE TEMP TABLE contrib AS
+WITH d AS (SELECT * FROM read_parquet($dir)),
+keys AS (SELECT person_key AS key, person_key FROM d UNION ALL
+         SELECT alt_key, person_key FROM d WHERE alt_key IS NOT NULL)
+SELECT DISTINCT k.person_key, (epoch_us(ts) - epoch_us($lookback::TIMESTAMPTZ)) // 604800000000 AS week
+FROM read_parquet($files) e JOIN keys k ON k.key = e.user_key
+WHERE ts >= $lookback::TIMESTAMPTZ AND ts < $end::TIMESTAMPTZ AND event_type IN ('post', 'comment')
+''', {"dir": f"{data}/{manifest['directory']['path']}", "files": files,
+      "lookback": str(lookback), "end": str(as_of + timedelta(days=1))}).fetchall()
+trailing = con.execute('''
+SELECT p.site, c.week + r.k AS week, count(DISTINCT c.person_key)
+FROM contrib c JOIN people p USING (person_key), range(13) r(k)
+WHERE c.week + r.k <= $last GROUP BY ALL ORDER BY ALL
+''', {"last": last}).fetchall()
+weekly = con.execute(
+    "SELECT p.site, c.week, count(*) FROM contrib c JOIN people p USING (person_key) "
+    "GROUP BY ALL ORDER BY ALL").fetchall()
+habit = con.execute('''
+SELECT p.site, count(*) FROM (SELECT person_key, count(*) AS n FROM contrib
+WHERE week > $last - 12 GROUP BY 1) h JOIN people p USING (person_key)
+WHERE h.n >= 9 AND p.level = 4 GROUP BY 1
+''', {"last": last}).fetchall()
+print(json.dumps([segments, series, trailing, weekly, habit], default=str))
 """
 
 
