@@ -724,6 +724,8 @@ def prune(
 
 
 class AmbassadorFormat(StrEnum):
+    """Formats of the commands that print one table (ambassadors, communities)."""
+
     table = "table"
     json = "json"
     csv = "csv"
@@ -798,6 +800,80 @@ def ambassadors(
         text = ambassadors_report.render_json(result.ambassadors)
     else:
         text = ambassadors_report.render_csv(result.ambassadors)
+    if out is None and quiet:
+        return
+    _write_output(text, out)
+
+
+@app.command()
+@handle_errors
+def communities(
+    site: Annotated[
+        list[str] | None,
+        typer.Option("--site", help="Only this site (repeat for several)."),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Last day of the window, YYYY-MM-DD [default: last day with data]."
+        ),
+    ] = None,
+    window: Annotated[
+        int | None, typer.Option("--window", help="Window length in days [default: 90].")
+    ] = None,
+    format: Annotated[
+        AmbassadorFormat, typer.Option("--format", help="Output format.")
+    ] = AmbassadorFormat.table,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write to this file instead of standard output."),
+    ] = None,
+    min_group_size: Annotated[
+        int | None,
+        typer.Option(
+            "--min-group-size", help="Hide communities with fewer active people [default: 5]."
+        ),
+    ] = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Same as --format json (for scripts).")
+    ] = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Communities (spaces, groups, channels) overall and per site: active members,
+    contributors, posts and replies, share of posts answered, weekly trend, and each
+    site's most and least lively ones. Definitions: docs/metrics.md#communities.
+    """
+    from .errors import DataError
+    from .metrics import build_report
+    from .report import communities_report
+
+    day: date | None = None
+    if as_of:
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError:
+            raise DataError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    if json_out:
+        format = AmbassadorFormat.json
+    settings = _settings(data_dir, config, window_days=window, min_group_size=min_group_size)
+    result = build_report(settings, site_names=site or (), as_of=day, with_communities=True)
+    if format is AmbassadorFormat.table:
+        if quiet:
+            return
+        console = _console()
+        console.print(communities_report.table(result))
+        for group in result.sites:
+            if not group.suppressed:
+                console.print(communities_report.table(result, group.site))
+        return
+    if format is AmbassadorFormat.html:
+        text = communities_report.render_html(result)
+    elif format is AmbassadorFormat.json:
+        text = communities_report.render_json(result)
+    else:
+        text = communities_report.render_csv(result)
     if out is None and quiet:
         return
     _write_output(text, out)

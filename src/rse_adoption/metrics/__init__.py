@@ -20,7 +20,7 @@ from .. import store
 from ..config import Settings
 from ..errors import DataError
 from ..report.model import ActivityPeriod, Ambassadors, GroupFigures, Report
-from . import ambassadors, forecast, habit, segments, sites
+from . import ambassadors, communities, forecast, habit, segments, sites
 from .segments import SEGMENTS, Window
 
 
@@ -52,16 +52,25 @@ def build_report(
     as_of: date | None = None,
     generated_at: str | None = None,
     ambassador_reach: bool = False,
+    with_communities: bool = False,
 ) -> Report:
     """Per-site tipping-point report over the window ending `as_of` (default: the last
     day with events). Raises DataError when the store holds no events and no as_of is
-    given, or for an unknown site. `ambassador_reach` adds the ambassadors' reach (one
-    more pass over the events: `rse-adoption ambassadors`)."""
+    given, or for an unknown site. `ambassador_reach` adds the ambassadors' reach, and
+    `with_communities` the communities (each one more pass over the window's events:
+    `rse-adoption ambassadors`, `rse-adoption communities`)."""
     with store.reading(settings.data_dir) as manifest:
         con = segments.connect()
         try:
             return _build(
-                con, settings, manifest, site_names, as_of, generated_at, ambassador_reach
+                con,
+                settings,
+                manifest,
+                site_names,
+                as_of,
+                generated_at,
+                ambassador_reach,
+                with_communities,
             )
         finally:
             con.close()
@@ -75,6 +84,7 @@ def _build(
     as_of: date | None,
     generated_at: str | None,
     ambassador_reach: bool,
+    with_communities: bool,
 ) -> Report:
     data_dir = settings.data_dir
     first_day, last_day = segments.data_period(con, data_dir, manifest)
@@ -204,6 +214,18 @@ def _build(
     ambassador_figures = _ambassadors(
         con, settings, manifest, window, first_day, groups, ambassador_reach
     )
+    community_figures = (
+        communities.communities(
+            con,
+            store.path_list(segments.event_files(data_dir, manifest, window.months())),
+            window,
+            len(weeks),
+            settings.min_group_size,
+            {g.site or "" for g in groups if not g.suppressed},
+        )
+        if with_communities
+        else []
+    )
     if last_day is not None and as_of > last_day:
         notes.append(f"as_of {as_of} is after the last day with events ({last_day}).")
     return Report(
@@ -222,6 +244,7 @@ def _build(
         generated_at=generated_at or store.utc_now_iso(),
         notes=tuple(notes),
         ambassadors=ambassador_figures,
+        communities=tuple(community_figures),
         activity_periods=tuple(
             ActivityPeriod(
                 f["source_format"],

@@ -142,6 +142,22 @@ class Ambassadors:
 
 
 @dataclass(frozen=True)
+class Community:
+    """One community, at one site (`site`) or over every site shown (`site` None)."""
+
+    name: str
+    site: str | None
+    suppressed: bool
+    active_members: int | None
+    contributors: int | None
+    posts: int | None
+    replies: int | None
+    answered_share: float | None  # of posts with a content id; None without any
+    weekly_active: tuple[int, ...] | None
+    trend: str | None  # rising | steady | falling
+
+
+@dataclass(frozen=True)
 class ActivityPeriod:
     """Per-person counts of one export format over a period that the report used (its
     window is exactly that period): `people` rows of `source_format`."""
@@ -172,4 +188,6 @@ class Report:
     notes: tuple[str, ...] = field(default_factory=tuple)
     activity_periods: tuple[ActivityPeriod, ...] = ()
     ambassadors: Ambassadors | None = None
+    #: Communities overall and per site (only when asked: `rse-adoption communities`).
+    communities: tuple[Community, ...] = ()
     schema_version: str = SCHEMA_VERSION

@@ -1,0 +1,157 @@
+"""Communities (spaces, groups, channels): which are alive, per site and overall
+(docs/metrics.md, "Communities").
+
+Per community over the window, counting the people of the report's headcount (resolved
+through `key_map`, placed by `people`): active members (anyone who did anything there),
+contributors, posts and replies, the share of posts answered (a post whose content id
+some other person's comment names), and the weekly active members with a trend. A
+community's figures at a site, or overall, are suppressed when fewer than min_group_size
+people were active in it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from ..privacy import is_suppressed
+from ..report.model import Community
+from .segments import WEEK_MICROSECONDS, Window, week_monday
+
+#: A weekly trend whose fitted change over the window exceeds this share of its mean is
+#: rising or falling; otherwise steady.
+TREND_CHANGE = 0.2
+
+
+def community_rows(
+    con: duckdb.DuckDBPyConnection, files: list[str], window: Window, sites: list[str]
+) -> list[tuple[Any, ...]]:
+    """(site, space, week, active, contributors, posts, replies, posts_with_id, answered)
+    for every site of `sites`, community and week of the window with activity; `site` NULL
+    rows are the same over those sites (GROUPING SETS), weeks counted from
+    week_monday(window)."""
+    if not files or not sites:
+        return []
+    return con.execute(
+        """
+        WITH ev AS (
+            SELECT k.person_key AS person, p.site, e.space, e.event_type, e.content_id,
+                   (epoch_us(e.ts) - epoch_us($monday::TIMESTAMPTZ)) // $week_us AS week
+            FROM read_parquet($files) e
+            JOIN key_map k ON k.key = e.user_key
+            JOIN people p ON p.person = k.person_key
+            WHERE e.ts >= $start::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ
+              AND e.space IS NOT NULL AND list_contains($sites, p.site)
+        ),
+        answered AS (
+            SELECT DISTINCT c.space, c.content_id, c.person FROM ev c
+            WHERE c.event_type = 'comment' AND c.content_id IS NOT NULL
+        ),
+        posts AS (
+            SELECT p.site, p.space, p.week, p.content_id IS NOT NULL AS with_id,
+                   EXISTS (SELECT 1 FROM answered a WHERE a.space = p.space
+                           AND a.content_id = p.content_id AND a.person <> p.person) AS answered
+            FROM ev p WHERE p.event_type = 'post'
+        ),
+        per_week AS (
+            SELECT site, space, week, count(DISTINCT person) AS active
+            FROM ev GROUP BY GROUPING SETS ((site, space, week), (space, week))
+        ),
+        totals AS (
+            SELECT site, space,
+                   count(DISTINCT person) AS active,
+                   count(DISTINCT person) FILTER (WHERE event_type IN ('post', 'comment'))
+                       AS contributors,
+                   count(*) FILTER (WHERE event_type = 'post') AS posts,
+                   count(*) FILTER (WHERE event_type = 'comment') AS replies
+            FROM ev GROUP BY GROUPING SETS ((site, space), (space))
+        ),
+        answers AS (
+            SELECT site, space, count(*) FILTER (WHERE with_id) AS posts_with_id,
+                   count(*) FILTER (WHERE with_id AND answered) AS answered
+            FROM posts GROUP BY GROUPING SETS ((site, space), (space))
+        )
+        SELECT t.site, t.space, t.active, t.contributors, t.posts, t.replies,
+               coalesce(a.posts_with_id, 0), coalesce(a.answered, 0),
+               list(w.week ORDER BY w.week), list(w.active ORDER BY w.week)
+        FROM totals t
+        LEFT JOIN answers a ON a.space = t.space AND a.site IS NOT DISTINCT FROM t.site
+        JOIN per_week w ON w.space = t.space AND w.site IS NOT DISTINCT FROM t.site
+        GROUP BY ALL
+        ORDER BY t.site NULLS FIRST, t.space
+        """,
+        {
+            "files": files,
+            "monday": week_monday(window).isoformat(),
+            "week_us": WEEK_MICROSECONDS,
+            "start": window.start.isoformat(),
+            "end": (window.as_of + timedelta(days=1)).isoformat(),
+            "sites": sites,
+        },
+    ).fetchall()
+
+
+def trend(weekly: list[int]) -> str:
+    """rising, falling or steady: the least-squares line's change over the weeks, against
+    the mean weekly active members (TREND_CHANGE)."""
+    if len(weekly) < 3 or not any(weekly):
+        return "steady"
+    y = np.asarray(weekly, dtype=float)
+    slope = float(np.polyfit(np.arange(y.size), y, 1)[0])
+    change = slope * (y.size - 1) / max(y.mean(), 1e-9)
+    if change > TREND_CHANGE:
+        return "rising"
+    if change < -TREND_CHANGE:
+        return "falling"
+    return "steady"
+
+
+def communities(
+    con: duckdb.DuckDBPyConnection,
+    files: list[str],
+    window: Window,
+    weeks: int,
+    min_group_size: int,
+    shown_sites: set[str],
+) -> list[Community]:
+    """Every community over the shown sites (site None, first) and at each of them."""
+    out = []
+    for row in community_rows(con, files, window, sorted(shown_sites)):
+        site, space, active, contributors, posts, replies, with_id, answered, wk, act = row
+        if is_suppressed(int(active), min_group_size):
+            out.append(Community(str(space), site, True, None, None, None, None, None, None, None))
+            continue
+        weekly = [0] * weeks
+        for w, a in zip(wk, act, strict=True):
+            if 0 <= int(w) < weeks:
+                weekly[int(w)] = int(a)
+        out.append(
+            Community(
+                name=str(space),
+                site=site,
+                suppressed=False,
+                active_members=int(active),
+                contributors=int(contributors),
+                posts=int(posts),
+                replies=int(replies),
+                answered_share=(int(answered) / int(with_id)) if with_id else None,
+                weekly_active=tuple(weekly),
+                trend=trend(weekly),
+            )
+        )
+    return out
+
+
+def liveliest(items: list[Community], n: int = 3) -> tuple[list[str], list[str]]:
+    """The n most and n least lively communities of a list (by active members, then
+    posts and replies); suppressed ones are not ranked."""
+    ranked = sorted(
+        (c for c in items if not c.suppressed),
+        key=lambda c: (-(c.active_members or 0), -((c.posts or 0) + (c.replies or 0)), c.name),
+    )
+    most = [c.name for c in ranked[:n]]
+    least = [c.name for c in reversed(ranked[-n:])] if len(ranked) > n else []
+    return most, least

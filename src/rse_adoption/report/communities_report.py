@@ -1,0 +1,128 @@
+"""Communities as JSON, CSV, a terminal table and an HTML page (`rse-adoption
+communities`). JSON keys: docs/report-json.md, "Communities"."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from ..metrics.communities import liveliest
+from .csv_report import safe_cell
+from .model import Community, Report
+from .terminal import sparkline
+
+FIELDS = (
+    "active_members",
+    "contributors",
+    "posts",
+    "replies",
+    "answered_share",
+    "trend",
+)
+
+
+def community_to_dict(c: Community) -> dict[str, Any]:
+    return {
+        "community": c.name,
+        "suppressed": c.suppressed,
+        **{f: getattr(c, f) for f in FIELDS},
+        "weekly_active": list(c.weekly_active) if c.weekly_active is not None else None,
+    }
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    """Overall communities, then each site shown with its communities and its most and
+    least lively ones."""
+    overall = [c for c in report.communities if c.site is None]
+    by_site: list[dict[str, Any]] = []
+    for g in report.sites:
+        if g.suppressed:
+            by_site.append({"site": g.site, "suppressed": True, "communities": None})
+            continue
+        items = [c for c in report.communities if c.site == g.site]
+        most, least = liveliest(items)
+        by_site.append(
+            {
+                "site": g.site,
+                "suppressed": False,
+                "most_lively": most,
+                "least_lively": least,
+                "communities": [community_to_dict(c) for c in items],
+            }
+        )
+    return {
+        "as_of": report.as_of.isoformat(),
+        "window_days": report.window_days,
+        "window_start": report.window_start.isoformat(),
+        "min_group_size": report.min_group_size,
+        "communities": [community_to_dict(c) for c in overall],
+        "sites": by_site,
+    }
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(to_dict(report), ensure_ascii=False, indent=2) + "\n"
+
+
+def render_csv(report: Report) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["site", "community", "suppressed", *FIELDS])
+    for c in report.communities:
+        writer.writerow(
+            [safe_cell(c.site or "ALL"), safe_cell(c.name), safe_cell(c.suppressed)]
+            + [safe_cell(getattr(c, f)) for f in FIELDS]
+        )
+    return out.getvalue()
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def table(report: Report, site: str | None = None) -> Table:
+    """Communities of one site (None: over every site shown)."""
+    items = [c for c in report.communities if c.site == site]
+    title = f"Communities — {site or 'all sites shown'}, {report.window_start} → {report.as_of}"
+    result = Table(
+        title=title,
+        caption=f"Communities with fewer than {report.min_group_size} active people are hidden.",
+    )
+    result.add_column("Community")
+    for name in ("Active", "Contrib.", "Posts", "Replies", "Answered"):
+        result.add_column(name, justify="right", no_wrap=True)
+    result.add_column("Weekly active")
+    result.add_column("Trend")
+    for c in sorted(items, key=lambda c: (c.suppressed, -(c.active_members or 0), c.name)):
+        if c.suppressed:
+            result.add_row(c.name, Text("hidden", style="dim"))
+            continue
+        result.add_row(
+            c.name,
+            str(c.active_members),
+            str(c.contributors),
+            str(c.posts),
+            str(c.replies),
+            _pct(c.answered_share),
+            sparkline(list(c.weekly_active or ())),
+            c.trend or "",
+        )
+    return result
+
+
+def render_html(report: Report) -> str:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("rse_adoption.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    data = to_dict(report)
+    return env.get_template("communities.html.j2").render(data=data, pct=_pct)

@@ -1,0 +1,55 @@
+"""Communities per site and overall, on a small organisation with known figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .conftest import write
+
+DIRECTORY = "email,site\n" + "".join(f"u{i}@x.fr,Lyon\n" for i in range(8))
+# Qualité: 6 active people, 2 posts (one answered by someone else, one answered only by
+# its author), 3 replies. Sécurité: 2 active people (hidden below 5). Activity grows week
+# after week in Qualité (rising).
+EVENTS = """timestamp,user,event_type,space,content_id
+2026-03-02T09:00:00Z,u0@x.fr,post,Qualité,p1
+2026-03-03T09:00:00Z,u1@x.fr,comment,Qualité,p1
+2026-03-09T09:00:00Z,u2@x.fr,post,Qualité,p2
+2026-03-10T09:00:00Z,u2@x.fr,comment,Qualité,p2
+2026-03-16T09:00:00Z,u3@x.fr,read,Qualité,p1
+2026-03-16T10:00:00Z,u4@x.fr,reaction,Qualité,p1
+2026-03-17T09:00:00Z,u5@x.fr,comment,Qualité,p2
+2026-03-17T10:00:00Z,u0@x.fr,read,Qualité,p2
+2026-03-17T11:00:00Z,u1@x.fr,read,Qualité,p2
+2026-03-18T09:00:00Z,u6@x.fr,post,Sécurité,s1
+2026-03-18T10:00:00Z,u7@x.fr,read,Sécurité,s1
+"""
+
+
+def test_communities_count_members_posts_and_answers(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    cli("directory", write(tmp_path / "d.csv", DIRECTORY))
+    cli("ingest", write(tmp_path / "e.csv", EVENTS))
+    result = cli("communities", "--as-of", "2026-03-22", "--window", "21", "--json").json()
+    overall = {c["community"]: c for c in result["communities"]}
+    quality = overall["Qualité"]
+    assert {k: quality[k] for k in ("active_members", "contributors", "posts", "replies")} == {
+        "active_members": 6,
+        "contributors": 4,
+        "posts": 2,
+        "replies": 3,
+    }
+    assert quality["answered_share"] == 1.0  # p1 by u1, p2 by u5 (u2's own reply does not count)
+    assert quality["weekly_active"] == [2, 1, 5] and quality["trend"] == "rising"
+    assert overall["Sécurité"]["suppressed"] and overall["Sécurité"]["active_members"] is None
+    (lyon,) = result["sites"]
+    assert lyon["most_lively"] == ["Qualité"] and lyon["least_lively"] == []
+
+
+def test_communities_in_every_format(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    cli("directory", write(tmp_path / "d.csv", DIRECTORY))
+    cli("ingest", write(tmp_path / "e.csv", EVENTS))
+    args = ("communities", "--as-of", "2026-03-22", "--window", "21")
+    assert "Qualité" in cli(*args).stdout
+    assert cli(*args, "--format", "csv").stdout.splitlines()[0].startswith("site,community")
+    html = cli(*args, "--format", "html").stdout
+    assert 'data-community="Qualité" data-active="6"' in html
+    assert 'data-community="Sécurité" data-suppressed="true"' in html
