@@ -879,6 +879,74 @@ def communities(
     _write_output(text, out)
 
 
+@app.command()
+@handle_errors
+def transitions(
+    site: Annotated[
+        list[str] | None,
+        typer.Option("--site", help="Only this site (repeat for several)."),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Last day of the window, YYYY-MM-DD [default: last day with data]."
+        ),
+    ] = None,
+    window: Annotated[
+        int | None,
+        typer.Option("--window", help="Window length in days, for both windows [default: 90]."),
+    ] = None,
+    format: Annotated[
+        AmbassadorFormat, typer.Option("--format", help="Output format.")
+    ] = AmbassadorFormat.table,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write to this file instead of standard output."),
+    ] = None,
+    min_group_size: Annotated[
+        int | None,
+        typer.Option("--min-group-size", help="Hide groups with fewer people [default: 5]."),
+    ] = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Same as --format json (for scripts).")
+    ] = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Movement between segments from the previous window to this one, per site: readers
+    and reactors who became contributors, contributors kept and lost. Definitions:
+    docs/metrics.md#transitions.
+    """
+    from .errors import DataError
+    from .metrics import build_report
+    from .report import transitions_report
+
+    day: date | None = None
+    if as_of:
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError:
+            raise DataError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    if json_out:
+        format = AmbassadorFormat.json
+    settings = _settings(data_dir, config, window_days=window, min_group_size=min_group_size)
+    result = build_report(settings, site_names=site or (), as_of=day, with_transitions=True)
+    if format is AmbassadorFormat.table:
+        if not quiet:
+            _console().print(transitions_report.table(result))
+        return
+    if format is AmbassadorFormat.html:
+        text = transitions_report.render_html(result)
+    elif format is AmbassadorFormat.json:
+        text = transitions_report.render_json(result)
+    else:
+        text = transitions_report.render_csv(result)
+    if out is None and quiet:
+        return
+    _write_output(text, out)
+
+
 @app.command("history")
 @handle_errors
 def history_command(

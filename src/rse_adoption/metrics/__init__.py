@@ -19,8 +19,8 @@ import duckdb
 from .. import store
 from ..config import Settings
 from ..errors import DataError
-from ..report.model import ActivityPeriod, Ambassadors, GroupFigures, Report
-from . import ambassadors, communities, forecast, habit, segments, sites
+from ..report.model import ActivityPeriod, Ambassadors, GroupFigures, Report, SiteTransitions
+from . import ambassadors, communities, forecast, habit, segments, sites, transitions
 from .segments import SEGMENTS, Window
 
 
@@ -53,12 +53,14 @@ def build_report(
     generated_at: str | None = None,
     ambassador_reach: bool = False,
     with_communities: bool = False,
+    with_transitions: bool = False,
 ) -> Report:
     """Per-site tipping-point report over the window ending `as_of` (default: the last
     day with events). Raises DataError when the store holds no events and no as_of is
     given, or for an unknown site. `ambassador_reach` adds the ambassadors' reach, and
-    `with_communities` the communities (each one more pass over the window's events:
-    `rse-adoption ambassadors`, `rse-adoption communities`)."""
+    `with_communities` the communities, `with_transitions` the movement since the previous
+    window (each one more pass over events: `rse-adoption ambassadors`, `communities`,
+    `transitions`)."""
     with store.reading(settings.data_dir) as manifest:
         con = segments.connect()
         try:
@@ -71,6 +73,7 @@ def build_report(
                 generated_at,
                 ambassador_reach,
                 with_communities,
+                with_transitions,
             )
         finally:
             con.close()
@@ -85,6 +88,7 @@ def _build(
     generated_at: str | None,
     ambassador_reach: bool,
     with_communities: bool,
+    with_transitions: bool,
 ) -> Report:
     data_dir = settings.data_dir
     first_day, last_day = segments.data_period(con, data_dir, manifest)
@@ -214,6 +218,9 @@ def _build(
     ambassador_figures = _ambassadors(
         con, settings, manifest, window, first_day, groups, ambassador_reach
     )
+    moves = (
+        _transitions(con, settings, manifest, window, groups, totals) if with_transitions else []
+    )
     community_figures = (
         communities.communities(
             con,
@@ -243,6 +250,12 @@ def _build(
         data_last_day=last_day,
         generated_at=generated_at or store.utc_now_iso(),
         notes=tuple(notes),
+        transitions=tuple(moves),
+        previous_window=(
+            (transitions.previous_window(window).start, transitions.previous_window(window).as_of)
+            if with_transitions
+            else None
+        ),
         ambassadors=ambassador_figures,
         communities=tuple(community_figures),
         activity_periods=tuple(
@@ -255,6 +268,43 @@ def _build(
             for f in sorted(periods_used, key=lambda f: f["source_format"])
         ),
     )
+
+
+def _transitions(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    manifest: store.Manifest,
+    window: Window,
+    groups: list[GroupFigures],
+    totals: GroupFigures,
+) -> list[SiteTransitions]:
+    """Each site's, then the totals', movement between segments since the previous
+    window (metrics/transitions.py)."""
+    before = transitions.previous_window(window)
+    event_files = store.path_list(
+        segments.event_files(settings.data_dir, manifest, before.months())
+    )
+    period_files = store.path_list(
+        [
+            settings.data_dir / f["path"]
+            for f in manifest.activity_files
+            if int(f["period_days"]) == before.days
+            and f["refresh_date"] == before.as_of.isoformat()
+        ]
+    )
+    counts = transitions.transition_counts(con, event_files, period_files, window)
+    k = settings.min_group_size
+    out = [
+        transitions.site_transitions(g.site, counts.get(g.site or "", {}), g.headcount, k)
+        for g in groups
+    ]
+    shown = [g.site or "" for g in groups if not g.suppressed]
+    total: dict[tuple[str, str], int] = {}
+    for site in shown:
+        for key, n in counts.get(site, {}).items():
+            total[key] = total.get(key, 0) + n
+    out.append(transitions.site_transitions(None, total, totals.headcount, k))
+    return out
 
 
 def _lookback(

@@ -158,6 +158,19 @@ class Community:
 
 
 @dataclass(frozen=True)
+class SiteTransitions:
+    """Segments from the previous window to the current one, for one site (`site` None:
+    every site shown). `matrix[previous][current]` counts people (None: fewer than the
+    privacy threshold, but not zero); `rates` are shares of the previous segment (None when
+    that segment had fewer people than the threshold). docs/metrics.md, "Transitions"."""
+
+    site: str | None
+    suppressed: bool
+    matrix: dict[str, dict[str, int | None]] | None
+    rates: dict[str, float | None]
+
+
+@dataclass(frozen=True)
 class ActivityPeriod:
     """Per-person counts of one export format over a period that the report used (its
     window is exactly that period): `people` rows of `source_format`."""
@@ -190,4 +203,8 @@ class Report:
     ambassadors: Ambassadors | None = None
     #: Communities overall and per site (only when asked: `rse-adoption communities`).
     communities: tuple[Community, ...] = ()
+    #: Movement between segments since the previous window (only when asked:
+    #: `rse-adoption transitions`), and that window's first and last day.
+    transitions: tuple[SiteTransitions, ...] = ()
+    previous_window: tuple[date, date] | None = None
     schema_version: str = SCHEMA_VERSION
