@@ -947,6 +947,73 @@ def transitions(
     _write_output(text, out)
 
 
+@app.command()
+@handle_errors
+def personas(
+    site: Annotated[
+        list[str] | None,
+        typer.Option("--site", help="Only this site (repeat for several)."),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Last day of the window, YYYY-MM-DD [default: last day with data]."
+        ),
+    ] = None,
+    window: Annotated[
+        int | None, typer.Option("--window", help="Window length in days [default: 90].")
+    ] = None,
+    format: Annotated[
+        AmbassadorFormat, typer.Option("--format", help="Output format.")
+    ] = AmbassadorFormat.table,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write to this file instead of standard output."),
+    ] = None,
+    min_group_size: Annotated[
+        int | None,
+        typer.Option("--min-group-size", help="Hide groups with fewer people [default: 5]."),
+    ] = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Same as --format json (for scripts).")
+    ] = False,
+    quiet: QuietOption = False,
+) -> None:
+    """People by give-and-receive persona per site: observers, catalysts, responders,
+    broadcasters, engagers (needs events that name the person replied or reacted to).
+    Rules and thresholds: docs/metrics.md#personas.
+    """
+    from .errors import DataError
+    from .metrics import build_report
+    from .report import personas_report
+
+    day: date | None = None
+    if as_of:
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError:
+            raise DataError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    if json_out:
+        format = AmbassadorFormat.json
+    settings = _settings(data_dir, config, window_days=window, min_group_size=min_group_size)
+    result = build_report(settings, site_names=site or (), as_of=day, with_personas=True)
+    if format is AmbassadorFormat.table:
+        if not quiet:
+            _console().print(personas_report.table(result))
+        return
+    if format is AmbassadorFormat.html:
+        text = personas_report.render_html(result)
+    elif format is AmbassadorFormat.json:
+        text = personas_report.render_json(result)
+    else:
+        text = personas_report.render_csv(result)
+    if out is None and quiet:
+        return
+    _write_output(text, out)
+
+
 @app.command("history")
 @handle_errors
 def history_command(

@@ -19,8 +19,24 @@ import duckdb
 from .. import store
 from ..config import Settings
 from ..errors import DataError
-from ..report.model import ActivityPeriod, Ambassadors, GroupFigures, Report, SiteTransitions
-from . import ambassadors, communities, forecast, habit, segments, sites, transitions
+from ..report.model import (
+    ActivityPeriod,
+    Ambassadors,
+    GroupFigures,
+    Report,
+    SitePersonas,
+    SiteTransitions,
+)
+from . import (
+    ambassadors,
+    communities,
+    forecast,
+    habit,
+    personas,
+    segments,
+    sites,
+    transitions,
+)
 from .segments import SEGMENTS, Window
 
 
@@ -54,6 +70,7 @@ def build_report(
     ambassador_reach: bool = False,
     with_communities: bool = False,
     with_transitions: bool = False,
+    with_personas: bool = False,
 ) -> Report:
     """Per-site tipping-point report over the window ending `as_of` (default: the last
     day with events). Raises DataError when the store holds no events and no as_of is
@@ -74,6 +91,7 @@ def build_report(
                 ambassador_reach,
                 with_communities,
                 with_transitions,
+                with_personas,
             )
         finally:
             con.close()
@@ -89,6 +107,7 @@ def _build(
     ambassador_reach: bool,
     with_communities: bool,
     with_transitions: bool,
+    with_personas: bool,
 ) -> Report:
     data_dir = settings.data_dir
     first_day, last_day = segments.data_period(con, data_dir, manifest)
@@ -218,6 +237,9 @@ def _build(
     ambassador_figures = _ambassadors(
         con, settings, manifest, window, first_day, groups, ambassador_reach
     )
+    persona_figures, persona_reason = (
+        _personas(con, settings, manifest, window, groups, totals) if with_personas else ([], None)
+    )
     moves = (
         _transitions(con, settings, manifest, window, groups, totals) if with_transitions else []
     )
@@ -251,6 +273,8 @@ def _build(
         generated_at=generated_at or store.utc_now_iso(),
         notes=tuple(notes),
         transitions=tuple(moves),
+        personas=tuple(persona_figures),
+        personas_reason=persona_reason,
         previous_window=(
             (transitions.previous_window(window).start, transitions.previous_window(window).as_of)
             if with_transitions
@@ -268,6 +292,46 @@ def _build(
             for f in sorted(periods_used, key=lambda f: f["source_format"])
         ),
     )
+
+
+def _personas(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    manifest: store.Manifest,
+    window: Window,
+    groups: list[GroupFigures],
+    totals: GroupFigures,
+) -> tuple[list[SitePersonas], str | None]:
+    """Each site's, then the totals', people by persona, or why there are none."""
+    files = store.path_list(segments.event_files(settings.data_dir, manifest, window.months()))
+    counts, any_target = personas.persona_counts(con, files, window)
+    if not any_target:
+        return [], (
+            "no event of the window names a target person (the export does not say whose "
+            "content a reaction or reply answers): nobody can be seen to receive anything"
+        )
+    k = settings.min_group_size
+    out = [
+        SitePersonas(g.site, True, None)
+        if g.suppressed
+        else SitePersonas(
+            g.site,
+            False,
+            personas.hide_small(counts.get(g.site or "", dict.fromkeys(personas.PERSONAS, 0)), k),
+        )
+        for g in groups
+    ]
+    total = dict.fromkeys(personas.PERSONAS, 0)
+    for g in groups:
+        if not g.suppressed:
+            for name, n in counts.get(g.site or "", {}).items():
+                total[name] += n
+    out.append(
+        SitePersonas(None, True, None)
+        if totals.suppressed
+        else SitePersonas(None, False, personas.hide_small(total, k))
+    )
+    return out, None
 
 
 def _transitions(

@@ -171,6 +171,16 @@ class SiteTransitions:
 
 
 @dataclass(frozen=True)
+class SitePersonas:
+    """People of one site (`site` None: every site shown) by persona (metrics/personas.py);
+    a non-zero count below the privacy threshold is None."""
+
+    site: str | None
+    suppressed: bool
+    personas: dict[str, int | None] | None
+
+
+@dataclass(frozen=True)
 class ActivityPeriod:
     """Per-person counts of one export format over a period that the report used (its
     window is exactly that period): `people` rows of `source_format`."""
@@ -207,4 +217,8 @@ class Report:
     #: `rse-adoption transitions`), and that window's first and last day.
     transitions: tuple[SiteTransitions, ...] = ()
     previous_window: tuple[date, date] | None = None
+    #: Personas (only when asked: `rse-adoption personas`); `personas_reason` says why
+    #: there are none (no interaction data).
+    personas: tuple[SitePersonas, ...] = ()
+    personas_reason: str | None = None
     schema_version: str = SCHEMA_VERSION

@@ -1,0 +1,101 @@
+"""Who gives and who receives: contributor personas by their give-and-receive balance, in
+the spirit of the engager / catalyst / responder / broadcaster / observer personas of ESN
+analytics (docs/metrics.md, "Personas").
+
+Over the window, for each person of the headcount: `made` = their posts + comments,
+`posts` and `replies` (comments), and `received` = comments and reactions of other people
+aimed at them (events' target person). First rule that matches:
+
+| persona | rule |
+|---|---|
+| observer | active, but made nothing (no post, no comment) |
+| catalyst | received ≥ CATALYST × made: what they post draws others in |
+| responder | replies > posts: they mostly answer others |
+| broadcaster | received < BROADCASTER × made: they post, little comes back |
+| engager | the rest: they post and get answers in balance |
+
+Inactive people have no persona. Only computed when the window's events carry target
+people (otherwise nobody could be seen to receive anything).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import duckdb
+
+from ..privacy import is_suppressed
+from .segments import Window
+
+PERSONAS = ("engager", "catalyst", "responder", "broadcaster", "observer")
+CATALYST = 2.0
+BROADCASTER = 0.5
+
+
+def persona_counts(
+    con: duckdb.DuckDBPyConnection, files: list[str], window: Window
+) -> tuple[dict[str, dict[str, int]], bool]:
+    """(site -> persona -> people, whether any event of the window names a target)."""
+    if not files:
+        return {}, False
+    params = {
+        "files": files,
+        "start": window.start.isoformat(),
+        "end": (window.as_of + timedelta(days=1)).isoformat(),
+        "catalyst": CATALYST,
+        "broadcaster": BROADCASTER,
+    }
+    rows = con.execute(
+        """
+        WITH ev AS (
+            SELECT k.person_key AS person, e.event_type, t.person_key AS target
+            FROM read_parquet($files) e
+            JOIN key_map k ON k.key = e.user_key
+            LEFT JOIN key_map t ON t.key = e.target_user_key
+            WHERE e.ts >= $start::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ
+        ),
+        made AS (
+            SELECT person,
+                   count(*) FILTER (WHERE event_type = 'post') AS posts,
+                   count(*) FILTER (WHERE event_type = 'comment') AS replies,
+                   bool_or(target IS NOT NULL) AS aims
+            FROM ev GROUP BY person
+        ),
+        received AS (
+            SELECT target AS person, count(*) AS received FROM ev
+            WHERE target IS NOT NULL AND target <> person
+              AND event_type IN ('comment', 'reaction')
+            GROUP BY target
+        ),
+        personas AS (
+            SELECT s.site, m.aims,
+                   CASE
+                       WHEN s.segment = 'inactive' THEN NULL
+                       WHEN m.posts + m.replies = 0 THEN 'observer'
+                       WHEN coalesce(r.received, 0) >= $catalyst * (m.posts + m.replies)
+                           THEN 'catalyst'
+                       WHEN m.replies > m.posts THEN 'responder'
+                       WHEN coalesce(r.received, 0) < $broadcaster * (m.posts + m.replies)
+                           THEN 'broadcaster'
+                       ELSE 'engager'
+                   END AS persona
+            FROM person_segments s
+            LEFT JOIN made m USING (person)
+            LEFT JOIN received r USING (person)
+        )
+        SELECT site, persona, count(*), bool_or(coalesce(aims, false))
+        FROM personas WHERE persona IS NOT NULL GROUP BY ALL
+        """,
+        params,
+    ).fetchall()
+    counts: dict[str, dict[str, int]] = {}
+    any_target = False
+    for site, persona, people, aims in rows:
+        counts.setdefault(site, dict.fromkeys(PERSONAS, 0))[persona] = int(people)
+        any_target = any_target or bool(aims)
+    return counts, any_target
+
+
+def hide_small(counts: dict[str, int], k: int) -> dict[str, int | None]:
+    """Counts below the privacy threshold (but not zero) as None."""
+    return {p: (None if n and is_suppressed(n, k) else n) for p, n in counts.items()}

@@ -1,0 +1,83 @@
+"""Personas as JSON, CSV, a terminal table and an HTML page (`rse-adoption personas`).
+JSON keys: docs/report-json.md, "Personas"."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from rich.table import Table
+
+from ..metrics.personas import PERSONAS
+from .csv_report import safe_cell
+from .model import Report
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    sites = [p for p in report.personas if p.site is not None]
+    totals = next((p for p in report.personas if p.site is None), None)
+    return {
+        "as_of": report.as_of.isoformat(),
+        "window": {"start": report.window_start.isoformat(), "end": report.as_of.isoformat()},
+        "min_group_size": report.min_group_size,
+        "reason": report.personas_reason,
+        "sites": [
+            {"site": p.site, "suppressed": p.suppressed, "personas": p.personas} for p in sites
+        ],
+        "totals": {"suppressed": totals.suppressed, "personas": totals.personas}
+        if totals
+        else None,
+    }
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(to_dict(report), ensure_ascii=False, indent=2) + "\n"
+
+
+def render_csv(report: Report) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["site", "suppressed", *PERSONAS])
+    for p in report.personas:
+        counts = p.personas or {}
+        writer.writerow(
+            [safe_cell(p.site or "TOTAL"), safe_cell(p.suppressed)]
+            + [safe_cell(counts.get(name)) for name in PERSONAS]
+        )
+    return out.getvalue()
+
+
+def table(report: Report) -> Table:
+    result = Table(
+        title=f"Personas, {report.window_start} → {report.as_of}",
+        caption=(
+            report.personas_reason
+            or f"— : fewer than {report.min_group_size} people (privacy). Rules: docs/metrics.md#personas."
+        ),
+    )
+    result.add_column("Site")
+    for name in PERSONAS:
+        result.add_column(name, justify="right")
+    for p in report.personas:
+        label = p.site or "All sites shown"
+        if p.suppressed or p.personas is None:
+            result.add_row(label, "hidden")
+            continue
+        result.add_row(
+            label, *("—" if p.personas[n] is None else str(p.personas[n]) for n in PERSONAS)
+        )
+    return result
+
+
+def render_html(report: Report) -> str:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("rse_adoption.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.get_template("personas.html.j2").render(data=to_dict(report), names=PERSONAS)
