@@ -724,7 +724,8 @@ def prune(
 
 
 class AmbassadorFormat(StrEnum):
-    """Formats of the commands that print one table (ambassadors, communities)."""
+    """Formats of the commands that print one table (ambassadors, communities,
+    transitions, personas)."""
 
     table = "table"
     json = "json"
@@ -732,74 +733,56 @@ class AmbassadorFormat(StrEnum):
     html = "html"
 
 
-@app.command()
-@handle_errors
-def ambassadors(
-    site: Annotated[
-        list[str] | None,
-        typer.Option("--site", help="Only this site (repeat for several)."),
-    ] = None,
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of", help="Last day of the window, YYYY-MM-DD [default: last day with data]."
-        ),
-    ] = None,
-    window: Annotated[
-        int | None, typer.Option("--window", help="Window length in days [default: 90].")
-    ] = None,
-    format: Annotated[
-        AmbassadorFormat, typer.Option("--format", help="Output format.")
-    ] = AmbassadorFormat.table,
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", help="Write to this file instead of standard output."),
-    ] = None,
-    min_group_size: Annotated[
-        int | None,
-        typer.Option("--min-group-size", help="Hide sites with fewer people [default: 5]."),
-    ] = None,
-    data_dir: DataDirOption = None,
-    config: ConfigOption = None,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="Same as --format json (for scripts).")
-    ] = False,
-    quiet: QuietOption = False,
-) -> None:
-    """The ambassador and coach network by site: ambassadors per 100 employees against the
-    target (ambassadors.per_employees, default one per 50), sites without one, how many are
-    contributors themselves, whom they reach, and whether sites convert faster once they
-    have one (an association, never proof). Definitions: docs/metrics.md#ambassadors.
-    """
+SiteOption = Annotated[
+    list[str] | None, typer.Option("--site", help="Only this site (repeat for several).")
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of", help="Last day of the window, YYYY-MM-DD [default: last day with data]."
+    ),
+]
+WindowOption = Annotated[
+    int | None, typer.Option("--window", help="Window length in days [default: 90].")
+]
+TableFormatOption = Annotated[AmbassadorFormat, typer.Option("--format", help="Output format.")]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="Write to this file instead of standard output.")
+]
+MinGroupOption = Annotated[
+    int | None,
+    typer.Option("--min-group-size", help="Hide groups with fewer people [default: 5]."),
+]
+JsonFormatOption = Annotated[
+    bool, typer.Option("--json", help="Same as --format json (for scripts).")
+]
+
+
+def _day(as_of: str | None) -> date | None:
+    """The --as-of date, or None; a DataError (exit 65) when it is not a date."""
+    if not as_of:
+        return None
     from .errors import DataError
-    from .metrics import build_report
-    from .report import ambassadors_report
 
-    day: date | None = None
-    if as_of:
-        try:
-            day = date.fromisoformat(as_of)
-        except ValueError:
-            raise DataError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
-    if json_out:
-        format = AmbassadorFormat.json
-    settings = _settings(data_dir, config, window_days=window, min_group_size=min_group_size)
-    result = build_report(settings, site_names=site or (), as_of=day, ambassador_reach=True)
-    assert result.ambassadors is not None
+    try:
+        return date.fromisoformat(as_of)
+    except ValueError:
+        raise DataError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _emit_table_command(
+    format: AmbassadorFormat,
+    out: Path | None,
+    quiet: bool,
+    table: Callable[[], Any],
+    renderers: dict[AmbassadorFormat, Callable[[], str]],
+) -> None:
+    """Print the rich table, or write the rendered format to `out` (standard output)."""
     if format is AmbassadorFormat.table:
-        if quiet:
-            return
-        console = _console()
-        console.print(ambassadors_report.table(result.ambassadors, settings.min_group_size))
+        if not quiet:
+            _console().print(table())
         return
-    if format is AmbassadorFormat.html:
-        from .report.html_report import render as render_html
-
-        text = render_html(result, site_pages=bool(site))
-    elif format is AmbassadorFormat.json:
-        text = ambassadors_report.render_json(result.ambassadors)
-    else:
-        text = ambassadors_report.render_csv(result.ambassadors)
+    text = renderers[format]()
     if out is None and quiet:
         return
     _write_output(text, out)
@@ -807,27 +790,59 @@ def ambassadors(
 
 @app.command()
 @handle_errors
+def ambassadors(
+    site: SiteOption = None,
+    as_of: AsOfOption = None,
+    window: WindowOption = None,
+    format: TableFormatOption = AmbassadorFormat.table,
+    out: OutOption = None,
+    min_group_size: Annotated[
+        int | None,
+        typer.Option("--min-group-size", help="Hide sites with fewer people [default: 5]."),
+    ] = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    json_out: JsonFormatOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """The ambassador and coach network by site: ambassadors per 100 employees against the
+    target (ambassadors.per_employees, default one per 50), sites without one, how many are
+    contributors themselves, whom they reach, and whether sites convert faster once they
+    have one (an association, never proof). Definitions: docs/metrics.md#ambassadors.
+    """
+    from .metrics import build_report
+    from .report import ambassadors_report
+
+    day = _day(as_of)
+    if json_out:
+        format = AmbassadorFormat.json
+    settings = _settings(data_dir, config, window_days=window, min_group_size=min_group_size)
+    result = build_report(settings, site_names=site or (), as_of=day, ambassador_reach=True)
+    figures = result.ambassadors
+    assert figures is not None
+    from .report.html_report import render as render_html
+
+    _emit_table_command(
+        format,
+        out,
+        quiet,
+        lambda: ambassadors_report.table(figures, settings.min_group_size),
+        {
+            AmbassadorFormat.html: lambda: render_html(result, site_pages=bool(site)),
+            AmbassadorFormat.json: lambda: ambassadors_report.render_json(figures),
+            AmbassadorFormat.csv: lambda: ambassadors_report.render_csv(figures),
+        },
+    )
+
+
+@app.command()
+@handle_errors
 def communities(
-    site: Annotated[
-        list[str] | None,
-        typer.Option("--site", help="Only this site (repeat for several)."),
-    ] = None,
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of", help="Last day of the window, YYYY-MM-DD [default: last day with data]."
-        ),
-    ] = None,
-    window: Annotated[
-        int | None, typer.Option("--window", help="Window length in days [default: 90].")
-    ] = None,
-    format: Annotated[
-        AmbassadorFormat, typer.Option("--format", help="Output format.")
-    ] = AmbassadorFormat.table,
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", help="Write to this file instead of standard output."),
-    ] = None,
+    site: SiteOption = None,
+    as_of: AsOfOption = None,
+    window: WindowOption = None,
+    format: TableFormatOption = AmbassadorFormat.table,
+    out: OutOption = None,
     min_group_size: Annotated[
         int | None,
         typer.Option(
@@ -836,182 +851,118 @@ def communities(
     ] = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="Same as --format json (for scripts).")
-    ] = False,
+    json_out: JsonFormatOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Communities (spaces, groups, channels) overall and per site: active members,
     contributors, posts and replies, share of posts answered, weekly trend, and each
     site's most and least lively ones. Definitions: docs/metrics.md#communities.
     """
-    from .errors import DataError
     from .metrics import build_report
     from .report import communities_report
 
-    day: date | None = None
-    if as_of:
-        try:
-            day = date.fromisoformat(as_of)
-        except ValueError:
-            raise DataError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    day = _day(as_of)
     if json_out:
         format = AmbassadorFormat.json
     settings = _settings(data_dir, config, window_days=window, min_group_size=min_group_size)
     result = build_report(settings, site_names=site or (), as_of=day, with_communities=True)
-    if format is AmbassadorFormat.table:
-        if quiet:
-            return
-        console = _console()
-        console.print(communities_report.table(result))
-        for group in result.sites:
-            if not group.suppressed:
-                console.print(communities_report.table(result, group.site))
-        return
-    if format is AmbassadorFormat.html:
-        text = communities_report.render_html(result)
-    elif format is AmbassadorFormat.json:
-        text = communities_report.render_json(result)
-    else:
-        text = communities_report.render_csv(result)
-    if out is None and quiet:
-        return
-    _write_output(text, out)
+    from rich.console import Group
+
+    _emit_table_command(
+        format,
+        out,
+        quiet,
+        lambda: Group(
+            communities_report.table(result),
+            *(communities_report.table(result, g.site) for g in result.sites if not g.suppressed),
+        ),
+        {
+            AmbassadorFormat.html: lambda: communities_report.render_html(result),
+            AmbassadorFormat.json: lambda: communities_report.render_json(result),
+            AmbassadorFormat.csv: lambda: communities_report.render_csv(result),
+        },
+    )
 
 
 @app.command()
 @handle_errors
 def transitions(
-    site: Annotated[
-        list[str] | None,
-        typer.Option("--site", help="Only this site (repeat for several)."),
-    ] = None,
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of", help="Last day of the window, YYYY-MM-DD [default: last day with data]."
-        ),
-    ] = None,
+    site: SiteOption = None,
+    as_of: AsOfOption = None,
     window: Annotated[
         int | None,
         typer.Option("--window", help="Window length in days, for both windows [default: 90]."),
     ] = None,
-    format: Annotated[
-        AmbassadorFormat, typer.Option("--format", help="Output format.")
-    ] = AmbassadorFormat.table,
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", help="Write to this file instead of standard output."),
-    ] = None,
-    min_group_size: Annotated[
-        int | None,
-        typer.Option("--min-group-size", help="Hide groups with fewer people [default: 5]."),
-    ] = None,
+    format: TableFormatOption = AmbassadorFormat.table,
+    out: OutOption = None,
+    min_group_size: MinGroupOption = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="Same as --format json (for scripts).")
-    ] = False,
+    json_out: JsonFormatOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Movement between segments from the previous window to this one, per site: readers
     and reactors who became contributors, contributors kept and lost. Definitions:
     docs/metrics.md#transitions.
     """
-    from .errors import DataError
     from .metrics import build_report
     from .report import transitions_report
 
-    day: date | None = None
-    if as_of:
-        try:
-            day = date.fromisoformat(as_of)
-        except ValueError:
-            raise DataError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    day = _day(as_of)
     if json_out:
         format = AmbassadorFormat.json
     settings = _settings(data_dir, config, window_days=window, min_group_size=min_group_size)
     result = build_report(settings, site_names=site or (), as_of=day, with_transitions=True)
-    if format is AmbassadorFormat.table:
-        if not quiet:
-            _console().print(transitions_report.table(result))
-        return
-    if format is AmbassadorFormat.html:
-        text = transitions_report.render_html(result)
-    elif format is AmbassadorFormat.json:
-        text = transitions_report.render_json(result)
-    else:
-        text = transitions_report.render_csv(result)
-    if out is None and quiet:
-        return
-    _write_output(text, out)
+    _emit_table_command(
+        format,
+        out,
+        quiet,
+        lambda: transitions_report.table(result),
+        {
+            AmbassadorFormat.html: lambda: transitions_report.render_html(result),
+            AmbassadorFormat.json: lambda: transitions_report.render_json(result),
+            AmbassadorFormat.csv: lambda: transitions_report.render_csv(result),
+        },
+    )
 
 
 @app.command()
 @handle_errors
 def personas(
-    site: Annotated[
-        list[str] | None,
-        typer.Option("--site", help="Only this site (repeat for several)."),
-    ] = None,
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of", help="Last day of the window, YYYY-MM-DD [default: last day with data]."
-        ),
-    ] = None,
-    window: Annotated[
-        int | None, typer.Option("--window", help="Window length in days [default: 90].")
-    ] = None,
-    format: Annotated[
-        AmbassadorFormat, typer.Option("--format", help="Output format.")
-    ] = AmbassadorFormat.table,
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", help="Write to this file instead of standard output."),
-    ] = None,
-    min_group_size: Annotated[
-        int | None,
-        typer.Option("--min-group-size", help="Hide groups with fewer people [default: 5]."),
-    ] = None,
+    site: SiteOption = None,
+    as_of: AsOfOption = None,
+    window: WindowOption = None,
+    format: TableFormatOption = AmbassadorFormat.table,
+    out: OutOption = None,
+    min_group_size: MinGroupOption = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="Same as --format json (for scripts).")
-    ] = False,
+    json_out: JsonFormatOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """People by give-and-receive persona per site: observers, catalysts, responders,
     broadcasters, engagers (needs events that name the person replied or reacted to).
     Rules and thresholds: docs/metrics.md#personas.
     """
-    from .errors import DataError
     from .metrics import build_report
     from .report import personas_report
 
-    day: date | None = None
-    if as_of:
-        try:
-            day = date.fromisoformat(as_of)
-        except ValueError:
-            raise DataError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    day = _day(as_of)
     if json_out:
         format = AmbassadorFormat.json
     settings = _settings(data_dir, config, window_days=window, min_group_size=min_group_size)
     result = build_report(settings, site_names=site or (), as_of=day, with_personas=True)
-    if format is AmbassadorFormat.table:
-        if not quiet:
-            _console().print(personas_report.table(result))
-        return
-    if format is AmbassadorFormat.html:
-        text = personas_report.render_html(result)
-    elif format is AmbassadorFormat.json:
-        text = personas_report.render_json(result)
-    else:
-        text = personas_report.render_csv(result)
-    if out is None and quiet:
-        return
-    _write_output(text, out)
+    _emit_table_command(
+        format,
+        out,
+        quiet,
+        lambda: personas_report.table(result),
+        {
+            AmbassadorFormat.html: lambda: personas_report.render_html(result),
+            AmbassadorFormat.json: lambda: personas_report.render_json(result),
+            AmbassadorFormat.csv: lambda: personas_report.render_csv(result),
+        },
+    )
 
 
 @app.command("history")

@@ -494,3 +494,18 @@ def _merge_partition(
             "concealed_rows": concealed,
         }
     )
+
+
+def plugin(
+    fmt: PeriodFormat,
+) -> tuple[
+    Callable[[Path], bool],
+    Callable[[Path], list[str]],
+    Callable[[Path, ReadContext], Iterator[Batch]],
+]:
+    """The (sniff, missing_columns, read) functions a format module exposes, for `fmt`."""
+    return (
+        lambda path: sniff(fmt, path),
+        lambda path: missing_columns(fmt, path),
+        lambda path, context: read(fmt, path, context),
+    )

@@ -12,11 +12,7 @@ events of a Slack export keyed the same way, but not the directory).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 from . import periods
-from .canonical import Batch, ReadContext
 
 NAME = "slack_analytics"
 
@@ -45,13 +41,4 @@ FORMAT = periods.PeriodFormat(
 )
 
 
-def missing_columns(path: Path) -> list[str]:
-    return periods.missing_columns(FORMAT, path)
-
-
-def sniff(path: Path) -> bool:
-    return periods.sniff(FORMAT, path)
-
-
-def read(path: Path, context: ReadContext) -> Iterator[Batch]:
-    return periods.read(FORMAT, path, context)
+sniff, missing_columns, read = periods.plugin(FORMAT)

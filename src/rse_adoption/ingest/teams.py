@@ -11,11 +11,7 @@ user. A concealed tenant writes hashed user principal names and an all-zero `Use
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 from . import periods
-from .canonical import Batch, ReadContext
 
 NAME = "teams"
 FORMAT = periods.PeriodFormat(
@@ -38,13 +34,4 @@ FORMAT = periods.PeriodFormat(
 )
 
 
-def missing_columns(path: Path) -> list[str]:
-    return periods.missing_columns(FORMAT, path)
-
-
-def sniff(path: Path) -> bool:
-    return periods.sniff(FORMAT, path)
-
-
-def read(path: Path, context: ReadContext) -> Iterator[Batch]:
-    return periods.read(FORMAT, path, context)
+sniff, missing_columns, read = periods.plugin(FORMAT)

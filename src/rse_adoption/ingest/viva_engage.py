@@ -10,11 +10,7 @@ concealed name (the tenant's "conceal user, group and site names" setting).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 from . import periods
-from .canonical import Batch, ReadContext
 
 NAME = "viva_engage"
 FORMAT = periods.PeriodFormat(
@@ -32,13 +28,4 @@ FORMAT = periods.PeriodFormat(
 )
 
 
-def missing_columns(path: Path) -> list[str]:
-    return periods.missing_columns(FORMAT, path)
-
-
-def sniff(path: Path) -> bool:
-    return periods.sniff(FORMAT, path)
-
-
-def read(path: Path, context: ReadContext) -> Iterator[Batch]:
-    return periods.read(FORMAT, path, context)
+sniff, missing_columns, read = periods.plugin(FORMAT)

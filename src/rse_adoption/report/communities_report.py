@@ -116,13 +116,8 @@ def table(report: Report, site: str | None = None) -> Table:
 
 
 def render_html(report: Report) -> str:
-    from jinja2 import Environment, PackageLoader, select_autoescape
+    from .templates import environment
 
-    env = Environment(
-        loader=PackageLoader("rse_adoption.report", "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = environment()
     data = to_dict(report)
     return env.get_template("communities.html.j2").render(data=data, pct=_pct)

@@ -15,11 +15,10 @@ from datetime import date
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
 from . import charts
 from .ambassadors_report import effect_sentence
 from .model import GroupFigures, Report
+from .templates import environment
 from .wording import forecast_phrase, forecast_sentence
 
 SEGMENT_RULES = {
@@ -162,12 +161,7 @@ def _site_page(g: GroupFigures, report: Report) -> dict[str, Any]:
 
 def render(report: Report, *, site_pages: bool = False) -> str:
     """The whole page. `site_pages` adds a page per site of the report (for `--site`)."""
-    env = Environment(
-        loader=PackageLoader("rse_adoption.report", "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = environment()
     scale = _bar_scale(report)
     shown = [g for g in report.sites if not g.suppressed]
     status_names: dict[str, list[str]] = {"tipped": [], "tipping": [], "below": []}

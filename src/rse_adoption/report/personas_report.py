@@ -72,12 +72,7 @@ def table(report: Report) -> Table:
 
 
 def render_html(report: Report) -> str:
-    from jinja2 import Environment, PackageLoader, select_autoescape
+    from .templates import environment
 
-    env = Environment(
-        loader=PackageLoader("rse_adoption.report", "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = environment()
     return env.get_template("personas.html.j2").render(data=to_dict(report), names=PERSONAS)
