@@ -156,3 +156,32 @@ def test_ambassador_json_is_valid_against_the_report_schema(tmp_path: Path, cli)
     report = cli("report", "--json", "--min-group-size", "2").json()
     jsonschema.validate(report, schema())
     json.dumps(report)
+
+
+NAMED = (
+    "email,nom,site,ambassadeur\n"
+    "amb1@x.fr,Alice Martin,Lyon,oui\n"
+    "amb2@x.fr,Bruno Petit,Lyon,oui\n"
+    + "".join(f"l{i}@x.fr,Personne {i},Lyon,non\n" for i in range(8))
+)
+
+
+def test_names_are_stored_only_when_asked(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    cli("directory", write(tmp_path / "d.csv", NAMED))
+    cli("ingest", write(tmp_path / "e.csv", EVENTS))
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "data").rglob("*") if p.is_file())
+    assert b"Alice Martin" not in stored  # not kept by default
+    refused = cli("ambassadors", "--names")
+    assert refused.exit_code == 65 and "--keep-names" in refused.stderr
+    assert cli("directory", tmp_path / "d.csv", "--keep-names").exit_code == 0
+    sites = cli("ambassadors", "--names", "--json", "--min-group-size", "2").json()
+    assert sites[0]["names"] == ["Alice Martin", "Bruno Petit"]
+    assert "Alice Martin" in cli("ambassadors", "--names", "--min-group-size", "2").stdout
+    # no other output ever shows a name
+    for args in (("report", "--json"), ("ambassadors", "--json"), ("report", "--format", "html")):
+        assert "Alice Martin" not in cli(*args, "--min-group-size", "2").stdout
+    # forget removes the name with the person's directory row
+    cli("forget", "amb1@x.fr")
+    assert cli("ambassadors", "--names", "--json", "--min-group-size", "2").json()[0]["names"] == [
+        "Bruno Petit"
+    ]

@@ -263,18 +263,29 @@ def directory(
     as_json: JsonOption = False,
     quiet: QuietOption = False,
     wait: WaitOption = 0.0,
+    keep_names: Annotated[
+        bool,
+        typer.Option(
+            "--keep-names",
+            help="Also store people's names (a name/nom column), for `ambassadors --names`. "
+            "Off by default: names are personal data reports do not need.",
+        ),
+    ] = False,
 ) -> None:
     """Load the employee directory, replacing the previous one atomically.
 
     Needs a person (employee id or e-mail) and a site per row; department, hire and leave
     dates, ambassador flag and ambassador-since date are optional. Any bad row rejects
-    the whole file (exit 65) and keeps the previous directory.
+    the whole file (exit 65) and keeps the previous directory. Names are not stored
+    unless --keep-names is given.
     """
     from dataclasses import asdict
 
     from .directory import load_directory
 
-    summary = load_directory(file, _settings(data_dir, config), wait_seconds=wait)
+    summary = load_directory(
+        file, _settings(data_dir, config), wait_seconds=wait, keep_names=keep_names
+    )
     if as_json:
         print(json.dumps(asdict(summary)))
     elif not quiet:
@@ -791,6 +802,14 @@ def _emit_table_command(
 @app.command()
 @handle_errors
 def ambassadors(
+    names: Annotated[
+        bool,
+        typer.Option(
+            "--names",
+            help="Also list each site's ambassadors by name (needs `directory --keep-names`; "
+            "never their individual activity).",
+        ),
+    ] = False,
     site: SiteOption = None,
     as_of: AsOfOption = None,
     window: WindowOption = None,
@@ -817,7 +836,13 @@ def ambassadors(
     if json_out:
         format = AmbassadorFormat.json
     settings = _settings(data_dir, config, window_days=window, min_group_size=min_group_size)
-    result = build_report(settings, site_names=site or (), as_of=day, ambassador_reach=True)
+    result = build_report(
+        settings,
+        site_names=site or (),
+        as_of=day,
+        ambassador_reach=True,
+        ambassador_names=names,
+    )
     figures = result.ambassadors
     assert figures is not None
     from .report.html_report import render as render_html

@@ -6,7 +6,8 @@ Loaded from a CSV as HR or the change team exports it (English or French headers
 partial directory would silently shrink headcounts, so any bad row rejects the load with
 the file, line and problem, and the previous directory stays in place. A valid load
 replaces the previous directory in one manifest commit. People are stored under their
-pseudonymous key (e-mail if given, else employee id; the other as `alt_key`), no names.
+pseudonymous key (e-mail if given, else employee id; the other as `alt_key`); names only
+when the user asks for them (`--keep-names`).
 """
 
 from __future__ import annotations
@@ -64,8 +65,9 @@ def parse_flag(text: str) -> bool:
     raise ValueError(f"bad yes/no value {text!r} (expected yes/no, oui/non, true/false, 1/0)")
 
 
-def read_directory(path: Path, person_key: KeyCache) -> pa.Table:
-    """The directory as a DIRECTORY_SCHEMA table, or DataError naming file, line, problem."""
+def read_directory(path: Path, person_key: KeyCache, keep_names: bool = False) -> pa.Table:
+    """The directory as a DIRECTORY_SCHEMA table, or DataError naming file, line, problem.
+    Names (a `name`/`nom` column) are kept only with `keep_names`."""
     info = sniff_text(path)
     delimiter = sniff_delimiter(info.first_line)
     headers = split_line(info.first_line, delimiter)
@@ -120,6 +122,7 @@ def read_directory(path: Path, person_key: KeyCache) -> pa.Table:
         columns["leave_date"].append(leave)
         columns["is_ambassador"].append(is_ambassador or since is not None)
         columns["ambassador_since"].append(since)
+        columns["display_name"].append((value("display_name") or None) if keep_names else None)
     if errors:
         more = f" (and {len(errors) - 1} more bad rows)" if len(errors) > 1 else ""
         raise DataError(errors[0] + more)
@@ -128,14 +131,17 @@ def read_directory(path: Path, person_key: KeyCache) -> pa.Table:
     return pa.table(columns, schema=DIRECTORY_SCHEMA)
 
 
-def load_directory(path: Path, settings: Settings, wait_seconds: float = 0.0) -> DirectorySummary:
-    """Validate `path` and make it the store's directory, replacing the previous one."""
+def load_directory(
+    path: Path, settings: Settings, wait_seconds: float = 0.0, *, keep_names: bool = False
+) -> DirectorySummary:
+    """Validate `path` and make it the store's directory, replacing the previous one.
+    With `keep_names`, people's names are stored too (for `ambassadors --names`)."""
     if not path.is_file():
         from .errors import NoInputError
 
         raise NoInputError(f"{path}: no such file")
     with store.writing(settings.data_dir, wait_seconds) as tx:
-        table = read_directory(path, KeyCache(load_or_create_secret(settings.data_dir)))
+        table = read_directory(path, KeyCache(load_or_create_secret(settings.data_dir)), keep_names)
         target = tx.new_data_path("directory")
         pq.write_table(table, target)
         store.fsync_file(target)
@@ -153,6 +159,7 @@ def load_directory(path: Path, settings: Settings, wait_seconds: float = 0.0) ->
             "source_file": path.name,
             "rows": table.num_rows,
             "loaded_at": loaded_at,
+            "names_kept": keep_names and table.column("display_name").null_count < table.num_rows,
         }
         tx.commit(manifest)
     return summary

@@ -163,7 +163,8 @@ QUARANTINE_SCHEMA = pa.schema(
     ]
 )
 
-#: The employee directory as stored: pseudonymous keys only, no names.
+#: The employee directory as stored: pseudonymous keys, and names only when the user
+#: asked for them (`directory --keep-names`).
 DIRECTORY_SCHEMA = pa.schema(
     [
         pa.field("person_key", pa.int64(), nullable=False),
@@ -174,6 +175,8 @@ DIRECTORY_SCHEMA = pa.schema(
         pa.field("leave_date", pa.date32()),
         pa.field("is_ambassador", pa.bool_(), nullable=False),
         pa.field("ambassador_since", pa.date32()),
+        # only with `directory --keep-names` (docs/privacy.md); null otherwise
+        pa.field("display_name", pa.string()),
     ]
 )
 
@@ -220,6 +223,16 @@ DIRECTORY_COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "date_sortie",
     ),
     "is_ambassador": ("ambassador", "is_ambassador", "ambassadeur", "ambassadrice", "champion"),
+    "display_name": (
+        "name",
+        "display name",
+        "display_name",
+        "full name",
+        "nom",
+        "nom complet",
+        "prénom nom",
+        "nom et prénom",
+    ),
     "ambassador_since": (
         "ambassador_since",
         "ambassador since",

@@ -68,6 +68,7 @@ def build_report(
     as_of: date | None = None,
     generated_at: str | None = None,
     ambassador_reach: bool = False,
+    ambassador_names: bool = False,
     with_communities: bool = False,
     with_transitions: bool = False,
     with_personas: bool = False,
@@ -89,6 +90,7 @@ def build_report(
                 as_of,
                 generated_at,
                 ambassador_reach,
+                ambassador_names,
                 with_communities,
                 with_transitions,
                 with_personas,
@@ -105,6 +107,7 @@ def _build(
     as_of: date | None,
     generated_at: str | None,
     ambassador_reach: bool,
+    ambassador_names: bool,
     with_communities: bool,
     with_transitions: bool,
     with_personas: bool,
@@ -237,6 +240,20 @@ def _build(
     ambassador_figures = _ambassadors(
         con, settings, manifest, window, first_day, groups, ambassador_reach
     )
+    if ambassador_names:
+        if not (manifest.directory and manifest.directory.get("names_kept")):
+            raise DataError(
+                "names were not kept: load the directory with `rse-adoption directory FILE "
+                "--keep-names` (its name column) to list ambassadors by name"
+            )
+        ambassador_figures = replace(
+            ambassador_figures,
+            roster=ambassadors.roster(
+                con,
+                str(data_dir / manifest.directory["path"]),
+                {g.site or "" for g in groups if not g.suppressed},
+            ),
+        )
     persona_figures, persona_reason = (
         _personas(con, settings, manifest, window, groups, totals) if with_personas else ([], None)
     )

@@ -217,3 +217,24 @@ def site_figures(
         new_contributors_after_ambassador=reach[2] if reach else None,
         effect=effect,
     )
+
+
+def roster(
+    con: duckdb.DuckDBPyConnection, directory_file: str, sites: set[str]
+) -> dict[str, list[str]]:
+    """site -> its ambassadors' names (directory `--keep-names`), sorted; only for `sites`
+    (the shown ones). Names only: never their individual activity. The names are read
+    from the directory file only here, when asked for."""
+    rows = con.execute(
+        """
+        SELECT p.site, coalesce(d.display_name, '(no name)') FROM people p
+        JOIN read_parquet($file) d ON d.person_key = p.person
+        WHERE p.ambassador ORDER BY 1, 2
+        """,
+        {"file": directory_file},
+    ).fetchall()
+    out: dict[str, list[str]] = {}
+    for site, name in rows:
+        if site in sites:
+            out.setdefault(site, []).append(name)
+    return out

@@ -65,8 +65,13 @@ def site_to_dict(site: AmbassadorSite, per_employees: int) -> dict[str, Any]:
 
 
 def to_list(ambassadors: Ambassadors) -> list[dict[str, Any]]:
-    """The `ambassadors --format json` array: one object per site."""
-    return [site_to_dict(s, ambassadors.per_employees) for s in ambassadors.sites]
+    """The `ambassadors --format json` array: one object per site (with `names` when the
+    user asked for them)."""
+    out = [site_to_dict(s, ambassadors.per_employees) for s in ambassadors.sites]
+    if ambassadors.roster is not None:
+        for item in out:
+            item["names"] = None if item["suppressed"] else ambassadors.roster.get(item["site"], [])
+    return out
 
 
 def to_section(ambassadors: Ambassadors, min_group_size: int) -> dict[str, Any]:
@@ -150,6 +155,8 @@ def table(ambassadors: Ambassadors, min_group_size: int) -> Table:
     if ambassadors.reach_computed:
         result.add_column("Colleagues reached", justify="right")
         result.add_column("New contributors (after amb.)", justify="right")
+    if ambassadors.roster is not None:
+        result.add_column("Ambassadors (names)")
     for site in ambassadors.sites:
         if site.suppressed:
             result.add_row(site.site, Text(f"< {min_group_size}", style="dim"))
@@ -169,5 +176,7 @@ def table(ambassadors: Ambassadors, min_group_size: int) -> Table:
         if ambassadors.reach_computed:
             cells.append(str(site.reached_colleagues))
             cells.append(f"{site.new_contributors} ({site.new_contributors_after_ambassador})")
+        if ambassadors.roster is not None:
+            cells.append(", ".join(ambassadors.roster.get(site.site, [])))
         result.add_row(*cells)
     return result

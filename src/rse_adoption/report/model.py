@@ -139,6 +139,8 @@ class Ambassadors:
     sites: tuple[AmbassadorSite, ...]
     effect: AmbassadorEffect
     reach_computed: bool
+    #: site -> ambassadors' names, only with `ambassadors --names` (and kept names).
+    roster: dict[str, list[str]] | None = None
 
 
 @dataclass(frozen=True)
