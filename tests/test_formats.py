@@ -492,3 +492,14 @@ def test_the_demo_writes_the_same_bytes_for_the_same_seed(tmp_path: Path) -> Non
         if path.is_file():
             twin = tmp_path / "b" / path.relative_to(tmp_path / "a")
             assert twin.read_bytes() == path.read_bytes(), path.name
+
+
+@pytest.mark.usefixtures("with_directory")
+def test_the_mapping_can_come_from_the_configuration(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    shutil.copy(FIXTURES / "mapped" / "map.toml", tmp_path / "talk.toml")
+    config = write(tmp_path / "rse-adoption.toml", '[ingest]\nmapping = "talk.toml"\n')
+    result = cli("ingest", FIXTURES / "mapped" / "plateforme.csv", "--config", config, "--json")
+    assert result.json()["details"][0]["format"] == "mapped"
+    shown = cli("config", "show", "--config", config, "--json").json()["settings"]
+    mapping = next(item for item in shown if item["setting"] == "mapping_file")
+    assert mapping["value"].endswith("talk.toml") and "rse-adoption.toml:2" in mapping["source"]

@@ -330,7 +330,8 @@ def ingest(
         Path | None,
         typer.Option(
             "--mapping",
-            help="TOML file mapping another platform's columns and values (docs/ingest.md).",
+            help="TOML file mapping another platform's columns and values (docs/ingest.md) "
+            "[default: ingest.mapping of the configuration].",
             show_default=False,
         ),
     ] = None,
@@ -375,7 +376,8 @@ def ingest(
             raise typer.BadParameter(
                 f"{period_end!r} is not a date YYYY-MM-DD", param_hint="--period-end"
             ) from None
-    parsed_mapping = load_mapping(mapping) if mapping is not None else None
+    mapping_path = mapping or (Path(settings.mapping_file) if settings.mapping_file else None)
+    parsed_mapping = load_mapping(mapping_path) if mapping_path is not None else None
     err = _stderr()
     show = not quiet and not as_json
 

@@ -49,6 +49,9 @@ class Settings:
     #: The network's launch date (YYYY-MM-DD), when known: it fixes the start of diffusion
     #: in the forecast's Bass fit, which then estimates p much more reliably.
     launch_date: str | None = None
+    #: A column mapping file (`ingest --mapping`, docs/ingest.md) applied to every ingest;
+    #: relative paths in the configuration file are relative to that file.
+    mapping_file: str | None = None
 
     def with_overrides(self, **values: Any) -> Settings:
         """Return a copy with every non-None value applied (flags win over everything)."""
@@ -69,6 +72,7 @@ _ENV = {
     "ambassador_per_employees": ("RSE_ADOPTION_AMBASSADOR_PER_EMPLOYEES", int),
     "forecast_lookback_weeks": ("RSE_ADOPTION_FORECAST_LOOKBACK_WEEKS", int),
     "launch_date": ("RSE_ADOPTION_LAUNCH_DATE", str),
+    "mapping_file": ("RSE_ADOPTION_MAPPING", str),
 }
 
 CONFIG_FILE = "rse-adoption.toml"
@@ -87,6 +91,7 @@ FILE_KEYS: dict[tuple[str, str], tuple[str, type]] = {
     ("ambassadors", "per_employees"): ("ambassador_per_employees", int),
     ("forecast", "lookback_weeks"): ("forecast_lookback_weeks", int),
     ("forecast", "launch_date"): ("launch_date", str),
+    ("ingest", "mapping"): ("mapping_file", str),
 }
 
 
@@ -170,6 +175,8 @@ def read_config_file(path: Path) -> tuple[dict[str, Any], dict[str, str], dict[s
             )
         if field == "data_dir":
             value = path.parent / str(value)  # relative to the file: cron runs from anywhere
+        if field == "mapping_file":
+            value = str(path.parent / str(value))
         values[field] = value
         sources[field] = where(table, key)
     return values, sources, aliases
