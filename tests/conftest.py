@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from rse_adoption.cli import app
 
+#: The real public exports of ../shared/samples (beside the project root), read in place.
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 
 

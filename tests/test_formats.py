@@ -294,7 +294,12 @@ def test_a_bad_mapping_file_is_a_configuration_error(
 
 # --- The real public files in ../shared/samples, read in place -----------------------
 
+needs_samples = pytest.mark.skipif(
+    not SAMPLES.is_dir(), reason=f"the shared samples are not beside the project ({SAMPLES})"
+)
 
+
+@needs_samples
 def test_real_concealed_microsoft_365_exports_explain_what_to_change(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     m365 = SAMPLES / "m365"
     ingested = cli(
@@ -317,12 +322,14 @@ def test_real_concealed_microsoft_365_exports_explain_what_to_change(tmp_path: P
     assert "concealed names" in joined.stderr and "Reports" in joined.stderr
 
 
+@needs_samples
 def test_real_teams_export_with_reordered_columns_is_read_by_name(cli) -> None:  # type: ignore[no-untyped-def]
     cli("ingest", SAMPLES / "m365" / "pnp_cli_teams_useractivityuserdetail_D7_concealed.csv")
     report = cli("report", "--window", "7", "--min-group-size", "1", "--json").json()
     assert report["totals"]["segments"]["contributor"] == 1  # Post Messages 2, Reply 3
 
 
+@needs_samples
 def test_real_graph_json_example_is_read(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli(
         "ingest",
@@ -332,6 +339,7 @@ def test_real_graph_json_example_is_read(cli) -> None:  # type: ignore[no-untype
     assert (result["details"][0]["format"], result["rows_ingested"]) == ("viva_engage", 1)
 
 
+@needs_samples
 def test_real_m365_reports_without_per_person_rows_are_skipped_with_a_reason(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli(
         "ingest",
@@ -344,6 +352,7 @@ def test_real_m365_reports_without_per_person_rows_are_skipped_with_a_reason(cli
     assert all("per-person" in m for m in messages), messages
 
 
+@needs_samples
 def test_real_slack_export_is_read_and_bots_do_not_count(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("ingest", SAMPLES / "slack" / "slack-export-viewer-testarchive.zip", "--json")
     assert result.exit_code == 0
@@ -357,6 +366,7 @@ def test_real_slack_export_is_read_and_bots_do_not_count(cli) -> None:  # type: 
     assert report["data_period"] == {"first_day": "2016-01-15", "last_day": "2016-03-28"}
 
 
+@needs_samples
 def test_real_zulip_slack_fixtures_without_users_json_are_skipped_cleanly(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("ingest", SAMPLES / "slack" / "zulip-fixtures", "--json")
     assert result.exit_code == 65  # no file is an export on its own
