@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from typer.testing import CliRunner
 
 from rse_adoption.cli import app
+
+# Property tests draw the same examples on every run (CI must be deterministic); a local
+# run can explore further with HYPOTHESIS_PROFILE=explore.
+settings.register_profile("ci", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 #: The real public exports of ../shared/samples (beside the project root), read in place.
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"

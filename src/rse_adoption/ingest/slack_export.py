@@ -237,7 +237,8 @@ def _message_events(
         target = shared.get("user")  # type: ignore[union-attr]
     human = isinstance(user, str) and user not in bots and subtype != "bot_message"
     counted = human and subtype in COUNTED_SUBTYPES
-    reactions = [r for r in message.get("reactions") or [] if isinstance(r, dict)]
+    listed = message.get("reactions")
+    reactions = [r for r in listed if isinstance(r, dict)] if isinstance(listed, list) else []
     if not counted and not reactions:
         return
     ts = message.get("ts")
@@ -264,7 +265,8 @@ def _message_events(
             target if isinstance(target, str) and target != user and target not in bots else None,
         )
     for reaction in reactions:
-        for reactor in reaction.get("users") or []:
+        reactors = reaction.get("users")
+        for reactor in reactors if isinstance(reactors, list) else []:
             if not isinstance(reactor, str) or reactor in bots:
                 continue
             add(
