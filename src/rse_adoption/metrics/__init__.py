@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, timedelta
+from typing import TypeVar
 
 import duckdb
 
@@ -38,6 +39,8 @@ from . import (
     transitions,
 )
 from .segments import SEGMENTS, Window
+
+K = TypeVar("K")
 
 
 def _fold(name: str) -> str:
@@ -311,6 +314,17 @@ def _build(
     )
 
 
+def _sum_shown(counts: dict[str, dict[K, int]], groups: list[GroupFigures]) -> dict[K, int]:
+    """Per-key sums of the sites' counts over the sites shown (not suppressed): the
+    totals of a figure counted per site (a person belongs to one site)."""
+    total: dict[K, int] = {}
+    for g in groups:
+        if not g.suppressed:
+            for key, n in counts.get(g.site or "", {}).items():
+                total[key] = total.get(key, 0) + n
+    return total
+
+
 def _personas(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -338,11 +352,7 @@ def _personas(
         )
         for g in groups
     ]
-    total = dict.fromkeys(personas.PERSONAS, 0)
-    for g in groups:
-        if not g.suppressed:
-            for name, n in counts.get(g.site or "", {}).items():
-                total[name] += n
+    total = {**dict.fromkeys(personas.PERSONAS, 0), **_sum_shown(counts, groups)}
     out.append(
         SitePersonas(None, True, None)
         if totals.suppressed
@@ -379,12 +389,7 @@ def _transitions(
         transitions.site_transitions(g.site, counts.get(g.site or "", {}), g.headcount, k)
         for g in groups
     ]
-    shown = [g.site or "" for g in groups if not g.suppressed]
-    total: dict[tuple[str, str], int] = {}
-    for site in shown:
-        for key, n in counts.get(site, {}).items():
-            total[key] = total.get(key, 0) + n
-    out.append(transitions.site_transitions(None, total, totals.headcount, k))
+    out.append(transitions.site_transitions(None, _sum_shown(counts, groups), totals.headcount, k))
     return out
 
 
