@@ -29,6 +29,8 @@ from .errors import OutputError, RseError
 if TYPE_CHECKING:  # rich is imported lazily: `report --format json` under cron never needs it
     from rich.console import Console
 
+    from .report.model import Report
+
 app = typer.Typer(
     name="rse-adoption",
     help=(
@@ -543,15 +545,9 @@ def report(
     A site tips when its contributors (people who posted or commented in the window)
     reach 15% of its headcount; 10-15% is the tipping band. Definitions: docs/metrics.md.
     """
-    from .errors import DataError
     from .metrics import build_report
 
-    day: date | None = None
-    if as_of:
-        try:
-            day = date.fromisoformat(as_of)
-        except ValueError:
-            raise DataError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    day = _day(as_of)
     if json_out:
         format = ReportFormat.json
     if format is ReportFormat.png and out is None:
@@ -736,7 +732,7 @@ def prune(
         )
 
 
-class AmbassadorFormat(StrEnum):
+class TableFormat(StrEnum):
     """Formats of the commands that print one table (ambassadors, communities,
     transitions, personas)."""
 
@@ -758,7 +754,7 @@ AsOfOption = Annotated[
 WindowOption = Annotated[
     int | None, typer.Option("--window", help="Window length in days [default: 90].")
 ]
-TableFormatOption = Annotated[AmbassadorFormat, typer.Option("--format", help="Output format.")]
+TableFormatOption = Annotated[TableFormat, typer.Option("--format", help="Output format.")]
 OutOption = Annotated[
     Path | None, typer.Option("--out", help="Write to this file instead of standard output.")
 ]
@@ -783,15 +779,46 @@ def _day(as_of: str | None) -> date | None:
         raise DataError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
 
 
+def _table_report(
+    data_dir: Path | None,
+    config: Path | None,
+    window: int | None,
+    min_group_size: int | None,
+    site: list[str] | None,
+    as_of: str | None,
+    *,
+    ambassador_reach: bool = False,
+    ambassador_names: bool = False,
+    with_communities: bool = False,
+    with_transitions: bool = False,
+    with_personas: bool = False,
+) -> tuple[Settings, Report]:
+    """Settings and report of a table command, with the figures it asks build_report for
+    on top of the report's own."""
+    from .metrics import build_report
+
+    settings = _settings(data_dir, config, window_days=window, min_group_size=min_group_size)
+    return settings, build_report(
+        settings,
+        site_names=site or (),
+        as_of=_day(as_of),
+        ambassador_reach=ambassador_reach,
+        ambassador_names=ambassador_names,
+        with_communities=with_communities,
+        with_transitions=with_transitions,
+        with_personas=with_personas,
+    )
+
+
 def _emit_table_command(
-    format: AmbassadorFormat,
+    format: TableFormat,
     out: Path | None,
     quiet: bool,
     table: Callable[[], Any],
-    renderers: dict[AmbassadorFormat, Callable[[], str]],
+    renderers: dict[TableFormat, Callable[[], str]],
 ) -> None:
     """Print the rich table, or write the rendered format to `out` (standard output)."""
-    if format is AmbassadorFormat.table:
+    if format is TableFormat.table:
         if not quiet:
             _console().print(table())
         return
@@ -815,7 +842,7 @@ def ambassadors(
     site: SiteOption = None,
     as_of: AsOfOption = None,
     window: WindowOption = None,
-    format: TableFormatOption = AmbassadorFormat.table,
+    format: TableFormatOption = TableFormat.table,
     out: OutOption = None,
     min_group_size: Annotated[
         int | None,
@@ -831,17 +858,17 @@ def ambassadors(
     contributors themselves, whom they reach, and whether sites convert faster once they
     have one (an association, never proof). Definitions: docs/metrics.md#ambassadors.
     """
-    from .metrics import build_report
     from .report import ambassadors_report
 
-    day = _day(as_of)
     if json_out:
-        format = AmbassadorFormat.json
-    settings = _settings(data_dir, config, window_days=window, min_group_size=min_group_size)
-    result = build_report(
-        settings,
-        site_names=site or (),
-        as_of=day,
+        format = TableFormat.json
+    settings, result = _table_report(
+        data_dir,
+        config,
+        window,
+        min_group_size,
+        site,
+        as_of,
         ambassador_reach=True,
         ambassador_names=names,
     )
@@ -855,9 +882,9 @@ def ambassadors(
         quiet,
         lambda: ambassadors_report.table(figures, settings.min_group_size),
         {
-            AmbassadorFormat.html: lambda: render_html(result, site_pages=bool(site)),
-            AmbassadorFormat.json: lambda: ambassadors_report.render_json(figures),
-            AmbassadorFormat.csv: lambda: ambassadors_report.render_csv(figures),
+            TableFormat.html: lambda: render_html(result, site_pages=bool(site)),
+            TableFormat.json: lambda: ambassadors_report.render_json(figures),
+            TableFormat.csv: lambda: ambassadors_report.render_csv(figures),
         },
     )
 
@@ -868,7 +895,7 @@ def communities(
     site: SiteOption = None,
     as_of: AsOfOption = None,
     window: WindowOption = None,
-    format: TableFormatOption = AmbassadorFormat.table,
+    format: TableFormatOption = TableFormat.table,
     out: OutOption = None,
     min_group_size: Annotated[
         int | None,
@@ -885,14 +912,13 @@ def communities(
     contributors, posts and replies, share of posts answered, weekly trend, and each
     site's most and least lively ones. Definitions: docs/metrics.md#communities.
     """
-    from .metrics import build_report
     from .report import communities_report
 
-    day = _day(as_of)
     if json_out:
-        format = AmbassadorFormat.json
-    settings = _settings(data_dir, config, window_days=window, min_group_size=min_group_size)
-    result = build_report(settings, site_names=site or (), as_of=day, with_communities=True)
+        format = TableFormat.json
+    _, result = _table_report(
+        data_dir, config, window, min_group_size, site, as_of, with_communities=True
+    )
     from rich.console import Group
 
     _emit_table_command(
@@ -904,9 +930,9 @@ def communities(
             *(communities_report.table(result, g.site) for g in result.sites if not g.suppressed),
         ),
         {
-            AmbassadorFormat.html: lambda: communities_report.render_html(result),
-            AmbassadorFormat.json: lambda: communities_report.render_json(result),
-            AmbassadorFormat.csv: lambda: communities_report.render_csv(result),
+            TableFormat.html: lambda: communities_report.render_html(result),
+            TableFormat.json: lambda: communities_report.render_json(result),
+            TableFormat.csv: lambda: communities_report.render_csv(result),
         },
     )
 
@@ -920,7 +946,7 @@ def transitions(
         int | None,
         typer.Option("--window", help="Window length in days, for both windows [default: 90]."),
     ] = None,
-    format: TableFormatOption = AmbassadorFormat.table,
+    format: TableFormatOption = TableFormat.table,
     out: OutOption = None,
     min_group_size: MinGroupOption = None,
     data_dir: DataDirOption = None,
@@ -932,23 +958,22 @@ def transitions(
     and reactors who became contributors, contributors kept and lost. Definitions:
     docs/metrics.md#transitions.
     """
-    from .metrics import build_report
     from .report import transitions_report
 
-    day = _day(as_of)
     if json_out:
-        format = AmbassadorFormat.json
-    settings = _settings(data_dir, config, window_days=window, min_group_size=min_group_size)
-    result = build_report(settings, site_names=site or (), as_of=day, with_transitions=True)
+        format = TableFormat.json
+    _, result = _table_report(
+        data_dir, config, window, min_group_size, site, as_of, with_transitions=True
+    )
     _emit_table_command(
         format,
         out,
         quiet,
         lambda: transitions_report.table(result),
         {
-            AmbassadorFormat.html: lambda: transitions_report.render_html(result),
-            AmbassadorFormat.json: lambda: transitions_report.render_json(result),
-            AmbassadorFormat.csv: lambda: transitions_report.render_csv(result),
+            TableFormat.html: lambda: transitions_report.render_html(result),
+            TableFormat.json: lambda: transitions_report.render_json(result),
+            TableFormat.csv: lambda: transitions_report.render_csv(result),
         },
     )
 
@@ -959,7 +984,7 @@ def personas(
     site: SiteOption = None,
     as_of: AsOfOption = None,
     window: WindowOption = None,
-    format: TableFormatOption = AmbassadorFormat.table,
+    format: TableFormatOption = TableFormat.table,
     out: OutOption = None,
     min_group_size: MinGroupOption = None,
     data_dir: DataDirOption = None,
@@ -971,23 +996,22 @@ def personas(
     broadcasters, engagers (needs events that name the person replied or reacted to).
     Rules and thresholds: docs/metrics.md#personas.
     """
-    from .metrics import build_report
     from .report import personas_report
 
-    day = _day(as_of)
     if json_out:
-        format = AmbassadorFormat.json
-    settings = _settings(data_dir, config, window_days=window, min_group_size=min_group_size)
-    result = build_report(settings, site_names=site or (), as_of=day, with_personas=True)
+        format = TableFormat.json
+    _, result = _table_report(
+        data_dir, config, window, min_group_size, site, as_of, with_personas=True
+    )
     _emit_table_command(
         format,
         out,
         quiet,
         lambda: personas_report.table(result),
         {
-            AmbassadorFormat.html: lambda: personas_report.render_html(result),
-            AmbassadorFormat.json: lambda: personas_report.render_json(result),
-            AmbassadorFormat.csv: lambda: personas_report.render_csv(result),
+            TableFormat.html: lambda: personas_report.render_html(result),
+            TableFormat.json: lambda: personas_report.render_json(result),
+            TableFormat.csv: lambda: personas_report.render_csv(result),
         },
     )
 

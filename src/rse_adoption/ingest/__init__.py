@@ -172,8 +172,6 @@ def closest_format(path: Path) -> str:
         return unused
     best: tuple[int, str, list[str]] | None = None
     for name, module in FORMATS.items():
-        if module is mapped:  # it has no columns of its own
-            continue
         try:
             missing = module.missing_columns(path)
         except (RseError, OSError, UnicodeError, ValueError):

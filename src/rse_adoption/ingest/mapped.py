@@ -154,7 +154,8 @@ def sniff(path: Path) -> bool:
 
 
 def missing_columns(path: Path) -> list[str]:
-    return list(REQUIRED)
+    """Not a candidate for "closest format": the columns are the mapping's, not ours."""
+    raise DataError(f"{path}: format 'mapped' has no columns of its own (see --mapping)")
 
 
 def read(path: Path, context: ReadContext) -> Iterator[Batch]:

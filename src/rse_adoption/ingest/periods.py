@@ -17,6 +17,7 @@ with other bytes replaces them, and overlapping periods are kept apart, never su
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -169,7 +170,18 @@ def _json_records(path: Path) -> list[dict[str, Any]]:
 
 
 def headers_of(path: Path) -> list[str]:
-    """CSV header names, or the keys of a JSON report's first object."""
+    """CSV header names, or the keys of a JSON report's first object. Every activity-count
+    format asks during detection: the answer is read once per file version."""
+    stat = path.stat()
+    return list(_headers(path, stat.st_size, stat.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=64)
+def _headers(path: Path, size: int, mtime_ns: int) -> tuple[str, ...]:
+    return tuple(_read_headers(path))
+
+
+def _read_headers(path: Path) -> list[str]:
     if _is_json(path):
         try:
             records = _json_records(path)

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -132,11 +132,7 @@ def _build(
             )
     window = Window(as_of=as_of, days=settings.window_days)
     notes: list[str] = []
-    periods_used = [
-        entry
-        for entry in manifest.activity_files
-        if int(entry["period_days"]) == window.days and entry["refresh_date"] == as_of.isoformat()
-    ]
+    periods_used = _periods_matching(manifest, window)
     if manifest.activity_files and not periods_used:
         if not manifest.event_files:
             raise DataError(
@@ -240,6 +236,7 @@ def _build(
     if not totals.suppressed:
         totals = replace(totals, series=sites.sum_series(visible, weeks))
     groups, totals = _with_forecasts(con, settings, manifest, window, first_day, groups, totals)
+    groups, totals = _with_habits(con, settings, manifest, window, groups, totals)
     ambassador_figures = _ambassadors(
         con, settings, manifest, window, first_day, groups, ambassador_reach
     )
@@ -257,6 +254,7 @@ def _build(
                 {g.site or "" for g in groups if not g.suppressed},
             ),
         )
+    previous = transitions.previous_window(window) if with_transitions else None
     persona_figures, persona_reason = (
         _personas(con, settings, manifest, window, groups, totals) if with_personas else ([], None)
     )
@@ -295,11 +293,7 @@ def _build(
         transitions=tuple(moves),
         personas=tuple(persona_figures),
         personas_reason=persona_reason,
-        previous_window=(
-            (transitions.previous_window(window).start, transitions.previous_window(window).as_of)
-            if with_transitions
-            else None
-        ),
+        previous_window=(previous.start, previous.as_of) if previous else None,
         ambassadors=ambassador_figures,
         communities=tuple(community_figures),
         activity_periods=tuple(
@@ -312,6 +306,17 @@ def _build(
             for f in sorted(periods_used, key=lambda f: f["source_format"])
         ),
     )
+
+
+def _periods_matching(manifest: store.Manifest, window: Window) -> list[dict[str, Any]]:
+    """The activity periods that are exactly `window` (docs/metrics.md, "Activity
+    periods"): the only ones a window's segments may use."""
+    return [
+        entry
+        for entry in manifest.activity_files
+        if int(entry["period_days"]) == window.days
+        and entry["refresh_date"] == window.as_of.isoformat()
+    ]
 
 
 def _sum_shown(counts: dict[str, dict[K, int]], groups: list[GroupFigures]) -> dict[K, int]:
@@ -376,12 +381,7 @@ def _transitions(
         segments.event_files(settings.data_dir, manifest, before.months())
     )
     period_files = store.path_list(
-        [
-            settings.data_dir / f["path"]
-            for f in manifest.activity_files
-            if int(f["period_days"]) == before.days
-            and f["refresh_date"] == before.as_of.isoformat()
-        ]
+        [settings.data_dir / f["path"] for f in _periods_matching(manifest, before)]
     )
     counts = transitions.transition_counts(con, event_files, period_files, window)
     k = settings.min_group_size
@@ -506,6 +506,23 @@ def _with_forecasts(
             ),
         )
 
+    total = _sum_shown(by_site, groups)
+    return [predict(g, by_site.get(g.site or "", {})) for g in groups], predict(
+        totals, {w: total.get(w, 0) for w in point_weeks}
+    )
+
+
+def _with_habits(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    manifest: store.Manifest,
+    window: Window,
+    groups: list[GroupFigures],
+    totals: GroupFigures,
+) -> tuple[list[GroupFigures], GroupFigures]:
+    """Each shown site, and the totals, with its habitual and occasional contributors
+    (metrics/habit.py), from the `contribution_weeks` the forecast built."""
+    _, _, last_week, _ = _lookback(settings, manifest, window)
     habitual = habit.site_habitual_contributors(con, last_week)
 
     def settled(g: GroupFigures, count: int) -> GroupFigures:
@@ -518,13 +535,9 @@ def _with_forecasts(
         )
 
     groups = [settled(g, habitual.get(g.site or "", 0)) for g in groups]
-    totals = settled(totals, sum(g.habitual_contributors or 0 for g in groups if not g.suppressed))
-    out = [predict(g, by_site.get(g.site or "", {})) for g in groups]
-    shown = [g.site for g in out if not g.suppressed]
-    total_by_week = {
-        w: sum(by_site.get(site or "", {}).get(w, 0) for site in shown) for w in point_weeks
-    }
-    return out, predict(totals, total_by_week)
+    return groups, settled(
+        totals, sum(habitual.get(g.site or "", 0) for g in groups if not g.suppressed)
+    )
 
 
 #: What to change when Microsoft 365 reports conceal user names.

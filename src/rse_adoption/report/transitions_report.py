@@ -12,6 +12,7 @@ from rich.table import Table
 
 from .csv_report import safe_cell
 from .model import Report, SiteTransitions
+from .terminal import _pct
 
 SEGMENT_ORDER = ("contributor", "reactor", "reader", "visitor", "inactive")
 RATES = (
@@ -61,10 +62,6 @@ def render_csv(report: Report) -> str:
             + [safe_cell(matrix.get(a, {}).get(b)) for a in SEGMENT_ORDER for b in SEGMENT_ORDER]
         )
     return out.getvalue()
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
 
 
 def table(report: Report) -> Table:
