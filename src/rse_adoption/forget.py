@@ -28,7 +28,7 @@ from . import store
 from .config import Settings
 from .errors import DataError
 from .event_files import copy_events, copy_rows
-from .metrics.segments import connect as utc_connection
+from .metrics.engine import connect_duckdb as utc_connection
 from .privacy import load_or_create_secret, normalise_identifier, person_key
 
 

@@ -21,7 +21,7 @@ from . import store
 from .config import Settings
 from .errors import ConfigError
 from .event_files import copy_events
-from .metrics.segments import connect as utc_connection
+from .metrics.engine import connect_duckdb as utc_connection
 
 
 @dataclass

@@ -15,8 +15,6 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
-import duckdb
-
 from .. import store
 from ..config import Settings
 from ..errors import DataError
@@ -31,6 +29,7 @@ from ..report.model import (
 from . import (
     ambassadors,
     communities,
+    engine,
     forecast,
     habit,
     personas,
@@ -38,6 +37,7 @@ from . import (
     sites,
     transitions,
 )
+from .engine import Connection
 from .segments import SEGMENTS, Window
 
 K = TypeVar("K")
@@ -83,7 +83,7 @@ def build_report(
     window (each one more pass over events: `rse-adoption ambassadors`, `communities`,
     `transitions`)."""
     with store.reading(settings.data_dir) as manifest:
-        con = segments.connect()
+        con = engine.connect(settings.engine, settings.spark_master)
         try:
             return _build(
                 con,
@@ -103,7 +103,7 @@ def build_report(
 
 
 def _build(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     settings: Settings,
     manifest: store.Manifest,
     site_names: Sequence[str],
@@ -331,7 +331,7 @@ def _sum_shown(counts: dict[str, dict[K, int]], groups: list[GroupFigures]) -> d
 
 
 def _personas(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     settings: Settings,
     manifest: store.Manifest,
     window: Window,
@@ -367,7 +367,7 @@ def _personas(
 
 
 def _transitions(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     settings: Settings,
     manifest: store.Manifest,
     window: Window,
@@ -407,7 +407,7 @@ def _lookback(
 
 
 def _ambassadors(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     settings: Settings,
     manifest: store.Manifest,
     window: Window,
@@ -455,7 +455,7 @@ def _ambassadors(
 
 
 def _with_forecasts(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     settings: Settings,
     manifest: store.Manifest,
     window: Window,
@@ -513,7 +513,7 @@ def _with_forecasts(
 
 
 def _with_habits(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     settings: Settings,
     manifest: store.Manifest,
     window: Window,
@@ -549,9 +549,11 @@ CONCEALED_NAMES_FIX = (
 )
 
 
-def _anyone_active(con: duckdb.DuckDBPyConnection) -> bool:
+def _anyone_active(con: Connection) -> bool:
     return bool(
-        con.sql("SELECT count(*) FROM person_segments WHERE segment <> 'inactive'").fetchall()[0][0]
+        con.execute("SELECT count(*) FROM person_segments WHERE segment <> 'inactive'").fetchall()[
+            0
+        ][0]
     )
 
 

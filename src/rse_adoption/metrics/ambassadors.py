@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 from datetime import date, timedelta
 
-import duckdb
 import numpy as np
 
 from ..privacy import is_suppressed
 from ..report.model import AmbassadorEffect, AmbassadorSite, GroupFigures
+from .engine import Connection
 from .segments import Window
 
 #: Weeks compared on each side of a site's first ambassador's start (at most).
@@ -24,7 +24,7 @@ EFFECT_WEEKS = 8
 MIN_EFFECT_WEEKS = 4
 
 
-def site_ambassadors(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
+def site_ambassadors(con: Connection) -> dict[str, tuple[int, int]]:
     """site -> (ambassadors employed on as_of, of whom contributors in the window)."""
     rows = con.execute(
         """
@@ -36,24 +36,21 @@ def site_ambassadors(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int
     return {site: (int(a), int(active)) for site, a, active in rows}
 
 
-def first_ambassador_start(con: duckdb.DuckDBPyConnection) -> dict[str, date]:
+def first_ambassador_start(con: Connection) -> dict[str, date]:
     """site -> the day its first current ambassador started (directory `ambassador_since`),
     for sites whose ambassadors all have a start date."""
-    try:
-        rows = con.execute(
-            """
-            SELECT p.site, min(d.ambassador_since), bool_and(d.ambassador_since IS NOT NULL)
-            FROM people p JOIN directory d ON d.person_key = p.person
-            WHERE p.ambassador GROUP BY p.site
-            """
-        ).fetchall()
-    except duckdb.CatalogException:  # no directory loaded: no ambassadors
-        return {}
+    rows = con.execute(
+        """
+        SELECT p.site, min(d.ambassador_since), bool_and(d.ambassador_since IS NOT NULL)
+        FROM people p JOIN directory d ON d.person_key = p.person
+        WHERE p.ambassador GROUP BY p.site
+        """
+    ).fetchall()
     return {site: start for site, start, known in rows if known and start is not None}
 
 
 def create_reach(
-    con: duckdb.DuckDBPyConnection, files: list[str], window: Window, lookback_start: date
+    con: Connection, files: list[str], window: Window, lookback_start: date
 ) -> dict[str, tuple[int, int, int]]:
     """site -> (colleagues who reacted to or commented on an ambassador in the window,
     new contributors of the window, those of them who interacted with an ambassador
@@ -72,8 +69,9 @@ def create_reach(
         ),
         acts AS (
             SELECT k.person_key AS person, e.ts, e.event_type,
-                   e.target_user_key IN (SELECT key FROM ambassador_keys) AS to_ambassador
+                   a.key IS NOT NULL AS to_ambassador
             FROM read_parquet($files) e JOIN key_map k ON k.key = e.user_key
+            LEFT JOIN (SELECT DISTINCT key FROM ambassador_keys) a ON a.key = e.target_user_key
             WHERE e.ts >= $lookback::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ
               AND e.event_type IN ('post', 'comment', 'reaction', 'read')
         ),
@@ -219,9 +217,7 @@ def site_figures(
     )
 
 
-def roster(
-    con: duckdb.DuckDBPyConnection, directory_file: str, sites: set[str]
-) -> dict[str, list[str]]:
+def roster(con: Connection, directory_file: str, sites: set[str]) -> dict[str, list[str]]:
     """site -> its ambassadors' names (directory `--keep-names`), sorted; only for `sites`
     (the shown ones). Names only: never their individual activity. The names are read
     from the directory file only here, when asked for."""

@@ -14,11 +14,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import duckdb
 import numpy as np
 
 from ..privacy import is_suppressed
 from ..report.model import Community
+from .engine import Connection
 from .segments import WEEK_MICROSECONDS, Window, week_monday
 
 #: A weekly trend whose fitted change over the window exceeds this share of its mean is
@@ -27,11 +27,12 @@ TREND_CHANGE = 0.2
 
 
 def community_rows(
-    con: duckdb.DuckDBPyConnection, files: list[str], window: Window, sites: list[str]
+    con: Connection, files: list[str], window: Window, sites: list[str]
 ) -> list[tuple[Any, ...]]:
-    """(site, space, week, active, contributors, posts, replies, posts_with_id, answered)
-    for every site of `sites`, community and week of the window with activity; `site` NULL
-    rows are the same over those sites (GROUPING SETS), weeks counted from
+    """(site, space, active, contributors, posts, replies, posts_with_id, answered,
+    [{week, active}]) for every site of `sites` and community with activity in the window,
+    with its weeks of activity; `site` NULL rows are the same over those sites (GROUPING
+    SETS), weeks counted from
     week_monday(window)."""
     if not files or not sites:
         return []
@@ -50,11 +51,17 @@ def community_rows(
             SELECT DISTINCT c.space, c.content_id, c.person FROM ev c
             WHERE c.event_type = 'comment' AND c.content_id IS NOT NULL
         ),
+        answered_posts AS (  -- (space, content, author) of posts someone else commented on
+            SELECT DISTINCT p.space, p.content_id, p.person FROM ev p JOIN answered a
+                ON a.space = p.space AND a.content_id = p.content_id AND a.person <> p.person
+            WHERE p.event_type = 'post'
+        ),
         posts AS (
             SELECT p.site, p.space, p.week, p.content_id IS NOT NULL AS with_id,
-                   EXISTS (SELECT 1 FROM answered a WHERE a.space = p.space
-                           AND a.content_id = p.content_id AND a.person <> p.person) AS answered
-            FROM ev p WHERE p.event_type = 'post'
+                   q.person IS NOT NULL AS answered
+            FROM ev p LEFT JOIN answered_posts q
+                ON q.space = p.space AND q.content_id = p.content_id AND q.person = p.person
+            WHERE p.event_type = 'post'
         ),
         per_week AS (
             SELECT site, space, week, count(DISTINCT person) AS active
@@ -76,7 +83,7 @@ def community_rows(
         )
         SELECT t.site, t.space, t.active, t.contributors, t.posts, t.replies,
                coalesce(a.posts_with_id, 0), coalesce(a.answered, 0),
-               list(w.week ORDER BY w.week), list(w.active ORDER BY w.week)
+               list({'week': w.week, 'active': w.active})
         FROM totals t
         LEFT JOIN answers a ON a.space = t.space AND a.site IS NOT DISTINCT FROM t.site
         JOIN per_week w ON w.space = t.space AND w.site IS NOT DISTINCT FROM t.site
@@ -110,7 +117,7 @@ def trend(weekly: list[int]) -> str:
 
 
 def communities(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     files: list[str],
     window: Window,
     weeks: int,
@@ -120,14 +127,14 @@ def communities(
     """Every community over the shown sites (site None, first) and at each of them."""
     out = []
     for row in community_rows(con, files, window, sorted(shown_sites)):
-        site, space, active, contributors, posts, replies, with_id, answered, wk, act = row
+        site, space, active, contributors, posts, replies, with_id, answered, per_week = row
         if is_suppressed(int(active), min_group_size):
             out.append(Community(str(space), site, True, None, None, None, None, None, None, None))
             continue
         weekly = [0] * weeks
-        for w, a in zip(wk, act, strict=True):
-            if 0 <= int(w) < weeks:
-                weekly[int(w)] = int(a)
+        for point in per_week:  # {week, active} pairs, in no particular order
+            if 0 <= int(point["week"]) < weeks:
+                weekly[int(point["week"])] = int(point["active"])
         out.append(
             Community(
                 name=str(space),

@@ -27,10 +27,10 @@ import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import duckdb
 import numpy as np
 
 from ..report.model import Forecast, ForecastMark
+from .engine import Connection
 
 #: Fewest weekly points a forecast needs.
 MIN_POINTS = 8
@@ -46,7 +46,7 @@ LINEAR_POINTS = 12
 
 
 def create_contribution_weeks(
-    con: duckdb.DuckDBPyConnection, files: list[str], start: date, end: date, monday: date
+    con: Connection, files: list[str], start: date, end: date, monday: date
 ) -> None:
     """Temp table `contribution_weeks` (person, week): people of `people` who posted or
     commented in each ISO week from `start` to `end` (UTC dates, inclusive); `week` counts
@@ -77,7 +77,7 @@ def create_contribution_weeks(
 
 
 def weekly_contributors(
-    con: duckdb.DuckDBPyConnection, window_weeks: int, last_week: int
+    con: Connection, window_weeks: int, last_week: int
 ) -> dict[str, dict[int, int]]:
     """site -> {week: people of the site who contributed in the `window_weeks` weeks
     ending with that week}, for weeks ≥ window_weeks − 1 (a full trailing window).

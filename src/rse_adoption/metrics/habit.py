@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import duckdb
 
+from .engine import Connection
+
 #: A habit: active in at least HABIT_WEEKS of the last HABIT_WINDOW weeks.
 HABIT_WEEKS = 9
 HABIT_WINDOW = 12
@@ -24,7 +26,7 @@ HABIT_WINDOW = 12
 POWER_MEAN = 15
 
 
-def site_habitual_contributors(con: duckdb.DuckDBPyConnection, last_week: int) -> dict[str, int]:
+def site_habitual_contributors(con: Connection, last_week: int) -> dict[str, int]:
     """site -> window contributors (`person_segments`) who contributed in at least
     HABIT_WEEKS of the HABIT_WINDOW weeks ending with week `last_week`
     (`contribution_weeks`, whose week index it shares)."""

@@ -22,9 +22,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import duckdb
-
 from ..privacy import is_suppressed
+from .engine import Connection
 from .segments import Window
 
 PERSONAS = ("engager", "catalyst", "responder", "broadcaster", "observer")
@@ -33,7 +32,7 @@ BROADCASTER = 0.5
 
 
 def persona_counts(
-    con: duckdb.DuckDBPyConnection, files: list[str], window: Window
+    con: Connection, files: list[str], window: Window
 ) -> tuple[dict[str, dict[str, int]], bool]:
     """(site -> persona -> people, whether any event of the window names a target)."""
     if not files:

@@ -22,10 +22,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-import duckdb
-
 from ..names import normalise_site
 from ..store import Manifest, path_list
+from .engine import Connection
 
 SEGMENTS: tuple[str, ...] = ("inactive", "visitor", "reader", "reactor", "contributor")
 
@@ -50,13 +49,6 @@ class Window:
         return months
 
 
-def connect() -> duckdb.DuckDBPyConnection:
-    """A connection whose dates are UTC dates (the window is defined in UTC)."""
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'").fetchall()
-    return con
-
-
 def event_files(data_dir: Path, manifest: Manifest, months: set[str] | None = None) -> list[Path]:
     """Event files of the store, only those of `months` when given (partition pruning)."""
     return [
@@ -65,7 +57,7 @@ def event_files(data_dir: Path, manifest: Manifest, months: set[str] | None = No
 
 
 def data_period(
-    con: duckdb.DuckDBPyConnection, data_dir: Path, manifest: Manifest
+    con: Connection, data_dir: Path, manifest: Manifest
 ) -> tuple[date | None, date | None]:
     """UTC dates of the first and last event in the store (None, None when it is empty).
 
@@ -79,33 +71,37 @@ def data_period(
             date.fromisoformat(max(f["last_day"] for f in manifest.event_files)),
         )
     files = path_list([data_dir / f["path"] for f in manifest.event_files])
-    first, last = con.sql(
-        "SELECT min(ts)::DATE, max(ts)::DATE FROM read_parquet($files)", params={"files": files}
+    first, last = con.execute(
+        "SELECT min(ts)::DATE, max(ts)::DATE FROM read_parquet($files)", {"files": files}
     ).fetchall()[0]
     return first, last
 
 
-def apply_site_aliases(con: duckdb.DuckDBPyConnection, aliases: Sequence[tuple[str, str]]) -> None:
+def apply_site_aliases(con: Connection, aliases: Sequence[tuple[str, str]]) -> None:
     """Rename the sites of `people` spelled as an alias ([site_aliases] of the configuration:
     alias -> canonical name, compared after collapsing blanks), so that one site written two
     ways is counted once."""
     if not aliases:
         return
+    pairs = [(normalise_site(alias), normalise_site(site)) for alias, site in aliases]
+    values = ", ".join(f"($alias{i}, $site{i})" for i in range(len(pairs)))
+    params = {f"alias{i}": alias for i, (alias, _) in enumerate(pairs)}
+    params |= {f"site{i}": site for i, (_, site) in enumerate(pairs)}
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE site_aliases (alias VARCHAR, site VARCHAR)"
+        "CREATE OR REPLACE TEMP TABLE site_aliases AS "  # noqa: S608 -- placeholders only
+        f"SELECT * FROM (VALUES {values}) AS a(alias, site)",
+        params,
     ).fetchall()
-    con.executemany(
-        "INSERT INTO site_aliases VALUES (?, ?)",
-        [[normalise_site(alias), normalise_site(site)] for alias, site in aliases],
-    )
     con.execute(
-        "UPDATE people SET site = a.site FROM site_aliases a WHERE people.site = a.alias"
+        """
+        CREATE OR REPLACE TEMP TABLE people AS
+            SELECT p.person, coalesce(a.site, p.site) AS site, p.ambassador
+            FROM people p LEFT JOIN site_aliases a ON a.alias = p.site
+        """
     ).fetchall()
 
 
-def create_people_from_directory(
-    con: duckdb.DuckDBPyConnection, directory_file: Path, as_of: date
-) -> None:
+def create_people_from_directory(con: Connection, directory_file: Path, as_of: date) -> None:
     """Temp tables `people` (employed on as_of: person, site, ambassador flag) and
     `key_map` (every key that names a directory person -> that person)."""
     # The directory is read once into a table (a view cannot take the file as a parameter).
@@ -133,12 +129,13 @@ def create_people_from_directory(
 
 
 def create_people_from_activity(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     files: list[Path],
     as_of: date,
     activity_files: Sequence[Path] = (),
 ) -> None:
-    """Without a directory: everyone seen in the store up to as_of — in events, or in
+    """Temp tables `people`, `key_map` and an empty `directory`. Without a directory:
+    everyone seen in the store up to as_of — in events, or in
     activity periods ending by then — at the site their events name most often (ties:
     alphabetical; none, as for people known only from activity periods: "(no site)")."""
     if files or activity_files:
@@ -172,7 +169,12 @@ def create_people_from_activity(
             "SELECT NULL::BIGINT AS person, NULL::VARCHAR AS site, false AS ambassador WHERE false"
         ).fetchall()
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE key_map AS SELECT person AS key, person AS person_key FROM people"
+        """
+        CREATE OR REPLACE TEMP TABLE key_map AS
+            SELECT person AS key, person AS person_key FROM people;
+        CREATE OR REPLACE TEMP TABLE directory AS  -- none: nobody is an ambassador
+            SELECT NULL::BIGINT AS person_key, NULL::DATE AS ambassador_since WHERE false;
+        """
     ).fetchall()
 
 
@@ -181,9 +183,7 @@ def create_people_from_activity(
 PROFILE_SITE_FORMATS = ("yammer",)
 
 
-def add_people_from_profile_sites(
-    con: duckdb.DuckDBPyConnection, files: list[Path], as_of: date
-) -> int:
+def add_people_from_profile_sites(con: Connection, files: list[Path], as_of: date) -> int:
     """With a directory: add to `people` (and `key_map`) the people it lacks whose events
     up to as_of come from a PROFILE_SITE_FORMATS export naming their location, at that
     location (the most frequent one). Returns how many were added."""
@@ -192,10 +192,12 @@ def add_people_from_profile_sites(
     before = con.execute("SELECT count(*) FROM people").fetchall()[0][0]
     con.execute(
         """
-        INSERT INTO people
+        CREATE OR REPLACE TEMP TABLE people AS
+        SELECT * FROM people
+        UNION ALL
         SELECT user_key AS person, site, false AS ambassador FROM (
             SELECT user_key, site, count(*) AS n FROM read_parquet($files)
-            WHERE source_format IN (SELECT unnest($formats)) AND site IS NOT NULL
+            WHERE list_contains($formats, source_format) AND site IS NOT NULL
               AND ts < $end::TIMESTAMPTZ
             GROUP BY ALL
         )
@@ -211,7 +213,8 @@ def add_people_from_profile_sites(
     added = int(con.execute("SELECT count(*) FROM people").fetchall()[0][0]) - int(before)
     if added:
         con.execute(
-            "INSERT INTO key_map SELECT person AS key, person AS person_key FROM people "
+            "CREATE OR REPLACE TEMP TABLE key_map AS SELECT * FROM key_map UNION ALL "
+            "SELECT person AS key, person AS person_key FROM people "
             "WHERE person NOT IN (SELECT key FROM key_map)"
         ).fetchall()
     return added
@@ -228,7 +231,7 @@ def week_monday(window: Window) -> date:
     return window.start - timedelta(days=window.start.weekday())
 
 
-def create_person_weeks(con: duckdb.DuckDBPyConnection, files: list[Path], window: Window) -> None:
+def create_person_weeks(con: Connection, files: list[Path], window: Window) -> None:
     """Temp table `person_weeks` (person, listed, week, level): one row per person and ISO
     week of the window with the highest participation level of their events that week
     (4 post or comment, 3 reaction, 2 read, 1 login) — the single scan of events. `week`
@@ -269,7 +272,7 @@ PERIOD_LEVEL_SQL = """CASE WHEN coalesce(posts, 0) + coalesce(replies, 0) > 0 TH
     WHEN coalesce(other_activity, 0) > 0 THEN 1 ELSE 0 END"""
 
 
-def create_person_periods(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> None:
+def create_person_periods(con: Connection, files: Sequence[Path]) -> None:
     """Temp table `person_periods` (person, listed, level, concealed): the participation
     level of each person in the activity periods that match the window exactly (`files`,
     chosen by the caller), resolved to directory people through `key_map` like events.
@@ -294,7 +297,7 @@ def create_person_periods(con: duckdb.DuckDBPyConnection, files: Sequence[Path])
     ).fetchall()
 
 
-def create_person_segments(con: duckdb.DuckDBPyConnection) -> None:
+def create_person_segments(con: Connection) -> None:
     """Temp table `person_segments`: every person of `people` with their window segment
     (the highest level of their events and of matching activity periods), and for
     contributors seen in events the week (index as in person_weeks) of their first
@@ -324,21 +327,21 @@ def create_person_segments(con: duckdb.DuckDBPyConnection) -> None:
     ).fetchall()
 
 
-def unlisted_active_users(con: duckdb.DuckDBPyConnection) -> int:
+def unlisted_active_users(con: Connection) -> int:
     """People active in the window (events, or activity periods with any activity) whose
     key the directory does not know."""
     return int(
-        con.sql(
+        con.execute(
             "SELECT count(DISTINCT person) FROM (SELECT person FROM person_weeks WHERE NOT "
             "listed UNION ALL SELECT person FROM person_periods WHERE NOT listed AND level > 0)"
         ).fetchall()[0][0]
     )
 
 
-def concealed_people(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+def concealed_people(con: Connection) -> tuple[int, int]:
     """(people of the matching activity periods whose names are concealed, how many of
     them the directory knows)."""
-    total, listed = con.sql(
+    total, listed = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE listed) FROM person_periods WHERE concealed"
     ).fetchall()[0]
     return int(total), int(listed)

@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
-import duckdb
-
 from ..privacy import is_suppressed
 from ..report.model import GroupFigures, Segments, WeekPoint
+from .engine import Connection
 from .segments import SEGMENTS
 
 
@@ -28,9 +27,9 @@ def tipping_status(share: float, low: float, high: float) -> str:
     return "below"
 
 
-def site_segment_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
+def site_segment_counts(con: Connection) -> dict[str, dict[str, int]]:
     """site -> {segment: people, "ambassadors": people} from `person_segments`."""
-    rows = con.sql(
+    rows = con.execute(
         """
         SELECT site, segment, count(*) AS people, count(*) FILTER (WHERE ambassador) AS amb
         FROM person_segments GROUP BY ALL
@@ -45,12 +44,12 @@ def site_segment_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, i
     return dict(counts)
 
 
-def site_series(con: duckdb.DuckDBPyConnection, monday: date) -> dict[str, list[WeekPoint]]:
+def site_series(con: Connection, monday: date) -> dict[str, list[WeekPoint]]:
     """site -> weekly points of the site's people (`person_weeks` has one row per person
     and week, so plain counts are counts of distinct people). `contributors_to_date`
     counts each contributor from the week of their first contribution (`person_segments`);
     weeks without any activity are filled in by `figures`."""
-    rows = con.sql(
+    rows = con.execute(
         """
         WITH weekly AS (
             SELECT p.site, w.week,

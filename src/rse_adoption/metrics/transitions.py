@@ -13,10 +13,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import duckdb
-
 from ..privacy import is_suppressed
 from ..report.model import SiteTransitions
+from .engine import Connection
 from .segments import LEVEL_SQL, PERIOD_LEVEL_SQL, SEGMENTS, Window
 
 _SEGMENT_OF_LEVEL = (
@@ -30,7 +29,7 @@ def previous_window(window: Window) -> Window:
 
 
 def transition_counts(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     event_files: list[str],
     period_files: list[str],
     window: Window,
