@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo-output
 
-.PHONY: demo test install lint typecheck unit bench clean browser screenshots
+.PHONY: demo test install lint typecheck unit bench clean browser java screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,7 @@ $(BIN)/python:
 
 # A stamp file: reinstall only when the project's metadata changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -35,8 +35,8 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install browser
-	RSE_ADOPTION_REQUIRE_CHROMIUM=1 $(BIN)/pytest
+unit: install browser java
+	RSE_ADOPTION_REQUIRE_CHROMIUM=1 RSE_ADOPTION_REQUIRE_SPARK=1 $(BIN)/pytest
 
 # Headless Chromium renders the HTML report in one test: Debian's package, installed when
 # absent (CI runs as root; elsewhere sudo is used if there).
@@ -44,6 +44,13 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# The Spark engine's tests run Spark in local mode: a Java 17+ runtime, Debian's package,
+# installed when absent like chromium.
+java:
+	@command -v java >/dev/null 2>&1 || [ -n "$$JAVA_HOME" ] || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq default-jre-headless >/dev/null; }
 
 test: lint typecheck unit
 

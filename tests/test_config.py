@@ -90,7 +90,8 @@ def test_cli_exit_78_and_config_show(tmp_path: Path, cli) -> None:  # type: igno
     assert result.stderr.strip() == (
         f"rse-adoption: error: {bad}:2: unknown setting 'report.windows' (known: data_dir, "
         "timezone, report.window_days, report.min_group_size, tipping_point.low, "
-        "tipping_point.high, retention.keep_days, ambassadors.per_employees, forecast.lookback_weeks, forecast.launch_date, ingest.mapping, site_aliases)"
+        "tipping_point.high, retention.keep_days, ambassadors.per_employees, forecast.lookback_weeks, forecast.launch_date, ingest.mapping, "
+        "engine.name, engine.spark_master, site_aliases)"
     )
     assert cli("config", "show", "--config", tmp_path / "missing.toml").exit_code == 78
     good = write(tmp_path / "good.toml", CONFIG)

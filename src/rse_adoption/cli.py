@@ -485,6 +485,34 @@ def quarantine(
     _console().print(table)
 
 
+class Engine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+EngineOption = Annotated[
+    Engine | None,
+    typer.Option(
+        "--engine",
+        help="Query engine of the metrics: duckdb (embedded) or spark (the `spark` extra; "
+        "docs/scale.md) [default: duckdb, or engine.name].",
+    ),
+]
+SparkMasterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        help="With --engine spark: master URL (local[4], spark://host:7077, yarn) or Spark "
+        "Connect URL (sc://host:15002) [default: $SPARK_REMOTE, else local mode].",
+    ),
+]
+
+
+def _engine_flags(engine: Engine | None, spark_master: str | None) -> dict[str, str | None]:
+    """The engine flags as Settings overrides (None: not given)."""
+    return {"engine": engine.value if engine else None, "spark_master": spark_master}
+
+
 class ReportFormat(StrEnum):
     table = "table"
     json = "json"
@@ -533,6 +561,8 @@ def report(
             "(kept after prune; see `rse-adoption history`).",
         ),
     ] = False,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     json_out: Annotated[
@@ -552,7 +582,13 @@ def report(
         format = ReportFormat.json
     if format is ReportFormat.png and out is None:
         raise typer.BadParameter("--format png needs --out FOLDER", param_hint="--out")
-    settings = _settings(data_dir, config, window_days=window, min_group_size=min_group_size)
+    settings = _settings(
+        data_dir,
+        config,
+        window_days=window,
+        min_group_size=min_group_size,
+        **_engine_flags(engine, spark_master),
+    )
     result = build_report(settings, site_names=site or (), as_of=day)
     if history:
         from .history import append_history
@@ -786,6 +822,8 @@ def _table_report(
     min_group_size: int | None,
     site: list[str] | None,
     as_of: str | None,
+    engine: Engine | None,
+    spark_master: str | None,
     *,
     ambassador_reach: bool = False,
     ambassador_names: bool = False,
@@ -797,7 +835,13 @@ def _table_report(
     on top of the report's own."""
     from .metrics import build_report
 
-    settings = _settings(data_dir, config, window_days=window, min_group_size=min_group_size)
+    settings = _settings(
+        data_dir,
+        config,
+        window_days=window,
+        min_group_size=min_group_size,
+        **_engine_flags(engine, spark_master),
+    )
     return settings, build_report(
         settings,
         site_names=site or (),
@@ -848,6 +892,8 @@ def ambassadors(
         int | None,
         typer.Option("--min-group-size", help="Hide sites with fewer people [default: 5]."),
     ] = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     json_out: JsonFormatOption = False,
@@ -869,6 +915,8 @@ def ambassadors(
         min_group_size,
         site,
         as_of,
+        engine,
+        spark_master,
         ambassador_reach=True,
         ambassador_names=names,
     )
@@ -903,6 +951,8 @@ def communities(
             "--min-group-size", help="Hide communities with fewer active people [default: 5]."
         ),
     ] = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     json_out: JsonFormatOption = False,
@@ -917,7 +967,15 @@ def communities(
     if json_out:
         format = TableFormat.json
     _, result = _table_report(
-        data_dir, config, window, min_group_size, site, as_of, with_communities=True
+        data_dir,
+        config,
+        window,
+        min_group_size,
+        site,
+        as_of,
+        engine,
+        spark_master,
+        with_communities=True,
     )
     from rich.console import Group
 
@@ -949,6 +1007,8 @@ def transitions(
     format: TableFormatOption = TableFormat.table,
     out: OutOption = None,
     min_group_size: MinGroupOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     json_out: JsonFormatOption = False,
@@ -963,7 +1023,15 @@ def transitions(
     if json_out:
         format = TableFormat.json
     _, result = _table_report(
-        data_dir, config, window, min_group_size, site, as_of, with_transitions=True
+        data_dir,
+        config,
+        window,
+        min_group_size,
+        site,
+        as_of,
+        engine,
+        spark_master,
+        with_transitions=True,
     )
     _emit_table_command(
         format,
@@ -987,6 +1055,8 @@ def personas(
     format: TableFormatOption = TableFormat.table,
     out: OutOption = None,
     min_group_size: MinGroupOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     json_out: JsonFormatOption = False,
@@ -1001,7 +1071,15 @@ def personas(
     if json_out:
         format = TableFormat.json
     _, result = _table_report(
-        data_dir, config, window, min_group_size, site, as_of, with_personas=True
+        data_dir,
+        config,
+        window,
+        min_group_size,
+        site,
+        as_of,
+        engine,
+        spark_master,
+        with_personas=True,
     )
     _emit_table_command(
         format,

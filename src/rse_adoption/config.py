@@ -52,6 +52,11 @@ class Settings:
     #: A column mapping file (`ingest --mapping`, docs/ingest.md) applied to every ingest;
     #: relative paths in the configuration file are relative to that file.
     mapping_file: str | None = None
+    #: The query engine of the metrics: "duckdb" (embedded) or "spark" (docs/scale.md).
+    engine: str = "duckdb"
+    #: Spark's master URL (`local[4]`, `spark://host:7077`, `yarn`) or Spark Connect URL
+    #: (`sc://host:15002`); None: $SPARK_REMOTE, else local mode with every core.
+    spark_master: str | None = None
 
     def with_overrides(self, **values: Any) -> Settings:
         """Return a copy with every non-None value applied (flags win over everything)."""
@@ -73,6 +78,8 @@ _ENV = {
     "forecast_lookback_weeks": ("RSE_ADOPTION_FORECAST_LOOKBACK_WEEKS", int),
     "launch_date": ("RSE_ADOPTION_LAUNCH_DATE", str),
     "mapping_file": ("RSE_ADOPTION_MAPPING", str),
+    "engine": ("RSE_ADOPTION_ENGINE", str),
+    "spark_master": ("RSE_ADOPTION_SPARK_MASTER", str),
 }
 
 CONFIG_FILE = "rse-adoption.toml"
@@ -92,7 +99,11 @@ FILE_KEYS: dict[tuple[str, str], tuple[str, type]] = {
     ("forecast", "lookback_weeks"): ("forecast_lookback_weeks", int),
     ("forecast", "launch_date"): ("launch_date", str),
     ("ingest", "mapping"): ("mapping_file", str),
+    ("engine", "name"): ("engine", str),
+    ("engine", "spark_master"): ("spark_master", str),
 }
+#: The query engines of the metrics (metrics/engine.py); the first is the default.
+ENGINES: tuple[str, ...] = ("duckdb", "spark")
 
 
 def config_path(explicit: Path | None, environ: Mapping[str, str], cwd: Path) -> Path | None:
@@ -271,6 +282,11 @@ def validate(settings: Settings) -> Settings:
         raise ConfigError(
             f"forecast.lookback_weeks must be 8 to 520, got {settings.forecast_lookback_weeks}",
             fields=("forecast_lookback_weeks",),
+        )
+    if settings.engine not in ENGINES:
+        raise ConfigError(
+            f"engine must be one of {', '.join(ENGINES)}, got {settings.engine!r}",
+            fields=("engine",),
         )
     if settings.launch_date is not None:
         from datetime import date

@@ -1,0 +1,178 @@
+"""The Spark engine: the metrics' DuckDB SQL, translated by sqlglot, run by PySpark.
+
+`connect()` returns a SparkConnection, which offers what metrics/engine.py's Connection
+asks: `execute(sql, parameters).fetchall()`. Each statement is parsed as DuckDB SQL and
+rewritten before sqlglot writes it as Spark SQL:
+- `$name` parameters become literals (Spark SQL has no list parameters);
+- `read_parquet(files)` becomes a temporary view over `spark.read.parquet(files)`;
+- `epoch_us(ts)` becomes `unix_micros(ts)` (sqlglot leaves it as it is);
+- `CREATE [OR REPLACE] TEMP TABLE name AS query` runs the query, keeps its result
+  (`localCheckpoint`: computed once, like DuckDB's temp table, however often it is read)
+  and names it with a temporary view.
+Dates are UTC dates (`spark.sql.session.timeZone`), as in DuckDB (metrics/segments.py).
+The session is shared by every connection of the process (starting Spark costs seconds);
+a connection drops its views on close.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import sqlglot
+from pyspark.sql import DataFrame, SparkSession
+from sqlglot import exp
+
+from ..errors import ConfigError
+
+# PySpark warns about pandas versions for its pandas API, which the metrics do not use.
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+#: Spark's log configuration in local mode: errors only.
+LOG_CONFIG = Path(__file__).with_name("spark-log4j2.properties")
+
+#: Local mode's driver (and executor) memory unless SPARK_DRIVER_MEMORY says otherwise.
+LOCAL_DRIVER_MEMORY = "4g"
+
+
+class SparkRows:
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self._rows = rows
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._rows
+
+
+def session(master: str | None) -> SparkSession:
+    """The process's Spark session: Spark Connect for an `sc://` URL, else the given master
+    or `local[*]`; UTC dates, no UI, no console progress bars."""
+    builder = SparkSession.builder.appName("rse-adoption")
+    if master and master.startswith("sc://"):
+        builder = builder.remote(master)
+    else:
+        local = master is None or master.startswith("local")
+        builder = builder.master(master or "local[*]").config("spark.ui.enabled", "false")
+        builder = builder.config("spark.ui.showConsoleProgress", "false")
+        if local:
+            # few, small shuffles: Spark's 200 default partitions cost more than they do
+            cores = os.cpu_count() or 2
+            builder = builder.config("spark.sql.shuffle.partitions", str(max(4, 2 * cores)))
+            builder = builder.config(
+                "spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}"
+            )
+            if "SPARK_DRIVER_MEMORY" not in os.environ:
+                builder = builder.config("spark.driver.memory", LOCAL_DRIVER_MEMORY)
+    builder = builder.config("spark.sql.session.timeZone", "UTC")
+    try:
+        spark = builder.getOrCreate()
+    except Exception as failure:  # Java missing, master unreachable: the JVM says why
+        first = str(failure).strip().splitlines()[0] if str(failure).strip() else ""
+        raise ConfigError(
+            f"cannot start Spark ({master or 'local mode'}): {first or type(failure).__name__}"
+            " (local mode needs a Java runtime: JAVA_HOME or java on PATH)"
+        ) from None
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    if not (master and master.startswith("sc://")):
+        spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def connect(master: str | None = None) -> SparkConnection:
+    return SparkConnection(session(master))
+
+
+class SparkConnection:
+    """Runs the metrics' statements on a Spark session (module docstring)."""
+
+    def __init__(self, spark: SparkSession) -> None:
+        self.spark = spark
+        self._file_views: dict[tuple[str, ...], str] = {}
+        self._tables: dict[str, DataFrame] = {}
+        self._prefix = f"rse_{id(self):x}_"
+
+    def execute(self, query: str, parameters: Any = None) -> SparkRows:
+        """Run every statement of `query`; the rows of the last one."""
+        rows: list[tuple[Any, ...]] = []
+        for statement in sqlglot.parse(query, read="duckdb"):
+            if isinstance(statement, exp.Expression):
+                rows = self._run(statement, dict(parameters or {}))
+        return SparkRows(rows)
+
+    def close(self) -> None:
+        for name in [*self._tables, *self._file_views.values()]:
+            self.spark.catalog.dropTempView(name)
+        self._tables.clear()
+        self._file_views.clear()
+
+    def _run(self, statement: exp.Expression, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+        statement = statement.transform(lambda node: self._rewrite(node, parameters), copy=True)
+        if isinstance(statement, exp.Create):
+            if not isinstance(statement.expression, exp.Query):
+                raise ValueError(f"only CREATE ... AS query runs on Spark: {statement.sql()}")
+            name = statement.this.name
+            frame = self.spark.sql(statement.expression.sql(dialect="spark")).localCheckpoint()
+            frame.createOrReplaceTempView(name)
+            self._tables[name] = frame
+            return []
+        return [tuple(row) for row in self.spark.sql(statement.sql(dialect="spark")).collect()]
+
+    def _rewrite(self, node: exp.Expression, parameters: dict[str, Any]) -> exp.Expression:
+        if isinstance(node, exp.Table) and isinstance(node.this, exp.ReadParquet):
+            files = _files(node.this.expressions, parameters)
+            table = exp.to_table(self._file_view(files))
+            alias = node.args.get("alias")
+            if alias is not None:
+                table.set("alias", alias.copy())
+            return table
+        if isinstance(node, exp.Placeholder):
+            if node.name not in parameters:
+                raise KeyError(f"no value for parameter ${node.name}")
+            return _literal(parameters[node.name])
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "epoch_us":
+            node.set("this", "unix_micros")  # the same node: its arguments are rewritten too
+        return node
+
+    def _file_view(self, files: Sequence[str]) -> str:
+        """A temporary view over the Parquet `files`, one per set of files."""
+        key = tuple(files)
+        if key not in self._file_views:
+            digest = hashlib.sha1("\0".join(key).encode()).hexdigest()[:12]  # noqa: S324
+            name = f"{self._prefix}files_{digest}"
+            self.spark.read.parquet(*key).createOrReplaceTempView(name)
+            self._file_views[key] = name
+        return self._file_views[key]
+
+
+def _files(arguments: Iterable[exp.Expression], parameters: dict[str, Any]) -> list[str]:
+    """The absolute paths a `read_parquet(...)` names (a parameter, a string or a list)."""
+    files: list[str] = []
+    for argument in arguments:
+        if isinstance(argument, exp.Placeholder):
+            value = parameters[argument.name]
+            files.extend([str(value)] if isinstance(value, str | Path) else map(str, value))
+        elif isinstance(argument, exp.Literal):
+            files.append(argument.name)
+        elif isinstance(argument, exp.Array):
+            files.extend(item.name for item in argument.expressions)
+    return [str(Path(f).resolve()) for f in files]
+
+
+def _literal(value: Any) -> exp.Expression:
+    """A Python parameter as a Spark SQL literal."""
+    if value is None:
+        return exp.Null()
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int | float):
+        return exp.Literal.number(value)
+    if isinstance(value, date):
+        return exp.Literal.string(value.isoformat())
+    if isinstance(value, str | Path):
+        return exp.Literal.string(str(value))
+    if isinstance(value, list | tuple):
+        return exp.Array(expressions=[_literal(v) for v in value])
+    raise TypeError(f"cannot pass {type(value).__name__} to Spark SQL")
