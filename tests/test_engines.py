@@ -11,6 +11,7 @@ import importlib.util
 import json
 import os
 import shutil
+import subprocess
 import sys
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -142,6 +143,21 @@ def test_report_engine_spark_prints_the_json_of_the_default_engine(
         rows[engine] = json.loads(result.stdout)
     assert rows["spark"] == rows["duckdb"]
     assert {row["site"] for row in rows["duckdb"]} == {site}
+
+
+@needs_spark
+def test_spark_connect_gives_the_same_json(demo: dict[str, Path]) -> None:
+    """SPARK_REMOTE chooses Spark Connect; `local` starts a Connect server in the command's
+    own process (a real sc://host:port works the same way, as a thin gRPC client)."""
+    command = [sys.executable, "-m", "rse_adoption.cli", "report", "--json"]
+    command += ["--data-dir", str(demo["data"]), "--engine", "spark"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RSE_ADOPTION_")}
+    connect = subprocess.run(
+        command, env={**env, "SPARK_REMOTE": "local"}, capture_output=True, text=True, check=False
+    )
+    assert connect.returncode == 0, connect.stderr[-2000:]
+    duck = CliRunner().invoke(app, ["report", "--json", "--data-dir", str(demo["data"])])
+    assert _numbers(connect.stdout) == _numbers(duck.stdout)
 
 
 def test_engine_spark_without_pyspark_says_what_to_install(

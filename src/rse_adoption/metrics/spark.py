@@ -47,17 +47,20 @@ class SparkRows:
         return self._rows
 
 
-def session(master: str | None) -> SparkSession:
-    """The process's Spark session: Spark Connect for an `sc://` URL, else the given master
-    or `local[*]`; UTC dates, no UI, no console progress bars."""
+def session(master: str | None = None, remote: str | None = None) -> SparkSession:
+    """The process's Spark session: Spark Connect when `remote` is given (`sc://host:port`,
+    or `local` for a Connect server in this process), else the classic `master` (default
+    `local[*]`); UTC dates, no UI, no console progress bars, errors-only logs locally."""
     builder = SparkSession.builder.appName("rse-adoption")
-    if master and master.startswith("sc://"):
-        builder = builder.remote(master)
+    if remote:
+        builder = builder.remote(remote)
+        if not remote.startswith("sc://"):  # a Connect server this process starts
+            builder = builder.config("spark.ui.enabled", "false")
+            builder = builder.config("spark.ui.showConsoleProgress", "false")
     else:
-        local = master is None or master.startswith("local")
         builder = builder.master(master or "local[*]").config("spark.ui.enabled", "false")
         builder = builder.config("spark.ui.showConsoleProgress", "false")
-        if local:
+        if master is None or master.startswith("local"):
             # few, small shuffles: Spark's 200 default partitions cost more than they do
             cores = os.cpu_count() or 2
             builder = builder.config("spark.sql.shuffle.partitions", str(max(4, 2 * cores)))
@@ -70,19 +73,21 @@ def session(master: str | None) -> SparkSession:
     try:
         spark = builder.getOrCreate()
     except Exception as failure:  # Java missing, master unreachable: the JVM says why
-        first = str(failure).strip().splitlines()[0] if str(failure).strip() else ""
+        lines = str(failure).strip().splitlines()
+        where = f"Spark Connect at {remote}" if remote else (master or "local mode")
         raise ConfigError(
-            f"cannot start Spark ({master or 'local mode'}): {first or type(failure).__name__}"
-            " (local mode needs a Java runtime: JAVA_HOME or java on PATH)"
+            f"cannot start Spark ({where}): {lines[0] if lines else type(failure).__name__}"
+            " (local mode needs a Java 17+ runtime: JAVA_HOME or java on PATH)"
         ) from None
     spark.conf.set("spark.sql.session.timeZone", "UTC")
-    if not (master and master.startswith("sc://")):
+    if not remote:
         spark.sparkContext.setLogLevel("ERROR")
     return spark
 
 
-def connect(master: str | None = None) -> SparkConnection:
-    return SparkConnection(session(master))
+def connect(master: str | None = None, remote: str | None = None) -> SparkConnection:
+    """A connection to a classic Spark `master` or a Spark Connect `remote` (see session)."""
+    return SparkConnection(session(master, remote))
 
 
 class SparkConnection:
