@@ -12,6 +12,11 @@ $(BIN)/python:
 
 # A stamp file: reinstall only when the project's metadata changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# The spark extra (PySpark, sqlglot): for the engine tests, not for the demo.
+$(VENV)/.spark-installed: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
 	touch $@
 
@@ -32,10 +37,10 @@ lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-typecheck: install
+typecheck: install $(VENV)/.spark-installed
 	$(BIN)/mypy
 
-unit: install browser java
+unit: install $(VENV)/.spark-installed browser java
 	RSE_ADOPTION_REQUIRE_CHROMIUM=1 RSE_ADOPTION_REQUIRE_SPARK=1 $(BIN)/pytest
 
 # Headless Chromium renders the HTML report in one test: Debian's package, installed when
