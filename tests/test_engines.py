@@ -188,3 +188,17 @@ def test_an_unknown_engine_in_the_configuration_names_the_line(
     assert f"{config}:2" in result.stderr
     flag = CliRunner().invoke(app, ["report", "--data-dir", str(demo["data"]), "--engine", "x"])
     assert flag.exit_code == 2
+
+
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("spark", marks=needs_spark)])
+def test_a_damaged_store_file_is_one_line_naming_it_and_exit_74(
+    demo: dict[str, Path], tmp_path: Path, engine: str
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(demo["data"], data)
+    damaged = sorted((data / "events").rglob("*.parquet"))[-1]
+    damaged.write_bytes(damaged.read_bytes()[:1000])
+    result = CliRunner().invoke(app, ["report", "--data-dir", str(data), "--engine", engine])
+    assert result.exit_code == 74
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith("rse-adoption: error: ") and damaged.name in message

@@ -15,9 +15,11 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
+import duckdb
+
 from .. import store
 from ..config import Settings
-from ..errors import DataError
+from ..errors import DataError, StoreIOError
 from ..report.model import (
     ActivityPeriod,
     Ambassadors,
@@ -98,6 +100,9 @@ def build_report(
                 with_transitions,
                 with_personas,
             )
+        except duckdb.Error as failure:  # a damaged or missing store file
+            first = str(failure).strip().splitlines()[0]
+            raise StoreIOError(f"cannot read the store {settings.data_dir}: {first}") from None
         finally:
             con.close()
 

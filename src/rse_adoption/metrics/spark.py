@@ -25,10 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import sqlglot
+from py4j.protocol import Py4JError
+from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
 from sqlglot import exp
 
-from ..errors import ConfigError
+from ..errors import EXIT_IO, ConfigError, RseError
 
 # PySpark warns about pandas versions for its pandas API, which the metrics do not use.
 warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
@@ -104,7 +106,10 @@ class SparkConnection:
         rows: list[tuple[Any, ...]] = []
         for statement in sqlglot.parse(query, read="duckdb"):
             if isinstance(statement, exp.Expression):
-                rows = self._run(statement, dict(parameters or {}))
+                try:
+                    rows = self._run(statement, dict(parameters or {}))
+                except (PySparkException, Py4JError) as failure:  # lost cluster, bad file...
+                    raise RseError(f"Spark failed: {_first_line(failure)}", EXIT_IO) from None
         return SparkRows(rows)
 
     def close(self) -> None:
@@ -150,6 +155,15 @@ class SparkConnection:
             self.spark.read.parquet(*key).createOrReplaceTempView(name)
             self._file_views[key] = name
         return self._file_views[key]
+
+
+def _first_line(failure: Exception) -> str:
+    """What went wrong, in one line: the Java exception's own message when there is one
+    (Py4J's says only which call failed)."""
+    java = getattr(failure, "java_exception", None)
+    text = str(java.toString()) if java is not None else str(failure)
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(failure).__name__
 
 
 def _files(arguments: Iterable[exp.Expression], parameters: dict[str, Any]) -> list[str]:
