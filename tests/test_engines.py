@@ -202,3 +202,17 @@ def test_a_damaged_store_file_is_one_line_naming_it_and_exit_74(
     assert result.exit_code == 74
     message = result.stderr.strip().splitlines()[-1]
     assert message.startswith("rse-adoption: error: ") and damaged.name in message
+
+
+@needs_spark
+def test_an_unreachable_spark_connect_server_is_a_configuration_error_at_once(
+    demo: dict[str, Path],
+) -> None:
+    """PySpark's client would retry for minutes: under cron, a hang."""
+    result = CliRunner().invoke(
+        app,
+        ["report", "--data-dir", str(demo["data"]), "--engine", "spark"],
+        env={"SPARK_REMOTE": "sc://127.0.0.1:1"},
+    )
+    assert result.exit_code == 78
+    assert "cannot reach Spark Connect at 127.0.0.1:1" in result.stderr

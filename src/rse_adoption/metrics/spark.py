@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import warnings
 from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlglot
 from py4j.protocol import Py4JError
@@ -52,7 +54,46 @@ class SparkRows:
 def session(master: str | None = None, remote: str | None = None) -> SparkSession:
     """The process's Spark session: Spark Connect when `remote` is given (`sc://host:port`,
     or `local` for a Connect server in this process), else the classic `master` (default
-    `local[*]`); UTC dates, no UI, no console progress bars, errors-only logs locally."""
+    `local[*]`; it wins over a SPARK_REMOTE of the environment, as a flag wins over the
+    environment everywhere else); UTC dates, no UI, no console progress bars, errors-only
+    logs locally. A session that cannot start is a ConfigError (exit 78)."""
+    local = not remote and (master is None or master.startswith("local"))
+    if remote and remote.startswith("sc://"):
+        _check_reachable(remote)
+    try:
+        spark = _builder(master, remote, local).getOrCreate()
+    except Exception as failure:  # Java missing, master unreachable: the JVM says why
+        lines = str(failure).strip().splitlines()
+        where = f"Spark Connect at {remote}" if remote else (master or "local mode")
+        hint = " (local mode needs a Java 17+ runtime: JAVA_HOME or java on PATH)" if local else ""
+        raise ConfigError(
+            f"cannot start Spark ({where}): {lines[0] if lines else type(failure).__name__}{hint}"
+        ) from None
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    if not remote:
+        spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+#: Seconds to wait for a Spark Connect server to accept a connection: PySpark's own client
+#: retries for minutes, which under cron looks like a hang.
+CONNECT_TIMEOUT = 10.0
+
+
+def _check_reachable(remote: str) -> None:
+    """A ConfigError unless the Spark Connect server of `remote` (sc://host:port/;params,
+    port 15002 by default) accepts a TCP connection within CONNECT_TIMEOUT."""
+    url = urlsplit(remote.split(";", 1)[0])
+    host, port = url.hostname or "localhost", url.port or 15002
+    try:
+        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT).close()
+    except OSError as failure:
+        raise ConfigError(
+            f"cannot reach Spark Connect at {host}:{port} ({remote}): {failure.strerror or failure}"
+        ) from None
+
+
+def _builder(master: str | None, remote: str | None, local: bool) -> SparkSession.Builder:
     builder = SparkSession.builder.appName("rse-adoption")
     if remote:
         builder = builder.remote(remote)
@@ -60,31 +101,19 @@ def session(master: str | None = None, remote: str | None = None) -> SparkSessio
             builder = builder.config("spark.ui.enabled", "false")
             builder = builder.config("spark.ui.showConsoleProgress", "false")
     else:
+        os.environ.pop("SPARK_REMOTE", None)  # PySpark would refuse a master beside it
         builder = builder.master(master or "local[*]").config("spark.ui.enabled", "false")
         builder = builder.config("spark.ui.showConsoleProgress", "false")
-        if master is None or master.startswith("local"):
-            # few, small shuffles: Spark's 200 default partitions cost more than they do
-            cores = os.cpu_count() or 2
-            builder = builder.config("spark.sql.shuffle.partitions", str(max(4, 2 * cores)))
-            builder = builder.config(
-                "spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}"
-            )
-            if "SPARK_DRIVER_MEMORY" not in os.environ:
-                builder = builder.config("spark.driver.memory", LOCAL_DRIVER_MEMORY)
-    builder = builder.config("spark.sql.session.timeZone", "UTC")
-    try:
-        spark = builder.getOrCreate()
-    except Exception as failure:  # Java missing, master unreachable: the JVM says why
-        lines = str(failure).strip().splitlines()
-        where = f"Spark Connect at {remote}" if remote else (master or "local mode")
-        raise ConfigError(
-            f"cannot start Spark ({where}): {lines[0] if lines else type(failure).__name__}"
-            " (local mode needs a Java 17+ runtime: JAVA_HOME or java on PATH)"
-        ) from None
-    spark.conf.set("spark.sql.session.timeZone", "UTC")
-    if not remote:
-        spark.sparkContext.setLogLevel("ERROR")
-    return spark
+    if local:
+        # few, small shuffles: Spark's 200 default partitions cost more than they do
+        cores = os.cpu_count() or 2
+        builder = builder.config("spark.sql.shuffle.partitions", str(max(4, 2 * cores)))
+        builder = builder.config(
+            "spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}"
+        )
+        if "SPARK_DRIVER_MEMORY" not in os.environ:
+            builder = builder.config("spark.driver.memory", LOCAL_DRIVER_MEMORY)
+    return builder.config("spark.sql.session.timeZone", "UTC")
 
 
 def connect(master: str | None = None, remote: str | None = None) -> SparkConnection:
