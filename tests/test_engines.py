@@ -216,3 +216,23 @@ def test_an_unreachable_spark_connect_server_is_a_configuration_error_at_once(
     )
     assert result.exit_code == 78
     assert "cannot reach Spark Connect at 127.0.0.1:1" in result.stderr
+
+
+@needs_spark
+def test_the_store_recipe_of_the_docs_reads_every_event_once_with_its_month(
+    demo: dict[str, Path],
+) -> None:
+    """docs/store.md: a data team's Spark job over the manifest's files."""
+    from rse_adoption.metrics.spark import session
+
+    root = demo["data"]
+    manifest = json.loads((root / "manifest.json").read_text())
+    spark = session()  # the engine's local session (shared by the tests of this process)
+    events = spark.read.option("basePath", f"{root}/events").parquet(
+        *[f"{root}/{f['path']}" for f in manifest["event_files"]]
+    )
+    per_month = {row["month"]: row["count"] for row in events.groupBy("month").count().collect()}
+    expected: dict[str, int] = {}
+    for f in manifest["event_files"]:
+        expected[f["month"]] = expected.get(f["month"], 0) + f["rows"]
+    assert per_month == expected
