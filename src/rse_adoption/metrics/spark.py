@@ -10,8 +10,10 @@ rewritten before sqlglot writes it as Spark SQL:
   (`localCheckpoint`: computed once, like DuckDB's temp table, however often it is read)
   and names it with a temporary view.
 Dates are UTC dates (`spark.sql.session.timeZone`), as in DuckDB (metrics/segments.py).
-The session is shared by every connection of the process (starting Spark costs seconds);
-a connection drops its views on close.
+The session is shared by every connection of the process (starting Spark costs seconds),
+one report at a time: the metrics' tables have fixed names (`people`, `person_weeks`...), so
+two connections used at once would overwrite each other's. A connection drops its views on
+close.
 """
 
 from __future__ import annotations
