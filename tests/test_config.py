@@ -122,3 +122,17 @@ def test_site_aliases_count_one_site_written_two_ways(tmp_path: Path, cli) -> No
     )
     merged = cli("report", "--format", "json", "--config", config, "--window", "90").json()
     assert [(s["site"], s["headcount"]) for s in merged["sites"]] == [("Paris La Défense", 8)]
+
+
+def test_two_alias_spellings_of_one_name_count_each_person_once(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """Aliases are compared after collapsing blanks: "Lyon  Est" and "Lyon Est" are one
+    alias, and the people of that site must not be counted twice."""
+    directory = "email,site\n" + "".join(f"p{i}@x.fr,Lyon Est\n" for i in range(6))
+    assert cli("directory", write(tmp_path / "d.csv", directory)).exit_code == 0
+    events = "timestamp,user,event_type\n2026-03-02T09:00:00Z,p1@x.fr,post\n"
+    assert cli("ingest", write(tmp_path / "e.csv", events)).exit_code == 0
+    config = write(
+        tmp_path / "rse.toml", '[site_aliases]\n"Lyon  Est" = "Lyon"\n"Lyon Est" = "Lyon"\n'
+    )
+    report = cli("report", "--format", "json", "--config", config).json()
+    assert [(s["site"], s["headcount"]) for s in report["sites"]] == [("Lyon", 6)]

@@ -83,7 +83,8 @@ def apply_site_aliases(con: Connection, aliases: Sequence[tuple[str, str]]) -> N
     ways is counted once."""
     if not aliases:
         return
-    pairs = [(normalise_site(alias), normalise_site(site)) for alias, site in aliases]
+    # one row per alias: two spellings that collapse to the same one must not duplicate people
+    pairs = list({normalise_site(alias): normalise_site(site) for alias, site in aliases}.items())
     values = ", ".join(f"($alias{i}, $site{i})" for i in range(len(pairs)))
     params = {f"alias{i}": alias for i, (alias, _) in enumerate(pairs)}
     params |= {f"site{i}": site for i, (_, site) in enumerate(pairs)}
