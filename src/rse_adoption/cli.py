@@ -872,6 +872,30 @@ def _emit_table_command(
     _write_output(text, out)
 
 
+def _emit_section(
+    section: Any,
+    result: Report,
+    format: TableFormat,
+    out: Path | None,
+    quiet: bool,
+    table: Callable[[], Any] | None = None,
+) -> None:
+    """`_emit_table_command` for a report section module (communities_report,
+    transitions_report, personas_report): its `table`, `render_html`, `render_json` and
+    `render_csv` of the report."""
+    _emit_table_command(
+        format,
+        out,
+        quiet,
+        table or (lambda: section.table(result)),
+        {
+            TableFormat.html: lambda: section.render_html(result),
+            TableFormat.json: lambda: section.render_json(result),
+            TableFormat.csv: lambda: section.render_csv(result),
+        },
+    )
+
+
 @app.command()
 @handle_errors
 def ambassadors(
@@ -979,7 +1003,9 @@ def communities(
     )
     from rich.console import Group
 
-    _emit_table_command(
+    _emit_section(
+        communities_report,
+        result,
         format,
         out,
         quiet,
@@ -987,11 +1013,6 @@ def communities(
             communities_report.table(result),
             *(communities_report.table(result, g.site) for g in result.sites if not g.suppressed),
         ),
-        {
-            TableFormat.html: lambda: communities_report.render_html(result),
-            TableFormat.json: lambda: communities_report.render_json(result),
-            TableFormat.csv: lambda: communities_report.render_csv(result),
-        },
     )
 
 
@@ -1033,17 +1054,7 @@ def transitions(
         spark_master,
         with_transitions=True,
     )
-    _emit_table_command(
-        format,
-        out,
-        quiet,
-        lambda: transitions_report.table(result),
-        {
-            TableFormat.html: lambda: transitions_report.render_html(result),
-            TableFormat.json: lambda: transitions_report.render_json(result),
-            TableFormat.csv: lambda: transitions_report.render_csv(result),
-        },
-    )
+    _emit_section(transitions_report, result, format, out, quiet)
 
 
 @app.command()
@@ -1081,17 +1092,7 @@ def personas(
         spark_master,
         with_personas=True,
     )
-    _emit_table_command(
-        format,
-        out,
-        quiet,
-        lambda: personas_report.table(result),
-        {
-            TableFormat.html: lambda: personas_report.render_html(result),
-            TableFormat.json: lambda: personas_report.render_json(result),
-            TableFormat.csv: lambda: personas_report.render_csv(result),
-        },
-    )
+    _emit_section(personas_report, result, format, out, quiet)
 
 
 @app.command("history")

@@ -100,7 +100,7 @@ def build_report(
                 with_transitions,
                 with_personas,
             )
-        except duckdb.Error as failure:  # a damaged or missing store file
+        except (duckdb.IOException, duckdb.InvalidInputException) as failure:  # damaged, missing
             first = str(failure).strip().splitlines()[0]
             raise StoreIOError(f"cannot read the store {settings.data_dir}: {first}") from None
         finally:
@@ -555,11 +555,8 @@ CONCEALED_NAMES_FIX = (
 
 
 def _anyone_active(con: Connection) -> bool:
-    return bool(
-        con.execute("SELECT count(*) FROM person_segments WHERE segment <> 'inactive'").fetchall()[
-            0
-        ][0]
-    )
+    sql = "SELECT count(*) FROM person_segments WHERE segment <> 'inactive'"
+    return bool(con.execute(sql).fetchall()[0][0])
 
 
 def _latest_period_end(manifest: store.Manifest, window_days: int) -> date | None:

@@ -59,8 +59,4 @@ def connect(engine: str = "duckdb", spark_master: str | None = None) -> Connecti
             f"the spark engine needs PySpark and sqlglot ({missing.name} is missing): "
             "pip install 'rse-adoption[spark]'"
         ) from None
-    if spark_master and spark_master.startswith("sc://"):
-        return spark.connect(remote=spark_master)
-    if spark_master:
-        return spark.connect(master=spark_master)
-    return spark.connect(remote=os.environ.get("SPARK_REMOTE") or None)
+    return spark.connect(spark_master, os.environ.get("SPARK_REMOTE"))

@@ -18,7 +18,6 @@ close.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 import warnings
@@ -31,7 +30,7 @@ from urllib.parse import urlsplit
 import sqlglot
 from py4j.protocol import Py4JError
 from pyspark.errors import PySparkException
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 from sqlglot import exp
 
 from ..errors import EXIT_IO, ConfigError, RseError
@@ -65,12 +64,9 @@ def session(master: str | None = None, remote: str | None = None) -> SparkSessio
     try:
         spark = _builder(master, remote, local).getOrCreate()
     except Exception as failure:  # Java missing, master unreachable: the JVM says why
-        lines = str(failure).strip().splitlines()
         where = f"Spark Connect at {remote}" if remote else (master or "local mode")
         hint = " (local mode needs a Java 17+ runtime: JAVA_HOME or java on PATH)" if local else ""
-        raise ConfigError(
-            f"cannot start Spark ({where}): {lines[0] if lines else type(failure).__name__}{hint}"
-        ) from None
+        raise ConfigError(f"cannot start Spark ({where}): {_first_line(failure)}{hint}") from None
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     if not remote:
         spark.sparkContext.setLogLevel("ERROR")
@@ -118,9 +114,17 @@ def _builder(master: str | None, remote: str | None, local: bool) -> SparkSessio
     return builder.config("spark.sql.session.timeZone", "UTC")
 
 
-def connect(master: str | None = None, remote: str | None = None) -> SparkConnection:
-    """A connection to a classic Spark `master` or a Spark Connect `remote` (see session)."""
-    return SparkConnection(session(master, remote))
+def connect(
+    master: str | None = None, remote_from_environment: str | None = None
+) -> SparkConnection:
+    """A connection to `master`: a Spark Connect URL (`sc://host:port`) or a classic master
+    (`local[4]`, `spark://host:7077`, `yarn`); without one, to `remote_from_environment`
+    (SPARK_REMOTE: Spark Connect), else local mode (see session)."""
+    if master and master.startswith("sc://"):
+        return SparkConnection(session(remote=master))
+    if master:
+        return SparkConnection(session(master=master))
+    return SparkConnection(session(remote=remote_from_environment or None))
 
 
 class SparkConnection:
@@ -129,7 +133,7 @@ class SparkConnection:
     def __init__(self, spark: SparkSession) -> None:
         self.spark = spark
         self._file_views: dict[tuple[str, ...], str] = {}
-        self._tables: dict[str, DataFrame] = {}
+        self._tables: set[str] = set()
         self._prefix = f"rse_{id(self):x}_"
 
     def execute(self, query: str, parameters: Any = None) -> SparkRows:
@@ -157,7 +161,7 @@ class SparkConnection:
             name = statement.this.name
             frame = self.spark.sql(statement.expression.sql(dialect="spark")).localCheckpoint()
             frame.createOrReplaceTempView(name)
-            self._tables[name] = frame
+            self._tables.add(name)
             return []
         return [tuple(row) for row in self.spark.sql(statement.sql(dialect="spark")).collect()]
 
@@ -181,8 +185,7 @@ class SparkConnection:
         """A temporary view over the Parquet `files`, one per set of files."""
         key = tuple(files)
         if key not in self._file_views:
-            digest = hashlib.sha1("\0".join(key).encode()).hexdigest()[:12]  # noqa: S324
-            name = f"{self._prefix}files_{digest}"
+            name = f"{self._prefix}files_{len(self._file_views)}"
             self.spark.read.parquet(*key).createOrReplaceTempView(name)
             self._file_views[key] = name
         return self._file_views[key]
