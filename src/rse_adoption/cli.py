@@ -72,18 +72,20 @@ QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing 
 WaitOption = Annotated[
     float,
     typer.Option(
-        "--wait", help="Seconds to wait for another run to release the store (then exit 75)."
+        "--wait", min=0, help="Seconds to wait for another run to release the store (then exit 75)."
     ),
 ]
 
 
 def _console(stderr: bool = False) -> Console:
-    """A console that does not wrap at 80 columns when output goes to a file or cron mail."""
+    """A console that does not wrap at 80 columns when output goes to a file or cron mail.
+    Markup is off: file, site and community names are the users' own text, and
+    `export [draft].csv` must print as itself (styles come from Text and style=)."""
     from rich.console import Console
 
-    console = Console(stderr=stderr)
+    console = Console(stderr=stderr, markup=False)
     if not console.is_terminal:
-        console = Console(stderr=stderr, width=160)
+        console = Console(stderr=stderr, width=160, markup=False)
     return console
 
 
@@ -191,6 +193,43 @@ def _write_file(data: bytes, out: Path) -> None:
         raise OutputError(f"{out}: cannot write: {exc.strerror}") from None
 
 
+def _out_target(out: str | None, default_name: str) -> Path | None:
+    """The file an `--out` value names: a folder (one that exists, or any path written with
+    a trailing slash, which pathlib would drop) gets `default_name` inside it, created if
+    need be; None is standard output."""
+    if out is None:
+        return None
+    path = Path(out)
+    if out.endswith(("/", os.sep)) or path.is_dir():
+        return path / default_name
+    return path
+
+
+def _emit(text: str, target: Path | None, quiet: bool, announce_path: bool = False) -> None:
+    """Write a rendered output to `target` or standard output (nothing with --quiet and no
+    target). With `announce_path`, print the absolute path written, alone, for scripts."""
+    if target is None:
+        if not quiet:
+            sys.stdout.write(text)
+        return
+    _write_output(text, target)
+    if announce_path and not quiet:
+        sys.stdout.write(f"{target.resolve()}\n")
+
+
+def _emit_rich(draw: Callable[[Console], None], target: Path | None, quiet: bool) -> None:
+    """A rich rendering on the terminal, or as plain text in `target`."""
+    if target is None:
+        if not quiet:
+            draw(_console())
+        return
+    from rich.console import Console
+
+    console = Console(record=True, width=140, file=io.StringIO(), markup=False)
+    draw(console)
+    _write_output(console.export_text(), target)
+
+
 @app.command()
 @handle_errors
 def demo(
@@ -200,7 +239,7 @@ def demo(
     seed: Annotated[
         int, typer.Option(help="Random seed; the same seed gives the same files.")
     ] = 42,
-    scale: Annotated[float, typer.Option(help="Multiply every site's headcount.")] = 1.0,
+    scale: Annotated[float, typer.Option(min=0.01, help="Multiply every site's headcount.")] = 1.0,
     data_dir: Annotated[
         Path | None,
         typer.Option(
@@ -366,18 +405,13 @@ def ingest(
     Exit codes: 0 done (even with quarantined rows), 65 a file could not be read (the
     other files still land), 66 a path does not exist, 75 the store is busy.
     """
+    from rich.text import Text
+
     from .ingest import FileResult, ingest_paths
     from .ingest.mapped import load_mapping
 
     settings = _settings(data_dir, config, timezone=timezone)
-    period_end_date = None
-    if period_end is not None:
-        try:
-            period_end_date = date.fromisoformat(period_end)
-        except ValueError:
-            raise typer.BadParameter(
-                f"{period_end!r} is not a date YYYY-MM-DD", param_hint="--period-end"
-            ) from None
+    period_end_date = _day(period_end, "--period-end")
     mapping_path = mapping or (Path(settings.mapping_file) if settings.mapping_file else None)
     parsed_mapping = load_mapping(mapping_path) if mapping_path is not None else None
     err = _stderr()
@@ -413,15 +447,18 @@ def ingest(
             return
         if result.status == "ingested":
             err.print(
-                f"[green]✔[/green] {result.path}: {result.rows_ingested} new, "
-                f"{result.duplicates} duplicates, {result.quarantined} quarantined"
+                Text.assemble(
+                    ("✔", "green"),
+                    f" {result.path}: {result.rows_ingested} new, "
+                    f"{result.duplicates} duplicates, {result.quarantined} quarantined",
+                )
             )
         elif result.status == "unchanged":
-            err.print(f"[dim]= {result.path}: {result.message}[/dim]")
+            err.print(f"= {result.path}: {result.message}", style="dim")
         elif result.status == "skipped":
-            err.print(f"[yellow]- skipped[/yellow] {result.message}")
+            err.print(Text.assemble(("- skipped", "yellow"), f" {result.message}"))
         if result.status == "ingested" and result.message:
-            err.print(f"  note: {result.message}", style="yellow", markup=False, highlight=False)
+            err.print(f"  note: {result.message}", style="yellow", highlight=False)
 
     with progress if progress is not None else contextlib.nullcontext():
         summary = ingest_paths(
@@ -462,7 +499,7 @@ def ingest(
 def quarantine(
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
-    limit: Annotated[int, typer.Option(help="Show at most this many rows.")] = 50,
+    limit: Annotated[int, typer.Option(min=0, help="Show at most this many rows.")] = 50,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -522,6 +559,10 @@ class ReportFormat(StrEnum):
     png = "png"
 
 
+#: File name extension of each format, for an `--out` folder (png: the folder itself).
+REPORT_EXTENSIONS = {"table": "txt", "json": "json", "csv": "csv", "md": "md", "html": "html"}
+
+
 @app.command()
 @handle_errors
 def report(
@@ -536,22 +577,23 @@ def report(
         ),
     ] = None,
     window: Annotated[
-        int | None, typer.Option("--window", help="Window length in days [default: 90].")
+        int | None, typer.Option("--window", min=1, help="Window length in days [default: 90].")
     ] = None,
     format: Annotated[
         ReportFormat, typer.Option("--format", help="Output format.")
     ] = ReportFormat.table,
     out: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--out",
-            help="Write to this file instead of standard output. For html, a folder gets "
-            "report.html; for png (required), the folder the charts go to.",
+            help="Write to this file instead of standard output. A folder (existing, or "
+            "written with a trailing /) gets report.html, report.json...; for png "
+            "(required), the folder the charts go to.",
         ),
     ] = None,
     min_group_size: Annotated[
         int | None,
-        typer.Option("--min-group-size", help="Hide sites with fewer people [default: 5]."),
+        typer.Option("--min-group-size", min=1, help="Hide sites with fewer people [default: 5]."),
     ] = None,
     history: Annotated[
         bool,
@@ -593,46 +635,31 @@ def report(
     if history:
         from .history import append_history
 
-        append_history(result, settings, wait_seconds=60.0)
+        append_history(result, settings, partial=bool(site), wait_seconds=60.0)
     if format is ReportFormat.png:
         from .report.charts import all_charts
 
         assert out is not None
+        folder = Path(out)
         written = []
         for name, png in all_charts(result).items():
-            _write_file(png, out / name)
-            written.append(out / name)
+            _write_file(png, folder / name)
+            written.append(folder / name)
         if not quiet:  # the paths alone, for scripts
             sys.stdout.write("".join(f"{path.resolve()}\n" for path in written))
         return
+    target = _out_target(out, f"report.{REPORT_EXTENSIONS[format]}")
     if format is ReportFormat.html:
         from .report.html_report import render as render_html
 
-        page = render_html(result, site_pages=bool(site))
-        if out is not None and (out.is_dir() or str(out).endswith(("/", os.sep))):
-            out = out / "report.html"
-        if out is None:
-            if not quiet:
-                sys.stdout.write(page)
-            return
-        _write_output(page, out)
-        if not quiet:  # the path alone, for scripts
-            sys.stdout.write(f"{out.resolve()}\n")
+        _emit(render_html(result, site_pages=bool(site)), target, quiet, announce_path=True)
         return
     if format is ReportFormat.table:
-        if out is None:
-            if not quiet:
-                from .report import terminal
-
-                terminal.render(result, _console(), details=bool(site))
-            return
-        from rich.console import Console
-
         from .report import terminal
 
-        console = Console(record=True, width=140, file=io.StringIO())
-        terminal.render(result, console, details=bool(site))
-        _write_output(console.export_text(), out)
+        _emit_rich(
+            lambda console: terminal.render(result, console, details=bool(site)), target, quiet
+        )
         return
     if format is ReportFormat.json:
         from .report.json_report import render
@@ -640,22 +667,22 @@ def report(
         from .report.csv_report import render
     else:
         from .report.markdown import render
-    text = render(result)
-    if out is None and quiet:
-        return
-    _write_output(text, out)
+    _emit(render(result), target, quiet)
 
 
 @app.command()
 @handle_errors
 def status(
     stale_days: Annotated[
-        int, typer.Option("--stale-days", help="Warn when the last event is older than this.")
+        int,
+        typer.Option("--stale-days", min=0, help="Warn when the last event is older than this."),
     ] = 7,
     directory_max_age: Annotated[
         int,
         typer.Option(
-            "--directory-max-age", help="Warn when the directory was loaded longer ago (days)."
+            "--directory-max-age",
+            min=0,
+            help="Warn when the directory was loaded longer ago (days).",
         ),
     ] = 90,
     data_dir: DataDirOption = None,
@@ -691,6 +718,12 @@ def status(
             if directory
             else "none loaded"
         ),
+    ]
+    lines += [
+        f"activity       {p['source_format']} {p['period_days']} days to {p['refresh_date']}: "
+        f"{p['rows']:,} people"
+        + (f" ({p['concealed_rows']:,} concealed names)" if p["concealed_rows"] else "")
+        for p in result.activity_periods
     ]
     lines += [f"warning        {w.message}" for w in result.warnings] or ["warnings       none"]
     sys.stdout.write("\n".join(lines) + "\n")
@@ -788,31 +821,35 @@ AsOfOption = Annotated[
     ),
 ]
 WindowOption = Annotated[
-    int | None, typer.Option("--window", help="Window length in days [default: 90].")
+    int | None, typer.Option("--window", min=1, help="Window length in days [default: 90].")
 ]
 TableFormatOption = Annotated[TableFormat, typer.Option("--format", help="Output format.")]
 OutOption = Annotated[
-    Path | None, typer.Option("--out", help="Write to this file instead of standard output.")
+    str | None,
+    typer.Option(
+        "--out",
+        help="Write to this file instead of standard output (a folder, existing or written "
+        "with a trailing /, gets COMMAND.EXT inside it).",
+    ),
 ]
 MinGroupOption = Annotated[
     int | None,
-    typer.Option("--min-group-size", help="Hide groups with fewer people [default: 5]."),
+    typer.Option("--min-group-size", min=1, help="Hide groups with fewer people [default: 5]."),
 ]
 JsonFormatOption = Annotated[
     bool, typer.Option("--json", help="Same as --format json (for scripts).")
 ]
 
 
-def _day(as_of: str | None) -> date | None:
-    """The --as-of date, or None; a DataError (exit 65) when it is not a date."""
-    if not as_of:
+def _day(value: str | None, option: str = "--as-of") -> date | None:
+    """The date typed for `option`, or None; a usage error (exit 2) when it is not a
+    date, like every bad value typed on the command line."""
+    if not value:
         return None
-    from .errors import DataError
-
     try:
-        return date.fromisoformat(as_of)
+        return date.fromisoformat(value)
     except ValueError:
-        raise DataError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+        raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD", param_hint=option) from None
 
 
 def _table_report(
@@ -855,28 +892,28 @@ def _table_report(
 
 
 def _emit_table_command(
+    name: str,
     format: TableFormat,
-    out: Path | None,
+    out: str | None,
     quiet: bool,
     table: Callable[[], Any],
     renderers: dict[TableFormat, Callable[[], str]],
 ) -> None:
-    """Print the rich table, or write the rendered format to `out` (standard output)."""
+    """Print the rich table, or write the rendered format to `out` (standard output); an
+    `--out` folder gets `name.EXT`."""
+    target = _out_target(out, f"{name}.{REPORT_EXTENSIONS[format.value]}")
     if format is TableFormat.table:
-        if not quiet:
-            _console().print(table())
+        _emit_rich(lambda console: console.print(table()), target, quiet)
         return
-    text = renderers[format]()
-    if out is None and quiet:
-        return
-    _write_output(text, out)
+    _emit(renderers[format](), target, quiet)
 
 
 def _emit_section(
+    name: str,
     section: Any,
     result: Report,
     format: TableFormat,
-    out: Path | None,
+    out: str | None,
     quiet: bool,
     table: Callable[[], Any] | None = None,
 ) -> None:
@@ -884,6 +921,7 @@ def _emit_section(
     transitions_report, personas_report): its `table`, `render_html`, `render_json` and
     `render_csv` of the report."""
     _emit_table_command(
+        name,
         format,
         out,
         quiet,
@@ -914,7 +952,7 @@ def ambassadors(
     out: OutOption = None,
     min_group_size: Annotated[
         int | None,
-        typer.Option("--min-group-size", help="Hide sites with fewer people [default: 5]."),
+        typer.Option("--min-group-size", min=1, help="Hide sites with fewer people [default: 5]."),
     ] = None,
     engine: EngineOption = None,
     spark_master: SparkMasterOption = None,
@@ -949,6 +987,7 @@ def ambassadors(
     from .report.html_report import render as render_html
 
     _emit_table_command(
+        "ambassadors",
         format,
         out,
         quiet,
@@ -972,7 +1011,9 @@ def communities(
     min_group_size: Annotated[
         int | None,
         typer.Option(
-            "--min-group-size", help="Hide communities with fewer active people [default: 5]."
+            "--min-group-size",
+            min=1,
+            help="Hide communities with fewer active people [default: 5].",
         ),
     ] = None,
     engine: EngineOption = None,
@@ -1004,6 +1045,7 @@ def communities(
     from rich.console import Group
 
     _emit_section(
+        "communities",
         communities_report,
         result,
         format,
@@ -1023,7 +1065,9 @@ def transitions(
     as_of: AsOfOption = None,
     window: Annotated[
         int | None,
-        typer.Option("--window", help="Window length in days, for both windows [default: 90]."),
+        typer.Option(
+            "--window", min=1, help="Window length in days, for both windows [default: 90]."
+        ),
     ] = None,
     format: TableFormatOption = TableFormat.table,
     out: OutOption = None,
@@ -1054,7 +1098,7 @@ def transitions(
         spark_master,
         with_transitions=True,
     )
-    _emit_section(transitions_report, result, format, out, quiet)
+    _emit_section("transitions", transitions_report, result, format, out, quiet)
 
 
 @app.command()
@@ -1092,7 +1136,7 @@ def personas(
         spark_master,
         with_personas=True,
     )
-    _emit_section(personas_report, result, format, out, quiet)
+    _emit_section("personas", personas_report, result, format, out, quiet)
 
 
 @app.command("history")
@@ -1108,15 +1152,13 @@ def history_command(
 ) -> None:
     """Progress toward the tipping point over time, from the figures `report --history`
     recorded (one line per report day and site; the latest run of a day wins)."""
-    from .history import read_history
+    from .history import TOTALS, read_history, select_history
     from .metrics import resolve_sites
 
     settings = _settings(data_dir, config)
     rows = read_history(settings)
-    if site:
-        known = sorted({r["site"] for r in rows if r["site"] is not None})
-        wanted = set(resolve_sites(site, known))
-        rows = [r for r in rows if r["site"] in wanted]
+    known = sorted({r["site"] for r in rows if r["site"] is not None})
+    rows = select_history(rows, resolve_sites(site, known) if site else None)
     if json_out:
         sys.stdout.write(json.dumps({"history": rows}, ensure_ascii=False) + "\n")
         return
@@ -1126,7 +1168,7 @@ def history_command(
         _stderr().print("No history yet: run `rse-adoption report --history`.")
         return
     for r in rows:
-        name = r["site"] if r["site"] is not None else "All sites shown"
+        name = r["site"] or ("Total of " + ", ".join(r["scope"]) if r["scope"] else TOTALS)
         if r["suppressed"]:
             figures = "hidden (below the privacy threshold)"
         else:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import EXIT_USAGE, ConfigError
 
 DEFAULT_DATA_DIR = "rse-data"
 
@@ -58,12 +58,19 @@ class Settings:
     #: (`sc://host:15002`); None: $SPARK_REMOTE, else local mode with every core.
     spark_master: str | None = None
 
+    def __post_init__(self) -> None:
+        # Validated wherever it is built (the CLI, the library, a test): a Settings that
+        # exists is one every metric can use (tipping_high=0 would divide by zero).
+        if not isinstance(self.data_dir, Path):
+            object.__setattr__(self, "data_dir", Path(self.data_dir))
+        validate(self)
+
     def with_overrides(self, **values: Any) -> Settings:
         """Return a copy with every non-None value applied (flags win over everything)."""
         changes = {k: v for k, v in values.items() if v is not None}
         if "data_dir" in changes:
             changes["data_dir"] = Path(changes["data_dir"])
-        return validate(replace(self, **changes))
+        return replace(self, **changes)
 
 
 _ENV = {
@@ -233,7 +240,12 @@ def effective_settings(
         return Settings().with_overrides(**values), sources
     except ConfigError as exc:
         involved = [f"{f} from {sources[f]}" for f in exc.fields if sources.get(f) != "default"]
-        raise ConfigError(f"{exc}" + (f" ({'; '.join(involved)})" if involved else "")) from None
+        message = f"{exc}" + (f" ({'; '.join(involved)})" if involved else "")
+        if any(sources.get(f) == "flag" for f in exc.fields):
+            # A bad value typed on the command line is a usage error, whatever else is
+            # involved: the user fixes the command, not the configuration.
+            raise ConfigError(message, exc.fields, exit_code=EXIT_USAGE) from None
+        raise ConfigError(message, exc.fields) from None
 
 
 def where_aliases(path: Path) -> str:

@@ -59,10 +59,13 @@ class StoreIOError(RseError):
 
 class ConfigError(RseError):
     """An invalid setting. `fields` names the Settings fields involved, so that the message
-    can say where each came from."""
+    can say where each came from. Exit 78, or 2 when a value typed on the command line
+    is involved (a usage error)."""
 
     exit_code = EXIT_CONFIG
 
-    def __init__(self, message: str, fields: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, fields: tuple[str, ...] = (), exit_code: int | None = None
+    ) -> None:
+        super().__init__(message, exit_code)
         self.fields = fields

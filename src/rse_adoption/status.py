@@ -1,7 +1,7 @@
 """What the store holds, and what a person should act on (`rse-adoption status`).
 
 Everything comes from the manifest (no scan of events), except the "site without activity"
-check, which runs the report for the store's last day. Privacy: that check names only sites
+check, which counts the segments of the report window ending on the store's last day. Privacy: that check names only sites
 at or above the privacy threshold, like every other output.
 """
 
@@ -14,6 +14,7 @@ from typing import Any
 from . import store
 from .config import Settings
 from .errors import DataError
+from .privacy import is_suppressed
 
 #: Defaults of the warnings' thresholds, in days (flags of `status` change them).
 STALE_DATA_DAYS = 7
@@ -63,7 +64,6 @@ def store_status(
 ) -> Status:
     """The store's content and warnings as of `today` (UTC date; default: now)."""
     today = today or datetime.now(UTC).date()
-    store.require_store(settings.data_dir)
     with store.reading(settings.data_dir) as manifest:
         events = manifest.event_files
         status = Status(
@@ -148,20 +148,29 @@ def store_status(
 
 
 def _quiet_sites(settings: Settings) -> list[Alert]:
-    """Sites shown in reports (not suppressed) where nobody did anything in the window
-    ending on the store's last day."""
-    from .metrics import build_report
+    """Sites shown in reports (at or above the privacy threshold) where nobody did anything
+    in the report window ending on the store's last day with events. Segments only, on
+    DuckDB: status never needs the configured engine (Spark) nor a whole report."""
+    from .metrics import site_activity
+    from .metrics.segments import SEGMENTS
 
     try:
-        report = build_report(settings)
+        found = site_activity(settings)
     except DataError:
         return []
-    return [
-        Alert(
-            "site_without_activity",
-            f"{g.site}: no activity from {report.window_start} to {report.as_of} "
-            f"among its {g.headcount} people",
+    if found is None:
+        return []
+    window, counts = found
+    alerts = []
+    for site, segment_counts in sorted(counts.items()):
+        people = sum(segment_counts[s] for s in SEGMENTS)
+        if is_suppressed(people, settings.min_group_size) or segment_counts["inactive"] < people:
+            continue
+        alerts.append(
+            Alert(
+                "site_without_activity",
+                f"{site}: no activity from {window.start} to {window.as_of} "
+                f"among its {people} people",
+            )
         )
-        for g in report.sites
-        if not g.suppressed and g.active_users == 0
-    ]
+    return alerts

@@ -186,7 +186,10 @@ def _flock(path: Path, mode: int, wait_seconds: float, what: str) -> Iterator[No
 
 @contextlib.contextmanager
 def reading(data_dir: Path, wait_seconds: float = 600.0) -> Iterator[Manifest]:
-    """A consistent snapshot for readers: the manifest, with its files kept alive."""
+    """A consistent snapshot for readers: the manifest, with its files kept alive.
+    NoInputError (exit 66) when there is no store: a reader never creates one (a mistyped
+    --data-dir must not leave a folder and a lock file behind)."""
+    require_store(data_dir)
     with _flock(data_dir / "read.lock", fcntl.LOCK_SH, wait_seconds, "files are being removed"):
         yield read_manifest(data_dir)
 

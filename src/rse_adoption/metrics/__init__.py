@@ -150,51 +150,7 @@ def _build(
             f"window is exactly their period; this one uses events only. Windows they "
             f"support: {supported_windows(manifest)}."
         )
-    if manifest.directory:
-        segments.create_people_from_directory(con, data_dir / manifest.directory["path"], as_of)
-        headcount_source = "directory"
-        profiled = segments.add_people_from_profile_sites(
-            con,
-            [
-                data_dir / f["path"]
-                for f in manifest.event_files
-                if f["month"] <= as_of.strftime("%Y-%m")
-                and f.get("source_format") in segments.PROFILE_SITE_FORMATS
-            ],
-            as_of,
-        )
-        if profiled:
-            notes.append(
-                f"{profiled} people missing from the directory are counted at the location "
-                "their Yammer profile (Users.csv) gives."
-            )
-    else:
-        history = [
-            data_dir / f["path"]
-            for f in manifest.event_files
-            if f["month"] <= as_of.strftime("%Y-%m")
-        ]
-        segments.create_people_from_activity(
-            con,
-            history,
-            as_of,
-            [
-                data_dir / f["path"]
-                for f in manifest.activity_files
-                if f["refresh_date"] <= as_of.isoformat()
-            ],
-        )
-        headcount_source = "activity"
-        notes.append(
-            "No employee directory is loaded: each site's headcount is the people seen in "
-            "its events up to as_of, so people who never used the network are missing."
-        )
-    segments.apply_site_aliases(con, settings.site_aliases)
-    segments.create_person_weeks(
-        con, segments.event_files(data_dir, manifest, window.months()), window
-    )
-    segments.create_person_periods(con, [data_dir / f["path"] for f in periods_used])
-    segments.create_person_segments(con)
+    headcount_source = _create_person_segments(con, settings, manifest, window, periods_used, notes)
     if periods_used:
         sources = sorted({f["source_format"] for f in periods_used})
         notes.append(
@@ -311,6 +267,86 @@ def _build(
             for f in sorted(periods_used, key=lambda f: f["source_format"])
         ),
     )
+
+
+def _create_person_segments(
+    con: Connection,
+    settings: Settings,
+    manifest: store.Manifest,
+    window: Window,
+    periods_used: list[dict[str, Any]],
+    notes: list[str],
+) -> str:
+    """Create `people` (the directory's, else activity's) and `person_segments` for the
+    window; append what a reader must know to `notes`; return the headcount source
+    ("directory" or "activity")."""
+    data_dir = settings.data_dir
+    as_of = window.as_of
+    if manifest.directory:
+        segments.create_people_from_directory(con, data_dir / manifest.directory["path"], as_of)
+        headcount_source = "directory"
+        profiled = segments.add_people_from_profile_sites(
+            con,
+            [
+                data_dir / f["path"]
+                for f in manifest.event_files
+                if f["month"] <= as_of.strftime("%Y-%m")
+                and f.get("source_format") in segments.PROFILE_SITE_FORMATS
+            ],
+            as_of,
+        )
+        if profiled:
+            notes.append(
+                f"{profiled} people missing from the directory are counted at the location "
+                "their Yammer profile (Users.csv) gives."
+            )
+    else:
+        history = [
+            data_dir / f["path"]
+            for f in manifest.event_files
+            if f["month"] <= as_of.strftime("%Y-%m")
+        ]
+        segments.create_people_from_activity(
+            con,
+            history,
+            as_of,
+            [
+                data_dir / f["path"]
+                for f in manifest.activity_files
+                if f["refresh_date"] <= as_of.isoformat()
+            ],
+        )
+        headcount_source = "activity"
+        notes.append(
+            "No employee directory is loaded: each site's headcount is the people seen in "
+            "its events up to as_of, so people who never used the network are missing."
+        )
+    segments.apply_site_aliases(con, settings.site_aliases)
+    segments.create_person_weeks(
+        con, segments.event_files(data_dir, manifest, window.months()), window
+    )
+    segments.create_person_periods(con, [data_dir / f["path"] for f in periods_used])
+    segments.create_person_segments(con)
+    return headcount_source
+
+
+def site_activity(settings: Settings) -> tuple[Window, dict[str, dict[str, int]]] | None:
+    """Per-site segment counts (`sites.site_segment_counts`) of the default window ending on
+    the store's last day with events, or None when it holds no events. Always DuckDB, and
+    only the segments: `status` must not need the configured engine nor a whole report."""
+    with store.reading(settings.data_dir) as manifest:
+        con = engine.connect_duckdb()
+        try:
+            _, last_day = segments.data_period(con, settings.data_dir, manifest)
+            if last_day is None:
+                return None
+            window = Window(as_of=last_day, days=settings.window_days)
+            _create_person_segments(
+                con, settings, manifest, window, _periods_matching(manifest, window), []
+            )
+            return window, sites.site_segment_counts(con)
+        finally:
+            con.close()
 
 
 def _periods_matching(manifest: store.Manifest, window: Window) -> list[dict[str, Any]]:

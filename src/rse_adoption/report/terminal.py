@@ -112,7 +112,10 @@ def _add_row(table: Table, g: GroupFigures, label: Text, report: Report) -> None
 
 def detail(g: GroupFigures, report: Report) -> Panel:
     if g.suppressed:
-        return Panel(f"Fewer than {report.min_group_size} people: figures hidden.", title=g.site)
+        return Panel(
+            Text(f"Fewer than {report.min_group_size} people: figures hidden."),
+            title=Text(g.site or ""),
+        )
     assert g.segments is not None
     seg = Table.grid(padding=(0, 2))
     seg.add_column()
@@ -135,7 +138,7 @@ def detail(g: GroupFigures, report: Report) -> Panel:
     outlook = Text(forecast_sentence(g.forecast), style="dim")
     return Panel(
         Group(seg, trend, outlook),
-        title=f"{g.site} — {_status(g).plain}, {_pct(g.contributor_share)}",
+        title=Text(f"{g.site} — {_status(g).plain}, {_pct(g.contributor_share)}"),
     )
 
 
@@ -158,4 +161,4 @@ def render(report: Report, console: Console, *, details: bool = False) -> None:
             console.print(f"Sites without an ambassador: {', '.join(missing)}.")
         console.print(effect_sentence(report.ambassadors.effect), highlight=False)
     for note in report.notes:
-        console.print(f"[yellow]Note:[/yellow] {note}")
+        console.print(Text.assemble(("Note:", "yellow"), f" {note}"))
