@@ -4,6 +4,7 @@ them back, the latest run of a day winning."""
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 from .conftest import write
@@ -62,3 +63,62 @@ def test_no_history_yet(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped
     )
     result = cli("history", "--json")
     assert result.exit_code == 0 and result.json() == {"history": []}
+
+
+def test_a_report_of_one_site_never_replaces_the_organisation_s_totals(
+    tmp_path: Path, cli, demo
+) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "data"
+    shutil.copytree(demo["data"], data)
+    day = ("--data-dir", data, "--as-of", "2026-10-31", "--format", "json", "--history")
+    whole = cli("report", *day).json()
+    lyon = cli("report", *day, "--site", "Lyon").json()
+    assert lyon["totals"]["headcount"] != whole["totals"]["headcount"]
+
+    rows = cli("history", "--data-dir", data, "--json").json()["history"]
+    totals = [r for r in rows if r["site"] is None]
+    assert [(r["headcount"], r["scope"]) for r in totals] == [(whole["totals"]["headcount"], None)]
+    assert len(rows) == len(whole["sites"]) + 1  # Lyon's row once, the latest run's
+
+    scoped = cli("history", "--data-dir", data, "--json", "--site", "lyon").json()["history"]
+    assert [(r["site"], r["headcount"], r["scope"]) for r in scoped] == [
+        ("Lyon", lyon["sites"][0]["headcount"], None),
+        (None, lyon["totals"]["headcount"], ["Lyon"]),
+    ]
+    assert "Total of Lyon" in cli("history", "--data-dir", data, "--site", "Lyon").stdout
+
+
+def test_history_files_written_before_scope_read_as_whole_organisation(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from rse_adoption import store
+    from rse_adoption.history import HISTORY_SCHEMA
+
+    data = tmp_path / "data"
+    events = "timestamp,user,event_type\n2026-03-02T09:00:00Z,a@x.fr,post\n"
+    assert cli("ingest", write(tmp_path / "e.csv", events)).exit_code == 0
+    old_schema = pa.schema([f for f in HISTORY_SCHEMA if f.name != "scope"])
+    row = {
+        "as_of": date(2026, 3, 2),
+        "window_days": 90,
+        "site": None,
+        "suppressed": False,
+        "headcount": 7,
+        "active_users": 7,
+        "contributors": 7,
+        "contributor_share": 1.0,
+        "status": "tipped",
+        "ambassadors": 0,
+        "generated_at": "2026-03-03T00:00:00Z",
+    }
+    with store.writing(data) as tx:
+        target = tx.new_data_path("history")
+        pq.write_table(pa.Table.from_pylist([row], schema=old_schema), target)
+        manifest = tx.manifest.copy()
+        manifest.history_files.append(
+            {"path": tx.relative(target), "as_of": "2026-03-02", "window_days": 90, "rows": 1}
+        )
+        tx.commit(manifest)
+    rows = cli("history", "--json").json()["history"]
+    assert [(r["site"], r["headcount"], r["scope"]) for r in rows] == [(None, 7, None)]
