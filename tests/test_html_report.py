@@ -259,3 +259,17 @@ def test_chart_files_stay_in_the_chosen_folder(tmp_path: Path, cli) -> None:  # 
     assert sorted(p.name for p in (tmp_path / "deep").rglob("*.png")) == sorted(
         p.name for p in written
     )
+
+
+def test_dollar_signs_in_site_names_are_not_read_as_mathematics() -> None:
+    """Matplotlib renders `$EU$` in italics as maths: a label must show the name as typed."""
+    from matplotlib import cbook
+
+    report = forty_sites()
+    named = replace(report, sites=(replace(report.sites[0], site="Sales $EU$ desk"),))
+    fig = charts.progress_figure(named)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    label = fig.axes[0].get_yticklabels()[0]
+    assert label.get_text() == r"Sales \$EU\$ desk"  # shows as "Sales $EU$ desk"
+    assert not cbook.is_math_text(label.get_text())

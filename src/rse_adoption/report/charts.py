@@ -65,8 +65,10 @@ MAX_LABEL = 34
 
 
 def short_label(name: str, limit: int = MAX_LABEL) -> str:
-    """`name` cut to `limit` characters with an ellipsis."""
-    return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
+    """`name` cut to `limit` characters with an ellipsis, its dollar signs escaped:
+    matplotlib would read `Sales $EU$` as mathematics (a site's name prints as typed)."""
+    cut = name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
+    return cut.replace("$", r"\$")
 
 
 def slug(name: str) -> str:
