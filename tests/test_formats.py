@@ -138,16 +138,63 @@ def test_teams_channel_posts_and_replies_make_contributors_chats_calls_meetings_
 
 
 @pytest.mark.usefixtures("with_directory")
-def test_teams_v1_minimum_columns_have_no_channel_posts_so_no_contributor(cli) -> None:  # type: ignore[no-untyped-def]
+def test_teams_v1_minimum_columns_count_channel_messages_as_contributions(cli) -> None:  # type: ignore[no-untyped-def]
     cli("ingest", FIXTURES / "teams_user_activity_user_detail_v1_D7.csv")
-    # alice's team chat and meeting, bob's "other action" (Yes): activity, not contribution
+    # alice's 4 team chat messages are channel messages (Microsoft's definition): she
+    # contributes; bob's "other action" (Yes) is activity, not contribution
     assert segments(cli("report", "--window", "7", "--json").json()) == {
         "inactive": 3,
-        "visitor": 2,
+        "visitor": 1,
         "reader": 0,
         "reactor": 0,
-        "contributor": 0,
+        "contributor": 1,
     }
+
+
+TEAMS_OLDER_LAYOUT = (
+    "Report Refresh Date,User Principal Name,Last Activity Date,Is Deleted,Deleted Date,"
+    "Assigned Products,Team Chat Message Count,Private Chat Message Count,Call Count,"
+    "Meeting Count,Has Other Action,Report Period\n"
+    "2026-03-31,alice@example.com,2026-03-30,False,,MICROSOFT TEAMS,12,0,0,0,No,30\n"
+    "2026-03-31,bob@example.com,2026-03-29,False,,MICROSOFT TEAMS,2,0,0,0,No,30\n"
+    "2026-03-31,carol@example.com,2026-03-29,False,,MICROSOFT TEAMS,0,7,1,0,No,30\n"
+)
+
+
+@pytest.mark.usefixtures("with_directory")
+def test_teams_older_layout_channel_messages_make_contributors(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """Without Post Messages and Reply Messages, Team Chat Message Count (channel messages)
+    is what people posted in channels: alice (12) and bob (2) contribute."""
+    cli("ingest", write(tmp_path / "teams.csv", TEAMS_OLDER_LAYOUT))
+    assert segments(cli("report", "--window", "30", "--as-of", "2026-03-31", "--json").json()) == {
+        "inactive": 2,
+        "visitor": 1,  # carol: private chats and a call
+        "reader": 0,
+        "reactor": 0,
+        "contributor": 2,
+    }
+
+
+def test_teams_channel_messages_are_never_added_to_posts_and_replies(tmp_path: Path) -> None:
+    """With the newer columns, Team Chat Message Count is their total: not counted again."""
+    import duckdb
+
+    from rse_adoption.config import Settings
+    from rse_adoption.ingest import ingest_paths
+
+    settings = Settings(data_dir=tmp_path / "data")
+    ingest_paths([FIXTURES / "teams_user_activity_user_detail_D30.csv"], settings)
+    rows = duckdb.sql(
+        "SELECT posts, replies, other_activity FROM read_parquet($files) ORDER BY source_record",
+        params={
+            "files": [
+                str(settings.data_dir / f["path"])
+                for f in read_manifest(settings.data_dir).activity_files
+            ]
+        },
+    ).fetchall()
+    # alice: 1 post (her 4 team chat messages not added), 2 private chats + 1 meeting
+    assert rows == [(1, 0, 3), (0, 2, 5), (0, 0, 4), (0, 0, 0)]
 
 
 def test_slack_member_analytics_channel_messages_contribute_direct_messages_visit(cli) -> None:  # type: ignore[no-untyped-def]
