@@ -138,16 +138,63 @@ def test_teams_channel_posts_and_replies_make_contributors_chats_calls_meetings_
 
 
 @pytest.mark.usefixtures("with_directory")
-def test_teams_v1_minimum_columns_have_no_channel_posts_so_no_contributor(cli) -> None:  # type: ignore[no-untyped-def]
+def test_teams_v1_minimum_columns_count_channel_messages_as_contributions(cli) -> None:  # type: ignore[no-untyped-def]
     cli("ingest", FIXTURES / "teams_user_activity_user_detail_v1_D7.csv")
-    # alice's team chat and meeting, bob's "other action" (Yes): activity, not contribution
+    # alice's 4 team chat messages are channel messages (Microsoft's definition): she
+    # contributes; bob's "other action" (Yes) is activity, not contribution
     assert segments(cli("report", "--window", "7", "--json").json()) == {
         "inactive": 3,
-        "visitor": 2,
+        "visitor": 1,
         "reader": 0,
         "reactor": 0,
-        "contributor": 0,
+        "contributor": 1,
     }
+
+
+TEAMS_OLDER_LAYOUT = (
+    "Report Refresh Date,User Principal Name,Last Activity Date,Is Deleted,Deleted Date,"
+    "Assigned Products,Team Chat Message Count,Private Chat Message Count,Call Count,"
+    "Meeting Count,Has Other Action,Report Period\n"
+    "2026-03-31,alice@example.com,2026-03-30,False,,MICROSOFT TEAMS,12,0,0,0,No,30\n"
+    "2026-03-31,bob@example.com,2026-03-29,False,,MICROSOFT TEAMS,2,0,0,0,No,30\n"
+    "2026-03-31,carol@example.com,2026-03-29,False,,MICROSOFT TEAMS,0,7,1,0,No,30\n"
+)
+
+
+@pytest.mark.usefixtures("with_directory")
+def test_teams_older_layout_channel_messages_make_contributors(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """Without Post Messages and Reply Messages, Team Chat Message Count (channel messages)
+    is what people posted in channels: alice (12) and bob (2) contribute."""
+    cli("ingest", write(tmp_path / "teams.csv", TEAMS_OLDER_LAYOUT))
+    assert segments(cli("report", "--window", "30", "--as-of", "2026-03-31", "--json").json()) == {
+        "inactive": 2,
+        "visitor": 1,  # carol: private chats and a call
+        "reader": 0,
+        "reactor": 0,
+        "contributor": 2,
+    }
+
+
+def test_teams_channel_messages_are_never_added_to_posts_and_replies(tmp_path: Path) -> None:
+    """With the newer columns, Team Chat Message Count is their total: not counted again."""
+    import duckdb
+
+    from rse_adoption.config import Settings
+    from rse_adoption.ingest import ingest_paths
+
+    settings = Settings(data_dir=tmp_path / "data")
+    ingest_paths([FIXTURES / "teams_user_activity_user_detail_D30.csv"], settings)
+    rows = duckdb.sql(
+        "SELECT posts, replies, other_activity FROM read_parquet($files) ORDER BY source_record",
+        params={
+            "files": [
+                str(settings.data_dir / f["path"])
+                for f in read_manifest(settings.data_dir).activity_files
+            ]
+        },
+    ).fetchall()
+    # alice: 1 post (her 4 team chat messages not added), 2 private chats + 1 meeting
+    assert rows == [(1, 0, 3), (0, 2, 5), (0, 0, 4), (0, 0, 0)]
 
 
 def test_slack_member_analytics_channel_messages_contribute_direct_messages_visit(cli) -> None:  # type: ignore[no-untyped-def]
@@ -367,10 +414,244 @@ def test_real_slack_export_is_read_and_bots_do_not_count(cli) -> None:  # type: 
 
 
 @needs_samples
-def test_real_zulip_slack_fixtures_without_users_json_are_skipped_cleanly(cli) -> None:  # type: ignore[no-untyped-def]
+def test_real_zulip_slack_fixtures_read_the_one_channel_excerpt_and_skip_the_rest(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("ingest", SAMPLES / "slack" / "zulip-fixtures", "--json")
-    assert result.exit_code == 65  # no file is an export on its own
-    assert result.json()["files_skipped"] == result.json()["files"]
+    assert result.exit_code == 0
+    details = {Path(d["path"]).name: d for d in result.json()["details"]}
+    # test_slack_importer/random/2017-06-25.json: a join (not counted) and one message
+    excerpt = details["test_slack_importer"]
+    assert (excerpt["format"], excerpt["rows_ingested"]) == ("slack", 1)
+    assert excerpt["message"] == f"{NO_USERS_JSON}; {NO_CHANNELS_JSON.format(1)}"
+    assert details["channels.json"]["status"] == "skipped"
+    assert details["normal_thread.json"]["status"] == "skipped"
+
+
+# --- Partial Slack exports, as people publish them ----------------------------------
+
+NO_USERS_JSON = (
+    "no users.json: people are keyed by their Slack user id, so they cannot be joined to "
+    "the directory (they show as unlisted)"
+)
+NO_CHANNELS_JSON = (
+    "no channels.json: its {} conversation folder(s) are read as channels (public contribution)"
+)
+
+
+def _slack_excerpt(tmp_path: Path, drop: tuple[str, ...], as_zip: bool) -> Path:
+    folder = tmp_path / "excerpt"
+    shutil.copytree(FIXTURES / "slack_export", folder)
+    for name in drop:
+        (folder / name).unlink()
+    if as_zip:
+        return Path(shutil.make_archive(str(tmp_path / "excerpt"), "zip", folder))
+    return folder
+
+
+@pytest.mark.parametrize("as_zip", [False, True])
+@pytest.mark.parametrize("forced", [(), ("--format", "slack")])
+def test_a_slack_export_without_users_json_is_read_keyed_by_user_id(
+    tmp_path: Path,
+    cli,  # type: ignore[no-untyped-def]
+    as_zip: bool,
+    forced: tuple[str, ...],
+) -> None:
+    source = _slack_excerpt(tmp_path, ("users.json",), as_zip)
+    result = cli("ingest", source, *forced, "--json")
+    assert result.exit_code == 0, result.stderr
+    detail = result.json()["details"][0]
+    # the same 6 events as the whole export, plus the bot's reaction: without users.json
+    # nothing says U0BOT is a bot (its bot_message subtype still does not count)
+    assert (detail["format"], detail["rows_ingested"], detail["quarantined"]) == ("slack", 7, 1)
+    assert detail["message"] == NO_USERS_JSON
+
+
+@pytest.mark.parametrize("as_zip", [False, True])
+def test_a_slack_export_without_its_listings_reads_folders_as_channels(
+    tmp_path: Path,
+    cli,  # type: ignore[no-untyped-def]
+    as_zip: bool,
+) -> None:
+    source = _slack_excerpt(tmp_path, ("channels.json", "dms.json"), as_zip)
+    result = cli("ingest", source, "--json")
+    assert result.exit_code == 0, result.stderr
+    detail = result.json()["details"][0]
+    # erin's direct message (folder D0ERIN) now reads as a channel post
+    assert (detail["format"], detail["rows_ingested"]) == ("slack", 6)
+    assert detail["message"] == NO_CHANNELS_JSON.format(2)
+
+
+def test_a_slack_day_file_alone_says_to_ingest_the_whole_export(cli) -> None:  # type: ignore[no-untyped-def]
+    day = FIXTURES / "slack_export" / "general" / "2026-03-31.json"
+    hint = (
+        "one day of a Slack export (channel 'general'): ingest the whole export instead, its "
+        "zip or the folder holding users.json, channels.json and the channel folders"
+    )
+    detected = cli("ingest", day, "--json")
+    assert detected.exit_code == 65
+    assert detected.json()["details"][0]["message"] == f"2026-03-31.json: {hint}"
+    forced = cli("ingest", day, "--format", "slack")
+    assert forced.exit_code == 65
+    assert (
+        forced.stderr.splitlines()[0] == f"rse-adoption: error: {day}: not a Slack export: {hint}"
+    )
+    assert "zip" not in forced.stderr.split(": not a Slack export")[0]
+
+
+def test_forcing_slack_on_a_plain_file_does_not_call_it_a_broken_zip(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    notes = write(tmp_path / "notes.csv", "a,b\n1,2\n")
+    result = cli("ingest", notes, "--format", "slack")
+    assert result.exit_code == 65
+    assert result.stderr.splitlines()[0] == (
+        f"rse-adoption: error: {notes}: not a Slack export: expected the Slack export's zip "
+        "archive or the folder it unzips to"
+    )
+
+
+@pytest.mark.parametrize("as_zip", [False, True])
+def test_a_slack_export_without_messages_is_an_error_not_an_empty_success(
+    tmp_path: Path,
+    cli,  # type: ignore[no-untyped-def]
+    as_zip: bool,
+) -> None:
+    folder = tmp_path / "listings"
+    folder.mkdir()
+    for name in ("users.json", "channels.json"):
+        shutil.copy(FIXTURES / "slack_export" / name, folder)
+    source = Path(shutil.make_archive(str(tmp_path / "e"), "zip", folder)) if as_zip else folder
+    result = cli("ingest", source)
+    assert result.exit_code == 65
+    assert result.stderr.splitlines()[0] == (
+        f"rse-adoption: error: {source}: a Slack export without messages: it has no "
+        "<channel>/<YYYY-MM-DD>.json day files (export again, choosing a date range with "
+        "activity)"
+    )
+    assert read_manifest(tmp_path / "data").ledger == []  # read again once complete
+
+
+def test_a_slack_export_of_only_joins_and_bots_is_an_error(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "quiet"
+    (folder / "general").mkdir(parents=True)
+    for name in ("users.json", "channels.json"):
+        shutil.copy(FIXTURES / "slack_export" / name, folder)
+    (folder / "general" / "2026-03-31.json").write_text(
+        json.dumps(
+            [
+                {
+                    "type": "message",
+                    "subtype": "channel_join",
+                    "user": "U0DAVE",
+                    "ts": "1774950000.1",
+                },
+                {"type": "message", "subtype": "bot_message", "bot_id": "B1", "ts": "1774950001.1"},
+            ]
+        )
+    )
+    result = cli("ingest", folder)
+    assert result.exit_code == 65
+    assert result.stderr.splitlines()[0] == (
+        f"rse-adoption: error: {folder}: none of the 2 message(s) of its 1 day file(s) is by a "
+        "person (only joins, bots and other system messages): nothing to count"
+    )
+
+
+# --- Microsoft 365 reports that are not per-person network activity -----------------
+
+# Headers as the Microsoft Graph v1.0 reference pages give them (reportroot-get<Report>).
+OTHER_M365_REPORTS = {
+    "getTeamsUserActivityCounts": (
+        "Report Refresh Date,Report Date,Team Chat Messages,Post Messages,Reply Messages,"
+        "Private Chat Messages,Calls,Meetings,Audio Duration,Video Duration,Screen Share "
+        "Duration,Meetings Organized,Meetings Attended,Report Period",
+        "Teams user activity counts or user counts (organisation totals per day)",
+        "teams",
+    ),
+    "getTeamsUserActivityUserCounts": (
+        "Report Refresh Date,Report Date,Team Chat Messages,Private Chat Messages,Calls,"
+        "Meetings,Other Actions,Report Period",
+        "Teams user activity counts or user counts (organisation totals per day)",
+        "teams",
+    ),
+    "getTeamsDeviceUsageUserDetail": (
+        "Report Refresh Date,User Principal Name,Last Activity Date,Is Deleted,Deleted Date,"
+        "Used Web,Used Windows Phone,Used iOS,Used Mac,Used Android Phone,Used Windows,"
+        "Report Period",
+        "Teams device usage user detail (devices, not activity)",
+        "teams",
+    ),
+    "getEmailActivityUserDetail": (
+        "Report Refresh Date,User Principal Name,Display Name,Is Deleted,Deleted Date,Last "
+        "Activity Date,Send Count,Receive Count,Read Count,Meeting Created Count,Meeting "
+        "Interacted Count,Assigned Products,Report Period",
+        "Email activity user detail (e-mail)",
+        "esn",
+    ),
+    "getOneDriveActivityUserDetail": (
+        "Report Refresh Date,User Principal Name,Is Deleted,Deleted Date,Last Activity Date,"
+        "Viewed Or Edited File Count,Synced File Count,Shared Internally File Count,Shared "
+        "Externally File Count,Assigned Products,Report Period",
+        "OneDrive activity user detail (files)",
+        "esn",
+    ),
+    "getSharePointActivityUserDetail": (
+        "Report Refresh Date,User Principal Name,Is Deleted,Deleted Date,Last Activity Date,"
+        "Viewed Or Edited File Count,Synced File Count,Shared Internally File Count,Shared "
+        "Externally File Count,Visited Page Count,Assigned Products,Report Period",
+        "SharePoint activity user detail (files and pages)",
+        "esn",
+    ),
+    "getOffice365ActivationsUserDetail": (
+        "Report Refresh Date,User Principal Name,Display Name,Product Type,Last Activated Date,"
+        "Windows,Mac,Windows 10 Mobile,iOS,Android,Activated On Shared Computer",
+        "Microsoft 365 activations user detail (installed apps)",
+        "esn",
+    ),
+    "getM365AppUserDetail": (
+        "Report Refresh Date,User Principal Name,Last Activation Date,Last Activity Date,"
+        "Report Period,Windows,Mac,Mobile,Web,Outlook,Word,Excel,PowerPoint,OneNote,Teams",
+        "Microsoft 365 apps usage user detail (apps and platforms used)",
+        "esn",
+    ),
+    "getOffice365ActiveUserDetail": (
+        "Report Refresh Date,User Principal Name,Display Name,Is Deleted,Deleted Date,Has "
+        "Exchange License,Has OneDrive License,Has SharePoint License,Has Skype For Business "
+        "License,Has Yammer License,Has Teams License,Exchange Last Activity Date,OneDrive "
+        "Last Activity Date,SharePoint Last Activity Date,Skype For Business Last Activity "
+        "Date,Yammer Last Activity Date,Teams Last Activity Date,Assigned Products",
+        "Microsoft 365 active users detail (licences and last activity dates per service)",
+        "esn",
+    ),
+}
+INSTEAD = {
+    "teams": 'export "Teams user activity user detail" instead',
+    "esn": 'not enterprise social network activity; export "Viva Engage activity user '
+    'detail" or "Teams user activity user detail" instead',
+}
+
+
+@pytest.mark.parametrize("report", sorted(OTHER_M365_REPORTS))
+def test_other_microsoft_365_reports_are_named_with_the_report_to_export(
+    tmp_path: Path,
+    cli,  # type: ignore[no-untyped-def]
+    report: str,
+) -> None:
+    header, name, instead = OTHER_M365_REPORTS[report]
+    path = write(tmp_path / f"{report}.csv", "\ufeff" + header + "\n")
+    result = cli("ingest", path, "--json")
+    assert result.exit_code == 65
+    assert result.json()["details"][0]["message"] == (
+        f"{report}.csv: {name}: no per-person network activity, so no segments; {INSTEAD[instead]}"
+    )
+
+
+def test_forcing_a_format_on_another_microsoft_365_report_names_it(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    header = OTHER_M365_REPORTS["getEmailActivityUserDetail"][0]
+    path = write(tmp_path / "email.csv", header + "\n2026-03-31,a@x.fr,A,False,,,1,2,3,0,0,,7\n")
+    result = cli("ingest", path, "--format", "viva_engage")
+    assert result.exit_code == 65
+    assert result.stderr.splitlines()[0] == (
+        f"rse-adoption: error: {path}: not a viva_engage export: Email activity user detail "
+        f"(e-mail): no per-person network activity, so no segments; {INSTEAD['esn']}"
+    )
 
 
 # --- Hostile archives --------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rse_adoption.cli import IngestFormat
 from rse_adoption.config import Settings
 from rse_adoption.ingest import canonical, ingest_paths
 from rse_adoption.store import read_manifest
@@ -288,3 +289,99 @@ def test_a_2_gb_line_is_a_clear_error_with_bounded_memory(
     assert any(w in (detail.message or "") for w in ("longer than", "larger than"))
     manifest = read_manifest(config.data_dir)
     assert manifest.event_files == [] and manifest.activity_files == [] and manifest.ledger == []
+
+
+# --- every reader forced on every other format's file ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def other_formats_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """One file (or export folder) of every kind the readers meet: the test fixtures, the
+    demo's platform exports, and small files built here (empty, a Slack day file alone, a
+    Slack export without messages, another Microsoft 365 report, a gzip, plain text)."""
+    import gzip
+    import shutil
+
+    from rse_adoption.demo import write_demo
+
+    root = tmp_path_factory.mktemp("formats")
+    write_demo(root / "demo", seed=7, scale=0.05)
+    built = root / "built"
+    (built / "listings").mkdir(parents=True)
+    for name in ("users.json", "channels.json"):
+        shutil.copy(FIXTURES / "slack_export" / name, built / "listings")
+    (built / "empty.csv").write_bytes(b"")
+    (built / "notes.txt").write_bytes(b"just some words, and ; a comma\n")
+    (built / "2026-03-31.json").write_bytes(
+        (FIXTURES / "slack_export/general/2026-03-31.json").read_bytes()
+    )
+    (built / "getEmailActivityUserDetail.csv").write_bytes(
+        b"Report Refresh Date,User Principal Name,Send Count,Receive Count,Read Count,"
+        b"Report Period\n2026-03-31,a@x.fr,1,2,3,7\n"
+    )
+    (built / "events.csv.gz").write_bytes(
+        gzip.compress(b"timestamp,user,event_type\n2026-03-01T10:00:00Z,a@x.fr,post\n")
+    )
+    shutil.make_archive(str(built / "slack"), "zip", FIXTURES / "slack_export")
+    shutil.make_archive(str(built / "yammer"), "zip", FIXTURES / "yammer_export")
+    files = [
+        *(p for p in sorted(FIXTURES.iterdir()) if p.is_file()),
+        FIXTURES / "slack_export",
+        FIXTURES / "yammer_export",
+        FIXTURES / "mapped" / "plateforme.csv",
+        *(p for p in sorted((root / "demo" / "platforms").rglob("*")) if p.is_file()),
+        *sorted(built.iterdir()),
+    ]
+    return files
+
+
+FORMAT_NAMES = [f.value for f in IngestFormat]
+
+
+@pytest.mark.parametrize("format_name", FORMAT_NAMES)
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(min_value=0, max_value=10_000),
+    st.booleans(),
+    st.booleans(),
+)
+def test_every_forced_format_on_every_file_gives_rows_or_a_one_line_error(
+    other_formats_files: list[Path],
+    format_name: str,
+    which: int,
+    as_json: bool,
+    with_mapping: bool,
+) -> None:
+    """`ingest --format NAME` on any format's file: exit 0, 65 or 66 (docs/operations.md),
+    never a traceback; each error is one line naming the file; with --json, standard output
+    is exactly one JSON object."""
+    from typer.testing import CliRunner
+
+    from rse_adoption.cli import app
+
+    path = other_formats_files[which % len(other_formats_files)]
+    args = ["ingest", str(path), "--format", format_name, "--dry-run"]
+    args += ["--period-end", "2026-03-31", "--period-days", "30"]
+    if with_mapping:
+        args += ["--mapping", str(FIXTURES / "mapped" / "map.toml")]
+    if as_json:
+        args.append("--json")
+    with tempfile.TemporaryDirectory() as tmp:
+        result = CliRunner().invoke(app, [*args, "--data-dir", str(Path(tmp) / "data")])
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        args,
+        result.exception,
+    )
+    assert result.exit_code in (0, 65, 66), (args, result.exit_code, result.stderr)
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    for line in errors:
+        assert line.startswith("rse-adoption: error: "), (args, result.stderr)
+    if as_json:
+        summary = json.loads(result.stdout)
+        assert isinstance(summary, dict) and summary["files"] >= 1
+        assert all(line.startswith("rse-adoption: error: ") for line in result.stderr.splitlines())
+        for detail in summary["details"]:
+            if detail["status"] == "error":
+                assert "\n" not in detail["message"]
+                assert Path(detail["path"]).name in detail["message"], detail

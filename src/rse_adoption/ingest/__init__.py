@@ -45,6 +45,7 @@ from ..schema import EVENT_DICTIONARY_COLUMNS, EVENT_SCHEMA, EVENT_STATISTICS_CO
 from . import (
     archive,
     events,
+    m365_reports,
     mapped,
     periods,
     slack_analytics,
@@ -63,6 +64,17 @@ FORMATS: dict[str, ModuleType] = {
     module.NAME: module
     for module in (slack_export, yammer_export, viva_engage, teams, slack_analytics, events, mapped)
 }
+#: Formats whose export is a zip or the folder it unzips to: each says, cheaply, whether a
+#: folder is one (`is_export_dir`), which is then read whole rather than file by file.
+BUNDLE_FORMATS: tuple[ModuleType, ...] = (slack_export, yammer_export)
+#: Files recognisably from a platform but not readable by any format (a Microsoft 365
+#: report that is not per-person network activity, one day or one table of an export):
+#: each explainer names what the file is and what to ingest instead, or returns None.
+EXPLAINERS: tuple[Callable[[Path], str | None], ...] = (
+    m365_reports.explain,
+    slack_export.explain,
+    yammer_export.explain,
+)
 
 
 @dataclass
@@ -114,9 +126,9 @@ class IngestSummary:
 
 def expand_inputs(paths: Iterable[Path]) -> list[Path]:
     """Files named, and files found recursively in folders named (hidden ones excepted),
-    in a stable order. A folder holding an unzipped Slack or Yammer export
-    (archive.is_bundle_dir) is one input, read whole by its format. A path that does not
-    exist is a NoInputError (exit 66)."""
+    in a stable order. A folder holding an unzipped Slack or Yammer export (whole or
+    partial: see each BUNDLE_FORMATS module's `is_export_dir`) is one input, read whole by
+    its format. A path that does not exist is a NoInputError (exit 66)."""
     files: list[Path] = []
     for path in paths:
         if not path.exists():
@@ -129,7 +141,7 @@ def expand_inputs(paths: Iterable[Path]) -> list[Path]:
 
 
 def _walk(folder: Path, root: Path) -> list[Path]:
-    if archive.is_bundle_dir(folder):
+    if any(module.is_export_dir(folder) for module in BUNDLE_FORMATS):
         return [folder]
     found: list[Path] = []
     for child in sorted(folder.iterdir()):
@@ -165,11 +177,12 @@ def detect(path: Path, options: ReadOptions | None = None) -> ModuleType | None:
 
 
 def closest_format(path: Path) -> str:
-    """Why no format matched: a known report that holds nothing per person, or the format
-    missing the fewest columns, and those columns."""
-    unused = periods.unused_report(path) if path.is_file() else None
-    if unused:
-        return unused
+    """Why no format matched: what the file is when an explainer recognises it (EXPLAINERS),
+    else the format missing the fewest columns, and those columns."""
+    for explain in EXPLAINERS:
+        known = explain(path)
+        if known:
+            return known
     best: tuple[int, str, list[str]] | None = None
     for name, module in FORMATS.items():
         try:
@@ -366,6 +379,7 @@ def _stage_and_commit(
     months: dict[str, StagedMonth] = {}
     rejects: list[pa.Table] = []
     period_tables: list[pa.Table] = []
+    notes: list[str] = []
     ignored = 0
     # Parquet encoding runs in a second thread (pyarrow releases the GIL) while the next
     # batch is read and converted; at most two batches wait, so memory stays bounded.
@@ -379,6 +393,7 @@ def _stage_and_commit(
                     if batch.periods is not None and batch.periods.num_rows:
                         period_tables.append(batch.periods)
                     ignored += batch.ignored
+                    notes.extend(batch.notes)
                     if batch.events is not None and batch.events.num_rows:
                         pending.append(
                             writer_thread.submit(
@@ -432,15 +447,13 @@ def _stage_and_commit(
         )
         result.rows_ingested += merged.rows_new + merged.rows_replaced
         result.duplicates += merged.rows_unchanged + merged.rows_repeated
-        notes = []
         if merged.rows_replaced:
             notes.append(f"{merged.rows_replaced} row(s) replaced those of an earlier export")
         if merged.concealed_rows:
             notes.append(concealed_names_message(merged.concealed_rows))
-        result.message = "; ".join(notes) or None
     if ignored:
-        note = f"{ignored} row(s) of event types the mapping ignores"
-        result.message = f"{result.message}; {note}" if result.message else note
+        notes.append(f"{ignored} row(s) of event types the mapping ignores")
+    result.message = "; ".join(notes) or None
     if rejects:
         table = pa.concat_tables(rejects)
         result.quarantined = table.num_rows

@@ -40,6 +40,16 @@ def is_zip(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() == ".zip" and zipfile.is_zipfile(path)
 
 
+def require_bundle(path: Path, export: str, hint: str | None = None) -> None:
+    """DataError unless `path` is a zip archive or a folder: a bundle format forced on a
+    plain file says what it expected (and `hint`, what the file seems to be), rather than
+    calling the file a broken zip."""
+    if path.is_dir() or is_zip(path):
+        return
+    what = hint or f"expected the {export}'s zip archive or the folder it unzips to"
+    raise DataError(f"{path}: not a {export}: {what}")
+
+
 def safe_member_name(name: str) -> bool:
     """A relative POSIX path inside the archive, with no way out of it."""
     if not name or "\x00" in name or "\\" in name or name.startswith("/"):
@@ -114,6 +124,17 @@ class Bundle:
         matches = [n for n in self._names if PurePosixPath(n).name.lower() == basename.lower()]
         return min(matches, key=lambda n: (n.count("/"), n)) if matches else None
 
+    def head(self, name: str, size: int) -> bytes:
+        """The first `size` bytes of a member (for recognising it; never the whole of it)."""
+        if self._zip is None:
+            with open(self.path / name, "rb") as f:
+                return f.read(size)
+        try:
+            with self._zip.open(self._infos[name]) as f:
+                return f.read(size)
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
+            raise DataError(f"{self.path}: member {name!r} cannot be read: {exc}") from None
+
     def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
         """A member's bytes; DataError past `limit` bytes (counted while reading)."""
         if self._zip is None:
@@ -136,21 +157,6 @@ class Bundle:
                 f"{self.path}: more than {_limit_total() >> 20} MiB uncompressed: refused"
             )
         return data
-
-
-#: Files that together make a folder one export (an unzipped Slack or Yammer export), read
-#: as a whole by its format rather than file by file.
-BUNDLE_MARKERS: tuple[tuple[str, ...], ...] = (
-    ("users.json", "channels.json"),
-    ("messages.csv", "users.csv"),
-)
-
-
-def is_bundle_dir(path: Path) -> bool:
-    if not path.is_dir():
-        return False
-    names = {p.name.lower() for p in path.iterdir() if p.is_file()}
-    return any(all(m in names for m in markers) for markers in BUNDLE_MARKERS)
 
 
 def bundle_files(path: Path) -> list[Path]:

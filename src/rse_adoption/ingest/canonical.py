@@ -59,6 +59,9 @@ class Batch:
     periods: pa.Table | None = None
     #: Rows a mapping file told to ignore (neither events nor quarantined).
     ignored: int = 0
+    #: What the user should know about how the file was read (one line each), shown as a
+    #: note on its result: e.g. a partial Slack export keyed by user id.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass

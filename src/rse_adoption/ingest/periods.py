@@ -92,40 +92,6 @@ def match(fmt: PeriodFormat, headers: list[str]) -> tuple[dict[str, int], list[s
     return found, missing
 
 
-#: Microsoft 365 reports that hold no per-person rows, by headers that identify them:
-#: recognised so that skipping them says what to export instead.
-UNUSED_REPORTS: tuple[tuple[frozenset[str], str], ...] = (
-    (
-        frozenset({"reportdate", "liked", "posted", "read"}),
-        "Viva Engage activity counts (organisation totals per day)",
-    ),
-    (
-        frozenset({"groupdisplayname", "membercount", "postedcount"}),
-        "Viva Engage groups activity detail (one row per group)",
-    ),
-    (frozenset({"teamname", "activeusers"}), "Teams team activity detail (one row per team)"),
-    (
-        frozenset({"userprincipalname", "usedweb"}),
-        "Viva Engage device usage detail (devices, not activity)",
-    ),
-)
-
-
-def unused_report(path: Path) -> str | None:
-    """Why a recognised Microsoft 365 report is not read, or None."""
-    try:
-        keys = {header_key(h) for h in headers_of(path)}
-    except (DataError, OSError, UnicodeError):
-        return None
-    for needed, what in UNUSED_REPORTS:
-        if needed <= keys:
-            return (
-                f'{what}: no per-person rows, so no segments; export the "activity user '
-                'detail" report instead'
-            )
-    return None
-
-
 def oversized_json(path: Path) -> str | None:
     """Why a `.json` file cannot be read, when it is one JSON document (not JSON Lines)
     larger than MAX_JSON_BYTES: such a document is read whole. None otherwise."""
@@ -297,7 +263,10 @@ def read(fmt: PeriodFormat, path: Path, context: ReadContext) -> Iterator[Batch]
     headers, records = _records(path, context)
     positions, missing = match(fmt, headers)
     if missing:
-        raise DataError(f"{path}: not a {fmt.name} export: missing column(s) {', '.join(missing)}")
+        from .m365_reports import explain  # it reads headers with this module's functions
+
+        why = explain(path) or f"missing column(s) {', '.join(missing)}"
+        raise DataError(f"{path}: not a {fmt.name} export: {why}")
     if ("refresh_date" not in positions and context.period_end is None) or (
         "period" not in positions and context.period_days is None
     ):

@@ -20,13 +20,19 @@ What becomes an event (docs/ingest.md repeats it):
   export has none, by their Slack user id; event ids are `channel:ts` (and the reacting
   user and emoji for reactions), so re-exports of overlapping dates add nothing twice.
 Slack has no reads and no logins: nobody is a reader from a Slack export.
+
+People publish excerpts — one channel's day files, without users.json or channels.json.
+What is there is read (people keyed by Slack user id, unlisted folders as channels), and
+the file's result says so in a note. An export without any message is an error (exit 65):
+it would otherwise look like a successful ingest that added nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -46,30 +52,108 @@ _DAY_FILE = re.compile(r"\d{4}-\d{2}-\d{2}\.json")
 _FIELDS = ("event_id", "timestamp", "user", "event_type", "space", "content_id", "target_user")
 
 
-def _looks_like_export(names: list[str]) -> bool:
-    lower = {n.lower() for n in names}
-    return "users.json" in lower and "channels.json" in lower
+#: Files at the top of a Slack export listing its people and conversations.
+LISTINGS = frozenset({"users.json", "channels.json", "groups.json", "dms.json", "mpims.json"})
+#: What a Slack export holds its messages in, as said to users.
+DAY_FILES = "<channel>/<YYYY-MM-DD>.json day files"
+#: Bytes of a day file read to recognise it (its first message is well within).
+HEAD_BYTES = 1 << 16
+_FIRST_MESSAGE = re.compile(rb'^\s*\[\s*\{[^\]]*?"ts"\s*:', re.DOTALL)
+
+
+def is_day_file(member: str) -> bool:
+    """A `<conversation>/<YYYY-MM-DD>.json` member, where an export keeps messages."""
+    parts = PurePosixPath(member).parts
+    return len(parts) == 2 and bool(_DAY_FILE.fullmatch(parts[1]))
+
+
+def holds_messages(head: bytes) -> bool:
+    """The start of a JSON list whose first object has a `ts`: Slack messages."""
+    return bool(_FIRST_MESSAGE.match(head.removeprefix(b"\xef\xbb\xbf")))
+
+
+def _layout(path: Path) -> tuple[set[str], Callable[[], bytes] | None]:
+    """The lower-cased names of the files at the top of a zip or folder, and a reader of
+    the head of its first day file (None without one). A folder is looked at one level
+    down only, so that asking every folder of a large tree stays cheap."""
+    if path.is_dir():
+        top = {p.name.lower() for p in path.iterdir() if p.is_file()}
+        for sub in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            for child in sorted(sub.iterdir()):
+                if child.is_file() and _DAY_FILE.fullmatch(child.name):
+                    return top, functools.partial(_file_head, child)
+        return top, None
+    with archive.Bundle(path) as bundle:
+        names = bundle.names()
+        top = {n.lower() for n in names if "/" not in n}
+        day = next((n for n in names if is_day_file(n)), None)
+        return top, (functools.partial(_member_head, path, day) if day else None)
+
+
+def _file_head(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(HEAD_BYTES)
+
+
+def _member_head(path: Path, member: str) -> bytes:
+    with archive.Bundle(path) as bundle:
+        return bundle.head(member, HEAD_BYTES)
+
+
+def _is_export(top: set[str], first_day: Callable[[], bytes] | None) -> bool:
+    """users.json and channels.json at the top (a whole export, even one without
+    messages, which read() then reports); or day files, with any of Slack's listings at the
+    top or Slack messages in the first of them (an excerpt of a channel, as people
+    publish)."""
+    if {"users.json", "channels.json"} <= top:
+        return True
+    if first_day is None:
+        return False
+    return bool(top & LISTINGS) or holds_messages(first_day())
 
 
 def sniff(path: Path) -> bool:
-    """A zip or folder with users.json and channels.json at its top."""
+    """A zip or folder laid out as a Slack export, whole or partial (see _is_export)."""
     if not (path.is_dir() or archive.is_zip(path)):
         return False
     try:
-        with archive.Bundle(path) as bundle:
-            return _looks_like_export(bundle.names())
-    except DataError:
+        return _is_export(*_layout(path))
+    except (DataError, OSError):
         return False
 
 
+def is_export_dir(path: Path) -> bool:
+    """A folder holding an unzipped Slack export: read whole, like its zip."""
+    return path.is_dir() and sniff(path)
+
+
 def missing_columns(path: Path) -> list[str]:
-    """Members a Slack export needs that the archive lacks (DataError if not an archive:
-    then it is not a candidate at all)."""
+    """What a zip or folder lacks to be a Slack export (DataError if it is neither: then it
+    is not a candidate at all)."""
     if not (path.is_dir() or archive.is_zip(path)):
         raise DataError(f"{path}: not a zip archive or folder")
-    with archive.Bundle(path) as bundle:
-        lower = {n.lower() for n in bundle.names()}
-    return [m for m in ("users.json", "channels.json") if m not in lower]
+    top, first_day = _layout(path)
+    if first_day is None:
+        return [*sorted({"users.json", "channels.json"} - top), DAY_FILES]
+    return [] if _is_export(top, first_day) else ["users.json", "channels.json"]
+
+
+def explain(path: Path) -> str | None:
+    """What a lone file is when it is one day of a Slack export (None otherwise): it holds
+    one channel's day without the export's people or conversations, so say to ingest the
+    whole export instead."""
+    if not (path.is_file() and _DAY_FILE.fullmatch(path.name)):
+        return None
+    try:
+        if not holds_messages(_file_head(path)):
+            return None
+    except OSError:
+        return None
+    return (
+        f"one day of a Slack export (channel {path.parent.name!r}): ingest the whole export "
+        "instead, its zip or the folder holding users.json, channels.json and the channel "
+        "folders"
+    )
 
 
 def _load_json(bundle: archive.Bundle, name: str) -> Any:
@@ -80,8 +164,13 @@ def _load_json(bundle: archive.Bundle, name: str) -> Any:
 
 
 def _people(bundle: archive.Bundle) -> tuple[dict[str, str], set[str]]:
-    """Slack user id -> identifier (e-mail, else the id), and the ids of bots."""
-    users = _load_json(bundle, "users.json")
+    """Slack user id -> identifier (e-mail, else the id), and the ids of bots. Without
+    users.json: nobody is known, so everyone is keyed by their id and only USLACKBOT is
+    known as a bot."""
+    name = bundle.find("users.json")
+    if name is None or "/" in name:
+        return {}, {"USLACKBOT"}
+    users = _load_json(bundle, name)
     if not isinstance(users, list):
         raise DataError(f"{bundle.path}: users.json is not a list of users")
     identifiers: dict[str, str] = {}
@@ -139,9 +228,20 @@ def read(path: Path, context: ReadContext) -> Iterator[Batch]:
     """Events of every counted message and reaction; quarantined: day files that are not
     JSON lists, and messages without a readable `ts` (line = the message's position in its
     day file, from 1)."""
+    archive.require_bundle(path, "Slack export", explain(path))
     with archive.Bundle(path) as bundle:
+        days = [member for member in bundle.names() if is_day_file(member)]
+        if not days:
+            raise DataError(
+                f"{path}: a Slack export without messages: it has no {DAY_FILES} (export "
+                "again, choosing a date range with activity)"
+            )
         people, bots = _people(bundle)
         conversations = _conversations(bundle)
+        top = {n.lower() for n in bundle.names() if "/" not in n}
+        notes = _partial_export_notes(top, {PurePosixPath(d).parts[0] for d in days})
+        messages_seen = 0
+        counted = False
         columns: dict[str, list[str | None]] = {f: [] for f in _FIELDS}
         rejects: tuple[list[str], list[int | None], list[str], list[str]] = ([], [], [], [])
         record = 0
@@ -183,11 +283,8 @@ def read(path: Path, context: ReadContext) -> Iterator[Batch]:
                 values.clear()
             return Batch(events=converted.events)
 
-        for member in bundle.names():
-            parts = PurePosixPath(member).parts
-            if len(parts) != 2 or not _DAY_FILE.fullmatch(parts[1]):
-                continue  # only <conversation>/<YYYY-MM-DD>.json files hold messages
-            folder = parts[0]
+        for member in days:  # only <conversation>/<YYYY-MM-DD>.json files hold messages
+            folder = PurePosixPath(member).parts[0]
             channel_id, public = conversations.get(folder, (folder, True))
             try:
                 messages = json.loads(bundle.read(member, MAX_DAY_FILE_BYTES).decode("utf-8-sig"))
@@ -197,6 +294,7 @@ def read(path: Path, context: ReadContext) -> Iterator[Batch]:
             if not isinstance(messages, list):
                 reject(member, None, "not a JSON list of messages", "")
                 continue
+            messages_seen += len(messages)
             for position, message in enumerate(messages, start=1):
                 if not isinstance(message, dict):
                     reject(member, position, "not a JSON object", json.dumps(message)[:2000])
@@ -206,10 +304,45 @@ def read(path: Path, context: ReadContext) -> Iterator[Batch]:
                 )
             if len(columns["event_id"]) >= BATCH_ROWS:
                 yield flush()
+                counted = True
+        counted = counted or bool(columns["event_id"])
+        if not counted and not rejects[0]:
+            raise DataError(_nothing_to_count(path, len(days), messages_seen))
         if columns["event_id"]:
             yield flush()
-        if rejects[0]:
-            yield Batch(rejects=canonical.rejects_table(*rejects))  # type: ignore[arg-type]
+        yield Batch(
+            rejects=canonical.rejects_table(*rejects) if rejects[0] else None,  # type: ignore[arg-type]
+            notes=notes,
+        )
+
+
+def _partial_export_notes(top: set[str], folders: set[str]) -> tuple[str, ...]:
+    """One line for each listing a partial export lacks, saying how it was read instead."""
+    notes = []
+    if "users.json" not in top:
+        notes.append(
+            "no users.json: people are keyed by their Slack user id, so they cannot be "
+            "joined to the directory (they show as unlisted)"
+        )
+    if not top & {"channels.json", "groups.json", "dms.json", "mpims.json"}:
+        notes.append(
+            f"no channels.json: its {len(folders)} conversation folder(s) are read as "
+            "channels (public contribution)"
+        )
+    return tuple(notes)
+
+
+def _nothing_to_count(path: Path, days: int, messages: int) -> str:
+    """Why an export with day files gave nothing: empty days, or no message by a person."""
+    if not messages:
+        return (
+            f"{path}: a Slack export without messages: its {days} day file(s) are empty "
+            "(export again, choosing a date range with activity)"
+        )
+    return (
+        f"{path}: none of the {messages} message(s) of its {days} day file(s) is by a person "
+        "(only joins, bots and other system messages): nothing to count"
+    )
 
 
 def _message_events(

@@ -30,6 +30,7 @@ import pyarrow as pa
 from ..errors import DataError
 from . import archive, canonical
 from .canonical import Batch, ReadContext
+from .textio import sniff_text
 
 NAME = "yammer"
 BATCH_ROWS = 100_000
@@ -59,6 +60,32 @@ def sniff(path: Path) -> bool:
         return not missing_columns(path)
     except DataError:
         return False
+
+
+def is_export_dir(path: Path) -> bool:
+    """A folder holding an unzipped network export (Messages.csv and Users.csv at its top):
+    read whole, like its zip."""
+    if not path.is_dir():
+        return False
+    names = {p.name.lower() for p in path.iterdir() if p.is_file()}
+    return {"messages.csv", "users.csv"} <= names
+
+
+def explain(path: Path) -> str | None:
+    """What a lone Messages.csv of a network export is (None for any other file): it needs
+    Users.csv and Groups.csv beside it, so say to ingest the whole export."""
+    if path.name.lower() != "messages.csv":
+        return None
+    try:
+        header = sniff_text(path).first_line.lower()
+    except (DataError, OSError):
+        return None
+    if not all(column in header for column in MESSAGE_COLUMNS):
+        return None
+    return (
+        "the Messages.csv of a Viva Engage (Yammer) network export: ingest the whole export "
+        "instead, its zip or the folder holding Messages.csv and Users.csv"
+    )
 
 
 def missing_columns(path: Path) -> list[str]:
@@ -137,9 +164,20 @@ def iso_timestamp(text: str) -> str:
 def read(path: Path, context: ReadContext) -> Iterator[Batch]:
     """Events of Messages.csv; quarantined: rows of the wrong width, without a sender or an
     id, or whose timestamp cannot be read (line numbers are Messages.csv's)."""
+    archive.require_bundle(path, "Viva Engage (Yammer) network export", explain(path))
     with archive.Bundle(path) as bundle:
+        if bundle.find("Messages.csv") is None:
+            raise DataError(f"{path}: a Viva Engage (Yammer) network export lacks Messages.csv")
         users = _table(bundle, "Users.csv", "id", ("email", "location"))
         groups = _table(bundle, "Groups.csv", "id", ("name",))
+        notes = tuple(
+            note
+            for member, note in (
+                ("Users.csv", "no Users.csv: people are keyed by their Yammer id, without site"),
+                ("Groups.csv", "no Groups.csv: spaces are named by group id"),
+            )
+            if bundle.find(member) is None
+        )
         member, header, records = _rows(bundle, "Messages.csv")
         missing = [c for c in MESSAGE_COLUMNS if c not in header]
         if missing:
@@ -191,8 +229,7 @@ def read(path: Path, context: ReadContext) -> Iterator[Batch]:
                 yield flush()
         if lines:
             yield flush()
-        if rejects[0]:
-            yield Batch(rejects=canonical.rejects_table(*rejects))
+        yield Batch(rejects=canonical.rejects_table(*rejects) if rejects[0] else None, notes=notes)
 
 
 def _add_message(
