@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from .demo import SPACES, Organisation
+from .organisation import SPACES, Organisation
 
 PERIODS = (7, 30, 90, 180)
 SLACK_TZ = timedelta(hours=-8)
