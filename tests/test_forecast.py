@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from rse_adoption.config import Settings
 from rse_adoption.demo import SiteSpec, make_organisation, write_directory, write_events_csv
 from rse_adoption.directory import load_directory
-from rse_adoption.ingest import ingest_paths
+from rse_adoption.ingest.pipeline import ingest_paths
 from rse_adoption.metrics import build_report
 from rse_adoption.metrics.forecast import bass_curve, fit_bass, forecast_site
 

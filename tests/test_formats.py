@@ -180,7 +180,7 @@ def test_teams_channel_messages_are_never_added_to_posts_and_replies(tmp_path: P
     import duckdb
 
     from rse_adoption.config import Settings
-    from rse_adoption.ingest import ingest_paths
+    from rse_adoption.ingest.pipeline import ingest_paths
 
     settings = Settings(data_dir=tmp_path / "data")
     ingest_paths([FIXTURES / "teams_user_activity_user_detail_D30.csv"], settings)

@@ -12,7 +12,7 @@ import pytest
 
 from rse_adoption.config import Settings
 from rse_adoption.errors import RseError
-from rse_adoption.ingest import ingest_paths
+from rse_adoption.ingest.pipeline import ingest_paths
 from rse_adoption.store import read_manifest
 
 from .conftest import write

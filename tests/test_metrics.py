@@ -25,7 +25,7 @@ import pytest
 from rse_adoption.config import Settings
 from rse_adoption.directory import load_directory
 from rse_adoption.errors import DataError
-from rse_adoption.ingest import ingest_paths
+from rse_adoption.ingest.pipeline import ingest_paths
 from rse_adoption.metrics import build_report
 
 from .conftest import write

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rse_adoption.cli import IngestFormat
+from rse_adoption.cli import INGEST_FORMATS
 from rse_adoption.config import Settings
-from rse_adoption.ingest import canonical, ingest_paths
+from rse_adoption.ingest import canonical
+from rse_adoption.ingest.pipeline import ingest_paths
 from rse_adoption.store import read_manifest
 
 HEADER = b"timestamp,user,event_type,site\n"
@@ -335,7 +336,7 @@ def other_formats_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return files
 
 
-FORMAT_NAMES = [f.value for f in IngestFormat]
+FORMAT_NAMES = list(INGEST_FORMATS)
 
 
 @pytest.mark.parametrize("format_name", FORMAT_NAMES)

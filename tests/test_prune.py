@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from rse_adoption.config import Settings
-from rse_adoption.ingest import ingest_paths
+from rse_adoption.ingest.pipeline import ingest_paths
 from rse_adoption.prune import prune
 from rse_adoption.store import read_manifest
 

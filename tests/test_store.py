@@ -19,7 +19,7 @@ import pytest
 from rse_adoption import store
 from rse_adoption.config import Settings
 from rse_adoption.demo import event_batches, make_organisation
-from rse_adoption.ingest import ingest_paths
+from rse_adoption.ingest.pipeline import ingest_paths
 from rse_adoption.metrics import build_report
 
 from .conftest import write

@@ -21,10 +21,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
+import click
 import typer
 
 from .config import CONFIG_FILE, DEFAULT_DATA_DIR, Settings, effective_settings
 from .errors import OutputError, RseError
+from .ingest import FORMAT_NAMES
 
 if TYPE_CHECKING:  # rich is imported lazily: `report --format json` under cron never needs it
     from rich.console import Console
@@ -273,7 +275,7 @@ def demo(
         )
     if data_dir is not None:
         from .directory import load_directory
-        from .ingest import ingest_paths
+        from .ingest.pipeline import ingest_paths
 
         settings = _settings(data_dir, config)
         load_directory(out / "directory.csv", settings)
@@ -336,15 +338,8 @@ def directory(
         )
 
 
-class IngestFormat(StrEnum):
-    auto = "auto"
-    events = "events"
-    viva_engage = "viva_engage"
-    teams = "teams"
-    slack_analytics = "slack_analytics"
-    slack = "slack"
-    yammer = "yammer"
-    mapped = "mapped"
+#: The `ingest --format` choices: the registry's formats (ingest.FORMAT_NAMES), or detection.
+INGEST_FORMATS: tuple[str, ...] = ("auto", *FORMAT_NAMES)
 
 
 @app.command()
@@ -357,8 +352,13 @@ def ingest(
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     format: Annotated[
-        IngestFormat, typer.Option("--format", help="Force a format instead of detecting it.")
-    ] = IngestFormat.auto,
+        str,
+        typer.Option(
+            "--format",
+            click_type=click.Choice(INGEST_FORMATS),
+            help="Force a format instead of detecting it.",
+        ),
+    ] = "auto",
     timezone: Annotated[
         str | None,
         typer.Option("--timezone", help="Time zone of timestamps without offset [default: UTC]."),
@@ -407,8 +407,8 @@ def ingest(
     """
     from rich.text import Text
 
-    from .ingest import FileResult, ingest_paths
     from .ingest.mapped import load_mapping
+    from .ingest.pipeline import FileResult, ingest_paths
 
     settings = _settings(data_dir, config, timezone=timezone)
     period_end_date = _day(period_end, "--period-end")
@@ -464,7 +464,7 @@ def ingest(
         summary = ingest_paths(
             paths,
             settings,
-            format_name=format.value,
+            format_name=format,
             wait_seconds=wait,
             on_file=on_file,
             dry_run=dry_run,

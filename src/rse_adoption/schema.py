@@ -244,3 +244,12 @@ DIRECTORY_COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 
 TRUE_VALUES = frozenset({"yes", "y", "true", "t", "1", "oui", "o", "vrai", "x"})
 FALSE_VALUES = frozenset({"no", "n", "false", "f", "0", "non", "faux", ""})
+
+
+#: What to change when Microsoft 365 reports conceal user names.
+CONCEALED_NAMES_FIX = (
+    'To report by site, a Microsoft 365 admin turns off "Display concealed user, group, '
+    'and site names in all reports" (admin center > Settings > Org settings > Reports; '
+    "Graph: admin/reportSettings displayConcealedNames = false), then exports the reports "
+    "again."
+)

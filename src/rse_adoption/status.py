@@ -103,7 +103,7 @@ def store_status(
             )
     concealed = [f for f in status.activity_periods if f["concealed_rows"]]
     if concealed:
-        from .metrics import CONCEALED_NAMES_FIX
+        from .schema import CONCEALED_NAMES_FIX
 
         latest = concealed[0]
         warn(

@@ -28,6 +28,7 @@ from ..report.model import (
     SitePersonas,
     SiteTransitions,
 )
+from ..schema import CONCEALED_NAMES_FIX
 from . import (
     ambassadors,
     communities,
@@ -579,15 +580,6 @@ def _with_habits(
     return groups, settled(
         totals, sum(habitual.get(g.site or "", 0) for g in groups if not g.suppressed)
     )
-
-
-#: What to change when Microsoft 365 reports conceal user names.
-CONCEALED_NAMES_FIX = (
-    'To report by site, a Microsoft 365 admin turns off "Display concealed user, group, '
-    'and site names in all reports" (admin center > Settings > Org settings > Reports; '
-    "Graph: admin/reportSettings displayConcealedNames = false), then exports the reports "
-    "again."
-)
 
 
 def _anyone_active(con: Connection) -> bool:

@@ -1,0 +1,468 @@
+"""The ingest pipeline: every input file read by its format, staged, de-duplicated and
+committed whole or not at all.
+
+For every input file, `ingest_paths`:
+
+1. skips it if a file with the same content hash is already in the ledger;
+2. streams the reader's batches into staged Parquet files, one per UTC month;
+3. removes duplicates — within the file and against events already stored for that month
+   (dedupe.py) — in DuckDB with bounded memory;
+4. writes quarantined rows, then publishes data files, quarantine and a ledger entry in one
+   manifest commit. A crash at any point leaves the store as before that file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import tempfile
+import threading
+import uuid
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .. import store
+from ..config import Settings
+from ..errors import DataError, NoInputError, RseError
+from ..privacy import KeyCache, load_or_create_secret
+from ..schema import (
+    CONCEALED_NAMES_FIX,
+    EVENT_DICTIONARY_COLUMNS,
+    EVENT_SCHEMA,
+    EVENT_STATISTICS_COLUMNS,
+)
+from . import archive, periods
+from .canonical import ReadContext, connect
+from .dedupe import StagedMonth, deduplicate
+from .mapped import Mapping
+from .registry import BUNDLE_FORMATS, FORMATS, Format, ReadOptions, closest_format, detect
+from .textio import EncodingMismatch, read_sample
+
+
+@dataclass
+class FileResult:
+    """What happened to one input file. `status` is one of ingested, unchanged, skipped,
+    error."""
+
+    path: str
+    status: str
+    format: str | None = None
+    rows_read: int = 0
+    rows_ingested: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    #: Rows of event types a mapping file says to ignore (neither stored nor quarantined).
+    ignored: int = 0
+    message: str | None = None
+
+
+@dataclass
+class IngestSummary:
+    """Totals of one ingest run (the `--json` output) and the per-file detail."""
+
+    files: int = 0
+    rows_ingested: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    files_skipped: int = 0
+    files_unchanged: int = 0
+    files_failed: int = 0
+    dry_run: bool = False
+    details: list[FileResult] = field(default_factory=list)
+
+    def add(self, result: FileResult) -> None:
+        self.details.append(result)
+        self.files += 1
+        self.rows_ingested += result.rows_ingested
+        self.duplicates += result.duplicates
+        self.quarantined += result.quarantined
+        self.files_skipped += result.status == "skipped"
+        self.files_unchanged += result.status == "unchanged"
+        self.files_failed += result.status == "error"
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["details"] = [asdict(d) for d in self.details]
+        return data
+
+
+def expand_inputs(paths: Iterable[Path]) -> list[Path]:
+    """Files named, and files found recursively in folders named (hidden ones excepted),
+    in a stable order. A folder holding an unzipped Slack or Yammer export (whole or
+    partial: see each BUNDLE_FORMATS module's `is_export_dir`) is one input, read whole by
+    its format. A path that does not exist is a NoInputError (exit 66)."""
+    files: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise NoInputError(f"{path}: no such file or folder")
+        if path.is_dir():
+            files.extend(_walk(path, path))
+        else:
+            files.append(path)
+    return files
+
+
+def _walk(folder: Path, root: Path) -> list[Path]:
+    if any(module.is_export_dir(folder) for module in BUNDLE_FORMATS):
+        return [folder]
+    found: list[Path] = []
+    for child in sorted(folder.iterdir()):
+        if child.name.startswith("."):
+            continue
+        if child.is_dir():
+            found.extend(_walk(child, root))
+        elif child.is_file():
+            found.append(child)
+    return found
+
+
+def content_size(path: Path) -> int:
+    """Bytes of a file, or of every file of a bundle folder."""
+    if path.is_dir():
+        return sum(p.stat().st_size for p in archive.bundle_files(path))
+    return path.stat().st_size
+
+
+def file_sha256(path: Path, cancelled: threading.Event | None = None) -> str:
+    """SHA-256 of a file's bytes; of a bundle folder, of its files' names and hashes.
+    Stops early (returning "") once `cancelled` is set: the file failed, its hash is moot."""
+    if path.is_dir():
+        listing = "\n".join(
+            f"{p.relative_to(path).as_posix()}\t{file_sha256(p)}"
+            for p in archive.bundle_files(path)
+        )
+        return hashlib.sha256(listing.encode("utf-8")).hexdigest()
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(4 << 20):
+            if cancelled is not None and cancelled.is_set():
+                return ""
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+#: Called after each input file with its result, the files done so far and the total.
+ProgressCallback = Callable[[FileResult, int, int], None]
+
+
+def ingest_paths(
+    paths: Iterable[Path],
+    settings: Settings,
+    *,
+    format_name: str = "auto",
+    wait_seconds: float = 0.0,
+    on_file: ProgressCallback | None = None,
+    dry_run: bool = False,
+    period_end: date | None = None,
+    period_days: int | None = None,
+    mapping: Mapping | None = None,
+) -> IngestSummary:
+    """Ingest every file under `paths` into the store at `settings.data_dir`.
+
+    `period_end` and `period_days` give the period of activity-count exports that do not
+    state it (Slack member analytics); `mapping` is a parsed `--mapping` file, which
+    makes files it matches readable as the `mapped` format.
+
+    Raises NoInputError before touching the store if a path is missing, StoreBusyError if
+    another writer holds the lock. Unreadable files are reported in the summary with
+    status "error" (nothing of them is stored); the other files still land.
+    With `dry_run`, everything is read, checked and de-duplicated against the store as a
+    real run would, and the summary is the same, but nothing is committed (a store that
+    does not exist yet is not created: the run uses a scratch folder).
+    """
+    if format_name != "auto" and format_name not in FORMATS:
+        raise DataError(f"unknown format {format_name!r}; known: auto, {', '.join(FORMATS)}")
+    files = expand_inputs(paths)
+    summary = IngestSummary(dry_run=dry_run)
+    options = ReadOptions(format_name, period_end, period_days, mapping)
+    with contextlib.ExitStack() as scratch:
+        data_dir = settings.data_dir
+        if dry_run and not (data_dir / store.MANIFEST).exists():  # do not create a store
+            data_dir = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="rse-")))
+        _ingest_files(files, data_dir, settings, options, wait_seconds, on_file, summary)
+    return summary
+
+
+def _ingest_files(
+    files: list[Path],
+    data_dir: Path,
+    settings: Settings,
+    options: ReadOptions,
+    wait_seconds: float,
+    on_file: ProgressCallback | None,
+    summary: IngestSummary,
+) -> None:
+    with store.writing(data_dir, wait_seconds, dry_run=summary.dry_run) as tx:
+        secret = load_or_create_secret(data_dir)
+        con = connect(settings.timezone, temp_dir=str(tx.staging / "duckdb"))
+        ledger_by_hash = {entry["sha256"]: entry for entry in tx.manifest.ledger}
+        key_cache = KeyCache(secret)
+        try:
+            for done, path in enumerate(files, start=1):
+                result = _ingest_one(tx, con, key_cache, path, options, ledger_by_hash)
+                summary.add(result)
+                if on_file is not None:
+                    on_file(result, done, len(files))
+        finally:
+            con.close()
+
+
+def _ingest_one(
+    tx: store.WriteTransaction,
+    con: Any,
+    key_cache: KeyCache,
+    path: Path,
+    options: ReadOptions,
+    ledger_by_hash: dict[str, dict[str, Any]],
+) -> FileResult:
+    display = str(path)
+    try:
+        size = content_size(path)
+        # A file can only be in the ledger if an entry has its size: then hash it first and
+        # skip it if known (the nightly re-run over the same folder). Otherwise its hash,
+        # needed only for the ledger entry, is computed in a thread while it is read.
+        known_size = any(entry.get("size") == size for entry in ledger_by_hash.values())
+        sha = file_sha256(path) if known_size else None
+    except OSError as exc:
+        return FileResult(display, "error", message=f"{path}: cannot be read: {exc.strerror}")
+    previous = ledger_by_hash.get(sha) if sha else None
+    if previous is not None:
+        return FileResult(
+            display,
+            "unchanged",
+            previous.get("format"),
+            duplicates=int(previous.get("rows_ingested", 0)) + int(previous.get("duplicates", 0)),
+            message=f"already ingested on {previous.get('ingested_at')}",
+        )
+    try:
+        if path.suffix.lower() == ".zip" and path.is_file():
+            archive.Bundle(path).close()  # a truncated or hostile zip is an error, not a skip
+        elif not path.is_dir():
+            read_sample(path)
+            too_big = periods.oversized_json(path)
+            if too_big:
+                raise DataError(too_big)
+    except RseError as exc:
+        return FileResult(display, "error", message=str(exc))
+    module = (
+        FORMATS.get(options.format_name) if options.format_name != "auto" else detect(path, options)
+    )
+    if module is None:
+        return FileResult(display, "skipped", message=f"{path.name}: {closest_format(path)}")
+    context = ReadContext(
+        con=con,
+        person_key=key_cache,
+        source_file=path.name,
+        period_end=options.period_end,
+        period_days=options.period_days,
+        mapping=options.mapping,
+    )
+    failed = threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as hasher:
+        content_hash: str | Future[str] = sha or hasher.submit(file_sha256, path, failed)
+        try:
+            try:
+                result = _stage_and_commit(tx, con, module, path, context, content_hash)
+            except EncodingMismatch:
+                context.encoding = "cp1252"
+                result = _stage_and_commit(tx, con, module, path, context, content_hash)
+        except RseError as exc:
+            failed.set()  # do not finish hashing a file that will not be committed
+            return FileResult(display, "error", module.NAME, message=str(exc))
+        except BaseException:
+            failed.set()
+            raise
+    entry = tx.manifest.ledger[-1]
+    ledger_by_hash[entry["sha256"]] = entry
+    result.path = display
+    return result
+
+
+def _stage_and_commit(
+    tx: store.WriteTransaction,
+    con: Any,
+    module: Format,
+    path: Path,
+    context: ReadContext,
+    sha: str | Future[str],
+) -> FileResult:
+    """Stage the file's events by month, remove duplicates, and commit them with the
+    quarantine and the ledger entry. `sha` is the file's SHA-256, or its computation under
+    way (waited for before the commit)."""
+    staging = tx.staging / uuid.uuid4().hex
+    staging.mkdir(parents=True, exist_ok=True)
+    writers: dict[str, pq.ParquetWriter] = {}
+    months: dict[str, StagedMonth] = {}
+    rejects: list[pa.Table] = []
+    period_tables: list[pa.Table] = []
+    notes: list[str] = []
+    ignored = 0
+    # Parquet encoding runs in a second thread (pyarrow releases the GIL) while the next
+    # batch is read and converted; at most two batches wait, so memory stays bounded.
+    pending: deque[Future[None]] = deque()
+    try:
+        with ThreadPoolExecutor(max_workers=1) as writer_thread:
+            try:
+                for batch in module.read(path, context):
+                    if batch.rejects is not None and batch.rejects.num_rows:
+                        rejects.append(batch.rejects)
+                    if batch.periods is not None and batch.periods.num_rows:
+                        period_tables.append(batch.periods)
+                    ignored += batch.ignored
+                    notes.extend(batch.notes)
+                    if batch.events is not None and batch.events.num_rows:
+                        pending.append(
+                            writer_thread.submit(
+                                _stage_events, batch.events, staging, writers, months
+                            )
+                        )
+                        if len(pending) > 2:
+                            pending.popleft().result()
+            finally:
+                for future in pending:  # wait for every write (and raise the first error)
+                    future.result()
+    except EncodingMismatch:
+        _close_all(writers)
+        for staged in staging.iterdir():
+            staged.unlink()
+        raise
+    except (OSError, EOFError, zlib.error, pa.ArrowException, UnicodeError, ValueError) as exc:
+        _close_all(writers)
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise
+        raise DataError(f"{path}: cannot be read: {exc}") from exc
+    _close_all(writers)
+
+    try:
+        content_sha = sha if isinstance(sha, str) else sha.result()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read: {exc.strerror}") from exc
+    result = FileResult(str(path), "ingested", module.NAME)
+    result.rows_read = sum(m.rows for m in months.values()) + ignored
+    result.ignored = ignored
+    manifest = tx.manifest.copy()
+    for month, stats in sorted(months.items()):
+        staged_path = staging / f"month={month}.parquet"
+        kept_path, kept, period = deduplicate(con, tx, month, staged_path, stats)
+        result.duplicates += stats.rows - kept
+        result.rows_ingested += kept
+        if kept_path is not None:
+            manifest.event_files.append(
+                {
+                    "path": tx.relative(kept_path),
+                    "month": month,
+                    "rows": kept,
+                    "source_format": module.NAME,
+                    **period,
+                }
+            )
+    if period_tables:
+        merged = periods.merge_periods(con, tx, manifest, pa.concat_tables(period_tables))
+        result.rows_read += (
+            merged.rows_new + merged.rows_replaced + merged.rows_unchanged + merged.rows_repeated
+        )
+        result.rows_ingested += merged.rows_new + merged.rows_replaced
+        result.duplicates += merged.rows_unchanged + merged.rows_repeated
+        if merged.rows_replaced:
+            notes.append(f"{merged.rows_replaced} row(s) replaced those of an earlier export")
+        if merged.concealed_rows:
+            notes.append(concealed_names_message(merged.concealed_rows))
+    if ignored:
+        notes.append(f"{ignored} row(s) of event types the mapping ignores")
+    result.message = "; ".join(notes) or None
+    if rejects:
+        table = pa.concat_tables(rejects)
+        result.quarantined = table.num_rows
+        result.rows_read += table.num_rows
+        q_path = tx.new_data_path("quarantine")
+        pq.write_table(table, q_path)
+        store.fsync_file(q_path)
+        manifest.quarantine_files.append(
+            {"path": tx.relative(q_path), "rows": table.num_rows, "source_file": path.name}
+        )
+    manifest.ledger.append(
+        {
+            "file": str(path.resolve()),
+            "name": path.name,
+            "sha256": content_sha,
+            "size": content_size(path),
+            "format": module.NAME,
+            "rows_read": result.rows_read,
+            "rows_ingested": result.rows_ingested,
+            "duplicates": result.duplicates,
+            "quarantined": result.quarantined,
+            "ingested_at": store.utc_now_iso(),
+        }
+    )
+    tx.commit(manifest)
+    return result
+
+
+def _stage_events(
+    table: pa.Table,
+    staging: Path,
+    writers: dict[str, pq.ParquetWriter],
+    staged: dict[str, StagedMonth],
+) -> None:
+    """Append a converted batch to the staged file of each UTC month it touches. Exports
+    come month after month, so a batch is nearly always one month, found from its first
+    and last timestamps; only a batch spanning months is split row by row."""
+    ts = table.column("ts")
+    bounds = pc.min_max(ts).as_py()
+    first, last = _month_of(bounds["min"]), _month_of(bounds["max"])
+    if first == last:
+        parts = [(first, table, bounds)]
+    else:
+        months = pc.add(pc.multiply(pc.year(ts), 100), pc.month(ts))
+        parts = []
+        for m in pc.unique(months).to_pylist():
+            part = table.filter(pc.equal(months, m))
+            parts.append((f"{m // 100:04d}-{m % 100:02d}", part, pc.min_max(part["ts"]).as_py()))
+    for month, part, part_bounds in parts:
+        writer = writers.get(month)
+        if writer is None:
+            writer = pq.ParquetWriter(
+                staging / f"month={month}.parquet",
+                EVENT_SCHEMA,
+                use_dictionary=EVENT_DICTIONARY_COLUMNS,
+                write_statistics=EVENT_STATISTICS_COLUMNS,
+            )
+            writers[month] = writer
+        writer.write_table(part)
+        stats = staged.setdefault(
+            month, StagedMonth(first=part_bounds["min"], last=part_bounds["max"])
+        )
+        stats.rows += part.num_rows
+        stats.with_id += part.num_rows - part.column("event_id").null_count
+        stats.first = min(stats.first, part_bounds["min"])
+        stats.last = max(stats.last, part_bounds["max"])
+
+
+def concealed_names_message(rows: int) -> str:
+    """What to tell a user whose Microsoft 365 export hides user names."""
+    return (
+        f"{rows} row(s) have concealed user names (32-character hashes): the tenant hides "
+        "names in usage reports, so these people cannot be joined to the directory or to "
+        f"sites. {CONCEALED_NAMES_FIX}"
+    )
+
+
+def _month_of(moment: datetime) -> str:
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def _close_all(writers: dict[str, pq.ParquetWriter]) -> None:
+    for writer in writers.values():
+        with contextlib.suppress(Exception):
+            writer.close()

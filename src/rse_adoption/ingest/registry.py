@@ -1,0 +1,118 @@
+"""The formats ingest knows, and how a file is matched to one.
+
+Each format is a module of this package satisfying `Format`: `NAME`, `sniff(path)` (is this
+file mine? cheaply, from its header or layout), `missing_columns(path)` (what it lacks to
+be mine) and `read(path, context)` (canonical batches and rejected rows). FORMATS lists
+them in the order detection asks them; the first whose `sniff` says yes wins, and a file
+none recognises gets `closest_format`'s explanation. A new format is one module and one
+line here; the CLI's `--format` choices are FORMATS' names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Protocol
+
+from ..errors import RseError
+from . import (
+    FORMAT_NAMES,
+    events,
+    m365_reports,
+    mapped,
+    slack_analytics,
+    slack_export,
+    teams,
+    viva_engage,
+    yammer_export,
+)
+from .canonical import Batch, ReadContext
+from .mapped import Mapping
+
+
+class Format(Protocol):
+    """What every reader module provides (mypy checks each one registered below)."""
+
+    NAME: str
+
+    def sniff(self, path: Path) -> bool: ...
+
+    def missing_columns(self, path: Path) -> list[str]: ...
+
+    def read(self, path: Path, context: ReadContext) -> Iterator[Batch]: ...
+
+
+class BundleFormat(Format, Protocol):
+    """A format whose export is a zip or the folder it unzips to: `is_export_dir` says,
+    cheaply, whether a folder is one (then read whole rather than file by file)."""
+
+    def is_export_dir(self, folder: Path) -> bool: ...
+
+
+#: Every format, in the order detection asks them: specific layouts first, the generic
+#: event files last.
+FORMATS: dict[str, Format] = {
+    module.NAME: module
+    for module in (slack_export, yammer_export, viva_engage, teams, slack_analytics, events, mapped)
+}
+if tuple(FORMATS) != FORMAT_NAMES:  # the CLI's --format choices come from FORMAT_NAMES
+    raise ImportError(f"ingest formats {tuple(FORMATS)} differ from FORMAT_NAMES {FORMAT_NAMES}")
+#: Formats whose export is a zip or the folder it unzips to: each says, cheaply, whether a
+#: folder is one (`is_export_dir`), which is then read whole rather than file by file.
+BUNDLE_FORMATS: tuple[BundleFormat, ...] = (slack_export, yammer_export)
+#: Files recognisably from a platform but not readable by any format (a Microsoft 365
+#: report that is not per-person network activity, one day or one table of an export):
+#: each explainer names what the file is and what to ingest instead, or returns None.
+EXPLAINERS: tuple[Callable[[Path], str | None], ...] = (
+    m365_reports.explain,
+    slack_export.explain,
+    yammer_export.explain,
+)
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What the user told ingest about the files: a forced format ("auto" to detect), the
+    period of activity-count exports that do not state it, and a column mapping."""
+
+    format_name: str = "auto"
+    period_end: date | None = None
+    period_days: int | None = None
+    mapping: Mapping | None = None
+
+
+def detect(path: Path, options: ReadOptions | None = None) -> Format | None:
+    """The first format that recognises the file, or None. A `--mapping` file is asked
+    first: the user wrote it for their files."""
+    if (
+        options is not None
+        and options.mapping is not None
+        and mapped.sniff_mapped(path, options.mapping)
+    ):
+        return mapped
+    for module in FORMATS.values():
+        if module.sniff(path):
+            return module
+    return None
+
+
+def closest_format(path: Path) -> str:
+    """Why no format matched: what the file is when an explainer recognises it (EXPLAINERS),
+    else the format missing the fewest columns, and those columns."""
+    for explain in EXPLAINERS:
+        known = explain(path)
+        if known:
+            return known
+    best: tuple[int, str, list[str]] | None = None
+    for name, module in FORMATS.items():
+        try:
+            missing = module.missing_columns(path)
+        except (RseError, OSError, UnicodeError, ValueError):
+            continue
+        if best is None or len(missing) < best[0]:
+            best = (len(missing), name, missing)
+    if best is None:
+        return "not a recognised export (unreadable as CSV or JSON Lines)"
+    return f"closest format '{best[1]}' lacks column(s): {', '.join(best[2])}"
