@@ -31,7 +31,7 @@ from .ingest import FORMAT_NAMES
 if TYPE_CHECKING:  # rich is imported lazily: `report --format json` under cron never needs it
     from rich.console import Console
 
-    from .report.model import Report
+    from .model import Report
 
 app = typer.Typer(
     name="rse-adoption",

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from . import store
 from .config import Settings
-from .report.model import GroupFigures, Report
+from .model import GroupFigures, Report
 
 HISTORY_SCHEMA = pa.schema(
     [

@@ -1,7 +1,7 @@
 """The metrics engine: one function per question, DuckDB SQL over the Parquet store.
 
 `build_report` answers "how close is each site to the tipping point?" and returns a
-report.model.Report; renderers take it from there.
+model.Report; renderers take it from there.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import duckdb
 from .. import store
 from ..config import Settings
 from ..errors import DataError, StoreIOError
-from ..report.model import (
+from ..model import (
     ActivityPeriod,
     Ambassadors,
     GroupFigures,

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from ..privacy import is_suppressed
-from ..report.model import AmbassadorEffect, AmbassadorSite, GroupFigures
+from ..model import AmbassadorEffect, AmbassadorSite, GroupFigures
 from .engine import Connection
 from .segments import Window
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..privacy import is_suppressed
-from ..report.model import Community
+from ..model import Community
 from .engine import Connection
 from .segments import WEEK_MICROSECONDS, Window, week_monday
 

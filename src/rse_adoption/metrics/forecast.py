@@ -29,7 +29,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from ..report.model import Forecast, ForecastMark
+from ..model import Forecast, ForecastMark
 from .engine import Connection
 
 #: Fewest weekly points a forecast needs.

@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 from ..privacy import is_suppressed
-from ..report.model import GroupFigures, Segments, WeekPoint
+from ..model import GroupFigures, Segments, WeekPoint
 from .engine import Connection
 from .segments import SEGMENTS
 

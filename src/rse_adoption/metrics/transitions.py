@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from ..privacy import is_suppressed
-from ..report.model import SiteTransitions
+from ..model import SiteTransitions
 from .engine import Connection
 from .segments import LEVEL_SQL, PERIOD_LEVEL_SQL, SEGMENTS, Window
 

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .csv_report import safe_cell
-from .model import AmbassadorEffect, Ambassadors, AmbassadorSite
+from ..model import AmbassadorEffect, Ambassadors, AmbassadorSite
 
 
 def effect_to_dict(effect: AmbassadorEffect | None) -> dict[str, Any] | None:

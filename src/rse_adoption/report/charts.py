@@ -23,7 +23,7 @@ from matplotlib.dates import DateFormatter, date2num
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-from .model import GroupFigures, Report
+from ..model import GroupFigures, Report
 
 #: Segment colours, from no sign of use to contributing (Okabe-Ito blues, then orange).
 SEGMENT_COLOURS = {

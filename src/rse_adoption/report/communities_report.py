@@ -13,7 +13,7 @@ from rich.text import Text
 
 from ..metrics.communities import liveliest
 from .csv_report import safe_cell
-from .model import Community, Report
+from ..model import Community, Report
 from .terminal import sparkline
 
 FIELDS = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 
-from .model import Forecast, GroupFigures, Report
+from ..model import Forecast, GroupFigures, Report
 
 COLUMNS = (
     "site",

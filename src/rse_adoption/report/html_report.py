@@ -17,7 +17,7 @@ from typing import Any
 
 from . import charts
 from .ambassadors_report import effect_sentence
-from .model import GroupFigures, Report
+from ..model import GroupFigures, Report
 from .templates import environment
 from .wording import forecast_phrase, forecast_sentence
 

@@ -1,4 +1,4 @@
-"""The report as JSON: the faithful, versioned serialisation of report.model.Report.
+"""The report as JSON: the faithful, versioned serialisation of model.Report.
 
 Documented in docs/report-json.md and validated by report.schema.json beside this file.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .ambassadors_report import to_section
-from .model import Forecast, GroupFigures, Report
+from ..model import Forecast, GroupFigures, Report
 
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .model import GroupFigures, Report
+from ..model import GroupFigures, Report
 from .wording import forecast_phrase
 
 STATUS_LABEL = {"tipped": "tipped ✔", "tipping": "tipping ◐", "below": "below ○"}

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ..metrics.personas import PERSONAS
 from .csv_report import safe_cell
-from .model import Report
+from ..model import Report
 
 
 def to_dict(report: Report) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .model import GroupFigures, Report
+from ..model import GroupFigures, Report
 from .wording import forecast_phrase, forecast_sentence
 
 STATUS_STYLE = {

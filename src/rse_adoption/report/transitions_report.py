@@ -11,7 +11,7 @@ from typing import Any
 from rich.table import Table
 
 from .csv_report import safe_cell
-from .model import Report, SiteTransitions
+from ..model import Report, SiteTransitions
 from .terminal import _pct
 
 SEGMENT_ORDER = ("contributor", "reactor", "reader", "visitor", "inactive")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from .model import Forecast, ForecastMark
+from ..model import Forecast, ForecastMark
 
 
 def month(day: date) -> str:
