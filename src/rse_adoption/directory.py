@@ -13,9 +13,10 @@ when the user asks for them (`--keep-names`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -40,6 +41,10 @@ class DirectorySummary:
     sites: int
     ambassadors: int
     loaded_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `directory --json` output."""
+        return asdict(self)
 
 
 def parse_date(text: str) -> date | None:

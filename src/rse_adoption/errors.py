@@ -33,8 +33,9 @@ class DataError(RseError):
     exit_code = EXIT_DATA
 
 
-class NoInputError(RseError):
-    """A path given by the user does not exist or cannot be opened."""
+class NoInputError(RseError, FileNotFoundError):
+    """A path given by the user does not exist or cannot be opened (a FileNotFoundError
+    too, for Python callers)."""
 
     exit_code = EXIT_NO_INPUT
 

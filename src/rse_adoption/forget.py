@@ -45,7 +45,7 @@ class ErasureSummary:
     dry_run: bool = False
     old_files_deleted: bool = True
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -75,7 +75,7 @@ def forget_person(
         manifest.erasures.append(
             {
                 "at": store.utc_now_iso(),
-                **{k: v for k, v in summary.to_json().items() if k.endswith("_removed")},
+                **{k: v for k, v in summary.to_dict().items() if k.endswith("_removed")},
             }
         )
         tx.commit(manifest)

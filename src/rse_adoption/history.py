@@ -42,6 +42,8 @@ HISTORY_SCHEMA = pa.schema(
     ]
 )
 TOTALS = "All sites shown"
+#: The columns of `history --json` rows, in order (the library's HistoryResult.to_pandas()).
+HISTORY_COLUMNS: tuple[str, ...] = tuple(f.name for f in HISTORY_SCHEMA if f.name != "generated_at")
 
 
 def _row(g: GroupFigures, report: Report, scope: list[str] | None) -> dict[str, Any]:

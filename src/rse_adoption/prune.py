@@ -34,7 +34,7 @@ class PruneSummary:
     activity_rows_removed: int = 0
     dry_run: bool = False
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 

@@ -45,7 +45,7 @@ class Status:
     activity_periods: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[Alert] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["warnings"] = [asdict(w) for w in self.warnings]
         return data

@@ -91,7 +91,7 @@ class IngestSummary:
         self.files_unchanged += result.status == "unchanged"
         self.files_failed += result.status == "error"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["details"] = [asdict(d) for d in self.details]
         return data

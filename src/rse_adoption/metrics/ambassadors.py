@@ -13,8 +13,8 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from ..privacy import is_suppressed
 from ..model import AmbassadorEffect, AmbassadorSite, GroupFigures
+from ..privacy import is_suppressed
 from .engine import Connection
 from .segments import Window
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..privacy import is_suppressed
 from ..model import Community
+from ..privacy import is_suppressed
 from .engine import Connection
 from .segments import WEEK_MICROSECONDS, Window, week_monday
 

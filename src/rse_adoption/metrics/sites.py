@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
-from ..privacy import is_suppressed
 from ..model import GroupFigures, Segments, WeekPoint
+from ..privacy import is_suppressed
 from .engine import Connection
 from .segments import SEGMENTS
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from ..privacy import is_suppressed
 from ..model import SiteTransitions
+from ..privacy import is_suppressed
 from .engine import Connection
 from .segments import LEVEL_SQL, PERIOD_LEVEL_SQL, SEGMENTS, Window
 

@@ -5,16 +5,14 @@ JSON: one object per site (docs/report-json.md, "Ambassadors"), in site order.""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
-from .csv_report import safe_cell
 from ..model import AmbassadorEffect, Ambassadors, AmbassadorSite
+from .csv_report import write_csv
 
 
 def effect_to_dict(effect: AmbassadorEffect | None) -> dict[str, Any] | None:
@@ -114,17 +112,19 @@ CSV_COLUMNS = (
 )
 
 
-def render_csv(ambassadors: Ambassadors) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*CSV_COLUMNS, "effect_estimate_pp", "effect_reason"])
+def csv_table(ambassadors: Ambassadors) -> tuple[list[str], list[list[object]]]:
+    """The CSV's columns and its rows, typed (None where hidden)."""
+    rows = []
     for row in to_list(ambassadors):
         effect = row["effect"] or {}
-        writer.writerow(
-            [safe_cell(row[c]) for c in CSV_COLUMNS]
-            + [safe_cell(effect.get("estimate_pp")), safe_cell(effect.get("reason"))]
+        rows.append(
+            [row[c] for c in CSV_COLUMNS] + [effect.get("estimate_pp"), effect.get("reason")]
         )
-    return out.getvalue()
+    return [*CSV_COLUMNS, "effect_estimate_pp", "effect_reason"], rows
+
+
+def render_csv(ambassadors: Ambassadors) -> str:
+    return write_csv(*csv_table(ambassadors))
 
 
 def effect_sentence(effect: AmbassadorEffect) -> str:

@@ -3,17 +3,16 @@ communities`). JSON keys: docs/report-json.md, "Communities"."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from ..metrics.communities import liveliest
-from .csv_report import safe_cell
 from ..model import Community, Report
+from .csv_report import write_csv
 from .terminal import sparkline
 
 FIELDS = (
@@ -69,23 +68,33 @@ def render_json(report: Report) -> str:
     return json.dumps(to_dict(report), ensure_ascii=False, indent=2) + "\n"
 
 
+def csv_table(report: Report) -> tuple[list[str], list[list[object]]]:
+    """The CSV's columns and its rows, typed (None where hidden)."""
+    columns = ["site", "community", "suppressed", *FIELDS]
+    rows = [
+        [c.site or "ALL", c.name, c.suppressed, *(getattr(c, f) for f in FIELDS)]
+        for c in report.communities
+    ]
+    return columns, rows
+
+
 def render_csv(report: Report) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["site", "community", "suppressed", *FIELDS])
-    for c in report.communities:
-        writer.writerow(
-            [safe_cell(c.site or "ALL"), safe_cell(c.name), safe_cell(c.suppressed)]
-            + [safe_cell(getattr(c, f)) for f in FIELDS]
-        )
-    return out.getvalue()
+    return write_csv(*csv_table(report))
 
 
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
 
 
-def table(report: Report, site: str | None = None) -> Table:
+def table(report: Report) -> Group:
+    """The terminal rendering: communities over every site shown, then each shown site's."""
+    return Group(
+        site_table(report, None),
+        *(site_table(report, g.site) for g in report.sites if not g.suppressed),
+    )
+
+
+def site_table(report: Report, site: str | None) -> Table:
     """Communities of one site (None: over every site shown)."""
     items = [c for c in report.communities if c.site == site]
     title = f"Communities — {site or 'all sites shown'}, {report.window_start} → {report.as_of}"

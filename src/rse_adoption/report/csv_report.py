@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Sequence
 
 from ..model import Forecast, GroupFigures, Report
 
@@ -61,7 +62,8 @@ def _mark(f: Forecast | None, index: int) -> tuple[str | None, str | None]:
     return mark.status, mark.expected.isoformat() if mark.expected else None
 
 
-def _row(g: GroupFigures, report: Report, label: str) -> list[str]:
+def _row(g: GroupFigures, report: Report, label: str) -> list[object]:
+    """One site's (or the totals') values in COLUMNS order, typed; None where hidden."""
     seg = g.segments
     f = g.forecast
     values: list[object] = [
@@ -87,14 +89,22 @@ def _row(g: GroupFigures, report: Report, label: str) -> list[str]:
         report.window_days,
         report.headcount_source,
     ]
-    return [safe_cell(v) for v in values]
+    return values
+
+
+def site_rows(report: Report) -> list[list[object]]:
+    """One row per site shown, COLUMNS order, typed values (the library's to_pandas())."""
+    return [_row(g, report, g.site or "") for g in report.sites]
+
+
+def write_csv(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """CSV text of `columns` and `rows`, every cell through `safe_cell` (every CSV output)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([safe_cell(v) for v in row] for row in rows)
+    return out.getvalue()
 
 
 def render(report: Report) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for g in report.sites:
-        writer.writerow(_row(g, report, g.site or ""))
-    writer.writerow(_row(report.totals, report, "TOTAL"))
-    return out.getvalue()
+    return write_csv(COLUMNS, [*site_rows(report), _row(report.totals, report, "TOTAL")])

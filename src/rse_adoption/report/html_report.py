@@ -15,9 +15,9 @@ from datetime import date
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from ..model import GroupFigures, Report
 from . import charts
 from .ambassadors_report import effect_sentence
-from ..model import GroupFigures, Report
 from .templates import environment
 from .wording import forecast_phrase, forecast_sentence
 

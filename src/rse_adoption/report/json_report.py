@@ -11,8 +11,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .ambassadors_report import to_section
 from ..model import Forecast, GroupFigures, Report
+from .ambassadors_report import to_section
 
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 

@@ -3,16 +3,14 @@ JSON keys: docs/report-json.md, "Personas"."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
 from rich.table import Table
 
 from ..metrics.personas import PERSONAS
-from .csv_report import safe_cell
 from ..model import Report
+from .csv_report import write_csv
 
 
 def to_dict(report: Report) -> dict[str, Any]:
@@ -36,17 +34,17 @@ def render_json(report: Report) -> str:
     return json.dumps(to_dict(report), ensure_ascii=False, indent=2) + "\n"
 
 
+def csv_table(report: Report) -> tuple[list[str], list[list[object]]]:
+    """The CSV's columns and its rows, typed (None where hidden)."""
+    rows: list[list[object]] = [
+        [p.site or "TOTAL", p.suppressed, *((p.personas or {}).get(name) for name in PERSONAS)]
+        for p in report.personas
+    ]
+    return ["site", "suppressed", *PERSONAS], rows
+
+
 def render_csv(report: Report) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["site", "suppressed", *PERSONAS])
-    for p in report.personas:
-        counts = p.personas or {}
-        writer.writerow(
-            [safe_cell(p.site or "TOTAL"), safe_cell(p.suppressed)]
-            + [safe_cell(counts.get(name)) for name in PERSONAS]
-        )
-    return out.getvalue()
+    return write_csv(*csv_table(report))
 
 
 def table(report: Report) -> Table:

@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
 from rich.table import Table
 
-from .csv_report import safe_cell
 from ..model import Report, SiteTransitions
+from .csv_report import write_csv
 from .terminal import _pct
 
 SEGMENT_ORDER = ("contributor", "reactor", "reader", "visitor", "inactive")
@@ -49,19 +47,22 @@ def render_json(report: Report) -> str:
     return json.dumps(to_dict(report), ensure_ascii=False, indent=2) + "\n"
 
 
-def render_csv(report: Report) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+def csv_table(report: Report) -> tuple[list[str], list[list[object]]]:
+    """The CSV's columns and its rows, typed (None where hidden)."""
     cells = [f"{a}_to_{b}" for a in SEGMENT_ORDER for b in SEGMENT_ORDER]
-    writer.writerow(["site", "suppressed", *RATES, *cells])
+    rows = []
     for t in report.transitions:
         matrix = t.matrix or {}
-        writer.writerow(
-            [safe_cell(t.site or "TOTAL"), safe_cell(t.suppressed)]
-            + [safe_cell(t.rates.get(r)) for r in RATES]
-            + [safe_cell(matrix.get(a, {}).get(b)) for a in SEGMENT_ORDER for b in SEGMENT_ORDER]
+        rows.append(
+            [t.site or "TOTAL", t.suppressed]
+            + [t.rates.get(r) for r in RATES]
+            + [matrix.get(a, {}).get(b) for a in SEGMENT_ORDER for b in SEGMENT_ORDER]
         )
-    return out.getvalue()
+    return ["site", "suppressed", *RATES, *cells], rows
+
+
+def render_csv(report: Report) -> str:
+    return write_csv(*csv_table(report))
 
 
 def table(report: Report) -> Table:

@@ -1,0 +1,381 @@
+"""The library's face: `open_store()` and the Store's methods, one per command.
+
+Everything the command line does, a Python caller (a notebook, a scheduler) does with the
+same functions: `cli.py` only parses options, calls one method here and hands the result to
+a renderer. Settings are keyword arguments that go through the same precedence and the same
+validation as the command's flags (defaults < rse-adoption.toml < `RSE_ADOPTION_*`
+environment < arguments), so a bad value raises the library's exception (errors.RseError
+and its subclasses) with the message and exit code the command would give.
+
+Each method returns a result whose `to_dict()` equals the command's `--json` output key for
+key, and `to_pandas()` where a table makes sense (the CSV output's columns and order).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import Settings, effective_settings
+from .errors import NoInputError
+
+if TYPE_CHECKING:  # pandas is imported only by to_pandas(): a cron run never pays for it
+    import pandas as pd
+
+    from .directory import DirectorySummary
+    from .forget import ErasureSummary
+    from .ingest.pipeline import FileResult, IngestSummary
+    from .model import Report
+    from .prune import PruneSummary
+    from .status import Status
+
+__all__ = ["Store", "open_store", "ReportResult", "SectionResult", "HistoryResult"]
+
+
+def open_store(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    create: bool = False,
+    config: str | os.PathLike[str] | None = None,
+    **settings: Any,
+) -> Store:
+    """The store at `path` (default: `data_dir` of the configuration, else ./rse-data).
+
+    `create=True` makes the folder if it does not exist; without it a missing folder is a
+    FileNotFoundError (errors.NoInputError, exit 66 on the command line). `config` is a
+    configuration file as `--config` names it (default: ./rse-adoption.toml when present,
+    or $RSE_ADOPTION_CONFIG). `settings` are Settings fields (window_days, min_group_size,
+    tipping_low, tipping_high, engine, spark_master, timezone...) that every method uses
+    unless it is given its own; an unknown name is a TypeError, a bad value a ConfigError.
+    """
+    store = Store(path, config=config, **settings)
+    data_dir = store.settings.data_dir
+    if create:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    elif not data_dir.is_dir():
+        raise NoInputError(f"{data_dir}: no store here (nothing ingested yet?)")
+    return store
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """`Store.report()`: the Report (every figure, typed; its attributes are readable
+    here too: `result.sites`, `result.totals`) with its JSON and table forms."""
+
+    report: Report
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.report, name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report (`report --format json`), key for key."""
+        from .report.json_report import report_to_dict
+
+        return report_to_dict(self.report)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per site shown, the CSV report's columns in its order (no TOTAL row:
+        `result.totals` holds it), typed: numbers as numbers, hidden figures as missing."""
+        import pandas as pd
+
+        from .report.csv_report import COLUMNS, site_rows
+
+        return pd.DataFrame(site_rows(self.report), columns=list(COLUMNS))
+
+
+@dataclass(frozen=True)
+class SectionResult:
+    """`Store.ambassadors()`, `communities()`, `transitions()`, `personas()`: the Report
+    they come from, and the section's JSON and table forms as the command prints them."""
+
+    report: Report
+    section: str  # "ambassadors", "communities", "transitions" or "personas"
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.report, name)
+
+    def to_dict(self) -> Any:
+        """The command's `--json` output (for `ambassadors`, a list of sites)."""
+        from .report.sections import to_dict
+
+        return to_dict(self.section, self.report)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The command's CSV output as a table: its columns in order, typed values."""
+        import pandas as pd
+
+        from .report.sections import table_rows
+
+        columns, rows = table_rows(self.section, self.report)
+        return pd.DataFrame(rows, columns=columns)
+
+
+@dataclass(frozen=True)
+class HistoryResult:
+    """`Store.history()`: the rows of `history --json` (see docs/operations.md)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"history": self.rows}
+
+    def to_pandas(self) -> pd.DataFrame:
+        import pandas as pd
+
+        from .history import HISTORY_COLUMNS
+
+        frame = pd.DataFrame(self.rows, columns=list(HISTORY_COLUMNS))
+        frame["as_of"] = pd.to_datetime(frame["as_of"])
+        return frame
+
+
+class Store:
+    """One store folder and the settings in force for it. Methods mirror the commands;
+    their keyword arguments override the store's settings for that call only.
+
+    Building one checks the settings, not the folder: commands that read a store raise
+    NoInputError (exit 66) when it does not exist, and those that write one create it
+    (`open_store` checks at once)."""
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str] | None = None,
+        *,
+        config: str | os.PathLike[str] | None = None,
+        **settings: Any,
+    ) -> None:
+        unknown = set(settings) - set(Settings.__dataclass_fields__) - {"data_dir"}
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        self._config = Path(config) if config is not None else None
+        self._flags = {**settings, "data_dir": Path(data_dir) if data_dir is not None else None}
+        self.settings: Settings = self._settings()
+
+    def __repr__(self) -> str:
+        return f"<rse_adoption Store {self.settings.data_dir}>"
+
+    def _settings(self, **overrides: Any) -> Settings:
+        """Settings with this call's arguments applied, validated as the CLI's flags are."""
+        flags = {**self._flags, **{k: v for k, v in overrides.items() if v is not None}}
+        return effective_settings(config=self._config, flags=flags)[0]
+
+    def load_directory(
+        self, path: str | os.PathLike[str], *, keep_names: bool = False, wait_seconds: float = 0.0
+    ) -> DirectorySummary:
+        """`rse-adoption directory FILE [--keep-names]`: replace the employee directory."""
+        from .directory import load_directory
+
+        return load_directory(
+            Path(path), self.settings, wait_seconds=wait_seconds, keep_names=keep_names
+        )
+
+    def ingest(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        format: str = "auto",
+        mapping: str | os.PathLike[str] | None = None,
+        timezone: str | None = None,
+        period_end: date | None = None,
+        period_days: int | None = None,
+        dry_run: bool = False,
+        wait_seconds: float = 0.0,
+        on_file: Callable[[FileResult, int, int], None] | None = None,
+    ) -> IngestSummary:
+        """`rse-adoption ingest PATH...`: the summary whose `to_dict()` is `--json`'s output.
+        Files that cannot be read are in it with status "error" (the command exits 65)."""
+        from .ingest.mapped import load_mapping
+        from .ingest.pipeline import ingest_paths
+
+        settings = self._settings(timezone=timezone)
+        mapping_path = mapping or settings.mapping_file
+        return ingest_paths(
+            [Path(p) for p in paths],
+            settings,
+            format_name=format,
+            wait_seconds=wait_seconds,
+            on_file=on_file,
+            dry_run=dry_run,
+            period_end=period_end,
+            period_days=period_days,
+            mapping=load_mapping(Path(mapping_path)) if mapping_path else None,
+        )
+
+    def report(
+        self,
+        *,
+        sites: Sequence[str] = (),
+        as_of: date | None = None,
+        window_days: int | None = None,
+        min_group_size: int | None = None,
+        engine: str | None = None,
+        spark_master: str | None = None,
+        history: bool = False,
+        wait_seconds: float = 60.0,
+    ) -> ReportResult:
+        """`rse-adoption report`: per-site tipping-point figures over the window ending
+        `as_of` (default: the last day with data). `history=True` also records them
+        (`report --history`)."""
+        from .metrics import build_report
+
+        settings = self._settings(
+            window_days=window_days,
+            min_group_size=min_group_size,
+            engine=engine,
+            spark_master=spark_master,
+        )
+        result = build_report(settings, site_names=sites, as_of=as_of)
+        if history:
+            from .history import append_history
+
+            append_history(result, settings, partial=bool(sites), wait_seconds=wait_seconds)
+        return ReportResult(result)
+
+    def _section(
+        self, section: str, sites: Sequence[str], as_of: date | None, **kw: Any
+    ) -> SectionResult:
+        from .metrics import build_report
+
+        names = kw.pop("names", False)
+        settings = self._settings(**kw)
+        result = build_report(
+            settings,
+            site_names=sites,
+            as_of=as_of,
+            ambassador_reach=section == "ambassadors",
+            ambassador_names=names,
+            with_communities=section == "communities",
+            with_transitions=section == "transitions",
+            with_personas=section == "personas",
+        )
+        return SectionResult(result, section)
+
+    def ambassadors(
+        self,
+        *,
+        sites: Sequence[str] = (),
+        as_of: date | None = None,
+        names: bool = False,
+        window_days: int | None = None,
+        min_group_size: int | None = None,
+        engine: str | None = None,
+        spark_master: str | None = None,
+    ) -> SectionResult:
+        """`rse-adoption ambassadors`: the ambassador network by site, its reach and effect."""
+        return self._section(
+            "ambassadors",
+            sites,
+            as_of,
+            names=names,
+            window_days=window_days,
+            min_group_size=min_group_size,
+            engine=engine,
+            spark_master=spark_master,
+        )
+
+    def communities(
+        self,
+        *,
+        sites: Sequence[str] = (),
+        as_of: date | None = None,
+        window_days: int | None = None,
+        min_group_size: int | None = None,
+        engine: str | None = None,
+        spark_master: str | None = None,
+    ) -> SectionResult:
+        """`rse-adoption communities`: communities overall and per site."""
+        return self._section(
+            "communities",
+            sites,
+            as_of,
+            window_days=window_days,
+            min_group_size=min_group_size,
+            engine=engine,
+            spark_master=spark_master,
+        )
+
+    def transitions(
+        self,
+        *,
+        sites: Sequence[str] = (),
+        as_of: date | None = None,
+        window_days: int | None = None,
+        min_group_size: int | None = None,
+        engine: str | None = None,
+        spark_master: str | None = None,
+    ) -> SectionResult:
+        """`rse-adoption transitions`: movement between segments since the previous window."""
+        return self._section(
+            "transitions",
+            sites,
+            as_of,
+            window_days=window_days,
+            min_group_size=min_group_size,
+            engine=engine,
+            spark_master=spark_master,
+        )
+
+    def personas(
+        self,
+        *,
+        sites: Sequence[str] = (),
+        as_of: date | None = None,
+        window_days: int | None = None,
+        min_group_size: int | None = None,
+        engine: str | None = None,
+        spark_master: str | None = None,
+    ) -> SectionResult:
+        """`rse-adoption personas`: people by give-and-receive persona per site."""
+        return self._section(
+            "personas",
+            sites,
+            as_of,
+            window_days=window_days,
+            min_group_size=min_group_size,
+            engine=engine,
+            spark_master=spark_master,
+        )
+
+    def history(self, *, sites: Sequence[str] = ()) -> HistoryResult:
+        """`rse-adoption history`: the figures `report(history=True)` recorded; `sites`
+        keeps those sites and the totals recorded for exactly them."""
+        from .history import read_history, select_history
+        from .metrics import resolve_sites
+
+        rows = read_history(self.settings)
+        known = sorted({r["site"] for r in rows if r["site"] is not None})
+        return HistoryResult(select_history(rows, resolve_sites(sites, known) if sites else None))
+
+    def status(self, *, stale_days: int = 7, directory_max_age: int = 90) -> Status:
+        """`rse-adoption status`: what the store holds and the warnings to act on."""
+        from .status import store_status
+
+        return store_status(
+            self.settings, stale_data_days=stale_days, stale_directory_days=directory_max_age
+        )
+
+    def quarantine(self, *, limit: int = 50) -> list[dict[str, Any]]:
+        """`rse-adoption quarantine --json`: rows ingest could not use (file, line, reason, raw)."""
+        from .quarantine import read_quarantine
+
+        return read_quarantine(self.settings, limit=limit)
+
+    def forget(
+        self, users: Sequence[str], *, dry_run: bool = False, wait_seconds: float = 0.0
+    ) -> ErasureSummary:
+        """`rse-adoption forget USER...`: erase one person (their e-mail and/or employee id)."""
+        from .forget import forget_person
+
+        return forget_person(list(users), self.settings, dry_run=dry_run, wait_seconds=wait_seconds)
+
+    def prune(
+        self, *, keep_days: int | None = None, dry_run: bool = False, wait_seconds: float = 0.0
+    ) -> PruneSummary:
+        """`rse-adoption prune`: drop raw events older than the retention."""
+        from .prune import prune
+
+        return prune(self.settings, keep_days=keep_days, dry_run=dry_run, wait_seconds=wait_seconds)

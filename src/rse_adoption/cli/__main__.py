@@ -1,0 +1,5 @@
+"""`python -m rse_adoption.cli`: the same command as `rse-adoption`."""
+
+from . import main
+
+main()

@@ -1,0 +1,343 @@
+"""The commands that compute and render figures: `report`, `ambassadors`, `communities`,
+`transitions`, `personas`. Each parses its options, calls one Store method and hands the
+Report to cli/output.py; formats come from report/registry.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+
+from ..config import ENGINES
+from ..report.registry import formats
+from .app import app
+from .common import (
+    AsOfOption,
+    ConfigOption,
+    DataDirOption,
+    QuietOption,
+    SiteOption,
+    handle_errors,
+    parse_day,
+    store,
+)
+from .output import emit
+
+EngineOption = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        click_type=click.Choice(ENGINES),
+        help="Query engine of the metrics: duckdb (embedded) or spark (the `spark` extra; "
+        "docs/scale.md) [default: duckdb, or engine.name].",
+        show_default=False,
+    ),
+]
+SparkMasterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        help="With --engine spark: master URL (local[4], spark://host:7077, yarn) or Spark "
+        "Connect URL (sc://host:15002) [default: $SPARK_REMOTE, else local mode].",
+    ),
+]
+WindowOption = Annotated[
+    int | None, typer.Option("--window", min=1, help="Window length in days [default: 90].")
+]
+MinGroupOption = Annotated[
+    int | None,
+    typer.Option("--min-group-size", min=1, help="Hide groups with fewer people [default: 5]."),
+]
+OutOption = Annotated[
+    str | None,
+    typer.Option(
+        "--out",
+        help="Write to this file instead of standard output (a folder, existing or written "
+        "with a trailing /, gets COMMAND.EXT inside it).",
+    ),
+]
+JsonFormatOption = Annotated[
+    bool, typer.Option("--json", help="Same as --format json (for scripts).")
+]
+
+
+def _format_option(command: str) -> object:
+    return typer.Option(
+        "--format", click_type=click.Choice(formats(command)), help="Output format."
+    )
+
+
+@app.command()
+@handle_errors
+def report(
+    site: Annotated[
+        list[str] | None,
+        typer.Option("--site", help="Only this site (repeat for several); adds a detail block."),
+    ] = None,
+    as_of: AsOfOption = None,
+    window: WindowOption = None,
+    format: Annotated[str, _format_option("report")] = "table",
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            help="Write to this file instead of standard output. A folder (existing, or "
+            "written with a trailing /) gets report.html, report.json...; for png "
+            "(required), the folder the charts go to.",
+        ),
+    ] = None,
+    min_group_size: Annotated[
+        int | None,
+        typer.Option("--min-group-size", min=1, help="Hide sites with fewer people [default: 5]."),
+    ] = None,
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history",
+            help="Also append this report's per-site figures to the store's history "
+            "(kept after prune; see `rse-adoption history`).",
+        ),
+    ] = False,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    json_out: JsonFormatOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Per-site readers vs contributors and progress toward the tipping point.
+
+    A site tips when its contributors (people who posted or commented in the window)
+    reach 15% of its headcount; 10-15% is the tipping band. Definitions: docs/metrics.md.
+    """
+    day = parse_day(as_of)
+    if json_out:
+        format = "json"
+    if format == "png" and out is None:
+        raise typer.BadParameter("--format png needs --out FOLDER", param_hint="--out")
+    result = store(data_dir, config).report(
+        sites=site or (),
+        as_of=day,
+        window_days=window,
+        min_group_size=min_group_size,
+        engine=engine,
+        spark_master=spark_master,
+        history=history,
+    )
+    emit("report", format, result.report, out=out, quiet=quiet, details=bool(site))
+
+
+def _section_command(
+    section: str,
+    *,
+    site: list[str] | None,
+    as_of: str | None,
+    window: int | None,
+    format: str,
+    out: str | None,
+    min_group_size: int | None,
+    engine: str | None,
+    spark_master: str | None,
+    data_dir: Path | None,
+    config: Path | None,
+    json_out: bool,
+    quiet: bool,
+    names: bool = False,
+) -> None:
+    """What the four section commands do: the Store method of the same name, then the
+    section's renderer."""
+    chosen = store(data_dir, config)
+    options: dict[str, object] = {
+        "sites": site or (),
+        "as_of": parse_day(as_of),
+        "window_days": window,
+        "min_group_size": min_group_size,
+        "engine": engine,
+        "spark_master": spark_master,
+    }
+    if section == "ambassadors":
+        options["names"] = names
+    result = getattr(chosen, section)(**options)
+    emit(
+        section,
+        "json" if json_out else format,
+        result.report,
+        out=out,
+        quiet=quiet,
+        details=bool(site),
+    )
+
+
+@app.command()
+@handle_errors
+def ambassadors(
+    names: Annotated[
+        bool,
+        typer.Option(
+            "--names",
+            help="Also list each site's ambassadors by name (needs `directory --keep-names`; "
+            "never their individual activity).",
+        ),
+    ] = False,
+    site: SiteOption = None,
+    as_of: AsOfOption = None,
+    window: WindowOption = None,
+    format: Annotated[str, _format_option("ambassadors")] = "table",
+    out: OutOption = None,
+    min_group_size: Annotated[
+        int | None,
+        typer.Option("--min-group-size", min=1, help="Hide sites with fewer people [default: 5]."),
+    ] = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    json_out: JsonFormatOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """The ambassador and coach network by site: ambassadors per 100 employees against the
+    target (ambassadors.per_employees, default one per 50), sites without one, how many are
+    contributors themselves, whom they reach, and whether sites convert faster once they
+    have one (an association, never proof). Definitions: docs/metrics.md#ambassadors.
+    """
+    _section_command(
+        "ambassadors",
+        names=names,
+        site=site,
+        as_of=as_of,
+        window=window,
+        format=format,
+        out=out,
+        min_group_size=min_group_size,
+        engine=engine,
+        spark_master=spark_master,
+        data_dir=data_dir,
+        config=config,
+        json_out=json_out,
+        quiet=quiet,
+    )
+
+
+@app.command()
+@handle_errors
+def communities(
+    site: SiteOption = None,
+    as_of: AsOfOption = None,
+    window: WindowOption = None,
+    format: Annotated[str, _format_option("communities")] = "table",
+    out: OutOption = None,
+    min_group_size: Annotated[
+        int | None,
+        typer.Option(
+            "--min-group-size",
+            min=1,
+            help="Hide communities with fewer active people [default: 5].",
+        ),
+    ] = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    json_out: JsonFormatOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Communities (spaces, groups, channels) overall and per site: active members,
+    contributors, posts and replies, share of posts answered, weekly trend, and each
+    site's most and least lively ones. Definitions: docs/metrics.md#communities.
+    """
+    _section_command(
+        "communities",
+        site=site,
+        as_of=as_of,
+        window=window,
+        format=format,
+        out=out,
+        min_group_size=min_group_size,
+        engine=engine,
+        spark_master=spark_master,
+        data_dir=data_dir,
+        config=config,
+        json_out=json_out,
+        quiet=quiet,
+    )
+
+
+@app.command()
+@handle_errors
+def transitions(
+    site: SiteOption = None,
+    as_of: AsOfOption = None,
+    window: Annotated[
+        int | None,
+        typer.Option(
+            "--window", min=1, help="Window length in days, for both windows [default: 90]."
+        ),
+    ] = None,
+    format: Annotated[str, _format_option("transitions")] = "table",
+    out: OutOption = None,
+    min_group_size: MinGroupOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    json_out: JsonFormatOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Movement between segments from the previous window to this one, per site: readers
+    and reactors who became contributors, contributors kept and lost. Definitions:
+    docs/metrics.md#transitions.
+    """
+    _section_command(
+        "transitions",
+        site=site,
+        as_of=as_of,
+        window=window,
+        format=format,
+        out=out,
+        min_group_size=min_group_size,
+        engine=engine,
+        spark_master=spark_master,
+        data_dir=data_dir,
+        config=config,
+        json_out=json_out,
+        quiet=quiet,
+    )
+
+
+@app.command()
+@handle_errors
+def personas(
+    site: SiteOption = None,
+    as_of: AsOfOption = None,
+    window: WindowOption = None,
+    format: Annotated[str, _format_option("personas")] = "table",
+    out: OutOption = None,
+    min_group_size: MinGroupOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    json_out: JsonFormatOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """People by give-and-receive persona per site: observers, catalysts, responders,
+    broadcasters, engagers (needs events that name the person replied or reacted to).
+    Rules and thresholds: docs/metrics.md#personas.
+    """
+    _section_command(
+        "personas",
+        site=site,
+        as_of=as_of,
+        window=window,
+        format=format,
+        out=out,
+        min_group_size=min_group_size,
+        engine=engine,
+        spark_master=spark_master,
+        data_dir=data_dir,
+        config=config,
+        json_out=json_out,
+        quiet=quiet,
+    )
