@@ -79,12 +79,13 @@ class ReportResult:
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per site shown, the CSV report's columns in its order (no TOTAL row:
-        `result.totals` holds it), typed: numbers as numbers, hidden figures as missing."""
+        `result.totals` holds it), typed with pandas' nullable types: counts are integers,
+        shares floats, hidden figures missing (<NA>)."""
         import pandas as pd
 
         from .report.csv_report import COLUMNS, site_rows
 
-        return pd.DataFrame(site_rows(self.report), columns=list(COLUMNS))
+        return pd.DataFrame(site_rows(self.report), columns=list(COLUMNS)).convert_dtypes()
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ class SectionResult:
         from .report.sections import table_rows
 
         columns, rows = table_rows(self.section, self.report)
-        return pd.DataFrame(rows, columns=columns)
+        return pd.DataFrame(rows, columns=columns).convert_dtypes()
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,8 @@ class HistoryResult:
 
 class Store:
     """One store folder and the settings in force for it. Methods mirror the commands;
-    their keyword arguments override the store's settings for that call only.
+    their keyword arguments override the store's settings for that call only. `given_as`
+    names, in error messages, where the settings came from ("flag" for the CLI).
 
     Building one checks the settings, not the folder: commands that read a store raise
     NoInputError (exit 66) when it does not exist, and those that write one create it
@@ -146,12 +148,14 @@ class Store:
         data_dir: str | os.PathLike[str] | None = None,
         *,
         config: str | os.PathLike[str] | None = None,
+        given_as: str = "argument",
         **settings: Any,
     ) -> None:
         unknown = set(settings) - set(Settings.__dataclass_fields__) - {"data_dir"}
         if unknown:
             raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
         self._config = Path(config) if config is not None else None
+        self._given_as = given_as  # how errors name where a value came from
         self._flags = {**settings, "data_dir": Path(data_dir) if data_dir is not None else None}
         self.settings: Settings = self._settings()
 
@@ -161,7 +165,7 @@ class Store:
     def _settings(self, **overrides: Any) -> Settings:
         """Settings with this call's arguments applied, validated as the CLI's flags are."""
         flags = {**self._flags, **{k: v for k, v in overrides.items() if v is not None}}
-        return effective_settings(config=self._config, flags=flags)[0]
+        return effective_settings(config=self._config, flags=flags, flag_source=self._given_as)[0]
 
     def load_directory(
         self, path: str | os.PathLike[str], *, keep_names: bool = False, wait_seconds: float = 0.0

@@ -206,10 +206,12 @@ def effective_settings(
     flags: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    flag_source: str = "flag",
 ) -> tuple[Settings, dict[str, str]]:
     """Settings from defaults < configuration file < `RSE_ADOPTION_*` environment < flags
     (None flags are not given), and where each field came from: `default`, `PATH:LINE`,
-    `env NAME` or `flag`."""
+    `env NAME` or `flag_source` ("flag" on the command line, "argument" in the library).
+    An invalid value is a ConfigError (exit 78), exit 2 when a flag is involved."""
     env = os.environ if environ is None else environ
     sources = dict.fromkeys((f.name for f in fields(Settings)), "default")
     values: dict[str, Any] = {}
@@ -233,7 +235,7 @@ def effective_settings(
     for field, value in (flags or {}).items():
         if value is not None:
             values[field] = value
-            sources[field] = "flag"
+            sources[field] = flag_source
     if aliases:
         values["site_aliases"] = tuple(sorted(aliases.items()))
     try:
@@ -241,7 +243,7 @@ def effective_settings(
     except ConfigError as exc:
         involved = [f"{f} from {sources[f]}" for f in exc.fields if sources.get(f) != "default"]
         message = f"{exc}" + (f" ({'; '.join(involved)})" if involved else "")
-        if any(sources.get(f) == "flag" for f in exc.fields):
+        if any(sources.get(f) == flag_source for f in exc.fields):
             # A bad value typed on the command line is a usage error, whatever else is
             # involved: the user fixes the command, not the configuration.
             raise ConfigError(message, exc.fields, exit_code=EXIT_USAGE) from None

@@ -92,7 +92,8 @@ def store(data_dir: Path | None, config: Path | None = None, **flags: Any) -> St
     environment < these flags (None: not given), validated as the library validates them."""
     from ..api import Store
 
-    return Store(data_dir, config=config, **{k: v for k, v in flags.items() if v is not None})
+    given = {k: v for k, v in flags.items() if v is not None}
+    return Store(data_dir, config=config, given_as="flag", **given)
 
 
 def parse_day(value: str | None, option: str = "--as-of") -> date | None:
