@@ -15,9 +15,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.image import imread
 from matplotlib.transforms import Bbox
 
+from rse_adoption.model import GroupFigures, Report, Segments, WeekPoint
 from rse_adoption.report import charts
 from rse_adoption.report.html_report import render
-from rse_adoption.model import GroupFigures, Report, Segments, WeekPoint
 
 from .browser import chromium, screenshot
 from .conftest import write
