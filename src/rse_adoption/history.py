@@ -41,7 +41,6 @@ HISTORY_SCHEMA = pa.schema(
         pa.field("scope", pa.list_(pa.string())),
     ]
 )
-TOTALS = "All sites shown"
 #: The columns of `history --json` rows, in order (the library's HistoryResult.to_pandas()).
 HISTORY_COLUMNS: tuple[str, ...] = tuple(f.name for f in HISTORY_SCHEMA if f.name != "generated_at")
 

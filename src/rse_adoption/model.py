@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 SCHEMA_VERSION = "1.4"
+#: How every renderer names the totals row (the sum over the sites a report shows).
+TOTALS_NAME = "All sites shown"
 
 
 @dataclass(frozen=True)

@@ -351,29 +351,9 @@ def status(
         return
     if quiet:
         return
-    directory = result.directory
-    lines = [
-        f"store          {result.data_dir}",
-        f"events         {result.rows:,} from {result.first_day or '—'} to {result.last_day or '—'}"
-        f" in {result.event_files} data files",
-        f"files          {result.files} ingested, last on {result.last_ingest or 'never'}",
-        f"quarantined    {result.quarantined:,} rows",
-        "directory      "
-        + (
-            f"{directory['rows']:,} people from {directory['source_file']}, loaded "
-            f"{directory['loaded_at']}"
-            if directory
-            else "none loaded"
-        ),
-    ]
-    lines += [
-        f"activity       {p['source_format']} {p['period_days']} days to {p['refresh_date']}: "
-        f"{p['rows']:,} people"
-        + (f" ({p['concealed_rows']:,} concealed names)" if p["concealed_rows"] else "")
-        for p in result.activity_periods
-    ]
-    lines += [f"warning        {w.message}" for w in result.warnings] or ["warnings       none"]
-    sys.stdout.write("\n".join(lines) + "\n")
+    from ..report.store_text import status_text
+
+    sys.stdout.write(status_text(result))
 
 
 @app.command()
@@ -453,7 +433,7 @@ def history_command(
 ) -> None:
     """Progress toward the tipping point over time, from the figures `report --history`
     recorded (one line per report day and site; the latest run of a day wins)."""
-    from ..history import TOTALS
+    from ..report.store_text import history_text
 
     result = store(data_dir, config).history(sites=site or ())
     if json_out:
@@ -464,16 +444,7 @@ def history_command(
     if not result.rows:
         stderr().print("No history yet: run `rse-adoption report --history`.")
         return
-    for r in result.rows:
-        name = r["site"] or ("Total of " + ", ".join(r["scope"]) if r["scope"] else TOTALS)
-        if r["suppressed"]:
-            figures = "hidden (below the privacy threshold)"
-        else:
-            figures = (
-                f"{r['contributor_share'] * 100:5.1f} %  {r['status']:<8} "
-                f"{r['contributors']}/{r['headcount']} contributors"
-            )
-        sys.stdout.write(f"{r['as_of']}  {r['window_days']:>3} d  {name:<30}  {figures}\n")
+    sys.stdout.write(history_text(result.rows))
 
 
 @config_app.command("show")
