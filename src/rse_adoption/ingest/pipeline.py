@@ -289,6 +289,19 @@ def _ingest_one(
     return result
 
 
+@dataclass
+class Staged:
+    """What reading one file left in its staging folder: the events' months (one Parquet
+    file each), rejected rows, activity-period rows, notes for the user, ignored rows."""
+
+    folder: Path
+    months: dict[str, StagedMonth] = field(default_factory=dict)
+    rejects: list[pa.Table] = field(default_factory=list)
+    periods: list[pa.Table] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    ignored: int = 0
+
+
 def _stage_and_commit(
     tx: store.WriteTransaction,
     con: Any,
@@ -300,31 +313,36 @@ def _stage_and_commit(
     """Stage the file's events by month, remove duplicates, and commit them with the
     quarantine and the ledger entry. `sha` is the file's SHA-256, or its computation under
     way (waited for before the commit)."""
-    staging = tx.staging / uuid.uuid4().hex
-    staging.mkdir(parents=True, exist_ok=True)
+    staged = _stage(tx, module, path, context)
+    try:
+        content_sha = sha if isinstance(sha, str) else sha.result()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read: {exc.strerror}") from exc
+    return _commit(tx, con, module, path, staged, content_sha)
+
+
+def _stage(tx: store.WriteTransaction, module: Format, path: Path, context: ReadContext) -> Staged:
+    """Read `path` with `module` into a new staging folder, one Parquet file per UTC month.
+    Parquet encoding runs in a second thread (pyarrow releases the GIL) while the next
+    batch is read and converted; at most two batches wait, so memory stays bounded."""
+    staged = Staged(tx.staging / uuid.uuid4().hex)
+    staged.folder.mkdir(parents=True, exist_ok=True)
     writers: dict[str, pq.ParquetWriter] = {}
-    months: dict[str, StagedMonth] = {}
-    rejects: list[pa.Table] = []
-    period_tables: list[pa.Table] = []
-    notes: list[str] = []
-    ignored = 0
-    # Parquet encoding runs in a second thread (pyarrow releases the GIL) while the next
-    # batch is read and converted; at most two batches wait, so memory stays bounded.
     pending: deque[Future[None]] = deque()
     try:
         with ThreadPoolExecutor(max_workers=1) as writer_thread:
             try:
                 for batch in module.read(path, context):
                     if batch.rejects is not None and batch.rejects.num_rows:
-                        rejects.append(batch.rejects)
+                        staged.rejects.append(batch.rejects)
                     if batch.periods is not None and batch.periods.num_rows:
-                        period_tables.append(batch.periods)
-                    ignored += batch.ignored
-                    notes.extend(batch.notes)
+                        staged.periods.append(batch.periods)
+                    staged.ignored += batch.ignored
+                    staged.notes.extend(batch.notes)
                     if batch.events is not None and batch.events.num_rows:
                         pending.append(
                             writer_thread.submit(
-                                _stage_events, batch.events, staging, writers, months
+                                _stage_events, batch.events, staged.folder, writers, staged.months
                             )
                         )
                         if len(pending) > 2:
@@ -334,8 +352,8 @@ def _stage_and_commit(
                     future.result()
     except EncodingMismatch:
         _close_all(writers)
-        for staged in staging.iterdir():
-            staged.unlink()
+        for leftover in staged.folder.iterdir():
+            leftover.unlink()
         raise
     except (OSError, EOFError, zlib.error, pa.ArrowException, UnicodeError, ValueError) as exc:
         _close_all(writers)
@@ -343,18 +361,28 @@ def _stage_and_commit(
             raise
         raise DataError(f"{path}: cannot be read: {exc}") from exc
     _close_all(writers)
+    return staged
 
-    try:
-        content_sha = sha if isinstance(sha, str) else sha.result()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot be read: {exc.strerror}") from exc
+
+def _commit(
+    tx: store.WriteTransaction,
+    con: Any,
+    module: Format,
+    path: Path,
+    staged: Staged,
+    content_sha: str,
+) -> FileResult:
+    """De-duplicate the staged months, merge activity periods, write the quarantine, and
+    publish all of it with the file's ledger entry in one manifest commit."""
     result = FileResult(str(path), "ingested", module.NAME)
-    result.rows_read = sum(m.rows for m in months.values()) + ignored
-    result.ignored = ignored
+    result.rows_read = sum(m.rows for m in staged.months.values()) + staged.ignored
+    result.ignored = staged.ignored
+    notes = list(staged.notes)
     manifest = tx.manifest.copy()
-    for month, stats in sorted(months.items()):
-        staged_path = staging / f"month={month}.parquet"
-        kept_path, kept, period = deduplicate(con, tx, month, staged_path, stats)
+    for month, stats in sorted(staged.months.items()):
+        kept_path, kept, period = deduplicate(
+            con, tx, month, staged.folder / f"month={month}.parquet", stats
+        )
         result.duplicates += stats.rows - kept
         result.rows_ingested += kept
         if kept_path is not None:
@@ -367,8 +395,8 @@ def _stage_and_commit(
                     **period,
                 }
             )
-    if period_tables:
-        merged = periods.merge_periods(con, tx, manifest, pa.concat_tables(period_tables))
+    if staged.periods:
+        merged = periods.merge_periods(con, tx, manifest, pa.concat_tables(staged.periods))
         result.rows_read += (
             merged.rows_new + merged.rows_replaced + merged.rows_unchanged + merged.rows_repeated
         )
@@ -378,11 +406,11 @@ def _stage_and_commit(
             notes.append(f"{merged.rows_replaced} row(s) replaced those of an earlier export")
         if merged.concealed_rows:
             notes.append(concealed_names_message(merged.concealed_rows))
-    if ignored:
-        notes.append(f"{ignored} row(s) of event types the mapping ignores")
+    if staged.ignored:
+        notes.append(f"{staged.ignored} row(s) of event types the mapping ignores")
     result.message = "; ".join(notes) or None
-    if rejects:
-        table = pa.concat_tables(rejects)
+    if staged.rejects:
+        table = pa.concat_tables(staged.rejects)
         result.quarantined = table.num_rows
         result.rows_read += table.num_rows
         q_path = tx.new_data_path("quarantine")
