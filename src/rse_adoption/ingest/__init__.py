@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 
 from .. import store
 from ..config import Settings
-from ..errors import DataError, NoInputError, RseError
+from ..errors import ConcealedNamesError, DataError, NoInputError, RseError
 from ..event_files import copy_events
 from ..privacy import KeyCache, load_or_create_secret
 from ..schema import EVENT_DICTIONARY_COLUMNS, EVENT_SCHEMA, EVENT_STATISTICS_COLUMNS
@@ -216,12 +216,14 @@ def ingest_paths(
     period_end: date | None = None,
     period_days: int | None = None,
     mapping: Mapping | None = None,
+    daily: DailyReport | None = None,
 ) -> IngestSummary:
     """Ingest every file under `paths` into the store at `settings.data_dir`.
 
     `period_end` and `period_days` give the period of activity-count exports that do not
     state it (Slack member analytics); `mapping` is a parsed `--mapping` file, which
-    makes files it matches readable as the `mapped` format.
+    makes files it matches readable as the `mapped` format. `daily` says the files are a
+    fetcher's one-day report (see DailyReport).
 
     Raises NoInputError before touching the store if a path is missing, StoreBusyError if
     another writer holds the lock. Unreadable files are reported in the summary with
@@ -234,7 +236,7 @@ def ingest_paths(
         raise DataError(f"unknown format {format_name!r}; known: auto, {', '.join(FORMATS)}")
     files = expand_inputs(paths)
     summary = IngestSummary(dry_run=dry_run)
-    options = ReadOptions(format_name, period_end, period_days, mapping)
+    options = ReadOptions(format_name, period_end, period_days, mapping, daily)
     with contextlib.ExitStack() as scratch:
         data_dir = settings.data_dir
         if dry_run and not (data_dir / store.MANIFEST).exists():  # do not create a store
@@ -244,14 +246,30 @@ def ingest_paths(
 
 
 @dataclass(frozen=True)
+class DailyReport:
+    """A one-day Microsoft 365 report a fetcher downloaded (fetch/m365.py), read like a
+    file ingested by hand except that: its rows are the period of one day ending on `day`
+    (ReadContext.day); it replaces that day's rows whole (Microsoft revises recent days);
+    the fetcher decides whether it is new (the same bytes can be two empty days, so the
+    content hash alone says nothing); concealed names refuse it (ConcealedNamesError,
+    nothing stored); and `provenance` (report, day, refresh date...) goes into its ledger
+    entry."""
+
+    day: date
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ReadOptions:
     """What the user told ingest about the files: a forced format ("auto" to detect), the
-    period of activity-count exports that do not state it, and a column mapping."""
+    period of activity-count exports that do not state it, a column mapping, and whether
+    they are a fetcher's one-day report."""
 
     format_name: str = "auto"
     period_end: date | None = None
     period_days: int | None = None
     mapping: Mapping | None = None
+    daily: DailyReport | None = None
 
 
 def _ingest_files(
@@ -296,7 +314,7 @@ def _ingest_one(
         sha = file_sha256(path) if known_size else None
     except OSError as exc:
         return FileResult(display, "error", message=f"{path}: cannot be read: {exc.strerror}")
-    previous = ledger_by_hash.get(sha) if sha else None
+    previous = ledger_by_hash.get(sha) if sha and options.daily is None else None
     if previous is not None:
         return FileResult(
             display,
@@ -327,16 +345,24 @@ def _ingest_one(
         period_end=options.period_end,
         period_days=options.period_days,
         mapping=options.mapping,
+        day=options.daily.day if options.daily is not None else None,
     )
     failed = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as hasher:
         content_hash: str | Future[str] = sha or hasher.submit(file_sha256, path, failed)
         try:
             try:
-                result = _stage_and_commit(tx, con, module, path, context, content_hash)
+                result = _stage_and_commit(
+                    tx, con, module, path, context, content_hash, options.daily
+                )
             except EncodingMismatch:
                 context.encoding = "cp1252"
-                result = _stage_and_commit(tx, con, module, path, context, content_hash)
+                result = _stage_and_commit(
+                    tx, con, module, path, context, content_hash, options.daily
+                )
+        except ConcealedNamesError:
+            failed.set()
+            raise  # the fetcher stops its run: every other day is concealed too
         except RseError as exc:
             failed.set()  # do not finish hashing a file that will not be committed
             return FileResult(display, "error", module.NAME, message=str(exc))
@@ -356,6 +382,7 @@ def _stage_and_commit(
     path: Path,
     context: ReadContext,
     sha: str | Future[str],
+    daily: DailyReport | None = None,
 ) -> FileResult:
     """Stage the file's events by month, remove duplicates, and commit them with the
     quarantine and the ledger entry. `sha` is the file's SHA-256, or its computation under
@@ -425,8 +452,21 @@ def _stage_and_commit(
                     **period,
                 }
             )
+    if daily is not None:
+        concealed = sum(int(pc.sum(t["concealed"]).as_py() or 0) for t in period_tables)
+        if concealed:
+            raise ConcealedNamesError(f"{path.name}: {concealed_names_message(concealed)}")
+        if not period_tables:  # revised to nobody active that day: no rows remain
+            manifest.activity_files = [
+                e
+                for e in manifest.activity_files
+                if (e["source_format"], int(e["period_days"]), e["refresh_date"])
+                != (module.NAME, 1, daily.day.isoformat())
+            ]
     if period_tables:
-        merged = periods.merge_periods(con, tx, manifest, pa.concat_tables(period_tables))
+        merged = periods.merge_periods(
+            con, tx, manifest, pa.concat_tables(period_tables), whole=daily is not None
+        )
         result.rows_read += (
             merged.rows_new + merged.rows_replaced + merged.rows_unchanged + merged.rows_repeated
         )
@@ -463,6 +503,7 @@ def _stage_and_commit(
             "duplicates": result.duplicates,
             "quarantined": result.quarantined,
             "ingested_at": store.utc_now_iso(),
+            **(daily.provenance if daily is not None else {}),
         }
     )
     tx.commit(manifest)
