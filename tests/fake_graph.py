@@ -61,11 +61,19 @@ def people_of(report: str, day: dt.date) -> list[str]:
     return [f"user{(day.toordinal() + i) % 11:02d}@contoso.example" for i in range(count)]
 
 
-def csv_for(report: str, day: dt.date, refresh: dt.date, concealed: bool = False) -> bytes:
+def csv_for(
+    report: str,
+    day: dt.date,
+    refresh: dt.date,
+    concealed: bool = False,
+    written: dt.date | None = None,
+) -> bytes:
     """The one-day CSV Microsoft would serve: one row per person active on `day`. Its
-    `Report Refresh Date` is the latest date of the data (`refresh`), not `day`."""
+    `Report Refresh Date` is the latest date of the data (`refresh`), not `day` (unless
+    `written` says what to write)."""
     lines = [VIVA_HEADER if report == "viva_engage" else TEAMS_HEADER]
     if day <= refresh:
+        refresh = written or refresh
         for n, upn in enumerate(people_of(report, day)):
             user = f"{abs(hash(upn)) % 16**32:032X}" if concealed else upn
             if report == "viva_engage":
@@ -102,6 +110,9 @@ class FakeMicrosoft:
     #: Report requests to answer first with these statuses, in order (429, 503, 500...).
     failures: list[int] = field(default_factory=list)
     retry_after: str = "7"
+    #: The docs do not say what a `date=` report's Report Refresh Date holds: True writes
+    #: the day asked for instead of the latest date of the data.
+    refresh_is_day: bool = False
     #: Seconds the download waits before answering (to kill a run mid-download).
     download_delay: float = 0.0
     requests: Counter[str] = field(default_factory=Counter)
@@ -194,11 +205,13 @@ class FakeMicrosoft:
         report, day = rest.split("/")
         if self.download_delay:
             time.sleep(self.download_delay)
+        asked = dt.date.fromisoformat(day)
         body = csv_for(
             report,
-            dt.date.fromisoformat(day),
+            asked,
             self.data_until,
             concealed=self.graph_mode == "concealed",
+            written=asked if self.refresh_is_day else None,
         )
         return Response(body, status=200, content_type="application/octet-stream")
 

@@ -190,6 +190,12 @@ def test_a_revised_day_replaces_the_day_whole(tmp_path: Path) -> None:
         )
     rows = activity_rows(data)
     assert [(r[1], r[2], r[4]) for r in rows] == [(day, 1, 2)]
+    # Revised to nobody active that day: no row of it remains (the day is still held).
+    empty = write(tmp_path / "v3.csv", f"{VIVA_HEADER}\n")
+    ingest_paths(
+        [empty], Settings(data_dir=data), format_name="viva_engage", daily=DailyReport(day)
+    )
+    assert activity_rows(data) == []
 
 
 # --- The fetcher -----------------------------------------------------------------------
@@ -248,6 +254,26 @@ def test_28_days_fill_the_store_and_the_next_day_adds_one(
     # And once more the same day: nothing new at all.
     third = run(ms, data, today=tomorrow)
     assert {d.status for d in third.days} == {"unchanged"}
+
+
+def test_a_refresh_date_that_is_the_day_asked_for_works_too(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock
+) -> None:
+    """Whatever a `date=` report's Report Refresh Date holds (the docs do not say), the
+    backfill gets every day and a day is fetched again for a bounded number of runs."""
+    data = tmp_path / "data"
+    ms.refresh_is_day = True
+    assert run(ms, data).count("fetched") == 56
+    assert len(one_day_periods(data, "teams")) == 28
+    # The runs of the next days fetch again the days first fetched less than three days
+    # before (all of them for two nights, then only the two youngest), plus the new day.
+    for later, requests in ((1, 28), (2, 28), (3, 3), (4, 3)):
+        ms.today = TODAY + dt.timedelta(days=later)
+        ms.requests.clear()
+        summary = run(ms, data, today=ms.today)
+        assert ms.requests["report:teams"] == requests, later
+        assert summary.count("fetched") == 2  # the new day; the others are unchanged
+        assert len(one_day_periods(data, "teams")) == 28 + later
 
 
 def test_days_not_in_yet_are_skipped_and_fetched_later(
@@ -585,6 +611,24 @@ def test_kill_9_halfway_loses_and_duplicates_nothing(
         for day, rows in days.items():
             assert rows == expected_rows(report, dt.date.fromisoformat(day))
     assert not list((data / m365.SCRATCH).glob("*/*.csv"))  # the killed runs' downloads
+
+
+def test_two_runs_at_once_store_each_day_once(
+    tmp_path: Path, ms: FakeMicrosoft, server: tuple[Any, Path]
+) -> None:
+    ms.today = dt.datetime.now(dt.UTC).date()
+    ms.download_delay = 0.02
+    data = tmp_path / "data"
+    env = _environment(ms, server[1], data)
+    first = ms.today - dt.timedelta(days=5)
+    args = [*_command(), "--since", str(first), "--quiet"]
+    runs = [subprocess.Popen(args, env=env) for _ in range(2)]
+    assert [r.wait(timeout=120) for r in runs] == [0, 0]
+    _assert_whole(data)
+    for report in ("viva_engage", "teams"):
+        assert sorted(one_day_periods(data, report)) == [
+            str(first + dt.timedelta(days=n)) for n in range(5)
+        ]
 
 
 def _assert_whole(data: Path) -> None:

@@ -11,8 +11,8 @@ raw is kept unless `keep_raw` names a folder outside the store.
 What is "held" comes from the manifest (the ledger entries this module writes, and one-day
 activity periods ingested by hand). Microsoft re-validates the last three days of its data
 and fills gaps, so a day stays *provisional* — fetched again on the next runs — until the
-report that delivered it was refreshed at least REVALIDATION_DAYS days after it; a newer
-version then replaces the day's rows whole.
+report that delivered it was refreshed at least REVALIDATION_DAYS days after it, or it was
+first fetched that long ago; a newer version replaces the day's rows whole.
 
 HTTP: httpx with bounded timeouts; 429 and 503 are retried after their `Retry-After` (the
 reports API allows about 14 requests per 10 minutes per report), other 5xx and connection
@@ -109,18 +109,25 @@ sleep: Callable[[float], None] = time.sleep
 @dataclass(frozen=True)
 class HeldDay:
     """A day of one report the store holds: the refresh date of the version kept (None
-    when unknown), its SHA-256 (None for a day ingested by hand from an export), and
-    whether it is settled (not fetched again)."""
+    when unknown), its SHA-256 and the UTC date it was first fetched (None for a day
+    ingested by hand from an export)."""
 
     day: date
     refresh_date: date | None
     sha256: str | None
-    settled: bool
+    first_fetched: date | None
 
-
-def is_settled(day: date, refresh_date: date | None) -> bool:
-    """A day's figures are final once Microsoft's data reaches REVALIDATION_DAYS past it."""
-    return refresh_date is not None and refresh_date >= day + timedelta(days=REVALIDATION_DAYS)
+    def settled(self, today: date) -> bool:
+        """Not fetched again: ingested by hand; or Microsoft's data reached
+        REVALIDATION_DAYS past the day when it was fetched (its revisions are in); or it
+        was first fetched that many days ago (the docs do not promise what a `date=`
+        report's refresh date holds: this bounds the fetching again whatever it is)."""
+        if self.first_fetched is None:
+            return True
+        window = timedelta(days=REVALIDATION_DAYS)
+        return (self.refresh_date is not None and self.refresh_date >= self.day + window) or (
+            today >= self.first_fetched + window
+        )
 
 
 def held_days(manifest: store.Manifest, report: str) -> dict[date, HeldDay]:
@@ -130,13 +137,17 @@ def held_days(manifest: store.Manifest, report: str) -> dict[date, HeldDay]:
     for entry in manifest.activity_files:
         if entry["source_format"] == report and int(entry["period_days"]) == 1:
             day = date.fromisoformat(entry["refresh_date"])
-            held[day] = HeldDay(day, None, None, True)
+            held[day] = HeldDay(day, None, None, None)
     for entry in manifest.ledger:  # in commit order: the last entry of a day wins
         if entry.get("m365_report") != report or not entry.get("day"):
             continue
         day = date.fromisoformat(entry["day"])
         refresh = date.fromisoformat(entry["refresh_date"]) if entry.get("refresh_date") else None
-        held[day] = HeldDay(day, refresh, entry.get("sha256"), is_settled(day, refresh))
+        fetched = date.fromisoformat(str(entry.get("fetched_on") or entry["ingested_at"])[:10])
+        earlier = held.get(day)
+        if earlier is not None and earlier.first_fetched is not None:
+            fetched = min(fetched, earlier.first_fetched)
+        held[day] = HeldDay(day, refresh, entry.get("sha256"), fetched)
     return held
 
 
@@ -623,7 +634,7 @@ DayCallback = Callable[[DayResult], None]
 
 
 def plan(
-    manifest: store.Manifest, reports: Iterable[str], first: date, last: date
+    manifest: store.Manifest, reports: Iterable[str], first: date, last: date, today: date
 ) -> list[tuple[date, str]]:
     """The (day, report) pairs to fetch: days not held, or held but provisional; oldest
     day first, the reports alternating (each has its own throttling quota)."""
@@ -633,7 +644,7 @@ def plan(
         day = first + timedelta(days=n)
         for report, days in held.items():
             known = days.get(day)
-            if known is None or not known.settled:
+            if known is None or not known.settled(today):
                 pairs.append((day, report))
     return pairs
 
@@ -682,7 +693,7 @@ def fetch_m365(
     creds = credentials(settings, env)
     summary = FetchSummary(names, first.isoformat(), last.isoformat(), dry_run)
     manifest = store.read_manifest(data_dir)
-    todo = plan(manifest, names, first, last)
+    todo = plan(manifest, names, first, last, today)
     if not todo:
         return summary
     deadline = monotonic() + max_minutes * 60
@@ -730,9 +741,6 @@ def _run(
 
     for day, name in todo:
         report = REPORTS[name]
-        if name in data_until and day > data_until[name]:
-            done(_not_yet(name, day, data_until[name]))
-            continue
         target = scratch / f"{report.function}_{day.isoformat()}.csv"
         got = graph.download(report, day, target)
         if got.refused is not None:
@@ -768,6 +776,7 @@ def _run(
             "m365_report": name,
             "day": day.isoformat(),
             "refresh_date": refresh.isoformat(),
+            "fetched_on": today.isoformat(),
         }
         remaining = max(0.0, graph.deadline - monotonic())
         result = ingest_paths(
