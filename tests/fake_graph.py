@@ -103,7 +103,7 @@ class FakeMicrosoft:
     refresh: dt.date | None = None
     secret: str = "s3cr3t-Value~with.odd_chars"
     token: str = "eyJ0eXAiOiJKV1QiLCJub25jZSI6ImZha2UifQ.fake-access-token"
-    #: Token endpoint: "ok", or "refuse" (invalid_client, echoing what it received).
+    #: Token endpoint: "ok", "refuse" (invalid_client, echoing what it received), "500".
     token_mode: str = "ok"
     #: Graph: "ok", "401", "403", "concealed".
     graph_mode: str = "ok"
@@ -155,6 +155,8 @@ class FakeMicrosoft:
             self.assertions.append(f"bad token request {sorted(sent)}")
         if not sent.get("scope", "").endswith("/.default"):
             self.assertions.append(f"scope {sent.get('scope')!r}")
+        if self.token_mode == "500":
+            return Response("sign-in is down", status=500)
         by_secret = sent.get("client_secret") == self.secret
         by_certificate = (
             sent.get("client_assertion_type")

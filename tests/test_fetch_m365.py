@@ -424,6 +424,24 @@ def test_credentials_refused_is_exit_77_and_the_secret_never_shows(
     assert "***" in (summary.stopped or "")
 
 
+def test_sign_in_failing_or_an_unknown_tenant(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock
+) -> None:
+    ms.token_mode = "500"
+    down = run(ms, tmp_path / "data")
+    assert down.exit_code == 75 and "sign-in service failed" in (down.stopped or "")
+    ms.token_mode = "ok"
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        m365_tenant_id="no-such-tenant",
+        m365_client_id=CLIENT_ID,
+        m365_graph_url=f"{ms.url}/v1.0",
+        m365_authority_url=ms.url,
+    )
+    unknown = fetch_m365(settings, environ={m365.SECRET_ENV: ms.secret}, today=TODAY)
+    assert unknown.exit_code == 77 and "tenant no-such-tenant" in (unknown.stopped or "")
+
+
 def test_a_certificate_credential_signs_in(tmp_path: Path, ms: FakeMicrosoft, clock: Clock) -> None:
     pem, thumbprint = make_client_certificate(tmp_path)
     settings = settings_for(

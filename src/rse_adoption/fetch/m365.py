@@ -360,6 +360,10 @@ class Graph:
                     f"Microsoft's sign-in service at {creds.authority_url} is unreachable: "
                     f"{type(exc).__name__}"
                 ) from None
+            except msal.exceptions.MsalServiceError as exc:  # a 5xx of its discovery
+                raise ServiceUnavailableError(
+                    creds.scrub(f"Microsoft's sign-in service failed: {_first_line(str(exc))}")
+                ) from None
             except ValueError as exc:  # unknown tenant, or a malformed key
                 raise AccessDeniedError(
                     creds.scrub(
