@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pandas is imported only by to_pandas(): a cron run never pa
     import pandas as pd
 
     from .directory import DirectorySummary
+    from .fetch.m365 import DayResult, FetchSummary
     from .forget import ErasureSummary
     from .ingest.pipeline import FileResult, IngestSummary
     from .model import Report
@@ -375,6 +376,33 @@ class Store:
         from .forget import forget_person
 
         return forget_person(list(users), self.settings, dry_run=dry_run, wait_seconds=wait_seconds)
+
+    def fetch_m365(
+        self,
+        *,
+        reports: Sequence[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        dry_run: bool = False,
+        keep_raw: str | os.PathLike[str] | None = None,
+        max_minutes: float = 30,
+        on_day: Callable[[DayResult], None] | None = None,
+    ) -> FetchSummary:
+        """`rse-adoption fetch m365`: pull the daily Viva Engage and Teams activity detail
+        from Microsoft Graph for every day the store lacks, and ingest each (docs/m365.md).
+        What ended a run early is in the summary (`exit_code`, `error`)."""
+        from .fetch.m365 import fetch_m365
+
+        return fetch_m365(
+            self.settings,
+            reports=reports,
+            since=since,
+            until=until,
+            dry_run=dry_run,
+            keep_raw=Path(keep_raw) if keep_raw is not None else None,
+            max_minutes=max_minutes,
+            on_day=on_day,
+        )
 
     def prune(
         self, *, keep_days: int | None = None, dry_run: bool = False, wait_seconds: float = 0.0

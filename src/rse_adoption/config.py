@@ -57,6 +57,16 @@ class Settings:
     #: Spark's master URL (`local[4]`, `spark://host:7077`, `yarn`) or Spark Connect URL
     #: (`sc://host:15002`); None: $SPARK_REMOTE, else local mode with every core.
     spark_master: str | None = None
+    #: `fetch m365` (docs/m365.md): the app registration's tenant and client ids, the
+    #: certificate credential (PEM file holding the private key, and its SHA-1 thumbprint)
+    #: and the endpoints (national clouds, proxies). The client secret is not a setting:
+    #: it is read from RSE_ADOPTION_M365_CLIENT_SECRET only, never from a file.
+    m365_tenant_id: str | None = None
+    m365_client_id: str | None = None
+    m365_client_certificate: str | None = None
+    m365_client_certificate_thumbprint: str | None = None
+    m365_graph_url: str = "https://graph.microsoft.com/v1.0"
+    m365_authority_url: str = "https://login.microsoftonline.com"
 
     def __post_init__(self) -> None:
         # Validated wherever it is built (the CLI, the library, a test): a Settings that
@@ -87,6 +97,12 @@ _ENV = {
     "mapping_file": ("RSE_ADOPTION_MAPPING", str),
     "engine": ("RSE_ADOPTION_ENGINE", str),
     "spark_master": ("RSE_ADOPTION_SPARK_MASTER", str),
+    "m365_tenant_id": ("RSE_ADOPTION_M365_TENANT_ID", str),
+    "m365_client_id": ("RSE_ADOPTION_M365_CLIENT_ID", str),
+    "m365_client_certificate": ("RSE_ADOPTION_M365_CLIENT_CERTIFICATE", str),
+    "m365_client_certificate_thumbprint": ("RSE_ADOPTION_M365_CLIENT_CERTIFICATE_THUMBPRINT", str),
+    "m365_graph_url": ("RSE_ADOPTION_M365_GRAPH_URL", str),
+    "m365_authority_url": ("RSE_ADOPTION_M365_AUTHORITY_URL", str),
 }
 
 CONFIG_FILE = "rse-adoption.toml"
@@ -108,6 +124,12 @@ FILE_KEYS: dict[tuple[str, str], tuple[str, type]] = {
     ("ingest", "mapping"): ("mapping_file", str),
     ("engine", "name"): ("engine", str),
     ("engine", "spark_master"): ("spark_master", str),
+    ("m365", "tenant_id"): ("m365_tenant_id", str),
+    ("m365", "client_id"): ("m365_client_id", str),
+    ("m365", "client_certificate"): ("m365_client_certificate", str),
+    ("m365", "client_certificate_thumbprint"): ("m365_client_certificate_thumbprint", str),
+    ("m365", "graph_url"): ("m365_graph_url", str),
+    ("m365", "authority_url"): ("m365_authority_url", str),
 }
 #: The query engines of the metrics (metrics/engine.py); the first is the default.
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
@@ -179,6 +201,12 @@ def read_config_file(path: Path) -> tuple[dict[str, Any], dict[str, str], dict[s
                 aliases[alias.strip()] = site.strip()
             continue
         spec = FILE_KEYS.get((table, key))
+        if (table, key) in (("m365", "client_secret"), ("m365", "token")):
+            # Never echo the value: it is a secret, and a file is no place for it.
+            raise ConfigError(
+                f"{where(table, key)}: {name} is never read from a file (it would leak "
+                f"with it); set RSE_ADOPTION_M365_{key.upper()} in the environment instead"
+            )
         if spec is None:
             known = ", ".join(f"{t}.{k}" if t else k for t, k in FILE_KEYS)
             raise ConfigError(
@@ -193,7 +221,7 @@ def read_config_file(path: Path) -> tuple[dict[str, Any], dict[str, str], dict[s
             )
         if field == "data_dir":
             value = path.parent / str(value)  # relative to the file: cron runs from anywhere
-        if field == "mapping_file":
+        if field in ("mapping_file", "m365_client_certificate"):
             value = str(path.parent / str(value))
         values[field] = value
         sources[field] = where(table, key)
@@ -312,6 +340,15 @@ def validate(settings: Settings) -> Settings:
                 f"forecast.launch_date must be a date YYYY-MM-DD, got {settings.launch_date!r}",
                 fields=("launch_date",),
             ) from None
+    for name, url in (
+        ("m365_graph_url", settings.m365_graph_url),
+        ("m365_authority_url", settings.m365_authority_url),
+    ):
+        if not re.fullmatch(r"https://[^\s/]+(/\S*)?", url):
+            raise ConfigError(
+                f"m365.{name.removeprefix('m365_')} must be an https:// URL, got {url!r}",
+                fields=(name,),
+            )
     try:
         from zoneinfo import ZoneInfo
 

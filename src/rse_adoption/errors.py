@@ -13,6 +13,9 @@ EXIT_NO_INPUT = 66  # EX_NOINPUT: a path does not exist or is not readable
 EXIT_CANT_CREATE = 73  # EX_CANTCREAT: an output cannot be written
 EXIT_IO = 74  # EX_IOERR
 EXIT_BUSY = 75  # EX_TEMPFAIL: the store is locked by another run; retry later
+#: EX_TEMPFAIL too: a vendor's service is unreachable or keeps throttling; retry later.
+EXIT_TEMPFAIL = 75
+EXIT_NOPERM = 77  # EX_NOPERM: a vendor refused the credentials or the permission
 EXIT_CONFIG = 78  # EX_CONFIG
 
 
@@ -70,3 +73,20 @@ class ConfigError(RseError):
     ) -> None:
         super().__init__(message, exit_code)
         self.fields = fields
+
+
+class AccessDeniedError(RseError):
+    """A vendor's API refused the credentials, the token or the permission (exit 77)."""
+
+    exit_code = EXIT_NOPERM
+
+
+class ServiceUnavailableError(RseError):
+    """A vendor's API is unreachable, or kept throttling past the run's time budget: what
+    was fetched before is committed; run again later (exit 75)."""
+
+    exit_code = EXIT_TEMPFAIL
+
+
+class ConcealedNamesError(DataError):
+    """A fetched Microsoft 365 report hides user names: nothing of it is stored (exit 65)."""

@@ -14,6 +14,7 @@ from typing import Any
 from . import store
 from .config import Settings
 from .errors import DataError
+from .fetch.m365 import HORIZON_DAYS, coverage
 from .privacy import is_suppressed
 
 #: Defaults of the warnings' thresholds, in days (flags of `status` change them).
@@ -43,6 +44,9 @@ class Status:
     #: Activity periods held (per-person counts: Microsoft 365, Slack analytics), latest
     #: first: {source_format, period_days, refresh_date, rows, concealed_rows}.
     activity_periods: list[dict[str, Any]] = field(default_factory=list)
+    #: Per Microsoft 365 report fetched day by day (`fetch m365`): {report, last_day,
+    #: missing_days (in Microsoft's 28-day range, up to the last day), stale}.
+    m365: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[Alert] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -85,6 +89,7 @@ def store_status(
                 key=lambda f: (f["refresh_date"], f["source_format"], -int(f["period_days"])),
                 reverse=True,
             ),
+            m365=[asdict(c) for c in coverage(manifest, today)],
         )
     warn = status.warnings.append
     latest_period = max((f["refresh_date"] for f in status.activity_periods), default=None)
@@ -114,6 +119,27 @@ def store_status(
                 f"joined to the directory or to sites. {CONCEALED_NAMES_FIX}",
             )
         )
+    for fetched in status.m365:
+        if fetched["missing_days"]:
+            missing = fetched["missing_days"]
+            warn(
+                Alert(
+                    "m365_gap",
+                    f"{fetched['report']}: {len(missing)} day(s) missing up to "
+                    f"{fetched['last_day']} ({', '.join(missing[:5])}"
+                    f"{', …' if len(missing) > 5 else ''}): run `rse-adoption fetch m365` "
+                    f"before they leave Microsoft's {HORIZON_DAYS}-day range",
+                )
+            )
+        if fetched["stale"]:
+            warn(
+                Alert(
+                    "m365_stale",
+                    f"{fetched['report']}: nothing fetched after {fetched['last_day']}: is "
+                    "`rse-adoption fetch m365` still running (and allowed, exit 77)? Days "
+                    f"older than {HORIZON_DAYS} are lost for good",
+                )
+            )
     if status.directory is None:
         warn(
             Alert(

@@ -10,11 +10,11 @@ store), report_commands (figures and their renderings).
 
 from __future__ import annotations
 
-from . import report_commands, store_commands
+from . import fetch_commands, report_commands, store_commands
 from .app import app
 from .store_commands import INGEST_FORMATS
 
-__all__ = ["INGEST_FORMATS", "app", "main", "report_commands", "store_commands"]
+__all__ = ["INGEST_FORMATS", "app", "fetch_commands", "main", "report_commands", "store_commands"]
 
 
 def main() -> None:

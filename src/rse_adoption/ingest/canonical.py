@@ -38,7 +38,9 @@ class ReadContext:
     as recorded in provenance. `encoding` forces a text encoding when set. `period_end` and
     `period_days` give the period of an activity-count export that does not state it
     (`ingest --period-end/--period-days`). `mapping` is the `--mapping` file's content for
-    the `mapped` format."""
+    the `mapped` format. `day` marks a one-day report fetched for that day (Graph's
+    `date=` form): its rows are the period of one day ending on `day`, whatever the file's
+    own refresh date and period columns hold."""
 
     con: duckdb.DuckDBPyConnection
     person_key: KeyCache
@@ -47,6 +49,7 @@ class ReadContext:
     period_end: date | None = None
     period_days: int | None = None
     mapping: Any = None
+    day: date | None = None
 
 
 @dataclass

@@ -267,8 +267,9 @@ def read(fmt: PeriodFormat, path: Path, context: ReadContext) -> Iterator[Batch]
 
         why = explain(path) or f"missing column(s) {', '.join(missing)}"
         raise DataError(f"{path}: not a {fmt.name} export: {why}")
-    if ("refresh_date" not in positions and context.period_end is None) or (
-        "period" not in positions and context.period_days is None
+    if context.day is None and (
+        ("refresh_date" not in positions and context.period_end is None)
+        or ("period" not in positions and context.period_days is None)
     ):
         raise DataError(
             f"{path}: this {fmt.name} export does not say its period; give "
@@ -319,12 +320,15 @@ def _add_row(
     user = (cell("user") or "").strip()
     if not user:
         return "missing user"
-    raw_refresh = cell("refresh_date")
+    # A report fetched for one day (Graph's `date=`) is the period of that day: its own
+    # "Report Refresh Date" is the latest date of Microsoft's data, not the day asked for.
+    day = context.day.isoformat() if context.day is not None else None
+    raw_refresh = day or cell("refresh_date")
     try:
         refresh = parse_date(raw_refresh) if raw_refresh is not None else context.period_end
     except ValueError:
         return f"bad date {json.dumps(raw_refresh)}"
-    raw_period = cell("period")
+    raw_period = "1" if day else cell("period")
     try:
         period = parse_period(raw_period) if raw_period is not None else context.period_days
     except ValueError:
@@ -377,11 +381,14 @@ def merge_periods(
     tx: store.WriteTransaction,
     manifest: store.Manifest,
     table: pa.Table,
+    *,
+    whole: bool = False,
 ) -> MergeResult:
     """Write `table`'s rows into `manifest` (not yet committed): for each (format, period
     days, refresh date) present, one new file holding the stored rows of other people and
     the new rows, replacing the previous file. A person listed twice in the same file and
-    period keeps their last row."""
+    period keeps their last row. With `whole` (a day fetched again after Microsoft revised
+    it), the new rows replace the period's rows entirely: nobody's old row is kept."""
     result = MergeResult(concealed_rows=int(pc.sum(table["concealed"]).as_py() or 0))
     con.register("incoming", table)
     try:
@@ -389,7 +396,9 @@ def merge_periods(
             "SELECT DISTINCT source_format, period_days, refresh_date FROM incoming ORDER BY ALL"
         ).fetchall()
         for source_format, period_days, refresh_date in partitions:
-            _merge_partition(con, tx, manifest, source_format, period_days, refresh_date, result)
+            _merge_partition(
+                con, tx, manifest, source_format, period_days, refresh_date, result, whole
+            )
     finally:
         con.unregister("incoming")
     return result
@@ -403,6 +412,7 @@ def _merge_partition(
     period_days: int,
     refresh_date: date,
     result: MergeResult,
+    whole: bool = False,
 ) -> None:
     same = [
         entry
@@ -441,6 +451,9 @@ def _merge_partition(
             f"(SELECT person_key FROM incoming WHERE source_format = $format "
             f"AND period_days = $days AND refresh_date = $refresh::DATE)"
         )
+        if whole:
+            select = new_rows
+            del params["old"]
     else:
         total = con.execute(f"SELECT count(*) FROM ({new_rows})", params).fetchall()[0][0]  # noqa: S608
         unchanged = replaced = 0

@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from .. import store
 from ..config import Settings
-from ..errors import DataError, NoInputError, RseError
+from ..errors import ConcealedNamesError, DataError, NoInputError, RseError
 from ..privacy import KeyCache, load_or_create_secret
 from ..schema import (
     CONCEALED_NAMES_FIX,
@@ -46,7 +46,15 @@ from . import archive, periods
 from .canonical import ReadContext, connect
 from .dedupe import StagedMonth, deduplicate
 from .mapped import Mapping
-from .registry import BUNDLE_FORMATS, FORMATS, Format, ReadOptions, closest_format, detect
+from .registry import (
+    BUNDLE_FORMATS,
+    FORMATS,
+    DailyReport,
+    Format,
+    ReadOptions,
+    closest_format,
+    detect,
+)
 from .textio import EncodingMismatch, read_sample
 
 
@@ -167,12 +175,14 @@ def ingest_paths(
     period_end: date | None = None,
     period_days: int | None = None,
     mapping: Mapping | None = None,
+    daily: DailyReport | None = None,
 ) -> IngestSummary:
     """Ingest every file under `paths` into the store at `settings.data_dir`.
 
     `period_end` and `period_days` give the period of activity-count exports that do not
     state it (Slack member analytics); `mapping` is a parsed `--mapping` file, which
-    makes files it matches readable as the `mapped` format.
+    makes files it matches readable as the `mapped` format. `daily` says the files are a
+    fetcher's one-day report (see DailyReport).
 
     Raises NoInputError before touching the store if a path is missing, StoreBusyError if
     another writer holds the lock. Unreadable files are reported in the summary with
@@ -185,7 +195,7 @@ def ingest_paths(
         raise DataError(f"unknown format {format_name!r}; known: auto, {', '.join(FORMATS)}")
     files = expand_inputs(paths)
     summary = IngestSummary(dry_run=dry_run)
-    options = ReadOptions(format_name, period_end, period_days, mapping)
+    options = ReadOptions(format_name, period_end, period_days, mapping, daily)
     with contextlib.ExitStack() as scratch:
         data_dir = settings.data_dir
         if dry_run and not (data_dir / store.MANIFEST).exists():  # do not create a store
@@ -236,7 +246,7 @@ def _ingest_one(
         sha = file_sha256(path) if known_size else None
     except OSError as exc:
         return FileResult(display, "error", message=f"{path}: cannot be read: {exc.strerror}")
-    previous = ledger_by_hash.get(sha) if sha else None
+    previous = ledger_by_hash.get(sha) if sha and options.daily is None else None
     if previous is not None:
         return FileResult(
             display,
@@ -267,16 +277,24 @@ def _ingest_one(
         period_end=options.period_end,
         period_days=options.period_days,
         mapping=options.mapping,
+        day=options.daily.day if options.daily is not None else None,
     )
     failed = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as hasher:
         content_hash: str | Future[str] = sha or hasher.submit(file_sha256, path, failed)
         try:
             try:
-                result = _stage_and_commit(tx, con, module, path, context, content_hash)
+                result = _stage_and_commit(
+                    tx, con, module, path, context, content_hash, options.daily
+                )
             except EncodingMismatch:
                 context.encoding = "cp1252"
-                result = _stage_and_commit(tx, con, module, path, context, content_hash)
+                result = _stage_and_commit(
+                    tx, con, module, path, context, content_hash, options.daily
+                )
+        except ConcealedNamesError:
+            failed.set()
+            raise  # the fetcher stops its run: every other day is concealed too
         except RseError as exc:
             failed.set()  # do not finish hashing a file that will not be committed
             return FileResult(display, "error", module.NAME, message=str(exc))
@@ -309,6 +327,7 @@ def _stage_and_commit(
     path: Path,
     context: ReadContext,
     sha: str | Future[str],
+    daily: DailyReport | None = None,
 ) -> FileResult:
     """Stage the file's events by month, remove duplicates, and commit them with the
     quarantine and the ledger entry. `sha` is the file's SHA-256, or its computation under
@@ -318,7 +337,7 @@ def _stage_and_commit(
         content_sha = sha if isinstance(sha, str) else sha.result()
     except OSError as exc:
         raise DataError(f"{path}: cannot be read: {exc.strerror}") from exc
-    return _commit(tx, con, module, path, staged, content_sha)
+    return _commit(tx, con, module, path, staged, content_sha, daily)
 
 
 def _stage(tx: store.WriteTransaction, module: Format, path: Path, context: ReadContext) -> Staged:
@@ -371,6 +390,7 @@ def _commit(
     path: Path,
     staged: Staged,
     content_sha: str,
+    daily: DailyReport | None = None,
 ) -> FileResult:
     """De-duplicate the staged months, merge activity periods, write the quarantine, and
     publish all of it with the file's ledger entry in one manifest commit."""
@@ -395,8 +415,12 @@ def _commit(
                     **period,
                 }
             )
+    if daily is not None:
+        _replace_day(module, path, staged, manifest, daily)
     if staged.periods:
-        merged = periods.merge_periods(con, tx, manifest, pa.concat_tables(staged.periods))
+        merged = periods.merge_periods(
+            con, tx, manifest, pa.concat_tables(staged.periods), whole=daily is not None
+        )
         result.rows_read += (
             merged.rows_new + merged.rows_replaced + merged.rows_unchanged + merged.rows_repeated
         )
@@ -431,10 +455,28 @@ def _commit(
             "duplicates": result.duplicates,
             "quarantined": result.quarantined,
             "ingested_at": store.utc_now_iso(),
+            **(daily.provenance if daily is not None else {}),
         }
     )
     tx.commit(manifest)
     return result
+
+
+def _replace_day(
+    module: Format, path: Path, staged: Staged, manifest: store.Manifest, daily: DailyReport
+) -> None:
+    """A fetched day replaces that day's rows whole: concealed names refuse it before
+    anything is committed, and a day revised to nobody active drops the day's rows."""
+    concealed = sum(int(pc.sum(t["concealed"]).as_py() or 0) for t in staged.periods)
+    if concealed:
+        raise ConcealedNamesError(f"{path.name}: {concealed_names_message(concealed)}")
+    if not staged.periods:
+        manifest.activity_files = [
+            e
+            for e in manifest.activity_files
+            if (e["source_format"], int(e["period_days"]), e["refresh_date"])
+            != (module.NAME, 1, daily.day.isoformat())
+        ]
 
 
 def _stage_events(

@@ -11,10 +11,10 @@ line here; the CLI's `--format` choices are FORMATS' names.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..errors import RseError
 from . import (
@@ -73,14 +73,30 @@ EXPLAINERS: tuple[Callable[[Path], str | None], ...] = (
 
 
 @dataclass(frozen=True)
+class DailyReport:
+    """A one-day Microsoft 365 report a fetcher downloaded (fetch/m365.py), read like a
+    file ingested by hand except that: its rows are the period of one day ending on `day`
+    (ReadContext.day); it replaces that day's rows whole (Microsoft revises recent days);
+    the fetcher decides whether it is new (the same bytes can be two empty days, so the
+    content hash alone says nothing); concealed names refuse it (ConcealedNamesError,
+    nothing stored); and `provenance` (report, day, refresh date...) goes into its ledger
+    entry."""
+
+    day: date
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ReadOptions:
     """What the user told ingest about the files: a forced format ("auto" to detect), the
-    period of activity-count exports that do not state it, and a column mapping."""
+    period of activity-count exports that do not state it, a column mapping, and whether
+    they are a fetcher's one-day report."""
 
     format_name: str = "auto"
     period_end: date | None = None
     period_days: int | None = None
     mapping: Mapping | None = None
+    daily: DailyReport | None = None
 
 
 def detect(path: Path, options: ReadOptions | None = None) -> Format | None:

@@ -32,6 +32,11 @@ def status_text(status: Status) -> str:
         + (f" ({p['concealed_rows']:,} concealed names)" if p["concealed_rows"] else "")
         for p in status.activity_periods
     ]
+    lines += [
+        f"m365 fetch     {m['report']}: last day {m['last_day']}, "
+        f"{len(m['missing_days'])} missing in range"
+        for m in status.m365
+    ]
     lines += [f"warning        {w.message}" for w in status.warnings] or ["warnings       none"]
     return "\n".join(lines) + "\n"
 

@@ -1,0 +1,140 @@
+"""`rse-adoption fetch SOURCE`: pull exports from a vendor's API, unattended, and ingest
+them (one sub-command per source; docs/m365.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import click
+import typer
+
+from ..fetch.m365 import REPORTS
+from .app import app
+from .common import (
+    ConfigOption,
+    DataDirOption,
+    DryRunOption,
+    JsonOption,
+    QuietOption,
+    handle_errors,
+    parse_day,
+    stderr,
+    store,
+)
+
+if TYPE_CHECKING:
+    from ..fetch.m365 import DayResult
+
+fetch_app = typer.Typer(
+    help="Pull exports from a vendor's API, unattended, and ingest them (docs/m365.md).",
+    no_args_is_help=True,
+)
+app.add_typer(fetch_app, name="fetch")
+
+
+@fetch_app.command("m365")
+@handle_errors
+def fetch_m365(
+    report: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--report",
+            click_type=click.Choice(tuple(REPORTS)),
+            help="Report to fetch (repeatable) [default: both].",
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="First day to fetch, YYYY-MM-DD [default: 28 days ago, Microsoft's range].",
+            show_default=False,
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until",
+            help="Last day to fetch, YYYY-MM-DD [default: yesterday].",
+            show_default=False,
+        ),
+    ] = None,
+    max_minutes: Annotated[
+        float,
+        typer.Option(
+            "--max-minutes",
+            min=0.01,
+            help="Run budget: stop waiting on Microsoft's throttling after this long, keep "
+            "what was fetched, exit 75.",
+        ),
+    ] = 30,
+    keep_raw: Annotated[
+        Path | None,
+        typer.Option(
+            "--keep-raw",
+            help="Also save the downloaded CSVs in this folder, outside the store, for audit "
+            "(they name people: personal data; never read back unless ingested by hand).",
+            show_default=False,
+        ),
+    ] = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    dry_run: DryRunOption = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Fetch the daily per-person Viva Engage and Teams activity detail from Microsoft
+    Graph for every day of the last 28 that the store lacks, and ingest each day.
+
+    App-only authentication: [m365] tenant_id and client_id in rse-adoption.toml with the
+    secret in $RSE_ADOPTION_M365_CLIENT_SECRET (or a certificate), or a bearer token in
+    $RSE_ADOPTION_M365_TOKEN. A day Microsoft refuses is reported and skipped.
+    Exit codes: 0 done, 65 concealed user names (nothing stored) or an unreadable report,
+    75 Microsoft unreachable or throttling past --max-minutes (what was fetched is kept),
+    77 credentials or the Reports.Read.All permission refused, 78 configuration missing.
+    """
+    first, last = parse_day(since, "--since"), parse_day(until, "--until")
+    err = stderr()
+    show = not quiet and not as_json
+
+    def on_day(result: DayResult) -> None:
+        if not show:
+            return
+        where = f"{result.report} {result.day}"
+        if result.status == "fetched":
+            err.print(f"✔ {where}: {result.rows} rows (data of {result.refresh_date})")
+            if result.message:
+                err.print(f"  note: {result.message}", style="yellow", highlight=False)
+        elif result.status == "unchanged":
+            err.print(f"= {where}: unchanged", style="dim")
+        elif result.status in ("skipped", "refused"):
+            err.print(f"- {where}: {result.status}: {result.message}", style="yellow")
+
+    summary = store(data_dir, config).fetch_m365(
+        reports=report or None,
+        since=first,
+        until=last,
+        dry_run=dry_run,
+        keep_raw=keep_raw,
+        max_minutes=max_minutes,
+        on_day=on_day,
+    )
+    for failed in summary.days:
+        if failed.status == "error":
+            print(f"rse-adoption: error: {failed.message}", file=sys.stderr)
+    if as_json:
+        sys.stdout.write(json.dumps(summary.to_dict(), ensure_ascii=False) + "\n")
+    elif show:
+        err.print(
+            f"{summary.first_day} to {summary.last_day}: {summary.count('fetched')} days "
+            f"fetched, {summary.count('unchanged')} unchanged, {summary.count('skipped')} "
+            f"not available yet, {summary.count('refused')} refused."
+            + (" Dry run: nothing was stored." if dry_run else "")
+        )
+    if summary.error is not None:
+        raise summary.error
+    if summary.exit_code:
+        raise typer.Exit(summary.exit_code)

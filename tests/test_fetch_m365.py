@@ -1,0 +1,678 @@
+"""`fetch m365` against a local HTTPS server speaking Microsoft's protocol (fake_graph.py):
+token endpoint, report endpoints, the 302 to the download, throttling, failures. No test
+reaches the internet, and none waits: the fetcher's clock and sleep are replaced."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from rse_adoption import store
+from rse_adoption.config import Settings
+from rse_adoption.errors import ConfigError
+from rse_adoption.fetch import m365
+from rse_adoption.fetch.m365 import fetch_m365, held_days
+from rse_adoption.ingest.pipeline import ingest_paths
+from rse_adoption.ingest.registry import DailyReport
+from rse_adoption.status import store_status
+
+from .conftest import Run, write
+from .fake_graph import (
+    CLIENT_ID,
+    TENANT,
+    VIVA_HEADER,
+    FakeMicrosoft,
+    csv_for,
+    make_client_certificate,
+    people_of,
+    start_server,
+)
+
+TODAY = dt.date(2026, 10, 30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]]:
+    found = start_server(tmp_path_factory.mktemp("tls"))
+    yield found
+    found[0].stop()
+
+
+class Clock:
+    """The fetcher's time: `sleep` advances it and records each wait."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.waits: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(m365, "monotonic", fake.monotonic)
+    monkeypatch.setattr(m365, "sleep", fake.sleep)
+    return fake
+
+
+@pytest.fixture
+def ms(server: tuple[Any, Path], monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMicrosoft]:
+    """A fresh fake Microsoft on the shared server, trusted through SSL_CERT_FILE."""
+    httpserver, ca = server
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    url = httpserver.url_for("/").rstrip("/")
+    fake = FakeMicrosoft(url=url, today=TODAY)
+    httpserver.clear()
+    httpserver.expect_request(re_any()).respond_with_handler(fake.handle)
+    yield fake
+    assert fake.assertions == []
+
+
+def re_any() -> Any:
+    import re
+
+    return re.compile(".*")
+
+
+def settings_for(fake: FakeMicrosoft, data_dir: Path, **extra: Any) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        m365_tenant_id=TENANT,
+        m365_client_id=CLIENT_ID,
+        m365_graph_url=f"{fake.url}/v1.0",
+        m365_authority_url=fake.url,
+        **extra,
+    )
+
+
+def run(
+    fake: FakeMicrosoft, data_dir: Path, today: dt.date = TODAY, **options: Any
+) -> m365.FetchSummary:
+    environ = options.pop("environ", {m365.SECRET_ENV: fake.secret})
+    return fetch_m365(settings_for(fake, data_dir), environ=environ, today=today, **options)
+
+
+def one_day_periods(data_dir: Path, report: str) -> dict[str, int]:
+    """Day -> rows of the one-day activity periods of `report` the store holds."""
+    manifest = store.read_manifest(data_dir)
+    return {
+        f["refresh_date"]: int(f["rows"])
+        for f in manifest.activity_files
+        if f["source_format"] == report and int(f["period_days"]) == 1
+    }
+
+
+def activity_rows(data_dir: Path) -> list[tuple[Any, ...]]:
+    """Every stored activity row (format, day, person key, counts), sorted."""
+    manifest = store.read_manifest(data_dir)
+    paths = [str(data_dir / f["path"]) for f in manifest.activity_files]
+    if not paths:
+        return []
+    return duckdb.sql(
+        "SELECT source_format, refresh_date, period_days, person_key, posts, replies, "
+        "reactions, reads, other_activity FROM read_parquet($p) ORDER BY ALL",
+        params={"p": paths},
+    ).fetchall()
+
+
+def expected_rows(report: str, day: dt.date) -> int:
+    return len(set(people_of(report, day)))
+
+
+# --- The reader: a one-day report is an activity period of one day ---------------------
+
+
+def test_a_daily_csv_with_the_documented_header_is_a_one_day_period(tmp_path: Path) -> None:
+    """Saved from Graph with `date=` and ingested by hand: its Report Period (1) and
+    Report Refresh Date make the period, as for any export."""
+    day = dt.date(2026, 10, 2)
+    path = tmp_path / "yammer-day.csv"
+    path.write_bytes(csv_for("viva_engage", day, day))
+    summary = ingest_paths([path], Settings(data_dir=tmp_path / "data"))
+    assert summary.details[0].status == "ingested"
+    assert one_day_periods(tmp_path / "data", "viva_engage") == {
+        "2026-10-02": expected_rows("viva_engage", day)
+    }
+
+
+def test_a_fetched_day_is_the_period_of_that_day_whatever_the_refresh_date(
+    tmp_path: Path,
+) -> None:
+    """Graph's Report Refresh Date is the latest date of its data: two days fetched on
+    the same date carry the same one, yet are two periods, each of its own day."""
+    data = tmp_path / "data"
+    refresh = dt.date(2026, 10, 5)
+    for day in (dt.date(2026, 10, 1), dt.date(2026, 10, 2)):
+        path = tmp_path / f"teams-{day}.csv"
+        path.write_bytes(csv_for("teams", day, refresh))
+        result = ingest_paths(
+            [path], Settings(data_dir=data), format_name="teams", daily=DailyReport(day)
+        ).details[0]
+        assert result.status == "ingested", result.message
+    assert one_day_periods(data, "teams") == {
+        "2026-10-01": expected_rows("teams", dt.date(2026, 10, 1)),
+        "2026-10-02": expected_rows("teams", dt.date(2026, 10, 2)),
+    }
+
+
+def test_a_revised_day_replaces_the_day_whole(tmp_path: Path) -> None:
+    """Microsoft revises recent days: a newer version replaces the day's rows, nobody's old
+    row is kept (an export by hand keeps the people the new file does not list)."""
+    data = tmp_path / "data"
+    day = dt.date(2026, 10, 1)
+    first = write(
+        tmp_path / "v1.csv",
+        f"{VIVA_HEADER}\n2026-10-02,a@x.example,A,,,,1,1,1,,1\n"
+        "2026-10-02,b@x.example,B,,,,1,1,1,,1\n",
+    )
+    second = write(tmp_path / "v2.csv", f"{VIVA_HEADER}\n2026-10-05,a@x.example,A,,,,2,1,1,,1\n")
+    for path in (first, second):
+        ingest_paths(
+            [path], Settings(data_dir=data), format_name="viva_engage", daily=DailyReport(day)
+        )
+    rows = activity_rows(data)
+    assert [(r[1], r[2], r[4]) for r in rows] == [(day, 1, 2)]
+    # Revised to nobody active that day: no row of it remains (the day is still held).
+    empty = write(tmp_path / "v3.csv", f"{VIVA_HEADER}\n")
+    ingest_paths(
+        [empty], Settings(data_dir=data), format_name="viva_engage", daily=DailyReport(day)
+    )
+    assert activity_rows(data) == []
+
+
+# --- The fetcher -----------------------------------------------------------------------
+
+
+def test_28_days_fill_the_store_and_the_next_day_adds_one(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock
+) -> None:
+    data = tmp_path / "data"
+    summary = run(ms, data)
+    assert summary.exit_code == 0, summary.stopped
+    assert summary.count("fetched") == 56 and summary.count("error") == 0
+    for report in ("viva_engage", "teams"):
+        days = one_day_periods(data, report)
+        assert len(days) == 28
+        assert min(days) == str(TODAY - dt.timedelta(days=28))
+        assert max(days) == str(TODAY - dt.timedelta(days=1))
+        for day, rows in days.items():
+            assert rows == expected_rows(report, dt.date.fromisoformat(day))
+    # One token for the run; the URL form is the unquoted date; no waiting unasked.
+    assert ms.requests["token"] == 1
+    assert clock.waits == []
+    paths = [p for _, p, _ in ms.log if "/reports/" in p]
+    assert (
+        f"/v1.0/reports/getYammerActivityUserDetail(date={TODAY - dt.timedelta(days=28)})" in paths
+    )
+    # The ledger records, per report and day, the refresh date, rows and SHA-256.
+    entry = next(e for e in store.read_manifest(data).ledger if e.get("m365_report") == "teams")
+    assert entry["day"] == str(TODAY - dt.timedelta(days=28))
+    assert entry["refresh_date"] == str(TODAY - dt.timedelta(days=1))
+    assert len(entry["sha256"]) == 64 and entry["rows_read"] == expected_rows(
+        "teams", TODAY - dt.timedelta(days=28)
+    )
+    rows_before = activity_rows(data)
+
+    # The next day: Microsoft's data reaches one day further and revises the last days.
+    tomorrow = TODAY + dt.timedelta(days=1)
+    ms.today = tomorrow
+    ms.requests.clear()
+    again = run(ms, data, today=tomorrow)
+    assert again.exit_code == 0, again.stopped
+    for report in ("viva_engage", "teams"):
+        days = one_day_periods(data, report)
+        assert len(days) == 29
+        assert max(days) == str(TODAY)
+    new_days = {d.day for d in again.days if d.status == "fetched"}
+    # The new day, and the provisional ones (data refreshed less than 3 days after them).
+    assert new_days == {str(TODAY - dt.timedelta(days=n)) for n in range(0, 4)}
+    assert ms.requests["report:viva_engage"] == ms.requests["report:teams"] == 4
+    # Settled days did not change; nothing was added twice.
+    old = {r for r in rows_before if r[1] <= TODAY - dt.timedelta(days=4)}
+    assert old <= set(activity_rows(data))
+    rows = activity_rows(data)
+    assert len(rows) == len({(r[0], r[1], r[2], r[3]) for r in rows})
+
+    # And once more the same day: nothing new at all.
+    third = run(ms, data, today=tomorrow)
+    assert {d.status for d in third.days} == {"unchanged"}
+
+
+def test_a_refresh_date_that_is_the_day_asked_for_works_too(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock
+) -> None:
+    """Whatever a `date=` report's Report Refresh Date holds (the docs do not say), the
+    backfill gets every day and a day is fetched again for a bounded number of runs."""
+    data = tmp_path / "data"
+    ms.refresh_is_day = True
+    assert run(ms, data).count("fetched") == 56
+    assert len(one_day_periods(data, "teams")) == 28
+    # The runs of the next days fetch again the days first fetched less than three days
+    # before (all of them for two nights, then only the two youngest), plus the new day.
+    for later, requests in ((1, 28), (2, 28), (3, 3), (4, 3)):
+        ms.today = TODAY + dt.timedelta(days=later)
+        ms.requests.clear()
+        summary = run(ms, data, today=ms.today)
+        assert ms.requests["report:teams"] == requests, later
+        assert summary.count("fetched") == 2  # the new day; the others are unchanged
+        assert len(one_day_periods(data, "teams")) == 28 + later
+
+
+def test_days_not_in_yet_are_skipped_and_fetched_later(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock
+) -> None:
+    """Microsoft's data ends two days ago: the day after is "not available yet"."""
+    data = tmp_path / "data"
+    ms.refresh = TODAY - dt.timedelta(days=2)
+    summary = run(ms, data, since=TODAY - dt.timedelta(days=4))
+    statuses = {(d.report, d.day): d.status for d in summary.days}
+    assert statuses[("teams", str(TODAY - dt.timedelta(days=1)))] == "skipped"
+    assert statuses[("teams", str(TODAY - dt.timedelta(days=2)))] == "fetched"
+    assert len(one_day_periods(data, "teams")) == 3
+    assert summary.exit_code == 0
+
+
+def test_json_of_the_cli_is_the_librarys_summary(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock, cli: Callable[..., Run], monkeypatch: Any
+) -> None:
+    config = write(
+        tmp_path / "rse-adoption.toml",
+        f'[m365]\ntenant_id = "{TENANT}"\nclient_id = "{CLIENT_ID}"\n'
+        f'graph_url = "{ms.url}/v1.0"\nauthority_url = "{ms.url}"\n',
+    )
+    monkeypatch.setenv(m365.SECRET_ENV, ms.secret)
+    today = dt.datetime.now(dt.UTC).date()
+    ms.today = today
+    since = str(today - dt.timedelta(days=3))
+    result = cli(
+        "fetch", "m365", "--config", config, "--since", since, "--report", "teams", "--json"
+    )
+    assert result.exit_code == 0, result.stderr
+    data = result.json()
+    assert data["fetched"] == 3 and data["reports"] == ["teams"]
+    assert [d["status"] for d in data["days"]] == ["fetched"] * 3
+    library = fetch_m365(
+        settings_for(ms, tmp_path / "library"),
+        reports=["teams"],
+        since=dt.date.fromisoformat(since),
+        environ={m365.SECRET_ENV: ms.secret},
+        today=today,
+    ).to_dict()
+    assert library == {**data, "requests": library["requests"]}
+
+
+def test_throttling_waits_as_told_and_goes_on(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock
+) -> None:
+    ms.failures = [429, 503, 500]
+    ms.retry_after = "120"
+    summary = run(ms, tmp_path / "data", since=TODAY - dt.timedelta(days=2), reports=["teams"])
+    assert summary.exit_code == 0, summary.stopped
+    assert summary.count("fetched") == 2
+    # 429 and 503: Retry-After; the 500: the backoff's first step; nothing else.
+    assert clock.waits == [120.0, 120.0, m365.BACKOFF_FIRST_SECONDS]
+
+
+def test_throttling_past_the_budget_stops_with_what_is_committed(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock, cli: Callable[..., Run]
+) -> None:
+    data = tmp_path / "data"
+    ms.retry_after = "600"
+    # Three days fetched, then Microsoft throttles for 10 minutes at every request.
+    original = ms._report
+
+    def throttled_after_three(request: Any, function: str, argument: str) -> Any:
+        if ms.requests["report:viva_engage"] >= 3:
+            ms.failures = [429]
+        return original(request, function, argument)
+
+    ms._report = throttled_after_three  # type: ignore[method-assign]
+    summary = run(ms, data, reports=["viva_engage"], max_minutes=25)
+    assert summary.exit_code == 75
+    assert "time budget of 25 minutes" in (summary.stopped or "")
+    assert summary.count("fetched") == 3
+    assert len(one_day_periods(data, "viva_engage")) == 3
+    assert sum(clock.waits) <= 25 * 60
+    # The next run fetches only what is missing.
+    ms._report = original  # type: ignore[method-assign]
+    ms.failures = []
+    ms.requests.clear()
+    after = run(ms, data, reports=["viva_engage"])
+    assert after.exit_code == 0
+    assert ms.requests["report:viva_engage"] == 25
+    assert len(one_day_periods(data, "viva_engage")) == 28
+
+
+def test_server_errors_past_the_retries_are_exit_75(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock
+) -> None:
+    ms.failures = [500] * 10
+    summary = run(ms, tmp_path / "data", since=TODAY - dt.timedelta(days=1), reports=["teams"])
+    assert summary.exit_code == 75
+    assert "keeps failing" in (summary.stopped or "")
+    assert clock.waits == [2.0, 4.0, 8.0, 16.0, 32.0]  # bounded exponential backoff
+
+
+def test_microsoft_unreachable_is_exit_75(tmp_path: Path, clock: Clock) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Settings(data_dir=tmp_path / "data", m365_graph_url=f"https://127.0.0.1:{port}/v1.0")
+    summary = fetch_m365(settings, environ={m365.TOKEN_ENV: "t"}, today=TODAY, reports=["teams"])
+    assert summary.exit_code == 75
+    assert "unreachable" in (summary.stopped or "")
+    assert not (tmp_path / "data" / store.MANIFEST).exists()
+
+
+def test_a_day_microsoft_refuses_is_reported_and_skipped(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock
+) -> None:
+    since = TODAY - dt.timedelta(days=30)  # two days before Microsoft's range
+    summary = run(
+        ms, tmp_path / "data", since=since, until=TODAY - dt.timedelta(days=27), reports=["teams"]
+    )
+    assert summary.exit_code == 0
+    assert [d.status for d in summary.days] == ["refused", "refused", "fetched", "fetched"]
+    assert "HTTP 400: BadRequest: Invalid date" in (summary.days[0].message or "")
+
+
+@pytest.mark.parametrize(
+    ("mode", "words"),
+    [
+        ("401", "refused the token (HTTP 401, InvalidAuthenticationToken"),
+        ("403", "needs the application permission Reports.Read.All"),
+    ],
+)
+def test_graph_refusing_access_is_exit_77(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock, mode: str, words: str
+) -> None:
+    ms.graph_mode = mode
+    summary = run(ms, tmp_path / "data")
+    assert summary.exit_code == 77
+    assert words in (summary.stopped or "")
+    assert summary.days == []
+
+
+def test_credentials_refused_is_exit_77_and_the_secret_never_shows(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock
+) -> None:
+    summary = run(ms, tmp_path / "data", environ={m365.SECRET_ENV: "wrong-" + ms.secret})
+    assert summary.exit_code == 77
+    assert "invalid_client: AADSTS7000215" in (summary.stopped or "")
+    # The fake echoes the secret it received: it must not reach the message.
+    assert ms.secret not in (summary.stopped or "")
+    assert "***" in (summary.stopped or "")
+
+
+def test_sign_in_failing_or_an_unknown_tenant(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock
+) -> None:
+    ms.token_mode = "500"
+    down = run(ms, tmp_path / "data")
+    assert down.exit_code == 75 and "sign-in service failed" in (down.stopped or "")
+    ms.token_mode = "ok"
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        m365_tenant_id="no-such-tenant",
+        m365_client_id=CLIENT_ID,
+        m365_graph_url=f"{ms.url}/v1.0",
+        m365_authority_url=ms.url,
+    )
+    unknown = fetch_m365(settings, environ={m365.SECRET_ENV: ms.secret}, today=TODAY)
+    assert unknown.exit_code == 77 and "tenant no-such-tenant" in (unknown.stopped or "")
+
+
+def test_a_certificate_credential_signs_in(tmp_path: Path, ms: FakeMicrosoft, clock: Clock) -> None:
+    pem, thumbprint = make_client_certificate(tmp_path)
+    settings = settings_for(
+        ms,
+        tmp_path / "data",
+        m365_client_certificate=str(pem),
+        m365_client_certificate_thumbprint=thumbprint,
+    )
+    summary = fetch_m365(
+        settings, environ={}, today=TODAY, reports=["teams"], since=TODAY - dt.timedelta(days=1)
+    )
+    assert summary.exit_code == 0, summary.stopped
+    assert ms.requests["token"] == 1
+
+
+def test_a_ready_token_skips_msal(tmp_path: Path, ms: FakeMicrosoft, clock: Clock) -> None:
+    summary = fetch_m365(
+        Settings(data_dir=tmp_path / "data", m365_graph_url=f"{ms.url}/v1.0"),
+        environ={m365.TOKEN_ENV: ms.token},
+        today=TODAY,
+        since=TODAY - dt.timedelta(days=1),
+    )
+    assert summary.exit_code == 0, summary.stopped
+    assert ms.requests["token"] == ms.requests["discovery"] == 0
+    assert summary.count("fetched") == 2
+
+
+def test_concealed_names_store_nothing_and_say_it_once(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock, cli: Callable[..., Run], monkeypatch: Any
+) -> None:
+    ms.graph_mode = "concealed"
+    ms.today = dt.datetime.now(dt.UTC).date()
+    config = write(
+        tmp_path / "rse-adoption.toml",
+        f'[m365]\ntenant_id = "{TENANT}"\nclient_id = "{CLIENT_ID}"\n'
+        f'graph_url = "{ms.url}/v1.0"\nauthority_url = "{ms.url}"\n',
+    )
+    monkeypatch.setenv(m365.SECRET_ENV, ms.secret)
+    result = cli("fetch", "m365", "--config", config)
+    assert result.exit_code == 65
+    assert result.stderr.count("concealed user names") == 1
+    assert "Display concealed user, group, and site names" in result.stderr
+    manifest = store.read_manifest(tmp_path / "data")
+    assert manifest.activity_files == [] and manifest.ledger == []
+    assert ms.requests["download"] == 1  # the run stopped at the first report
+
+
+def test_missing_configuration_is_exit_78(
+    tmp_path: Path, cli: Callable[..., Run], monkeypatch: Any
+) -> None:
+    monkeypatch.delenv(m365.SECRET_ENV, raising=False)
+    monkeypatch.delenv(m365.TOKEN_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = cli("fetch", "m365")
+    assert result.exit_code == 78
+    assert "[m365] tenant_id" in result.stderr and m365.SECRET_ENV in result.stderr
+    with pytest.raises(ConfigError, match="client_secret is never read from a file"):
+        from rse_adoption.config import effective_settings
+
+        effective_settings(
+            config=write(tmp_path / "x.toml", '[m365]\nclient_secret = "abc"\n'), environ={}
+        )
+
+
+def test_dry_run_stores_nothing(tmp_path: Path, ms: FakeMicrosoft, clock: Clock) -> None:
+    summary = run(ms, tmp_path / "data", dry_run=True, since=TODAY - dt.timedelta(days=2))
+    assert summary.exit_code == 0 and summary.count("fetched") == 4
+    assert not (tmp_path / "data").exists()
+
+
+def test_keep_raw_saves_the_csvs_outside_the_store_only(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock
+) -> None:
+    raw = tmp_path / "raw"
+    summary = run(ms, tmp_path / "data", keep_raw=raw, since=TODAY - dt.timedelta(days=1))
+    assert summary.count("fetched") == 2
+    kept = sorted(p.name for p in raw.iterdir())
+    assert len(kept) == 2 and all(name.endswith(".csv") for name in kept)
+    assert all((raw / name).stat().st_mode & 0o077 == 0 for name in kept)
+    with pytest.raises(ConfigError, match="inside the store"):
+        run(ms, tmp_path / "data", keep_raw=tmp_path / "data" / "raw")
+    # Without it nothing raw remains anywhere in the store.
+    run(ms, tmp_path / "other", since=TODAY - dt.timedelta(days=1))
+    assert not [p for p in (tmp_path / "other").rglob("*.csv")]
+
+
+def test_status_shows_the_days_held_and_warns_of_gaps_and_staleness(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock
+) -> None:
+    data = tmp_path / "data"
+    run(ms, data, until=TODAY - dt.timedelta(days=5))
+    run(ms, data, since=TODAY - dt.timedelta(days=3))
+    status = store_status(Settings(data_dir=data), today=TODAY)
+    fetched = {c["report"]: c for c in status.to_dict()["m365"]}
+    assert fetched["teams"]["last_day"] == str(TODAY - dt.timedelta(days=1))
+    assert fetched["teams"]["missing_days"] == [str(TODAY - dt.timedelta(days=4))]
+    codes = [w.code for w in status.warnings]
+    assert "m365_gap" in codes and "m365_stale" not in codes
+    later = store_status(Settings(data_dir=data), today=TODAY + dt.timedelta(days=10))
+    assert "m365_stale" in [w.code for w in later.warnings]
+
+
+# --- Whole runs, as cron starts them ----------------------------------------------------
+
+
+def _environment(ms: FakeMicrosoft, ca: Path, data: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RSE_ADOPTION_")}
+    env.update(
+        SSL_CERT_FILE=str(ca),
+        RSE_ADOPTION_DATA_DIR=str(data),
+        RSE_ADOPTION_M365_TENANT_ID=TENANT,
+        RSE_ADOPTION_M365_CLIENT_ID=CLIENT_ID,
+        RSE_ADOPTION_M365_GRAPH_URL=f"{ms.url}/v1.0",
+        RSE_ADOPTION_M365_AUTHORITY_URL=ms.url,
+        **{m365.SECRET_ENV: ms.secret},
+    )
+    return env
+
+
+def _command() -> list[str]:
+    return [sys.executable, "-m", "rse_adoption.cli", "fetch", "m365"]
+
+
+def test_a_secret_never_appears_in_output_log_or_store(
+    tmp_path: Path, ms: FakeMicrosoft, server: tuple[Any, Path]
+) -> None:
+    ms.today = dt.datetime.now(dt.UTC).date()
+    data, log = tmp_path / "data", tmp_path / "fetch.log"
+    env = _environment(ms, server[1], data)
+    since = str(ms.today - dt.timedelta(days=2))
+    outputs = []
+    for secret, extra in (
+        (ms.secret, ["--since", since]),  # success
+        (ms.secret, ["--since", since, "--json"]),  # unchanged, as JSON
+        ("wrong" + ms.secret, ["--since", since]),  # refused: the fake echoes it
+    ):
+        env[m365.SECRET_ENV] = secret
+        done = subprocess.run(
+            [*_command(), *extra, "--log-file", str(log)],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        outputs.append((done.returncode, done.stdout, done.stderr))
+    assert [code for code, _, _ in outputs] == [0, 0, 77]
+    texts = [t for _, out, err in outputs for t in (out, err)] + [log.read_text()]
+    for text in texts:
+        assert ms.secret not in text
+    assert "AADSTS7000215" in log.read_text()
+    for path in data.rglob("*"):
+        if path.is_file():
+            assert ms.secret.encode() not in path.read_bytes(), path
+
+
+def test_kill_9_halfway_loses_and_duplicates_nothing(
+    tmp_path: Path, ms: FakeMicrosoft, server: tuple[Any, Path]
+) -> None:
+    ms.today = dt.datetime.now(dt.UTC).date()
+    ms.download_delay = 0.05
+    data = tmp_path / "data"
+    env = _environment(ms, server[1], data)
+    first = ms.today - dt.timedelta(days=8)
+    args = [*_command(), "--since", str(first), "--quiet"]
+    # Kill at a few moments: during the first download, and after 3 and 9 days committed.
+    killed_at: list[int] = []
+    for committed in (0, 3, 9):
+        process = subprocess.Popen(args, env=env)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            ledger = store.read_manifest(data).ledger if (data / store.MANIFEST).exists() else []
+            if len(ledger) >= committed and (committed or ms.requests["download"]):
+                break
+            time.sleep(0.01)
+        assert process.poll() is None, "the run ended before it could be killed"
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        _assert_whole(data)
+        killed_at.append(len(store.read_manifest(data).ledger))
+    assert killed_at[0] < 16 and killed_at[-1] < 16, killed_at  # each run was cut short
+    ms.download_delay = 0
+    done = subprocess.run(args, env=env, timeout=120)
+    assert done.returncode == 0
+    _assert_whole(data)
+    for report in ("viva_engage", "teams"):
+        days = one_day_periods(data, report)
+        assert sorted(days) == [str(first + dt.timedelta(days=n)) for n in range(8)]
+        for day, rows in days.items():
+            assert rows == expected_rows(report, dt.date.fromisoformat(day))
+    assert not list((data / m365.SCRATCH).glob("*/*.csv"))  # the killed runs' downloads
+
+
+def test_two_runs_at_once_store_each_day_once(
+    tmp_path: Path, ms: FakeMicrosoft, server: tuple[Any, Path]
+) -> None:
+    ms.today = dt.datetime.now(dt.UTC).date()
+    ms.download_delay = 0.02
+    data = tmp_path / "data"
+    env = _environment(ms, server[1], data)
+    first = ms.today - dt.timedelta(days=5)
+    args = [*_command(), "--since", str(first), "--quiet"]
+    runs = [subprocess.Popen(args, env=env) for _ in range(2)]
+    assert [r.wait(timeout=120) for r in runs] == [0, 0]
+    _assert_whole(data)
+    for report in ("viva_engage", "teams"):
+        assert sorted(one_day_periods(data, report)) == [
+            str(first + dt.timedelta(days=n)) for n in range(5)
+        ]
+
+
+def _assert_whole(data: Path) -> None:
+    """Every file the manifest names exists; each (report, day) is one file without a
+    person twice."""
+    if not (data / store.MANIFEST).exists():
+        return
+    manifest = store.read_manifest(data)
+    for entry in manifest.activity_files:
+        assert (data / entry["path"]).is_file()
+    keys = [
+        (f["source_format"], f["period_days"], f["refresh_date"]) for f in manifest.activity_files
+    ]
+    assert len(keys) == len(set(keys))
+    rows = activity_rows(data)
+    assert len(rows) == len({(r[0], r[1], r[2], r[3]) for r in rows})
+    for report in ("viva_engage", "teams"):
+        held = held_days(manifest, report)
+        for day, rows_held in one_day_periods(data, report).items():
+            assert dt.date.fromisoformat(day) in held  # its ledger entry came with it
+            assert rows_held == expected_rows(report, dt.date.fromisoformat(day))
+
+
+def test_json_summary_is_documented() -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "m365.md").read_text(encoding="utf-8")
+    summary = m365.FetchSummary(["teams"], "2026-10-01", "2026-10-02").to_dict()
+    for key in [*summary, *json.loads(json.dumps(m365.DayResult("t", "d", "fetched").__dict__))]:
+        assert f"`{key}`" in doc, key
