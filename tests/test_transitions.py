@@ -30,7 +30,8 @@ def test_readers_who_became_contributors_and_contributors_lost(tmp_path: Path, c
     assert result["previous_window"] == {"start": "2026-03-02", "end": "2026-03-15"}
     (lyon,) = result["sites"]
     assert lyon["reader_to_contributor"] == 0.5  # 3 of 6
-    assert lyon["contributor_retained"] == 0.6 and lyon["contributor_to_inactive"] == 0.4
+    # 3 of 5 kept, 2 lost: the 2 are hidden, and so are the rates that would give them back
+    assert lyon["contributor_retained"] is None and lyon["contributor_to_inactive"] is None
     assert lyon["matrix"]["reader"]["contributor"] == 3
     assert lyon["matrix"]["contributor"]["inactive"] is None  # 2 people: below 3, hidden
     assert lyon["matrix"]["visitor"]["contributor"] == 0  # zero reveals no one

@@ -12,6 +12,9 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 SECRET_FILE = "secret.key"
@@ -95,3 +98,211 @@ class KeyCache:
 def is_suppressed(group_size: int | None, min_group_size: int) -> bool:
     """A group smaller than the privacy threshold is never shown."""
     return group_size is None or group_size < min_group_size
+
+
+def hides(count: int | None, min_group_size: int) -> bool:
+    """Primary suppression of one count of people: from 1 to min_group_size − 1 people is
+    hidden; zero is shown (it singles no one out)."""
+    return count is not None and 0 < count < min_group_size
+
+
+@dataclass(frozen=True)
+class _Figure:
+    atoms: tuple[int, ...]
+    value: int
+    protected: bool  # hidden by primary suppression: must not be derivable
+    keep: int  # secondary suppression hides figures of lower `keep` first
+
+
+@dataclass(frozen=True)
+class _Rate:
+    numerator: tuple[int, ...]
+    denominator: tuple[int, ...]
+
+
+class Disclosure:
+    """The figures one output publishes, and what must be hidden so that no hidden count
+    can be recomputed from the others (docs/privacy.md, "Small-group suppression").
+
+    An analysis declares its finest counts (`atom`: people of one site in one segment...),
+    then each published count as a sum of atoms (`count`: a cell is one atom, a site's
+    headcount or a totals row several) and each published rate as a ratio of two sums
+    (`rate`). `hidden()` answers which of them to leave out:
+
+    - primary suppression: a count of people from 1 to min_group_size − 1, or a count the
+      analysis hides outright (`hidden=True`: the figures of a group too small to show);
+      a rate whose denominator is such a count;
+    - secondary suppression: while some hidden count is a linear combination of the
+      published counts (a total minus the other parts, a row minus its other cells...), the
+      published count of that combination with the lowest (`keep`, zero, value) is hidden
+      too; then a rate is published only if, taken as the equation
+      numerator × d − denominator × n = 0, it makes no hidden count derivable (a rate whose
+      two terms are published adds nothing and always stays).
+
+    Derivability is exact (rational Gaussian elimination). It is the attack of linear
+    combinations of published figures and of rates times published bases; bounds (counts
+    are whole and not negative) are not used.
+    """
+
+    def __init__(self, min_group_size: int) -> None:
+        self.min_group_size = min_group_size
+        self._atoms: list[int] = []
+        self._figures: dict[Hashable, _Figure] = {}
+        self._rates: dict[Hashable, _Rate] = {}
+
+    def atom(self, value: int) -> int:
+        """A finest count (people, or events); returns its handle."""
+        self._atoms.append(int(value))
+        return len(self._atoms) - 1
+
+    def count(
+        self,
+        key: Hashable,
+        atoms: Iterable[int],
+        *,
+        people: bool = True,
+        hidden: bool = False,
+        keep: int = 0,
+    ) -> None:
+        """A published count: the sum of `atoms`. `people` counts get primary suppression
+        (1 to min_group_size − 1); `hidden` hides it whatever its value."""
+        parts = tuple(atoms)
+        value = sum(self._atoms[a] for a in parts)
+        protected = hidden or (people and hides(value, self.min_group_size))
+        self._figures[key] = _Figure(parts, value, protected, keep)
+
+    def rate(self, key: Hashable, numerator: Iterable[int], denominator: Iterable[int]) -> None:
+        """A published rate: sum of `numerator` atoms over sum of `denominator` atoms (a
+        share of a group of people: hidden when that group is 1 to min_group_size − 1)."""
+        self._rates[key] = _Rate(tuple(numerator), tuple(denominator))
+
+    def hidden(self) -> frozenset[Hashable]:
+        """Keys of the counts and rates to leave out (primary and secondary suppression)."""
+        hidden = {key for key, f in self._figures.items() if f.protected}
+        protected = [key for key, f in self._figures.items() if f.protected]
+        order = {key: i for i, key in enumerate(self._figures)}
+        while True:
+            basis = _Basis()
+            for key, f in self._figures.items():
+                if key not in hidden:
+                    basis.add(key, self._row(f.atoms))
+            exposed = next(
+                (
+                    how
+                    for key in protected
+                    if (how := basis.combination(self._row(self._figures[key].atoms))) is not None
+                ),
+                None,
+            )
+            if exposed is None:
+                break
+            candidates = [key for key, weight in exposed.items() if weight and key not in hidden]
+            victim = min(
+                candidates,
+                key=lambda k: (
+                    self._figures[k].keep,
+                    self._figures[k].value == 0,
+                    self._figures[k].value,
+                    order[k],
+                ),
+            )
+            hidden.add(victim)
+        for key, r in self._rates.items():
+            n = sum(self._atoms[a] for a in r.numerator)
+            d = sum(self._atoms[a] for a in r.denominator)
+            if d == 0 or hides(d, self.min_group_size):
+                hidden.add(key)
+                continue
+            row: dict[int, Fraction] = {}
+            for a in r.numerator:
+                row[a] = row.get(a, Fraction(0)) + d
+            for a in r.denominator:
+                row[a] = row.get(a, Fraction(0)) - n
+            trial = basis.copy()
+            trial.add(key, {a: w for a, w in row.items() if w})
+            if any(
+                trial.combination(self._row(self._figures[p].atoms)) is not None for p in protected
+            ):
+                hidden.add(key)
+            else:
+                basis = trial
+        return frozenset(hidden)
+
+    def published(self) -> dict[Hashable, int | float | None]:
+        """Every declared figure's value as published: counts as integers, rates as
+        numerator / denominator (None when the denominator is zero), None when hidden."""
+        hidden = self.hidden()
+        out: dict[Hashable, int | float | None] = {
+            key: None if key in hidden else f.value for key, f in self._figures.items()
+        }
+        for key, r in self._rates.items():
+            d = sum(self._atoms[a] for a in r.denominator)
+            n = sum(self._atoms[a] for a in r.numerator)
+            out[key] = None if key in hidden or not d else n / d
+        return out
+
+    @staticmethod
+    def _row(atoms: tuple[int, ...]) -> dict[int, Fraction]:
+        row: dict[int, Fraction] = {}
+        for a in atoms:
+            row[a] = row.get(a, Fraction(0)) + 1
+        return row
+
+
+class _Basis:
+    """Row-echelon basis of published equations over atoms, each basis row remembering
+    which published figures it combines (to name the ones a derivation uses)."""
+
+    def __init__(self) -> None:
+        # pivot atom -> (row with coefficient 1 at the pivot, combination of figure keys)
+        self._pivots: dict[int, tuple[dict[int, Fraction], dict[Hashable, Fraction]]] = {}
+        self._order: dict[int, int] = {}
+
+    def copy(self) -> _Basis:
+        other = _Basis()
+        other._pivots = dict(self._pivots)
+        other._order = dict(self._order)
+        return other
+
+    def _reduce(
+        self, row: dict[int, Fraction], how: dict[Hashable, Fraction]
+    ) -> tuple[dict[int, Fraction], dict[Hashable, Fraction]]:
+        row, how = dict(row), dict(how)
+        while True:
+            pivots = [a for a in row if a in self._pivots]
+            if not pivots:
+                return row, how
+            # pivots in creation order: eliminating one brings in only later ones
+            atom = min(pivots, key=self._order.__getitem__)
+            factor = row[atom]
+            base, base_how = self._pivots[atom]
+            for a, w in base.items():
+                value = row.get(a, Fraction(0)) - factor * w
+                if value:
+                    row[a] = value
+                else:
+                    row.pop(a, None)
+            for k, w in base_how.items():
+                value = how.get(k, Fraction(0)) - factor * w
+                if value:
+                    how[k] = value
+                else:
+                    how.pop(k, None)
+
+    def add(self, key: Hashable, row: dict[int, Fraction]) -> None:
+        reduced, how = self._reduce(row, {key: Fraction(1)})
+        if not reduced:
+            return
+        atom = min(reduced)
+        scale = reduced[atom]
+        self._pivots[atom] = (
+            {a: w / scale for a, w in reduced.items()},
+            {k: w / scale for k, w in how.items()},
+        )
+        self._order[atom] = len(self._order)
+
+    def combination(self, row: dict[int, Fraction]) -> dict[Hashable, Fraction] | None:
+        """The published figures whose combination gives `row`, or None when it cannot be
+        derived."""
+        reduced, how = self._reduce(row, {})
+        return None if reduced else {k: -w for k, w in how.items()}

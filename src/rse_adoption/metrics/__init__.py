@@ -218,11 +218,9 @@ def _build(
         )
     previous = transitions.previous_window(window) if with_transitions else None
     persona_figures, persona_reason = (
-        _personas(con, settings, manifest, window, groups, totals) if with_personas else ([], None)
+        _personas(con, settings, manifest, window, groups) if with_personas else ([], None)
     )
-    moves = (
-        _transitions(con, settings, manifest, window, groups, totals) if with_transitions else []
-    )
+    moves = _transitions(con, settings, manifest, window, groups) if with_transitions else []
     community_figures = (
         communities.communities(
             con,
@@ -378,7 +376,6 @@ def _personas(
     manifest: store.Manifest,
     window: Window,
     groups: list[GroupFigures],
-    totals: GroupFigures,
 ) -> tuple[list[SitePersonas], str | None]:
     """Each site's, then the totals', people by persona, or why there are none."""
     files = store.path_list(segments.event_files(settings.data_dir, manifest, window.months()))
@@ -388,24 +385,10 @@ def _personas(
             "no event of the window names a target person (the export does not say whose "
             "content a reaction or reply answers): nobody can be seen to receive anything"
         )
-    k = settings.min_group_size
-    out = [
-        SitePersonas(g.site, True, None)
-        if g.suppressed
-        else SitePersonas(
-            g.site,
-            False,
-            personas.hide_small(counts.get(g.site or "", dict.fromkeys(personas.PERSONAS, 0)), k),
-        )
-        for g in groups
-    ]
-    total = {**dict.fromkeys(personas.PERSONAS, 0), **_sum_shown(counts, groups)}
-    out.append(
-        SitePersonas(None, True, None)
-        if totals.suppressed
-        else SitePersonas(None, False, personas.hide_small(total, k))
-    )
-    return out, None
+    return personas.publish(
+        [(g.site, None if g.suppressed else counts.get(g.site or "", {})) for g in groups],
+        settings.min_group_size,
+    ), None
 
 
 def _transitions(
@@ -414,7 +397,6 @@ def _transitions(
     manifest: store.Manifest,
     window: Window,
     groups: list[GroupFigures],
-    totals: GroupFigures,
 ) -> list[SiteTransitions]:
     """Each site's, then the totals', movement between segments since the previous
     window (metrics/transitions.py)."""
@@ -426,13 +408,10 @@ def _transitions(
         [settings.data_dir / f["path"] for f in _periods_matching(manifest, before)]
     )
     counts = transitions.transition_counts(con, event_files, period_files, window)
-    k = settings.min_group_size
-    out = [
-        transitions.site_transitions(g.site, counts.get(g.site or "", {}), g.headcount, k)
-        for g in groups
-    ]
-    out.append(transitions.site_transitions(None, _sum_shown(counts, groups), totals.headcount, k))
-    return out
+    return transitions.publish(
+        [(g.site, None if g.suppressed else counts.get(g.site or "", {})) for g in groups],
+        settings.min_group_size,
+    )
 
 
 def _lookback(

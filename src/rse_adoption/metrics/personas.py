@@ -14,7 +14,8 @@ aimed at them (events' target person). First rule that matches:
 | broadcaster | received < BROADCASTER × made: they post, little comes back |
 | engager | the rest: they post and get answers in balance |
 
-Inactive people have no persona. Only computed when the window's events carry target
+Inactive people have no persona. A count of 1 to min_group_size − 1 people is hidden, and
+so is whatever would give it back (`publish`). Only computed when the window's events carry target
 people (otherwise nobody could be seen to receive anything).
 """
 
@@ -22,7 +23,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ..privacy import is_suppressed
+from ..model import SitePersonas
+from ..privacy import Disclosure
 from .engine import Connection
 from .segments import Window
 
@@ -95,6 +97,27 @@ def persona_counts(
     return counts, any_target
 
 
-def hide_small(counts: dict[str, int], k: int) -> dict[str, int | None]:
-    """Counts below the privacy threshold (but not zero) as None."""
-    return {p: (None if n and is_suppressed(n, k) else n) for p, n in counts.items()}
+def publish(sites: list[tuple[str | None, dict[str, int] | None]], k: int) -> list[SitePersonas]:
+    """Each site's people by persona (counts None: a suppressed site), then the totals over
+    the sites shown (suppressed when none is), as one output through privacy.Disclosure: a
+    count of 1 to k − 1 people is null, and so is whatever would give it back (the totals
+    row minus the other sites)."""
+    shown = [(site, counts) for site, counts in sites if counts is not None]
+    check = Disclosure(k)
+    atoms = {(site, p): check.atom(counts.get(p, 0)) for site, counts in shown for p in PERSONAS}
+    for site, _ in shown:
+        for p in PERSONAS:
+            check.count((site, p), [atoms[(site, p)]])
+    for p in PERSONAS:
+        check.count((None, p), [atoms[(site, p)] for site, _ in shown], keep=1)
+    published = check.published()
+    out = []
+    for site, counts in [*sites, (None, {} if shown else None)]:
+        if counts is None:
+            out.append(SitePersonas(site, True, None))
+            continue
+        values = {p: published[(site, p)] for p in PERSONAS}
+        out.append(
+            SitePersonas(site, False, {p: None if v is None else int(v) for p, v in values.items()})
+        )
+    return out

@@ -4,8 +4,9 @@
 People are the report's headcount on as_of; each gets its segment in the current window
 (`person_segments`) and in the previous window of the same length, ending the day before
 the current one starts, from events and matching activity periods by the same rules. The
-matrix counts people per (previous segment, current segment); a cell with fewer than
-min_group_size people is null, and a rate whose denominator is that small is null too.
+matrix counts people per (previous segment, current segment); a cell of 1 to
+min_group_size − 1 people is null, a rate whose denominator is that small is null too, and
+`publish` hides whatever else would give a hidden cell back (privacy.Disclosure).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from ..model import SiteTransitions
-from ..privacy import is_suppressed
+from ..privacy import Disclosure
 from .engine import Connection
 from .segments import LEVEL_SQL, PERIOD_LEVEL_SQL, SEGMENTS, Window
 
@@ -75,30 +76,62 @@ def transition_counts(
     return out
 
 
-def _rate(counts: dict[tuple[str, str], int], source: str, target: str, k: int) -> float | None:
-    base = sum(n for (a, _), n in counts.items() if a == source)
-    if is_suppressed(base, k):
-        return None
-    return counts.get((source, target), 0) / base
+RATES: dict[str, tuple[str, str]] = {
+    "reader_to_contributor": ("reader", "contributor"),
+    "reactor_to_contributor": ("reactor", "contributor"),
+    "visitor_to_contributor": ("visitor", "contributor"),
+    "contributor_retained": ("contributor", "contributor"),
+    "contributor_to_inactive": ("contributor", "inactive"),
+}
 
 
-def site_transitions(
-    site: str | None, counts: dict[tuple[str, str], int], headcount: int | None, k: int
-) -> SiteTransitions:
-    """The transitions of one site (or of the totals, `site` None)."""
-    if is_suppressed(headcount, k):
-        return SiteTransitions(site, True, None, {})
-    matrix: dict[str, dict[str, int | None]] = {}
-    for a in SEGMENTS:
-        matrix[a] = {}
-        for b in SEGMENTS:
-            n = counts.get((a, b), 0)
-            matrix[a][b] = None if n and is_suppressed(n, k) else n
-    rates = {
-        "reader_to_contributor": _rate(counts, "reader", "contributor", k),
-        "reactor_to_contributor": _rate(counts, "reactor", "contributor", k),
-        "visitor_to_contributor": _rate(counts, "visitor", "contributor", k),
-        "contributor_retained": _rate(counts, "contributor", "contributor", k),
-        "contributor_to_inactive": _rate(counts, "contributor", "inactive", k),
+def publish(
+    sites: list[tuple[str | None, dict[tuple[str, str], int] | None]], k: int
+) -> list[SiteTransitions]:
+    """The transitions of each site (counts None: a suppressed site), then of the totals
+    over the sites shown (suppressed when no site is shown), as one output: every cell and
+    rate goes through privacy.Disclosure, so that no hidden cell (1 to k − 1 people) can be recomputed from
+    a rate times its row, a row's other cells and the rates, or the totals row minus the
+    other sites."""
+    shown = [(site, counts) for site, counts in sites if counts is not None]
+    check = Disclosure(k)
+    atoms = {
+        (site, a, b): check.atom(counts.get((a, b), 0))
+        for site, counts in shown
+        for a in SEGMENTS
+        for b in SEGMENTS
     }
-    return SiteTransitions(site, False, matrix, rates)
+    groups: list[str | None] = [site for site, _ in shown]
+    if shown:
+        groups.append(None)
+
+    def cell(group: str | None, a: str, b: str) -> list[int]:
+        return [atoms[(s, a, b)] for s, _ in shown if group is None or s == group]
+
+    for group in groups:
+        for a in SEGMENTS:
+            for b in SEGMENTS:
+                check.count((group, a, b), cell(group, a, b), keep=1 if group is None else 0)
+        for name, (a, b) in RATES.items():
+            row = [x for target in SEGMENTS for x in cell(group, a, target)]
+            check.rate((group, name), cell(group, a, b), row)
+    published = check.published()
+    out = []
+    for site, counts in [*sites, (None, {} if shown else None)]:
+        if counts is None:
+            out.append(SiteTransitions(site, True, None, {}))
+            continue
+        matrix: dict[str, dict[str, int | None]] = {
+            a: {b: _whole(published[(site, a, b)]) for b in SEGMENTS} for a in SEGMENTS
+        }
+        rates = {name: _fraction(published[(site, name)]) for name in RATES}
+        out.append(SiteTransitions(site, False, matrix, rates))
+    return out
+
+
+def _whole(value: int | float | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _fraction(value: int | float | None) -> float | None:
+    return None if value is None else float(value)
