@@ -22,7 +22,13 @@ from typer.testing import CliRunner
 
 from rse_adoption.cli import app
 from rse_adoption.config import Settings
-from rse_adoption.metrics import build_report
+from rse_adoption.metrics import (
+    ambassadors,
+    build_report,
+    communities,
+    personas,
+    transitions,
+)
 from rse_adoption.report import json_report
 
 from .conftest import write
@@ -42,10 +48,12 @@ if _MISSING and os.environ.get("RSE_ADOPTION_REQUIRE_SPARK"):
 needs_spark = pytest.mark.skipif(_MISSING is not None, reason=_MISSING or "")
 
 EVERYTHING = {
-    "ambassador_reach": True,
-    "with_communities": True,
-    "with_transitions": True,
-    "with_personas": True,
+    "sections": [
+        ambassadors.section,
+        communities.section,
+        transitions.section,
+        personas.section,
+    ]
 }
 
 

@@ -21,7 +21,7 @@ import pytest
 from rse_adoption import store
 from rse_adoption.config import Settings
 from rse_adoption.errors import ConfigError
-from rse_adoption.fetch import m365
+from rse_adoption.fetch import graph, m365
 from rse_adoption.fetch.m365 import fetch_m365, held_days
 from rse_adoption.ingest.pipeline import ingest_paths
 from rse_adoption.ingest.registry import DailyReport
@@ -67,8 +67,8 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr(m365, "monotonic", fake.monotonic)
-    monkeypatch.setattr(m365, "sleep", fake.sleep)
+    monkeypatch.setattr(graph, "monotonic", fake.monotonic)
+    monkeypatch.setattr(graph, "sleep", fake.sleep)
     return fake
 
 
@@ -107,7 +107,7 @@ def settings_for(fake: FakeMicrosoft, data_dir: Path, **extra: Any) -> Settings:
 def run(
     fake: FakeMicrosoft, data_dir: Path, today: dt.date = TODAY, **options: Any
 ) -> m365.FetchSummary:
-    environ = options.pop("environ", {m365.SECRET_ENV: fake.secret})
+    environ = options.pop("environ", {graph.SECRET_ENV: fake.secret})
     return fetch_m365(settings_for(fake, data_dir), environ=environ, today=today, **options)
 
 
@@ -299,7 +299,7 @@ def test_json_of_the_cli_is_the_librarys_summary(
         f'[m365]\ntenant_id = "{TENANT}"\nclient_id = "{CLIENT_ID}"\n'
         f'graph_url = "{ms.url}/v1.0"\nauthority_url = "{ms.url}"\n',
     )
-    monkeypatch.setenv(m365.SECRET_ENV, ms.secret)
+    monkeypatch.setenv(graph.SECRET_ENV, ms.secret)
     today = dt.datetime.now(dt.UTC).date()
     ms.today = today
     since = str(today - dt.timedelta(days=3))
@@ -314,7 +314,7 @@ def test_json_of_the_cli_is_the_librarys_summary(
         settings_for(ms, tmp_path / "library"),
         reports=["teams"],
         since=dt.date.fromisoformat(since),
-        environ={m365.SECRET_ENV: ms.secret},
+        environ={graph.SECRET_ENV: ms.secret},
         today=today,
     ).to_dict()
     assert library == {**data, "requests": library["requests"]}
@@ -329,7 +329,7 @@ def test_throttling_waits_as_told_and_goes_on(
     assert summary.exit_code == 0, summary.stopped
     assert summary.count("fetched") == 2
     # 429 and 503: Retry-After; the 500: the backoff's first step; nothing else.
-    assert clock.waits == [120.0, 120.0, m365.BACKOFF_FIRST_SECONDS]
+    assert clock.waits == [120.0, 120.0, graph.BACKOFF_FIRST_SECONDS]
 
 
 def test_throttling_past_the_budget_stops_with_what_is_committed(
@@ -379,7 +379,7 @@ def test_microsoft_unreachable_is_exit_75(tmp_path: Path, clock: Clock) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     settings = Settings(data_dir=tmp_path / "data", m365_graph_url=f"https://127.0.0.1:{port}/v1.0")
-    summary = fetch_m365(settings, environ={m365.TOKEN_ENV: "t"}, today=TODAY, reports=["teams"])
+    summary = fetch_m365(settings, environ={graph.TOKEN_ENV: "t"}, today=TODAY, reports=["teams"])
     assert summary.exit_code == 75
     assert "unreachable" in (summary.stopped or "")
     assert not (tmp_path / "data" / store.MANIFEST).exists()
@@ -417,7 +417,7 @@ def test_graph_refusing_access_is_exit_77(
 def test_credentials_refused_is_exit_77_and_the_secret_never_shows(
     tmp_path: Path, ms: FakeMicrosoft, clock: Clock
 ) -> None:
-    summary = run(ms, tmp_path / "data", environ={m365.SECRET_ENV: "wrong-" + ms.secret})
+    summary = run(ms, tmp_path / "data", environ={graph.SECRET_ENV: "wrong-" + ms.secret})
     assert summary.exit_code == 77
     assert "invalid_client: AADSTS7000215" in (summary.stopped or "")
     # The fake echoes the secret it received: it must not reach the message.
@@ -439,7 +439,7 @@ def test_sign_in_failing_or_an_unknown_tenant(
         m365_graph_url=f"{ms.url}/v1.0",
         m365_authority_url=ms.url,
     )
-    unknown = fetch_m365(settings, environ={m365.SECRET_ENV: ms.secret}, today=TODAY)
+    unknown = fetch_m365(settings, environ={graph.SECRET_ENV: ms.secret}, today=TODAY)
     assert unknown.exit_code == 77 and "tenant no-such-tenant" in (unknown.stopped or "")
 
 
@@ -461,7 +461,7 @@ def test_a_certificate_credential_signs_in(tmp_path: Path, ms: FakeMicrosoft, cl
 def test_a_ready_token_skips_msal(tmp_path: Path, ms: FakeMicrosoft, clock: Clock) -> None:
     summary = fetch_m365(
         Settings(data_dir=tmp_path / "data", m365_graph_url=f"{ms.url}/v1.0"),
-        environ={m365.TOKEN_ENV: ms.token},
+        environ={graph.TOKEN_ENV: ms.token},
         today=TODAY,
         since=TODAY - dt.timedelta(days=1),
     )
@@ -480,7 +480,7 @@ def test_concealed_names_store_nothing_and_say_it_once(
         f'[m365]\ntenant_id = "{TENANT}"\nclient_id = "{CLIENT_ID}"\n'
         f'graph_url = "{ms.url}/v1.0"\nauthority_url = "{ms.url}"\n',
     )
-    monkeypatch.setenv(m365.SECRET_ENV, ms.secret)
+    monkeypatch.setenv(graph.SECRET_ENV, ms.secret)
     result = cli("fetch", "m365", "--config", config)
     assert result.exit_code == 65
     assert result.stderr.count("concealed user names") == 1
@@ -493,12 +493,12 @@ def test_concealed_names_store_nothing_and_say_it_once(
 def test_missing_configuration_is_exit_78(
     tmp_path: Path, cli: Callable[..., Run], monkeypatch: Any
 ) -> None:
-    monkeypatch.delenv(m365.SECRET_ENV, raising=False)
-    monkeypatch.delenv(m365.TOKEN_ENV, raising=False)
+    monkeypatch.delenv(graph.SECRET_ENV, raising=False)
+    monkeypatch.delenv(graph.TOKEN_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
     result = cli("fetch", "m365")
     assert result.exit_code == 78
-    assert "[m365] tenant_id" in result.stderr and m365.SECRET_ENV in result.stderr
+    assert "[m365] tenant_id" in result.stderr and graph.SECRET_ENV in result.stderr
     with pytest.raises(ConfigError, match="client_secret is never read from a file"):
         from rse_adoption.config import effective_settings
 
@@ -557,7 +557,7 @@ def _environment(ms: FakeMicrosoft, ca: Path, data: Path) -> dict[str, str]:
         RSE_ADOPTION_M365_CLIENT_ID=CLIENT_ID,
         RSE_ADOPTION_M365_GRAPH_URL=f"{ms.url}/v1.0",
         RSE_ADOPTION_M365_AUTHORITY_URL=ms.url,
-        **{m365.SECRET_ENV: ms.secret},
+        **{graph.SECRET_ENV: ms.secret},
     )
     return env
 
@@ -579,7 +579,7 @@ def test_a_secret_never_appears_in_output_log_or_store(
         (ms.secret, ["--since", since, "--json"]),  # unchanged, as JSON
         ("wrong" + ms.secret, ["--since", since]),  # refused: the fake echoes it
     ):
-        env[m365.SECRET_ENV] = secret
+        env[graph.SECRET_ENV] = secret
         done = subprocess.run(
             [*_command(), *extra, "--log-file", str(log)],
             env=env, capture_output=True, text=True, timeout=120,

@@ -243,19 +243,20 @@ class Store:
     def _section(
         self, section: str, sites: Sequence[str], as_of: date | None, **kw: Any
     ) -> SectionResult:
-        from .metrics import build_report
+        """A section command: the report with that section's analysis composed in."""
+        import functools
 
-        names = kw.pop("names", False)
-        settings = self._settings(**kw)
-        result = build_report(
-            settings,
-            site_names=sites,
-            as_of=as_of,
-            ambassador_reach=section == "ambassadors",
-            ambassador_names=names,
-            with_communities=section == "communities",
-            with_transitions=section == "transitions",
-            with_personas=section == "personas",
+        from . import metrics
+        from .metrics import ambassadors, communities, personas, transitions
+
+        analyses: dict[str, metrics.Section] = {
+            "ambassadors": functools.partial(ambassadors.section, names=kw.pop("names", False)),
+            "communities": communities.section,
+            "transitions": transitions.section,
+            "personas": personas.section,
+        }
+        result = metrics.build_report(
+            self._settings(**kw), site_names=sites, as_of=as_of, sections=[analyses[section]]
         )
         return SectionResult(result, section)
 

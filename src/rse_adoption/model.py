@@ -174,6 +174,20 @@ class SiteTransitions:
     rates: dict[str, float | None]
 
 
+#: The give-and-receive personas, in the order every output lists them (docs/metrics.md).
+PERSONAS: tuple[str, ...] = ("engager", "catalyst", "responder", "broadcaster", "observer")
+
+
+@dataclass(frozen=True)
+class LivelyCommunities:
+    """A shown site's most and least lively communities (by active members, then posts and
+    replies; hidden communities are not ranked)."""
+
+    site: str | None
+    most: tuple[str, ...]
+    least: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class SitePersonas:
     """People of one site (`site` None: every site shown) by persona (metrics/personas.py);
@@ -215,8 +229,10 @@ class Report:
     notes: tuple[str, ...] = field(default_factory=tuple)
     activity_periods: tuple[ActivityPeriod, ...] = ()
     ambassadors: Ambassadors | None = None
-    #: Communities overall and per site (only when asked: `rse-adoption communities`).
+    #: Communities overall and per site (only when asked: `rse-adoption communities`), and
+    #: each shown site's most and least lively ones.
     communities: tuple[Community, ...] = ()
+    lively_communities: tuple[LivelyCommunities, ...] = ()
     #: Movement between segments since the previous window (only when asked:
     #: `rse-adoption transitions`), and that window's first and last day.
     transitions: tuple[SiteTransitions, ...] = ()

@@ -7,6 +7,7 @@ at or above the privacy threshold, like every other output.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -68,6 +69,26 @@ def store_status(
 ) -> Status:
     """The store's content and warnings as of `today` (UTC date; default: now)."""
     today = today or datetime.now(UTC).date()
+    status = _content(settings, today)
+    warn = status.warnings.append
+    _data_alerts(status, today, stale_data_days, warn)
+    _m365_alerts(status, warn)
+    _directory_alerts(status, today, stale_directory_days, warn)
+    if status.last_day is not None:
+        status.warnings.extend(_quiet_sites(settings))
+    if status.quarantined:
+        warn(
+            Alert(
+                "quarantine",
+                f"{status.quarantined} rows could not be read and are in quarantine "
+                "(`rse-adoption quarantine`)",
+            )
+        )
+    return status
+
+
+def _content(settings: Settings, today: date) -> Status:
+    """What the store holds, from its manifest alone (no scan of events)."""
     with store.reading(settings.data_dir) as manifest:
         events = manifest.event_files
         status = Status(
@@ -91,7 +112,13 @@ def store_status(
             ),
             m365=[asdict(c) for c in coverage(manifest, today)],
         )
-    warn = status.warnings.append
+    return status
+
+
+def _data_alerts(
+    status: Status, today: date, stale_data_days: int, warn: Callable[[Alert], None]
+) -> None:
+    """No data at all, no new data for `stale_data_days`, concealed Microsoft 365 names."""
     latest_period = max((f["refresh_date"] for f in status.activity_periods), default=None)
     newest = max(filter(None, (status.last_day, latest_period)), default=None)
     if newest is None:
@@ -119,6 +146,10 @@ def store_status(
                 f"joined to the directory or to sites. {CONCEALED_NAMES_FIX}",
             )
         )
+
+
+def _m365_alerts(status: Status, warn: Callable[[Alert], None]) -> None:
+    """Days missing in Microsoft's range, or nothing fetched lately (`fetch m365`)."""
     for fetched in status.m365:
         if fetched["missing_days"]:
             missing = fetched["missing_days"]
@@ -140,6 +171,12 @@ def store_status(
                     f"older than {HORIZON_DAYS} are lost for good",
                 )
             )
+
+
+def _directory_alerts(
+    status: Status, today: date, stale_directory_days: int, warn: Callable[[Alert], None]
+) -> None:
+    """No directory, or one loaded too long ago."""
     if status.directory is None:
         warn(
             Alert(
@@ -159,18 +196,6 @@ def store_status(
                     "and moves since then are not counted",
                 )
             )
-    if status.last_day is not None:
-        warnings = _quiet_sites(settings)
-        status.warnings.extend(warnings)
-    if status.quarantined:
-        warn(
-            Alert(
-                "quarantine",
-                f"{status.quarantined} rows could not be read and are in quarantine "
-                "(`rse-adoption quarantine`)",
-            )
-        )
-    return status
 
 
 def _quiet_sites(settings: Settings) -> list[Alert]:

@@ -127,96 +127,99 @@ def _write(path: Path, text: str, encoding: str = "utf-8-sig") -> None:
     path.write_text(text, encoding=encoding, newline="")
 
 
+#: Microsoft Graph's CSV headers of the Viva Engage activity user detail report.
+VIVA_ENGAGE_HEADER = [
+    "Report Refresh Date",
+    "User Principal Name",
+    "Display Name",
+    "User State",
+    "State Change Date",
+    "Last Activity Date",
+    "Posted Count",
+    "Read Count",
+    "Liked Count",
+    "Assigned Products",
+    "Report Period",
+]
+#: The same report as the admin center's "Export" writes it (display headers).
+ADMIN_CENTER_HEADER = [
+    "Report Refresh Date",
+    "Username",
+    "Display name",
+    "User state",
+    "State change date (UTC)",
+    "Last activity date (UTC)",
+    "Posted",
+    "Read",
+    "Liked",
+    "Product assigned",
+    "Report Period",
+]
+PRODUCT = "MICROSOFT 365 E3"
+
+
+def _viva_engage_rows(
+    counts: dict[str, dict[str, int]], employed: list[str], end: date, days: int
+) -> list[list[Any]]:
+    """One row per employed person (Graph's column order), counts over the period."""
+    body = []
+    for email in employed:
+        c = counts.get(email, {})
+        posted = c.get("post", 0) + c.get("comment", 0)
+        last = "" if not c else end.isoformat()
+        body.append(
+            [
+                end.isoformat(),
+                email,
+                "",
+                "active",
+                "",
+                last,
+                posted,
+                c.get("read", 0),
+                c.get("reaction", 0),
+                PRODUCT,
+                days,
+            ]
+        )
+    return body
+
+
 def _viva_engage(
     rows: list[dict[str, Any]], employed: list[str], end: date, out: Path
 ) -> list[str]:
+    """The activity user detail report for each period, and for 90 days also as Graph JSON
+    and as the admin center's export."""
     written = []
-    product = "MICROSOFT 365 E3"
     for days in PERIODS:
-        counts = _counts(rows, end, days)
-        body = []
-        for email in employed:
-            c = counts.get(email, {})
-            posted = c.get("post", 0) + c.get("comment", 0)
-            last = "" if not c else end.isoformat()
-            body.append(
-                [
-                    end.isoformat(),
-                    email,
-                    "",
-                    "active",
-                    "",
-                    last,
-                    posted,
-                    c.get("read", 0),
-                    c.get("reaction", 0),
-                    product,
-                    days,
-                ]
-            )
+        body = _viva_engage_rows(_counts(rows, end, days), employed, end, days)
         name = f"viva_engage/getYammerActivityUserDetail_D{days}.csv"
-        _write(
-            out / name,
-            _csv_text(
-                [
-                    "Report Refresh Date",
-                    "User Principal Name",
-                    "Display Name",
-                    "User State",
-                    "State Change Date",
-                    "Last Activity Date",
-                    "Posted Count",
-                    "Read Count",
-                    "Liked Count",
-                    "Assigned Products",
-                    "Report Period",
-                ],
-                body,
-            ),
-        )
+        _write(out / name, _csv_text(VIVA_ENGAGE_HEADER, body))
         written.append(name)
-        if days == 90:
-            values = [
-                {
-                    "reportRefreshDate": r[0],
-                    "userPrincipalName": r[1],
-                    "displayName": "",
-                    "userState": "active",
-                    "stateChangeDate": None,
-                    "lastActivityDate": r[5] or None,
-                    "postedCount": r[6],
-                    "readCount": r[7],
-                    "likedCount": r[8],
-                    "assignedProducts": [product],
-                    "reportPeriod": "90",
-                }
-                for r in body
-            ]
-            name = "viva_engage/yammerActivityUserDetail_D90.json"
-            _write(out / name, json.dumps({"value": values}, indent=1), "utf-8")
-            written.append(name)
-            # the admin center's "Export" of the same report uses display headers
-            name = "viva_engage/admin_center_export_D90.csv"
-            _write(
-                out / name,
-                _csv_text(
-                    [
-                        "Report Refresh Date",
-                        "Username",
-                        "Display name",
-                        "User state",
-                        "State change date (UTC)",
-                        "Last activity date (UTC)",
-                        "Posted",
-                        "Read",
-                        "Liked",
-                        "Product assigned",
-                        "Report Period",
-                    ],
-                    body,
-                ),
-            )
-            written.append(name)
+        if days != 90:
+            continue
+        values = [
+            {
+                "reportRefreshDate": r[0],
+                "userPrincipalName": r[1],
+                "displayName": "",
+                "userState": "active",
+                "stateChangeDate": None,
+                "lastActivityDate": r[5] or None,
+                "postedCount": r[6],
+                "readCount": r[7],
+                "likedCount": r[8],
+                "assignedProducts": [PRODUCT],
+                "reportPeriod": "90",
+            }
+            for r in body
+        ]
+        name = "viva_engage/yammerActivityUserDetail_D90.json"
+        _write(out / name, json.dumps({"value": values}, indent=1), "utf-8")
+        written.append(name)
+        name = "viva_engage/admin_center_export_D90.csv"
+        _write(out / name, _csv_text(ADMIN_CENTER_HEADER, body))
+        written.append(name)
     return written
 
 
@@ -408,8 +411,31 @@ def _slack_analytics(
 def _yammer(org: Organisation, rows: list[dict[str, Any]], out: Path) -> list[str]:
     """A network data export: posts start threads, comments reply in another thread (so
     the reply's author is known); the location of directory people is their site."""
-    ids = {org.email(i): 1_000 + i for i in range(org.size)}
     groups = {space: 500 + k for k, space in enumerate(SPACES)}
+    users = _yammer_users(org)
+    messages = _yammer_messages(org, rows, groups)
+    group_rows: list[list[Any]] = [
+        ["id", "name", "description", "private", "deleted", "created_at"]
+    ]
+    group_rows += [
+        [gid, space, "", "false", "false", "2024-01-01T00:00:00Z"] for space, gid in groups.items()
+    ]
+    name = "yammer/yammer-network-export.zip"
+    target = out / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member, table in (
+            ("Users.csv", users),
+            ("Messages.csv", messages),
+            ("Groups.csv", group_rows),
+        ):
+            _member(archive, member, "\ufeff" + _csv_text(table[0], table[1:]))
+        _member(archive, "Admins.csv", "\ufeffid,email\r\n")
+    return [name]
+
+
+def _yammer_users(org: Organisation) -> list[list[Any]]:
+    """Users.csv: header, then one row per person (ids from 1,000)."""
     users: list[list[Any]] = [
         [
             "id",
@@ -442,6 +468,14 @@ def _yammer(org: Organisation, rows: list[dict[str, Any]], out: Path) -> list[st
                 "active",
             ]
         )
+    return users
+
+
+def _yammer_messages(
+    org: Organisation, rows: list[dict[str, Any]], groups: dict[str, int]
+) -> list[list[Any]]:
+    """Messages.csv: header, then one row per post or comment of the activity."""
+    ids = {org.email(i): 1_000 + i for i in range(org.size)}
     messages: list[list[Any]] = [
         [
             "id",
@@ -507,24 +541,7 @@ def _yammer(org: Organisation, rows: list[dict[str, Any]], out: Path) -> list[st
                 "",
             ]
         )
-    group_rows: list[list[Any]] = [
-        ["id", "name", "description", "private", "deleted", "created_at"]
-    ]
-    group_rows += [
-        [gid, space, "", "false", "false", "2024-01-01T00:00:00Z"] for space, gid in groups.items()
-    ]
-    name = "yammer/yammer-network-export.zip"
-    target = out / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        for member, table in (
-            ("Users.csv", users),
-            ("Messages.csv", messages),
-            ("Groups.csv", group_rows),
-        ):
-            _member(archive, member, "\ufeff" + _csv_text(table[0], table[1:]))
-        _member(archive, "Admins.csv", "\ufeffid,email\r\n")
-    return [name]
+    return messages
 
 
 def _talkspirit(rows: list[dict[str, Any]], out: Path) -> list[str]:

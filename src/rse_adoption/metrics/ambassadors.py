@@ -1,21 +1,26 @@
 """Ambassadors and coaches: does every site have its share, are they active, whom do they
 reach, and does a site convert faster once it has one? (docs/metrics.md, "Ambassadors")
 
-Everything here reads the temp tables of segments.py (`people`, `key_map`,
-`person_segments`, the `directory`) and forecast.py (`contribution_weeks`); only the reach
-scans events again, and only when asked (`rse-adoption ambassadors`).
+Everything here reads the base tables of context.py (`people`, `key_map`,
+`person_segments`, `contribution_weeks`, the `directory`); only the reach scans events
+again, and only when asked (`rse-adoption ambassadors`).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 
-from ..model import AmbassadorEffect, AmbassadorSite, GroupFigures
+from ..errors import DataError
+from ..model import AmbassadorEffect, Ambassadors, AmbassadorSite, GroupFigures
 from ..privacy import is_suppressed
+from .context import Context
 from .engine import Connection
+from .forecast import weekly_contributors
 from .segments import Window
 
 #: Weeks compared on each side of a site's first ambassador's start (at most).
@@ -234,3 +239,68 @@ def roster(con: Connection, directory_file: str, sites: set[str]) -> dict[str, l
         if site in sites:
             out.setdefault(site, []).append(name)
     return out
+
+
+def network(ctx: Context, reach: dict[str, tuple[int, int, int]] | None = None) -> Ambassadors:
+    """The ambassador figures of the report's sites, with the reach of `reach_counts`
+    when given (`rse-adoption ambassadors` asks for it: one more pass over events), and the
+    effect, from the weekly contributor share of each shown site since the first week with
+    data (base table `contribution_weeks`)."""
+    settings, look = ctx.settings, ctx.lookback
+    counts = site_ambassadors(ctx.con)
+    shown = [g for g in ctx.shown if g.headcount]
+    first = max(0, ((ctx.first_day or ctx.window.as_of) - look.monday0).days // 7)
+    weeks = list(range(first, look.last_week + 1))
+    weekly = weekly_contributors(ctx.con, 1, look.last_week)
+    shares = {
+        g.site or "": [weekly.get(g.site or "", {}).get(w, 0) / (g.headcount or 1) for w in weeks]
+        for g in shown
+    }
+    starts = {
+        site: (day - look.monday0).days // 7
+        for site, day in first_ambassador_start(ctx.con).items()
+        if site in shares
+    }
+    controls = [g.site or "" for g in shown if counts.get(g.site or "", (0, 0))[0] == 0]
+    pooled, per_site = difference_in_differences(shares, weeks, starts, controls)
+    return Ambassadors(
+        per_employees=settings.ambassador_per_employees,
+        sites=tuple(
+            site_figures(
+                g,
+                counts.get(g.site or "", (0, 0)),
+                settings.ambassador_per_employees,
+                settings.min_group_size,
+                reach.get(g.site or "", (0, 0, 0)) if reach is not None else None,
+                per_site.get(g.site or ""),
+            )
+            for g in ctx.groups
+        ),
+        effect=pooled,
+        reach_computed=reach is not None,
+    )
+
+
+def reach_counts(ctx: Context) -> dict[str, tuple[int, int, int]]:
+    """`create_reach` over the report's lookback (see there)."""
+    return create_reach(ctx.con, ctx.lookback.files, ctx.window, ctx.lookback.monday0)
+
+
+def section(ctx: Context, *, names: bool = False) -> dict[str, Any]:
+    """The Report fields of `rse-adoption ambassadors`: the network with its reach, and
+    with `names` each shown site's ambassadors by name (a DataError when the directory was
+    loaded without them)."""
+    figures = network(ctx, reach_counts(ctx))
+    if names:
+        directory = ctx.manifest.directory
+        if not (directory and directory.get("names_kept")):
+            raise DataError(
+                "names were not kept: load the directory with `rse-adoption directory FILE "
+                "--keep-names` (its name column) to list ambassadors by name"
+            )
+        shown = {g.site or "" for g in ctx.shown}
+        figures = replace(
+            figures,
+            roster=roster(ctx.con, str(ctx.settings.data_dir / directory["path"]), shown),
+        )
+    return {"ambassadors": figures}

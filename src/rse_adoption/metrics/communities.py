@@ -16,8 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from ..model import Community
+from ..model import Community, LivelyCommunities
 from ..privacy import is_suppressed
+from . import sites
+from .context import Context
 from .engine import Connection
 from .segments import WEEK_MICROSECONDS, Window, week_monday
 
@@ -162,3 +164,22 @@ def liveliest(items: list[Community], n: int = 3) -> tuple[list[str], list[str]]
     most = [c.name for c in ranked[:n]]
     least = [c.name for c in reversed(ranked[-n:])] if len(ranked) > n else []
     return most, least
+
+
+def section(ctx: Context) -> dict[str, Any]:
+    """The Report fields of `rse-adoption communities`: every community over the shown
+    sites and at each of them, and each shown site's most and least lively ones."""
+    shown = {g.site or "" for g in ctx.shown}
+    items = communities(
+        ctx.con,
+        ctx.event_files(),
+        ctx.window,
+        len(sites.window_weeks(ctx.window.start, ctx.window.as_of)),
+        ctx.settings.min_group_size,
+        shown,
+    )
+    lively = []
+    for g in ctx.shown:
+        most, least = liveliest([c for c in items if c.site == g.site])
+        lively.append(LivelyCommunities(g.site, tuple(most), tuple(least)))
+    return {"communities": tuple(items), "lively_communities": tuple(lively)}

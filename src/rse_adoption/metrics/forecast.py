@@ -29,7 +29,8 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from ..model import Forecast, ForecastMark
+from ..model import Forecast, ForecastMark, GroupFigures
+from .context import Context, sum_shown
 from .engine import Connection
 
 #: Fewest weekly points a forecast needs.
@@ -43,37 +44,6 @@ HORIZON_WEEKS = 5 * 52
 P_GRID = np.geomspace(2e-4, 0.25, 20)
 Q_GRID = np.linspace(0.0, 1.2, 25)
 LINEAR_POINTS = 12
-
-
-def create_contribution_weeks(
-    con: Connection, files: list[str], start: date, end: date, monday: date
-) -> None:
-    """Temp table `contribution_weeks` (person, week): people of `people` who posted or
-    commented in each ISO week from `start` to `end` (UTC dates, inclusive); `week` counts
-    from `monday`. Keys resolve through `key_map` as for segments."""
-    if not files:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE contribution_weeks AS "
-            "SELECT NULL::BIGINT AS person, NULL::BIGINT AS week WHERE false"
-        ).fetchall()
-        return
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE contribution_weeks AS
-        SELECT DISTINCT k.person_key AS person,
-               (epoch_us(e.ts) - epoch_us($monday::TIMESTAMPTZ)) // $week_us AS week
-        FROM read_parquet($files) e JOIN key_map k ON k.key = e.user_key
-        WHERE e.ts >= $start::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ
-          AND e.event_type IN ('post', 'comment')
-        """,
-        {
-            "files": files,
-            "monday": monday.isoformat(),
-            "week_us": 7 * 86_400 * 1_000_000,
-            "start": start.isoformat(),
-            "end": (end + timedelta(days=1)).isoformat(),
-        },
-    ).fetchall()
 
 
 def weekly_contributors(
@@ -405,3 +375,50 @@ def _linear_forecast(
         weeks_used=int(t.size),
         reason=f"{why}: linear trend of the last {tail_t.size} weeks",
     )
+
+
+def site_forecasts(ctx: Context) -> dict[str | None, Forecast | None]:
+    """The tipping forecast of each shown site and of the totals (key None); None for a
+    site whose figures are hidden or that has no headcount.
+
+    The weekly series: for each ISO week of the lookback whose trailing window lies within
+    the data, the people of the site's headcount who contributed in the
+    `ceil(window_days / 7)` weeks ending with it, over the headcount."""
+    settings, look = ctx.settings, ctx.lookback
+    by_site = weekly_contributors(ctx.con, look.window_weeks, look.last_week)
+    # a point needs its whole trailing window inside the data; before a known launch
+    # there was nothing to miss, so the data is complete from the launch on
+    data_start = ctx.first_day or ctx.window.as_of
+    warm_up = look.window_weeks - 1
+    if settings.launch_date and date.fromisoformat(settings.launch_date) <= data_start:
+        data_start, warm_up = date.fromisoformat(settings.launch_date), 0
+    first_week = max(
+        look.window_weeks - 1,
+        (data_start - timedelta(days=data_start.weekday()) - look.monday0).days // 7 + warm_up,
+    )
+    point_weeks = list(range(first_week, look.last_week + 1))
+    launch = (
+        (date.fromisoformat(settings.launch_date) - look.monday0).days / 7
+        if settings.launch_date
+        else None
+    )
+    marks = (settings.tipping_low, settings.tipping_high)
+
+    def predict(g: GroupFigures, contributors: dict[int, int]) -> Forecast | None:
+        if g.suppressed or not g.headcount:
+            return None
+        shares = [contributors.get(w, 0) / g.headcount for w in point_weeks]
+        return forecast_site(
+            point_weeks,
+            shares,
+            look.monday0,
+            look.last_week,
+            marks,
+            g.contributor_share or 0.0,
+            launch=launch,
+        )
+
+    total = sum_shown(by_site, ctx.groups)
+    forecasts = {g.site: predict(g, by_site.get(g.site or "", {})) for g in ctx.groups}
+    forecasts[None] = predict(ctx.totals, {w: total.get(w, 0) for w in point_weeks})
+    return forecasts

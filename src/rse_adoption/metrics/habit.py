@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import duckdb
 
+from .context import Context
 from .engine import Connection
 
 #: A habit: active in at least HABIT_WEEKS of the last HABIT_WINDOW weeks.
@@ -77,3 +78,14 @@ def usage_segments(con: duckdb.DuckDBPyConnection, relation: str) -> duckdb.Duck
         USAGE_SEGMENTS_SQL.format(relation=relation),
         params={"habit": HABIT_WEEKS, "power": POWER_MEAN},
     )
+
+
+def site_habits(ctx: Context) -> dict[str | None, int]:
+    """Habitual contributors (9 of the last 12 weeks) of each shown site and of the totals
+    (key None), from the base table `contribution_weeks`."""
+    habitual = site_habitual_contributors(ctx.con, ctx.lookback.last_week)
+    counts: dict[str | None, int] = {
+        g.site: habitual.get(g.site or "", 0) for g in ctx.groups if not g.suppressed
+    }
+    counts[None] = sum(counts.values())
+    return counts

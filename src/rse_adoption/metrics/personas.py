@@ -22,13 +22,14 @@ people (otherwise nobody could be seen to receive anything).
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from ..model import SitePersonas
+from ..model import PERSONAS, SitePersonas
 from ..privacy import Disclosure
+from .context import Context
 from .engine import Connection
 from .segments import Window
 
-PERSONAS = ("engager", "catalyst", "responder", "broadcaster", "observer")
 CATALYST = 2.0
 BROADCASTER = 0.5
 
@@ -121,3 +122,22 @@ def publish(sites: list[tuple[str | None, dict[str, int] | None]], k: int) -> li
             SitePersonas(site, False, {p: None if v is None else int(v) for p, v in values.items()})
         )
     return out
+
+
+def section(ctx: Context) -> dict[str, Any]:
+    """The Report fields of `rse-adoption personas`: each site's, then the totals', people
+    by persona, or why there are none (`personas_reason`)."""
+    counts, any_target = persona_counts(ctx.con, ctx.event_files(), ctx.window)
+    if not any_target:
+        return {
+            "personas": (),
+            "personas_reason": (
+                "no event of the window names a target person (the export does not say whose "
+                "content a reaction or reply answers): nobody can be seen to receive anything"
+            ),
+        }
+    published = publish(
+        [(g.site, None if g.suppressed else counts.get(g.site or "", {})) for g in ctx.groups],
+        ctx.settings.min_group_size,
+    )
+    return {"personas": tuple(published), "personas_reason": None}

@@ -328,6 +328,37 @@ def create_person_segments(con: Connection) -> None:
     ).fetchall()
 
 
+def create_contribution_weeks(
+    con: Connection, files: list[str], start: date, end: date, monday: date
+) -> None:
+    """Temp table `contribution_weeks` (person, week): people of `people` who posted or
+    commented in each ISO week from `start` to `end` (UTC dates, inclusive); `week` counts
+    from `monday`. Keys resolve through `key_map` as for segments."""
+    if not files:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE contribution_weeks AS "
+            "SELECT NULL::BIGINT AS person, NULL::BIGINT AS week WHERE false"
+        ).fetchall()
+        return
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE contribution_weeks AS
+        SELECT DISTINCT k.person_key AS person,
+               (epoch_us(e.ts) - epoch_us($monday::TIMESTAMPTZ)) // $week_us AS week
+        FROM read_parquet($files) e JOIN key_map k ON k.key = e.user_key
+        WHERE e.ts >= $start::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ
+          AND e.event_type IN ('post', 'comment')
+        """,
+        {
+            "files": files,
+            "monday": monday.isoformat(),
+            "week_us": 7 * 86_400 * 1_000_000,
+            "start": start.isoformat(),
+            "end": (end + timedelta(days=1)).isoformat(),
+        },
+    ).fetchall()
+
+
 def unlisted_active_users(con: Connection) -> int:
     """People active in the window (events, or activity periods with any activity) whose
     key the directory does not know."""

@@ -14,8 +14,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from .. import store
 from ..model import SiteTransitions
 from ..privacy import Disclosure
+from .context import Context, periods_matching
 from .engine import Connection
 from .segments import LEVEL_SQL, PERIOD_LEVEL_SQL, SEGMENTS, Window
 
@@ -135,3 +137,18 @@ def _whole(value: int | float | None) -> int | None:
 
 def _fraction(value: int | float | None) -> float | None:
     return None if value is None else float(value)
+
+
+def section(ctx: Context) -> dict[str, Any]:
+    """The Report fields of `rse-adoption transitions`: each site's, then the totals',
+    movement between segments since the previous window of the same length."""
+    before = previous_window(ctx.window)
+    period_files = store.path_list(
+        [ctx.settings.data_dir / f["path"] for f in periods_matching(ctx.manifest, before)]
+    )
+    counts = transition_counts(ctx.con, ctx.event_files(before), period_files, ctx.window)
+    published = publish(
+        [(g.site, None if g.suppressed else counts.get(g.site or "", {})) for g in ctx.groups],
+        ctx.settings.min_group_size,
+    )
+    return {"transitions": tuple(published), "previous_window": (before.start, before.as_of)}

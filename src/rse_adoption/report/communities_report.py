@@ -10,7 +10,6 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ..metrics.communities import liveliest
 from ..model import Community, Report
 from .csv_report import write_csv
 from .terminal import sparkline
@@ -44,13 +43,13 @@ def to_dict(report: Report) -> dict[str, Any]:
             by_site.append({"site": g.site, "suppressed": True, "communities": None})
             continue
         items = [c for c in report.communities if c.site == g.site]
-        most, least = liveliest(items)
+        lively = next((x for x in report.lively_communities if x.site == g.site), None)
         by_site.append(
             {
                 "site": g.site,
                 "suppressed": False,
-                "most_lively": most,
-                "least_lively": least,
+                "most_lively": list(lively.most) if lively else [],
+                "least_lively": list(lively.least) if lively else [],
                 "communities": [community_to_dict(c) for c in items],
             }
         )

@@ -8,8 +8,7 @@ from typing import Any
 
 from rich.table import Table
 
-from ..metrics.personas import PERSONAS
-from ..model import Report
+from ..model import PERSONAS, Report
 from .csv_report import write_csv
 
 

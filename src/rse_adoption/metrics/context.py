@@ -1,0 +1,376 @@
+"""What every analysis of one report reads: the base tables and the sites' figures.
+
+`prepare` builds, once per report, the per-person tables every analysis reads —
+`people` (the directory's, else activity's, on as_of), `person_weeks` and `person_segments`
+(activity in the window), `contribution_weeks` (who contributed in each week of the
+forecast's lookback) — and the sites' tipping-point figures, into a `Context`. The analyses
+(forecast, habit, ambassadors, communities, transitions, personas) only read them: none
+creates a table another one reads.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import math
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from typing import Any, TypeVar
+
+from .. import store
+from ..config import Settings
+from ..errors import DataError
+from ..model import GroupFigures
+from ..schema import CONCEALED_NAMES_FIX
+from . import engine, segments, sites
+from .engine import Connection
+from .segments import SEGMENTS, Window
+
+K = TypeVar("K")
+
+
+@dataclass(frozen=True)
+class Lookback:
+    """The weeks the forecast, habit and the ambassador effect look back over: the report
+    window in whole weeks, the Monday week 0 starts, the index of as_of's week, and the
+    event files they read."""
+
+    window_weeks: int
+    monday0: date
+    last_week: int
+    files: list[str]
+
+
+@dataclass(frozen=True)
+class Context:
+    """One report's inputs, read-only: the connection holding the base tables, the
+    settings, the window and its data, and the figures of the sites asked for (`groups`,
+    sorted by name) and of their totals (over the sites shown)."""
+
+    con: Connection
+    settings: Settings
+    manifest: store.Manifest
+    window: Window
+    first_day: date | None
+    last_day: date | None
+    groups: tuple[GroupFigures, ...]
+    totals: GroupFigures
+    headcount_source: str
+    notes: tuple[str, ...]
+    periods_used: tuple[dict[str, Any], ...]
+    lookback: Lookback
+
+    @property
+    def shown(self) -> list[GroupFigures]:
+        """The sites whose figures are published (not below the privacy threshold)."""
+        return [g for g in self.groups if not g.suppressed]
+
+    def event_files(self, window: Window | None = None) -> list[str]:
+        """The store's event files holding the months of `window` (default: the report's)."""
+        chosen = window or self.window
+        return store.path_list(
+            segments.event_files(self.settings.data_dir, self.manifest, chosen.months())
+        )
+
+
+def prepare(
+    con: Connection,
+    settings: Settings,
+    manifest: store.Manifest,
+    site_names: Sequence[str],
+    as_of: date | None,
+) -> Context:
+    """Build the base tables and the sites' figures of the report over the window ending
+    `as_of` (default: the last day with events). Raises DataError when the store holds no
+    events and no as_of is given, or for an unknown site."""
+    first_day, last_day = segments.data_period(con, settings.data_dir, manifest)
+    window = Window(
+        as_of=as_of or _default_as_of(settings, manifest, last_day), days=settings.window_days
+    )
+    notes: list[str] = []
+    periods_used = _periods_used(manifest, window, notes)
+    headcount_source = _create_person_segments(con, settings, manifest, window, periods_used, notes)
+    if periods_used:
+        sources = sorted({f["source_format"] for f in periods_used})
+        notes.append(
+            f"Includes per-person activity counts of {', '.join(sources)} for the "
+            f"{window.days} days ending {window.as_of} (no weekly detail: they count in the "
+            "window's segments, not in the weekly series)."
+        )
+    _note_concealed_names(con, manifest, notes)
+    groups, totals = _site_figures(con, settings, window, site_names)
+    look = _lookback(settings, manifest, window)
+    segments.create_contribution_weeks(con, look.files, look.monday0, window.as_of, look.monday0)
+    if last_day is not None and window.as_of > last_day:
+        notes.append(f"as_of {window.as_of} is after the last day with events ({last_day}).")
+    return Context(
+        con=con,
+        settings=settings,
+        manifest=manifest,
+        window=window,
+        first_day=first_day,
+        last_day=last_day,
+        groups=tuple(groups),
+        totals=totals,
+        headcount_source=headcount_source,
+        notes=tuple(notes),
+        periods_used=tuple(periods_used),
+        lookback=look,
+    )
+
+
+def _default_as_of(settings: Settings, manifest: store.Manifest, last_day: date | None) -> date:
+    """The last day with events, else the end of the latest activity period of the
+    window's length; a DataError saying what to do when there is neither."""
+    as_of = last_day or _latest_period_end(manifest, settings.window_days)
+    if as_of is not None:
+        return as_of
+    if manifest.activity_files:
+        raise DataError(
+            f"the store {settings.data_dir} holds activity periods but no events, and none is "
+            f"{settings.window_days} days long: a report's window must be one the "
+            f"exports cover; use {supported_windows(manifest)}"
+        )
+    raise DataError(
+        f"the store {settings.data_dir} holds no events: run `rse-adoption ingest` first, "
+        "or give --as-of"
+    )
+
+
+def _periods_used(
+    manifest: store.Manifest, window: Window, notes: list[str]
+) -> list[dict[str, Any]]:
+    """The activity periods the window may use (periods_matching); a DataError when the
+    store has only periods and none fits, a note when events stand alone."""
+    used = periods_matching(manifest, window)
+    if manifest.activity_files and not used:
+        if not manifest.event_files:
+            raise DataError(
+                f"no activity period of the store is the {window.days} days ending "
+                f"{window.as_of}: the exports give per-person counts over fixed periods, so a "
+                f"report's window must be one of them; use {supported_windows(manifest)}"
+            )
+        notes.append(
+            "Activity periods (Microsoft 365, Slack analytics) count only in a report whose "
+            f"window is exactly their period; this one uses events only. Windows they "
+            f"support: {supported_windows(manifest)}."
+        )
+    return used
+
+
+def _note_concealed_names(con: Connection, manifest: store.Manifest, notes: list[str]) -> None:
+    """What concealed Microsoft 365 names mean for this report (a DataError when they
+    would make every site show zero contributors)."""
+    concealed, concealed_joined = segments.concealed_people(con)
+    if concealed and not manifest.directory:
+        notes.append(
+            f"{concealed} people of the Microsoft 365 reports have concealed names "
+            "(32-character hashes): they count in '(no site)', so only organisation-wide "
+            f"figures are possible. {CONCEALED_NAMES_FIX}"
+        )
+    elif concealed and not concealed_joined:
+        message = (
+            f"{concealed} people of the Microsoft 365 reports have concealed names "
+            "(32-character hashes), which nothing in the directory matches"
+        )
+        if manifest.directory and not _anyone_active(con):
+            raise DataError(
+                f"{message}: every site would show zero contributors. {CONCEALED_NAMES_FIX}"
+            )
+        notes.append(f"{message}; they count as unlisted people, in no site. {CONCEALED_NAMES_FIX}")
+
+
+def _site_figures(
+    con: Connection, settings: Settings, window: Window, site_names: Sequence[str]
+) -> tuple[list[GroupFigures], GroupFigures]:
+    """The tipping-point figures of the sites asked for (all by default), sorted by name,
+    and of their totals over the sites shown (metrics/sites.py)."""
+    counts = sites.site_segment_counts(con)
+    series = sites.site_series(con, segments.week_monday(window))
+    weeks = sites.window_weeks(window.start, window.as_of)
+    wanted = resolve_sites(site_names, list(counts)) if site_names else sorted(counts)
+    thresholds = functools.partial(
+        sites.figures,
+        low=settings.tipping_low,
+        high=settings.tipping_high,
+        min_group_size=settings.min_group_size,
+    )
+    groups = [
+        thresholds(name, counts[name], series.get(name, []), weeks) for name in sorted(set(wanted))
+    ]
+    visible = [g for g in groups if not g.suppressed]
+    total_counts = {
+        key: sum(counts[g.site][key] for g in visible if g.site is not None)
+        for key in (*SEGMENTS, "ambassadors")
+    }
+    totals = thresholds(None, total_counts, [], weeks)
+    if not totals.suppressed:
+        totals = replace(totals, series=sites.sum_series(visible, weeks))
+    return groups, totals
+
+
+def _create_person_segments(
+    con: Connection,
+    settings: Settings,
+    manifest: store.Manifest,
+    window: Window,
+    periods_used: list[dict[str, Any]],
+    notes: list[str],
+) -> str:
+    """Create `people` (the directory's, else activity's) and `person_segments` for the
+    window; append what a reader must know to `notes`; return the headcount source
+    ("directory" or "activity")."""
+    data_dir = settings.data_dir
+    as_of = window.as_of
+    if manifest.directory:
+        segments.create_people_from_directory(con, data_dir / manifest.directory["path"], as_of)
+        headcount_source = "directory"
+        profiled = segments.add_people_from_profile_sites(
+            con,
+            [
+                data_dir / f["path"]
+                for f in manifest.event_files
+                if f["month"] <= as_of.strftime("%Y-%m")
+                and f.get("source_format") in segments.PROFILE_SITE_FORMATS
+            ],
+            as_of,
+        )
+        if profiled:
+            notes.append(
+                f"{profiled} people missing from the directory are counted at the location "
+                "their Yammer profile (Users.csv) gives."
+            )
+    else:
+        history = [
+            data_dir / f["path"]
+            for f in manifest.event_files
+            if f["month"] <= as_of.strftime("%Y-%m")
+        ]
+        segments.create_people_from_activity(
+            con,
+            history,
+            as_of,
+            [
+                data_dir / f["path"]
+                for f in manifest.activity_files
+                if f["refresh_date"] <= as_of.isoformat()
+            ],
+        )
+        headcount_source = "activity"
+        notes.append(
+            "No employee directory is loaded: each site's headcount is the people seen in "
+            "its events up to as_of, so people who never used the network are missing."
+        )
+    segments.apply_site_aliases(con, settings.site_aliases)
+    segments.create_person_weeks(
+        con, segments.event_files(data_dir, manifest, window.months()), window
+    )
+    segments.create_person_periods(con, [data_dir / f["path"] for f in periods_used])
+    segments.create_person_segments(con)
+    return headcount_source
+
+
+def site_activity(settings: Settings) -> tuple[Window, dict[str, dict[str, int]]] | None:
+    """Per-site segment counts (`sites.site_segment_counts`) of the default window ending on
+    the store's last day with events, or None when it holds no events. Always DuckDB, and
+    only the segments: `status` must not need the configured engine nor a whole report."""
+    with store.reading(settings.data_dir) as manifest:
+        con = engine.connect_duckdb()
+        try:
+            _, last_day = segments.data_period(con, settings.data_dir, manifest)
+            if last_day is None:
+                return None
+            window = Window(as_of=last_day, days=settings.window_days)
+            _create_person_segments(
+                con, settings, manifest, window, periods_matching(manifest, window), []
+            )
+            return window, sites.site_segment_counts(con)
+        finally:
+            con.close()
+
+
+def periods_matching(manifest: store.Manifest, window: Window) -> list[dict[str, Any]]:
+    """The activity periods that are exactly `window` (docs/metrics.md, "Activity
+    periods"): the only ones a window's segments may use."""
+    return [
+        entry
+        for entry in manifest.activity_files
+        if int(entry["period_days"]) == window.days
+        and entry["refresh_date"] == window.as_of.isoformat()
+    ]
+
+
+def sum_shown(counts: dict[str, dict[K, int]], groups: Sequence[GroupFigures]) -> dict[K, int]:
+    """Per-key sums of the sites' counts over the sites shown (not suppressed): the
+    totals of a figure counted per site (a person belongs to one site)."""
+    total: dict[K, int] = {}
+    for g in groups:
+        if not g.suppressed:
+            for key, n in counts.get(g.site or "", {}).items():
+                total[key] = total.get(key, 0) + n
+    return total
+
+
+def _lookback(settings: Settings, manifest: store.Manifest, window: Window) -> Lookback:
+    """The forecast's lookback: the window in whole weeks, the Monday its week 0 starts,
+    the index of as_of's week, and the event files it reads."""
+    window_weeks = math.ceil(window.days / 7)
+    as_of_monday = window.as_of - timedelta(days=window.as_of.weekday())
+    monday0 = as_of_monday - timedelta(weeks=settings.forecast_lookback_weeks + window_weeks - 1)
+    months = Window(as_of=window.as_of, days=(window.as_of - monday0).days + 1).months()
+    files = store.path_list(segments.event_files(settings.data_dir, manifest, months))
+    return Lookback(window_weeks, monday0, (as_of_monday - monday0).days // 7, files)
+
+
+def _anyone_active(con: Connection) -> bool:
+    sql = "SELECT count(*) FROM person_segments WHERE segment <> 'inactive'"
+    return bool(con.execute(sql).fetchall()[0][0])
+
+
+def _latest_period_end(manifest: store.Manifest, window_days: int) -> date | None:
+    """The last refresh date of activity periods `window_days` long, or None."""
+    ends = [
+        f["refresh_date"] for f in manifest.activity_files if int(f["period_days"]) == window_days
+    ]
+    return date.fromisoformat(max(ends)) if ends else None
+
+
+def supported_windows(manifest: store.Manifest, limit: int = 6) -> str:
+    """The report windows the store's activity periods support, latest first, as options:
+    `--window 30 --as-of 2026-10-31 (viva_engage, teams); ...`."""
+    windows: dict[tuple[str, int], set[str]] = {}
+    for f in manifest.activity_files:
+        windows.setdefault((f["refresh_date"], int(f["period_days"])), set()).add(
+            f["source_format"]
+        )
+    ordered = sorted(windows.items(), key=lambda item: (item[0][0], -item[0][1]), reverse=True)
+    text = "; ".join(
+        f"--window {days} --as-of {end} ({', '.join(sorted(formats))})"
+        for (end, days), formats in ordered[:limit]
+    )
+    if len(ordered) > limit:
+        text += f"; and {len(ordered) - limit} more"
+    return text
+
+
+def _fold(name: str) -> str:
+    """Compare site names without case or accents ("saint-etienne" finds "Saint-Étienne")."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
+
+
+def resolve_sites(requested: Sequence[str], known: Sequence[str]) -> list[str]:
+    """Known site names for the user's `--site` values; an unknown one is a DataError
+    listing the closest known names."""
+    by_fold = {_fold(k): k for k in known}
+    resolved = []
+    for name in requested:
+        match = by_fold.get(_fold(name))
+        if match is None:
+            close = difflib.get_close_matches(_fold(name), list(by_fold), n=3, cutoff=0.5)
+            hint = ", ".join(by_fold[c] for c in close) or ", ".join(sorted(known)[:5])
+            raise DataError(f"unknown site {name!r}; closest known sites: {hint}")
+        resolved.append(match)
+    return resolved

@@ -1,0 +1,100 @@
+"""The report: the base of every report (context.py), then the analyses composed.
+
+`build_report` answers "how close is each site to the tipping point?": each site's
+figures with its forecast (forecast.py) and habit (habit.py), and the ambassador network
+(ambassadors.py). A command that shows more passes its `sections`: functions of the
+Context returning the Report fields they fill (`ambassadors.section`,
+`communities.section`, `transitions.section`, `personas.section`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+import duckdb
+
+from .. import store
+from ..config import Settings
+from ..errors import StoreIOError
+from ..model import ActivityPeriod, GroupFigures, Report
+from . import ambassadors, engine, forecast, habit, segments
+from .context import Context, prepare
+
+#: A section of a report: the Report fields it fills, from the Context.
+Section = Callable[[Context], dict[str, Any]]
+
+
+def build_report(
+    settings: Settings,
+    *,
+    site_names: Sequence[str] = (),
+    as_of: date | None = None,
+    generated_at: str | None = None,
+    sections: Sequence[Section] = (),
+) -> Report:
+    """Per-site tipping-point report over the window ending `as_of` (default: the last
+    day with events), with the fields of each of `sections`. Raises DataError when the
+    store holds no events and no as_of is given, or for an unknown site; StoreIOError when
+    a store file cannot be read."""
+    with store.reading(settings.data_dir) as manifest:
+        con = engine.connect(settings.engine, settings.spark_master)
+        try:
+            ctx = prepare(con, settings, manifest, site_names, as_of)
+            fields: dict[str, Any] = {"ambassadors": ambassadors.network(ctx)}
+            for section in sections:
+                fields.update(section(ctx))
+            return _report(ctx, generated_at, fields)
+        except (duckdb.IOException, duckdb.InvalidInputException) as failure:  # damaged, missing
+            first = str(failure).strip().splitlines()[0]
+            raise StoreIOError(f"cannot read the store {settings.data_dir}: {first}") from None
+        finally:
+            con.close()
+
+
+def _report(ctx: Context, generated_at: str | None, fields: dict[str, Any]) -> Report:
+    """The Report of `ctx`: each site and the totals with their forecast and habit, the
+    sections' `fields`."""
+    forecasts = forecast.site_forecasts(ctx)
+    habitual = habit.site_habits(ctx)
+
+    def complete(g: GroupFigures) -> GroupFigures:
+        if g.suppressed or g.segments is None:
+            return g
+        count = habitual.get(g.site, 0)
+        return replace(
+            g,
+            forecast=forecasts.get(g.site),
+            habitual_contributors=count,
+            occasional_contributors=g.segments.contributor - count,
+        )
+
+    settings, window = ctx.settings, ctx.window
+    return Report(
+        as_of=window.as_of,
+        window_days=settings.window_days,
+        window_start=window.start,
+        tipping_low=settings.tipping_low,
+        tipping_high=settings.tipping_high,
+        min_group_size=settings.min_group_size,
+        headcount_source=ctx.headcount_source,
+        unlisted_active_users=segments.unlisted_active_users(ctx.con),
+        sites=tuple(complete(g) for g in ctx.groups),
+        totals=complete(ctx.totals),
+        data_first_day=ctx.first_day,
+        data_last_day=ctx.last_day,
+        generated_at=generated_at or store.utc_now_iso(),
+        notes=ctx.notes,
+        activity_periods=tuple(
+            ActivityPeriod(
+                f["source_format"],
+                int(f["period_days"]),
+                date.fromisoformat(f["refresh_date"]),
+                int(f["rows"]),
+            )
+            for f in sorted(ctx.periods_used, key=lambda f: f["source_format"])
+        ),
+        **fields,
+    )
