@@ -240,23 +240,33 @@ class Store:
             append_history(result, settings, partial=bool(sites), wait_seconds=wait_seconds)
         return ReportResult(result)
 
-    def _section(
-        self, section: str, sites: Sequence[str], as_of: date | None, **kw: Any
-    ) -> SectionResult:
-        """A section command: the report with that section's analysis composed in."""
+    def _section(self, section: str, arguments: dict[str, Any]) -> SectionResult:
+        """A section command (its method's `arguments`, by name): the report with that
+        section's analysis composed in."""
         import functools
 
         from . import metrics
         from .metrics import ambassadors, communities, personas, transitions
 
         analyses: dict[str, metrics.Section] = {
-            "ambassadors": functools.partial(ambassadors.section, names=kw.pop("names", False)),
+            "ambassadors": functools.partial(
+                ambassadors.section, names=arguments.get("names", False)
+            ),
             "communities": communities.section,
             "transitions": transitions.section,
             "personas": personas.section,
         }
+        settings = self._settings(
+            window_days=arguments["window_days"],
+            min_group_size=arguments["min_group_size"],
+            engine=arguments["engine"],
+            spark_master=arguments["spark_master"],
+        )
         result = metrics.build_report(
-            self._settings(**kw), site_names=sites, as_of=as_of, sections=[analyses[section]]
+            settings,
+            site_names=arguments["sites"],
+            as_of=arguments["as_of"],
+            sections=[analyses[section]],
         )
         return SectionResult(result, section)
 
@@ -272,16 +282,7 @@ class Store:
         spark_master: str | None = None,
     ) -> SectionResult:
         """`rse-adoption ambassadors`: the ambassador network by site, its reach and effect."""
-        return self._section(
-            "ambassadors",
-            sites,
-            as_of,
-            names=names,
-            window_days=window_days,
-            min_group_size=min_group_size,
-            engine=engine,
-            spark_master=spark_master,
-        )
+        return self._section("ambassadors", locals())
 
     def communities(
         self,
@@ -294,15 +295,7 @@ class Store:
         spark_master: str | None = None,
     ) -> SectionResult:
         """`rse-adoption communities`: communities overall and per site."""
-        return self._section(
-            "communities",
-            sites,
-            as_of,
-            window_days=window_days,
-            min_group_size=min_group_size,
-            engine=engine,
-            spark_master=spark_master,
-        )
+        return self._section("communities", locals())
 
     def transitions(
         self,
@@ -315,15 +308,7 @@ class Store:
         spark_master: str | None = None,
     ) -> SectionResult:
         """`rse-adoption transitions`: movement between segments since the previous window."""
-        return self._section(
-            "transitions",
-            sites,
-            as_of,
-            window_days=window_days,
-            min_group_size=min_group_size,
-            engine=engine,
-            spark_master=spark_master,
-        )
+        return self._section("transitions", locals())
 
     def personas(
         self,
@@ -336,15 +321,7 @@ class Store:
         spark_master: str | None = None,
     ) -> SectionResult:
         """`rse-adoption personas`: people by give-and-receive persona per site."""
-        return self._section(
-            "personas",
-            sites,
-            as_of,
-            window_days=window_days,
-            min_group_size=min_group_size,
-            engine=engine,
-            spark_master=spark_master,
-        )
+        return self._section("personas", locals())
 
     def history(self, *, sites: Sequence[str] = ()) -> HistoryResult:
         """`rse-adoption history`: the figures `report(history=True)` recorded; `sites`

@@ -4,8 +4,7 @@ Report to cli/output.py; formats come from report/registry.py."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import click
 import typer
@@ -129,44 +128,27 @@ def report(
     emit("report", format, result.report, out=out, quiet=quiet, details=bool(site))
 
 
-def _section_command(
-    section: str,
-    *,
-    site: list[str] | None,
-    as_of: str | None,
-    window: int | None,
-    format: str,
-    out: str | None,
-    min_group_size: int | None,
-    engine: str | None,
-    spark_master: str | None,
-    data_dir: Path | None,
-    config: Path | None,
-    json_out: bool,
-    quiet: bool,
-    names: bool = False,
-) -> None:
-    """What the four section commands do: the Store method of the same name, then the
-    section's renderer."""
-    chosen = store(data_dir, config)
-    options: dict[str, object] = {
-        "sites": site or (),
-        "as_of": parse_day(as_of),
-        "window_days": window,
-        "min_group_size": min_group_size,
-        "engine": engine,
-        "spark_master": spark_master,
+def _section_command(section: str, options: dict[str, Any]) -> None:
+    """What the four section commands do with their options (the command's parameters,
+    by name): the Store method of the same name, then the section's renderer."""
+    arguments: dict[str, Any] = {
+        "sites": options["site"] or (),
+        "as_of": parse_day(options["as_of"]),
+        "window_days": options["window"],
+        "min_group_size": options["min_group_size"],
+        "engine": options["engine"],
+        "spark_master": options["spark_master"],
     }
     if section == "ambassadors":
-        options["names"] = names
-    result = getattr(chosen, section)(**options)
+        arguments["names"] = options["names"]
+    result = getattr(store(options["data_dir"], options["config"]), section)(**arguments)
     emit(
         section,
-        "json" if json_out else format,
+        "json" if options["json_out"] else options["format"],
         result.report,
-        out=out,
-        quiet=quiet,
-        details=bool(site),
+        out=options["out"],
+        quiet=options["quiet"],
+        details=bool(options["site"]),
     )
 
 
@@ -202,22 +184,7 @@ def ambassadors(
     contributors themselves, whom they reach, and whether sites convert faster once they
     have one (an association, never proof). Definitions: docs/metrics.md#ambassadors.
     """
-    _section_command(
-        "ambassadors",
-        names=names,
-        site=site,
-        as_of=as_of,
-        window=window,
-        format=format,
-        out=out,
-        min_group_size=min_group_size,
-        engine=engine,
-        spark_master=spark_master,
-        data_dir=data_dir,
-        config=config,
-        json_out=json_out,
-        quiet=quiet,
-    )
+    _section_command("ambassadors", locals())
 
 
 @app.command()
@@ -247,21 +214,7 @@ def communities(
     contributors, posts and replies, share of posts answered, weekly trend, and each
     site's most and least lively ones. Definitions: docs/metrics.md#communities.
     """
-    _section_command(
-        "communities",
-        site=site,
-        as_of=as_of,
-        window=window,
-        format=format,
-        out=out,
-        min_group_size=min_group_size,
-        engine=engine,
-        spark_master=spark_master,
-        data_dir=data_dir,
-        config=config,
-        json_out=json_out,
-        quiet=quiet,
-    )
+    _section_command("communities", locals())
 
 
 @app.command()
@@ -289,21 +242,7 @@ def transitions(
     and reactors who became contributors, contributors kept and lost. Definitions:
     docs/metrics.md#transitions.
     """
-    _section_command(
-        "transitions",
-        site=site,
-        as_of=as_of,
-        window=window,
-        format=format,
-        out=out,
-        min_group_size=min_group_size,
-        engine=engine,
-        spark_master=spark_master,
-        data_dir=data_dir,
-        config=config,
-        json_out=json_out,
-        quiet=quiet,
-    )
+    _section_command("transitions", locals())
 
 
 @app.command()
@@ -326,18 +265,4 @@ def personas(
     broadcasters, engagers (needs events that name the person replied or reacted to).
     Rules and thresholds: docs/metrics.md#personas.
     """
-    _section_command(
-        "personas",
-        site=site,
-        as_of=as_of,
-        window=window,
-        format=format,
-        out=out,
-        min_group_size=min_group_size,
-        engine=engine,
-        spark_master=spark_master,
-        data_dir=data_dir,
-        config=config,
-        json_out=json_out,
-        quiet=quiet,
-    )
+    _section_command("personas", locals())
