@@ -185,3 +185,22 @@ def test_names_are_stored_only_when_asked(tmp_path: Path, cli) -> None:  # type:
     assert cli("ambassadors", "--names", "--json", "--min-group-size", "2").json()[0]["names"] == [
         "Bruno Petit"
     ]
+
+
+def test_the_organisation_s_active_ambassadors_do_not_give_a_hidden_site_s_back(
+    tmp_path: Path, cli
+) -> None:  # type: ignore[no-untyped-def]
+    """Lyon's 2 ambassadors are too few to say which contribute (threshold 3), Paris's 3
+    are not: the total over both sites minus Paris's would give Lyon's hidden count."""
+    paris = "".join(f"pamb{i}@x.fr,Paris,oui,01/01/2026\n" for i in range(3)) + "".join(
+        f"p{i}@x.fr,Paris,non,\n" for i in range(5)
+    )
+    assert cli("directory", write(tmp_path / "d.csv", DIRECTORY + paris)).exit_code == 0
+    events = EVENTS + "".join(f"2026-03-0{2 + i}T09:00:00Z,pamb{i}@x.fr,post,\n" for i in range(3))
+    assert cli("ingest", write(tmp_path / "e.csv", events)).exit_code == 0
+    report = cli("report", "--json", "--min-group-size", "3").json()["ambassadors"]
+    by_site = {s["site"]: s for s in report["sites"]}
+    assert by_site["Lyon"]["active_ambassadors"] is None  # 2 ambassadors: fewer than 3
+    assert by_site["Paris"]["active_ambassadors"] == 3
+    assert report["total_ambassadors"] == 5
+    assert report["active_ambassadors_in_sites_shown"] is None  # 4 − 3 would give Lyon's 1

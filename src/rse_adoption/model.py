@@ -143,6 +143,10 @@ class Ambassadors:
     reach_computed: bool
     #: site -> ambassadors' names, only with `ambassadors --names` (and kept names).
     roster: dict[str, list[str]] | None = None
+    #: Ambassadors of the sites shown, and how many of them contribute (None when hidden:
+    #: fewer than the privacy threshold, or it would give a hidden site's count back).
+    total_ambassadors: int = 0
+    active_ambassadors_in_sites_shown: int | None = None
 
 
 @dataclass(frozen=True)

@@ -178,14 +178,47 @@ class Disclosure:
 
     def hidden(self) -> frozenset[Hashable]:
         """Keys of the counts and rates to leave out (primary and secondary suppression)."""
-        hidden = {key for key, f in self._figures.items() if f.protected}
-        protected = [key for key, f in self._figures.items() if f.protected]
-        order = {key: i for i, key in enumerate(self._figures)}
+        hidden: set[Hashable] = set()
+        for figures, rates in self._components():
+            hidden |= self._solve(figures, rates)
+        return frozenset(hidden)
+
+    def _components(self) -> list[tuple[list[Hashable], list[Hashable]]]:
+        """Figures and rates in groups that share no atom (through any figure or rate):
+        no combination of one group's figures says anything about another's."""
+        parent = list(range(len(self._atoms)))
+
+        def root(a: int) -> int:
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            return a
+
+        links = [f.atoms for f in self._figures.values()]
+        links += [r.numerator + r.denominator for r in self._rates.values()]
+        for atoms in links:
+            for a in atoms[1:]:
+                parent[root(a)] = root(atoms[0])
+        groups: dict[int, tuple[list[Hashable], list[Hashable]]] = {}
+        loose: tuple[list[Hashable], list[Hashable]] = ([], [])  # figures of no atom
+        for key, f in self._figures.items():
+            (groups.setdefault(root(f.atoms[0]), ([], [])) if f.atoms else loose)[0].append(key)
+        for key, r in self._rates.items():
+            atoms = r.numerator + r.denominator
+            (groups.setdefault(root(atoms[0]), ([], [])) if atoms else loose)[1].append(key)
+        return [*groups.values(), loose]
+
+    def _solve(self, figures: list[Hashable], rates: list[Hashable]) -> set[Hashable]:
+        hidden = {key for key in figures if self._figures[key].protected}
+        # a sum of no atom is a known zero: hidden if asked, but nothing to protect
+        protected = [key for key in hidden if self._figures[key].atoms]
+        protected.sort(key={key: i for i, key in enumerate(figures)}.__getitem__)
+        order = {key: i for i, key in enumerate(figures)}
         while True:
             basis = _Basis()
-            for key, f in self._figures.items():
+            for key in figures:
                 if key not in hidden:
-                    basis.add(key, self._row(f.atoms))
+                    basis.add(key, self._row(self._figures[key].atoms))
             exposed = next(
                 (
                     how
@@ -207,7 +240,8 @@ class Disclosure:
                 ),
             )
             hidden.add(victim)
-        for key, r in self._rates.items():
+        for key in rates:
+            r = self._rates[key]
             n = sum(self._atoms[a] for a in r.numerator)
             d = sum(self._atoms[a] for a in r.denominator)
             if d == 0 or hides(d, self.min_group_size):
@@ -226,7 +260,7 @@ class Disclosure:
                 hidden.add(key)
             else:
                 basis = trial
-        return frozenset(hidden)
+        return hidden
 
     def published(self) -> dict[Hashable, int | float | None]:
         """Every declared figure's value as published: counts as integers, rates as

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..model import AmbassadorEffect, Ambassadors, AmbassadorSite, GroupFigures
-from ..privacy import is_suppressed
+from ..privacy import Disclosure, is_suppressed
 from .context import Context
 from .engine import Connection
 from .forecast import weekly_contributors
@@ -203,7 +203,7 @@ def site_figures(
     reach: tuple[int, int, int] | None,
     effect: AmbassadorEffect | None,
 ) -> AmbassadorSite:
-    """The ambassador figures of one report group."""
+    """The ambassador figures of one report group, before privacy suppression (`publish`)."""
     if group.suppressed or not group.headcount:
         return AmbassadorSite(group.site or "", True, None, None, None, None, None)
     ambassadors, active = counts
@@ -214,12 +214,54 @@ def site_figures(
         ambassadors=ambassadors,
         ambassadors_per_100=round(100 * ambassadors / group.headcount, 2),
         target=math.ceil(group.headcount / per_employees),
-        active_ambassadors=None if is_suppressed(ambassadors, min_group_size) else active,
+        active_ambassadors=active,
         reached_colleagues=reach[0] if reach else None,
         new_contributors=reach[1] if reach else None,
         new_contributors_after_ambassador=reach[2] if reach else None,
         effect=effect,
     )
+
+
+def publish(
+    sites: list[AmbassadorSite], min_group_size: int
+) -> tuple[list[AmbassadorSite], int | None]:
+    """The sites' ambassador figures as published, and the active ambassadors of the sites
+    shown, through privacy.Disclosure (docs/privacy.md). Ambassadors are a public role, so
+    their number is shown; which of them contribute is not when a site has fewer than
+    min_group_size of them (its `active_ambassadors` is hidden: the primary rule of this
+    output), nor is the total of the sites shown when it has fewer, or when it would give
+    a hidden site's count back (the total minus the other sites). The reach counts are
+    figures of the whole site, shown as they are."""
+    shown = [s for s in sites if not s.suppressed]
+    check = Disclosure(min_group_size)
+    active = {s.site: check.atom(s.active_ambassadors or 0) for s in shown}
+    for s in shown:
+        check.count(
+            (s.site, "active"),
+            [active[s.site]],
+            people=False,
+            hidden=is_suppressed(s.ambassadors, min_group_size),
+            keep=1,  # a site's figure is worth more than the total: the total goes first
+        )
+    total_ambassadors = sum(s.ambassadors or 0 for s in shown)
+    check.count(
+        (None, "active"),
+        # a site without ambassadors has none active: a known zero, not a hidden part
+        [active[s.site] for s in shown if s.ambassadors],
+        people=False,
+        hidden=is_suppressed(total_ambassadors, min_group_size),
+    )
+    published = check.published()
+
+    def count(key: tuple[str | None, str]) -> int | None:
+        value = published.get(key)
+        return None if value is None else int(value)
+
+    out = [
+        s if s.suppressed else replace(s, active_ambassadors=count((s.site, "active")))
+        for s in sites
+    ]
+    return out, count((None, "active"))
 
 
 def roster(con: Connection, directory_file: str, sites: set[str]) -> dict[str, list[str]]:
@@ -263,9 +305,8 @@ def network(ctx: Context, reach: dict[str, tuple[int, int, int]] | None = None) 
     }
     controls = [g.site or "" for g in shown if counts.get(g.site or "", (0, 0))[0] == 0]
     pooled, per_site = difference_in_differences(shares, weeks, starts, controls)
-    return Ambassadors(
-        per_employees=settings.ambassador_per_employees,
-        sites=tuple(
+    figures, active_in_shown = publish(
+        [
             site_figures(
                 g,
                 counts.get(g.site or "", (0, 0)),
@@ -275,7 +316,14 @@ def network(ctx: Context, reach: dict[str, tuple[int, int, int]] | None = None) 
                 per_site.get(g.site or ""),
             )
             for g in ctx.groups
-        ),
+        ],
+        settings.min_group_size,
+    )
+    return Ambassadors(
+        per_employees=settings.ambassador_per_employees,
+        sites=tuple(figures),
+        total_ambassadors=sum(s.ambassadors or 0 for s in figures if not s.suppressed),
+        active_ambassadors_in_sites_shown=active_in_shown,
         effect=pooled,
         reach_computed=reach is not None,
     )

@@ -76,18 +76,14 @@ def to_section(ambassadors: Ambassadors, min_group_size: int) -> dict[str, Any]:
     """The report JSON's `ambassadors` object: per-site figures, the organisation's
     totals and the pooled effect."""
     shown = [s for s in ambassadors.sites if not s.suppressed]
-    total = sum(s.ambassadors or 0 for s in shown)
-    known_active = [s.active_ambassadors for s in shown if s.active_ambassadors is not None]
     return {
         "per_employees": ambassadors.per_employees,
         "reach_computed": ambassadors.reach_computed,
-        "total_ambassadors": total,
+        "total_ambassadors": ambassadors.total_ambassadors,
         "sites_without_ambassador": [s.site for s in shown if s.ambassadors == 0],
         "effect": effect_to_dict(ambassadors.effect),
         "sites": to_list(ambassadors),
-        "active_ambassadors_in_sites_shown": sum(known_active)
-        if total >= min_group_size and known_active
-        else None,
+        "active_ambassadors_in_sites_shown": ambassadors.active_ambassadors_in_sites_shown,
     }
 
 
