@@ -53,3 +53,27 @@ def test_communities_in_every_format(tmp_path: Path, cli) -> None:  # type: igno
     html = cli(*args, "--format", "html").stdout
     assert 'data-community="Qualité" data-active="6"' in html
     assert 'data-community="Sécurité" data-suppressed="true"' in html
+
+
+def test_the_overall_figure_does_not_give_a_hidden_site_s_community_back(
+    tmp_path: Path, cli
+) -> None:  # type: ignore[no-untyped-def]
+    """Qualité has 6 active people at Lyon (shown) and 2 at Nantes (hidden below 5): its
+    overall figures, minus Lyon's, would give Nantes's hidden ones."""
+    nantes = "".join(f"n{i}@x.fr,Nantes\n" for i in range(6))
+    cli("directory", write(tmp_path / "d.csv", DIRECTORY + nantes))
+    events = EVENTS + (
+        "2026-03-18T09:00:00Z,n0@x.fr,post,Qualité,n1\n2026-03-18T10:00:00Z,n1@x.fr,read,Qualité,n1\n"
+    )
+    cli("ingest", write(tmp_path / "e.csv", events))
+    result = cli("communities", "--as-of", "2026-03-22", "--window", "21", "--json").json()
+    sites = {s["site"]: {c["community"]: c for c in s["communities"]} for s in result["sites"]}
+    assert sites["Lyon"]["Qualité"]["active_members"] == 6
+    assert sites["Nantes"]["Qualité"]["suppressed"]
+    overall = {c["community"]: c for c in result["communities"]}["Qualité"]
+    assert not overall["suppressed"]  # 8 active people over the sites shown
+    for figure in ("active_members", "contributors", "posts", "replies"):
+        assert overall[figure] is None, figure
+    assert overall["weekly_active"][2] is None  # the week Nantes was active
+    table = cli("communities", "--as-of", "2026-03-22", "--window", "21").stdout
+    assert "Qualité" in table and "—" in table

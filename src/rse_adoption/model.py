@@ -151,7 +151,8 @@ class Ambassadors:
 
 @dataclass(frozen=True)
 class Community:
-    """One community, at one site (`site`) or over every site shown (`site` None)."""
+    """One community, at one site (`site`) or over every site shown (`site` None). A
+    count is None when hidden (docs/privacy.md); a suppressed community has None in all."""
 
     name: str
     site: str | None
@@ -161,7 +162,7 @@ class Community:
     posts: int | None
     replies: int | None
     answered_share: float | None  # of posts with a content id; None without any
-    weekly_active: tuple[int, ...] | None
+    weekly_active: tuple[int | None, ...] | None
     trend: str | None  # rising | steady | falling
 
 

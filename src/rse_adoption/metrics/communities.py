@@ -11,13 +11,14 @@ people were active in it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import numpy as np
 
 from ..model import Community, LivelyCommunities
-from ..privacy import is_suppressed
+from ..privacy import Disclosure, is_suppressed
 from . import sites
 from .context import Context
 from .engine import Connection
@@ -130,9 +131,6 @@ def communities(
     out = []
     for row in community_rows(con, files, window, sorted(shown_sites)):
         site, space, active, contributors, posts, replies, with_id, answered, per_week = row
-        if is_suppressed(int(active), min_group_size):
-            out.append(Community(str(space), site, True, None, None, None, None, None, None, None))
-            continue
         weekly = [0] * weeks
         for point in per_week:  # {week, active} pairs, in no particular order
             if 0 <= int(point["week"]) < weeks:
@@ -141,7 +139,7 @@ def communities(
             Community(
                 name=str(space),
                 site=site,
-                suppressed=False,
+                suppressed=is_suppressed(int(active), min_group_size),
                 active_members=int(active),
                 contributors=int(contributors),
                 posts=int(posts),
@@ -151,6 +149,62 @@ def communities(
                 trend=trend(weekly),
             )
         )
+    return publish(out, min_group_size)
+
+
+#: A community's counts, as published.
+_COUNTS = ("active_members", "contributors", "posts", "replies")
+
+
+def publish(items: list[Community], min_group_size: int) -> list[Community]:
+    """Communities as published, through privacy.Disclosure (docs/privacy.md). A community
+    at a site, or overall, with fewer than min_group_size active people is suppressed
+    (every figure None, never ranked). Overall figures are sums over the sites shown, so an
+    overall figure that would give a suppressed site's figure back by subtraction is None
+    (the overall figure goes before a site's)."""
+    check = Disclosure(min_group_size)
+    # (community, figure) -> {site: atom}: the overall figure is the sum over the sites
+    atoms: dict[tuple[str, str], dict[str, int]] = {}
+    for c in items:
+        if c.site is None:
+            continue
+        values = {f: getattr(c, f) or 0 for f in _COUNTS}
+        values |= {f"week{i}": n or 0 for i, n in enumerate(c.weekly_active or ())}
+        for name, value in values.items():
+            atoms.setdefault((c.name, name), {})[c.site] = check.atom(value)
+    for c in items:
+        fields = [*_COUNTS, *(f"week{i}" for i in range(len(c.weekly_active or ())))]
+        for name in fields:
+            by_site = atoms.get((c.name, name), {})
+            parts = list(by_site.values()) if c.site is None else [by_site[c.site]]
+            check.count(
+                (c.name, c.site, name),
+                parts,
+                people=False,  # the primary rule here is the community's size
+                hidden=c.suppressed,
+                keep=0 if c.site is None else 1,
+            )
+    published = check.published()
+    out = []
+    for c in items:
+        if c.suppressed:
+            out.append(Community(c.name, c.site, True, None, None, None, None, None, None, None))
+            continue
+
+        def count(name: str, c: Community = c) -> int | None:
+            value = published[(c.name, c.site, name)]
+            return None if value is None else int(value)
+
+        out.append(
+            replace(
+                c,
+                active_members=count("active_members"),
+                contributors=count("contributors"),
+                posts=count("posts"),
+                replies=count("replies"),
+                weekly_active=tuple(count(f"week{i}") for i in range(len(c.weekly_active or ()))),
+            )
+        )
     return out
 
 
@@ -158,7 +212,7 @@ def liveliest(items: list[Community], n: int = 3) -> tuple[list[str], list[str]]
     """The n most and n least lively communities of a list (by active members, then
     posts and replies); suppressed ones are not ranked."""
     ranked = sorted(
-        (c for c in items if not c.suppressed),
+        (c for c in items if not c.suppressed and c.active_members is not None),
         key=lambda c: (-(c.active_members or 0), -((c.posts or 0) + (c.replies or 0)), c.name),
     )
     most = [c.name for c in ranked[:n]]

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from ..model import Community, Report
 from .csv_report import write_csv
-from .terminal import sparkline
+from .terminal import count, sparkline
 
 FIELDS = (
     "active_members",
@@ -99,7 +99,8 @@ def site_table(report: Report, site: str | None) -> Table:
     title = f"Communities — {site or 'all sites shown'}, {report.window_start} → {report.as_of}"
     result = Table(
         title=title,
-        caption=f"Communities with fewer than {report.min_group_size} active people are hidden.",
+        caption=f"Communities with fewer than {report.min_group_size} active people are "
+        "hidden; — : a figure that would give a hidden one back.",
     )
     result.add_column("Community")
     for name in ("Active", "Contrib.", "Posts", "Replies", "Answered"):
@@ -112,10 +113,10 @@ def site_table(report: Report, site: str | None) -> Table:
             continue
         result.add_row(
             c.name,
-            str(c.active_members),
-            str(c.contributors),
-            str(c.posts),
-            str(c.replies),
+            count(c.active_members),
+            count(c.contributors),
+            count(c.posts),
+            count(c.replies),
             _pct(c.answered_share),
             sparkline(list(c.weekly_active or ())),
             c.trend or "",

@@ -5,6 +5,8 @@ and under NO_COLOR)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
@@ -41,11 +43,20 @@ def progress_bar(share: float, low: float, high: float, width: int = BAR_WIDTH) 
     return text
 
 
-def sparkline(values: list[int]) -> str:
+def sparkline(values: Sequence[int | None]) -> str:
+    """One block per value, scaled to the largest; a hidden value (None) is a space."""
     if not values:
         return ""
-    top = max(values) or 1
-    return "".join(SPARK[min(len(SPARK) - 1, round(v / top * (len(SPARK) - 1)))] for v in values)
+    top = max((v for v in values if v is not None), default=0) or 1
+    return "".join(
+        " " if v is None else SPARK[min(len(SPARK) - 1, round(v / top * (len(SPARK) - 1)))]
+        for v in values
+    )
+
+
+def count(value: int | None) -> str:
+    """A count as a cell: "—" when hidden (docs/privacy.md)."""
+    return "—" if value is None else str(value)
 
 
 def _pct(value: float | None) -> str:
