@@ -1,9 +1,36 @@
 """Complementary disclosure: no published figure, alone or with the others of the same
-output, gives back a count the privacy threshold hides (docs/privacy.md)."""
+output, gives back a count the privacy rules hide (docs/privacy.md): the figures of a group
+smaller than the threshold (a site, a community, a site's ambassadors), and the cells of
+1 to k − 1 people of the transitions and personas."""
 
 from __future__ import annotations
 
+import csv
+import io
+import tempfile
+from datetime import date
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rse_adoption.config import Settings
+from rse_adoption.directory import load_directory
+from rse_adoption.ingest.pipeline import ingest_paths
+from rse_adoption.metrics import ambassadors, build_report, communities, personas, transitions
+from rse_adoption.model import Report
+from rse_adoption.report import (
+    ambassadors_report,
+    communities_report,
+    csv_report,
+    html_report,
+    markdown,
+    personas_report,
+    transitions_report,
+)
+from rse_adoption.report.json_report import report_to_dict
 
 from .conftest import write
 from .test_transitions import DIRECTORY as TRANSITIONS_DIRECTORY
@@ -24,3 +51,461 @@ def test_a_transition_rate_does_not_give_back_a_hidden_cell(tmp_path: Path, cli)
     assert lyon["reader_to_contributor"] == 0.5
     csv_text = cli(*args, "--format", "csv").stdout
     assert "0.400000" not in csv_text and "0.600000" not in csv_text
+
+
+# --- the property: on any small organisation, no output gives a hidden count back -------
+#
+# The attacker's tools (docs/privacy.md): every published count of one output is a known
+# linear form of the true counts (a cell, a row, a totals row...), every published rate
+# numerator / denominator = r gives the equation q·numerator − p·denominator = 0 (r = p/q).
+# A hidden count is recovered when its form lies in the span of those: checked by rank,
+# modulo a 61-bit prime (exact for these small integer systems).
+
+PRIME = (1 << 61) - 1
+AS_OF = "2026-03-29"  # windows of 14 days: 16..29 March, and 2..15 March before
+WINDOW = "14"
+LEVEL_EVENTS = {4: ("post", "comment"), 3: ("reaction",), 2: ("read",), 1: ("login",)}
+SEGMENTS = ("inactive", "visitor", "reader", "reactor", "contributor")
+PERSONAS = ("engager", "catalyst", "responder", "broadcaster", "observer")
+WEEKLY = ("contributors", "active_users", "contributors_to_date")
+REACH = (
+    "active_ambassadors",
+    "reached_colleagues",
+    "new_contributors",
+    "new_contributors_after_ambassador",
+)
+TRANSITION_RATES = {
+    "reader_to_contributor": ("reader", "contributor"),
+    "reactor_to_contributor": ("reactor", "contributor"),
+    "visitor_to_contributor": ("visitor", "contributor"),
+    "contributor_retained": ("contributor", "contributor"),
+    "contributor_to_inactive": ("contributor", "inactive"),
+}
+
+Form = dict[Any, int]  # atom -> integer coefficient
+
+
+class Output:
+    """One output's figures as linear forms over atoms, with their published values."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.truth: dict[Any, int] = {}  # atom -> its true value (the unsuppressed output)
+        self.published: list[Form] = []
+        self.protected: list[tuple[str, Form]] = []
+
+    def atoms(self, values: dict[Any, int | None]) -> None:
+        """True values of atoms (None: absent, zero)."""
+        self.truth |= {atom: value or 0 for atom, value in values.items()}
+
+    def value(self, form: Form) -> int:
+        return sum(w * self.truth.get(atom, 0) for atom, w in form.items())
+
+    def count(self, name: str, form: Form, shown: int | None, people: bool = True) -> None:
+        """A figure of this output: `shown` its published value (None: hidden). Its true
+        value is that of its atoms. `people`: the cell rule applies (a count of 1 to k − 1
+        people is protected: transitions and personas); otherwise only the group's size
+        protects it (`hidden_group`)."""
+        truth = self.value(form)
+        small = people and 0 < truth < self.k
+        if shown is not None:
+            assert shown == truth, f"{name}: published {shown}, true {truth}"
+            assert not small, f"{name}: {truth} people published below {self.k}"
+            self.published.append(form)
+        elif small:
+            self.protected.append((name, form))
+
+    def hidden_group(self, name: str, form: Form) -> None:
+        """A figure of a group too small to show (every figure of it hidden)."""
+        if self.value(form):
+            self.protected.append((name, form))
+
+    def rate(self, numerator: Form, denominator: Form, shown: float | None) -> None:
+        """A published rate (None: hidden) as the equation it makes."""
+        if shown is None:
+            return
+        ratio = Fraction(shown).limit_denominator(10_000)
+        row: Form = {}
+        for atom, w in numerator.items():
+            row[atom] = row.get(atom, 0) + w * ratio.denominator
+        for atom, w in denominator.items():
+            row[atom] = row.get(atom, 0) - w * ratio.numerator
+        self.published.append(row)
+
+    def recovered(self) -> list[str]:
+        """The protected counts a linear combination of the published figures gives."""
+        pivots: dict[Any, dict[Any, int]] = {}
+        for row in self.published:
+            reduced = _reduce(row, pivots)
+            if reduced:
+                atom = next(iter(reduced))
+                inverse = pow(reduced[atom], PRIME - 2, PRIME)
+                pivots[atom] = {a: w * inverse % PRIME for a, w in reduced.items()}
+        return [name for name, form in self.protected if not _reduce(form, pivots)]
+
+
+def _reduce(row: Form, pivots: dict[Any, dict[Any, int]]) -> dict[Any, int]:
+    row = {a: w % PRIME for a, w in row.items() if w % PRIME}
+    changed = True
+    while changed:
+        changed = False
+        for atom in [a for a in row if a in pivots]:
+            factor = row.get(atom, 0)
+            if not factor:
+                continue
+            for a, w in pivots[atom].items():
+                value = (row.get(a, 0) - factor * w) % PRIME
+                if value:
+                    row[a] = value
+                else:
+                    row.pop(a, None)
+            changed = True
+    return row
+
+
+def one(atom: Any) -> Form:
+    return {atom: 1}
+
+
+def total(*forms: Form) -> Form:
+    out: Form = {}
+    for form in forms:
+        for atom, w in form.items():
+            out[atom] = out.get(atom, 0) + w
+    return out
+
+
+people = st.tuples(
+    st.integers(0, 4),  # level in the previous window (0 inactive .. 4 contributor)
+    st.integers(0, 4),  # level now
+    st.integers(0, 13),  # day of the window of the activity now
+    st.integers(0, 13),  # another day now (a second week's activity)
+    st.booleans(),  # ambassador
+    st.sampled_from(["Qualité", "RH", "Sécurité"]),
+)
+organisations = st.lists(st.lists(people, min_size=1, max_size=20), min_size=1, max_size=3)
+
+
+def _files(org: list[list[Any]], folder: Path) -> tuple[Path, Path]:
+    directory = ["email,site,ambassador,ambassador since"]
+    events = ["timestamp,user,event_type,space,content_id,target_user"]
+    everyone = [f"p{s}_{i}@x.fr" for s, site in enumerate(org) for i in range(len(site))]
+    n = 0
+    for s, site in enumerate(org):
+        for i, (before, now, day, day2, ambassador, space) in enumerate(site):
+            email = f"p{s}_{i}@x.fr"
+            directory.append(f"{email},Site {s},{'oui' if ambassador else 'non'},01/01/2026")
+            for level, days, start in ((before, (day,), 2), (now, (day, day2), 16)):
+                for d in days:
+                    for kind in LEVEL_EVENTS.get(level, ())[: 1 + (d % 2)]:
+                        n += 1
+                        target = everyone[(n * 7 + i) % len(everyone)]
+                        events.append(
+                            f"2026-03-{start + d:02d}T10:00:00Z,{email},{kind},{space},"
+                            f"c{n % 5},{target if kind in ('comment', 'reaction') else ''}"
+                        )
+    return (
+        write(folder / "d.csv", "\n".join(directory) + "\n"),
+        write(folder / "e.csv", "\n".join(events) + "\n"),
+    )
+
+
+def _build(data: Path, k: int) -> Report:
+    """Every section at once, as the commands build them (`report`, `transitions`...)."""
+    settings = Settings(data_dir=data, window_days=int(WINDOW), min_group_size=k)
+    return build_report(
+        settings,
+        as_of=date.fromisoformat(AS_OF),
+        sections=[ambassadors.section, communities.section, transitions.section, personas.section],
+    )
+
+
+def _sections(report: Report) -> dict[str, Any]:
+    """The JSON of each command (what `--json` prints) from one report."""
+    assert report.ambassadors is not None
+    return {
+        "report": report_to_dict(report),
+        "transitions": transitions_report.to_dict(report),
+        "personas": personas_report.to_dict(report),
+        "communities": communities_report.to_dict(report),
+        "ambassadors": ambassadors_report.to_list(report.ambassadors),
+    }
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(org=organisations, k=st.integers(2, 5))
+def test_no_output_gives_a_hidden_count_back(org: list[list[Any]], k: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        data = folder / "data"
+        directory, events = _files(org, folder)
+        settings = Settings(data_dir=data)
+        load_directory(directory, settings)
+        ingest_paths([events], settings)
+        report = _build(data, k)
+        hidden, truth = _sections(report), _sections(_build(data, 1))
+
+        def outputs(command: str) -> tuple[Any, Any]:
+            return hidden[command], truth[command]
+
+        for check in (_report, _transitions, _personas, _communities, _ambassadors):
+            recovered = check(outputs, k)
+            assert recovered == [], f"{check.__name__[1:]}: recoverable {recovered}"
+        _other_formats_hide_what_json_hides(report, hidden)
+
+
+def _shown_sites(hidden: Any, truth: Any) -> list[tuple[Any, Any]]:
+    """(published, true) per site the output shows; the true figures of the same site."""
+    by_site = {s["site"]: s for s in truth["sites"]}
+    return [(s, by_site[s["site"]]) for s in hidden["sites"] if not s["suppressed"]]
+
+
+def _report(outputs: Any, k: int) -> list[str]:
+    hidden, truth = outputs("report")
+    out = Output(k)
+    sites = _shown_sites(hidden, truth)
+    weeks = len(truth["totals"]["series"] or [])
+    for shown, true in sites:
+        name, segments = shown["site"], true["segments"]
+        values = {(name, s): segments[s] for s in SEGMENTS[:4]}
+        values[(name, "habitual")] = true["habitual_contributors"]
+        values[(name, "occasional")] = true["occasional_contributors"]
+        values[(name, "ambassadors")] = true["ambassadors"]
+        for w, point in enumerate(true["series"]):
+            # the documented identity: the last week's contributors to date are the
+            # window's contributors (events only)
+            assert w < weeks - 1 or point["contributors_to_date"] == segments["contributor"]
+            for field in WEEKLY:
+                values[(name, f"{field}{w}")] = point[field]
+        out.atoms(values)
+    members = [s["site"] for s, _ in sites]
+    for name, shown in [(s["site"], s) for s, _ in sites] + [(None, hidden["totals"])]:
+        if shown["suppressed"]:
+            continue
+        of = members if name is None else [name]
+
+        def form(field: str, of: list[str] = of) -> Form:
+            return total(*(one((m, field)) for m in of))
+
+        contributor = total(form("habitual"), form("occasional"))
+        headcount = total(*(form(s) for s in SEGMENTS[:4]), contributor)
+        label = name or "totals"
+        out.count(f"{label} headcount", headcount, shown["headcount"], people=False)
+        active = total(*(form(s) for s in SEGMENTS[1:4]), contributor)
+        out.count(f"{label} active", active, shown["active_users"], people=False)
+        for s in SEGMENTS:
+            f = contributor if s == "contributor" else form(s)
+            out.count(f"{label} {s}", f, shown["segments"][s], people=False)
+        out.count(
+            f"{label} habitual", form("habitual"), shown["habitual_contributors"], people=False
+        )
+        out.count(
+            f"{label} occasional",
+            form("occasional"),
+            shown["occasional_contributors"],
+            people=False,
+        )
+        out.count(f"{label} ambassadors", form("ambassadors"), shown["ambassadors"], False)
+        out.rate(contributor, headcount, shown["contributor_share"])
+        for w in range(weeks):
+            for field in WEEKLY:
+                f = form(f"{field}{w}")
+                if field == "contributors_to_date" and w == weeks - 1:
+                    f = contributor
+                out.count(f"{label} week {w} {field}", f, shown["series"][w][field], people=False)
+    section = hidden["ambassadors"]
+    by_site = {a["site"]: a for a in truth["ambassadors"]["sites"]}
+    shown_sites = [a for a in section["sites"] if not a["suppressed"]]
+    out.atoms(
+        {(a["site"], "active"): by_site[a["site"]]["active_ambassadors"] for a in shown_sites}
+    )
+    _active_ambassadors(out, shown_sites, k)
+    with_ambassadors = [a["site"] for a in shown_sites if a["ambassadors"]]
+    shown_total = section["active_ambassadors_in_sites_shown"]
+    if sum(a["ambassadors"] for a in shown_sites) < k:
+        assert shown_total is None, "active ambassadors of fewer than k in all"
+    out.count(
+        "active ambassadors in sites shown",
+        total(*(one((s, "active")) for s in with_ambassadors)),
+        shown_total,
+        people=False,
+    )
+    return out.recovered()
+
+
+def _active_ambassadors(out: Output, shown_sites: list[dict[str, Any]], k: int) -> None:
+    """Which of a site's ambassadors contribute is hidden when it has fewer than k."""
+    for a in shown_sites:
+        label, form = f"{a['site']} active ambassadors", one((a["site"], "active"))
+        if a["ambassadors"] < k:
+            assert a["active_ambassadors"] is None, label
+            out.hidden_group(label, form)
+        else:
+            out.count(label, form, a["active_ambassadors"], people=False)
+
+
+def _transitions(outputs: Any, k: int) -> list[str]:
+    hidden, truth = outputs("transitions")
+    out = Output(k)
+    sites = _shown_sites(hidden, truth)
+    names = [s["site"] for s, _ in sites]
+    for shown, true in sites:
+        matrix = true["matrix"]
+        out.atoms({(shown["site"], a, b): matrix[a][b] for a in SEGMENTS for b in SEGMENTS})
+    for name, shown in [(s["site"], s) for s, _ in sites] + [(None, hidden["totals"])]:
+        if shown is None or shown["suppressed"]:
+            continue
+        of = names if name is None else [name]
+
+        def cell(a: str, b: str, of: list[str] = of) -> Form:
+            return total(*(one((m, a, b)) for m in of))
+
+        for a in SEGMENTS:
+            for b in SEGMENTS:
+                out.count(f"{name} {a}->{b}", cell(a, b), shown["matrix"][a][b])
+        for rate, (a, b) in TRANSITION_RATES.items():
+            row = total(*(cell(a, x) for x in SEGMENTS))
+            out.rate(cell(a, b), row, shown[rate])
+    return out.recovered()
+
+
+def _personas(outputs: Any, k: int) -> list[str]:
+    hidden, truth = outputs("personas")
+    if hidden["reason"]:
+        return []
+    out = Output(k)
+    sites = _shown_sites(hidden, truth)
+    names = [s["site"] for s, _ in sites]
+    for shown, true in sites:
+        out.atoms({(shown["site"], p): true["personas"][p] for p in PERSONAS})
+    for name, shown in [(s["site"], s) for s, _ in sites] + [(None, hidden["totals"])]:
+        if shown["suppressed"]:
+            continue
+        of = names if name is None else [name]
+        for p in PERSONAS:
+            out.count(f"{name} {p}", total(*(one((m, p)) for m in of)), shown["personas"][p])
+    return out.recovered()
+
+
+def _communities(outputs: Any, k: int) -> list[str]:
+    hidden, truth = outputs("communities")
+    out = Output(k)
+    true_sites = {s["site"]: s for s in truth["sites"]}
+    shown_sites = [s for s in hidden["sites"] if not s["suppressed"]]
+    counts = ("active_members", "contributors", "posts", "replies")
+    weeks = 0
+    for site in shown_sites:
+        for c in true_sites[site["site"]]["communities"]:
+            values = {(site["site"], c["community"], f): c[f] for f in counts}
+            for w, n in enumerate(c["weekly_active"] or ()):
+                values[(site["site"], c["community"], f"week{w}")] = n
+            weeks = max(weeks, len(c["weekly_active"] or ()))
+            out.atoms(values)
+    entries = [(site["site"], c) for site in shown_sites for c in site["communities"]]
+    entries += [(None, c) for c in hidden["communities"]]
+    names = [s["site"] for s in shown_sites]
+    for site, c in entries:
+        of = names if site is None else [site]
+        for field in [*counts, *(f"week{w}" for w in range(weeks))]:
+            form = total(*(one((m, c["community"], field)) for m in of))
+            label = f"{site} {c['community']} {field}"
+            if c["suppressed"]:
+                out.hidden_group(label, form)
+                continue
+            shown = c["weekly_active"][int(field[4:])] if field.startswith("week") else c[field]
+            out.count(label, form, shown, people=False)
+    return out.recovered()
+
+
+def _ambassadors(outputs: Any, k: int) -> list[str]:
+    hidden, truth = outputs("ambassadors")
+    out = Output(k)
+    by_site = {a["site"]: a for a in truth}
+    shown = [a for a in hidden if not a["suppressed"]]
+    for a in shown:
+        out.atoms({(a["site"], f): by_site[a["site"]][f] for f in REACH})
+        for field in REACH[1:]:  # figures of the whole site: its size protects them
+            out.count(f"{a['site']} {field}", one((a["site"], field)), a[field], people=False)
+    out.atoms({(a["site"], "active"): by_site[a["site"]]["active_ambassadors"] for a in shown})
+    _active_ambassadors(out, shown, k)
+    return out.recovered()
+
+
+def _other_formats_hide_what_json_hides(report: Report, sections: dict[str, Any]) -> None:
+    """Every format renders the same result: a CSV cell is empty where the JSON is null
+    (columns named after a JSON key that is null everywhere; the transitions matrix cell by
+    cell), and the HTML page and Markdown show no figure the JSON hides."""
+    assert report.ambassadors is not None
+    tables = {
+        "report": csv_report.render(report),
+        "transitions": transitions_report.render_csv(report),
+        "personas": personas_report.render_csv(report),
+        "communities": communities_report.render_csv(report),
+        "ambassadors": ambassadors_report.render_csv(report.ambassadors),
+    }
+    for command, text in tables.items():
+        header, *rows = list(csv.reader(io.StringIO(text)))
+        nulls = _null_paths(sections[command])
+        unique = {c for c in header if header.count(c) == 1}
+        for row in rows:
+            for column, cell in zip(header, row, strict=True):
+                if cell and column in unique and all(v is None for v in nulls.get(column, [0])):
+                    raise AssertionError(f"{command} CSV shows {column}={cell}, null in JSON")
+    # the transitions matrix, cell by cell (its columns repeat the rates' names)
+    rows = list(csv.reader(io.StringIO(tables["transitions"])))[1:]
+    for t, row in zip(report.transitions, rows, strict=True):
+        cells = row[2 + len(transitions_report.RATES) :]
+        order = transitions_report.SEGMENT_ORDER
+        for (a, b), cell in zip([(a, b) for a in order for b in order], cells, strict=True):
+            value = (t.matrix or {}).get(a, {}).get(b)
+            assert cell == ("" if value is None else str(value)), (t.site, a, b)
+    # the report's other formats read the same figures: a site row of the HTML overview and
+    # of the Markdown table carries no number the JSON hides
+    page = html_report.render(report)
+    for site in sections["report"]["sites"]:
+        if site["suppressed"] or site["segments"]["contributor"] is not None:
+            continue
+        marker = f'data-site="{site["site"]}"'
+        row_html = page[page.index(marker) : page.index("</tr>", page.index(marker))]
+        assert 'data-contributors=""' in row_html and 'data-share=""' in row_html
+    markdown_text = markdown.render(report)
+    for site in sections["report"]["sites"]:
+        if not site["suppressed"] and site["segments"]["contributor"] is None:
+            line = next(
+                x for x in markdown_text.splitlines() if x.startswith(f"| {site['site']} |")
+            )
+            assert line.split("|")[3].strip() == "—", line
+
+
+def _null_paths(
+    value: Any, key: str = "", found: dict[str, list[Any]] | None = None
+) -> dict[str, list[Any]]:
+    """Leaf key -> every value it has anywhere in the JSON (to find keys always null)."""
+    found = {} if found is None else found
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _null_paths(v, k, found)
+    elif isinstance(value, list):
+        for v in value:
+            _null_paths(v, key, found)
+    else:
+        found.setdefault(key, []).append(value)
+    return found
+
+
+def test_the_attack_finds_the_leaks_it_looks_for() -> None:
+    # contributors then: 3 kept, 2 lost (hidden); the rate 0.4 of the row gives the 2 back
+    out = Output(3)
+    out.atoms({"kept": 3, "lost": 2})
+    out.count("kept", one("kept"), 3)
+    out.count("lost", one("lost"), None)
+    assert out.recovered() == []
+    out.rate(one("lost"), total(one("kept"), one("lost")), 0.4)
+    assert out.recovered() == ["lost"]
+    # a totals row minus the other site
+    out = Output(5)
+    out.atoms({"a": 2, "b": 9})
+    out.count("a", one("a"), None)
+    out.count("b", one("b"), 9)
+    out.count("total", total(one("a"), one("b")), 11)
+    assert out.recovered() == ["a"]

@@ -51,7 +51,8 @@ def table(report: Report) -> Table:
         title=f"Personas, {report.window_start} → {report.as_of}",
         caption=(
             report.personas_reason
-            or f"— : fewer than {report.min_group_size} people (privacy). Rules: docs/metrics.md#personas."
+            or f"— : fewer than {report.min_group_size} people, or a figure that would give such "
+            "a count back (privacy). Rules: docs/metrics.md#personas."
         ),
     )
     result.add_column("Site")

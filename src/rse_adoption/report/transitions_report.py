@@ -72,7 +72,8 @@ def table(report: Report) -> Table:
         title=f"From the previous window ({before}) to this one ({report.window_start} → {report.as_of})",
         caption=(
             "Shares of each previous segment. — : fewer than "
-            f"{report.min_group_size} people (privacy)."
+            f"{report.min_group_size} people, or a figure that would give such a count back "
+            "(privacy)."
         ),
     )
     result.add_column("Site")
