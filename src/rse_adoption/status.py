@@ -14,6 +14,7 @@ from typing import Any
 from . import store
 from .config import Settings
 from .errors import DataError
+from .fetch import slack
 from .fetch.m365 import HORIZON_DAYS, coverage
 from .privacy import is_suppressed
 
@@ -47,6 +48,9 @@ class Status:
     #: Per Microsoft 365 report fetched day by day (`fetch m365`): {report, last_day,
     #: missing_days (in Microsoft's 28-day range, up to the last day), stale}.
     m365: list[dict[str, Any]] = field(default_factory=list)
+    #: Per Slack channel fetched (`fetch slack`): {channel, channel_id, last_message (UTC
+    #: instant of the newest message stored), fetched_on (day of its last commit)}.
+    slack: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[Alert] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -90,6 +94,7 @@ def store_status(
                 reverse=True,
             ),
             m365=[asdict(c) for c in coverage(manifest, today)],
+            slack=slack.coverage(manifest),
         )
     warn = status.warnings.append
     latest_period = max((f["refresh_date"] for f in status.activity_periods), default=None)
@@ -140,6 +145,16 @@ def store_status(
                     f"older than {HORIZON_DAYS} are lost for good",
                 )
             )
+    quiet_since = slack.is_stale(status.slack, today)
+    if quiet_since is not None:
+        warn(
+            Alert(
+                "slack_stale",
+                f"Slack: no message fetched after {quiet_since} in any of {len(status.slack)} "
+                "channel(s): is `rse-adoption fetch slack` still running (and allowed, exit "
+                "77)?",
+            )
+        )
     if status.directory is None:
         warn(
             Alert(
