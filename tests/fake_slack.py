@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import random
 import threading
+import time
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -203,10 +204,14 @@ class FakeSlack:
     requests: Counter[str] = field(default_factory=Counter)
     log: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     echo_token: bool = False
+    #: Seconds each answer takes (to kill a run halfway).
+    delay: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def handle(self, request: Request) -> Response:
         method = request.path.rstrip("/").rsplit("/", 1)[-1]
+        if self.delay:
+            time.sleep(self.delay)
         args = {**request.args.to_dict(), **request.form.to_dict()}
         self.requests[method] += 1
         self.log.append((method, args))

@@ -391,7 +391,7 @@ def test_access_refused_is_exit_77_and_names_the_fix(
     summary = run(fake, tmp_path / "data")
     assert summary.exit_code == 77
     assert words in (summary.stopped or "")
-    assert not [e for e in events_of(tmp_path / "data")] if (tmp_path / "data").exists() else True
+    assert events_of(tmp_path / "data") == []
 
 
 def test_without_a_token_is_exit_78_before_any_request(tmp_path: Path, fake: FakeSlack) -> None:
@@ -449,11 +449,7 @@ def test_json_of_the_cli_is_the_librarys_summary(
     data = result.json()
     assert data["fetched"] == 1 and data["channels"][0]["channel"] == "general"
     library = Store(tmp_path / "library", config=config).fetch_slack(channels=["general"])
-    assert library.to_dict() == {
-        **data,
-        "channels": [{**c, "last_message": c["last_message"]} for c in data["channels"]],
-        "requests": library.requests,
-    }
+    assert library.to_dict() == {**data, "requests": library.requests}
     quiet = cli("fetch", "slack", "--config", config, "--channel", "general", "--quiet")
     assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == ""
     monkeypatch.setenv(slack.TOKEN_ENV, "xoxb-wrong")
@@ -485,6 +481,49 @@ def test_the_token_never_shows(
     for text in (done.stdout, done.stderr, log.read_text()):
         assert wrong not in text
     assert "invalid_auth" in log.read_text()
+
+
+def test_kill_9_halfway_leaves_every_committed_channel_whole_and_the_next_run_goes_on(
+    tmp_path: Path, fake: FakeSlack, server: tuple[Any, Path]
+) -> None:
+    import signal
+    import time
+
+    data = tmp_path / "data"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "SSL_CERT_FILE": str(server[1]),
+        "RSE_ADOPTION_DATA_DIR": str(data),
+        "RSE_ADOPTION_SLACK_API_URL": fake.url,  # type: ignore[attr-defined]
+        slack.TOKEN_ENV: fake.token,
+    }
+    command = [sys.executable, "-m", "rse_adoption.cli", "fetch", "slack", "--quiet"]
+    fake.delay = 0.03
+    process = subprocess.Popen(command, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if (data / store.MANIFEST).exists() and store.read_manifest(data).ledger:
+            break
+        time.sleep(0.01)
+    assert process.poll() is None, "the run ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    manifest = store.read_manifest(data)
+    assert 1 <= len(manifest.ledger) < 4
+    for entry in manifest.event_files:
+        assert (data / entry["path"]).is_file()
+    killed = events_of(data)
+    assert len(killed) == len({e[0] for e in killed})  # no event twice
+    fake.delay = 0
+    done = subprocess.run(command, env=env, timeout=120)
+    assert done.returncode == 0
+    whole = tmp_path / "whole"
+    assert (
+        fetch_slack(settings_for(fake, whole), environ={slack.TOKEN_ENV: fake.token}).exit_code == 0
+    )
+    assert events_of(data) == events_of(whole)
+    assert set(killed) <= set(events_of(data))
+    assert not list((data / ".fetch-tmp").glob("*/slack-*"))  # the killed run's folder
 
 
 def test_the_app_manifest_asks_for_the_scopes_the_code_needs() -> None:
