@@ -68,13 +68,18 @@ sleep: Callable[[float], None] = time.sleep
 # --- What the store holds ------------------------------------------------------------
 
 
+#: Slack's `ts` are epoch seconds: anything outside [0, 10^11) is not one (and could not
+#: be turned into a date).
+_TS_LIMIT = Decimal(10**11)
+
+
 def _ts(value: object) -> Decimal | None:
     """A Slack `ts` ("1700000000.000100") as an exact number, None if it is not one."""
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
-    return number if number.is_finite() else None
+    return number if number.is_finite() and 0 <= number < _TS_LIMIT else None
 
 
 def _iso(ts: str) -> str:
