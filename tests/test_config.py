@@ -93,7 +93,7 @@ def test_cli_exit_78_and_config_show(tmp_path: Path, cli) -> None:  # type: igno
         "tipping_point.high, retention.keep_days, ambassadors.per_employees, forecast.lookback_weeks, forecast.launch_date, ingest.mapping, "
         "engine.name, engine.spark_master, m365.tenant_id, m365.client_id, "
         "m365.client_certificate, m365.client_certificate_thumbprint, m365.graph_url, "
-        "m365.authority_url, site_aliases)"
+        "m365.authority_url, slack.api_url, slack.lookback_days, site_aliases)"
     )
     assert cli("config", "show", "--config", tmp_path / "missing.toml").exit_code == 78
     good = write(tmp_path / "good.toml", CONFIG)
@@ -138,3 +138,27 @@ def test_two_alias_spellings_of_one_name_count_each_person_once(tmp_path: Path, 
     )
     report = cli("report", "--format", "json", "--config", config).json()
     assert [(s["site"], s["headcount"]) for s in report["sites"]] == [("Lyon", 6)]
+
+
+def test_slack_settings_and_the_token_never_read_from_a_file(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "c.toml",
+        '[slack]\napi_url = "https://slack-gov.com/api/"\nlookback_days = 7\n',
+    )
+    settings, sources = effective_settings(config=path, environ={})
+    assert (settings.slack_api_url, settings.slack_lookback_days) == (
+        "https://slack-gov.com/api/",
+        7,
+    )
+    from_env, _ = effective_settings(
+        config=path, environ={"RSE_ADOPTION_SLACK_LOOKBACK_DAYS": "45"}
+    )
+    assert from_env.slack_lookback_days == 45
+    secret = write(tmp_path / "s.toml", '[slack]\ntoken = "xoxb-never-shown"\n')
+    with pytest.raises(ConfigError) as refused:
+        effective_settings(config=secret, environ={})
+    assert "RSE_ADOPTION_SLACK_TOKEN" in str(refused.value)
+    assert "xoxb-never-shown" not in str(refused.value)
+    clear = write(tmp_path / "h.toml", '[slack]\napi_url = "http://slack.example/api/"\n')
+    with pytest.raises(ConfigError, match="https://"):
+        effective_settings(config=clear, environ={})

@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pandas is imported only by to_pandas(): a cron run never pa
 
     from .directory import DirectorySummary
     from .fetch.m365 import DayResult, FetchSummary
+    from .fetch.slack import ChannelResult, SlackFetchSummary
     from .forget import ErasureSummary
     from .ingest.pipeline import FileResult, IngestSummary
     from .model import Report
@@ -380,6 +381,30 @@ class Store:
             keep_raw=Path(keep_raw) if keep_raw is not None else None,
             max_minutes=max_minutes,
             on_day=on_day,
+        )
+
+    def fetch_slack(
+        self,
+        *,
+        channels: Sequence[str] | None = None,
+        since: date | None = None,
+        dry_run: bool = False,
+        max_minutes: float = 30,
+        on_channel: Callable[[ChannelResult], None] | None = None,
+    ) -> SlackFetchSummary:
+        """`rse-adoption fetch slack`: read the new messages of the workspace's public
+        channels (or of `channels`, by name) through Slack's Web API, with the token in
+        $RSE_ADOPTION_SLACK_TOKEN, and ingest them as the Slack export reader would
+        (docs/slack.md). What ended a run early is in the summary (`exit_code`, `error`)."""
+        from .fetch.slack import fetch_slack
+
+        return fetch_slack(
+            self.settings,
+            channels=channels,
+            since=since,
+            dry_run=dry_run,
+            max_minutes=max_minutes,
+            on_channel=on_channel,
         )
 
     def prune(

@@ -67,6 +67,11 @@ class Settings:
     m365_client_certificate_thumbprint: str | None = None
     m365_graph_url: str = "https://graph.microsoft.com/v1.0"
     m365_authority_url: str = "https://login.microsoftonline.com"
+    #: `fetch slack` (docs/slack.md): Slack's Web API base URL (GovSlack, proxies) and the
+    #: days of channel history read again to find threads with new replies. The token is
+    #: not a setting: it is read from RSE_ADOPTION_SLACK_TOKEN only, never from a file.
+    slack_api_url: str = "https://slack.com/api/"
+    slack_lookback_days: int = 30
 
     def __post_init__(self) -> None:
         # Validated wherever it is built (the CLI, the library, a test): a Settings that
@@ -103,6 +108,8 @@ _ENV = {
     "m365_client_certificate_thumbprint": ("RSE_ADOPTION_M365_CLIENT_CERTIFICATE_THUMBPRINT", str),
     "m365_graph_url": ("RSE_ADOPTION_M365_GRAPH_URL", str),
     "m365_authority_url": ("RSE_ADOPTION_M365_AUTHORITY_URL", str),
+    "slack_api_url": ("RSE_ADOPTION_SLACK_API_URL", str),
+    "slack_lookback_days": ("RSE_ADOPTION_SLACK_LOOKBACK_DAYS", int),
 }
 
 CONFIG_FILE = "rse-adoption.toml"
@@ -130,6 +137,15 @@ FILE_KEYS: dict[tuple[str, str], tuple[str, type]] = {
     ("m365", "client_certificate_thumbprint"): ("m365_client_certificate_thumbprint", str),
     ("m365", "graph_url"): ("m365_graph_url", str),
     ("m365", "authority_url"): ("m365_authority_url", str),
+    ("slack", "api_url"): ("slack_api_url", str),
+    ("slack", "lookback_days"): ("slack_lookback_days", int),
+}
+#: Secrets a configuration file may not hold (refused without echoing their value), and
+#: the environment variable each comes from instead.
+SECRET_KEYS: dict[tuple[str, str], str] = {
+    ("m365", "client_secret"): "RSE_ADOPTION_M365_CLIENT_SECRET",
+    ("m365", "token"): "RSE_ADOPTION_M365_TOKEN",
+    ("slack", "token"): "RSE_ADOPTION_SLACK_TOKEN",
 }
 #: The query engines of the metrics (metrics/engine.py); the first is the default.
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
@@ -201,11 +217,11 @@ def read_config_file(path: Path) -> tuple[dict[str, Any], dict[str, str], dict[s
                 aliases[alias.strip()] = site.strip()
             continue
         spec = FILE_KEYS.get((table, key))
-        if (table, key) in (("m365", "client_secret"), ("m365", "token")):
+        if (table, key) in SECRET_KEYS:
             # Never echo the value: it is a secret, and a file is no place for it.
             raise ConfigError(
                 f"{where(table, key)}: {name} is never read from a file (it would leak "
-                f"with it); set RSE_ADOPTION_M365_{key.upper()} in the environment instead"
+                f"with it); set {SECRET_KEYS[table, key]} in the environment instead"
             )
         if spec is None:
             known = ", ".join(f"{t}.{k}" if t else k for t, k in FILE_KEYS)
@@ -349,6 +365,16 @@ def validate(settings: Settings) -> Settings:
                 f"m365.{name.removeprefix('m365_')} must be an https:// URL, got {url!r}",
                 fields=(name,),
             )
+    if not re.fullmatch(r"https://[^\s/]+(/\S*)?", settings.slack_api_url):
+        raise ConfigError(  # the token travels with every request: never in clear text
+            f"slack.api_url must be an https:// URL, got {settings.slack_api_url!r}",
+            fields=("slack_api_url",),
+        )
+    if not 0 <= settings.slack_lookback_days <= 365:
+        raise ConfigError(
+            f"slack.lookback_days must be 0 to 365, got {settings.slack_lookback_days}",
+            fields=("slack_lookback_days",),
+        )
     try:
         from zoneinfo import ZoneInfo
 

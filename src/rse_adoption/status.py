@@ -15,6 +15,7 @@ from typing import Any
 from . import store
 from .config import Settings
 from .errors import DataError
+from .fetch import slack
 from .fetch.m365 import HORIZON_DAYS, coverage
 from .privacy import is_suppressed
 
@@ -48,6 +49,9 @@ class Status:
     #: Per Microsoft 365 report fetched day by day (`fetch m365`): {report, last_day,
     #: missing_days (in Microsoft's 28-day range, up to the last day), stale}.
     m365: list[dict[str, Any]] = field(default_factory=list)
+    #: Per Slack channel fetched (`fetch slack`): {channel, channel_id, last_message (UTC
+    #: instant of the newest message stored), fetched_on (day of its last commit)}.
+    slack: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[Alert] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,6 +77,7 @@ def store_status(
     warn = status.warnings.append
     _data_alerts(status, today, stale_data_days, warn)
     _m365_alerts(status, warn)
+    _slack_alerts(status, today, warn)
     _directory_alerts(status, today, stale_directory_days, warn)
     if status.last_day is not None:
         status.warnings.extend(_quiet_sites(settings))
@@ -111,6 +116,7 @@ def _content(settings: Settings, today: date) -> Status:
                 reverse=True,
             ),
             m365=[asdict(c) for c in coverage(manifest, today)],
+            slack=slack.coverage(manifest),
         )
     return status
 
@@ -171,6 +177,20 @@ def _m365_alerts(status: Status, warn: Callable[[Alert], None]) -> None:
                     f"older than {HORIZON_DAYS} are lost for good",
                 )
             )
+
+
+def _slack_alerts(status: Status, today: date, warn: Callable[[Alert], None]) -> None:
+    """No message fetched lately from any channel (`fetch slack`)."""
+    quiet_since = slack.is_stale(status.slack, today)
+    if quiet_since is not None:
+        warn(
+            Alert(
+                "slack_stale",
+                f"Slack: no message fetched after {quiet_since} in any of {len(status.slack)} "
+                "channel(s): is `rse-adoption fetch slack` still running (and allowed, exit "
+                "77)?",
+            )
+        )
 
 
 def _directory_alerts(

@@ -1,5 +1,5 @@
 """`rse-adoption fetch SOURCE`: pull exports from a vendor's API, unattended, and ingest
-them (one sub-command per source; docs/m365.md)."""
+them (one sub-command per source; docs/m365.md, docs/slack.md)."""
 
 from __future__ import annotations
 
@@ -27,9 +27,11 @@ from .common import (
 
 if TYPE_CHECKING:
     from ..fetch.m365 import DayResult
+    from ..fetch.slack import ChannelResult
 
 fetch_app = typer.Typer(
-    help="Pull exports from a vendor's API, unattended, and ingest them (docs/m365.md).",
+    help="Pull exports from a vendor's API, unattended, and ingest them (docs/m365.md, "
+    "docs/slack.md).",
     no_args_is_help=True,
 )
 app.add_typer(fetch_app, name="fetch")
@@ -132,6 +134,98 @@ def fetch_m365(
             f"{summary.first_day} to {summary.last_day}: {summary.count('fetched')} days "
             f"fetched, {summary.count('unchanged')} unchanged, {summary.count('skipped')} "
             f"not available yet, {summary.count('refused')} refused."
+            + (" Dry run: nothing was stored." if dry_run else "")
+        )
+    if summary.error is not None:
+        raise summary.error
+    if summary.exit_code:
+        raise typer.Exit(summary.exit_code)
+
+
+@fetch_app.command("slack")
+@handle_errors
+def fetch_slack(
+    channel: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--channel",
+            help="Public channel to fetch, by name (repeatable) [default: every channel the "
+            "app can read].",
+            show_default=False,
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Read no message older than this day, YYYY-MM-DD [default: all the history "
+            "Slack lets the app read, then from each channel's last stored message].",
+            show_default=False,
+        ),
+    ] = None,
+    max_minutes: Annotated[
+        float,
+        typer.Option(
+            "--max-minutes",
+            min=0.01,
+            help="Run budget: stop after this long (waits on Slack's throttling included), "
+            "keep every channel committed, exit 75; the next run goes on from there.",
+        ),
+    ] = 30,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    dry_run: DryRunOption = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Fetch the new messages of a Slack workspace's public channels through the Web API
+    and ingest them as its export would be: who posted, replied and reacted, when and
+    where (never the text).
+
+    The app's Bot User OAuth Token comes from $RSE_ADOPTION_SLACK_TOKEN (never a file);
+    [slack] api_url and lookback_days in rse-adoption.toml. Each channel is committed
+    whole; a second run reads only what is new (and a look-back window for old threads
+    with new replies). Exit codes: 0 done, 65 a channel's messages unreadable, 75 Slack
+    unreachable, throttling or the run's budget spent (what was fetched is kept), 77 the
+    token refused or a scope missing (the message names it), 78 no token.
+    """
+    first = parse_day(since, "--since")
+    err = stderr()
+    show = not quiet and not as_json
+
+    def on_channel(result: ChannelResult) -> None:
+        if not show:
+            return
+        where = f"#{result.channel}"
+        if result.status == "fetched":
+            err.print(
+                f"✔ {where}: {result.new_messages} new message(s), {result.events} event(s) "
+                f"added (last message {result.last_message})"
+            )
+            if result.message:
+                err.print(f"  note: {result.message}", style="yellow", highlight=False)
+        elif result.status == "unchanged":
+            err.print(f"= {where}: nothing new", style="dim")
+        elif result.status == "skipped":
+            err.print(f"- {where}: skipped: {result.message}", style="yellow", highlight=False)
+
+    summary = store(data_dir, config).fetch_slack(
+        channels=channel or None,
+        since=first,
+        dry_run=dry_run,
+        max_minutes=max_minutes,
+        on_channel=on_channel,
+    )
+    for failed in summary.channels:
+        if failed.status == "error":
+            print(f"rse-adoption: error: #{failed.channel}: {failed.message}", file=sys.stderr)
+    if as_json:
+        sys.stdout.write(json.dumps(summary.to_dict(), ensure_ascii=False) + "\n")
+    elif show:
+        err.print(
+            f"{summary.count('fetched')} channel(s) fetched, {summary.count('unchanged')} "
+            f"unchanged, {summary.count('skipped')} skipped; "
+            f"{sum(c.events for c in summary.channels)} event(s) added."
             + (" Dry run: nothing was stored." if dry_run else "")
         )
     if summary.error is not None:

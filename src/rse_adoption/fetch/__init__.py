@@ -4,7 +4,11 @@ quarantine, pseudonymisation and idempotence are those of a file ingested by han
 
 - `m365`: Microsoft Graph usage reports, the daily per-person Viva Engage and Teams
   activity detail (`rse-adoption fetch m365`, docs/m365.md).
+- `slack` (with `slack_api`, the Web API client): a workspace's public channels, read
+  incrementally and ingested by the Slack export reader (`rse-adoption fetch slack`,
+  docs/slack.md).
 
 A fetcher keeps nothing raw by default (responses name people): what it fetched is
-recorded in the store's ledger (report, day, refresh date, rows, SHA-256).
+recorded in the store's ledger (report, day, refresh date, rows, SHA-256; for Slack, the
+channel and its newest message stored, where the next run starts).
 """

@@ -26,14 +26,11 @@ through `Credentials.scrub`.
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import fcntl
 import os
 import shutil
-import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -53,6 +50,8 @@ from ..errors import (
 )
 from . import graph as http
 from .graph import REPORTS
+from .scratch import SCRATCH as SCRATCH  # where tests look for leftovers
+from .scratch import scratch_folder
 
 #: Days of daily detail Microsoft keeps (its `date=` range): yesterday and the 27 before.
 HORIZON_DAYS = 28
@@ -293,7 +292,7 @@ def fetch_m365(
     deadline = http.monotonic() + max_minutes * 60
     graph = http.Graph(creds, deadline, max_minutes)
     try:
-        with _scratch_folder(data_dir, dry_run) as scratch:
+        with scratch_folder(data_dir, dry_run) as scratch:
             _run(graph, settings, manifest, todo, summary, scratch, keep_raw, today, on_day)
     except (AccessDeniedError, ServiceUnavailableError, ConcealedNamesError) as exc:
         summary.stopped = creds.scrub(str(exc))
@@ -441,41 +440,3 @@ def _keep(path: Path, folder: Path, sha256: str) -> Path:
 
         raise OutputError(f"--keep-raw {folder}: cannot write: {exc.strerror}") from None
     return kept
-
-
-#: Downloads wait in a private folder of the store, not in /tmp: a run killed halfway
-#: leaves personal data only where the store's owner can read it, and the next run
-#: removes it. Each run holds a lock on its folder, so that no run removes a live one's.
-SCRATCH = ".fetch-tmp"
-
-
-@contextlib.contextmanager
-def _scratch_folder(data_dir: Path, dry_run: bool) -> Iterator[Path]:
-    if dry_run and not (data_dir / store.MANIFEST).exists():  # do not create a store
-        with tempfile.TemporaryDirectory(prefix="rse-fetch-") as scratch:
-            yield Path(scratch)
-        return
-    root = data_dir / SCRATCH
-    root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for old in root.iterdir():  # left by killed runs: their lock died with them
-        try:
-            fd = os.open(old / ".lock", os.O_RDWR)
-        except OSError:
-            shutil.rmtree(old, ignore_errors=True)
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            shutil.rmtree(old, ignore_errors=True)
-        except BlockingIOError:
-            pass  # a live run's
-        finally:
-            os.close(fd)
-    folder = root / uuid.uuid4().hex
-    folder.mkdir(mode=0o700)
-    fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-        os.close(fd)

@@ -40,7 +40,8 @@ class ReadContext:
     (`ingest --period-end/--period-days`). `mapping` is the `--mapping` file's content for
     the `mapped` format. `day` marks a one-day report fetched for that day (Graph's
     `date=` form): its rows are the period of one day ending on `day`, whatever the file's
-    own refresh date and period columns hold."""
+    own refresh date and period columns hold. `fetched` marks a fetcher's download (not a
+    file a person chose), which a reader does not refuse for holding nothing to count."""
 
     con: duckdb.DuckDBPyConnection
     person_key: KeyCache
@@ -50,6 +51,7 @@ class ReadContext:
     period_days: int | None = None
     mapping: Any = None
     day: date | None = None
+    fetched: bool = False
 
 
 @dataclass

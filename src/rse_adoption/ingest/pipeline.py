@@ -176,13 +176,17 @@ def ingest_paths(
     period_days: int | None = None,
     mapping: Mapping | None = None,
     daily: DailyReport | None = None,
+    fetched: dict[str, Any] | None = None,
 ) -> IngestSummary:
     """Ingest every file under `paths` into the store at `settings.data_dir`.
 
     `period_end` and `period_days` give the period of activity-count exports that do not
     state it (Slack member analytics); `mapping` is a parsed `--mapping` file, which
     makes files it matches readable as the `mapped` format. `daily` says the files are a
-    fetcher's one-day report (see DailyReport).
+    fetcher's one-day report (see DailyReport). `fetched` says the files are a fetcher's
+    download (fetch/slack.py): its provenance (what was fetched, up to when) goes into
+    each file's ledger entry, and a reader does not refuse a download for holding nothing
+    to count.
 
     Raises NoInputError before touching the store if a path is missing, StoreBusyError if
     another writer holds the lock. Unreadable files are reported in the summary with
@@ -195,7 +199,7 @@ def ingest_paths(
         raise DataError(f"unknown format {format_name!r}; known: auto, {', '.join(FORMATS)}")
     files = expand_inputs(paths)
     summary = IngestSummary(dry_run=dry_run)
-    options = ReadOptions(format_name, period_end, period_days, mapping, daily)
+    options = ReadOptions(format_name, period_end, period_days, mapping, daily, fetched)
     with contextlib.ExitStack() as scratch:
         data_dir = settings.data_dir
         if dry_run and not (data_dir / store.MANIFEST).exists():  # do not create a store
@@ -278,20 +282,17 @@ def _ingest_one(
         period_days=options.period_days,
         mapping=options.mapping,
         day=options.daily.day if options.daily is not None else None,
+        fetched=options.fetched is not None,
     )
     failed = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as hasher:
         content_hash: str | Future[str] = sha or hasher.submit(file_sha256, path, failed)
         try:
             try:
-                result = _stage_and_commit(
-                    tx, con, module, path, context, content_hash, options.daily
-                )
+                result = _stage_and_commit(tx, con, module, path, context, content_hash, options)
             except EncodingMismatch:
                 context.encoding = "cp1252"
-                result = _stage_and_commit(
-                    tx, con, module, path, context, content_hash, options.daily
-                )
+                result = _stage_and_commit(tx, con, module, path, context, content_hash, options)
         except ConcealedNamesError:
             failed.set()
             raise  # the fetcher stops its run: every other day is concealed too
@@ -327,7 +328,7 @@ def _stage_and_commit(
     path: Path,
     context: ReadContext,
     sha: str | Future[str],
-    daily: DailyReport | None = None,
+    options: ReadOptions,
 ) -> FileResult:
     """Stage the file's events by month, remove duplicates, and commit them with the
     quarantine and the ledger entry. `sha` is the file's SHA-256, or its computation under
@@ -337,7 +338,7 @@ def _stage_and_commit(
         content_sha = sha if isinstance(sha, str) else sha.result()
     except OSError as exc:
         raise DataError(f"{path}: cannot be read: {exc.strerror}") from exc
-    return _commit(tx, con, module, path, staged, content_sha, daily)
+    return _commit(tx, con, module, path, staged, content_sha, options.daily, options.fetched)
 
 
 def _stage(tx: store.WriteTransaction, module: Format, path: Path, context: ReadContext) -> Staged:
@@ -391,9 +392,11 @@ def _commit(
     staged: Staged,
     content_sha: str,
     daily: DailyReport | None = None,
+    fetched: dict[str, Any] | None = None,
 ) -> FileResult:
     """De-duplicate the staged months, merge activity periods, write the quarantine, and
-    publish all of it with the file's ledger entry in one manifest commit."""
+    publish all of it with the file's ledger entry (with a fetcher's provenance) in one
+    manifest commit."""
     result = FileResult(str(path), "ingested", module.NAME)
     result.rows_read = sum(m.rows for m in staged.months.values()) + staged.ignored
     result.ignored = staged.ignored
@@ -456,6 +459,7 @@ def _commit(
             "quarantined": result.quarantined,
             "ingested_at": store.utc_now_iso(),
             **(daily.provenance if daily is not None else {}),
+            **(fetched or {}),
         }
     )
     tx.commit(manifest)

@@ -90,13 +90,15 @@ class DailyReport:
 class ReadOptions:
     """What the user told ingest about the files: a forced format ("auto" to detect), the
     period of activity-count exports that do not state it, a column mapping, and whether
-    they are a fetcher's one-day report."""
+    they are a fetcher's one-day report or another fetcher's download (`fetched`: its
+    provenance, for the ledger)."""
 
     format_name: str = "auto"
     period_end: date | None = None
     period_days: int | None = None
     mapping: Mapping | None = None
     daily: DailyReport | None = None
+    fetched: dict[str, Any] | None = None
 
 
 def detect(path: Path, options: ReadOptions | None = None) -> Format | None:

@@ -224,10 +224,65 @@ def _iso(ts: object) -> str | None:
         return None
 
 
+class _Events:
+    """The event columns of the messages read so far, and the rows quarantined."""
+
+    def __init__(self, path: Path, people: dict[str, str]) -> None:
+        self.path = path
+        self.people = people
+        self.columns: dict[str, list[str | None]] = {f: [] for f in _FIELDS}
+        self.rejects: tuple[list[str], list[int | None], list[str], list[str]] = ([], [], [], [])
+        self.record = 0
+        self.flushed = 0
+
+    def __len__(self) -> int:
+        return len(self.columns["event_id"])
+
+    def reject(self, member: str, line: int | None, reason: str, raw: str) -> None:
+        self.rejects[0].append(f"{self.path.name}:{member}")
+        self.rejects[1].append(line)
+        self.rejects[2].append(reason)
+        self.rejects[3].append(raw[:2000])
+
+    def add(
+        self,
+        event_id: str,
+        when: str,
+        user: str,
+        kind: str,
+        space: str,
+        content: str,
+        target: str | None,
+    ) -> None:
+        columns = self.columns
+        columns["event_id"].append(event_id)
+        columns["timestamp"].append(when)
+        columns["user"].append(self.people.get(user, user))
+        columns["event_type"].append(kind)
+        columns["space"].append(space)
+        columns["content_id"].append(content)
+        columns["target_user"].append(self.people.get(target, target) if target else None)
+
+    def flush(self, context: ReadContext) -> Batch:
+        """The events gathered since the last flush, as a canonical batch."""
+        n = len(self)
+        arrays = {f: pa.array(v, pa.string()) for f, v in self.columns.items()}
+        converted = canonical.to_events(arrays, n, self.record, context, NAME)
+        for index, reason in converted.reject_records:
+            raw = {f: self.columns[f][index - self.record] for f in _FIELDS}
+            self.reject("", None, reason, json.dumps(raw))
+        self.record += n
+        self.flushed += n
+        for values in self.columns.values():
+            values.clear()
+        return Batch(events=converted.events)
+
+
 def read(path: Path, context: ReadContext) -> Iterator[Batch]:
     """Events of every counted message and reaction; quarantined: day files that are not
     JSON lists, and messages without a readable `ts` (line = the message's position in its
-    day file, from 1)."""
+    day file, from 1). A fetcher's folder (`context.fetched`) may hold nothing to count: a
+    quiet channel, or one where only bots spoke, is no mistake there."""
     archive.require_bundle(path, "Slack export", explain(path))
     with archive.Bundle(path) as bundle:
         days = [member for member in bundle.names() if is_day_file(member)]
@@ -240,78 +295,43 @@ def read(path: Path, context: ReadContext) -> Iterator[Batch]:
         conversations = _conversations(bundle)
         top = {n.lower() for n in bundle.names() if "/" not in n}
         notes = _partial_export_notes(top, {PurePosixPath(d).parts[0] for d in days})
+        events = _Events(path, people)
         messages_seen = 0
-        counted = False
-        columns: dict[str, list[str | None]] = {f: [] for f in _FIELDS}
-        rejects: tuple[list[str], list[int | None], list[str], list[str]] = ([], [], [], [])
-        record = 0
-
-        def reject(member: str, line: int | None, reason: str, raw: str) -> None:
-            rejects[0].append(f"{path.name}:{member}")
-            rejects[1].append(line)
-            rejects[2].append(reason)
-            rejects[3].append(raw[:2000])
-
-        def add(
-            event_id: str,
-            when: str,
-            user: str,
-            kind: str,
-            space: str,
-            content: str,
-            target: str | None,
-        ) -> None:
-            columns["event_id"].append(event_id)
-            columns["timestamp"].append(when)
-            columns["user"].append(people.get(user, user))
-            columns["event_type"].append(kind)
-            columns["space"].append(space)
-            columns["content_id"].append(content)
-            columns["target_user"].append(people.get(target, target) if target else None)
-
-        def flush() -> Batch:
-            nonlocal record
-            n = len(columns["event_id"])
-            arrays = {f: pa.array(v, pa.string()) for f, v in columns.items()}
-            converted = canonical.to_events(arrays, n, record, context, NAME)
-            for index, reason in converted.reject_records:
-                reject(
-                    "", None, reason, json.dumps({f: columns[f][index - record] for f in _FIELDS})
-                )
-            record += n
-            for values in columns.values():
-                values.clear()
-            return Batch(events=converted.events)
-
         for member in days:  # only <conversation>/<YYYY-MM-DD>.json files hold messages
             folder = PurePosixPath(member).parts[0]
             channel_id, public = conversations.get(folder, (folder, True))
             try:
                 messages = json.loads(bundle.read(member, MAX_DAY_FILE_BYTES).decode("utf-8-sig"))
             except (ValueError, UnicodeDecodeError) as exc:
-                reject(member, None, f"invalid JSON: {exc}", "")
+                events.reject(member, None, f"invalid JSON: {exc}", "")
                 continue
             if not isinstance(messages, list):
-                reject(member, None, "not a JSON list of messages", "")
+                events.reject(member, None, "not a JSON list of messages", "")
                 continue
             messages_seen += len(messages)
             for position, message in enumerate(messages, start=1):
                 if not isinstance(message, dict):
-                    reject(member, position, "not a JSON object", json.dumps(message)[:2000])
+                    events.reject(member, position, "not a JSON object", json.dumps(message))
                     continue
                 _message_events(
-                    message, channel_id, folder, public, bots, add, reject, member, position
+                    message,
+                    channel_id,
+                    folder,
+                    public,
+                    bots,
+                    events.add,
+                    events.reject,
+                    member,
+                    position,
                 )
-            if len(columns["event_id"]) >= BATCH_ROWS:
-                yield flush()
-                counted = True
-        counted = counted or bool(columns["event_id"])
-        if not counted and not rejects[0]:
+            if len(events) >= BATCH_ROWS:
+                yield events.flush(context)
+        if not (events.flushed or len(events) or events.rejects[0] or context.fetched):
             raise DataError(_nothing_to_count(path, len(days), messages_seen))
-        if columns["event_id"]:
-            yield flush()
+        if len(events):
+            yield events.flush(context)
         yield Batch(
-            rejects=canonical.rejects_table(*rejects) if rejects[0] else None,  # type: ignore[arg-type]
+            rejects=canonical.rejects_table(*events.rejects) if events.rejects[0] else None,  # type: ignore[arg-type]
             notes=notes,
         )
 
@@ -411,3 +431,54 @@ def _message_events(
                 content,
                 author if author != reactor else None,
             )
+
+
+# --- What of Slack's objects the reader uses (fetch/slack.py writes only that) ----------
+
+#: The fields of a message `_message_events` reads; nothing else of it (its text above
+#: all) need be kept to make the same events.
+MESSAGE_FIELDS = ("type", "subtype", "user", "ts", "thread_ts", "parent_user_id")
+
+
+def message_facts(message: dict[str, Any]) -> dict[str, Any]:
+    """`message` reduced to who did what, when, where and in reply to whom — the fields the
+    reader reads, so that it gives the same events from the reduction as from the whole
+    message (tests check it): no text, no attachment, no file but its owner."""
+    facts: dict[str, Any] = {k: message[k] for k in MESSAGE_FIELDS if k in message}
+    reactions = message.get("reactions")
+    if isinstance(reactions, list):
+        facts["reactions"] = [
+            {k: r[k] for k in ("name", "users", "count") if k in r}
+            for r in reactions
+            if isinstance(r, dict)
+        ]
+    for owner in ("comment", "file"):  # file_comment: the commenter and the file's owner
+        value = message.get(owner)
+        if isinstance(value, dict) and "user" in value:
+            facts[owner] = {"user": value["user"]}
+    return facts
+
+
+def people_in(message: dict[str, Any]) -> set[str]:
+    """The Slack user ids a message's events may name: its author, the thread's author,
+    the reacting people, a file comment's commenter and the file's owner."""
+    found = {message.get("user"), message.get("parent_user_id")}
+    for owner in ("comment", "file"):
+        value = message.get(owner)
+        if isinstance(value, dict):
+            found.add(value.get("user"))
+    reactions = message.get("reactions")
+    for reaction in reactions if isinstance(reactions, list) else []:
+        users = reaction.get("users") if isinstance(reaction, dict) else None
+        found.update(users if isinstance(users, list) else [])
+    return {u for u in found if isinstance(u, str)}
+
+
+def user_facts(user: dict[str, Any]) -> dict[str, Any]:
+    """A users.json (or `users.list`) entry reduced to what `_people` reads: the id, the
+    e-mail and whether it is a bot or an app."""
+    facts: dict[str, Any] = {k: user[k] for k in ("id", "is_bot", "is_app_user") if k in user}
+    profile = user.get("profile")
+    if isinstance(profile, dict) and isinstance(profile.get("email"), str):
+        facts["profile"] = {"email": profile["email"]}
+    return facts

@@ -37,6 +37,11 @@ def status_text(status: Status) -> str:
         f"{len(m['missing_days'])} missing in range"
         for m in status.m365
     ]
+    lines += [
+        f"slack fetch    #{c['channel']}: last message {c['last_message']}, "
+        f"fetched {c['fetched_on']}"
+        for c in status.slack
+    ]
     lines += [f"warning        {w.message}" for w in status.warnings] or ["warnings       none"]
     return "\n".join(lines) + "\n"
 

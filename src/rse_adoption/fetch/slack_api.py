@@ -1,0 +1,309 @@
+"""Slack's Web API as `fetch slack` uses it: slack_sdk's WebClient with retry handlers held
+to the run's time budget, cursor pagination, and Slack's answers turned into the errors
+(and exit codes) of the project.
+
+slack_sdk retries only connection errors unless told otherwise, and its own rate-limit
+handler sleeps with time.sleep whatever the run's budget. So the client gets two handlers
+of ours: one waits what a 429's `Retry-After` says, the other retries connection errors,
+timeouts and 5xx after a bounded exponential backoff; both wait through the run's Budget,
+which refuses a wait that would end past the deadline (OutOfTime). Slack's errors come as
+HTTP 200 with `{"ok": false, "error": ...}`: access refused is AccessDeniedError (77),
+Slack unreachable or throttling ServiceUnavailableError (75), a channel the app may not
+read ChannelRefused (the run goes on without it). The token is never part of a message.
+This module imports slack_sdk, so it is imported only when a run starts.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
+
+from ..errors import AccessDeniedError, DataError, RseError, ServiceUnavailableError
+
+#: Items per page: Slack recommends no more than 200.
+PAGE_SIZE = 200
+#: Seconds a request may take to connect and answer: a stalled connection never holds cron.
+TIMEOUT_SECONDS = 30
+#: Connection errors, timeouts and 5xx: tries, and the backoff's first and longest wait.
+TRANSIENT_ATTEMPTS = 5
+BACKOFF_FIRST_SECONDS = 2.0
+BACKOFF_MAX_SECONDS = 60.0
+#: A 429 without a usable Retry-After waits this long (Slack nearly always sends one).
+DEFAULT_RETRY_AFTER_SECONDS = 60.0
+USER_AGENT = "rse-adoption-fetch-slack"
+#: Slack's errors that refuse the token or the app (exit 77).
+ACCESS_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "missing_scope",
+        "no_permission",
+        "not_allowed_token_type",
+        "ekm_access_denied",
+        "team_access_not_granted",
+    }
+)
+#: Slack's errors for one channel the app may not read: that channel is skipped.
+CHANNEL_ERRORS = frozenset({"not_in_channel", "channel_not_found"})
+#: Slack's errors that say "later" (exit 75).
+LATER_ERRORS = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+
+
+class OutOfTime(Exception):
+    """The run's time budget is spent (or a wait asked would spend it) before `what`."""
+
+    def __init__(self, what: str, asked: float | None = None) -> None:
+        super().__init__(what)
+        self.what = what
+        self.asked = asked
+
+
+class ChannelRefused(Exception):
+    """Slack refuses to let the app read one channel (`error`: not_in_channel...)."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class Budget:
+    """The run's deadline, on the clock and the sleep it is given (tests give theirs)."""
+
+    def __init__(
+        self, minutes: float, monotonic: Callable[[], float], sleep: Callable[[float], None]
+    ) -> None:
+        self.minutes = minutes
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self.deadline = monotonic() + minutes * 60
+
+    def left(self) -> float:
+        return max(0.0, self.deadline - self._monotonic())
+
+    def check(self, what: str) -> None:
+        if self._monotonic() >= self.deadline:
+            raise OutOfTime(what)
+
+    def wait(self, seconds: float, what: str) -> None:
+        if self._monotonic() + seconds > self.deadline:
+            raise OutOfTime(what, seconds)
+        self._sleep(seconds)
+
+
+def retry_after(headers: dict[str, Any]) -> float:
+    """Seconds a 429 asks to wait: `Retry-After` in seconds or as an HTTP date."""
+    raw: Any = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if isinstance(raw, list):
+        raw = raw[0] if raw else None
+    text = str(raw or "").strip()
+    if not text:
+        return DEFAULT_RETRY_AFTER_SECONDS
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return DEFAULT_RETRY_AFTER_SECONDS
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class _RateLimited(RetryHandler):
+    """A 429 is tried again after its Retry-After, as long as the budget allows."""
+
+    def __init__(self, budget: Budget) -> None:
+        super().__init__(max_retry_count=0)
+        self.budget = budget
+
+    def can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and response.status_code == 429
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        assert response is not None
+        self.budget.wait(retry_after(response.headers), _method_of(request))
+        state.next_attempt_requested = True
+        state.increment_current_attempt()
+
+
+class _Transient(RetryHandler):
+    """Connection errors, timeouts and 5xx are tried again after a bounded backoff, at most
+    TRANSIENT_ATTEMPTS times in all (counted apart from the 429s of the same request)."""
+
+    def __init__(self, budget: Budget) -> None:
+        super().__init__(max_retry_count=TRANSIENT_ATTEMPTS - 1)
+        self.budget = budget
+
+    def can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is not None:
+            transient = response.status_code >= 500
+        else:
+            transient = isinstance(
+                error, URLError | ConnectionError | TimeoutError | http.client.HTTPException
+            )
+        failures = (state.custom_values or {}).get("transient", 0)
+        return transient and failures < self.max_retry_count
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        values = state.custom_values = state.custom_values or {}
+        values["transient"] = failures = values.get("transient", 0) + 1
+        self.budget.wait(backoff(failures), _method_of(request))
+        state.next_attempt_requested = True
+        state.increment_current_attempt()
+
+
+def backoff(failures: int) -> float:
+    return float(min(BACKOFF_MAX_SECONDS, BACKOFF_FIRST_SECONDS * 2 ** (failures - 1)))
+
+
+def _method_of(request: HttpRequest) -> str:
+    return request.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+def _silent_logger() -> logging.Logger:
+    """slack_sdk logs failed requests at ERROR level: without a handler Python prints them
+    on standard error, which cron would mail on a run that then succeeded. Our own
+    messages say what matters."""
+    logger = logging.getLogger("rse_adoption.fetch.slack_sdk")
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+    return logger
+
+
+class SlackApi:
+    """The Web API methods `fetch slack` calls, each request within the run's budget."""
+
+    def __init__(self, token: str, base_url: str, budget: Budget) -> None:
+        self.token = token
+        self.base_url = base_url
+        self.budget = budget
+        self.requests = 0
+        self.client = WebClient(
+            token=token,
+            base_url=base_url,
+            timeout=TIMEOUT_SECONDS,
+            retry_handlers=[_RateLimited(budget), _Transient(budget)],
+            user_agent_prefix=USER_AGENT,
+            logger=_silent_logger(),
+        )
+
+    def scrub(self, text: str) -> str:
+        """`text` without the token: nothing this module says may leak it."""
+        return text.replace(self.token, "***") if self.token else text
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        """One method's answer (`ok` true), or the error its failure means."""
+        self.budget.check(method)
+        self.requests += 1
+        try:
+            response = self.client.api_call(method, http_verb="GET", params=params)
+        except SlackApiError as exc:
+            raise self._refused(method, exc.response) from None
+        except (URLError, OSError, http.client.HTTPException, SlackClientError) as exc:
+            reason = getattr(exc, "reason", None) or type(exc).__name__
+            raise ServiceUnavailableError(
+                self.scrub(
+                    f"Slack is unreachable at {self.base_url} ({method}: {reason}, "
+                    f"{TRANSIENT_ATTEMPTS} tries); every channel fetched before is committed, "
+                    "run again later"
+                )
+            ) from None
+        data = response.data
+        if not isinstance(data, dict):
+            raise ServiceUnavailableError(f"Slack's {method} did not answer with JSON")
+        return data
+
+    def pages(self, method: str, key: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """The items under `key` of every page of a cursor-paginated method."""
+        cursor = None
+        while True:
+            page = {**params, "cursor": cursor} if cursor else params
+            data = self.call(method, **page)
+            items = data.get(key)
+            yield from (i for i in items if isinstance(i, dict)) if isinstance(items, list) else ()
+            metadata = data.get("response_metadata")
+            cursor = metadata.get("next_cursor") if isinstance(metadata, dict) else None
+            if not cursor:
+                return
+
+    def _refused(self, method: str, response: Any) -> RseError | ChannelRefused:
+        status = int(getattr(response, "status_code", 0) or 0)
+        data = response.data if isinstance(getattr(response, "data", None), dict) else {}
+        error = str(data.get("error") or f"HTTP {status}")
+        if status == 429 or error == "ratelimited":
+            return ServiceUnavailableError(
+                f"Slack kept throttling {method}; every channel fetched before is committed, "
+                "run again later"
+            )
+        if status >= 500 or error in LATER_ERRORS:
+            return ServiceUnavailableError(
+                self.scrub(
+                    f"Slack keeps failing ({method}: {error}, {TRANSIENT_ATTEMPTS} tries); "
+                    "every channel fetched before is committed, run again later"
+                )
+            )
+        if error == "missing_scope":
+            needed = data.get("needed") or "?"
+            return AccessDeniedError(
+                self.scrub(
+                    f"Slack refused {method}: missing_scope: add the scope {needed} to the "
+                    "app's Bot Token Scopes, reinstall the app to the workspace and put its "
+                    "new token in RSE_ADOPTION_SLACK_TOKEN (docs/slack.md)"
+                )
+            )
+        if error in ACCESS_ERRORS:
+            return AccessDeniedError(
+                self.scrub(
+                    f"Slack refused the token ({method}: {error}): check that "
+                    "RSE_ADOPTION_SLACK_TOKEN holds the app's current Bot User OAuth Token "
+                    "(docs/slack.md)"
+                )
+            )
+        if error in CHANNEL_ERRORS:
+            return ChannelRefused(error)
+        return DataError(self.scrub(f"Slack answered {method} with the error {error}"))
