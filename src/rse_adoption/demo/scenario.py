@@ -64,6 +64,17 @@ class Scenario:
         treated, untreated = self.expected_weekly_shares(), self.expected_weekly_shares(True)
         return {site: treated[site] - untreated[site] for site in treated}
 
+    def effect_target(self, weeks_by_site: dict[str, int]) -> float | None:
+        """What a difference in differences over these sites estimates, in points: the
+        mean over them of the true effect over the K weeks after the week of the first
+        ambassador's start minus over the K weeks before (site -> K)."""
+        diff = self.true_effect()
+        values = []
+        for site, k in weeks_by_site.items():
+            i = (self.first_ambassador[site] - self.monday(0)).days // 7
+            values.append(diff[site][i + 1 : i + 1 + k].mean() - diff[site][i - k : i].mean())
+        return 100 * float(np.mean(values)) if values else None
+
     def monday(self, week: int) -> date:
         """The Monday of week `week` of expected_weekly_shares."""
         return self.launch - timedelta(days=self.launch.weekday()) + timedelta(weeks=week)
