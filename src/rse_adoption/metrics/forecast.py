@@ -57,6 +57,8 @@ PLATEAU_MEDIAN = 0.20
 PLATEAU_LOG_SD = 0.6
 #: Gaussian nodes integrating the plateau m around its least-squares value.
 NODES = np.linspace(-3.0, 3.0, 13)
+#: Posterior weight (relative to the largest) below which a grid point is dropped.
+NEGLIGIBLE = 1e-6
 #: Quantiles of the crossing: the range (10 %, 90 %: about 80 %) and the expected date.
 LEVELS = (0.1, 0.5, 0.9)
 
@@ -270,7 +272,11 @@ def posterior(
     sse = float(y @ y) - cy * m_hat
     best = float(sse[usable].min())
     variance = max(best / max(t.size - 4, 1), MIN_VARIANCE) * INFLATION
-    spread = np.sqrt(variance / np.where(usable, norm, 1.0))
+    # grid points whose fit alone weighs e^-30 of the best change no quantile: dropped
+    # before integrating m (most of the grid when t0 is not known: a few ms per site)
+    rows = usable & ((sse - best) / (2 * variance) < 30)
+    params, m_hat, sse, norm = params[rows], m_hat[rows], sse[rows], norm[rows]
+    spread = np.sqrt(variance / norm)
     m = m_hat[:, None] + NODES[None, :] * spread[:, None]
     log_w = (
         -(sse - best)[:, None] / (2 * variance)
@@ -278,9 +284,10 @@ def posterior(
         - 0.5 * NODES[None, :] ** 2
         + _log_plateau_prior(m)
     )
-    log_w[~usable] = -np.inf
     weights = np.exp(log_w - log_w.max())
-    return params, m, weights / weights.sum()
+    kept = weights.max(axis=1) > NEGLIGIBLE
+    weights = weights[kept]
+    return params[kept], m[kept], weights / weights.sum()
 
 
 def crossing_weeks(params: np.ndarray, m: np.ndarray, target: float) -> np.ndarray:
