@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import Settings, effective_settings
-from .errors import NoInputError
+from .errors import EXIT_USAGE, ConfigError, NoInputError
 
 if TYPE_CHECKING:  # pandas is imported only by to_pandas(): a cron run never pays for it
     import pandas as pd
@@ -31,11 +31,18 @@ if TYPE_CHECKING:  # pandas is imported only by to_pandas(): a cron run never pa
     from .fetch.slack import ChannelResult, SlackFetchSummary
     from .forget import ErasureSummary
     from .ingest.pipeline import FileResult, IngestSummary
-    from .model import Report
+    from .model import ForecastBacktest, Report
     from .prune import PruneSummary
     from .status import Status
 
-__all__ = ["Store", "open_store", "ReportResult", "SectionResult", "HistoryResult"]
+__all__ = [
+    "Store",
+    "open_store",
+    "ReportResult",
+    "SectionResult",
+    "HistoryResult",
+    "BacktestResult",
+]
 
 
 def open_store(
@@ -115,6 +122,32 @@ class SectionResult:
 
         columns, rows = table_rows(self.section, self.report)
         return pd.DataFrame(rows, columns=columns).convert_dtypes()
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """`Store.forecast_backtest()`: the ForecastBacktest (its attributes are readable here
+    too: `result.summary`, `result.cases`) with its JSON and table forms."""
+
+    backtest: ForecastBacktest
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.backtest, name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """`forecast --backtest --json`, key for key."""
+        from .report.backtest_report import backtest_to_dict
+
+        return backtest_to_dict(self.backtest)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per judged mark (the JSON's `cases`), dates as datetimes."""
+        import pandas as pd
+
+        frame = pd.DataFrame(self.to_dict()["cases"])
+        for column in ("cut", "expected", "earliest", "latest", "crossed"):
+            frame[column] = pd.to_datetime(frame[column])
+        return frame.convert_dtypes()
 
 
 @dataclass(frozen=True)
@@ -240,6 +273,35 @@ class Store:
 
             append_history(result, settings, partial=bool(sites), wait_seconds=wait_seconds)
         return ReportResult(result)
+
+    def forecast_backtest(
+        self,
+        *,
+        sites: Sequence[str] = (),
+        every_weeks: int = 4,
+        window_days: int | None = None,
+        min_group_size: int | None = None,
+        engine: str | None = None,
+        spark_master: str | None = None,
+    ) -> BacktestResult:
+        """`rse-adoption forecast --backtest`: cut the store's history every `every_weeks`
+        weeks, forecast each site with what was known then and check it against what
+        followed (docs/metrics.md, "Backtest")."""
+        from .metrics.backtest import forecast_backtest
+
+        if every_weeks < 1:
+            raise ConfigError(
+                f"every_weeks must be at least 1, got {every_weeks}", exit_code=EXIT_USAGE
+            )
+        settings = self._settings(
+            window_days=window_days,
+            min_group_size=min_group_size,
+            engine=engine,
+            spark_master=spark_master,
+        )
+        return BacktestResult(
+            forecast_backtest(settings, site_names=sites, every_weeks=every_weeks)
+        )
 
     def _section(self, section: str, arguments: dict[str, Any]) -> SectionResult:
         """A section command (its method's `arguments`, by name): the report with that

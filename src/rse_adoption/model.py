@@ -247,3 +247,74 @@ class Report:
     personas: tuple[SitePersonas, ...] = ()
     personas_reason: str | None = None
     schema_version: str = SCHEMA_VERSION
+
+
+@dataclass(frozen=True)
+class BacktestCase:
+    """One tipping mark of one site, forecast from the history up to `cut` (a Sunday: the
+    report of that day) and checked against the weeks that followed (docs/metrics.md,
+    "Backtest"). `crossed`: Monday of the first later week whose contributor share reached
+    the mark (None: not within the data). `covered`: the crossing fell in
+    `earliest`..`latest` (None when the data cannot tell yet); `error_days`: expected minus
+    crossed (positive: the forecast was late)."""
+
+    site: str
+    cut: date
+    share: float
+    share_at_cut: float
+    status: str
+    expected: date | None
+    earliest: date | None
+    latest: date | None
+    crossed: date | None
+    covered: bool | None
+    error_days: int | None
+
+
+@dataclass(frozen=True)
+class BacktestSummary:
+    """What the cases of a backtest add up to. `dated`: marks forecast with a date;
+    `decided`: those the data can judge (crossed, or the range ended before the data);
+    `coverage` = covered / decided. `crossed`: marks not reached at their cut that the
+    later data shows reached; `crossed_called_unreachable`: of those, the ones called
+    `not_at_current_pace`. `unreachable_calls` / `unreachable_reached`: such calls, and
+    those the data shows reached within `follow_weeks`. `inverted`: ranges whose earliest
+    is after their latest (a defect: always 0). Errors in days over the dated marks that
+    crossed: median absolute, mean (bias; positive is late), largest late and early."""
+
+    cases: int
+    dated: int
+    decided: int
+    covered: int
+    coverage: float | None
+    open_ended: int
+    crossed: int
+    crossed_called_unreachable: int
+    unreachable_calls: int
+    unreachable_reached: int
+    inverted: int
+    median_abs_error_days: float | None
+    mean_error_days: float | None
+    max_late_days: int | None
+    max_early_days: int | None
+
+
+@dataclass(frozen=True)
+class ForecastBacktest:
+    """`rse-adoption forecast --backtest`: the store's history cut every `every_weeks`
+    weeks, each site forecast with what was known then, and checked against what followed.
+    The weekly series is the forecast's (docs/metrics.md, "Forecast") over the people of
+    the store's last day."""
+
+    data_first_day: date
+    data_last_day: date
+    window_days: int
+    launch_date: date | None
+    every_weeks: int
+    follow_weeks: int
+    marks: tuple[float, ...]
+    cuts: tuple[date, ...]
+    sites: tuple[str, ...]
+    cases: tuple[BacktestCase, ...]
+    summary: BacktestSummary
+    by_site: dict[str, BacktestSummary]

@@ -83,6 +83,9 @@ class Organisation:
     ambassador_since: np.ndarray  # day offset, or a large number
     department: np.ndarray
     seed: int = 0
+    #: Site × day multiplier of everyone's chance to be active (weekly shocks of a site's
+    #: activity in scenarios, demo/scenario.py); None: no such shocks (the demo).
+    activity_factor: np.ndarray | None = None
 
     @property
     def size(self) -> int:
@@ -299,7 +302,10 @@ def active_probability(org: Organisation, people: np.ndarray, days: np.ndarray) 
         & (days[None, :] >= org.hire_day[people, None])
         & (days[None, :] < org.leave_day[people, None])
     )
-    return present * np.clip(org.rate[people, None] / 7 * day_factor[None, :], 0, 1)
+    chance = org.rate[people, None] / 7 * day_factor[None, :]
+    if org.activity_factor is not None:
+        chance = chance * org.activity_factor[org.event_site_index[people]][:, days]
+    return present * np.clip(chance, 0, 1)
 
 
 def expected_active_days(org: Organisation, chunk_people: int = 20_000) -> float:

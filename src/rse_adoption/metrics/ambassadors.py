@@ -27,6 +27,8 @@ from .segments import Window
 EFFECT_WEEKS = 8
 #: Fewest weeks needed on each side.
 MIN_EFFECT_WEEKS = 4
+#: Fewest treated sites for a pooled estimate: its uncertainty is their spread.
+MIN_TREATED_SITES = 3
 
 
 def site_ambassadors(con: Connection) -> dict[str, tuple[int, int]]:
@@ -112,68 +114,128 @@ def difference_in_differences(
     starts: dict[str, int],
     controls: list[str],
 ) -> tuple[AmbassadorEffect, dict[str, AmbassadorEffect]]:
-    """Pooled and per-site estimates. `shares`: site -> weekly contributor share (people
-    contributing that week / headcount) at `weeks`; `starts`: treated site -> week its
-    first ambassador started; `controls`: sites without ambassadors.
+    """Pooled and per-site estimates of a staggered difference in differences. `shares`:
+    site -> weekly contributor share (people contributing that week / headcount) at
+    `weeks`; `starts`: treated site -> week its first ambassador started; `controls`: sites
+    without ambassadors.
 
     For a treated site, with K = min(EFFECT_WEEKS, weeks available on both sides) ≥
     MIN_EFFECT_WEEKS: d = (mean of its K weeks after the start week − mean of its K weeks
-    before) − the same for the mean of the control sites over the same weeks. The pooled
-    estimate is the mean of the sites' d; its standard error the larger of their spread
-    over √n and the combined week-to-week noise of their difference series; intervals are
-    ±1.28 and ±1.96 standard errors."""
+    before) − the same for the mean of its comparison sites: those without ambassadors
+    and those whose first ambassador started only after these 2K + 1 weeks (not yet
+    treated). The pooled estimate is the mean of the sites' d, given from
+    MIN_TREATED_SITES sites on; its standard error adds to their spread over √n the
+    variance of the comparison means they share, and the intervals use Student's t with
+    n − 1 degrees of freedom."""
     position = {w: i for i, w in enumerate(weeks)}
     per_site: dict[str, AmbassadorEffect] = {}
     estimates: list[float] = []
-    noises: list[float] = []
+    shared: list[float] = []
     used_k: list[int] = []
-    if not controls:
-        none = _not_estimable("no site without ambassadors to compare with", len(starts), 0)
-        return none, {}
-    control = np.mean([shares[c] for c in controls], axis=0)
+    used_controls: set[str] = set()
     for site, start in sorted(starts.items()):
         if start not in position:
             per_site[site] = _not_estimable(
-                "its first ambassador started outside the weeks with data", 1, len(controls)
+                "its first ambassador started outside the weeks with data", 1, 0
             )
             continue
         i = position[start]
         k = min(EFFECT_WEEKS, i, len(weeks) - i - 1)
-        if k < MIN_EFFECT_WEEKS:
-            per_site[site] = _not_estimable(
-                f"fewer than {MIN_EFFECT_WEEKS} weeks of data on each side of its first "
-                "ambassador's start",
-                1,
-                len(controls),
-            )
-            continue
-        diff = np.asarray(shares[site]) - control
-        before, after = diff[i - k : i], diff[i + 1 : i + 1 + k]
-        d = float(after.mean() - before.mean())
-        noise = float(np.sqrt(before.var(ddof=1) / k + after.var(ddof=1) / k))
-        estimates.append(d)
-        noises.append(noise)
-        used_k.append(k)
-        per_site[site] = _effect(d, noise, 1, len(controls), k)
-    if not estimates:
-        reason = (
-            "no site's first ambassador started inside the weeks with data"
-            if starts
-            else "no site has ambassadors with a start date"
+        comparison = sorted(
+            [c for c in controls if c != site]
+            + [c for c, s in starts.items() if c != site and s > weeks[min(i + k, len(weeks) - 1)]]
         )
-        return _not_estimable(reason, 0, len(controls)), per_site
+        if k < MIN_EFFECT_WEEKS or not comparison:
+            why = (
+                f"fewer than {MIN_EFFECT_WEEKS} weeks of data on each side of its first "
+                "ambassador's start"
+                if k < MIN_EFFECT_WEEKS
+                else "no site without ambassadors (or not yet with them) to compare with "
+                "over its weeks"
+            )
+            per_site[site] = _not_estimable(why, 1, len(comparison))
+            continue
+        d, noise, control_var = _site_difference(shares, site, comparison, i, k)
+        estimates.append(d)
+        shared.append(control_var)
+        used_k.append(k)
+        used_controls.update(comparison)
+        per_site[site] = _effect(d, noise, 1, len(comparison), k, _T_QUANTILES[-1][1:])
+    n = len(estimates)
+    if n < MIN_TREATED_SITES:
+        return _not_estimable(_pooled_reason(starts, per_site, n), n, len(used_controls)), per_site
+    between = float(np.var(estimates, ddof=1)) / n
+    se = math.sqrt(between + (1 - 1 / n) * float(np.mean(shared)))
+    if se == 0:
+        reason = "the sites' weekly shares do not vary: no interval can be given"
+        return _not_estimable(reason, n, len(used_controls)), per_site
     pooled = float(np.mean(estimates))
-    # the larger of the spread between sites and the sites' own week-to-week noise: with
-    # few treated sites their spread alone understates the uncertainty
-    within = math.sqrt(sum(n * n for n in noises)) / len(noises)
-    between = (
-        float(np.std(estimates, ddof=1) / math.sqrt(len(estimates))) if len(estimates) > 1 else 0.0
+    return _effect(pooled, se, n, len(used_controls), min(used_k), _t(n - 1)), per_site
+
+
+def _site_difference(
+    shares: dict[str, list[float]], site: str, comparison: list[str], i: int, k: int
+) -> tuple[float, float, float]:
+    """(d, its own week-to-week standard error, the variance of the comparison mean's
+    change) for a treated site whose start is at position i, over K = k weeks a side."""
+    changes = []
+    for c in comparison:
+        series = np.asarray(shares[c])
+        changes.append(series[i + 1 : i + 1 + k].mean() - series[i - k : i].mean())
+    control = np.mean([shares[c] for c in comparison], axis=0)
+    diff = np.asarray(shares[site]) - control
+    before, after = diff[i - k : i], diff[i + 1 : i + 1 + k]
+    d = float(after.mean() - before.mean())
+    noise = float(np.sqrt(before.var(ddof=1) / k + after.var(ddof=1) / k))
+    if len(changes) > 1:
+        control_var = float(np.var(changes, ddof=1)) / len(changes)
+    else:  # one comparison site: its own week-to-week noise
+        series = np.asarray(shares[comparison[0]])
+        pre, post = series[i - k : i], series[i + 1 : i + 1 + k]
+        control_var = float(pre.var(ddof=1) / k + post.var(ddof=1) / k)
+    return d, noise, control_var
+
+
+def _pooled_reason(starts: dict[str, int], per_site: dict[str, AmbassadorEffect], n: int) -> str:
+    if not starts:
+        return "no site has ambassadors with a start date"
+    if n == 0:
+        reasons = [e.reason for e in per_site.values() if e.reason]
+        return max(set(reasons), key=reasons.count) if reasons else "no estimable site"
+    return (
+        f"only {n} site{'s' if n > 1 else ''} with a first ambassador's start, "
+        f"{MIN_EFFECT_WEEKS} weeks of data on each side and a comparison site; a pooled "
+        f"figure needs at least {MIN_TREATED_SITES}: the spread between sites is its "
+        "uncertainty"
     )
-    se = max(within, between)
-    return _effect(pooled, se, len(estimates), len(controls), min(used_k)), per_site
 
 
-def _effect(d: float, se: float, treated: int, controls: int, k: int) -> AmbassadorEffect:
+#: Student's t quantiles (0.90, 0.975) by degrees of freedom; the last is the normal's.
+_T_QUANTILES = (
+    (1, 3.078, 12.706),
+    (2, 1.886, 4.303),
+    (3, 1.638, 3.182),
+    (4, 1.533, 2.776),
+    (5, 1.476, 2.571),
+    (6, 1.440, 2.447),
+    (8, 1.397, 2.306),
+    (10, 1.372, 2.228),
+    (15, 1.341, 2.131),
+    (20, 1.325, 2.086),
+    (30, 1.310, 2.042),
+    (10**9, 1.282, 1.960),
+)
+
+
+def _t(df: int) -> tuple[float, float]:
+    """(t 0.90, t 0.975) for `df` degrees of freedom: the tabled row at or below it."""
+    row = max((r for r in _T_QUANTILES if r[0] <= max(df, 1)), key=lambda r: r[0])
+    return row[1], row[2]
+
+
+def _effect(
+    d: float, se: float, treated: int, controls: int, k: int, z: tuple[float, float]
+) -> AmbassadorEffect:
     pp = 100.0
 
     def interval(z: float) -> tuple[float, float]:
@@ -181,8 +243,8 @@ def _effect(d: float, se: float, treated: int, controls: int, k: int) -> Ambassa
 
     return AmbassadorEffect(
         estimate_pp=round(d * pp, 2),
-        ci80_pp=interval(1.28),
-        ci95_pp=interval(1.96),
+        ci80_pp=interval(z[0]),
+        ci95_pp=interval(z[1]),
         treated_sites=treated,
         control_sites=controls,
         weeks_before=k,

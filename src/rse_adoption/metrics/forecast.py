@@ -7,17 +7,20 @@ week — the window's contributor share, week by week, in whole weeks.
 
 The model: share(t) = m · F(t − t0), with the Bass cumulative adoption curve
 F(u) = (1 − e^{−(p+q)u}) / (1 + (q/p)·e^{−(p+q)u}) for u ≥ 0 (0 before), t in weeks:
-p is innovation (adoption on one's own), q imitation (adoption because others did), m the
-share the site tends to, t0 when diffusion started. It is fitted by least squares over a
-grid of (p, q, t0) — m, given those, is a linear least-squares solution — refined by a
-finer grid around the best point: a few milliseconds per site with numpy, where importing
-scipy's optimiser alone would cost half a second on every report. The range is the
-spread of the crossing dates over every grid point whose error is within an approximate
-80 % confidence region (sum of squares ≤ best × (1 + k/(n − k) · 1.6), k = 4 parameters).
-When the fit is poor (R² < 0.6), or no better than a straight line by Akaike's criterion
-(a steady climb shows no sign yet of its plateau), a linear trend over the last 12 points
-stands in; a flat or falling trend, or a plateau m below a mark, is "not at the current
-pace".
+p is innovation, q imitation, m the share the site tends to, t0 when diffusion started
+(the launch, when known). Early on an S-curve the data fix the growth rate but hardly the
+plateau m, and least squares alone picks a low one; so the dates come from the posterior
+of the curve over a grid of (p, q, t0), with m integrated around its least-squares value
+under a log-normal prior from participation benchmarks (median PLATEAU_MEDIAN) and the
+residual variance widened by INFLATION (the trailing-window series' residuals are strongly
+autocorrelated). The range is the crossing's 10 % and 90 % posterior quantiles (open-ended
+when the 90 % one never gets there), the expected date the least-squares curve's crossing
+kept inside it. A mark is "not at the current pace" only when the last RECENT_POINTS
+points are flat or falling and the posterior median never reaches it. Both constants were
+calibrated on backtests of generated organisations (benchmarks/forecast_calibration.py,
+docs/metrics.md "Calibration"). A few milliseconds per site with numpy, where importing
+scipy's optimiser alone would cost half a second on every report. With R² < 0.6 a linear
+trend over the last 12 points stands in, its range widened the same way.
 """
 
 from __future__ import annotations
@@ -37,13 +40,28 @@ from .engine import Connection
 MIN_POINTS = 8
 #: Below this R², the Bass fit is not trusted and a linear trend is used.
 MIN_R_SQUARED = 0.6
-#: Approximate F quantile for the 80 % confidence region of the grid fit.
-F_QUANTILE = 1.6
 #: Forecasts further out than this are "not at the current pace".
 HORIZON_WEEKS = 5 * 52
+#: The posterior's grid: p log-uniform, q uniform, t0 every T0_STEP weeks (unless known).
 P_GRID = np.geomspace(2e-4, 0.25, 20)
 Q_GRID = np.linspace(0.0, 1.2, 25)
+T0_STEP = 3.0
 LINEAR_POINTS = 12
+#: Points of the recent pace (the slope that decides "not at the current pace").
+RECENT_POINTS = 8
+#: Residual variance multiplier of the posterior (calibrated on backtests).
+INFLATION = 3.0
+#: Smallest residual variance assumed (a series fitted exactly is not known exactly).
+MIN_VARIANCE = 1e-6
+#: Prior of the plateau: log-normal around participation benchmarks (docs/metrics.md).
+PLATEAU_MEDIAN = 0.20
+PLATEAU_LOG_SD = 0.6
+#: Gaussian nodes integrating the plateau m around its least-squares value.
+NODES = np.linspace(-3.0, 3.0, 13)
+#: Posterior weight (relative to the largest) below which a grid point is dropped.
+NEGLIGIBLE = 1e-6
+#: Quantiles of the crossing: the range (10 %, 90 %: about 80 %) and the expected date.
+LEVELS = (0.1, 0.5, 0.9)
 
 
 def weekly_contributors(
@@ -126,13 +144,13 @@ def bass_curve(t: np.ndarray, p: float, q: float, t0: float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class BassFit:
+    """The least-squares Bass curve: the forecast's reported parameters."""
+
     p: float
     q: float
     t0: float
     m: float
     r_squared: float
-    #: (p, q, t0, m) of every grid point in the approximate 80 % confidence region.
-    region: np.ndarray
 
 
 def _grid_curves(
@@ -150,14 +168,14 @@ def _grid_curves(
 def _coarse_grid(
     weeks: tuple[float, ...], launch: float | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The coarse grid's curves at `weeks`: the same for every site of a report (they
-    share the weeks), so computed once."""
+    """The grid's curves at `weeks`: the same for every site of a report (they share the
+    weeks), so computed once."""
     t = np.asarray(weeks)
     span = t.max() - t.min()
     t0_grid = (
         np.array([float(launch)])
         if launch is not None
-        else np.arange(t.min() - span - 26, t.max(), 3.0)
+        else np.arange(t.min() - span - 26, t.max(), T0_STEP)
     )
     return _grid_curves(t, P_GRID, Q_GRID, t0_grid)
 
@@ -175,16 +193,16 @@ def _solve(
 
 
 def fit_bass(t: np.ndarray, y: np.ndarray, launch: float | None = None) -> BassFit | None:
-    """Least-squares Bass fit of shares `y` at weeks `t` (see the module docstring);
-    None with fewer than MIN_POINTS points or a flat series. `launch` (a week) fixes t0,
-    the start of diffusion, when the network's launch date is known: p and t0 trade off
-    against each other, so a known start makes p much better determined."""
+    """Least-squares Bass fit of shares `y` at weeks `t`, refined on a finer grid around
+    the best point of the coarse one; None with fewer than MIN_POINTS points or a flat
+    series. `launch` (a week) fixes t0, the start of diffusion, when the network's launch
+    date is known: p and t0 trade off against each other, so a known start makes p much
+    better determined."""
     t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
     if t.size < MIN_POINTS or np.ptp(y) == 0:
         return None
     params, sse = _solve(_coarse_grid(tuple(t.tolist()), launch), y)
     best = params[np.argmin(sse)]
-    # refine: a finer grid around the best point
     fine_p = np.geomspace(max(best[0] / 1.6, 1e-5), best[0] * 1.6, 15)
     fine_q = np.linspace(max(best[1] - 0.06, 0.0), best[1] + 0.06, 15)
     fine_t0 = (
@@ -193,28 +211,82 @@ def fit_bass(t: np.ndarray, y: np.ndarray, launch: float | None = None) -> BassF
     fine_params, fine_sse = _solve(_grid_curves(t, fine_p, fine_q, fine_t0), y)
     params, sse = np.vstack([params, fine_params]), np.concatenate([sse, fine_sse])
     index = int(np.argmin(sse))
-    best_sse = float(sse[index])
     total = float(np.sum((y - y.mean()) ** 2))
-    r_squared = 1 - best_sse / total if total > 0 else 0.0
-    k = 4
-    limit = best_sse * (1 + k / max(t.size - k, 1) * F_QUANTILE) + 1e-12
+    r_squared = 1 - float(sse[index]) / total if total > 0 else 0.0
     p, q, t0, m = params[index]
-    return BassFit(float(p), float(q), float(t0), float(m), r_squared, params[sse <= limit])
+    return BassFit(float(p), float(q), float(t0), float(m), r_squared)
 
 
-def _crossing_week(*params: float, target: float) -> float | None:
-    """The week at which m·F(t − t0) reaches `target` (None if it never does); `params`
-    are p, q, t0, m."""
-    p, q, t0, m = params
-    if m <= target or target <= 0:
-        return None
-    x = target / m  # solve F(u) = x: e^{-(p+q)u} = (1 - x) / (1 + (q/p) x)
-    decay = (1 - x) / (1 + (q / p) * x)
-    return t0 - math.log(decay) / (p + q)
+def _log_plateau_prior(m: np.ndarray) -> np.ndarray:
+    """Log-density (up to a constant) of the plateau m: log-normal around the published
+    participation benchmarks (PLATEAU_MEDIAN, PLATEAU_LOG_SD), zero outside (0, 1]."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.log(m / PLATEAU_MEDIAN) / PLATEAU_LOG_SD
+        out = -0.5 * z * z - np.log(m)
+    return np.where((m > 0) & (m <= 1), out, -np.inf)
+
+
+def posterior(
+    t: np.ndarray, y: np.ndarray, launch: float | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(grid parameters [G, 3] = p, q, t0; plateaus m [G, J]; weights [G, J] summing to
+    1): the Bass curves' posterior over the grid, m integrated at J Gaussian nodes around
+    its least-squares value for each (p, q, t0). The residual variance is the best fit's,
+    times INFLATION: the trailing-window series is smooth, so its residuals are strongly
+    autocorrelated and the plain variance would claim far too much (calibrated on
+    backtests, docs/metrics.md)."""
+    params, curve, norm = _coarse_grid(tuple(t.tolist()), launch)
+    usable = norm > 1e-9
+    cy = curve @ y
+    m_hat = np.divide(cy, norm, out=np.zeros_like(norm), where=usable)
+    sse = float(y @ y) - cy * m_hat
+    best = float(sse[usable].min())
+    variance = max(best / max(t.size - 4, 1), MIN_VARIANCE) * INFLATION
+    # grid points whose fit alone weighs e^-30 of the best change no quantile: dropped
+    # before integrating m (most of the grid when t0 is not known: a few ms per site)
+    rows = usable & ((sse - best) / (2 * variance) < 30)
+    params, m_hat, sse, norm = params[rows], m_hat[rows], sse[rows], norm[rows]
+    spread = np.sqrt(variance / norm)
+    m = m_hat[:, None] + NODES[None, :] * spread[:, None]
+    log_w = (
+        -(sse - best)[:, None] / (2 * variance)
+        + np.log(spread)[:, None]
+        - 0.5 * NODES[None, :] ** 2
+        + _log_plateau_prior(m)
+    )
+    weights = np.exp(log_w - log_w.max())
+    kept = weights.max(axis=1) > NEGLIGIBLE
+    weights = weights[kept]
+    return params[kept], m[kept], weights / weights.sum()
+
+
+def crossing_weeks(params: np.ndarray, m: np.ndarray, target: float) -> np.ndarray:
+    """[G, J] weeks at which m·F(t − t0) reaches `target` (inf where m ≤ target)."""
+    p, q, t0 = (params[:, k : k + 1] for k in range(3))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = target / m
+        decay = (1 - x) / (1 + (q / p) * x)
+        weeks = t0 - np.log(decay) / (p + q)
+    return np.where(m > target, weeks, np.inf)
+
+
+def weighted_quantiles(
+    values: np.ndarray, weights: np.ndarray, levels: tuple[float, ...]
+) -> list[float]:
+    """Quantiles of `values` (inf allowed) under `weights`."""
+    order = np.argsort(values, axis=None)
+    v, w = values.ravel()[order], np.cumsum(weights.ravel()[order])
+    return [float(v[min(np.searchsorted(w, level * w[-1]), v.size - 1)]) for level in levels]
 
 
 def _date(monday: date, week: float) -> date:
     return monday + timedelta(days=round(week * 7))
+
+
+def recent_slope(t: np.ndarray, y: np.ndarray) -> float:
+    """Least-squares slope of the last RECENT_POINTS points: the current pace, per week."""
+    slope, _ = np.polyfit(t[-RECENT_POINTS:], y[-RECENT_POINTS:], 1)
+    return float(slope)
 
 
 def forecast_site(
@@ -245,64 +317,83 @@ def forecast_site(
             reason=f"{t.size} weekly points; a forecast needs at least {MIN_POINTS} (more history)",
         )
     fit = fit_bass(t, y, launch)
-    if fit is not None and fit.r_squared >= MIN_R_SQUARED and _bass_beats_a_line(t, y, fit):
-        return _bass_forecast(fit, t, monday, current_week, marks, current_share)
+    if fit is not None and fit.r_squared >= MIN_R_SQUARED:
+        return _bass_forecast(fit, t, y, monday, current_week, marks, current_share, launch)
     return _linear_forecast(t, y, monday, current_week, marks, current_share, fit)
 
 
-def _aic(sse: float, n: int, k: int) -> float:
-    return n * math.log(max(sse, 1e-12) / n) + 2 * k
+def _mark(
+    mark: float,
+    current_share: float,
+    pace: float,
+    current_week: int,
+    monday: date,
+    quantiles: list[float],
+) -> ForecastMark:
+    """One mark from the crossing's 10 %, 50 % and 90 % quantiles (weeks, inf: never):
+    "not_at_current_pace" only when the recent pace is flat or falling (or too slow to
+    get there within the horizon) and the model's median never gets there either;
+    otherwise a date, open-ended when the upper quantile never gets there. Where the
+    model's median never gets there but the pace is rising, the date is the current
+    pace's."""
+    if current_share >= mark:
+        return ForecastMark(mark, "reached", None, None, None)
+    soonest = current_week + 1.0
+    horizon = current_week + HORIZON_WEEKS
+    low, middle, high = (max(q, soonest) for q in quantiles)
+    stalled = pace <= 0 or (mark - current_share) / pace > HORIZON_WEEKS
+    if stalled and middle > horizon:  # the pace and the curve agree: it is not getting there
+        return ForecastMark(mark, "not_at_current_pace", None, None, None)
+    expected = middle if middle <= horizon else current_week + (mark - current_share) / pace
+    earliest = min(low, expected)
+    latest = max(high, expected) if high <= horizon else None
+    return ForecastMark(
+        mark,
+        "expected",
+        _date(monday, expected),
+        _date(monday, earliest),
+        _date(monday, latest) if latest is not None else None,
+    )
 
 
-def _bass_beats_a_line(t: np.ndarray, y: np.ndarray, fit: BassFit) -> bool:
-    """Whether the S-curve explains the series clearly better than a straight line
-    (Akaike's criterion, lower by more than 2): a site climbing steadily shows no sign
-    yet of where it will level off, and a Bass plateau guessed from it would be noise."""
-    bass_sse = float(np.sum((y - fit.m * bass_curve(t, fit.p, fit.q, fit.t0)) ** 2))
-    slope, intercept = np.polyfit(t, y, 1)
-    line_sse = float(np.sum((y - (slope * t + intercept)) ** 2))
-    return _aic(bass_sse, t.size, 4) + 2 < _aic(line_sse, t.size, 2)
+def _crossing(
+    fit: BassFit, params: np.ndarray, m: np.ndarray, weights: np.ndarray, mark: float
+) -> list[float]:
+    """The crossing's posterior 10 % and 90 % quantiles around the expected week: the
+    least-squares curve's crossing when it reaches the mark (kept inside the range), else
+    the posterior median."""
+    low, middle, high = weighted_quantiles(crossing_weeks(params, m, mark), weights, LEVELS)
+    best = float(
+        crossing_weeks(np.array([[fit.p, fit.q, fit.t0]]), np.array([[fit.m]]), mark)[0, 0]
+    )
+    if math.isfinite(best):
+        middle = min(max(best, low), high)
+    return [low, middle, high]
 
 
 def _bass_forecast(
     fit: BassFit,
     t: np.ndarray,
+    y: np.ndarray,
     monday: date,
     current_week: int,
     marks: tuple[float, float],
     current_share: float,
+    launch: float | None,
 ) -> Forecast:
-    out = []
-    for mark in marks:
-        if current_share >= mark:
-            out.append(ForecastMark(mark, "reached", None, None, None))
-            continue
-        week = _crossing_week(fit.p, fit.q, fit.t0, fit.m, target=mark)
-        crossings = [
-            w
-            for w in (_crossing_week(*map(float, row), target=mark) for row in fit.region)
-            if w is not None
-        ]
-        if week is None or week - current_week > HORIZON_WEEKS:
-            out.append(ForecastMark(mark, "not_at_current_pace", None, None, None))
-            continue
-        week = max(week, current_week + 1)
-        earliest = max(min(crossings, default=week), current_week + 1)
-        # part of the confidence region never reaches the mark: the range is open-ended
-        latest = (
-            None
-            if len(crossings) < len(fit.region) or max(crossings) - current_week > HORIZON_WEEKS
-            else max(crossings)
+    params, m, weights = posterior(t, y, launch)
+    pace = recent_slope(t, y)
+    out = [
+        _mark(
+            mark,
+            current_share,
+            pace,
+            current_week,
+            monday,
+            _crossing(fit, params, m, weights, mark),
         )
-        out.append(
-            ForecastMark(
-                mark,
-                "expected",
-                _date(monday, week),
-                _date(monday, earliest),
-                _date(monday, latest) if latest is not None else None,
-            )
-        )
+        for mark in marks
+    ]
     return Forecast(
         method="bass",
         marks=tuple(out),
@@ -327,43 +418,37 @@ def _linear_forecast(
     current_share: float,
     fit: BassFit | None,
 ) -> Forecast:
+    """A straight line through the last LINEAR_POINTS points; its range from the slope's
+    standard error, widened as the Bass posterior's variance is (INFLATION)."""
     tail_t, tail_y = t[-LINEAR_POINTS:], y[-LINEAR_POINTS:]
     slope, intercept = np.polyfit(tail_t, tail_y, 1)
     residual = tail_y - (slope * tail_t + intercept)
-    spread = float(np.sqrt(np.sum(residual**2) / max(tail_t.size - 2, 1)))
+    spread = float(np.sqrt(np.sum(residual**2) / max(tail_t.size - 2, 1) * INFLATION))
     slope_error = spread / math.sqrt(float(np.sum((tail_t - tail_t.mean()) ** 2)) or 1.0)
-    out = []
-    for mark in marks:
-        if current_share >= mark:
-            out.append(ForecastMark(mark, "reached", None, None, None))
-            continue
-        if slope <= 0:
-            out.append(ForecastMark(mark, "not_at_current_pace", None, None, None))
-            continue
-        week = (mark - intercept) / slope
-        if week - current_week > HORIZON_WEEKS:
-            out.append(ForecastMark(mark, "not_at_current_pace", None, None, None))
-            continue
-        fast, slow = slope + 1.28 * slope_error, slope - 1.28 * slope_error  # ~80 %
-        earliest = (mark - intercept) / fast
-        latest = (mark - intercept) / slow if slow > 0 else None
-        out.append(
-            ForecastMark(
-                mark,
-                "expected",
-                _date(monday, max(week, current_week + 1)),
-                _date(monday, max(earliest, current_week + 1)),
-                _date(monday, latest)
-                if latest is not None and latest - current_week <= HORIZON_WEEKS
-                else None,
-            )
-        )
+    level = slope * current_week + intercept
+
+    def week_at(rate: float, mark: float) -> float:
+        return current_week + (mark - level) / rate if rate > 0 else math.inf
+
+    out = [
+        _mark(
+            mark,
+            current_share,
+            float(slope),
+            current_week,
+            monday,
+            [
+                week_at(slope + 1.28 * slope_error, mark),
+                week_at(slope, mark),
+                week_at(slope - 1.28 * slope_error, mark),
+            ],
+        )  # fmt: skip
+        for mark in marks
+    ]
     if fit is None:
         why = "Bass fit not possible (flat series)"
-    elif fit.r_squared < MIN_R_SQUARED:
-        why = f"Bass fit poor (R² {fit.r_squared:.2f} < {MIN_R_SQUARED})"
     else:
-        why = "a straight line fits as well as the Bass curve (no sign yet of a plateau)"
+        why = f"Bass fit poor (R² {fit.r_squared:.2f} < {MIN_R_SQUARED})"
     return Forecast(
         method="linear",
         marks=tuple(out),

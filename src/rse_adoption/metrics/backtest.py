@@ -1,0 +1,230 @@
+"""Does the forecast hold up against what happened next? The store's history is cut at
+past weeks; at each cut every site is forecast (metrics/forecast.py) from the weekly
+series up to that week only, and each tipping mark it had not reached is checked against
+the later weeks: was the crossing inside the stated range, how many days off was the
+expected date, was a mark called unreachable reached after all (docs/metrics.md,
+"Backtest").
+
+The weekly series is the forecast's own: the people of each site's headcount on the
+store's last day who contributed in the trailing `ceil(window_days / 7)` weeks, over that
+headcount, for whole weeks only (a week ends on its Sunday). Using one headcount for the
+whole history keeps one pass over the events; headcount drift between a cut and the last
+day is small next to the errors measured.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import numpy as np
+
+from .. import store
+from ..config import Settings
+from ..errors import DataError
+from ..model import BacktestCase, BacktestSummary, Forecast, ForecastBacktest
+from . import engine, forecast, segments
+
+#: A mark called unreachable is judged over this many weeks after its cut.
+FOLLOW_WEEKS = 26
+
+
+def forecast_backtest(
+    settings: Settings, *, site_names: Sequence[str] = (), every_weeks: int = 4
+) -> ForecastBacktest:
+    """Cut the store's history every `every_weeks` weeks (backwards from its last whole
+    week), forecast each shown site at each cut, and judge the forecasts. Raises
+    DataError for a store without events or with too short a history, or an unknown site."""
+    from . import resolve_sites
+
+    with store.reading(settings.data_dir) as manifest:
+        con = engine.connect(settings.engine, settings.spark_master)
+        try:
+            first_day, last_day = segments.data_period(con, settings.data_dir, manifest)
+            if first_day is None or last_day is None:
+                raise DataError(
+                    f"the store {settings.data_dir} holds no events: nothing to backtest"
+                )
+            headcounts = _people(con, settings, manifest, last_day)
+            known = sorted(s for s, n in headcounts.items() if n >= settings.min_group_size)
+            wanted = resolve_sites(site_names, list(headcounts)) if site_names else known
+            wanted = [s for s in wanted if s in known]
+            series = _series(con, settings, manifest, first_day, last_day, headcounts, wanted)
+        finally:
+            con.close()
+    return _judge(settings, series, first_day, last_day, every_weeks)
+
+
+def _people(
+    con: engine.Connection, settings: Settings, manifest: store.Manifest, as_of: date
+) -> dict[str, int]:
+    """Create `people` and `key_map` as a report of `as_of` does; site -> headcount."""
+    data_dir = settings.data_dir
+    if manifest.directory:
+        segments.create_people_from_directory(con, data_dir / manifest.directory["path"], as_of)
+    else:
+        segments.create_people_from_activity(
+            con,
+            segments.event_files(data_dir, manifest),
+            as_of,
+            [data_dir / f["path"] for f in manifest.activity_files],
+        )
+    segments.apply_site_aliases(con, settings.site_aliases)
+    rows = con.execute("SELECT site, count(*) FROM people GROUP BY site").fetchall()
+    return {site: int(n) for site, n in rows if site is not None}
+
+
+class _Series:
+    """Each site's weekly contributor shares at weeks `weeks` (counted from `monday0`)."""
+
+    def __init__(
+        self, monday0: date, weeks: list[int], shares: dict[str, np.ndarray], launch: float | None
+    ) -> None:
+        self.monday0, self.weeks, self.shares, self.launch = monday0, weeks, shares, launch
+
+
+def _series(
+    con: engine.Connection,
+    settings: Settings,
+    manifest: store.Manifest,
+    first_day: date,
+    last_day: date,
+    headcounts: dict[str, int],
+    sites: list[str],
+) -> _Series:
+    window_weeks = math.ceil(settings.window_days / 7)
+    launch_day = date.fromisoformat(settings.launch_date) if settings.launch_date else None
+    # a point needs its whole trailing window inside the data, or after a known launch
+    if launch_day is not None and launch_day <= first_day:
+        start, warm_up = launch_day, 0
+    else:
+        start, warm_up = first_day, window_weeks - 1
+    monday0 = start - timedelta(days=start.weekday()) - timedelta(weeks=window_weeks - 1)
+    first_week = window_weeks - 1 + warm_up
+    last_week = ((last_day - monday0).days + 1) // 7 - 1  # the last whole week
+    files = store.path_list(segments.event_files(settings.data_dir, manifest))
+    segments.create_contribution_weeks(con, files, monday0, last_day, monday0)
+    counts = forecast.weekly_contributors(con, window_weeks, last_week)
+    weeks = list(range(first_week, last_week + 1))
+    shares = {
+        site: np.array([counts.get(site, {}).get(w, 0) / headcounts[site] for w in weeks])
+        for site in sites
+    }
+    launch = (launch_day - monday0).days / 7 if launch_day is not None else None
+    return _Series(monday0, weeks, shares, launch)
+
+
+def _judge(
+    settings: Settings, series: _Series, first_day: date, last_day: date, every_weeks: int
+) -> ForecastBacktest:
+    weeks = series.weeks
+    marks = (settings.tipping_low, settings.tipping_high)
+    first_cut = forecast.MIN_POINTS - 1
+    positions = list(range(len(weeks) - 2, first_cut - 1, -every_weeks))[::-1]
+    if not positions:
+        raise DataError(
+            f"the store's history holds {len(weeks)} whole weeks of the forecast's series; "
+            f"a backtest needs at least {forecast.MIN_POINTS + 1} (one cut and a week after)"
+        )
+    lookback = settings.forecast_lookback_weeks
+    cases: list[BacktestCase] = []
+    for site, shares in series.shares.items():
+        for i in positions:
+            lo = max(0, i + 1 - lookback)
+            result = forecast.forecast_site(
+                weeks[lo : i + 1],
+                shares[lo : i + 1].tolist(),
+                series.monday0,
+                weeks[i],
+                marks,
+                float(shares[i]),
+                launch=series.launch,
+            )
+            cases.extend(_cases(site, result, series, i))
+    cuts = tuple(_monday(series, weeks[i]) + timedelta(days=6) for i in positions)
+    return ForecastBacktest(
+        data_first_day=first_day,
+        data_last_day=last_day,
+        window_days=settings.window_days,
+        launch_date=date.fromisoformat(settings.launch_date) if settings.launch_date else None,
+        every_weeks=every_weeks,
+        follow_weeks=FOLLOW_WEEKS,
+        marks=marks,
+        cuts=cuts,
+        sites=tuple(series.shares),
+        cases=tuple(cases),
+        summary=summarise(cases),
+        by_site={site: summarise([c for c in cases if c.site == site]) for site in series.shares},
+    )
+
+
+def _monday(series: _Series, week: int) -> date:
+    return series.monday0 + timedelta(weeks=week)
+
+
+def _cases(site: str, result: Forecast, series: _Series, i: int) -> list[BacktestCase]:
+    """The marks not reached at cut `i` (a position in series.weeks), judged."""
+    shares = series.shares[site]
+    last_monday = _monday(series, series.weeks[-1])
+    out = []
+    for mark in result.marks:
+        if shares[i] >= mark.share:
+            continue
+        later = np.flatnonzero(shares[i + 1 :] >= mark.share)
+        crossed = _monday(series, series.weeks[i + 1 + int(later[0])]) if later.size else None
+        covered: bool | None = None
+        error: int | None = None
+        if mark.status == "expected" and mark.expected and mark.earliest:
+            if crossed is not None:
+                covered = mark.earliest <= crossed + timedelta(days=6) and (
+                    mark.latest is None or crossed <= mark.latest
+                )
+                error = (mark.expected - crossed).days
+            elif mark.latest is not None and mark.latest < last_monday:
+                covered = False  # the whole range passed without a crossing
+        out.append(
+            BacktestCase(
+                site=site,
+                cut=_monday(series, series.weeks[i]) + timedelta(days=6),
+                share=mark.share,
+                share_at_cut=round(float(shares[i]), 4),
+                status=mark.status,
+                expected=mark.expected,
+                earliest=mark.earliest,
+                latest=mark.latest,
+                crossed=crossed,
+                covered=covered,
+                error_days=error,
+            )
+        )
+    return out
+
+
+def summarise(cases: Sequence[BacktestCase], follow_weeks: int = FOLLOW_WEEKS) -> BacktestSummary:
+    """The figures of BacktestSummary over `cases`."""
+    dated = [c for c in cases if c.status == "expected"]
+    decided = [c for c in dated if c.covered is not None]
+    covered = sum(1 for c in decided if c.covered)
+    crossed = [c for c in cases if c.crossed is not None and c.status != "unknown"]
+    unreachable = [c for c in cases if c.status == "not_at_current_pace"]
+    horizon = timedelta(weeks=follow_weeks)
+    reached = [c for c in unreachable if c.crossed is not None and c.crossed - c.cut <= horizon]
+    errors = [c.error_days for c in dated if c.error_days is not None]
+    return BacktestSummary(
+        cases=len(cases),
+        dated=len(dated),
+        decided=len(decided),
+        covered=covered,
+        coverage=round(covered / len(decided), 3) if decided else None,
+        open_ended=sum(1 for c in dated if c.latest is None),
+        crossed=len(crossed),
+        crossed_called_unreachable=sum(1 for c in crossed if c.status == "not_at_current_pace"),
+        unreachable_calls=len(unreachable),
+        unreachable_reached=len(reached),
+        inverted=sum(1 for c in dated if c.earliest and c.latest and c.earliest > c.latest),
+        median_abs_error_days=float(np.median(np.abs(errors))) if errors else None,
+        mean_error_days=round(float(np.mean(errors)), 1) if errors else None,
+        max_late_days=max(errors) if errors else None,
+        max_early_days=-min(errors) if errors else None,
+    )

@@ -1,0 +1,92 @@
+"""The forecast's backtest (model.ForecastBacktest) as JSON and as plain text: the summary
+first (coverage of the stated range, errors in days, unreachable calls that were
+reached), then one line per site; the JSON adds every judged mark."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from ..model import BacktestSummary, ForecastBacktest
+
+
+def _day(d: date | None) -> str | None:
+    return d.isoformat() if d is not None else None
+
+
+def backtest_to_dict(result: ForecastBacktest) -> dict[str, Any]:
+    """`forecast --backtest --json` (docs/metrics.md, "Backtest")."""
+    return {
+        "data_first_day": _day(result.data_first_day),
+        "data_last_day": _day(result.data_last_day),
+        "window_days": result.window_days,
+        "launch_date": _day(result.launch_date),
+        "every_weeks": result.every_weeks,
+        "follow_weeks": result.follow_weeks,
+        "marks": list(result.marks),
+        "cuts": [_day(c) for c in result.cuts],
+        "sites": list(result.sites),
+        "summary": asdict(result.summary),
+        "by_site": {site: asdict(s) for site, s in result.by_site.items()},
+        "cases": [
+            {
+                key: _day(value) if isinstance(value, date) else value
+                for key, value in asdict(case).items()
+            }
+            for case in result.cases
+        ],
+    }
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.0f} %"
+
+
+def _summary_line(s: BacktestSummary) -> str:
+    error = (
+        "—"
+        if s.median_abs_error_days is None
+        else f"{s.median_abs_error_days:.0f} d (bias {s.mean_error_days:+.0f} d)"
+    )
+    return (
+        f"{s.dated:>5} {s.decided:>7} {_percent(s.coverage):>8} {s.open_ended:>10} "
+        f"{s.crossed:>7} {s.crossed_called_unreachable:>11} "
+        f"{s.unreachable_reached:>3}/{s.unreachable_calls:<4} {s.inverted:>8}  {error}"
+    )
+
+
+def backtest_text(result: ForecastBacktest) -> str:
+    """The summary and one line per site, aligned for a terminal or cron mail."""
+    s = result.summary
+    cuts = ", ".join(c.isoformat() for c in result.cuts)
+    lines = [
+        f"Forecast backtest of the store's data {result.data_first_day} to "
+        f"{result.data_last_day} ({result.window_days}-day window"
+        + (f", launched {result.launch_date}" if result.launch_date else "")
+        + ")",
+        f"cut every {result.every_weeks} weeks: {cuts}",
+        "",
+        f"Of {s.cases} marks not yet reached at a cut, {s.dated} were given a date; the data "
+        f"can judge {s.decided} of them, and the ~80 % range held the crossing in "
+        f"{_percent(s.coverage)} ({s.covered}/{s.decided}).",
+        f"{s.crossed} marks were crossed later; {s.crossed_called_unreachable} of them had "
+        f"been called not at the current pace. Of {s.unreachable_calls} such calls, "
+        f"{s.unreachable_reached} were reached within {result.follow_weeks} weeks.",
+        "Expected dates of crossed marks: "
+        + (
+            f"median error {s.median_abs_error_days:.0f} days, bias {s.mean_error_days:+.0f} "
+            f"days (positive: late), latest by {s.max_late_days} and earliest by "
+            f"{s.max_early_days} days."
+            if s.median_abs_error_days is not None
+            else "none to judge yet."
+        ),
+        f"Inverted ranges: {s.inverted}.",
+        "",
+        f"{'site':<24} {'dated':>5} {'decided':>7} {'coverage':>8} {'open-ended':>10} "
+        f"{'crossed':>7} {'called_unr.':>11} {'unr.reached':>8} {'inverted':>8}  median error",
+    ]
+    for site, summary in result.by_site.items():
+        lines.append(f"{site[:24]:<24} {_summary_line(summary)}")
+    lines.append(f"{'all sites':<24} {_summary_line(s)}")
+    return "\n".join(lines) + "\n"
