@@ -14,6 +14,7 @@ LEAVES = ("model", "errors", "schema", "privacy", "names")
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     **{leaf: ("",) for leaf in LEAVES},  # a leaf imports nothing of the package
     "ingest": ("metrics", "report", "cli", "api", "status", "history"),
+    "fetch": ("metrics", "report", "cli", "api"),
     "metrics": ("report", "ingest", "cli", "api"),
     "report": ("store", "metrics", "ingest", "config", "api", "cli", "event_files"),
     "cli": ("metrics", "store", "event_files", "ingest.", "directory", "forget", "prune"),
