@@ -150,7 +150,8 @@ def coverage(manifest: store.Manifest, today: date) -> list[Coverage]:
 def report_refresh_date(path: Path) -> date | None:
     """The `Report Refresh Date` of a downloaded report's first row (the latest date of
     Microsoft's data), or None when the file has no row or no such column."""
-    from ..ingest.periods import header_key, parse_date
+    from ..ingest.periods import parse_date
+    from ..ingest.report_files import header_key
 
     try:
         with open(path, encoding="utf-8-sig", newline="") as f:

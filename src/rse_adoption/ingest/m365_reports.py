@@ -10,7 +10,7 @@ about the network; read as if it were, it would look like a broken Viva Engage f
 Header lists come from the Microsoft Graph v1.0 reference pages `reportroot-get<Report>`
 (microsoftgraph/microsoft-graph-docs-contrib, api-reference/v1.0/api; the CSV schema of
 each page's example) and the files in ../shared/samples/m365. Headers compare as
-periods.header_key does (no case, blanks or punctuation), so the Graph CSV headers, the
+report_files.header_key does (no case, blanks or punctuation), so the Graph CSV headers, the
 admin center's display headers where they spell the same words, and the JSON keys of the
 `$format=application/json` variant all match. A report is recognised by a few headers that
 only it has, tried in order (more specific first).
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..errors import DataError
-from .periods import header_key, headers_of
+from .report_files import header_key, headers_of
 
 _VIVA = 'export "Viva Engage activity user detail" instead'
 _TEAMS = 'export "Teams user activity user detail" instead'

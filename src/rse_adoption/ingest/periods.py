@@ -17,7 +17,6 @@ with other bytes replaces them, and overlapping periods are kept apart, never su
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -35,13 +34,13 @@ from ..errors import DataError
 from ..event_files import copy_rows
 from ..schema import ACTIVITY_SCHEMA
 from .canonical import Batch, ReadContext, rejects_table
+from .m365_reports import explain
+from .report_files import MAX_JSON_BYTES, header_key, headers_of, is_json, json_records
 from .textio import (
     iter_csv_records,
-    open_binary,
     read_sample,
     sniff_delimiter,
     sniff_text,
-    split_line,
 )
 
 #: A Microsoft 365 report with "conceal user, group and site names" on: user principal
@@ -49,14 +48,6 @@ from .textio import (
 CONCEALED_NAME = re.compile(r"[0-9A-F]{32}")
 #: Count fields of the activity-period table.
 COUNT_FIELDS = ("posts", "replies", "reactions", "reads", "other_activity")
-#: Refuse a JSON report larger than this (it is read whole; real ones are a few MB).
-MAX_JSON_BYTES = 1 << 30
-
-
-def header_key(name: str) -> str:
-    """Headers compare without case, blanks or punctuation: `Posted Count`, `postedCount`
-    and `posted_count` are one name."""
-    return re.sub(r"[^0-9a-z]", "", name.replace("\ufeff", "").lower())
 
 
 @dataclass(frozen=True)
@@ -110,55 +101,6 @@ def oversized_json(path: Path) -> str | None:
     )
 
 
-def _is_json(path: Path) -> bool:
-    return path.name.lower().removesuffix(".gz").endswith(".json") and read_sample(
-        path, 4096
-    ).lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"["))
-
-
-def _json_records(path: Path) -> list[dict[str, Any]]:
-    """The objects of a Graph JSON report: `{"value": [...]}` (one page) or a bare list."""
-    if not path.name.lower().endswith(".gz") and path.stat().st_size > MAX_JSON_BYTES:
-        raise DataError(f"{path}: JSON report larger than {MAX_JSON_BYTES >> 20} MiB")
-    with open_binary(path) as f:
-        raw = f.read(MAX_JSON_BYTES + 1)
-    if len(raw) > MAX_JSON_BYTES:
-        raise DataError(f"{path}: JSON report larger than {MAX_JSON_BYTES >> 20} MiB")
-    try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not valid JSON: {exc}") from None
-    if isinstance(data, dict):
-        data = data.get("value")
-    if not isinstance(data, list):
-        raise DataError(f'{path}: a JSON report holds a list under "value"')
-    return data
-
-
-def headers_of(path: Path) -> list[str]:
-    """CSV header names, or the keys of a JSON report's first object. Every activity-count
-    format asks during detection: the answer is read once per file version."""
-    stat = path.stat()
-    return list(_headers(path, stat.st_size, stat.st_mtime_ns))
-
-
-@functools.lru_cache(maxsize=64)
-def _headers(path: Path, size: int, mtime_ns: int) -> tuple[str, ...]:
-    return tuple(_read_headers(path))
-
-
-def _read_headers(path: Path) -> list[str]:
-    if _is_json(path):
-        try:
-            records = _json_records(path)
-        except DataError:
-            return []
-        first = records[0] if records and isinstance(records[0], dict) else {}
-        return [str(k) for k in first]
-    info = sniff_text(path)
-    return split_line(info.first_line, sniff_delimiter(info.first_line))
-
-
 def missing_columns(fmt: PeriodFormat, path: Path) -> list[str]:
     return match(fmt, headers_of(path))[1]
 
@@ -173,8 +115,8 @@ def sniff(fmt: PeriodFormat, path: Path) -> bool:
 def _records(path: Path, context: ReadContext) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     """Header and (line, fields) of every row, CSV or JSON alike (a JSON object's line is
     its position in the list, counting from 1)."""
-    if _is_json(path):
-        records = _json_records(path)
+    if is_json(path):
+        records = json_records(path)
         headers: list[str] = []
         for obj in records:
             if isinstance(obj, dict):
@@ -263,8 +205,6 @@ def read(fmt: PeriodFormat, path: Path, context: ReadContext) -> Iterator[Batch]
     headers, records = _records(path, context)
     positions, missing = match(fmt, headers)
     if missing:
-        from .m365_reports import explain  # it reads headers with this module's functions
-
         why = explain(path) or f"missing column(s) {', '.join(missing)}"
         raise DataError(f"{path}: not a {fmt.name} export: {why}")
     if context.day is None and (
