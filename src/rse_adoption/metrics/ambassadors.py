@@ -27,6 +27,9 @@ from .segments import Window
 EFFECT_WEEKS = 8
 #: Fewest weeks needed on each side.
 MIN_EFFECT_WEEKS = 4
+NO_WEEKLY_DETAIL = (
+    "no weekly detail: the activity periods are the window as a whole (activity_grain period)"
+)
 
 
 def site_ambassadors(con: Connection) -> dict[str, tuple[int, int]]:
@@ -249,7 +252,7 @@ def network(ctx: Context, reach: dict[str, tuple[int, int, int]] | None = None) 
     settings, look = ctx.settings, ctx.lookback
     counts = site_ambassadors(ctx.con)
     shown = [g for g in ctx.shown if g.headcount]
-    first = max(0, ((ctx.first_day or ctx.window.as_of) - look.monday0).days // 7)
+    first = max(0, ((ctx.weekly_start or ctx.window.as_of) - look.monday0).days // 7)
     weeks = list(range(first, look.last_week + 1))
     weekly = weekly_contributors(ctx.con, 1, look.last_week)
     shares = {
@@ -263,6 +266,8 @@ def network(ctx: Context, reach: dict[str, tuple[int, int, int]] | None = None) 
     }
     controls = [g.site or "" for g in shown if counts.get(g.site or "", (0, 0))[0] == 0]
     pooled, per_site = difference_in_differences(shares, weeks, starts, controls)
+    if ctx.weekly_start is None:  # activity periods equal to the window: no weekly shares
+        pooled, per_site = _not_estimable(NO_WEEKLY_DETAIL, len(starts), len(controls)), {}
     return Ambassadors(
         per_employees=settings.ambassador_per_employees,
         sites=tuple(
