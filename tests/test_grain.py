@@ -176,6 +176,17 @@ def test_seven_day_periods_ending_on_sundays_give_the_week_grain(tmp_path: Path,
         ("2026-10-19", 1, 1, 2),
     ]
     assert lyon["forecast"] is not None
+    # A few one-day periods do not tile the window: the weeks still do, and a note says why
+    # the days are not used (and they add nothing: erin stays inactive).
+    day = dt.date(2026, 10, 20)
+    _ingest(cli, tmp_path, "daily.csv", viva_csv(day, 1, {"erin": (5, 0, 0)}))
+    again = cli("report", "--window", "28", "--as-of", "2026-10-25", "--json").json()
+    assert again["activity_grain"] == "week"
+    assert site(again, "Lyon")["segments"] == lyon["segments"]
+    assert any(
+        "one-day periods do not cover" in n and "so its seven-day periods are used" in n
+        for n in again["notes"]
+    )
     # A window that is not whole ISO weeks is not tiled by them.
     shifted = cli("report", "--window", "28", "--as-of", "2026-10-24", "--json")
     assert shifted.exit_code == 65

@@ -103,9 +103,9 @@ def tile_ends(grain: str, window: Window) -> list[date] | None:
 def _format_grain(
     source_format: str, entries: list[dict[str, Any]], window: Window, notes: list[str]
 ) -> tuple[str, list[dict[str, Any]]] | None:
-    """(grain, its entries) for one format, the finest that fits; a note for a format
-    whose one-day or seven-day periods in the window leave gaps and that falls back to a
-    coarser grain or to nothing."""
+    """(grain, its entries) for one format, the finest that fits; a note for each finer
+    grain whose periods in the window leave gaps (the report falls back to a coarser grain
+    or to nothing)."""
     gaps: list[str] = []
     for grain, days in TILE_DAYS.items():
         held = {f["refresh_date"]: f for f in entries if int(f["period_days"]) == days}
@@ -114,6 +114,7 @@ def _format_grain(
             continue
         missing = [d for d in ends if d.isoformat() not in held]
         if not missing:
+            notes += [f"{gap}, so its seven-day periods are used." for gap in gaps]
             return grain, sorted(held.values(), key=lambda f: f["refresh_date"])
         if len(missing) < len(ends):
             gaps.append(_gap_text(source_format, grain, missing, window))
