@@ -12,6 +12,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 
 from rse_adoption.metrics import grain
 from rse_adoption.metrics.segments import Window
+from rse_adoption.report.json_report import schema
 from rse_adoption.store import Manifest
 
 from .conftest import write
@@ -88,6 +90,7 @@ def test_28_daily_files_give_the_event_logs_segments_weekly_series_and_forecast(
     assert cli("report", *window, "--data-dir", demo["data"]).exit_code == 0
     full_log = cli("report", *window, "--data-dir", demo["data"]).json()
 
+    jsonschema.validate(report, schema())
     assert report["activity_grain"] == "day"
     assert same_activity["activity_grain"] == full_log["activity_grain"] == "events"
     assert [(p["period_days"], p["refresh_date"]) for p in report["activity_periods"]] == [
@@ -198,6 +201,7 @@ def test_a_single_period_equal_to_the_window_has_no_weekly_detail(tmp_path: Path
     counts = {"alice": (3, 1, 0), "bob": (0, 4, 0), "carol": (0, 0, 1)}
     _ingest(cli, tmp_path, "D90.csv", viva_csv(dt.date(2026, 10, 31), 90, counts))
     report = cli("report", "--window", "90", "--as-of", "2026-10-31", "--json").json()
+    jsonschema.validate(report, schema())
     assert report["activity_grain"] == "period"
     lyon = site(report, "Lyon")
     assert lyon["segments"]["contributor"] == 1 and lyon["segments"]["reader"] == 1
