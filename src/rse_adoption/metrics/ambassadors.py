@@ -266,7 +266,7 @@ def network(ctx: Context, reach: dict[str, tuple[int, int, int]] | None = None) 
     }
     controls = [g.site or "" for g in shown if counts.get(g.site or "", (0, 0))[0] == 0]
     pooled, per_site = difference_in_differences(shares, weeks, starts, controls)
-    if ctx.weekly_start is None:  # activity periods equal to the window: no weekly shares
+    if not ctx.weekly:  # activity periods equal to the window: no weekly shares
         pooled, per_site = _not_estimable(NO_WEEKLY_DETAIL, len(starts), len(controls)), {}
     return Ambassadors(
         per_employees=settings.ambassador_per_employees,

@@ -64,8 +64,14 @@ class Context:
     #: The report's activity_grain (grain.coverage): events, day, week or period.
     grain: str = "events"
     #: The first day with weekly detail (events, or periods tiling days or weeks), None
-    #: when there is none: no weekly series, forecast, habit nor ambassador effect.
+    #: when there is none.
     weekly_start: date | None = None
+
+    @property
+    def weekly(self) -> bool:
+        """False when the only activity is periods equal to the window (grain "period"
+        without events): no weekly series, forecast, habit nor ambassador effect."""
+        return not (self.grain == "period" and self.weekly_start is None)
 
     @property
     def shown(self) -> list[GroupFigures]:
@@ -102,14 +108,15 @@ def prepare(
     _note_concealed_names(con, manifest, notes)
     starts = [d for d in (first_day, cover.weekly_start) if d is not None]
     weekly_start = min(starts) if starts else None
-    if weekly_start is None:
+    weekly = not (cover.grain == "period" and weekly_start is None)  # as Context.weekly
+    if not weekly:
         notes.append(
             "No weekly detail at this grain (one period equal to the window): the weekly "
             "series, the forecast, habit and the ambassador effect need events, one-day "
             "periods for every day of the window (`fetch m365`), or seven-day periods ending "
             'on each of its Sundays (docs/metrics.md, "Grain").'
         )
-    groups, totals = _site_figures(con, settings, window, site_names, weekly_start is not None)
+    groups, totals = _site_figures(con, settings, window, site_names, weekly)
     look = _lookback(settings, manifest, window)
     segments.create_contribution_weeks(con, look.files, look.monday0, window.as_of, look.monday0)
     segments.add_period_contributions(
@@ -198,8 +205,8 @@ def _periods_used(
                 f"no activity period of the store is the {window.days} days ending "
                 f"{window.as_of}, nor do one-day or seven-day periods cover each of its days "
                 f"or ISO weeks: the exports give per-person counts over fixed periods, so a "
-                f"report's window must be one of them or be tiled by them.{gaps} "
-                f"Windows they support: use {supported_windows(manifest)}"
+                f"report's window must be one of them or be tiled by them.{gaps} To report "
+                f"on them, use {supported_windows(manifest)}"
             )
         notes.append(
             "Activity periods (Microsoft 365, Slack analytics) count only in a report whose "
@@ -277,8 +284,9 @@ def _create_person_segments(
     notes: list[str],
 ) -> str:
     """Create `people` (the directory's, else activity's), `person_weeks` (events, and the
-    periods tiling the window: grain.coverage) and `person_segments` for the window; append what a reader must know to `notes`; return the headcount source
-    ("directory" or "activity")."""
+    periods tiling the window: grain.coverage) and `person_segments` for the window;
+    append what a reader must know to `notes`; return the headcount source ("directory"
+    or "activity")."""
     data_dir = settings.data_dir
     as_of = window.as_of
     if manifest.directory:
@@ -355,17 +363,6 @@ def site_activity(settings: Settings) -> tuple[Window, dict[str, dict[str, int]]
             return window, sites.site_segment_counts(con)
         finally:
             con.close()
-
-
-def periods_matching(manifest: store.Manifest, window: Window) -> list[dict[str, Any]]:
-    """The activity periods that are exactly `window` (docs/metrics.md, "Activity
-    periods"): the only ones a window's segments may use."""
-    return [
-        entry
-        for entry in manifest.activity_files
-        if int(entry["period_days"]) == window.days
-        and entry["refresh_date"] == window.as_of.isoformat()
-    ]
 
 
 def sum_shown(counts: dict[str, dict[K, int]], groups: Sequence[GroupFigures]) -> dict[K, int]:

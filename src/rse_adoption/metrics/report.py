@@ -61,7 +61,7 @@ def _report(ctx: Context, generated_at: str | None, fields: dict[str, Any]) -> R
     habitual = habit.site_habits(ctx)
 
     def complete(g: GroupFigures) -> GroupFigures:
-        if g.suppressed or g.segments is None or ctx.weekly_start is None:
+        if g.suppressed or g.segments is None or not ctx.weekly:
             return g  # no weekly detail: no forecast nor habit (None: unknown)
         count = habitual.get(g.site, 0)
         return replace(
