@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import asdict, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,29 @@ def test_spark_gives_the_same_figures_from_every_export_format(
     duck, spark = _both_engines(settings, **EVERYTHING)
     assert spark == duck
     assert duck["activity_periods"] and "Lyon Part-Dieu" in {s["site"] for s in duck["sites"]}
+
+
+@needs_spark
+def test_spark_gives_the_same_figures_at_day_grain(demo: dict[str, Path], tmp_path: Path) -> None:
+    """A store of one-day Viva Engage periods (the demo's 28 daily files, the last day's
+    Teams and a D30 beside them): segments, weekly series, habit, forecast and transitions
+    from period rows (metrics/grain.py), on both engines."""
+    platforms = demo["exports"] / "platforms"
+    data = tmp_path / "data"
+    runner = CliRunner()
+    for args in (
+        ["directory", demo["exports"] / "directory.csv"],
+        ["ingest", platforms / "viva_engage" / "daily"],
+        ["ingest", platforms / "viva_engage" / "getYammerActivityUserDetail_D30.csv"],
+    ):
+        result = runner.invoke(app, [*map(str, args), "--data-dir", str(data), "--quiet"])
+        assert result.exit_code == 0, result.stderr
+    settings = Settings(data_dir=data, window_days=28)
+    duck, spark = _both_engines(settings, as_of=date(2026, 10, 31), **EVERYTHING)
+    assert spark == duck
+    assert duck["activity_grain"] == "day"
+    assert duck["totals"]["series"] and duck["totals"]["series"][-1]["contributors"] > 0
+    assert duck["totals"]["segments"]["contributor"] > 0 and duck["transitions"]
 
 
 @needs_spark

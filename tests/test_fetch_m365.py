@@ -676,3 +676,82 @@ def test_json_summary_is_documented() -> None:
     summary = m365.FetchSummary(["teams"], "2026-10-01", "2026-10-02").to_dict()
     for key in [*summary, *json.loads(json.dumps(m365.DayResult("t", "d", "fetched").__dict__))]:
         assert f"`{key}`" in doc, key
+
+
+# --- The grain: a fetched store reports like the event log of the same activity ----------
+
+
+def _expected_levels(first: dt.date, days: int) -> tuple[dict[str, int], dict[int, set[str]]]:
+    """From the fake's own rows (csv_for), computed here without the store: each person's
+    highest level over the days (4 contributor, 3 reactor, 2 reader, 1 visitor), and the
+    contributors of each week (index from the Monday of `first`'s week)."""
+    level: dict[str, int] = {}
+    weekly: dict[int, set[str]] = {}
+    monday = first - dt.timedelta(days=first.weekday())
+    for offset in range(days):
+        day = first + dt.timedelta(days=offset)
+        for report in ("viva_engage", "teams"):
+            for n, upn in enumerate(people_of(report, day)):
+                if report == "viva_engage":  # posted n % 3, read n + 2, liked n % 2
+                    value = 4 if n % 3 else 3 if n % 2 else 2
+                else:  # post messages n % 2, replies n % 3; private chats n + 1
+                    value = 4 if n % 2 + n % 3 else 1
+                level[upn] = max(level.get(upn, 0), value)
+                if value == 4:
+                    weekly.setdefault((day - monday).days // 7, set()).add(upn)
+    return level, weekly
+
+
+def test_a_fetched_store_reports_day_grain_like_the_same_days_ingested_by_hand(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock, cli: Callable[..., Run]
+) -> None:
+    """The done-when of issue 14: 28 fetched days give, for the 28-day window, each site's
+    segments, a weekly series and a forecast; the same CSVs ingested by hand give the same
+    report; both equal the figures computed here from the fake's rows."""
+    users = sorted(
+        {
+            u
+            for d in range(40)
+            for r in ("viva_engage", "teams")
+            for u in people_of(r, TODAY - dt.timedelta(days=d))
+        }
+    )
+    sites = {u: "Lyon" if i < 6 else "Paris" for i, u in enumerate(users)}
+    directory = write(
+        tmp_path / "directory.csv", "email;site\n" + "".join(f"{u};{s}\n" for u, s in sites.items())
+    )
+    fetched, by_hand = tmp_path / "fetched", tmp_path / "by-hand"
+    for data in (fetched, by_hand):
+        assert cli("directory", directory, "--data-dir", data).exit_code == 0
+    assert run(ms, fetched).exit_code == 0
+    first = TODAY - dt.timedelta(days=28)
+    files = []
+    for offset in range(28):
+        day = first + dt.timedelta(days=offset)
+        for report in ("viva_engage", "teams"):  # saved from the admin center or Graph
+            files.append(write(tmp_path / "csv" / f"{report}_{day}.csv", ""))
+            files[-1].write_bytes(csv_for(report, day, refresh=day))
+    assert cli("ingest", *files, "--data-dir", by_hand, "--quiet").exit_code == 0
+
+    window = ("--window", "28", "--as-of", str(TODAY - dt.timedelta(days=1)), "--json")
+    reports = [cli("report", *window, "--data-dir", d).json() for d in (fetched, by_hand)]
+    for report in reports:
+        report.pop("generated_at")
+    assert reports[0] == reports[1]
+    report = reports[0]
+    assert report["activity_grain"] == "day" and len(report["activity_periods"]) == 56
+    level, weekly = _expected_levels(first, 28)
+    names = {4: "contributor", 3: "reactor", 2: "reader", 1: "visitor", 0: "inactive"}
+    monday = first - dt.timedelta(days=first.weekday())
+    for name in ("Lyon", "Paris"):
+        people = [u for u, s in sites.items() if s == name]
+        group = next(s for s in report["sites"] if s["site"] == name)
+        expected = {segment: 0 for segment in names.values()}
+        for upn in people:
+            expected[names[level.get(upn, 0)]] += 1
+        assert group["segments"] == expected
+        assert [(p["week_start"], p["contributors"]) for p in group["series"]] == [
+            (str(monday + dt.timedelta(weeks=w)), len(weekly.get(w, set()) & set(people)))
+            for w in range(5)
+        ]
+        assert group["forecast"] is not None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-SCHEMA_VERSION = "1.4"
+SCHEMA_VERSION = "1.5"
 #: How every renderer names the totals row (the sum over the sites a report shows).
 TOTALS_NAME = "All sites shown"
 
@@ -81,7 +81,9 @@ class GroupFigures:
     status: str | None  # below | tipping | tipped
     progress: float | None  # contributor_share / tipping_point.high
     ambassadors: int | None
-    series: tuple[WeekPoint, ...] = ()
+    #: Weekly points; None when the data has no weekly detail (activity_grain "period"
+    #: without events): unknown, not zero.
+    series: tuple[WeekPoint, ...] | None = ()
     forecast: Forecast | None = None
     #: Window contributors who contributed in at least 9 of the 12 weeks ending with
     #: as_of's week (metrics/habit.py), and the others.
@@ -206,7 +208,8 @@ class SitePersonas:
 @dataclass(frozen=True)
 class ActivityPeriod:
     """Per-person counts of one export format over a period that the report used (its
-    window is exactly that period): `people` rows of `source_format`."""
+    window is exactly that period, or the period is one of the days or weeks tiling it):
+    `people` rows of `source_format`."""
 
     source_format: str
     period_days: int
@@ -233,6 +236,9 @@ class Report:
     generated_at: str
     notes: tuple[str, ...] = field(default_factory=tuple)
     activity_periods: tuple[ActivityPeriod, ...] = ()
+    #: The finest detail every source of the report has (docs/metrics.md, "Grain"):
+    #: "events", "day", "week" or "period" (no weekly detail from the periods).
+    activity_grain: str = "events"
     ambassadors: Ambassadors | None = None
     #: Communities overall and per site (only when asked: `rse-adoption communities`), and
     #: each shown site's most and least lively ones.

@@ -1,8 +1,8 @@
 """The example organisation of `rse-adoption demo`, the tests and the benchmarks.
 
 `organisation.py` makes the organisation and its activity log (numpy, deterministic for a
-seed); `platforms.py` writes that activity as each platform exports it; `write_demo`, here,
-puts both in one folder. Neither module imports the other's caller.
+seed); `platforms.py` writes that activity as each platform exports it, and `m365_daily.py`
+its last 28 days as daily Viva Engage reports; `write_demo`, here, puts them in one folder. Neither module imports the other's caller.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from .m365_daily import write_viva_engage_days
 from .organisation import (
     CLASSES,
     DEMO_SITES,
@@ -29,7 +30,7 @@ from .organisation import (
     write_directory,
     write_events_csv,
 )
-from .platforms import write_platform_exports
+from .platforms import employed_emails, write_platform_exports
 
 __all__ = [
     "CLASSES",
@@ -51,7 +52,8 @@ __all__ = [
 
 def write_demo(out: Path, *, seed: int = 42, scale: float = 1.0) -> dict[str, object]:
     """The demo export folder: directory.csv, events/ with one CSV per month, and
-    platforms/ with the same activity as each platform exports it (platforms.py).
+    platforms/ with the same activity as each platform exports it (platforms.py) and the
+    last 28 days as daily Viva Engage reports (m365_daily.py).
 
     Most months are plain UTF-8 CSV with ISO timestamps; the last month is written as a
     French Excel export would be (`;`, cp1252, DD/MM/YYYY HH:MM:SS, French event names).
@@ -74,6 +76,7 @@ def write_demo(out: Path, *, seed: int = 42, scale: float = 1.0) -> dict[str, ob
             pacsv.write_csv(part, path)
         files.append(path.name)
     platforms = write_platform_exports(org, table, out / "platforms")
+    platforms += write_viva_engage_days(table, employed_emails(org), org.end, out / "platforms")
     return {
         "people": int(org.listed.sum()),
         "events": table.num_rows,

@@ -75,7 +75,7 @@ def write_platform_exports(org: Organisation, table: pa.Table, out: Path) -> lis
     """Write every platform export of `table` (the demo's events, text columns) under
     `out`; returns the paths written, relative to `out`."""
     rows = _rows(table)
-    employed = _employed_emails(org)
+    employed = employed_emails(org)
     written: list[str] = []
     written += _viva_engage(rows, employed, org.end, out)
     written += _teams(rows, employed, org.end, out)
@@ -95,7 +95,7 @@ def _rows(table: pa.Table) -> list[dict[str, Any]]:
     return rows
 
 
-def _employed_emails(org: Organisation) -> list[str]:
+def employed_emails(org: Organisation) -> list[str]:
     """Directory people still employed on the last day: the tenant's accounts."""
     last = (org.end - org.start).days
     return [
@@ -114,7 +114,7 @@ def _counts(rows: list[dict[str, Any]], end: date, days: int) -> dict[str, dict[
     return counts
 
 
-def _csv_text(header: list[str], body: list[list[Any]]) -> str:
+def csv_text(header: list[str], body: list[list[Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
@@ -122,7 +122,7 @@ def _csv_text(header: list[str], body: list[list[Any]]) -> str:
     return buffer.getvalue()
 
 
-def _write(path: Path, text: str, encoding: str = "utf-8-sig") -> None:
+def write_text(path: Path, text: str, encoding: str = "utf-8-sig") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding=encoding, newline="")
 
@@ -194,7 +194,7 @@ def _viva_engage(
     for days in PERIODS:
         body = _viva_engage_rows(_counts(rows, end, days), employed, end, days)
         name = f"viva_engage/getYammerActivityUserDetail_D{days}.csv"
-        _write(out / name, _csv_text(VIVA_ENGAGE_HEADER, body))
+        write_text(out / name, csv_text(VIVA_ENGAGE_HEADER, body))
         written.append(name)
         if days != 90:
             continue
@@ -215,10 +215,10 @@ def _viva_engage(
             for r in body
         ]
         name = "viva_engage/yammerActivityUserDetail_D90.json"
-        _write(out / name, json.dumps({"value": values}, indent=1), "utf-8")
+        write_text(out / name, json.dumps({"value": values}, indent=1), "utf-8")
         written.append(name)
         name = "viva_engage/admin_center_export_D90.csv"
-        _write(out / name, _csv_text(ADMIN_CENTER_HEADER, body))
+        write_text(out / name, csv_text(ADMIN_CENTER_HEADER, body))
         written.append(name)
     return written
 
@@ -252,9 +252,9 @@ def _teams(rows: list[dict[str, Any]], employed: list[str], end: date, out: Path
             ]
         )
     name = "teams/getTeamsUserActivityUserDetail_D90.csv"
-    _write(
+    write_text(
         out / name,
-        _csv_text(
+        csv_text(
             [
                 "Report Refresh Date",
                 "User Id",
@@ -404,7 +404,7 @@ def _slack_analytics(
         "Last active (iOS) (UTC)"
     ).split(",")
     name = f"slack/member-analytics_{start.isoformat()}_{end.isoformat()}.csv"
-    _write(out / name, _csv_text(header, body), "utf-8")
+    write_text(out / name, csv_text(header, body), "utf-8")
     return [name]
 
 
@@ -429,7 +429,7 @@ def _yammer(org: Organisation, rows: list[dict[str, Any]], out: Path) -> list[st
             ("Messages.csv", messages),
             ("Groups.csv", group_rows),
         ):
-            _member(archive, member, "\ufeff" + _csv_text(table[0], table[1:]))
+            _member(archive, member, "\ufeff" + csv_text(table[0], table[1:]))
         _member(archive, "Admins.csv", "\ufeffid,email\r\n")
     return [name]
 
@@ -576,8 +576,8 @@ def _talkspirit(rows: list[dict[str, Any]], out: Path) -> list[str]:
         ]
     )
     writer.writerows(body)
-    _write(out / "talkspirit/activite.csv", buffer.getvalue())
-    _write(out / "talkspirit/map.toml", MAPPING_TOML, "utf-8")
+    write_text(out / "talkspirit/activite.csv", buffer.getvalue())
+    write_text(out / "talkspirit/map.toml", MAPPING_TOML, "utf-8")
     return ["talkspirit/activite.csv", "talkspirit/map.toml"]
 
 

@@ -29,6 +29,9 @@ EFFECT_WEEKS = 8
 MIN_EFFECT_WEEKS = 4
 #: Fewest treated sites for a pooled estimate: its uncertainty is their spread.
 MIN_TREATED_SITES = 3
+NO_WEEKLY_DETAIL = (
+    "no weekly detail: the activity periods are the window as a whole (activity_grain period)"
+)
 
 
 def site_ambassadors(con: Connection) -> dict[str, tuple[int, int]]:
@@ -353,7 +356,7 @@ def network(ctx: Context, reach: dict[str, tuple[int, int, int]] | None = None) 
     settings, look = ctx.settings, ctx.lookback
     counts = site_ambassadors(ctx.con)
     shown = [g for g in ctx.shown if g.headcount]
-    first = max(0, ((ctx.first_day or ctx.window.as_of) - look.monday0).days // 7)
+    first = max(0, ((ctx.weekly_start or ctx.window.as_of) - look.monday0).days // 7)
     weeks = list(range(first, look.last_week + 1))
     weekly = weekly_contributors(ctx.con, 1, look.last_week)
     shares = {
@@ -367,6 +370,8 @@ def network(ctx: Context, reach: dict[str, tuple[int, int, int]] | None = None) 
     }
     controls = [g.site or "" for g in shown if counts.get(g.site or "", (0, 0))[0] == 0]
     pooled, per_site = difference_in_differences(shares, weeks, starts, controls)
+    if not ctx.weekly:  # activity periods equal to the window: no weekly shares
+        pooled, per_site = _not_estimable(NO_WEEKLY_DETAIL, len(starts), len(controls)), {}
     figures, active_in_shown = publish(
         [
             site_figures(

@@ -24,7 +24,7 @@ from ..config import Settings
 from ..errors import DataError
 from ..model import GroupFigures
 from ..schema import CONCEALED_NAMES_FIX
-from . import engine, segments, sites
+from . import engine, grain, segments, sites
 from .engine import Connection
 from .segments import SEGMENTS, Window
 
@@ -61,6 +61,17 @@ class Context:
     notes: tuple[str, ...]
     periods_used: tuple[dict[str, Any], ...]
     lookback: Lookback
+    #: The report's activity_grain (grain.coverage): events, day, week or period.
+    grain: str = "events"
+    #: The first day with weekly detail (events, or periods tiling days or weeks), None
+    #: when there is none.
+    weekly_start: date | None = None
+
+    @property
+    def weekly(self) -> bool:
+        """False when the only activity is periods equal to the window (grain "period"
+        without events): no weekly series, forecast, habit nor ambassador effect."""
+        return not (self.grain == "period" and self.weekly_start is None)
 
     @property
     def shown(self) -> list[GroupFigures]:
@@ -90,19 +101,33 @@ def prepare(
         as_of=as_of or _default_as_of(settings, manifest, last_day), days=settings.window_days
     )
     notes: list[str] = []
-    periods_used = _periods_used(manifest, window, notes)
-    headcount_source = _create_person_segments(con, settings, manifest, window, periods_used, notes)
-    if periods_used:
-        sources = sorted({f["source_format"] for f in periods_used})
-        notes.append(
-            f"Includes per-person activity counts of {', '.join(sources)} for the "
-            f"{window.days} days ending {window.as_of} (no weekly detail: they count in the "
-            "window's segments, not in the weekly series)."
-        )
+    cover = grain.coverage(manifest, window)
+    periods_used = _periods_used(manifest, window, cover, notes)
+    headcount_source = _create_person_segments(con, settings, manifest, window, cover, notes)
+    notes += _grain_notes(cover, window)
     _note_concealed_names(con, manifest, notes)
-    groups, totals = _site_figures(con, settings, window, site_names)
+    starts = [d for d in (first_day, cover.weekly_start) if d is not None]
+    weekly_start = min(starts) if starts else None
+    weekly = not (cover.grain == "period" and weekly_start is None)  # as Context.weekly
+    if not weekly:
+        notes.append(
+            "No weekly detail at this grain (one period equal to the window): the weekly "
+            "series, the forecast, habit and the ambassador effect need events, one-day "
+            "periods for every day of the window (`fetch m365`), or seven-day periods ending "
+            'on each of its Sundays (docs/metrics.md, "Grain").'
+        )
+    groups, totals = _site_figures(con, settings, window, site_names, weekly)
     look = _lookback(settings, manifest, window)
     segments.create_contribution_weeks(con, look.files, look.monday0, window.as_of, look.monday0)
+    segments.add_period_contributions(
+        con,
+        [
+            settings.data_dir / f["path"]
+            for f in cover.weekly_files
+            if f["refresh_date"] >= look.monday0.isoformat()
+        ],
+        look.monday0,
+    )
     if last_day is not None and window.as_of > last_day:
         notes.append(f"as_of {window.as_of} is after the last day with events ({last_day}).")
     return Context(
@@ -118,13 +143,41 @@ def prepare(
         notes=tuple(notes),
         periods_used=tuple(periods_used),
         lookback=look,
+        grain=cover.grain,
+        weekly_start=weekly_start,
     )
+
+
+def _grain_notes(cover: grain.Coverage, window: Window) -> list[str]:
+    """What the activity periods used bring to the report, by grain, then what keeps the
+    others from tiling the window."""
+    notes = []
+    for used in ("day", "week", "period"):
+        names = ", ".join(sorted(f for f, g in cover.formats.items() if g == used))
+        if not names:
+            continue
+        if used == "period":
+            notes.append(
+                f"Includes per-person activity counts of {names} for the {window.days} days "
+                f"ending {window.as_of} (no weekly detail: they count in the window's "
+                "segments, not in the weekly series)."
+            )
+        else:
+            notes.append(
+                f"Includes per-person activity counts of {names} for each "
+                f"{'day' if used == 'day' else 'ISO week'} of the {window.days} days ending "
+                f"{window.as_of}: they count in the window's segments and in its weekly detail."
+            )
+    return notes + list(cover.notes)
 
 
 def _default_as_of(settings: Settings, manifest: store.Manifest, last_day: date | None) -> date:
     """The last day with events, else the end of the latest activity period of the
-    window's length; a DataError saying what to do when there is neither."""
+    window's length, else the last day of the latest one-day or seven-day periods that tile
+    a window that long; a DataError saying what to do when there is none."""
     as_of = last_day or _latest_period_end(manifest, settings.window_days)
+    tiled = [end for end, days, _, _ in grain.tiled_runs(manifest) if days >= settings.window_days]
+    as_of = as_of or max(tiled, default=None)
     if as_of is not None:
         return as_of
     if manifest.activity_files:
@@ -140,21 +193,25 @@ def _default_as_of(settings: Settings, manifest: store.Manifest, last_day: date 
 
 
 def _periods_used(
-    manifest: store.Manifest, window: Window, notes: list[str]
+    manifest: store.Manifest, window: Window, cover: grain.Coverage, notes: list[str]
 ) -> list[dict[str, Any]]:
-    """The activity periods the window may use (periods_matching); a DataError when the
-    store has only periods and none fits, a note when events stand alone."""
-    used = periods_matching(manifest, window)
+    """The activity periods the window uses (grain.coverage); a DataError when the store
+    has only periods and none fits, a note when events stand alone."""
+    used = list(cover.window_files)
     if manifest.activity_files and not used:
         if not manifest.event_files:
+            gaps = "".join(f" {gap}." for gap in cover.notes)
             raise DataError(
                 f"no activity period of the store is the {window.days} days ending "
-                f"{window.as_of}: the exports give per-person counts over fixed periods, so a "
-                f"report's window must be one of them; use {supported_windows(manifest)}"
+                f"{window.as_of}, nor do one-day or seven-day periods cover each of its days "
+                f"or ISO weeks: the exports give per-person counts over fixed periods, so a "
+                f"report's window must be one of them or be tiled by them.{gaps} To report "
+                f"on them, use {supported_windows(manifest)}"
             )
         notes.append(
             "Activity periods (Microsoft 365, Slack analytics) count only in a report whose "
-            f"window is exactly their period; this one uses events only. Windows they "
+            "window is exactly their period, or whose every day (or ISO week) they cover; "
+            f"this one uses events only. Windows they "
             f"support: {supported_windows(manifest)}."
         )
     return used
@@ -183,10 +240,15 @@ def _note_concealed_names(con: Connection, manifest: store.Manifest, notes: list
 
 
 def _site_figures(
-    con: Connection, settings: Settings, window: Window, site_names: Sequence[str]
+    con: Connection,
+    settings: Settings,
+    window: Window,
+    site_names: Sequence[str],
+    weekly: bool = True,
 ) -> tuple[list[GroupFigures], GroupFigures]:
     """The tipping-point figures of the sites asked for (all by default), sorted by name,
-    and of their totals over the sites shown (metrics/sites.py)."""
+    and of their totals over the sites shown (metrics/sites.py); without `weekly` detail,
+    no series (None: unknown, not zeros)."""
     counts = sites.site_segment_counts(con)
     series = sites.site_series(con, segments.week_monday(window))
     weeks = sites.window_weeks(window.start, window.as_of)
@@ -206,6 +268,8 @@ def _site_figures(
         for key in (*SEGMENTS, "ambassadors")
     }
     totals = thresholds(None, total_counts, [], weeks)
+    if not weekly:
+        return [replace(g, series=None) for g in groups], replace(totals, series=None)
     if not totals.suppressed:
         totals = replace(totals, series=sites.sum_series(visible, weeks))
     return groups, totals
@@ -216,12 +280,13 @@ def _create_person_segments(
     settings: Settings,
     manifest: store.Manifest,
     window: Window,
-    periods_used: list[dict[str, Any]],
+    cover: grain.Coverage,
     notes: list[str],
 ) -> str:
-    """Create `people` (the directory's, else activity's) and `person_segments` for the
-    window; append what a reader must know to `notes`; return the headcount source
-    ("directory" or "activity")."""
+    """Create `people` (the directory's, else activity's), `person_weeks` (events, and the
+    periods tiling the window: grain.coverage) and `person_segments` for the window;
+    append what a reader must know to `notes`; return the headcount source ("directory"
+    or "activity")."""
     data_dir = settings.data_dir
     as_of = window.as_of
     if manifest.directory:
@@ -267,7 +332,16 @@ def _create_person_segments(
     segments.create_person_weeks(
         con, segments.event_files(data_dir, manifest, window.months()), window
     )
-    segments.create_person_periods(con, [data_dir / f["path"] for f in periods_used])
+    segments.add_period_weeks(
+        con,
+        [
+            data_dir / f["path"]
+            for f in cover.weekly_files
+            if f["refresh_date"] >= window.start.isoformat()
+        ],
+        window,
+    )
+    segments.create_person_periods(con, [data_dir / f["path"] for f in cover.window_files])
     segments.create_person_segments(con)
     return headcount_source
 
@@ -284,22 +358,11 @@ def site_activity(settings: Settings) -> tuple[Window, dict[str, dict[str, int]]
                 return None
             window = Window(as_of=last_day, days=settings.window_days)
             _create_person_segments(
-                con, settings, manifest, window, periods_matching(manifest, window), []
+                con, settings, manifest, window, grain.coverage(manifest, window), []
             )
             return window, sites.site_segment_counts(con)
         finally:
             con.close()
-
-
-def periods_matching(manifest: store.Manifest, window: Window) -> list[dict[str, Any]]:
-    """The activity periods that are exactly `window` (docs/metrics.md, "Activity
-    periods"): the only ones a window's segments may use."""
-    return [
-        entry
-        for entry in manifest.activity_files
-        if int(entry["period_days"]) == window.days
-        and entry["refresh_date"] == window.as_of.isoformat()
-    ]
 
 
 def sum_shown(counts: dict[str, dict[K, int]], groups: Sequence[GroupFigures]) -> dict[K, int]:
@@ -339,19 +402,29 @@ def _latest_period_end(manifest: store.Manifest, window_days: int) -> date | Non
 
 def supported_windows(manifest: store.Manifest, limit: int = 6) -> str:
     """The report windows the store's activity periods support, latest first, as options:
-    `--window 30 --as-of 2026-10-31 (viva_engage, teams); ...`."""
+    `--window 28 --as-of 2026-10-31 (viva_engage, each day); --window 30 --as-of 2026-10-31
+    (viva_engage, teams); ...` — first the longest each format's one-day or seven-day
+    periods tile (any shorter window within them is tiled too), then the other periods."""
+    runs = [
+        f"--window {days} --as-of {end} ({source_format}, each "
+        f"{'day' if grain_name == 'day' else 'ISO week'})"
+        for end, days, source_format, grain_name in grain.tiled_runs(manifest)
+    ]
     windows: dict[tuple[str, int], set[str]] = {}
     for f in manifest.activity_files:
+        if int(f["period_days"]) == 1:
+            continue  # named by the runs they tile
         windows.setdefault((f["refresh_date"], int(f["period_days"])), set()).add(
             f["source_format"]
         )
     ordered = sorted(windows.items(), key=lambda item: (item[0][0], -item[0][1]), reverse=True)
-    text = "; ".join(
+    options = runs + [
         f"--window {days} --as-of {end} ({', '.join(sorted(formats))})"
-        for (end, days), formats in ordered[:limit]
-    )
-    if len(ordered) > limit:
-        text += f"; and {len(ordered) - limit} more"
+        for (end, days), formats in ordered
+    ]
+    text = "; ".join(options[:limit])
+    if len(options) > limit:
+        text += f"; and {len(options) - limit} more"
     return text
 
 

@@ -473,7 +473,7 @@ def site_forecasts(ctx: Context) -> dict[str | None, Forecast | None]:
     by_site = weekly_contributors(ctx.con, look.window_weeks, look.last_week)
     # a point needs its whole trailing window inside the data; before a known launch
     # there was nothing to miss, so the data is complete from the launch on
-    data_start = ctx.first_day or ctx.window.as_of
+    data_start = ctx.weekly_start or ctx.window.as_of
     warm_up = look.window_weeks - 1
     if settings.launch_date and date.fromisoformat(settings.launch_date) <= data_start:
         data_start, warm_up = date.fromisoformat(settings.launch_date), 0

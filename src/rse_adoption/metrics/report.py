@@ -61,8 +61,8 @@ def _report(ctx: Context, generated_at: str | None, fields: dict[str, Any]) -> R
     habitual = habit.site_habits(ctx)
 
     def complete(g: GroupFigures) -> GroupFigures:
-        if g.suppressed or g.segments is None:
-            return g
+        if g.suppressed or g.segments is None or not ctx.weekly:
+            return g  # no weekly detail: no forecast nor habit (None: unknown)
         count = habitual.get(g.site, 0)
         return replace(
             g,
@@ -86,7 +86,8 @@ def _report(ctx: Context, generated_at: str | None, fields: dict[str, Any]) -> R
         data_first_day=ctx.first_day,
         data_last_day=ctx.last_day,
         generated_at=generated_at or store.utc_now_iso(),
-        notes=ctx.notes,
+        notes=fields.pop("notes", ctx.notes),
+        activity_grain=ctx.grain,
         activity_periods=tuple(
             ActivityPeriod(
                 f["source_format"],
@@ -94,7 +95,7 @@ def _report(ctx: Context, generated_at: str | None, fields: dict[str, Any]) -> R
                 date.fromisoformat(f["refresh_date"]),
                 int(f["rows"]),
             )
-            for f in sorted(ctx.periods_used, key=lambda f: f["source_format"])
+            for f in sorted(ctx.periods_used, key=lambda f: (f["source_format"], f["refresh_date"]))
         ),
         **fields,
     )

@@ -298,6 +298,70 @@ def create_person_periods(con: Connection, files: Sequence[Path]) -> None:
     ).fetchall()
 
 
+#: The week index (as in person_weeks) of an activity period's last day.
+PERIOD_WEEK_SQL = (
+    "(epoch_us(a.refresh_date::TIMESTAMPTZ) - epoch_us($monday::TIMESTAMPTZ)) // $week_us"
+)
+
+
+def add_period_weeks(con: Connection, files: Sequence[Path], window: Window) -> None:
+    """Add to `person_weeks` the levels (PERIOD_LEVEL_SQL) of the one-day or seven-day
+    periods that tile the window (`files`, chosen by grain.coverage), each in the ISO week
+    of its last day (a seven-day period that tiles ends on a Sunday: it is that week).
+    Rows without activity add nothing, as events record only activity; a person-week
+    seen in events and in periods, or on several days, keeps its highest level, never a
+    sum."""
+    if not files:
+        return
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE person_weeks AS
+        SELECT person, listed, week, max(level) AS level FROM (
+            SELECT person, listed, week, level FROM person_weeks
+            UNION ALL
+            SELECT coalesce(k.person_key, a.person_key) AS person,
+                   k.person_key IS NOT NULL AS listed,
+                   {PERIOD_WEEK_SQL} AS week,
+                   {PERIOD_LEVEL_SQL} AS level
+            FROM read_parquet($files) a LEFT JOIN key_map k ON k.key = a.person_key
+            WHERE {PERIOD_LEVEL_SQL} > 0
+        ) GROUP BY person, listed, week
+        """,  # noqa: S608 -- only constants are formatted in
+        {
+            "files": path_list(list(files)),
+            "monday": week_monday(window).isoformat(),
+            "week_us": WEEK_MICROSECONDS,
+        },
+    ).fetchall()
+
+
+def add_period_contributions(con: Connection, files: Sequence[Path], monday: date) -> None:
+    """Add to `contribution_weeks` the people of `people` whose posted count (Viva Engage)
+    or post and reply messages (Teams) are above 0 in one of the tiling periods `files`
+    (the days or weeks of the lookback, chosen by grain.coverage), in the week of the
+    period's last day counted from `monday`. A person and week already there from events
+    is counted once."""
+    if not files:
+        return
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE contribution_weeks AS
+        SELECT DISTINCT person, week FROM (
+            SELECT person, week FROM contribution_weeks
+            UNION ALL
+            SELECT k.person_key AS person, {PERIOD_WEEK_SQL} AS week
+            FROM read_parquet($files) a JOIN key_map k ON k.key = a.person_key
+            WHERE coalesce(a.posts, 0) + coalesce(a.replies, 0) > 0
+        )
+        """,  # noqa: S608 -- only constants are formatted in
+        {
+            "files": path_list(list(files)),
+            "monday": monday.isoformat(),
+            "week_us": WEEK_MICROSECONDS,
+        },
+    ).fetchall()
+
+
 def create_person_segments(con: Connection) -> None:
     """Temp table `person_segments`: every person of `people` with their window segment
     (the highest level of their events and of matching activity periods), and for

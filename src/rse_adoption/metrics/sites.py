@@ -128,12 +128,13 @@ def window_weeks(start: date, as_of: date) -> list[date]:
 
 def sum_series(groups: list[GroupFigures], weeks: list[date]) -> tuple[WeekPoint, ...]:
     """Weekly totals of several sites (a person belongs to one site, so sums are exact)."""
+    every = [g.series for g in groups if g.series is not None]
     return tuple(
         WeekPoint(
             w,
-            sum(g.series[i].contributors for g in groups),
-            sum(g.series[i].active_users for g in groups),
-            sum(g.series[i].contributors_to_date for g in groups),
+            sum(series[i].contributors for series in every),
+            sum(series[i].active_users for series in every),
+            sum(series[i].contributors_to_date for series in every),
         )
         for i, w in enumerate(weeks)
     )

@@ -3,7 +3,8 @@
 
 People are the report's headcount on as_of; each gets its segment in the current window
 (`person_segments`) and in the previous window of the same length, ending the day before
-the current one starts, from events and matching activity periods by the same rules. The
+the current one starts, from events and the activity periods that cover it by the same
+rules (one period equal to it, or one-day or seven-day periods tiling it: grain.coverage). The
 matrix counts people per (previous segment, current segment); a cell of 1 to
 min_group_size − 1 people is null, a rate whose denominator is that small is null too, and
 `publish` hides whatever else would give a hidden cell back (privacy.Disclosure).
@@ -17,7 +18,8 @@ from typing import Any
 from .. import store
 from ..model import SiteTransitions
 from ..privacy import Disclosure
-from .context import Context, periods_matching
+from . import grain
+from .context import Context
 from .engine import Connection
 from .segments import LEVEL_SQL, PERIOD_LEVEL_SQL, SEGMENTS, Window
 
@@ -143,12 +145,22 @@ def section(ctx: Context) -> dict[str, Any]:
     """The Report fields of `rse-adoption transitions`: each site's, then the totals',
     movement between segments since the previous window of the same length."""
     before = previous_window(ctx.window)
-    period_files = store.path_list(
-        [ctx.settings.data_dir / f["path"] for f in periods_matching(ctx.manifest, before)]
-    )
+    cover = grain.coverage(ctx.manifest, before)
+    period_files = store.path_list([ctx.settings.data_dir / f["path"] for f in cover.window_files])
     counts = transition_counts(ctx.con, ctx.event_files(before), period_files, ctx.window)
     published = publish(
         [(g.site, None if g.suppressed else counts.get(g.site or "", {})) for g in ctx.groups],
         ctx.settings.min_group_size,
     )
-    return {"transitions": tuple(published), "previous_window": (before.start, before.as_of)}
+    fields: dict[str, Any] = {
+        "transitions": tuple(published),
+        "previous_window": (before.start, before.as_of),
+    }
+    if ctx.periods_used and not cover.window_files and not ctx.event_files(before):
+        fields["notes"] = (
+            *ctx.notes,
+            f"No activity of the previous window ({before.start} to {before.as_of}): no "
+            "period covers it (one equal to it, or one for each of its days or ISO weeks), "
+            "so everyone counts as inactive in it.",
+        )
+    return fields

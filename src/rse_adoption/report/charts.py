@@ -264,8 +264,8 @@ def trend_figure(site: GroupFigures, report: Report, *, compact: bool = True) ->
     who contributed since the window began — the line that ends on the window's figure
     and is read against the tipping band, drawn in people (low and high shares of the
     headcount)."""
-    if site.suppressed or site.headcount is None:
-        raise ValueError("a suppressed group has no chart")
+    if site.suppressed or site.headcount is None or site.series is None:
+        raise ValueError("a suppressed group, or one without weekly detail, has no chart")
     weeks = date2num([p.week_start for p in site.series])
     fig = _figure(3.9, 2.6) if compact else _figure(7.5, 3.4)
     ax = fig.add_subplot()

@@ -155,7 +155,9 @@ def _site_page(g: GroupFigures, report: Report) -> dict[str, Any]:
             }
             for name in reversed(charts.SEGMENT_ORDER)
         ],
-        "trend": _b64(charts.trend_chart(g, report, compact=False)),
+        "trend": _b64(charts.trend_chart(g, report, compact=False))
+        if g.series is not None
+        else None,
     }
 
 
@@ -172,12 +174,15 @@ def render(report: Report, *, site_pages: bool = False) -> str:
         chart_images = {
             "segments": _b64(charts.segments_chart(report)),
             "pyramid": _b64(charts.pyramid_chart(report)),
-            "trend_totals": _b64(charts.trend_chart(report.totals, report, compact=False)),
-            "trends": [
-                {"name": g.site or "", "png": _b64(charts.trend_chart(g, report))}
-                for g in charts.by_progress(shown)
-            ],
         }
+    if shown and report.totals.series is not None:  # None: no weekly detail at this grain
+        chart_images["trend_totals"] = _b64(
+            charts.trend_chart(report.totals, report, compact=False)
+        )
+        chart_images["trends"] = [
+            {"name": g.site or "", "png": _b64(charts.trend_chart(g, report))}
+            for g in charts.by_progress(shown)
+        ]
     notes = list(report.notes)
     if report.unlisted_active_users:
         notes.append(

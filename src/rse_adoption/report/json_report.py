@@ -42,7 +42,7 @@ def _group(g: GroupFigures, with_site: bool) -> dict[str, Any]:
                 }
                 for p in g.series
             ]
-            if not g.suppressed
+            if not g.suppressed and g.series is not None
             else None,
             "forecast": _forecast(g.forecast) if not g.suppressed else None,
         }
@@ -92,6 +92,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "last_day": _day(report.data_last_day),
         },
         "notes": list(report.notes),
+        "activity_grain": report.activity_grain,
         "activity_periods": [
             {
                 "source_format": a.source_format,

@@ -136,11 +136,14 @@ def detail(g: GroupFigures, report: Report) -> Panel:
     for name in ("contributor", "reactor", "reader", "visitor", "inactive"):
         value = getattr(g.segments, name)
         seg.add_row(name, str(value), _pct(value / headcount))
-    contributors = [p.contributors for p in g.series]
-    active = [p.active_users for p in g.series]
     trend = Text()
-    trend.append(f"weekly contributors {sparkline(contributors)}  ", style="cyan")
-    trend.append(f"weekly active {sparkline(active)}")
+    if g.series is None:
+        trend.append(f"no weekly detail at the {report.activity_grain} grain", style="dim")
+    else:
+        contributors = [p.contributors for p in g.series]
+        active = [p.active_users for p in g.series]
+        trend.append(f"weekly contributors {sparkline(contributors)}  ", style="cyan")
+        trend.append(f"weekly active {sparkline(active)}")
     if g.habitual_contributors is not None:
         trend.append(
             f"\nhabit: {g.habitual_contributors} habitual contributors (9 of the last 12 "
