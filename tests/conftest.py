@@ -24,6 +24,21 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 
 
+class Clock:
+    """A fetcher's time (tests replace its clock and sleep with these): `sleep` advances it and records each wait."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.waits: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+
 class Run:
     def __init__(self, result: Any) -> None:
         self.exit_code: int = result.exit_code

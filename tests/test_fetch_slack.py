@@ -26,7 +26,7 @@ from rse_adoption.ingest import slack_export
 from rse_adoption.ingest.pipeline import ingest_paths
 from rse_adoption.status import store_status
 
-from .conftest import Run, write
+from .conftest import Clock, Run, write
 from .fake_graph import start_server
 from .fake_slack import TEXT_MARK, TOKEN, FakeSlack, Workspace, make_workspace
 
@@ -39,21 +39,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path
     found = start_server(tmp_path_factory.mktemp("tls"))
     yield found
     found[0].stop()
-
-
-class Clock:
-    """The fetcher's time: `sleep` advances it and records each wait."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.waits: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

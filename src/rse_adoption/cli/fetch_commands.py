@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
@@ -124,22 +124,16 @@ def fetch_m365(
         max_minutes=max_minutes,
         on_day=on_day,
     )
-    for failed in summary.days:
-        if failed.status == "error":
-            print(f"rse-adoption: error: {failed.message}", file=sys.stderr)
-    if as_json:
-        sys.stdout.write(json.dumps(summary.to_dict(), ensure_ascii=False) + "\n")
-    elif show:
-        err.print(
-            f"{summary.first_day} to {summary.last_day}: {summary.count('fetched')} days "
-            f"fetched, {summary.count('unchanged')} unchanged, {summary.count('skipped')} "
-            f"not available yet, {summary.count('refused')} refused."
-            + (" Dry run: nothing was stored." if dry_run else "")
-        )
-    if summary.error is not None:
-        raise summary.error
-    if summary.exit_code:
-        raise typer.Exit(summary.exit_code)
+    _finish(
+        summary,
+        [f.message or "" for f in summary.days if f.status == "error"],
+        f"{summary.first_day} to {summary.last_day}: {summary.count('fetched')} days "
+        f"fetched, {summary.count('unchanged')} unchanged, {summary.count('skipped')} "
+        f"not available yet, {summary.count('refused')} refused."
+        + (" Dry run: nothing was stored." if dry_run else ""),
+        as_json=as_json,
+        show=show,
+    )
 
 
 @fetch_app.command("slack")
@@ -216,18 +210,27 @@ def fetch_slack(
         max_minutes=max_minutes,
         on_channel=on_channel,
     )
-    for failed in summary.channels:
-        if failed.status == "error":
-            print(f"rse-adoption: error: #{failed.channel}: {failed.message}", file=sys.stderr)
+    _finish(
+        summary,
+        [f"#{c.channel}: {c.message}" for c in summary.channels if c.status == "error"],
+        f"{summary.count('fetched')} channel(s) fetched, {summary.count('unchanged')} "
+        f"unchanged, {summary.count('skipped')} skipped; "
+        f"{sum(c.events for c in summary.channels)} event(s) added."
+        + (" Dry run: nothing was stored." if dry_run else ""),
+        as_json=as_json,
+        show=show,
+    )
+
+
+def _finish(summary: Any, errors: list[str], totals: str, *, as_json: bool, show: bool) -> None:
+    """The end of every fetch: each item that failed on standard error, the summary as
+    JSON or as one line of totals, and the exit code of what ended the run early."""
+    for message in errors:
+        print(f"rse-adoption: error: {message}", file=sys.stderr)
     if as_json:
         sys.stdout.write(json.dumps(summary.to_dict(), ensure_ascii=False) + "\n")
     elif show:
-        err.print(
-            f"{summary.count('fetched')} channel(s) fetched, {summary.count('unchanged')} "
-            f"unchanged, {summary.count('skipped')} skipped; "
-            f"{sum(c.events for c in summary.channels)} event(s) added."
-            + (" Dry run: nothing was stored." if dry_run else "")
-        )
+        stderr().print(totals)
     if summary.error is not None:
         raise summary.error
     if summary.exit_code:
