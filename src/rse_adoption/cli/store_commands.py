@@ -21,6 +21,7 @@ from .common import (
     DataDirOption,
     DryRunOption,
     JsonOption,
+    LangOption,
     QuietOption,
     SiteOption,
     WaitOption,
@@ -336,6 +337,7 @@ def status(
             help="Warn when the directory was loaded longer ago (days).",
         ),
     ] = 90,
+    lang: LangOption = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     json_out: JsonOption = False,
@@ -343,9 +345,8 @@ def status(
 ) -> None:
     """What the store holds (period, files, rows, quarantine, last ingest, directory) and
     warnings to act on: no recent data, an old directory, a site without activity."""
-    result = store(data_dir, config).status(
-        stale_days=stale_days, directory_max_age=directory_max_age
-    )
+    chosen = store(data_dir, config, language=lang)
+    result = chosen.status(stale_days=stale_days, directory_max_age=directory_max_age)
     if json_out:
         _print_json(result.to_dict())
         return
@@ -353,7 +354,7 @@ def status(
         return
     from ..report.store_text import status_text
 
-    sys.stdout.write(status_text(result))
+    sys.stdout.write(status_text(result, chosen.settings.language))
 
 
 @app.command()
@@ -426,6 +427,7 @@ def prune(
 @handle_errors
 def history_command(
     site: SiteOption = None,
+    lang: LangOption = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     json_out: JsonOption = False,
@@ -433,18 +435,19 @@ def history_command(
 ) -> None:
     """Progress toward the tipping point over time, from the figures `report --history`
     recorded (one line per report day and site; the latest run of a day wins)."""
-    from ..report.store_text import history_text
+    from ..report.store_text import history_text, no_history_text
 
-    result = store(data_dir, config).history(sites=site or ())
+    chosen = store(data_dir, config, language=lang)
+    result = chosen.history(sites=site or ())
     if json_out:
         _print_json(result.to_dict())
         return
     if quiet:
         return
     if not result.rows:
-        stderr().print("No history yet: run `rse-adoption report --history`.")
+        stderr().print(no_history_text(chosen.settings.language))
         return
-    sys.stdout.write(history_text(result.rows))
+    sys.stdout.write(history_text(result.rows, chosen.settings.language))
 
 
 @config_app.command("show")
