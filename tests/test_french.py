@@ -438,3 +438,25 @@ def test_english_is_the_default(cli: Callable[..., object], demo: dict[str, Path
     default = cli("report", "--format", "md", "--data-dir", demo["data"]).stdout  # type: ignore[attr-defined]
     english = cli("report", "--format", "md", "--lang", "en", "--data-dir", demo["data"]).stdout  # type: ignore[attr-defined]
     assert default == english and "| Site | Headcount | Contributors |" in default
+
+
+def test_demo_in_french_is_the_same_organisation(
+    cli: Callable[..., object], demo: dict[str, Path], tmp_path: Path
+) -> None:
+    """`demo --lang fr` labels every month of events in French (columns and actions, as a
+    French Excel export) and says what it wrote in French; loaded, it is the same
+    organisation: the same report as the English demo's."""
+    run: object = cli(
+        "demo", "--lang", "fr", "--out", tmp_path / "exports", "--data-dir", tmp_path / "data"
+    )
+    assert run.exit_code == 0  # type: ignore[attr-defined]
+    assert "2\u202f714 personnes et 47\u202f141 événements écrits" in run.stderr  # type: ignore[attr-defined]
+    for month in sorted((tmp_path / "exports" / "events").iterdir()):
+        header = month.read_bytes().split(b"\r\n")[0].decode("cp1252")
+        assert header == "date;utilisateur;action;site;communauté;content_id;auteur", month
+    reports = []
+    for data in (demo["data"], tmp_path / "data"):
+        result = cli("report", "--json", "--data-dir", data).json()  # type: ignore[attr-defined]
+        result.pop("generated_at")
+        reports.append(result)
+    assert reports[0] == reports[1]

@@ -61,6 +61,7 @@ def demo(
             show_default=False,
         ),
     ] = None,
+    lang: LangOption = None,
     config: ConfigOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
@@ -72,26 +73,28 @@ def demo(
     Eight sites from 4 to 1,400 people, ambassadors, hires and leavers, six months of
     activity with gradual adoption. The last month is a French Excel export (`;`, cp1252).
     With --data-dir, the directory and events/ are also loaded into that store, ready for
-    `report`.
+    `report`. With --lang fr, every month of events/ has French column and action names.
     """
     from ..demo import write_demo
+    from ..report.store_text import demo_loaded_text, demo_written_text
 
-    result = write_demo(out, seed=seed, scale=scale)
+    language = effective_settings(config=config, flags={"language": lang})[0].language
+    result = write_demo(out, seed=seed, scale=scale, language=language)
     files: list[str] = result["files"]  # type: ignore[assignment]
     platforms: list[str] = result["platforms"]  # type: ignore[assignment]
     loaded = None
     if not quiet and not json_out:
         stderr().print(
-            f"Wrote {result['people']} people and {result['events']} events to {out}/ "
-            f"(directory.csv, events/ with {len(files)} files, "
-            f"platforms/ with {len(platforms)} platform exports)."
+            demo_written_text(
+                result["people"], result["events"], out, len(files), len(platforms), language
+            )
         )
     if data_dir is not None:
         target = store(data_dir, config)
         target.load_directory(out / "directory.csv")
         loaded = target.ingest([out / "events"]).rows_ingested
         if not quiet and not json_out:
-            stderr().print(f"Loaded into {data_dir}: {loaded} events.")
+            stderr().print(demo_loaded_text(data_dir, loaded, language))
     if json_out:
         _print_json(
             {

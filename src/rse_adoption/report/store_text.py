@@ -1,6 +1,6 @@
 """The store's state as plain text for people: `status` and `history` without --json (one
-line per fact, aligned, so cron mail reads well and scripts can grep it), in English or
-French (`--lang`)."""
+line per fact, aligned, so cron mail reads well and scripts can grep it), and what `demo`
+wrote, in English or French (`--lang`)."""
 
 from __future__ import annotations
 
@@ -132,3 +132,26 @@ def history_text(rows: list[dict[str, Any]], lang: str = "en") -> str:
 
 def no_history_text(lang: str = "en") -> str:
     return language(lang)._("No history yet: run `rse-adoption report --history`.")
+
+
+def demo_written_text(
+    people: object, events: object, out: object, files: int, platforms: int, lang: str = "en"
+) -> str:
+    """What `demo` wrote, for people."""
+    tr = language(lang)
+    return tr._(
+        "Wrote %(people)s people and %(events)s events to %(out)s/ (directory.csv, events/ "
+        "with %(files)s files, platforms/ with %(platforms)s platform exports).",
+        people=people if tr.english else tr.number(int(str(people))),
+        events=events if tr.english else tr.number(int(str(events))),
+        out=out,
+        files=files,
+        platforms=platforms,
+    )
+
+
+def demo_loaded_text(data_dir: object, events: int, lang: str = "en") -> str:
+    tr = language(lang)
+    return tr._(
+        "Loaded into %(store)s: %(events)s events.", store=data_dir, events=tr.number(events)
+    )
