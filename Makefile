@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo-output
 
-.PHONY: demo test install lint typecheck unit bench clean browser java screenshots
+.PHONY: demo test install lint typecheck unit bench clean browser java screenshots messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,19 @@ screenshots: demo browser
 	$(BIN)/rse-adoption report --data-dir $(DEMO_DIR)/rse-data --format html --site Lyon --out $(DEMO_DIR)/lyon.html --quiet
 	$(BIN)/python -m tests.browser $(DEMO_DIR)/report.html docs/images/overview.png 1280x1800
 	$(BIN)/python -m tests.browser $(DEMO_DIR)/lyon.html docs/images/site-lyon.png 1280x1800
+
+# The French catalogue (docs/operations.md, "Languages"): extract every message of the
+# package and its templates (babel.cfg), merge them into the .po (new ones untranslated,
+# for a translator to fill in; tests/test_french.py fails until they are), compile the .mo
+# the package loads. Commit both.
+LOCALE := src/rse_adoption/locale
+messages: install
+	mkdir -p build
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --project rse-adoption \
+	  --copyright-holder "rse-adoption contributors" -o build/rse_adoption.pot .
+	$(BIN)/pybabel update -i build/rse_adoption.pot -d $(LOCALE) -D rse_adoption -l fr \
+	  --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d $(LOCALE) -D rse_adoption -l fr --statistics
 
 # vivainsights is the habit benchmark's baseline only: installed here, never a dependency.
 bench: install

@@ -89,7 +89,8 @@ def test_cli_exit_78_and_config_show(tmp_path: Path, cli) -> None:  # type: igno
     assert result.exit_code == 78
     assert result.stderr.strip() == (
         f"rse-adoption: error: {bad}:2: unknown setting 'report.windows' (known: data_dir, "
-        "timezone, report.window_days, report.min_group_size, tipping_point.low, "
+        "timezone, report.window_days, report.min_group_size, report.language, "
+        "tipping_point.low, "
         "tipping_point.high, retention.keep_days, ambassadors.per_employees, forecast.lookback_weeks, forecast.launch_date, ingest.mapping, "
         "engine.name, engine.spark_master, m365.tenant_id, m365.client_id, "
         "m365.client_certificate, m365.client_certificate_thumbprint, m365.graph_url, "

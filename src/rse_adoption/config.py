@@ -72,6 +72,10 @@ class Settings:
     #: not a setting: it is read from RSE_ADOPTION_SLACK_TOKEN only, never from a file.
     slack_api_url: str = "https://slack.com/api/"
     slack_lookback_days: int = 30
+    #: The language of what people read (tables, Markdown, HTML, charts, status and
+    #: history text): "en" or "fr". Never the machine's locale, so cron output is the
+    #: same everywhere; JSON and CSV do not change with it.
+    language: str = "en"
 
     def __post_init__(self) -> None:
         # Validated wherever it is built (the CLI, the library, a test): a Settings that
@@ -110,6 +114,7 @@ _ENV = {
     "m365_authority_url": ("RSE_ADOPTION_M365_AUTHORITY_URL", str),
     "slack_api_url": ("RSE_ADOPTION_SLACK_API_URL", str),
     "slack_lookback_days": ("RSE_ADOPTION_SLACK_LOOKBACK_DAYS", int),
+    "language": ("RSE_ADOPTION_LANG", str),
 }
 
 CONFIG_FILE = "rse-adoption.toml"
@@ -122,6 +127,7 @@ FILE_KEYS: dict[tuple[str, str], tuple[str, type]] = {
     ("", "timezone"): ("timezone", str),
     ("report", "window_days"): ("window_days", int),
     ("report", "min_group_size"): ("min_group_size", int),
+    ("report", "language"): ("language", str),
     ("tipping_point", "low"): ("tipping_low", float),
     ("tipping_point", "high"): ("tipping_high", float),
     ("retention", "keep_days"): ("retention_days", int),
@@ -149,6 +155,9 @@ SECRET_KEYS: dict[tuple[str, str], str] = {
 }
 #: The query engines of the metrics (metrics/engine.py); the first is the default.
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
+#: The languages of people's outputs (report/i18n.py has the catalogues); the first is
+#: the default.
+LANGUAGES: tuple[str, ...] = ("en", "fr")
 
 
 def config_path(explicit: Path | None, environ: Mapping[str, str], cwd: Path) -> Path | None:
@@ -345,6 +354,11 @@ def validate(settings: Settings) -> Settings:
         raise ConfigError(
             f"engine must be one of {', '.join(ENGINES)}, got {settings.engine!r}",
             fields=("engine",),
+        )
+    if settings.language not in LANGUAGES:
+        raise ConfigError(
+            f"report.language must be one of {', '.join(LANGUAGES)}, got {settings.language!r}",
+            fields=("language",),
         )
     if settings.launch_date is not None:
         from datetime import date

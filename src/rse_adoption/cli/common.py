@@ -15,9 +15,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
+import click
 import typer
 
-from ..config import CONFIG_FILE, DEFAULT_DATA_DIR
+from ..config import CONFIG_FILE, DEFAULT_DATA_DIR, LANGUAGES
 from ..errors import OutputError, RseError
 
 if TYPE_CHECKING:  # rich and the library are imported lazily: a cron `--help` stays fast
@@ -67,6 +68,17 @@ AsOfOption = Annotated[
     str | None,
     typer.Option(
         "--as-of", help="Last day of the window, YYYY-MM-DD [default: last day with data]."
+    ),
+]
+
+LangOption = Annotated[
+    str | None,
+    typer.Option(
+        "--lang",
+        click_type=click.Choice(LANGUAGES),
+        help="Language of what people read: tables, Markdown, HTML, charts, text "
+        "[default: en, or report.language, or $RSE_ADOPTION_LANG]. JSON and CSV never change.",
+        show_default=False,
     ),
 ]
 

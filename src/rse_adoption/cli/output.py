@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import OutputError
-from ..report.registry import renderer
+from ..report.registry import Options, renderer
 from .common import console
 
 if TYPE_CHECKING:
@@ -41,13 +41,23 @@ def out_target(out: str | None, default_name: str) -> Path | None:
 
 
 def emit(
-    command: str, format: str, report: Report, *, out: str | None, quiet: bool, details: bool
+    command: str,
+    format: str,
+    report: Report,
+    *,
+    out: str | None,
+    quiet: bool,
+    details: bool,
+    language: str = "en",
+    csv_dialect: str = "excel",
 ) -> None:
-    """Render `report` as `command`'s `format` (report/registry.py) and write it: to
-    standard output, to the `--out` file, or into the `--out` folder (as COMMAND.EXT, or
-    the renderer's own files). With `--quiet`, nothing on standard output."""
+    """Render `report` as `command`'s `format` (report/registry.py) in `language` (for
+    people's formats) and `csv_dialect`, and write it: to standard output, to the `--out`
+    file, or into the `--out` folder (as COMMAND.EXT, or the renderer's own files). With
+    `--quiet`, nothing on standard output."""
     chosen = renderer(command, format)
-    rendered = chosen.render(report, details)
+    options = Options(details=details, language=language, csv_dialect=csv_dialect)
+    rendered = chosen.render(report, options)
     if isinstance(rendered, dict):  # several files: `--out` is their folder
         if out is None:
             raise OutputError(f"--format {format} writes files: give --out FOLDER")

@@ -10,12 +10,14 @@ import click
 import typer
 
 from ..config import ENGINES
+from ..report.csv_report import DIALECTS
 from ..report.registry import formats
 from .app import app
 from .common import (
     AsOfOption,
     ConfigOption,
     DataDirOption,
+    LangOption,
     QuietOption,
     SiteOption,
     handle_errors,
@@ -60,6 +62,15 @@ OutOption = Annotated[
 JsonFormatOption = Annotated[
     bool, typer.Option("--json", help="Same as --format json (for scripts).")
 ]
+CsvDialectOption = Annotated[
+    str,
+    typer.Option(
+        "--csv-dialect",
+        click_type=click.Choice(tuple(DIALECTS)),
+        help="With --format csv: excel (comma, decimal point) or excel-fr (semicolon, "
+        "decimal comma, UTF-8 byte-order mark, for spreadsheets set up for French).",
+    ),
+]
 
 
 def _format_option(command: str) -> object:
@@ -101,6 +112,8 @@ def report(
     ] = False,
     engine: EngineOption = None,
     spark_master: SparkMasterOption = None,
+    lang: LangOption = None,
+    csv_dialect: CsvDialectOption = "excel",
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     json_out: JsonFormatOption = False,
@@ -116,7 +129,8 @@ def report(
         format = "json"
     if format == "png" and out is None:
         raise typer.BadParameter("--format png needs --out FOLDER", param_hint="--out")
-    result = store(data_dir, config).report(
+    chosen = store(data_dir, config, language=lang)
+    result = chosen.report(
         sites=site or (),
         as_of=day,
         window_days=window,
@@ -125,7 +139,16 @@ def report(
         spark_master=spark_master,
         history=history,
     )
-    emit("report", format, result.report, out=out, quiet=quiet, details=bool(site))
+    emit(
+        "report",
+        format,
+        result.report,
+        out=out,
+        quiet=quiet,
+        details=bool(site),
+        language=chosen.settings.language,
+        csv_dialect=csv_dialect,
+    )
 
 
 def _section_command(section: str, options: dict[str, Any]) -> None:
@@ -141,7 +164,8 @@ def _section_command(section: str, options: dict[str, Any]) -> None:
     }
     if section == "ambassadors":
         arguments["names"] = options["names"]
-    result = getattr(store(options["data_dir"], options["config"]), section)(**arguments)
+    chosen = store(options["data_dir"], options["config"], language=options["lang"])
+    result = getattr(chosen, section)(**arguments)
     emit(
         section,
         "json" if options["json_out"] else options["format"],
@@ -149,6 +173,8 @@ def _section_command(section: str, options: dict[str, Any]) -> None:
         out=options["out"],
         quiet=options["quiet"],
         details=bool(options["site"]),
+        language=chosen.settings.language,
+        csv_dialect=options["csv_dialect"],
     )
 
 
@@ -174,6 +200,8 @@ def ambassadors(
     ] = None,
     engine: EngineOption = None,
     spark_master: SparkMasterOption = None,
+    lang: LangOption = None,
+    csv_dialect: CsvDialectOption = "excel",
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     json_out: JsonFormatOption = False,
@@ -205,6 +233,8 @@ def communities(
     ] = None,
     engine: EngineOption = None,
     spark_master: SparkMasterOption = None,
+    lang: LangOption = None,
+    csv_dialect: CsvDialectOption = "excel",
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     json_out: JsonFormatOption = False,
@@ -233,6 +263,8 @@ def transitions(
     min_group_size: MinGroupOption = None,
     engine: EngineOption = None,
     spark_master: SparkMasterOption = None,
+    lang: LangOption = None,
+    csv_dialect: CsvDialectOption = "excel",
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     json_out: JsonFormatOption = False,
@@ -256,6 +288,8 @@ def personas(
     min_group_size: MinGroupOption = None,
     engine: EngineOption = None,
     spark_master: SparkMasterOption = None,
+    lang: LangOption = None,
+    csv_dialect: CsvDialectOption = "excel",
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     json_out: JsonFormatOption = False,

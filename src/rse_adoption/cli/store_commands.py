@@ -21,6 +21,7 @@ from .common import (
     DataDirOption,
     DryRunOption,
     JsonOption,
+    LangOption,
     QuietOption,
     SiteOption,
     WaitOption,
@@ -60,6 +61,7 @@ def demo(
             show_default=False,
         ),
     ] = None,
+    lang: LangOption = None,
     config: ConfigOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
@@ -71,26 +73,28 @@ def demo(
     Eight sites from 4 to 1,400 people, ambassadors, hires and leavers, six months of
     activity with gradual adoption. The last month is a French Excel export (`;`, cp1252).
     With --data-dir, the directory and events/ are also loaded into that store, ready for
-    `report`.
+    `report`. With --lang fr, every month of events/ has French column and action names.
     """
     from ..demo import write_demo
+    from ..report.store_text import demo_loaded_text, demo_written_text
 
-    result = write_demo(out, seed=seed, scale=scale)
+    language = effective_settings(config=config, flags={"language": lang})[0].language
+    result = write_demo(out, seed=seed, scale=scale, language=language)
     files: list[str] = result["files"]  # type: ignore[assignment]
     platforms: list[str] = result["platforms"]  # type: ignore[assignment]
     loaded = None
     if not quiet and not json_out:
         stderr().print(
-            f"Wrote {result['people']} people and {result['events']} events to {out}/ "
-            f"(directory.csv, events/ with {len(files)} files, "
-            f"platforms/ with {len(platforms)} platform exports)."
+            demo_written_text(
+                result["people"], result["events"], out, len(files), len(platforms), language
+            )
         )
     if data_dir is not None:
         target = store(data_dir, config)
         target.load_directory(out / "directory.csv")
         loaded = target.ingest([out / "events"]).rows_ingested
         if not quiet and not json_out:
-            stderr().print(f"Loaded into {data_dir}: {loaded} events.")
+            stderr().print(demo_loaded_text(data_dir, loaded, language))
     if json_out:
         _print_json(
             {
@@ -336,6 +340,7 @@ def status(
             help="Warn when the directory was loaded longer ago (days).",
         ),
     ] = 90,
+    lang: LangOption = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     json_out: JsonOption = False,
@@ -343,9 +348,8 @@ def status(
 ) -> None:
     """What the store holds (period, files, rows, quarantine, last ingest, directory) and
     warnings to act on: no recent data, an old directory, a site without activity."""
-    result = store(data_dir, config).status(
-        stale_days=stale_days, directory_max_age=directory_max_age
-    )
+    chosen = store(data_dir, config, language=lang)
+    result = chosen.status(stale_days=stale_days, directory_max_age=directory_max_age)
     if json_out:
         _print_json(result.to_dict())
         return
@@ -353,7 +357,7 @@ def status(
         return
     from ..report.store_text import status_text
 
-    sys.stdout.write(status_text(result))
+    sys.stdout.write(status_text(result, chosen.settings.language))
 
 
 @app.command()
@@ -426,6 +430,7 @@ def prune(
 @handle_errors
 def history_command(
     site: SiteOption = None,
+    lang: LangOption = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     json_out: JsonOption = False,
@@ -433,18 +438,19 @@ def history_command(
 ) -> None:
     """Progress toward the tipping point over time, from the figures `report --history`
     recorded (one line per report day and site; the latest run of a day wins)."""
-    from ..report.store_text import history_text
+    from ..report.store_text import history_text, no_history_text
 
-    result = store(data_dir, config).history(sites=site or ())
+    chosen = store(data_dir, config, language=lang)
+    result = chosen.history(sites=site or ())
     if json_out:
         _print_json(result.to_dict())
         return
     if quiet:
         return
     if not result.rows:
-        stderr().print("No history yet: run `rse-adoption report --history`.")
+        stderr().print(no_history_text(chosen.settings.language))
         return
-    sys.stdout.write(history_text(result.rows))
+    sys.stdout.write(history_text(result.rows, chosen.settings.language))
 
 
 @config_app.command("show")

@@ -50,14 +50,19 @@ __all__ = [
 ]
 
 
-def write_demo(out: Path, *, seed: int = 42, scale: float = 1.0) -> dict[str, object]:
+def write_demo(
+    out: Path, *, seed: int = 42, scale: float = 1.0, language: str = "en"
+) -> dict[str, object]:
     """The demo export folder: directory.csv, events/ with one CSV per month, and
     platforms/ with the same activity as each platform exports it (platforms.py) and the
     last 28 days as daily Viva Engage reports (m365_daily.py).
 
-    Most months are plain UTF-8 CSV with ISO timestamps; the last month is written as a
-    French Excel export would be (`;`, cp1252, DD/MM/YYYY HH:MM:SS, French event names).
-    Returns a description of what was written.
+    Most months are plain UTF-8 CSV with ISO timestamps and English column and action
+    names; the last month is written as a French Excel export would be (`;`, cp1252,
+    DD/MM/YYYY HH:MM:SS, French column and action names). With `language="fr"` every
+    month is (`demo --lang fr`): the same events, labelled in French. The directory,
+    sites, departments and communities are French in both. Returns a description of what
+    was written.
     """
     org = make_organisation(seed=seed, scale=scale)
     write_directory(org, out / "directory.csv")
@@ -69,7 +74,7 @@ def write_demo(out: Path, *, seed: int = 42, scale: float = 1.0) -> dict[str, ob
         part = table.filter(pa.compute.equal(months, month))
         path = out / "events" / f"events-{month}.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
-        if k == len(month_names) - 1:
+        if k == len(month_names) - 1 or language == "fr":
             _write_french_csv(part, path)
         else:
             part = part.set_column(0, "timestamp", pc_iso(part.column("timestamp")))

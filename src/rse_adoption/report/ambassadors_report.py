@@ -13,6 +13,8 @@ from rich.text import Text
 
 from ..model import AmbassadorEffect, Ambassadors, AmbassadorSite
 from .csv_report import write_csv
+from .i18n import ENGLISH, Language
+from .phrases import phrase
 
 
 def effect_to_dict(effect: AmbassadorEffect | None) -> dict[str, Any] | None:
@@ -119,60 +121,85 @@ def csv_table(ambassadors: Ambassadors) -> tuple[list[str], list[list[object]]]:
     return [*CSV_COLUMNS, "effect_estimate_pp", "effect_reason"], rows
 
 
-def render_csv(ambassadors: Ambassadors) -> str:
-    return write_csv(*csv_table(ambassadors))
+def render_csv(ambassadors: Ambassadors, dialect: str = "excel") -> str:
+    return write_csv(*csv_table(ambassadors), dialect)
 
 
-def effect_sentence(effect: AmbassadorEffect) -> str:
+def effect_sentence(effect: AmbassadorEffect, tr: Language = ENGLISH) -> str:
     if effect.estimate_pp is None:
-        return f"Effect of ambassadors: not estimable — {effect.reason}."
+        return tr._(
+            "Effect of ambassadors: not estimable — %(reason)s.",
+            reason=phrase(effect.reason or "", tr) if effect.reason else effect.reason,
+        )
     low, high = effect.ci80_pp or (0.0, 0.0)
-    return (
-        f"Sites whose first ambassador started in the period gained {effect.estimate_pp:+.1f} "
-        f"points of weekly contributor share relative to {effect.control_sites} site(s) "
-        f"without ambassadors over the same weeks (80 % interval {low:+.1f} to {high:+.1f}; "
-        f"{effect.treated_sites} site(s), {effect.weeks_before} weeks each side). An "
-        "association, not proof that ambassadors caused it."
+    return tr._(
+        "Sites whose first ambassador started in the period gained %(estimate)s points of "
+        "weekly contributor share relative to %(controls)s site(s) without ambassadors over "
+        "the same weeks (80 %% interval %(low)s to %(high)s; %(treated)s site(s), %(weeks)s "
+        "weeks each side). An association, not proof that ambassadors caused it.",
+        estimate=tr.decimal(effect.estimate_pp, 1, sign=True),
+        controls=effect.control_sites,
+        low=tr.decimal(low, 1, sign=True),
+        high=tr.decimal(high, 1, sign=True),
+        treated=effect.treated_sites,
+        weeks=effect.weeks_before,
     )
 
 
-def table(ambassadors: Ambassadors, min_group_size: int) -> Table:
+def table(ambassadors: Ambassadors, min_group_size: int, tr: Language = ENGLISH) -> Table:
     result = Table(
-        title="Ambassadors by site",
+        title=tr._("Ambassadors by site"),
         caption=(
-            f"Target: one per {ambassadors.per_employees} employees. Active: contributors in "
-            f"the window (hidden for fewer than {min_group_size} ambassadors). "
-            + effect_sentence(ambassadors.effect)
+            tr._(
+                "Target: one per %(per)s employees. Active: contributors in the window (hidden "
+                "for fewer than %(min)s ambassadors). ",
+                per=ambassadors.per_employees,
+                min=min_group_size,
+            )
+            + effect_sentence(ambassadors.effect, tr)
         ),
     )
-    result.add_column("Site", no_wrap=True)
-    for name in ("Headcount", "Amb.", "per 100", "Target", "Active"):
+    result.add_column(tr._("Site"), no_wrap=True)
+    for name in (
+        tr._("Headcount"),
+        tr._("Amb."),
+        tr._("per 100"),
+        tr._("Target"),
+        tr._("Active"),
+    ):
         result.add_column(name, justify="right", no_wrap=True)
     if ambassadors.reach_computed:
-        result.add_column("Colleagues reached", justify="right")
-        result.add_column("New contributors (after amb.)", justify="right")
+        result.add_column(tr._("Colleagues reached"), justify="right")
+        result.add_column(tr._("New contributors (after amb.)"), justify="right")
     if ambassadors.roster is not None:
-        result.add_column("Ambassadors (names)")
+        result.add_column(tr._("Ambassadors (names)"))
     for site in ambassadors.sites:
         if site.suppressed:
             result.add_row(site.site, Text(f"< {min_group_size}", style="dim"))
             continue
-        missing = site.ambassadors == 0
-        cells: list[Any] = [
-            site.site,
-            str(site.headcount),
-            Text("none ⚠", style="red") if missing else str(site.ambassadors),
-            f"{site.ambassadors_per_100:.1f}",
-            Text(
-                str(site.target),
-                style="yellow" if (site.ambassadors or 0) < (site.target or 0) else "",
-            ),
-            "—" if site.active_ambassadors is None else str(site.active_ambassadors),
-        ]
-        if ambassadors.reach_computed:
-            cells.append(str(site.reached_colleagues))
-            cells.append(f"{site.new_contributors} ({site.new_contributors_after_ambassador})")
-        if ambassadors.roster is not None:
-            cells.append(", ".join(ambassadors.roster.get(site.site, [])))
-        result.add_row(*cells)
+        result.add_row(*_cells(site, ambassadors, tr))
     return result
+
+
+def _cells(site: AmbassadorSite, ambassadors: Ambassadors, tr: Language) -> list[Any]:
+    missing = site.ambassadors == 0
+    cells: list[Any] = [
+        site.site,
+        tr.number(site.headcount),
+        Text(tr._("none ⚠"), style="red") if missing else tr.number(site.ambassadors),
+        "—" if site.ambassadors_per_100 is None else tr.decimal(site.ambassadors_per_100, 1),
+        Text(
+            tr.number(site.target),
+            style="yellow" if (site.ambassadors or 0) < (site.target or 0) else "",
+        ),
+        tr.number(site.active_ambassadors),
+    ]
+    if ambassadors.reach_computed:
+        cells.append(tr.number(site.reached_colleagues))
+        cells.append(
+            f"{tr.number(site.new_contributors)} "
+            f"({tr.number(site.new_contributors_after_ambassador)})"
+        )
+    if ambassadors.roster is not None:
+        cells.append(", ".join(ambassadors.roster.get(site.site, [])))
+    return cells

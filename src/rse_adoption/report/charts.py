@@ -19,11 +19,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from matplotlib.axes import Axes
-from matplotlib.dates import DateFormatter, date2num
+from matplotlib.dates import date2num, num2date
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from ..model import GroupFigures, Report
+from .i18n import ENGLISH, N_, Language
+from .statuses import ALL_SITES, status_label
 
 #: Segment colours, from no sign of use to contributing (Okabe-Ito blues, then orange).
 SEGMENT_COLOURS = {
@@ -34,11 +36,11 @@ SEGMENT_COLOURS = {
     "contributor": "#E69F00",
 }
 SEGMENT_LABELS = {
-    "inactive": "inactive",
-    "visitor": "visitor (logged in only)",
-    "reader": "reader",
-    "reactor": "reactor",
-    "contributor": "contributor (posted or commented)",
+    "inactive": N_("inactive"),
+    "visitor": N_("visitor (logged in only)"),
+    "reader": N_("reader"),
+    "reactor": N_("reactor"),
+    "contributor": N_("contributor (posted or commented)"),
 }
 SEGMENT_ORDER = ("inactive", "visitor", "reader", "reactor", "contributor")
 
@@ -107,11 +109,11 @@ def by_progress(sites: Sequence[GroupFigures]) -> list[GroupFigures]:
     )
 
 
-def progress_chart(report: Report) -> bytes:
-    return _png(progress_figure(report))
+def progress_chart(report: Report, tr: Language = ENGLISH) -> bytes:
+    return _png(progress_figure(report, tr))
 
 
-def progress_figure(report: Report) -> Figure:
+def progress_figure(report: Report, tr: Language = ENGLISH) -> Figure:
     """Contributor share of each site against the tipping band, most advanced on top."""
     sites = by_progress(report.sites)
     low, high = report.tipping_low, report.tipping_high
@@ -122,14 +124,16 @@ def progress_figure(report: Report) -> Figure:
     ax.axvspan(low, high, color=BAND_COLOUR, alpha=0.12, lw=0)
     for mark in (low, high):
         ax.axvline(mark, color=BAND_COLOUR, lw=1, ls="--")
-    ax.text(low, -0.9, f"{low:.0%}", ha="center", va="bottom", fontsize=8, color=BAND_COLOUR)
-    ax.text(high, -0.9, f"{high:.0%}", ha="center", va="bottom", fontsize=8, color=BAND_COLOUR)
+    for mark in (low, high):
+        ax.text(
+            mark, -0.9, tr.percent(mark, 0), ha="center", va="bottom", fontsize=8, color=BAND_COLOUR
+        )
     for row, g in enumerate(sites):
         if g.suppressed:
             ax.text(
                 0.002,
                 row,
-                f"fewer than {report.min_group_size} people (hidden)",
+                tr._("fewer than %(min)s people (hidden)", min=report.min_group_size),
                 va="center",
                 fontsize=8,
                 color=MUTED,
@@ -142,7 +146,7 @@ def progress_figure(report: Report) -> Figure:
         ax.text(
             share + right * 0.015,
             row,
-            f"{share:.1%} {style.symbol} {style.label}",
+            f"{tr.percent(share, 1)} {style.symbol} {status_label(g.status or 'below', tr)}",
             va="center",
             fontsize=8,
             color=INK,
@@ -150,25 +154,45 @@ def progress_figure(report: Report) -> Figure:
     ax.set_yticks(range(len(sites)), [short_label(g.site or "") for g in sites])
     ax.set_ylim(len(sites) - 0.5, -1.2)
     ax.set_xlim(0, right * 1.25)
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.set_xlabel("contributors as a share of headcount", fontsize=8, color=MUTED)
+    _percent_axis(ax, tr)
+    ax.set_xlabel(tr._("contributors as a share of headcount"), fontsize=8, color=MUTED)
     shown = [g for g in sites if not g.suppressed]
     tipped = sum(g.status == "tipped" for g in shown)
     tipping = sum(g.status == "tipping" for g in shown)
     _style(
         ax,
-        f"{tipped} of {len(shown)} sites {'has' if tipped == 1 else 'have'} tipped, "
-        f"{tipping} {'is' if tipping == 1 else 'are'} in the "
-        f"{low:.0%}–{high:.0%} band ({report.window_days} days to {report.as_of})",
+        tr.ngettext(
+            "%(num)s of %(shown)s sites has tipped, ",
+            "%(num)s of %(shown)s sites have tipped, ",
+            tipped,
+            shown=len(shown),
+        )
+        + tr.ngettext(
+            "%(num)s is in the %(low)s–%(high)s band (%(days)s days to %(end)s)",
+            "%(num)s are in the %(low)s–%(high)s band (%(days)s days to %(end)s)",
+            tipping,
+            low=tr.percent(low, 0),
+            high=tr.percent(high, 0),
+            days=report.window_days,
+            end=tr.short_date(report.as_of),
+        ),
     )
     return fig
 
 
-def segments_chart(report: Report) -> bytes:
-    return _png(segments_figure(report))
+def _percent_axis(ax: Axes, tr: Language) -> None:
+    """Ticks of shares (0..1) as whole percentages: `20%`, `20 %` in French."""
+    if tr.english:
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    else:
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: tr.percent(v, 0)))
 
 
-def segments_figure(report: Report) -> Figure:
+def segments_chart(report: Report, tr: Language = ENGLISH) -> bytes:
+    return _png(segments_figure(report, tr))
+
+
+def segments_figure(report: Report, tr: Language = ENGLISH) -> Figure:
     """Segment mix of each shown site as 100 % stacked bars, in progress order."""
     sites = [g for g in by_progress(report.sites) if not g.suppressed]
     fig = _figure(7.5, 1.6 + 0.3 * max(len(sites), 1))
@@ -185,7 +209,7 @@ def segments_figure(report: Report) -> Figure:
             left=left,
             color=SEGMENT_COLOURS[segment],
             height=0.7,
-            label=SEGMENT_LABELS[segment],
+            label=tr._(SEGMENT_LABELS[segment]),
             edgecolor="white",
             linewidth=0.5,
         )
@@ -193,8 +217,8 @@ def segments_figure(report: Report) -> Figure:
     ax.set_yticks(range(len(sites)), [short_label(g.site or "") for g in sites])
     ax.set_ylim(len(sites) - 0.5, -0.5)
     ax.set_xlim(0, 1)
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.set_xlabel("share of the site's headcount", fontsize=8, color=MUTED)
+    _percent_axis(ax, tr)
+    ax.set_xlabel(tr._("share of the site's headcount"), fontsize=8, color=MUTED)
     ax.legend(
         loc="lower center",
         bbox_to_anchor=(0.5, 1.0),
@@ -205,7 +229,7 @@ def segments_figure(report: Report) -> Figure:
     )
     _style(ax)
     fig.suptitle(
-        "Who reads, who reacts, who publishes: each site's headcount by segment",
+        tr._("Who reads, who reacts, who publishes: each site's headcount by segment"),
         x=0.02,
         ha="left",
         fontsize=10,
@@ -215,11 +239,11 @@ def segments_figure(report: Report) -> Figure:
     return fig
 
 
-def pyramid_chart(report: Report) -> bytes:
-    return _png(pyramid_figure(report))
+def pyramid_chart(report: Report, tr: Language = ENGLISH) -> bytes:
+    return _png(pyramid_figure(report, tr))
 
 
-def pyramid_figure(report: Report) -> Figure:
+def pyramid_figure(report: Report, tr: Language = ENGLISH) -> Figure:
     """The participation pyramid of all shown sites: contributors at the top, the inactive
     at the base, each bar centred and as wide as its share of the headcount."""
     totals = report.totals
@@ -234,7 +258,8 @@ def pyramid_figure(report: Report) -> Figure:
         ax.text(
             max(share / 2, 0.0) + 0.01,
             row,
-            f"{SEGMENT_LABELS[segment]}: {people:,} ({share:.1%})".replace(",", "\u202f"),
+            f"{tr._(SEGMENT_LABELS[segment])}: {tr.number(people, chr(0x202F))} "
+            f"({tr.percent(share, 1)})",
             va="center",
             fontsize=8,
             color=INK,
@@ -242,24 +267,31 @@ def pyramid_figure(report: Report) -> Figure:
     ax.set_yticks([])
     ax.set_ylim(len(order) - 0.5, -0.5)
     ax.set_xlim(-0.55, 1.05)
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{abs(v):.0%}"))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: tr.percent(abs(v), 0)))
     ax.set_xticks([-0.5, -0.25, 0, 0.25, 0.5])
     ax.spines["left"].set_visible(False)
-    ax.set_xlabel("share of headcount (bar width, centred)", fontsize=8, color=MUTED)
+    ax.set_xlabel(tr._("share of headcount (bar width, centred)"), fontsize=8, color=MUTED)
     contributors = totals.segments.contributor if totals.segments else 0
     _style(
         ax,
-        f"Participation pyramid: {contributors / headcount if headcount else 0:.0%} of "
-        f"{headcount:,} people publish".replace(",", "\u202f"),
+        tr._(
+            "Participation pyramid: %(share)s of %(people)s people publish",
+            share=tr.percent(contributors / headcount if headcount else 0, 0),
+            people=tr.number(headcount, chr(0x202F)),
+        ),
     )
     return fig
 
 
-def trend_chart(site: GroupFigures, report: Report, *, compact: bool = True) -> bytes:
-    return _png(trend_figure(site, report, compact=compact))
+def trend_chart(
+    site: GroupFigures, report: Report, *, compact: bool = True, tr: Language = ENGLISH
+) -> bytes:
+    return _png(trend_figure(site, report, compact=compact, tr=tr))
 
 
-def trend_figure(site: GroupFigures, report: Report, *, compact: bool = True) -> Figure:
+def trend_figure(
+    site: GroupFigures, report: Report, *, compact: bool = True, tr: Language = ENGLISH
+) -> Figure:
     """Weekly active people and contributors of one site (or the totals), and the people
     who contributed since the window began — the line that ends on the window's figure
     and is read against the tipping band, drawn in people (low and high shares of the
@@ -271,13 +303,20 @@ def trend_figure(site: GroupFigures, report: Report, *, compact: bool = True) ->
     ax = fig.add_subplot()
     low = report.tipping_low * site.headcount
     high = report.tipping_high * site.headcount
-    ax.axhspan(low, high, color=BAND_COLOUR, alpha=0.14, lw=0, label="tipping band")
+    ax.axhspan(low, high, color=BAND_COLOUR, alpha=0.14, lw=0, label=tr._("tipping band"))
     lines = (
-        ("active_users", "active people, per week", SEGMENT_COLOURS["reader"], "-", 1.3, "o"),
-        ("contributors", "contributors, per week", SEGMENT_COLOURS["contributor"], "--", 1.3, None),
+        ("active_users", tr._("active people, per week"), SEGMENT_COLOURS["reader"], "-", 1.3, "o"),
+        (
+            "contributors",
+            tr._("contributors, per week"),
+            SEGMENT_COLOURS["contributor"],
+            "--",
+            1.3,
+            None,
+        ),
         (
             "contributors_to_date",
-            "contributors since the window began",
+            tr._("contributors since the window began"),
             SEGMENT_COLOURS["contributor"],
             "-",
             2.6,
@@ -298,37 +337,43 @@ def trend_figure(site: GroupFigures, report: Report, *, compact: bool = True) ->
     top = max([high * 1.15, *(p.active_users * 1.08 for p in site.series)], default=high)
     ax.set_ylim(0, max(top, 1))
     ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
-    ax.set_ylabel("people", fontsize=7.5, color=MUTED)
+    ax.set_ylabel(tr._("people"), fontsize=7.5, color=MUTED)
     ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
-    ax.xaxis.set_major_formatter(DateFormatter("%d %b"))
+    # Babel's month names, not strftime's: those follow the machine's locale
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: tr.day_month(num2date(v).date())))
     ax.tick_params(axis="x", labelsize=7)
-    name = site.site or "All sites shown"
+    name = site.site or tr._(ALL_SITES)
     if compact:
         # small multiples: no legend each (the large chart and the caption give the key)
-        _style(ax, f"{short_label(name, 30)} — {site.contributor_share:.1%}")
+        _style(ax, f"{short_label(name, 30)} — {tr.percent(site.contributor_share, 1)}")
     else:
         last = site.series[-1].contributors_to_date if site.series else 0
         _style(
             ax,
-            f"{short_label(name, 40)}: {last:,} contributors since "
-            f"{report.window_start:%d %b}; tipping band {low:,.0f}–{high:,.0f} people".replace(
-                ",", "\u202f"
+            tr._(
+                "%(site)s: %(people)s contributors since %(start)s; tipping band "
+                "%(low)s–%(high)s people",
+                site=short_label(name, 40),
+                people=tr.number(last, chr(0x202F)),
+                start=tr.day_month(report.window_start),
+                low=tr.number(round(low), chr(0x202F)),
+                high=tr.number(round(high), chr(0x202F)),
             ),
         )
         ax.legend(fontsize=7.5, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return fig
 
 
-def all_charts(report: Report) -> dict[str, bytes]:
+def all_charts(report: Report, tr: Language = ENGLISH) -> dict[str, bytes]:
     """Every chart of the report by file name: progress.png, segments.png, pyramid.png, and
     trend-<site>.png for each shown site (trend-all-sites.png for the totals)."""
     charts = {
-        "progress.png": progress_chart(report),
-        "segments.png": segments_chart(report),
-        "pyramid.png": pyramid_chart(report),
+        "progress.png": progress_chart(report, tr),
+        "segments.png": segments_chart(report, tr),
+        "pyramid.png": pyramid_chart(report, tr),
     }
     if not report.totals.suppressed:
-        charts["trend-all-sites.png"] = trend_chart(report.totals, report, compact=False)
+        charts["trend-all-sites.png"] = trend_chart(report.totals, report, compact=False, tr=tr)
     used: set[str] = set(charts)
     for g in by_progress(report.sites):
         if g.suppressed:
@@ -337,5 +382,5 @@ def all_charts(report: Report) -> dict[str, bytes]:
         while name in used:  # two names with the same slug
             name, n = f"trend-{slug(g.site or '')}-{n}.png", n + 1
         used.add(name)
-        charts[name] = trend_chart(g, report)
+        charts[name] = trend_chart(g, report, tr=tr)
     return charts

@@ -12,6 +12,8 @@ from rich.text import Text
 
 from ..model import Community, Report
 from .csv_report import write_csv
+from .i18n import ENGLISH, Language
+from .phrases import phrase
 from .terminal import count, sparkline
 
 FIELDS = (
@@ -77,56 +79,75 @@ def csv_table(report: Report) -> tuple[list[str], list[list[object]]]:
     return columns, rows
 
 
-def render_csv(report: Report) -> str:
-    return write_csv(*csv_table(report))
+def render_csv(report: Report, dialect: str = "excel") -> str:
+    return write_csv(*csv_table(report), dialect)
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.0f}%"
+def _pct(value: float | None, tr: Language = ENGLISH) -> str:
+    return tr.percent(value, 0)
 
 
-def table(report: Report) -> Group:
+def table(report: Report, tr: Language = ENGLISH) -> Group:
     """The terminal rendering: communities over every site shown, then each shown site's."""
     return Group(
-        site_table(report, None),
-        *(site_table(report, g.site) for g in report.sites if not g.suppressed),
+        site_table(report, None, tr),
+        *(site_table(report, g.site, tr) for g in report.sites if not g.suppressed),
     )
 
 
-def site_table(report: Report, site: str | None) -> Table:
+def site_table(report: Report, site: str | None, tr: Language = ENGLISH) -> Table:
     """Communities of one site (None: over every site shown)."""
     items = [c for c in report.communities if c.site == site]
-    title = f"Communities — {site or 'all sites shown'}, {report.window_start} → {report.as_of}"
     result = Table(
-        title=title,
-        caption=f"Communities with fewer than {report.min_group_size} active people are "
-        "hidden; — : a figure that would give a hidden one back.",
+        title=tr._(
+            "Communities — %(site)s, %(start)s → %(end)s",
+            site=site or tr._("all sites shown"),
+            start=tr.short_date(report.window_start),
+            end=tr.short_date(report.as_of),
+        ),
+        caption=tr._(
+            "Communities with fewer than %(min)s active people are hidden; — : a figure that "
+            "would give a hidden one back.",
+            min=report.min_group_size,
+        ),
     )
-    result.add_column("Community")
-    for name in ("Active", "Contrib.", "Posts", "Replies", "Answered"):
+    result.add_column(tr._("Community"))
+    for name in (
+        tr._("Active"),
+        tr._("Contrib."),
+        tr._("Posts"),
+        tr._("Replies"),
+        tr._("Answered"),
+    ):
         result.add_column(name, justify="right", no_wrap=True)
-    result.add_column("Weekly active")
-    result.add_column("Trend")
+    result.add_column(tr._("Weekly active"))
+    result.add_column(tr._("Trend"))
     for c in sorted(items, key=lambda c: (c.suppressed, -(c.active_members or 0), c.name)):
         if c.suppressed:
-            result.add_row(c.name, Text("hidden", style="dim"))
+            result.add_row(c.name, Text(tr._("hidden"), style="dim"))
             continue
         result.add_row(
             c.name,
-            count(c.active_members),
-            count(c.contributors),
-            count(c.posts),
-            count(c.replies),
-            _pct(c.answered_share),
+            count(c.active_members, tr),
+            count(c.contributors, tr),
+            count(c.posts, tr),
+            count(c.replies, tr),
+            _pct(c.answered_share, tr),
             sparkline(list(c.weekly_active or ())),
-            c.trend or "",
+            phrase(c.trend or "", tr),
         )
     return result
 
 
-def render_html(report: Report) -> str:
+def render_html(report: Report, tr: Language = ENGLISH) -> str:
     from .templates import environment
 
-    env = environment()
+    env = environment(tr.code)
     data = to_dict(report)
-    return env.get_template("communities.html.j2").render(data=data, pct=_pct)
+    return env.get_template("communities.html.j2").render(
+        data=data,
+        pct=lambda value: _pct(value, tr),
+        num=lambda value: tr.number(value),
+        date=tr.iso_day,
+        trend=lambda text: phrase(text or "", tr),
+    )

@@ -2,6 +2,12 @@
 
 Cells a spreadsheet would execute as a formula (starting with = + - @, tab or CR) are
 prefixed with a quote, following OWASP's advice on CSV injection.
+
+Two dialects (`--csv-dialect`): `excel`, comma-separated with a decimal point, and
+`excel-fr` for spreadsheets set up for French (Excel, LibreOffice): semicolon-separated,
+decimal comma, and a UTF-8 byte-order mark so that Excel reads accents right. Headers,
+booleans, dates and every other value are the same in both; the language never changes
+a CSV.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from ..model import Forecast, GroupFigures, Report
 
@@ -40,14 +47,29 @@ COLUMNS = (
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def safe_cell(value: object) -> str:
-    """Text of a cell, neutralised if a spreadsheet would read it as a formula."""
+@dataclass(frozen=True)
+class Dialect:
+    delimiter: str
+    decimal: str
+    bom: str
+
+
+#: The `--csv-dialect` choices, the default first (docs/operations.md).
+DIALECTS: dict[str, Dialect] = {
+    "excel": Dialect(delimiter=",", decimal=".", bom=""),
+    "excel-fr": Dialect(delimiter=";", decimal=",", bom="\ufeff"),
+}
+
+
+def safe_cell(value: object, decimal: str = ".") -> str:
+    """Text of a cell, neutralised if a spreadsheet would read it as a formula; numbers
+    with `decimal` as their decimal separator."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return f"{value:.6f}"
+        return f"{value:.6f}".replace(".", decimal)
     text = str(value)
     if isinstance(value, str) and text.startswith(FORMULA_PREFIXES):
         return "'" + text
@@ -97,14 +119,20 @@ def site_rows(report: Report) -> list[list[object]]:
     return [_row(g, report, g.site or "") for g in report.sites]
 
 
-def write_csv(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """CSV text of `columns` and `rows`, every cell through `safe_cell` (every CSV output)."""
+def write_csv(
+    columns: Sequence[str], rows: Iterable[Sequence[object]], dialect: str = "excel"
+) -> str:
+    """CSV text of `columns` and `rows` in `dialect` (a name of DIALECTS), every cell
+    through `safe_cell` (every CSV output)."""
+    chosen = DIALECTS[dialect]
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    out.write(chosen.bom)
+    writer = csv.writer(out, delimiter=chosen.delimiter, lineterminator="\n")
     writer.writerow(columns)
-    writer.writerows([safe_cell(v) for v in row] for row in rows)
+    writer.writerows([safe_cell(v, chosen.decimal) for v in row] for row in rows)
     return out.getvalue()
 
 
-def render(report: Report) -> str:
-    return write_csv(COLUMNS, [*site_rows(report), _row(report.totals, report, "TOTAL")])
+def render(report: Report, dialect: str = "excel") -> str:
+    rows = [*site_rows(report), _row(report.totals, report, "TOTAL")]
+    return write_csv(COLUMNS, rows, dialect)

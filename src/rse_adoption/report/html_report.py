@@ -18,15 +18,18 @@ from typing import Any
 from ..model import GroupFigures, Report
 from . import charts
 from .ambassadors_report import effect_sentence
+from .i18n import ENGLISH, N_, Language
+from .phrases import phrase
+from .statuses import segment_name, status_label
 from .templates import environment
 from .wording import forecast_phrase, forecast_sentence
 
 SEGMENT_RULES = {
-    "contributor": "posted or commented",
-    "reactor": "reacted",
-    "reader": "read or viewed content",
-    "visitor": "only logged in",
-    "inactive": "no activity",
+    "contributor": N_("posted or commented"),
+    "reactor": N_("reacted"),
+    "reader": N_("read or viewed content"),
+    "visitor": N_("only logged in"),
+    "inactive": N_("no activity"),
 }
 
 
@@ -37,17 +40,17 @@ def _version() -> str:
         return "dev"
 
 
-def pct(value: float | None, decimals: int = 1) -> str:
-    return "—" if value is None else f"{value * 100:.{decimals}f} %"
+def pct(value: float | None, decimals: int = 1, tr: Language = ENGLISH) -> str:
+    return tr.percent(value, decimals, en_space=" ")
 
 
-def num(value: int | None) -> str:
+def num(value: int | None, tr: Language = ENGLISH) -> str:
     """An integer with a thin space between thousands (French and SI usage)."""
-    return "—" if value is None else f"{value:,}".replace(",", "\u202f")
+    return tr.number(value, en_group="\u202f")
 
 
-def long_date(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
+def long_date(day: date, tr: Language = ENGLISH) -> str:
+    return tr.long_date(day)
 
 
 def _b64(png: bytes) -> str:
@@ -77,7 +80,7 @@ def _bar_scale(report: Report) -> float:
     return max([report.tipping_high * 1.5, *shares])
 
 
-def _rows(report: Report, scale: float) -> list[Row]:
+def _rows(report: Report, scale: float, tr: Language) -> list[Row]:
     rows = []
     for g in charts.by_progress(report.sites):
         if g.suppressed:
@@ -95,135 +98,185 @@ def _rows(report: Report, scale: float) -> list[Row]:
                 contributors=g.segments.contributor,
                 headcount=g.headcount,
                 ambassadors=g.ambassadors,
-                outlook=forecast_phrase(g.forecast),
+                outlook=forecast_phrase(g.forecast, tr=tr),
             )
         )
     return rows
 
 
-def _site_sentence(g: GroupFigures, report: Report) -> str:
+def _site_sentence(g: GroupFigures, report: Report, tr: Language) -> str:
     assert g.segments is not None and g.headcount is not None
     status_words = {
-        "tipped": "it has reached the tipping point",
-        "tipping": "it is in the tipping band",
-        "below": "it is below the tipping band",
+        "tipped": N_("it has reached the tipping point"),
+        "tipping": N_("it is in the tipping band"),
+        "below": N_("it is below the tipping band"),
     }
     return (
-        f"Between {long_date(report.window_start)} and {long_date(report.as_of)} "
-        f"({report.window_days} days), {num(g.segments.contributor)} of the "
-        f"{num(g.headcount)} people of {g.site} employed on {long_date(report.as_of)} posted "
-        f"or commented at least once: {pct(g.contributor_share)} of its headcount, so "
-        f"{status_words[g.status or 'below']} ({pct(report.tipping_low, 0)}–"
-        f"{pct(report.tipping_high, 0)}). {num(g.active_users)} did something on the "
-        f"network (active), and the site has {num(g.ambassadors)} "
-        f"ambassador{'' if g.ambassadors == 1 else 's'}. "
-        f"Of its contributors, {num(g.habitual_contributors)} have a habit (they contributed "
-        f"in at least 9 of the last 12 weeks) and {num(g.occasional_contributors)} contribute "
-        "occasionally. "
-        f"Headcount source: {_headcount_sentence(report)}"
+        tr._(
+            "Between %(start)s and %(end)s (%(days)s days), %(contributors)s of the %(headcount)s "
+            "people of %(site)s employed on %(end)s posted or commented at least once: %(share)s "
+            "of its headcount, so %(status)s (%(low)s–%(high)s). ",
+            start=long_date(report.window_start, tr),
+            end=long_date(report.as_of, tr),
+            days=report.window_days,
+            contributors=num(g.segments.contributor, tr),
+            headcount=num(g.headcount, tr),
+            site=g.site,
+            share=pct(g.contributor_share, tr=tr),
+            status=tr._(status_words[g.status or "below"]),
+            low=pct(report.tipping_low, 0, tr),
+            high=pct(report.tipping_high, 0, tr),
+        )
+        + tr.ngettext(
+            "%(active)s did something on the network (active), and the site has %(count)s "
+            "ambassador. ",
+            "%(active)s did something on the network (active), and the site has %(count)s "
+            "ambassadors. ",
+            2 if g.ambassadors is None else g.ambassadors,
+            active=num(g.active_users, tr),
+            count=num(g.ambassadors, tr),
+        )
+        + tr._(
+            "Of its contributors, %(habitual)s have a habit (they contributed in at least 9 of the "
+            "last 12 weeks) and %(occasional)s contribute occasionally. Headcount source: "
+            "%(source)s",
+            habitual=num(g.habitual_contributors, tr),
+            occasional=num(g.occasional_contributors, tr),
+            source=_headcount_sentence(report, tr),
+        )
     )
 
 
-def _headcount_sentence(report: Report) -> str:
+def _headcount_sentence(report: Report, tr: Language) -> str:
     if report.headcount_source == "directory":
-        return (
-            "the employee directory: people assigned to the site and employed on "
-            f"{long_date(report.as_of)} (hired on or before it, not left by then)."
+        return tr._(
+            "the employee directory: people assigned to the site and employed on %(day)s "
+            "(hired on or before it, not left by then).",
+            day=long_date(report.as_of, tr),
         )
-    return (
+    return tr._(
         "no directory is loaded, so each person seen in the events counts once at the site "
         "their events name most often; people who never used the network are missing, "
         "which overstates every share."
     )
 
 
-def _site_page(g: GroupFigures, report: Report) -> dict[str, Any]:
+def _site_page(g: GroupFigures, report: Report, tr: Language) -> dict[str, Any]:
     if g.suppressed or g.segments is None:
         return {"name": g.site or "", "suppressed": True}
     headcount = g.headcount or 0
     return {
         "name": g.site or "",
         "suppressed": False,
-        "sentence": _site_sentence(g, report),
-        "outlook": forecast_sentence(g.forecast),
+        "sentence": _site_sentence(g, report, tr),
+        "outlook": forecast_sentence(g.forecast, tr),
         "segments": [
             {
                 "name": name,
-                "rule": SEGMENT_RULES[name],
+                "label": segment_name(name, tr),
+                "rule": tr._(SEGMENT_RULES[name]),
                 "people": getattr(g.segments, name),
                 "share": getattr(g.segments, name) / headcount if headcount else None,
             }
             for name in reversed(charts.SEGMENT_ORDER)
         ],
-        "trend": _b64(charts.trend_chart(g, report, compact=False))
+        "trend": _b64(charts.trend_chart(g, report, compact=False, tr=tr))
         if g.series is not None
         else None,
     }
 
 
-def render(report: Report, *, site_pages: bool = False) -> str:
-    """The whole page. `site_pages` adds a page per site of the report (for `--site`)."""
-    env = environment()
+def _chart_images(report: Report, shown: list[GroupFigures], tr: Language) -> dict[str, Any]:
+    """The page's charts; no trend chart when the report has no weekly detail (a series of
+    None: activity periods as long as the window)."""
+    if not shown:
+        return {}
+    images: dict[str, Any] = {
+        "segments": _b64(charts.segments_chart(report, tr)),
+        "pyramid": _b64(charts.pyramid_chart(report, tr)),
+    }
+    if report.totals.series is not None:
+        images["trend_totals"] = _b64(
+            charts.trend_chart(report.totals, report, compact=False, tr=tr)
+        )
+        images["trends"] = [
+            {"name": g.site or "", "png": _b64(charts.trend_chart(g, report, tr=tr))}
+            for g in charts.by_progress(shown)
+        ]
+    return images
+
+
+def render(report: Report, *, site_pages: bool = False, tr: Language = ENGLISH) -> str:
+    """The whole page, in `tr`'s language. `site_pages` adds a page per site of the report
+    (for `--site`)."""
+    env = environment(tr.code)
     scale = _bar_scale(report)
     shown = [g for g in report.sites if not g.suppressed]
     status_names: dict[str, list[str]] = {"tipped": [], "tipping": [], "below": []}
     for g in charts.by_progress(shown):
         status_names[g.status or "below"].append(g.site or "")
-    chart_images: dict[str, Any] = {}
-    if shown:
-        chart_images = {
-            "segments": _b64(charts.segments_chart(report)),
-            "pyramid": _b64(charts.pyramid_chart(report)),
-        }
-    if shown and report.totals.series is not None:  # None: no weekly detail at this grain
-        chart_images["trend_totals"] = _b64(
-            charts.trend_chart(report.totals, report, compact=False)
-        )
-        chart_images["trends"] = [
-            {"name": g.site or "", "png": _b64(charts.trend_chart(g, report))}
-            for g in charts.by_progress(shown)
-        ]
-    notes = list(report.notes)
+    notes = [phrase(note, tr) for note in report.notes]
     if report.unlisted_active_users:
         notes.append(
-            f"{num(report.unlisted_active_users)} active people are not in the directory and "
-            "are not counted in any site."
+            tr._(
+                "%(people)s active people are not in the directory and are not counted in "
+                "any site.",
+                people=num(report.unlisted_active_users, tr),
+            )
         )
     first, last = report.data_first_day, report.data_last_day
     template = env.get_template("report.html.j2")
     single = len(report.sites) == 1 and site_pages
+    day = long_date(report.as_of, tr)
     title = (
-        f"ESN adoption — {report.sites[0].site}" if single else "ESN adoption by site"
-    ) + f", {long_date(report.as_of)}"
+        tr._("ESN adoption — %(site)s, %(day)s", site=report.sites[0].site, day=day)
+        if single
+        else tr._("ESN adoption by site, %(day)s", day=day)
+    )
     return template.render(
         report=report,
         title=title,
         version=_version(),
-        window_sentence=(
-            f"Window: the {report.window_days} days from {long_date(report.window_start)} to "
-            f"{long_date(report.as_of)}. {len(report.sites)} site"
-            f"{'' if len(report.sites) == 1 else 's'}, "
-            f"{len(report.sites) - len(shown)} hidden for privacy."
+        window_sentence=tr._(
+            "Window: the %(days)s days from %(start)s to %(end)s. ",
+            days=report.window_days,
+            start=long_date(report.window_start, tr),
+            end=day,
+        )
+        + tr.ngettext(
+            "%(num)s site, %(hidden)s hidden for privacy.",
+            "%(num)s sites, %(hidden)s hidden for privacy.",
+            len(report.sites),
+            hidden=len(report.sites) - len(shown),
         ),
-        rows=_rows(report, scale),
+        rows=_rows(report, scale, tr),
         totals=report.totals,
-        totals_outlook=forecast_phrase(report.totals.forecast),
+        totals_outlook=forecast_phrase(report.totals.forecast, tr=tr),
         ambassadors=report.ambassadors,
-        ambassador_effect=effect_sentence(report.ambassadors.effect) if report.ambassadors else "",
+        ambassador_effect=effect_sentence(report.ambassadors.effect, tr)
+        if report.ambassadors
+        else "",
         band_left=round(100 * report.tipping_low / scale, 2),
         band_width=round(100 * (report.tipping_high - report.tipping_low) / scale, 2),
         status_counts={k: len(v) for k, v in status_names.items()},
         status_names=status_names,
         no_ambassadors=[g.site for g in charts.by_progress(shown) if g.ambassadors == 0],
         symbols={k: s.symbol for k, s in charts.STATUS_STYLES.items()},
-        charts=chart_images,
-        site_pages=[_site_page(g, report) for g in report.sites] if site_pages else [],
+        charts=_chart_images(report, shown, tr),
+        site_pages=[_site_page(g, report, tr) for g in report.sites] if site_pages else [],
         notes=notes,
-        headcount_sentence=_headcount_sentence(report),
-        data_period=(
-            f"{long_date(first)} to {long_date(last)} (UTC)" if first and last else "no events"
-        ),
-        pct=pct,
-        num=num,
-        date=long_date,
+        headcount_sentence=_headcount_sentence(report, tr),
+        generated_at=tr.instant(report.generated_at),
+        data_period=tr._(
+            "%(first)s to %(last)s (UTC)", first=long_date(first, tr), last=long_date(last, tr)
+        )
+        if first and last
+        else tr._("no events"),
+        pct=lambda value, decimals=1: pct(value, decimals, tr),
+        num=lambda value: num(value, tr),
+        date=lambda day: long_date(day, tr),
+        status_label=lambda status: status_label(status, tr),
+        segment_name=lambda segment: segment_name(segment, tr),
+        decimal=lambda value, decimals: tr.decimal(value, decimals),
+        lang=tr.code,
     )

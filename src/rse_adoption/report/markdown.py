@@ -3,56 +3,93 @@
 from __future__ import annotations
 
 from ..model import GroupFigures, Report
+from .i18n import ENGLISH, Language
+from .phrases import phrase
+from .statuses import ALL_SITES, status_label
+from .terminal import headcount_source
 from .wording import forecast_phrase
 
-STATUS_LABEL = {"tipped": "tipped ✔", "tipping": "tipping ◐", "below": "below ○"}
+STATUS_SYMBOL = {"tipped": "✔", "tipping": "◐", "below": "○"}
 
 
 def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f} %"
+def _pct(value: float | None, tr: Language) -> str:
+    return tr.percent(value, 1, en_space=" ")
 
 
-def _line(g: GroupFigures, label: str, min_group_size: int) -> str:
+def _status(status: str | None, tr: Language) -> str:
+    if status in STATUS_SYMBOL:
+        return f"{status_label(status, tr)} {STATUS_SYMBOL[status]}"
+    return str(status)
+
+
+def _line(g: GroupFigures, label: str, min_group_size: int, tr: Language) -> str:
     if g.suppressed:
-        return f"| {label} | fewer than {min_group_size} people | | | | | |"
+        people = tr._("fewer than %(min)s people", min=min_group_size)
+        return f"| {label} | {people} | | | | | |"
     assert g.segments is not None
     return (
-        f"| {label} | {g.headcount} | {g.segments.contributor} | {_pct(g.contributor_share)} "
-        f"| {STATUS_LABEL.get(g.status or '', g.status)} | {g.ambassadors} "
-        f"| {_escape(forecast_phrase(g.forecast))} |"
+        f"| {label} | {tr.number(g.headcount)} | {tr.number(g.segments.contributor)} "
+        f"| {_pct(g.contributor_share, tr)} | {_status(g.status, tr)} "
+        f"| {tr.number(g.ambassadors)} | {_escape(forecast_phrase(g.forecast, tr=tr))} |"
     )
 
 
-def render(report: Report) -> str:
-    low, high = report.tipping_low, report.tipping_high
+def render(report: Report, tr: Language = ENGLISH) -> str:
+    low, high = tr.percent(report.tipping_low, 0, " "), tr.percent(report.tipping_high, 0, " ")
+    start = report.window_start if tr.english else tr.long_date(report.window_start)
     lines = [
-        f"# ESN adoption by site — {report.as_of.isoformat()}",
+        tr._("# ESN adoption by site — %(day)s", day=tr.short_date(report.as_of)),
         "",
-        f"Window: {report.window_days} days, {report.window_start} to {report.as_of} (UTC). "
-        f"A site tips when contributors (people who posted or commented in the window) "
-        f"reach {high * 100:.0f} % of its headcount; {low * 100:.0f} %–{high * 100:.0f} % is the "
-        f"tipping band. Headcount source: {report.headcount_source}.",
+        tr._(
+            "Window: %(days)s days, %(start)s to %(end)s (UTC). A site tips when contributors "
+            "(people who posted or commented in the window) reach %(high)s of its headcount; "
+            "%(low)s–%(high)s is the tipping band. Headcount source: %(source)s.",
+            days=report.window_days,
+            start=start,
+            end=tr.short_date(report.as_of),
+            high=high,
+            low=low,
+            source=headcount_source(report, tr),
+        ),
         "",
-        f"| Site | Headcount | Contributors | Share | Status | Ambassadors | {high * 100:.0f} % expected |",
+        "| "
+        + " | ".join(
+            (
+                tr._("Site"),
+                tr._("Headcount"),
+                tr._("Contributors"),
+                tr._("Share"),
+                tr._("Status"),
+                tr._("Ambassadors"),
+                tr._("%(high)s expected", high=high),
+            )
+        )
+        + " |",
         "|---|---:|---:|---:|---|---:|---|",
     ]
     for g in sorted(report.sites, key=lambda g: -(g.progress or -1)):
-        lines.append(_line(g, _escape(g.site or ""), report.min_group_size))
-    lines.append(_line(report.totals, "**All sites shown**", report.min_group_size))
+        lines.append(_line(g, _escape(g.site or ""), report.min_group_size, tr))
+    lines.append(_line(report.totals, f"**{tr._(ALL_SITES)}**", report.min_group_size, tr))
     lines.append("")
     if report.unlisted_active_users:
         lines.append(
-            f"{report.unlisted_active_users} active people are not in the directory and are "
-            "not counted in any site."
+            tr._(
+                "%(people)s active people are not in the directory and are not counted in "
+                "any site.",
+                people=tr.number(report.unlisted_active_users),
+            )
         )
     for note in report.notes:
-        lines.append(f"> {note}")
+        lines.append(f"> {phrase(note, tr)}")
     lines.append(
-        f"Sites with fewer than {report.min_group_size} people are not shown (privacy). "
-        "Definitions: docs/metrics.md."
+        tr._(
+            "Sites with fewer than %(min)s people are not shown (privacy). Definitions: "
+            "docs/metrics.md.",
+            min=report.min_group_size,
+        )
     )
     return "\n".join(lines) + "\n"

@@ -10,6 +10,9 @@ from rich.table import Table
 
 from ..model import PERSONAS, Report
 from .csv_report import write_csv
+from .i18n import ENGLISH, Language
+from .phrases import phrase
+from .statuses import ALL_SITES, persona_name
 
 
 def to_dict(report: Report) -> dict[str, Any]:
@@ -42,35 +45,48 @@ def csv_table(report: Report) -> tuple[list[str], list[list[object]]]:
     return ["site", "suppressed", *PERSONAS], rows
 
 
-def render_csv(report: Report) -> str:
-    return write_csv(*csv_table(report))
+def render_csv(report: Report, dialect: str = "excel") -> str:
+    return write_csv(*csv_table(report), dialect)
 
 
-def table(report: Report) -> Table:
+def table(report: Report, tr: Language = ENGLISH) -> Table:
     result = Table(
-        title=f"Personas, {report.window_start} → {report.as_of}",
+        title=tr._(
+            "Personas, %(start)s → %(end)s",
+            start=tr.short_date(report.window_start),
+            end=tr.short_date(report.as_of),
+        ),
         caption=(
-            report.personas_reason
-            or f"— : fewer than {report.min_group_size} people, or a figure that would give such "
-            "a count back (privacy). Rules: docs/metrics.md#personas."
+            phrase(report.personas_reason, tr)
+            if report.personas_reason
+            else tr._(
+                "— : fewer than %(min)s people, or a figure that would give such a count back "
+                "(privacy). Rules: docs/metrics.md#personas.",
+                min=report.min_group_size,
+            )
         ),
     )
-    result.add_column("Site")
+    result.add_column(tr._("Site"))
     for name in PERSONAS:
-        result.add_column(name, justify="right")
+        result.add_column(persona_name(name, tr), justify="right")
     for p in report.personas:
-        label = p.site or "All sites shown"
+        label = p.site or tr._(ALL_SITES)
         if p.suppressed or p.personas is None:
-            result.add_row(label, "hidden")
+            result.add_row(label, tr._("hidden"))
             continue
-        result.add_row(
-            label, *("—" if p.personas[n] is None else str(p.personas[n]) for n in PERSONAS)
-        )
+        result.add_row(label, *(tr.number(p.personas[n]) for n in PERSONAS))
     return result
 
 
-def render_html(report: Report) -> str:
+def render_html(report: Report, tr: Language = ENGLISH) -> str:
     from .templates import environment
 
-    env = environment()
-    return env.get_template("personas.html.j2").render(data=to_dict(report), names=PERSONAS)
+    env = environment(tr.code)
+    return env.get_template("personas.html.j2").render(
+        data=to_dict(report),
+        names=PERSONAS,
+        num=lambda value: tr.number(value),
+        date=tr.iso_day,
+        persona_name=lambda name: persona_name(name, tr),
+        reason=lambda text: phrase(text or "", tr),
+    )

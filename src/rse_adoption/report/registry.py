@@ -5,6 +5,9 @@ text (`str`: JSON, CSV, Markdown, HTML), files by name (`dict[str, bytes]`: the 
 or a drawing on a rich console (`Draw`: the terminal tables). Where that goes — standard
 output, a file, a folder — is decided once, by the caller (cli/output.py). Renderer modules
 are imported when used, so that `report --format json` never loads matplotlib or rich.
+
+Every renderer is given the same `Options`: the `--site` detail pages, the language of
+what a person reads (`--lang`: machine formats ignore it) and the CSV dialect.
 """
 
 from __future__ import annotations
@@ -17,10 +20,22 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ..model import Report
+    from .i18n import Language
 
 #: Draws a terminal rendering on a console (the terminal, or a recording one for --out).
 Draw = Callable[["Console"], None]
 Rendered = str | dict[str, bytes] | Draw
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to render. `details`: the --site pages; `language`: a code of
+    i18n.LANGUAGES, for people's outputs only (JSON and CSV never change with it);
+    `csv_dialect`: a name of csv_report.DIALECTS."""
+
+    details: bool = False
+    language: str = "en"
+    csv_dialect: str = "excel"
 
 
 @dataclass(frozen=True)
@@ -29,68 +44,88 @@ class Renderer:
     (COMMAND.EXT); "" for renderers that write several files into the folder. `announce`:
     with `--out`, print the absolute path of each file written (for scripts)."""
 
-    render: Callable[[Report, bool], Rendered]  # (report, details: the --site pages)
+    render: Callable[[Report, Options], Rendered]
     extension: str
     announce: bool = False
 
 
-def _report_table(report: Report, details: bool) -> Draw:
+def _language(options: Options) -> Language:
+    from .i18n import language
+
+    return language(options.language)
+
+
+def _report_table(report: Report, options: Options) -> Draw:
     from . import terminal
 
-    return lambda console: terminal.render(report, console, details=details)
+    tr = _language(options)
+    return lambda console: terminal.render(report, console, details=options.details, tr=tr)
 
 
-def _report_text(module: str) -> Callable[[Report, bool], str]:
-    def render(report: Report, details: bool) -> str:
-        import importlib
+def _report_json(report: Report, options: Options) -> str:
+    from .json_report import render
 
-        return str(importlib.import_module(f"{__package__}.{module}").render(report))
-
-    return render
+    return render(report)
 
 
-def _report_html(report: Report, details: bool) -> str:
+def _report_csv(report: Report, options: Options) -> str:
+    from .csv_report import render
+
+    return render(report, dialect=options.csv_dialect)
+
+
+def _report_md(report: Report, options: Options) -> str:
+    from .markdown import render
+
+    return render(report, tr=_language(options))
+
+
+def _report_html(report: Report, options: Options) -> str:
     from .html_report import render
 
-    return render(report, site_pages=details)
+    return render(report, site_pages=options.details, tr=_language(options))
 
 
-def _report_png(report: Report, details: bool) -> dict[str, bytes]:
+def _report_png(report: Report, options: Options) -> dict[str, bytes]:
     from .charts import all_charts
 
-    return all_charts(report)
+    return all_charts(report, tr=_language(options))
 
 
-def _ambassadors(kind: str) -> Callable[[Report, bool], Rendered]:
-    def render(report: Report, details: bool) -> Rendered:
+def _ambassadors(kind: str) -> Callable[[Report, Options], Rendered]:
+    def render(report: Report, options: Options) -> Rendered:
         from . import ambassadors_report
 
         figures = report.ambassadors
         assert figures is not None, "the ambassadors command computes them"
         if kind == "table":
-            table = ambassadors_report.table(figures, report.min_group_size)
+            table = ambassadors_report.table(figures, report.min_group_size, _language(options))
             return lambda console: console.print(table)
         if kind == "html":
-            return _report_html(report, details)
+            return _report_html(report, options)
         if kind == "json":
             return ambassadors_report.render_json(figures)
-        return ambassadors_report.render_csv(figures)
+        return ambassadors_report.render_csv(figures, dialect=options.csv_dialect)
 
     return render
 
 
-def _section(module: str, kind: str) -> Callable[[Report, bool], Rendered]:
-    """A section command's format: its module's `table`, `render_html`, `render_json` or
-    `render_csv` of the report."""
+def _section(module: str, kind: str) -> Callable[[Report, Options], Rendered]:
+    """A section command's format: its module's `table`, `render_html` (both in the
+    language asked for), `render_json` or `render_csv` (in the dialect asked for)."""
 
-    def render(report: Report, details: bool) -> Rendered:
+    def render(report: Report, options: Options) -> Rendered:
         import importlib
 
         section: Any = importlib.import_module(f"{__package__}.{module}")
         if kind == "table":
-            table = section.table(report)
+            table = section.table(report, _language(options))
             return lambda console: console.print(table)
-        return str(getattr(section, f"render_{kind}")(report))
+        if kind == "html":
+            return str(section.render_html(report, _language(options)))
+        if kind == "csv":
+            return str(section.render_csv(report, dialect=options.csv_dialect))
+        return str(section.render_json(report))
 
     return render
 
@@ -98,9 +133,9 @@ def _section(module: str, kind: str) -> Callable[[Report, bool], Rendered]:
 RENDERERS: dict[str, dict[str, Renderer]] = {
     "report": {
         "table": Renderer(_report_table, "txt"),
-        "json": Renderer(_report_text("json_report"), "json"),
-        "csv": Renderer(_report_text("csv_report"), "csv"),
-        "md": Renderer(_report_text("markdown"), "md"),
+        "json": Renderer(_report_json, "json"),
+        "csv": Renderer(_report_csv, "csv"),
+        "md": Renderer(_report_md, "md"),
         "html": Renderer(_report_html, "html", announce=True),
         "png": Renderer(_report_png, "", announce=True),
     },

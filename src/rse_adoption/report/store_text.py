@@ -1,62 +1,157 @@
 """The store's state as plain text for people: `status` and `history` without --json (one
-line per fact, aligned, so cron mail reads well and scripts can grep it)."""
+line per fact, aligned, so cron mail reads well and scripts can grep it), and what `demo`
+wrote, in English or French (`--lang`)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from ..model import TOTALS_NAME
 from ..status import Status
+from .i18n import Language, language
+from .phrases import phrase
+from .statuses import ALL_SITES, STATUS_LABELS, status_label
 
 
-def status_text(status: Status) -> str:
+def status_text(status: Status, lang: str = "en") -> str:
     """What the store holds, then one line per warning (or "none")."""
+    tr = language(lang)
+
+    def line(label: str, text: str) -> str:
+        return f"{label:<14} {text}"
+
     directory = status.directory
     lines = [
-        f"store          {status.data_dir}",
-        f"events         {status.rows:,} from {status.first_day or '—'} to {status.last_day or '—'}"
-        f" in {status.event_files} data files",
-        f"files          {status.files} ingested, last on {status.last_ingest or 'never'}",
-        f"quarantined    {status.quarantined:,} rows",
-        "directory      "
-        + (
-            f"{directory['rows']:,} people from {directory['source_file']}, loaded "
-            f"{directory['loaded_at']}"
+        line(tr._("store"), status.data_dir),
+        line(
+            tr._("events"),
+            tr._(
+                "%(rows)s from %(first)s to %(last)s in %(files)s data files",
+                rows=tr.number(status.rows, ","),
+                first=tr.iso_day(status.first_day),
+                last=tr.iso_day(status.last_day),
+                files=status.event_files,
+            ),
+        ),
+        line(
+            tr._("files"),
+            tr._(
+                "%(files)s ingested, last on %(when)s",
+                files=status.files,
+                when=status.last_ingest or tr._("never"),
+            ),
+        ),
+        line(tr._("quarantined"), tr._("%(rows)s rows", rows=tr.number(status.quarantined, ","))),
+        line(
+            tr._("directory"),
+            tr._(
+                "%(rows)s people from %(file)s, loaded %(when)s",
+                rows=tr.number(directory["rows"], ","),
+                file=directory["source_file"],
+                when=directory["loaded_at"],
+            )
             if directory
-            else "none loaded"
+            else tr._("none loaded"),
         ),
     ]
+    lines += [line(tr._("activity"), _period(p, tr)) for p in status.activity_periods]
     lines += [
-        f"activity       {p['source_format']} {p['period_days']} days to {p['refresh_date']}: "
-        f"{p['rows']:,} people"
-        + (f" ({p['concealed_rows']:,} concealed names)" if p["concealed_rows"] else "")
-        for p in status.activity_periods
-    ]
-    lines += [
-        f"m365 fetch     {m['report']}: last day {m['last_day']}, "
-        f"{len(m['missing_days'])} missing in range"
+        line(
+            tr._("m365 fetch"),
+            tr._(
+                "%(report)s: last day %(day)s, %(missing)s missing in range",
+                report=m["report"],
+                day=tr.iso_day(m["last_day"]),
+                missing=len(m["missing_days"]),
+            ),
+        )
         for m in status.m365
     ]
     lines += [
-        f"slack fetch    #{c['channel']}: last message {c['last_message']}, "
-        f"fetched {c['fetched_on']}"
+        line(
+            tr._("slack fetch"),
+            tr._(
+                "#%(channel)s: last message %(when)s, fetched %(day)s",
+                channel=c["channel"],
+                when=c["last_message"],
+                day=tr.iso_day(c["fetched_on"], str(c["fetched_on"])),
+            ),
+        )
         for c in status.slack
     ]
-    lines += [f"warning        {w.message}" for w in status.warnings] or ["warnings       none"]
+    lines += [line(tr._("warning"), phrase(w.message, tr)) for w in status.warnings] or [
+        line(tr._("warnings"), tr._("none"))
+    ]
     return "\n".join(lines) + "\n"
 
 
-def history_text(rows: list[dict[str, Any]]) -> str:
+def _period(p: dict[str, Any], tr: Language) -> str:
+    text = tr._(
+        "%(format)s %(days)s days to %(day)s: %(rows)s people",
+        format=p["source_format"],
+        days=p["period_days"],
+        day=tr.iso_day(p["refresh_date"]),
+        rows=tr.number(p["rows"], ","),
+    )
+    if p["concealed_rows"]:
+        text += tr._(" (%(rows)s concealed names)", rows=tr.number(p["concealed_rows"], ","))
+    return text
+
+
+def history_text(rows: list[dict[str, Any]], lang: str = "en") -> str:
     """One line per report day and site (`history` rows), totals named by their scope."""
+    tr = language(lang)
+    days = tr._("d")  # the window's unit, after its length
+    width = max(8, 1 + max(len(status_label(code, tr)) for code in STATUS_LABELS))
     lines = []
     for r in rows:
-        name = r["site"] or ("Total of " + ", ".join(r["scope"]) if r["scope"] else TOTALS_NAME)
-        if r["suppressed"]:
-            figures = "hidden (below the privacy threshold)"
+        if r["site"]:
+            name = r["site"]
+        elif r["scope"]:
+            name = tr._("Total of %(sites)s", sites=", ".join(r["scope"]))
         else:
-            figures = (
-                f"{r['contributor_share'] * 100:5.1f} %  {r['status']:<8} "
-                f"{r['contributors']}/{r['headcount']} contributors"
+            name = tr._(ALL_SITES) if TOTALS_NAME == ALL_SITES else TOTALS_NAME
+        if r["suppressed"]:
+            figures = tr._("hidden (below the privacy threshold)")
+        else:
+            share = r["contributor_share"]
+            share_text = f"{share * 100:5.1f} %" if tr.english else f"{tr.percent(share):>7}"
+            status_cell = f"{status_label(r['status'], tr):<{width}}"
+            figures = tr._(
+                "%(share)s  %(status)s %(contributors)s/%(headcount)s contributors",
+                share=share_text,
+                status=status_cell,
+                contributors=tr.number(r["contributors"]),
+                headcount=tr.number(r["headcount"]),
             )
-        lines.append(f"{r['as_of']}  {r['window_days']:>3} d  {name:<30}  {figures}\n")
+        day = r["as_of"] if tr.english else date.fromisoformat(r["as_of"]).strftime("%d/%m/%Y")
+        lines.append(f"{day}  {r['window_days']:>3} {days}  {name:<30}  {figures}\n")
     return "".join(lines)
+
+
+def no_history_text(lang: str = "en") -> str:
+    return language(lang)._("No history yet: run `rse-adoption report --history`.")
+
+
+def demo_written_text(
+    people: object, events: object, out: object, files: int, platforms: int, lang: str = "en"
+) -> str:
+    """What `demo` wrote, for people."""
+    tr = language(lang)
+    return tr._(
+        "Wrote %(people)s people and %(events)s events to %(out)s/ (directory.csv, events/ "
+        "with %(files)s files, platforms/ with %(platforms)s platform exports).",
+        people=people if tr.english else tr.number(int(str(people))),
+        events=events if tr.english else tr.number(int(str(events))),
+        out=out,
+        files=files,
+        platforms=platforms,
+    )
+
+
+def demo_loaded_text(data_dir: object, events: int, lang: str = "en") -> str:
+    tr = language(lang)
+    return tr._(
+        "Loaded into %(store)s: %(events)s events.", store=data_dir, events=tr.number(events)
+    )

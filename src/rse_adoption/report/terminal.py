@@ -13,12 +13,15 @@ from rich.table import Table
 from rich.text import Text
 
 from ..model import GroupFigures, Report
+from .i18n import ENGLISH, Language
+from .phrases import phrase
+from .statuses import ALL_SITES, segment_name, status_label
 from .wording import forecast_phrase, forecast_sentence
 
 STATUS_STYLE = {
-    "tipped": ("✔ tipped", "green"),
-    "tipping": ("◐ tipping", "yellow"),
-    "below": ("○ below", "red"),
+    "tipped": ("✔", "green"),
+    "tipping": ("◐", "yellow"),
+    "below": ("○", "red"),
 }
 SPARK = "▁▂▃▄▅▆▇█"
 BAR_WIDTH = 24
@@ -54,46 +57,60 @@ def sparkline(values: Sequence[int | None]) -> str:
     )
 
 
-def count(value: int | None) -> str:
+def count(value: int | None, tr: Language = ENGLISH) -> str:
     """A count as a cell: "—" when hidden (docs/privacy.md)."""
-    return "—" if value is None else str(value)
+    return tr.number(value)
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
+def _pct(value: float | None, tr: Language = ENGLISH) -> str:
+    return tr.percent(value, 1)
 
 
-def _status(g: GroupFigures) -> Text:
-    label, style = STATUS_STYLE.get(g.status or "", (g.status or "", ""))
-    return Text(label, style=style)
+def _status(g: GroupFigures, tr: Language = ENGLISH) -> Text:
+    symbol, style = STATUS_STYLE.get(g.status or "", ("", ""))
+    label = status_label(g.status or "", tr)
+    return Text(f"{symbol} {label}" if symbol else label, style=style)
 
 
-def overview(report: Report) -> Table:
+def headcount_source(report: Report, tr: Language) -> str:
+    """`directory` or `activity`, as a person reads it."""
+    names = {"directory": tr._("directory"), "activity": tr._("activity")}
+    return names.get(report.headcount_source, report.headcount_source)
+
+
+def overview(report: Report, tr: Language = ENGLISH) -> Table:
+    low, high = tr.percent(report.tipping_low, 0), tr.percent(report.tipping_high, 0)
     table = Table(
-        title=f"Contributors by site — window {report.window_start} → {report.as_of} ({report.window_days} days)",
-        caption=(
-            f"Tipping band {report.tipping_low:.0%}–{report.tipping_high:.0%} of headcount "
-            f"(¦ and | on the bar). Headcount: {report.headcount_source}. "
-            f"Sites under {report.min_group_size} people are hidden."
+        title=tr._(
+            "Contributors by site — window %(start)s → %(end)s (%(days)s days)",
+            start=tr.short_date(report.window_start),
+            end=tr.short_date(report.as_of),
+            days=report.window_days,
+        ),
+        caption=tr._(
+            "Tipping band %(low)s–%(high)s of headcount (¦ and | on the bar). Headcount: "
+            "%(source)s. Sites under %(min)s people are hidden.",
+            low=low,
+            high=high,
+            source=headcount_source(report, tr),
+            min=report.min_group_size,
         ),
     )
-    table.add_column("Site", no_wrap=True, min_width=12)
-    for name in ("Headcount", "Active", "Contrib.", "Share"):
+    table.add_column(tr._("Site"), no_wrap=True, min_width=12)
+    for name in (tr._("Headcount"), tr._("Active"), tr._("Contrib."), tr._("Share")):
         table.add_column(name, justify="right", no_wrap=True)
-    table.add_column(
-        f"Progress (¦{report.tipping_low:.0%} |{report.tipping_high:.0%})", no_wrap=True
-    )
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Amb.", justify="right", no_wrap=True)
-    table.add_column(f"{report.tipping_high:.0%} expected")
+    table.add_column(tr._("Progress (¦%(low)s |%(high)s)", low=low, high=high), no_wrap=True)
+    table.add_column(tr._("Status"), no_wrap=True)
+    table.add_column(tr._("Amb."), justify="right", no_wrap=True)
+    table.add_column(tr._("%(high)s expected", high=high))
     for g in sorted(report.sites, key=lambda g: (g.suppressed, -(g.progress or 0), g.site or "")):
-        _add_row(table, g, Text(g.site or ""), report)
+        _add_row(table, g, Text(g.site or ""), report, tr)
     table.add_section()
-    _add_row(table, report.totals, Text("All sites shown", style="bold"), report)
+    _add_row(table, report.totals, Text(tr._(ALL_SITES), style="bold"), report, tr)
     return table
 
 
-def _add_row(table: Table, g: GroupFigures, label: Text, report: Report) -> None:
+def _add_row(table: Table, g: GroupFigures, label: Text, report: Report, tr: Language) -> None:
     if g.suppressed:
         table.add_row(
             label,
@@ -102,7 +119,7 @@ def _add_row(table: Table, g: GroupFigures, label: Text, report: Report) -> None
             "",
             "",
             "",
-            Text("hidden", style="dim"),
+            Text(tr._("hidden"), style="dim"),
             "",
             "",
         )
@@ -110,21 +127,21 @@ def _add_row(table: Table, g: GroupFigures, label: Text, report: Report) -> None
     assert g.segments is not None and g.contributor_share is not None
     table.add_row(
         label,
-        str(g.headcount),
-        str(g.active_users),
-        str(g.segments.contributor),
-        _pct(g.contributor_share),
+        tr.number(g.headcount),
+        tr.number(g.active_users),
+        tr.number(g.segments.contributor),
+        _pct(g.contributor_share, tr),
         progress_bar(g.contributor_share, report.tipping_low, report.tipping_high),
-        _status(g),
-        str(g.ambassadors),
-        forecast_phrase(g.forecast),
+        _status(g, tr),
+        tr.number(g.ambassadors),
+        forecast_phrase(g.forecast, tr=tr),
     )
 
 
-def detail(g: GroupFigures, report: Report) -> Panel:
+def detail(g: GroupFigures, report: Report, tr: Language = ENGLISH) -> Panel:
     if g.suppressed:
         return Panel(
-            Text(f"Fewer than {report.min_group_size} people: figures hidden."),
+            Text(tr._("Fewer than %(min)s people: figures hidden.", min=report.min_group_size)),
             title=Text(g.site or ""),
         )
     assert g.segments is not None
@@ -135,35 +152,51 @@ def detail(g: GroupFigures, report: Report) -> Panel:
     headcount = g.headcount or 1
     for name in ("contributor", "reactor", "reader", "visitor", "inactive"):
         value = getattr(g.segments, name)
-        seg.add_row(name, str(value), _pct(value / headcount))
+        seg.add_row(segment_name(name, tr), tr.number(value), _pct(value / headcount, tr))
     trend = Text()
     if g.series is None:
-        trend.append(f"no weekly detail at the {report.activity_grain} grain", style="dim")
+        trend.append(
+            tr._("no weekly detail at the %(grain)s grain", grain=report.activity_grain),
+            style="dim",
+        )
     else:
         contributors = [p.contributors for p in g.series]
         active = [p.active_users for p in g.series]
-        trend.append(f"weekly contributors {sparkline(contributors)}  ", style="cyan")
-        trend.append(f"weekly active {sparkline(active)}")
+        trend.append(
+            tr._("weekly contributors %(spark)s", spark=sparkline(contributors)) + "  ",
+            style="cyan",
+        )
+        trend.append(tr._("weekly active %(spark)s", spark=sparkline(active)))
     if g.habitual_contributors is not None:
         trend.append(
-            f"\nhabit: {g.habitual_contributors} habitual contributors (9 of the last 12 "
-            f"weeks), {g.occasional_contributors} occasional"
+            "\n"
+            + tr._(
+                "habit: %(habitual)s habitual contributors (9 of the last 12 weeks), "
+                "%(occasional)s occasional",
+                habitual=tr.number(g.habitual_contributors),
+                occasional=tr.number(g.occasional_contributors),
+            )
         )
-    outlook = Text(forecast_sentence(g.forecast), style="dim")
+    outlook = Text(forecast_sentence(g.forecast, tr), style="dim")
     return Panel(
         Group(seg, trend, outlook),
-        title=Text(f"{g.site} — {_status(g).plain}, {_pct(g.contributor_share)}"),
+        title=Text(f"{g.site} — {_status(g, tr).plain}, {_pct(g.contributor_share, tr)}"),
     )
 
 
-def render(report: Report, console: Console, *, details: bool = False) -> None:
-    console.print(overview(report))
+def render(
+    report: Report, console: Console, *, details: bool = False, tr: Language = ENGLISH
+) -> None:
+    console.print(overview(report, tr))
     if details:
         for g in report.sites:
-            console.print(detail(g, report))
+            console.print(detail(g, report, tr))
     if report.unlisted_active_users:
         console.print(
-            f"{report.unlisted_active_users} active people are not in the directory (not counted in any site)."
+            tr._(
+                "%(people)s active people are not in the directory (not counted in any site).",
+                people=tr.number(report.unlisted_active_users),
+            )
         )
     if report.ambassadors is not None:
         from .ambassadors_report import effect_sentence
@@ -172,7 +205,7 @@ def render(report: Report, console: Console, *, details: bool = False) -> None:
             a.site for a in report.ambassadors.sites if not a.suppressed and a.ambassadors == 0
         ]
         if missing:
-            console.print(f"Sites without an ambassador: {', '.join(missing)}.")
-        console.print(effect_sentence(report.ambassadors.effect), highlight=False)
+            console.print(tr._("Sites without an ambassador: %(sites)s.", sites=", ".join(missing)))
+        console.print(effect_sentence(report.ambassadors.effect, tr), highlight=False)
     for note in report.notes:
-        console.print(Text.assemble(("Note:", "yellow"), f" {note}"))
+        console.print(Text.assemble((tr._("Note:"), "yellow"), f" {phrase(note, tr)}"))

@@ -10,6 +10,8 @@ from rich.table import Table
 
 from ..model import Report, SiteTransitions
 from .csv_report import write_csv
+from .i18n import ENGLISH, Language
+from .statuses import ALL_SITES, segment_name
 from .terminal import _pct
 
 SEGMENT_ORDER = ("contributor", "reactor", "reader", "visitor", "inactive")
@@ -61,43 +63,64 @@ def csv_table(report: Report) -> tuple[list[str], list[list[object]]]:
     return ["site", "suppressed", *RATES, *cells], rows
 
 
-def render_csv(report: Report) -> str:
-    return write_csv(*csv_table(report))
+def render_csv(report: Report, dialect: str = "excel") -> str:
+    return write_csv(*csv_table(report), dialect)
 
 
-def table(report: Report) -> Table:
+def table(report: Report, tr: Language = ENGLISH) -> Table:
     assert report.previous_window is not None
-    before = f"{report.previous_window[0]} → {report.previous_window[1]}"
     result = Table(
-        title=f"From the previous window ({before}) to this one ({report.window_start} → {report.as_of})",
-        caption=(
-            "Shares of each previous segment. — : fewer than "
-            f"{report.min_group_size} people, or a figure that would give such a count back "
-            "(privacy)."
+        title=tr._(
+            "From the previous window (%(before_start)s → %(before_end)s) to this one "
+            "(%(start)s → %(end)s)",
+            before_start=tr.short_date(report.previous_window[0]),
+            before_end=tr.short_date(report.previous_window[1]),
+            start=tr.short_date(report.window_start),
+            end=tr.short_date(report.as_of),
+        ),
+        caption=tr._(
+            "Shares of each previous segment. — : fewer than %(min)s people, or a figure that "
+            "would give such a count back (privacy).",
+            min=report.min_group_size,
         ),
     )
-    result.add_column("Site")
-    for name in ("reader → contrib.", "reactor → contrib.", "contrib. kept", "contrib. → inactive"):
+    result.add_column(tr._("Site"))
+    for name in (
+        tr._("reader → contrib."),
+        tr._("reactor → contrib."),
+        tr._("contrib. kept"),
+        tr._("contrib. → inactive"),
+    ):
         result.add_column(name, justify="right", no_wrap=True)
     for t in report.transitions:
-        label = t.site or "All sites shown"
+        label = t.site or tr._(ALL_SITES)
         if t.suppressed:
-            result.add_row(label, "hidden")
+            result.add_row(label, tr._("hidden"))
             continue
         result.add_row(
             label,
-            _pct(t.rates.get("reader_to_contributor")),
-            _pct(t.rates.get("reactor_to_contributor")),
-            _pct(t.rates.get("contributor_retained")),
-            _pct(t.rates.get("contributor_to_inactive")),
+            *(
+                _pct(t.rates.get(rate), tr)
+                for rate in (
+                    "reader_to_contributor",
+                    "reactor_to_contributor",
+                    "contributor_retained",
+                    "contributor_to_inactive",
+                )
+            ),
         )
     return result
 
 
-def render_html(report: Report) -> str:
+def render_html(report: Report, tr: Language = ENGLISH) -> str:
     from .templates import environment
 
-    env = environment()
+    env = environment(tr.code)
     return env.get_template("transitions.html.j2").render(
-        data=to_dict(report), order=SEGMENT_ORDER, pct=_pct
+        data=to_dict(report),
+        order=SEGMENT_ORDER,
+        pct=lambda value: _pct(value, tr),
+        num=lambda value: tr.number(value),
+        date=tr.iso_day,
+        segment_name=lambda segment: segment_name(segment, tr),
     )

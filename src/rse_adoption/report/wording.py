@@ -1,54 +1,64 @@
 """Words every renderer uses for the same figure, so the terminal, Markdown, CSV and HTML
-say the same thing (the forecast's marks, for now)."""
+say the same thing (the forecast's marks, for now), in the rendering's language."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from ..model import Forecast, ForecastMark
+from .i18n import ENGLISH, Language
+from .phrases import phrase
 
 
-def month(day: date) -> str:
-    """`Mar 2027`: a forecast is not precise to the day."""
-    return day.strftime("%b %Y")
+def month(day: date, tr: Language = ENGLISH) -> str:
+    """`Mar 2027` (`mars 2027`): a forecast is not precise to the day."""
+    return tr.month(day)
 
 
-def mark_phrase(mark: ForecastMark) -> str:
+def mark_phrase(mark: ForecastMark, tr: Language = ENGLISH) -> str:
     """`≈ Mar 2027 (Jan–Jun 2027)`, `reached`, `not at the current pace`, `unknown`."""
     if mark.status == "reached":
-        return "reached"
+        return tr._("reached")
     if mark.status == "not_at_current_pace":
-        return "not at the current pace"
+        return tr._("not at the current pace")
     if mark.status != "expected" or mark.expected is None:
-        return "unknown"
-    earliest = month(mark.earliest) if mark.earliest else "?"
-    latest = month(mark.latest) if mark.latest else "later"
-    return f"≈ {month(mark.expected)} ({earliest} – {latest})"
+        return tr._("unknown")
+    earliest = month(mark.earliest, tr) if mark.earliest else "?"
+    latest = month(mark.latest, tr) if mark.latest else tr._("later")
+    return f"≈ {month(mark.expected, tr)} ({earliest} – {latest})"
 
 
-def forecast_phrase(forecast: Forecast | None, index: int = -1) -> str:
+def forecast_phrase(forecast: Forecast | None, index: int = -1, tr: Language = ENGLISH) -> str:
     """The phrase of one mark (the high one by default); "—" without a forecast."""
     if forecast is None or not forecast.marks:
         return "—"
-    return mark_phrase(forecast.marks[index])
+    return mark_phrase(forecast.marks[index], tr)
 
 
-def forecast_sentence(forecast: Forecast | None) -> str:
+def forecast_sentence(forecast: Forecast | None, tr: Language = ENGLISH) -> str:
     """One sentence for a site page: both marks, the method and its caveat."""
     if forecast is None:
         return ""
-    parts = [f"{m.share:.0%}: {mark_phrase(m)}" for m in forecast.marks]
+    parts = [
+        tr._("%(share)s: %(phrase)s", share=tr.percent(m.share, 0), phrase=mark_phrase(m, tr))
+        for m in forecast.marks
+    ]
     if forecast.method == "bass":
         p = forecast.parameters
-        how = (
-            f"Bass diffusion fit of the weekly contributor share over {forecast.weeks_used} "
-            f"weeks (plateau {float(p['m']):.0%}, R² {p['r_squared']})"
+        how = tr._(
+            "Bass diffusion fit of the weekly contributor share over %(weeks)s weeks "
+            "(plateau %(plateau)s, R² %(r_squared)s)",
+            weeks=forecast.weeks_used,
+            plateau=tr.percent(float(p["m"]), 0),
+            r_squared=p["r_squared"] if tr.english else tr.decimal(float(p["r_squared"]), 3),
         )
     elif forecast.method == "linear":
-        how = f"linear trend ({forecast.reason})"
+        how = tr._("linear trend (%(reason)s)", reason=phrase(forecast.reason or "", tr))
     else:
-        how = forecast.reason or "no forecast"
-    return (
-        f"At the current pace — {'; '.join(parts)}. Method: {how}. A projection of the recent "
-        "trend, not a promise."
+        how = phrase(forecast.reason, tr) if forecast.reason else tr._("no forecast")
+    return tr._(
+        "At the current pace — %(marks)s. Method: %(method)s. A projection of the recent "
+        "trend, not a promise.",
+        marks=tr._("; ").join(parts),
+        method=how,
     )
