@@ -46,6 +46,20 @@ PHRASES: tuple[str, ...] = (
     # metrics/context.py (notes)
     N_("as_of %(as_of)s is after the last day with events (%(last_day)s)."),
     N_(
+        "Includes per-person activity counts of %(formats)s for the %(days)s days ending "
+        "%(end)s (no weekly detail: they count in the window's segments, not in the weekly "
+        "series)."
+    ),
+    N_(
+        "Includes per-person activity counts of %(formats)s for each day of the %(days)s "
+        "days ending %(end)s: they count in the window's segments and in its weekly detail."
+    ),
+    N_(
+        "Includes per-person activity counts of %(formats)s for each ISO week of the "
+        "%(days)s days ending %(end)s: they count in the window's segments and in its weekly "
+        "detail."
+    ),
+    N_(
         "No employee directory is loaded: each site's headcount is the people seen in "
         "its events up to as_of, so people who never used the network are missing."
     ),
