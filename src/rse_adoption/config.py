@@ -44,6 +44,9 @@ class Settings:
     #: Target of the ambassador network: one ambassador per this many employees (50: two
     #: per 100, the figure `ambassadors` compares each site with).
     ambassador_per_employees: int = 50
+    #: A community with activity in the window but no post for more than this many days is
+    #: `quiet` (docs/metrics.md, "Communities").
+    communities_quiet_days: int = 7
     #: Weeks of weekly contributor-share points the forecast fits (docs/metrics.md).
     forecast_lookback_weeks: int = 52
     #: The network's launch date (YYYY-MM-DD), when known: it fixes the start of diffusion
@@ -97,6 +100,7 @@ _ENV = {
     "min_group_size": ("RSE_ADOPTION_MIN_GROUP_SIZE", int),
     "retention_days": ("RSE_ADOPTION_RETENTION_DAYS", int),
     "ambassador_per_employees": ("RSE_ADOPTION_AMBASSADOR_PER_EMPLOYEES", int),
+    "communities_quiet_days": ("RSE_ADOPTION_COMMUNITIES_QUIET_DAYS", int),
     "forecast_lookback_weeks": ("RSE_ADOPTION_FORECAST_LOOKBACK_WEEKS", int),
     "launch_date": ("RSE_ADOPTION_LAUNCH_DATE", str),
     "mapping_file": ("RSE_ADOPTION_MAPPING", str),
@@ -126,6 +130,7 @@ FILE_KEYS: dict[tuple[str, str], tuple[str, type]] = {
     ("tipping_point", "high"): ("tipping_high", float),
     ("retention", "keep_days"): ("retention_days", int),
     ("ambassadors", "per_employees"): ("ambassador_per_employees", int),
+    ("communities", "quiet_days"): ("communities_quiet_days", int),
     ("forecast", "lookback_weeks"): ("forecast_lookback_weeks", int),
     ("forecast", "launch_date"): ("launch_date", str),
     ("ingest", "mapping"): ("mapping_file", str),
@@ -335,6 +340,11 @@ def validate(settings: Settings) -> Settings:
         raise ConfigError(
             f"ambassadors.per_employees must be at least 1, got {settings.ambassador_per_employees}",
             fields=("ambassador_per_employees",),
+        )
+    if settings.communities_quiet_days < 1:
+        raise ConfigError(
+            f"communities.quiet_days must be at least 1, got {settings.communities_quiet_days}",
+            fields=("communities_quiet_days",),
         )
     if not 8 <= settings.forecast_lookback_weeks <= 520:
         raise ConfigError(
