@@ -16,10 +16,10 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from ..model import GroupFigures, Report
-from . import charts
+from . import charts, peers_view
 from .ambassadors_report import effect_sentence
 from .templates import environment
-from .wording import forecast_phrase, forecast_sentence
+from .wording import change_phrase, forecast_phrase, forecast_sentence
 
 SEGMENT_RULES = {
     "contributor": "posted or commented",
@@ -68,6 +68,7 @@ class Row:
     headcount: int | None = None
     ambassadors: int | None = None
     outlook: str = ""
+    change: float | None = None  # contributor share's change since the previous window, pts
 
 
 def _bar_scale(report: Report) -> float:
@@ -96,6 +97,7 @@ def _rows(report: Report, scale: float) -> list[Row]:
                 headcount=g.headcount,
                 ambassadors=g.ambassadors,
                 outlook=forecast_phrase(g.forecast),
+                change=g.change_points,
             )
         )
     return rows
@@ -226,4 +228,7 @@ def render(report: Report, *, site_pages: bool = False) -> str:
         pct=pct,
         num=num,
         date=long_date,
+        change=change_phrase,
+        peers=peers_view.peer_rows(report),
+        heatmap=peers_view.heatmap(report),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..model import GroupFigures, Report
-from .wording import forecast_phrase
+from .wording import change_phrase, forecast_phrase
 
 STATUS_LABEL = {"tipped": "tipped ✔", "tipping": "tipping ◐", "below": "below ○"}
 
@@ -49,6 +49,7 @@ def render(report: Report) -> str:
             f"{report.unlisted_active_users} active people are not in the directory and are "
             "not counted in any site."
         )
+    lines += _peers(report)
     for note in report.notes:
         lines.append(f"> {note}")
     lines.append(
@@ -56,3 +57,39 @@ def render(report: Report) -> str:
         "Definitions: docs/metrics.md."
     )
     return "\n".join(lines) + "\n"
+
+
+def _num(value: int | None) -> str:
+    return "—" if value is None else str(value)
+
+
+def _peers(report: Report) -> list[str]:
+    """The peers' figures: conversations, movement, change since the previous window,
+    interactions toward other sites and concentration, one line per shown site."""
+    lines = [
+        "## Conversations, movement and concentration",
+        "",
+        "| Site | Threads | Answered | Median hours to first reply | Unanswered after 7 days "
+        "| New contributors | Lost | Returning | vs previous window | Toward other sites "
+        "| Top 10 % share | Gini |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    groups = [(g, _escape(g.site or "")) for g in report.sites if not g.suppressed]
+    if not report.totals.suppressed:
+        groups.append((report.totals, "**All sites shown**"))
+    for g, label in groups:
+        talk, spread = g.conversations, g.concentration
+        hours = talk.median_hours_to_first_reply if talk else None
+        gini = spread.gini if spread else None
+        lines.append(
+            f"| {label} | {_num(talk.threads if talk else None)} "
+            f"| {_pct(talk.answered_share if talk else None)} "
+            f"| {'—' if hours is None else f'{hours:.1f}'} "
+            f"| {_num(talk.unanswered_over_7_days if talk else None)} "
+            f"| {_num(g.new_contributors)} | {_num(g.lost_contributors)} "
+            f"| {_num(g.returning_contributors)} | {change_phrase(g.change_points)} "
+            f"| {_pct(g.cross_site_share)} "
+            f"| {_pct(spread.top_10_percent_share if spread else None)} "
+            f"| {'—' if gini is None else f'{gini:.2f}'} |"
+        )
+    return [*lines, ""]

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..model import GroupFigures, Report
-from .wording import forecast_phrase, forecast_sentence
+from .wording import change_phrase, forecast_phrase, forecast_sentence
 
 STATUS_STYLE = {
     "tipped": ("✔ tipped", "green"),
@@ -86,6 +86,7 @@ def overview(report: Report) -> Table:
     table.add_column("Status", no_wrap=True)
     table.add_column("Amb.", justify="right", no_wrap=True)
     table.add_column(f"{report.tipping_high:.0%} expected")
+    table.add_column("vs previous", no_wrap=True)
     for g in sorted(report.sites, key=lambda g: (g.suppressed, -(g.progress or 0), g.site or "")):
         _add_row(table, g, Text(g.site or ""), report)
     table.add_section()
@@ -105,6 +106,7 @@ def _add_row(table: Table, g: GroupFigures, label: Text, report: Report) -> None
             Text("hidden", style="dim"),
             "",
             "",
+            "",
         )
         return
     assert g.segments is not None and g.contributor_share is not None
@@ -118,7 +120,41 @@ def _add_row(table: Table, g: GroupFigures, label: Text, report: Report) -> None
         _status(g),
         str(g.ambassadors),
         forecast_phrase(g.forecast),
+        _change(g.change_points),
     )
+
+
+def _change(points: float | None) -> Text:
+    phrase = change_phrase(points)
+    style = "green" if phrase.startswith("▲") else "red" if phrase.startswith("▼") else "dim"
+    return Text(phrase, style=style)
+
+
+def peers_line(g: GroupFigures) -> str:
+    """The peers' figures of a site's detail block, in one paragraph."""
+    talk, spread = g.conversations, g.concentration
+    parts = []
+    if talk is not None:
+        hours = talk.median_hours_to_first_reply
+        parts.append(
+            f"threads {count(talk.threads)}, answered {_pct(talk.answered_share)}, median "
+            f"first reply {'—' if hours is None else f'{hours:.1f} h'}, unanswered after 7 "
+            f"days {count(talk.unanswered_over_7_days)}"
+        )
+    parts.append(
+        f"newly active {count(g.newly_active)}, new contributors "
+        f"{count(g.new_contributors)}, lost {count(g.lost_contributors)}, returning "
+        f"{count(g.returning_contributors)}"
+    )
+    if g.cross_site_share is not None:
+        parts.append(f"toward other sites {_pct(g.cross_site_share)} of replies and reactions")
+    if spread is not None:
+        parts.append(
+            f"top 1 % of contributors {_pct(spread.top_1_percent_share)} of posts and "
+            f"comments, top 10 % {_pct(spread.top_10_percent_share)}, Gini "
+            f"{'—' if spread.gini is None else f'{spread.gini:.2f}'}"
+        )
+    return "; ".join(parts) + "."
 
 
 def detail(g: GroupFigures, report: Report) -> Panel:
@@ -149,6 +185,7 @@ def detail(g: GroupFigures, report: Report) -> Panel:
             f"\nhabit: {g.habitual_contributors} habitual contributors (9 of the last 12 "
             f"weeks), {g.occasional_contributors} occasional"
         )
+    trend.append(f"\n{peers_line(g)}")
     outlook = Text(forecast_sentence(g.forecast), style="dim")
     return Panel(
         Group(seg, trend, outlook),

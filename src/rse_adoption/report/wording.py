@@ -52,3 +52,13 @@ def forecast_sentence(forecast: Forecast | None) -> str:
         f"At the current pace — {'; '.join(parts)}. Method: {how}. A projection of the recent "
         "trend, not a promise."
     )
+
+
+def change_phrase(points: float | None) -> str:
+    """A change of contributor share since the previous window: `▲ 2.9 pts`, `▼ 1.2 pts`,
+    `= 0.0 pts`; "—" when unknown or hidden."""
+    if points is None:
+        return "—"
+    if round(points, 1) == 0:
+        return "= 0.0 pts"
+    return f"{'▲' if points > 0 else '▼'} {abs(points):.1f} pts"
