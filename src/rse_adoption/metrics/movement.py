@@ -116,7 +116,7 @@ def movement_counts(
             "start": window.start.isoformat(),
             "end": (window.as_of + timedelta(days=1)).isoformat(),
             "previous_start": before.start.isoformat(),
-            "previous_as_of": before.as_of.isoformat(),
+            **({"previous_as_of": before.as_of.isoformat()} if directory else {}),
         },
     ).fetchall()
     now: dict[str, dict[str, int]] = {}

@@ -83,7 +83,7 @@ def _peers(
     k = ctx.settings.min_group_size
     fields, notes = movement.site_figures(ctx)
     peers: dict[str | None, dict[str, Any]] = {g: dict(fields.get(g, {})) for g in [*shown, None]}
-    if not ctx.event_files():
+    if ctx.first_day is None:  # no events in the store: activity periods only
         nothing = Interactions(ctx.window.start, ctx.window.as_of, None, "no events")
         return peers, nothing, [*notes, NO_EVENTS_NOTE]
     talks = conversations.site_conversations(ctx.con, ctx.window, shown, k)
