@@ -265,3 +265,13 @@ def test_a_report_on_activity_periods_says_the_peers_need_events(tmp_path: Path,
     assert data["interactions"]["matrix"] is None
     assert any("need events" in note for note in data["notes"])
     assert json.dumps(data)  # serialisable
+
+
+def test_history_keeps_the_movement_counts(tmp_path: Path, cli: Any) -> None:
+    cli("directory", write(tmp_path / "d.csv", DIRECTORY))
+    cli("ingest", write(tmp_path / "e.csv", EVENTS))
+    cli("report", "--history", "--as-of", "2026-03-29", "--window", "14", "--min-group-size", "1")
+    rows = cli("history", "--json").json()["history"]
+    lyon = next(r for r in rows if r["site"] == "Lyon")
+    assert (lyon["new_contributors"], lyon["lost_contributors"]) == (6, 0)
+    assert lyon["newly_active"] == 6  # a's first event was in February
