@@ -6,7 +6,10 @@ through `key_map`, placed by `people`): active members (anyone who did anything 
 contributors, posts and replies, the share of posts answered (a post whose content id
 some other person's comment names), and the weekly active members with a trend. A
 community's figures at a site, or overall, are suppressed when fewer than min_group_size
-people were active in it.
+people were active in it. Their lifecycle: each community's conversations
+(conversations.py), days since its last post and status (`quiet` after more than
+communities.quiet_days without a post), and the share of communities still active N
+months after their first post, by monthly cohort (`survival`).
 """
 
 from __future__ import annotations
