@@ -224,10 +224,13 @@ def test_interactions_command_in_every_format(store: Any) -> None:
     assert 'data-from="Nantes" data-to="Lyon" data-count="7"' in html
     table = store("interactions", "--min-group-size", "1").stdout
     assert "toward other sites" in table and "100.0%" in table
-    # 7 (Nantes → Lyon) is shown at 5; the 3 of Lyon → Nantes (f... no: h is of Nantes) —
-    # at 8 the 7 is hidden and so is Nantes' share, which would give it back
-    hidden = store("interactions", "--json", "--min-group-size", "8").json()
-    assert hidden["matrix"] is None or hidden["matrix"].get("Nantes", {}).get("Lyon") is None
+    # at 5: Lyon's 3 replies to Lyon (f's) are hidden, and so is Lyon's share (0 of 3: its
+    # base is hidden); Nantes' 7 toward Lyon and its share stay
+    hidden = store("interactions", "--json").json()
+    assert hidden["matrix"]["Lyon"] == {"Lyon": None, "Nantes": 0}
+    assert hidden["matrix"]["Nantes"] == {"Lyon": 7, "Nantes": 0}
+    shares = {s["site"]: s["cross_site_share"] for s in hidden["sites"]}
+    assert shares == {"Lyon": None, "Nantes": 1.0}
 
 
 def test_the_report_page_shows_the_peers_and_the_heatmap(store: Any) -> None:
