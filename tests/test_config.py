@@ -91,7 +91,7 @@ def test_cli_exit_78_and_config_show(tmp_path: Path, cli) -> None:  # type: igno
         f"rse-adoption: error: {bad}:2: unknown setting 'report.windows' (known: data_dir, "
         "timezone, report.window_days, report.min_group_size, report.language, "
         "tipping_point.low, "
-        "tipping_point.high, retention.keep_days, ambassadors.per_employees, forecast.lookback_weeks, forecast.launch_date, ingest.mapping, "
+        "tipping_point.high, retention.keep_days, ambassadors.per_employees, communities.quiet_days, forecast.lookback_weeks, forecast.launch_date, ingest.mapping, "
         "engine.name, engine.spark_master, m365.tenant_id, m365.client_id, "
         "m365.client_certificate, m365.client_certificate_thumbprint, m365.graph_url, "
         "m365.authority_url, slack.api_url, slack.lookback_days, site_aliases)"

@@ -83,6 +83,15 @@ def test_spark_gives_the_demo_report_of_duckdb_with_every_figure(demo: dict[str,
     assert duck["totals"]["forecast"] and duck["ambassadors"]["sites"]
     assert duck["communities"] and duck["transitions"] and duck["personas"]
     assert any(s["reached_colleagues"] for s in duck["ambassadors"]["sites"])
+    # the peers' figures (issue 20) are compared too, and present on the demo
+    assert duck["totals"]["conversations"]["answered_share"] > 0.3
+    assert duck["totals"]["concentration"]["gini"] > 0 and duck["totals"]["previous"]
+    assert any(s["new_contributors"] for s in duck["sites"])
+    assert any(v for row in duck["interactions"]["matrix"].values() for v in row.values())
+    assert any(
+        c["conversations"] and c["days_since_last_post"] is not None for c in duck["communities"]
+    )
+    assert duck["community_survival"]
 
 
 @needs_spark

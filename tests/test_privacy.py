@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from datetime import date
+from datetime import date, datetime
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from rse_adoption.report import (
     communities_report,
     csv_report,
     html_report,
+    interactions_report,
     markdown,
     personas_report,
     transitions_report,
@@ -33,6 +34,8 @@ from rse_adoption.report import (
 from rse_adoption.report.json_report import report_to_dict
 
 from .conftest import write
+from .peers_truth import Event, Person
+from .peers_truth import truth as truth_of
 from .test_transitions import DIRECTORY as TRANSITIONS_DIRECTORY
 from .test_transitions import EVENTS as TRANSITIONS_EVENTS
 
@@ -229,6 +232,7 @@ def _sections(report: Report) -> dict[str, Any]:
         "personas": personas_report.to_dict(report),
         "communities": communities_report.to_dict(report),
         "ambassadors": ambassadors_report.to_list(report.ambassadors),
+        "interactions": interactions_report.to_dict(report),
     }
 
 
@@ -245,10 +249,22 @@ def test_no_output_gives_a_hidden_count_back(org: list[list[Any]], k: int) -> No
         report = _build(data, k)
         hidden, truth = _sections(report), _sections(_build(data, 1))
 
+        previous = _previous_truth(directory, events)
+
         def outputs(command: str) -> tuple[Any, Any]:
+            if command == "previous":  # the previous window's counts, which no output shows
+                return previous, None
             return hidden[command], truth[command]
 
-        for check in (_report, _transitions, _personas, _communities, _ambassadors):
+        for check in (
+            _report,
+            _transitions,
+            _personas,
+            _communities,
+            _ambassadors,
+            _peers,
+            _interactions,
+        ):
             recovered = check(outputs, k)
             assert recovered == [], f"{check.__name__[1:]}: recoverable {recovered}"
         _other_formats_hide_what_json_hides(report, hidden)
@@ -397,6 +413,13 @@ def _communities(outputs: Any, k: int) -> list[str]:
     for site in shown_sites:
         for c in true_sites[site["site"]]["communities"]:
             values = {(site["site"], c["community"], f): c[f] for f in counts}
+            talk = c["conversations"]
+            answered = round((talk["answered_share"] or 0) * talk["threads"])
+            old = talk["unanswered_over_7_days"]
+            values[(site["site"], c["community"], "A")] = answered
+            values[(site["site"], c["community"], "O")] = old
+            values[(site["site"], c["community"], "R")] = talk["threads"] - answered - old
+            del values[(site["site"], c["community"], "posts")]
             for w, n in enumerate(c["weekly_active"] or ()):
                 values[(site["site"], c["community"], f"week{w}")] = n
             weeks = max(weeks, len(c["weekly_active"] or ()))
@@ -406,14 +429,150 @@ def _communities(outputs: Any, k: int) -> list[str]:
     names = [s["site"] for s in shown_sites]
     for site, c in entries:
         of = names if site is None else [site]
+
+        def sum_of(*fields: str, of: list[str] = of, name: str = c["community"]) -> Form:
+            return total(*(one((m, name, f)) for m in of for f in fields))
+
+        talk = c.get("conversations")
+        if not c["suppressed"] and talk is not None:
+            threads = sum_of("A", "O", "R")
+            label = f"{site} {c['community']}"
+            out.count(f"{label} threads", threads, talk["threads"], people=False)
+            out.count(f"{label} unanswered", sum_of("O"), talk["unanswered_over_7_days"])
+            out.count(f"{label} answered", sum_of("A"), None)  # protected when 1..k-1
+            out.rate(sum_of("A"), threads, talk["answered_share"])
         for field in [*counts, *(f"week{w}" for w in range(weeks))]:
-            form = total(*(one((m, c["community"], field)) for m in of))
+            form = (
+                sum_of("A", "O", "R")
+                if field == "posts"
+                else total(*(one((m, c["community"], field)) for m in of))
+            )
             label = f"{site} {c['community']} {field}"
             if c["suppressed"]:
                 out.hidden_group(label, form)
                 continue
             shown = c["weekly_active"][int(field[4:])] if field.startswith("week") else c[field]
             out.count(label, form, shown, people=False)
+    return out.recovered()
+
+
+MOVEMENT = ("newly_active", "new_contributors", "lost_contributors", "returning_contributors")
+
+
+def _peers(outputs: Any, k: int) -> list[str]:
+    """The report's conversations, movement and previous window (each site and the totals):
+    threads = answered + unanswered old + unanswered recent, the answered share a rate, the
+    answered count protected when small; the previous share a rate over the previous
+    headcount (and change_points gives it back: share now − change / 100)."""
+    hidden, truth = outputs("report")
+    out = Output(k)
+    sites = _shown_sites(hidden, truth)
+    for shown, true in sites:
+        name, talk = shown["site"], true["conversations"]
+        answered = round((talk["answered_share"] or 0) * talk["threads"])
+        old = talk["unanswered_over_7_days"]
+        values = {(name, "A"): answered, (name, "O"): old}
+        values[(name, "R")] = talk["threads"] - answered - old
+        values |= {(name, f): true[f] for f in MOVEMENT}
+        before = true["previous"]
+        if before is not None and before["active_users"] is not None:
+            values[(name, "pa")] = before["active_users"]
+        out.atoms(values)
+    previous = _previous_atoms(outputs("previous")[0], out, k)
+    members = [s["site"] for s, _ in sites]
+    for name, shown in [(s["site"], s) for s, _ in sites] + [(None, hidden["totals"])]:
+        if shown["suppressed"]:
+            continue
+        of = members if name is None else [name]
+
+        def form(*fields: str, of: list[str] = of) -> Form:
+            return total(*(one((m, f)) for m in of for f in fields))
+
+        label, talk = name or "totals", shown["conversations"]
+        threads = form("A", "O", "R")
+        out.count(f"{label} threads", threads, talk["threads"])
+        out.count(f"{label} unanswered", form("O"), talk["unanswered_over_7_days"])
+        out.count(f"{label} answered", form("A"), None)
+        out.rate(form("A"), threads, talk["answered_share"])
+        for field in MOVEMENT:
+            out.count(f"{label} {field}", form(field), shown[field])
+        then = [m for m in of if m in previous]
+        if shown["previous"] is None or not then:
+            continue
+
+        def was(*fields: str, then: list[str] = then) -> Form:
+            return total(*(one((m, f)) for m in then for f in fields))
+
+        out.count(f"{label} previous active", was("pa"), shown["previous"]["active_users"])
+        out.count(f"{label} previous contributors", was("pc"), None)
+        share = shown["previous"]["contributor_share"]
+        out.rate(was("pc"), was("pc", "pr"), share)
+        if shown["change_points"] is not None and shown["contributor_share"] is not None:
+            out.rate(
+                was("pc"),
+                was("pc", "pr"),
+                shown["contributor_share"] - shown["change_points"] / 100,
+            )
+    return out.recovered()
+
+
+def _previous_truth(directory: Path, events: Path) -> dict[str, dict[str, int]]:
+    """site -> {headcount, active, contributors} of the previous window, recomputed."""
+    with open(directory, encoding="utf-8") as f:
+        people = [Person(r["email"], r["site"]) for r in csv.DictReader(f)]
+    with open(events, encoding="utf-8") as f:
+        log = [
+            Event(
+                datetime.fromisoformat(r["timestamp"].replace("Z", "+00:00")),
+                r["user"],
+                r["event_type"],
+                r["space"],
+                r["content_id"],
+                r["target_user"],
+            )
+            for r in csv.DictReader(f)
+        ]
+    result: dict[str, dict[str, int]] = truth_of(
+        people, log, date.fromisoformat(AS_OF), int(WINDOW)
+    )["previous"]
+    return result
+
+
+def _previous_atoms(expected: Any, out: Output, k: int) -> set[str]:
+    """The previous window's contributors and the rest of its headcount, per site shown
+    whose previous headcount was at least k (recomputed by tests/peers_truth.py)."""
+    kept = set()
+    for site, figures in expected.items():
+        if figures["headcount"] >= k:
+            out.atoms(
+                {
+                    (site, "pc"): figures["contributors"],
+                    (site, "pr"): figures["headcount"] - figures["contributors"],
+                }
+            )
+            kept.add(site)
+    return kept
+
+
+def _interactions(outputs: Any, k: int) -> list[str]:
+    """Each cell of the matrix a count (1..k-1 protected), each row's cross-site share and
+    the totals' a rate of the off-diagonal cells over the row."""
+    hidden, truth = outputs("interactions")
+    if truth["matrix"] is None:
+        return []
+    out = Output(k)
+    names = [s["site"] for s in hidden["sites"] if not s["suppressed"]]
+    out.atoms({(a, b): truth["matrix"][a][b] for a in names for b in names})
+    shown = {s["site"]: s["cross_site_share"] for s in hidden["sites"]}
+    matrix = hidden["matrix"] or {}
+    for a in names:
+        for b in names:
+            out.count(f"{a}->{b}", one((a, b)), matrix.get(a, {}).get(b))
+        crossing = total(*(one((a, b)) for b in names if b != a))
+        out.rate(crossing, total(*(one((a, b)) for b in names)), shown.get(a))
+    everything = total(*(one((a, b)) for a in names for b in names))
+    crossing = total(*(one((a, b)) for a in names for b in names if b != a))
+    out.rate(crossing, everything, hidden["totals"]["cross_site_share"])
     return out.recovered()
 
 

@@ -99,11 +99,12 @@ class ReportResult:
 
 @dataclass(frozen=True)
 class SectionResult:
-    """`Store.ambassadors()`, `communities()`, `transitions()`, `personas()`: the Report
+    """`Store.ambassadors()`, `communities()`, `transitions()`, `personas()`,
+    `interactions()`: the Report
     they come from, and the section's JSON and table forms as the command prints them."""
 
     report: Report
-    section: str  # "ambassadors", "communities", "transitions" or "personas"
+    section: str  # "ambassadors", "communities", "transitions", "personas", "interactions"
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.report, name)
@@ -318,6 +319,7 @@ class Store:
             "communities": communities.section,
             "transitions": transitions.section,
             "personas": personas.section,
+            "interactions": lambda ctx: {},  # every report has them (metrics/report.py)
         }
         settings = self._settings(
             window_days=arguments["window_days"],
@@ -385,6 +387,20 @@ class Store:
     ) -> SectionResult:
         """`rse-adoption personas`: people by give-and-receive persona per site."""
         return self._section("personas", locals())
+
+    def interactions(
+        self,
+        *,
+        sites: Sequence[str] = (),
+        as_of: date | None = None,
+        window_days: int | None = None,
+        min_group_size: int | None = None,
+        engine: str | None = None,
+        spark_master: str | None = None,
+    ) -> SectionResult:
+        """`rse-adoption interactions`: replies and reactions between the sites shown, and
+        each site's share toward other sites."""
+        return self._section("interactions", locals())
 
     def history(self, *, sites: Sequence[str] = ()) -> HistoryResult:
         """`rse-adoption history`: the figures `report(history=True)` recorded; `sites`

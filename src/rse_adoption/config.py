@@ -44,6 +44,9 @@ class Settings:
     #: Target of the ambassador network: one ambassador per this many employees (50: two
     #: per 100, the figure `ambassadors` compares each site with).
     ambassador_per_employees: int = 50
+    #: A community with activity in the window but no post for more than this many days is
+    #: `quiet` (docs/metrics.md, "Communities").
+    communities_quiet_days: int = 7
     #: Weeks of weekly contributor-share points the forecast fits (docs/metrics.md).
     forecast_lookback_weeks: int = 52
     #: The network's launch date (YYYY-MM-DD), when known: it fixes the start of diffusion
@@ -101,6 +104,7 @@ _ENV = {
     "min_group_size": ("RSE_ADOPTION_MIN_GROUP_SIZE", int),
     "retention_days": ("RSE_ADOPTION_RETENTION_DAYS", int),
     "ambassador_per_employees": ("RSE_ADOPTION_AMBASSADOR_PER_EMPLOYEES", int),
+    "communities_quiet_days": ("RSE_ADOPTION_COMMUNITIES_QUIET_DAYS", int),
     "forecast_lookback_weeks": ("RSE_ADOPTION_FORECAST_LOOKBACK_WEEKS", int),
     "launch_date": ("RSE_ADOPTION_LAUNCH_DATE", str),
     "mapping_file": ("RSE_ADOPTION_MAPPING", str),
@@ -132,6 +136,7 @@ FILE_KEYS: dict[tuple[str, str], tuple[str, type]] = {
     ("tipping_point", "high"): ("tipping_high", float),
     ("retention", "keep_days"): ("retention_days", int),
     ("ambassadors", "per_employees"): ("ambassador_per_employees", int),
+    ("communities", "quiet_days"): ("communities_quiet_days", int),
     ("forecast", "lookback_weeks"): ("forecast_lookback_weeks", int),
     ("forecast", "launch_date"): ("launch_date", str),
     ("ingest", "mapping"): ("mapping_file", str),
@@ -318,37 +323,34 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return effective_settings(environ=environ)[0]
 
 
+#: Whole-number settings and their ranges: field -> (lowest, highest or None, the message
+#: of a value out of range, with `{value}`).
+_RANGES: dict[str, tuple[int, int | None, str]] = {
+    "window_days": (1, None, "window must be at least 1 day, got {value}"),
+    "retention_days": (1, None, "retention must be at least 1 day, got {value}"),
+    "min_group_size": (1, None, "min_group_size must be at least 1, got {value}"),
+    "ambassador_per_employees": (
+        1,
+        None,
+        "ambassadors.per_employees must be at least 1, got {value}",
+    ),
+    "communities_quiet_days": (1, None, "communities.quiet_days must be at least 1, got {value}"),
+    "forecast_lookback_weeks": (8, 520, "forecast.lookback_weeks must be 8 to 520, got {value}"),
+    "slack_lookback_days": (0, 365, "slack.lookback_days must be 0 to 365, got {value}"),
+}
+
+
 def validate(settings: Settings) -> Settings:
     """Reject settings that would make every figure meaningless."""
-    if settings.window_days < 1:
-        raise ConfigError(
-            f"window must be at least 1 day, got {settings.window_days}", fields=("window_days",)
-        )
+    for name, (lowest, highest, message) in _RANGES.items():
+        value = getattr(settings, name)
+        if value < lowest or (highest is not None and value > highest):
+            raise ConfigError(message.format(value=value), fields=(name,))
     if not 0 < settings.tipping_low <= settings.tipping_high <= 1:
         raise ConfigError(
             "tipping point needs 0 < low <= high <= 1, got "
             f"low={settings.tipping_low} high={settings.tipping_high}",
             fields=("tipping_low", "tipping_high"),
-        )
-    if settings.retention_days < 1:
-        raise ConfigError(
-            f"retention must be at least 1 day, got {settings.retention_days}",
-            fields=("retention_days",),
-        )
-    if settings.min_group_size < 1:
-        raise ConfigError(
-            f"min_group_size must be at least 1, got {settings.min_group_size}",
-            fields=("min_group_size",),
-        )
-    if settings.ambassador_per_employees < 1:
-        raise ConfigError(
-            f"ambassadors.per_employees must be at least 1, got {settings.ambassador_per_employees}",
-            fields=("ambassador_per_employees",),
-        )
-    if not 8 <= settings.forecast_lookback_weeks <= 520:
-        raise ConfigError(
-            f"forecast.lookback_weeks must be 8 to 520, got {settings.forecast_lookback_weeks}",
-            fields=("forecast_lookback_weeks",),
         )
     if settings.engine not in ENGINES:
         raise ConfigError(
@@ -383,11 +385,6 @@ def validate(settings: Settings) -> Settings:
         raise ConfigError(  # the token travels with every request: never in clear text
             f"slack.api_url must be an https:// URL, got {settings.slack_api_url!r}",
             fields=("slack_api_url",),
-        )
-    if not 0 <= settings.slack_lookback_days <= 365:
-        raise ConfigError(
-            f"slack.lookback_days must be 0 to 365, got {settings.slack_lookback_days}",
-            fields=("slack_lookback_days",),
         )
     try:
         from zoneinfo import ZoneInfo

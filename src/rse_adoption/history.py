@@ -36,6 +36,12 @@ HISTORY_SCHEMA = pa.schema(
         pa.field("contributor_share", pa.float64()),
         pa.field("status", pa.string()),
         pa.field("ambassadors", pa.int64()),
+        # movement (docs/metrics.md#movement): null where hidden, unknown, or in files
+        # written before these columns existed
+        pa.field("newly_active", pa.int64()),
+        pa.field("new_contributors", pa.int64()),
+        pa.field("lost_contributors", pa.int64()),
+        pa.field("returning_contributors", pa.int64()),
         pa.field("generated_at", pa.string(), nullable=False),
         # null: every site; else the sites the report was asked for (sorted).
         pa.field("scope", pa.list_(pa.string())),
@@ -57,6 +63,10 @@ def _row(g: GroupFigures, report: Report, scope: list[str] | None) -> dict[str, 
         "contributor_share": g.contributor_share,
         "status": g.status,
         "ambassadors": g.ambassadors,
+        "newly_active": g.newly_active,
+        "new_contributors": g.new_contributors,
+        "lost_contributors": g.lost_contributors,
+        "returning_contributors": g.returning_contributors,
         "generated_at": report.generated_at,
         "scope": scope,
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-SCHEMA_VERSION = "1.5"
+SCHEMA_VERSION = "1.6"
 #: How every renderer names the totals row (the sum over the sites a report shows).
 TOTALS_NAME = "All sites shown"
 
@@ -69,6 +69,39 @@ class Forecast:
 
 
 @dataclass(frozen=True)
+class Conversations:
+    """Threads (posts by the group's people in the window) and how they were answered
+    (docs/metrics.md, "Conversations"). A count of 1 to min_group_size − 1 is None (0 is
+    shown); a share or median whose base or numerator is hidden is None."""
+
+    threads: int | None
+    answered_share: float | None
+    median_hours_to_first_reply: float | None
+    unanswered_over_7_days: int | None
+
+
+@dataclass(frozen=True)
+class Concentration:
+    """How concentrated a group's posts and comments are among its window contributors
+    (docs/metrics.md, "Concentration"): the share made by the top 1 % and top 10 % of
+    contributors and the Gini coefficient of their counts; None when the top group, or the
+    contributors, are fewer than the privacy threshold."""
+
+    top_1_percent_share: float | None
+    top_10_percent_share: float | None
+    gini: float | None
+
+
+@dataclass(frozen=True)
+class PreviousFigures:
+    """What a report for the previous window of the same length gives (its own last day's
+    headcount): the contributor share and the active users; None when hidden or unknown."""
+
+    contributor_share: float | None
+    active_users: int | None
+
+
+@dataclass(frozen=True)
 class GroupFigures:
     """Figures of one site, or of the totals (then `site` is None)."""
 
@@ -89,6 +122,20 @@ class GroupFigures:
     #: as_of's week (metrics/habit.py), and the others.
     habitual_contributors: int | None = None
     occasional_contributors: int | None = None
+    #: The peers' figures (docs/metrics.md): None where hidden, or where the report's
+    #: sources lack what they need (activity periods: no posts, replies nor targets).
+    conversations: Conversations | None = None
+    #: Replies and reactions by the group's people toward other sites' people, over all
+    #: theirs (toward the sites shown).
+    cross_site_share: float | None = None
+    newly_active: int | None = None
+    new_contributors: int | None = None
+    lost_contributors: int | None = None
+    returning_contributors: int | None = None
+    previous: PreviousFigures | None = None
+    #: (contributor_share − previous.contributor_share) × 100, percentage points.
+    change_points: float | None = None
+    concentration: Concentration | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +213,37 @@ class Community:
     answered_share: float | None  # of posts with a content id; None without any
     weekly_active: tuple[int | None, ...] | None
     trend: str | None  # rising | steady | falling
+    #: Its threads (posts by the people counted, in the window) and their answers.
+    conversations: Conversations | None = None
+    #: Days from its last post (up to as_of, within the report's lookback) to as_of, and
+    #: "quiet" when more than communities.quiet_days, else "active" (None: no post seen).
+    days_since_last_post: int | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class SurvivalCohort:
+    """Communities whose first post fell in `month` (YYYY-MM), and the share of them still
+    active (at least min_group_size people with an event) 1, 2, 3... calendar months later,
+    for each month that ended by as_of."""
+
+    month: str
+    communities: int
+    active_after: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Interactions:
+    """Replies and reactions inside the window between the people of the sites shown:
+    `matrix[from_site][to_site]` counts those whose actor belongs to from_site and whose
+    target person to to_site (None: 1 to min_group_size − 1, or a figure that would give
+    one back)."""
+
+    window_start: date
+    window_end: date
+    matrix: dict[str, dict[str, int | None]] | None
+    #: Why there is no matrix (no events, or none names a target person), else None.
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -252,6 +330,11 @@ class Report:
     #: there are none (no interaction data).
     personas: tuple[SitePersonas, ...] = ()
     personas_reason: str | None = None
+    #: Interactions between the sites shown (every report), and the survival of
+    #: communities by monthly cohort (`rse-adoption communities`).
+    interactions: Interactions | None = None
+    community_survival: tuple[SurvivalCohort, ...] = ()
+    communities_quiet_days: int = 7
     schema_version: str = SCHEMA_VERSION
 
 

@@ -1,5 +1,5 @@
 """The commands that compute and render figures: `report`, `ambassadors`, `communities`,
-`transitions`, `personas`. Each parses its options, calls one Store method and hands the
+`transitions`, `personas`, `interactions`. Each parses its options, calls one Store method and hands the
 Report to cli/output.py; formats come from report/registry.py."""
 
 from __future__ import annotations
@@ -300,3 +300,29 @@ def personas(
     Rules and thresholds: docs/metrics.md#personas.
     """
     _section_command("personas", locals())
+
+
+@app.command()
+@handle_errors
+def interactions(
+    site: SiteOption = None,
+    as_of: AsOfOption = None,
+    window: WindowOption = None,
+    format: Annotated[str, _format_option("interactions")] = "table",
+    out: OutOption = None,
+    min_group_size: MinGroupOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
+    lang: LangOption = None,
+    csv_dialect: CsvDialectOption = "excel",
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    json_out: JsonFormatOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Replies and reactions between sites: who answers and reacts to whom (rows: the
+    actor's site; columns: the site of the person answered), and each site's share toward
+    other sites (needs events that name the person replied or reacted to). Definitions:
+    docs/metrics.md#interactions.
+    """
+    _section_command("interactions", locals())

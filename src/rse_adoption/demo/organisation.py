@@ -231,6 +231,70 @@ def write_directory(org: Organisation, path: Path) -> None:
             )
 
 
+class PostPool:
+    """The posts written so far, per space (time in seconds, content id, author index),
+    so that comments answer real earlier posts across the calls of `event_batches` (one
+    per month in `write_events_csv`). Keeps the latest POOL_KEEP of each space."""
+
+    POOL_KEEP = 5000
+
+    def __init__(self) -> None:
+        self.by_space: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def candidates(self, space: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        empty = np.zeros(0, dtype=np.int64)
+        return self.by_space.get(space, (empty, np.zeros(0, dtype=object), empty))
+
+    def add(self, space: int, seconds: np.ndarray, ids: np.ndarray, authors: np.ndarray) -> None:
+        old = self.candidates(space)
+        merged = [np.concatenate([a, b]) for a, b in zip(old, (seconds, ids, authors), strict=True)]
+        order = np.argsort(merged[0], kind="stable")[-self.POOL_KEEP :]
+        self.by_space[space] = (merged[0][order], merged[1][order], merged[2][order])
+
+
+#: A comment answers one of the latest REPLY_RECENT earlier posts of its space.
+REPLY_RECENT = 30
+
+
+def _answer_posts(
+    rng: np.random.Generator,
+    pool: PostPool,
+    kind: np.ndarray,
+    seconds: np.ndarray,
+    space: np.ndarray,
+    person: np.ndarray,
+    content: np.ndarray,
+    target: np.ndarray,
+) -> None:
+    """Give each post a content id of its own, and point each comment (content id and
+    target person) at a post made before it in the same space — one of the REPLY_RECENT
+    latest ones, drawn with `rng` — then add this batch's posts to `pool`. A comment with
+    no earlier post in its space (the first hours of the log) keeps an id no post has: a
+    reply to a post older than the log."""
+    posts = np.flatnonzero(kind == 3)
+    content[posts] = np.char.add(f"p{rng.integers(0, 2**40)}-", posts.astype(str))
+    for s in np.unique(space):
+        mine = posts[space[posts] == s]
+        known = pool.candidates(int(s))
+        when = np.concatenate([known[0], seconds[mine]])
+        ids = np.concatenate([known[1], content[mine].astype(object)])
+        authors = np.concatenate([known[2], person[mine]])
+        order = np.argsort(when, kind="stable")
+        when, ids, authors = when[order], ids[order], authors[order]
+        replies = np.flatnonzero((kind == 4) & (space == s))
+        before = np.searchsorted(when, seconds[replies], side="left")  # posts strictly earlier
+        answered = before > 0
+        pick = (
+            before[answered]
+            - 1
+            - rng.integers(0, REPLY_RECENT, answered.sum()) % np.maximum(before[answered], 1)
+        )
+        chosen = replies[answered]
+        content[chosen] = ids[pick]
+        target[chosen] = np.where(authors[pick] == person[chosen], -1, authors[pick])
+        pool.add(int(s), seconds[mine], content[mine].astype(object), person[mine])
+
+
 def event_batches(
     org: Organisation,
     *,
@@ -238,13 +302,18 @@ def event_batches(
     chunk_people: int = 4000,
     seed: int | None = None,
     day_range: tuple[int, int] | None = None,
+    pool: PostPool | None = None,
 ) -> Iterator[pa.Table]:
     """The activity log as Arrow tables of text columns (timestamp, user, event_type, site,
     space, content_id, target_user), people in chunks. Active days per person follow a
     Bernoulli draw of rate/7 on weekdays (a quarter of that at weekends); active days hold
     1 + Poisson(1.5) events. `rate_scale` multiplies those events per active day.
-    `day_range` (first, last + 1 day offsets) restricts the log to those days."""
+    `day_range` (first, last + 1 day offsets) restricts the log to those days. Each post
+    has its own content id; each comment answers an earlier post of its space (its
+    content id, and its author as target person), from this call's posts or `pool`'s."""
     rng = np.random.default_rng(org.seed + 1 if seed is None else seed)
+    replies = np.random.default_rng([org.seed if seed is None else seed, 7])
+    pool = pool if pool is not None else PostPool()
     days = np.arange(org.days) if day_range is None else np.arange(*day_range)
     contributors_by_site = [
         np.flatnonzero((org.site_index == s) & (org.klass == 3)) for s in range(len(org.sites))
@@ -270,13 +339,14 @@ def event_batches(
         interacts = (kind == 2) | (kind == 4)
         target = np.full(n, -1)
         for s in np.unique(site[interacts]):
-            pool = contributors_by_site[s]
-            if pool.size:
+            contributors = contributors_by_site[s]
+            if contributors.size:
                 sel = interacts & (site == s)
-                target[sel] = rng.choice(pool, sel.sum())
+                target[sel] = rng.choice(contributors, sel.sum())
         target[target == person] = -1
         space = rng.integers(0, len(SPACES), n)
-        content = rng.integers(0, 50_000, n)
+        content = np.char.add("c", rng.integers(0, 50_000, n).astype(str)).astype(object)
+        _answer_posts(replies, pool, kind, seconds, space, person, content, target)
         yield pa.table(
             {
                 "timestamp": pa.array(seconds.astype("datetime64[s]")).cast(pa.string()),
@@ -284,7 +354,7 @@ def event_batches(
                 "event_type": EVENT_NAMES[kind],
                 "site": np.array([s.name for s in org.sites])[site],
                 "space": np.array(SPACES)[space],
-                "content_id": np.char.add("c", content.astype(str)),
+                "content_id": content.astype(str),
                 "target_user": np.where(target >= 0, _emails(org, np.maximum(target, 0)), ""),
             }
         )
@@ -346,8 +416,9 @@ def write_events_csv(org: Organisation, path: Path, *, rate_scale: float = 1.0) 
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = 0
     writer: pacsv.CSVWriter | None = None
+    pool = PostPool()  # comments of a month answer the posts of earlier months too
     monthly = (
-        event_batches(org, rate_scale=rate_scale, seed=org.seed + 100 + k, day_range=r)
+        event_batches(org, rate_scale=rate_scale, seed=org.seed + 100 + k, day_range=r, pool=pool)
         for k, r in enumerate(month_day_ranges(org))
     )
     try:

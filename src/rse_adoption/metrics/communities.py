@@ -6,20 +6,25 @@ through `key_map`, placed by `people`): active members (anyone who did anything 
 contributors, posts and replies, the share of posts answered (a post whose content id
 some other person's comment names), and the weekly active members with a trend. A
 community's figures at a site, or overall, are suppressed when fewer than min_group_size
-people were active in it.
+people were active in it. Their lifecycle: each community's conversations
+(conversations.py), days since its last post and status (`quiet` after more than
+communities.quiet_days without a post), and the share of communities still active N
+months after their first post, by monthly cohort (`survival`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
-from ..model import Community, LivelyCommunities
+from .. import store
+from ..model import Community, LivelyCommunities, SurvivalCohort
 from ..privacy import Disclosure, is_suppressed
-from . import sites
+from . import conversations, segments, sites
 from .context import Context
 from .engine import Connection
 from .segments import WEEK_MICROSECONDS, Window, week_monday
@@ -220,9 +225,129 @@ def liveliest(items: list[Community], n: int = 3) -> tuple[list[str], list[str]]
     return most, least
 
 
+def last_posts(
+    con: Connection, files: list[str], window: Window, sites: list[str]
+) -> dict[tuple[str | None, str], date]:
+    """(site, community) -> UTC day of the last post by the people of `sites` (site None:
+    any of them) up to the end of the window, in `files`."""
+    if not files or not sites:
+        return {}
+    rows = con.execute(
+        """
+        SELECT p.site, e.space, max(epoch_us(e.ts)) AS last_us
+        FROM read_parquet($files) e
+        JOIN key_map k ON k.key = e.user_key
+        JOIN people p ON p.person = k.person_key
+        WHERE e.ts < $end::TIMESTAMPTZ AND e.event_type = 'post' AND e.space IS NOT NULL
+          AND list_contains($sites, p.site)
+        GROUP BY GROUPING SETS ((p.site, e.space), (e.space))
+        """,
+        {"files": files, "end": (window.as_of + timedelta(days=1)).isoformat(), "sites": sites},
+    ).fetchall()
+    return {(site, space): _day_of(int(last)) for site, space, last in rows}
+
+
+def _day_of(microseconds: int) -> date:
+    return (datetime(1970, 1, 1) + timedelta(microseconds=microseconds)).date()
+
+
+def survival(
+    con: Connection, files: list[str], window: Window, sites: list[str], k: int
+) -> tuple[SurvivalCohort, ...]:
+    """Communities by the month of their first post (by the people of `sites`, in `files`:
+    the store up to as_of), and the share of each cohort still active — at least k of those
+    people with an event there — in each later calendar month that ended by as_of."""
+    if not files or not sites:
+        return ()
+    rows = con.execute(
+        """
+        WITH ev AS (
+            SELECT e.space, k.person_key AS person, e.event_type,
+                   year(e.ts) * 12 + month(e.ts) - 1 AS m
+            FROM read_parquet($files) e
+            JOIN key_map k ON k.key = e.user_key
+            JOIN people p ON p.person = k.person_key
+            WHERE e.ts < $end::TIMESTAMPTZ AND e.space IS NOT NULL
+              AND list_contains($sites, p.site)
+        ),
+        firsts AS (SELECT space, min(m) AS first FROM ev WHERE event_type = 'post' GROUP BY space),
+        monthly AS (
+            SELECT space, m FROM ev GROUP BY space, m HAVING count(DISTINCT person) >= $k
+        )
+        SELECT f.space, f.first, list(a.m)
+        FROM firsts f LEFT JOIN monthly a ON a.space = f.space
+        GROUP BY f.space, f.first
+        """,
+        {
+            "files": files,
+            "end": (window.as_of + timedelta(days=1)).isoformat(),
+            "sites": sites,
+            "k": k,
+        },
+    ).fetchall()
+    month = window.as_of.year * 12 + window.as_of.month - 1
+    last = month if (window.as_of + timedelta(days=1)).day == 1 else month - 1
+    cohorts: dict[int, list[set[int]]] = {}
+    for _, first, months in rows:
+        cohorts.setdefault(int(first), []).append({int(m) for m in months or () if m is not None})
+    return tuple(
+        SurvivalCohort(
+            month=f"{first // 12:04d}-{first % 12 + 1:02d}",
+            communities=len(members),
+            active_after=tuple(
+                sum(1 for active in members if first + n in active) / len(members)
+                for n in range(1, last - first + 1)
+            ),
+        )
+        for first, members in sorted(cohorts.items())
+    )
+
+
+def with_lifecycle(
+    items: list[Community],
+    tallies: dict[tuple[str, str | None], conversations.Tally],
+    last: dict[tuple[str | None, str], date],
+    ctx: Context,
+) -> list[Community]:
+    """The communities with their conversations (privacy.Disclosure over the threads of
+    each community at each site; a thread count is the community's published `posts`),
+    days since their last post and status."""
+    k, quiet = ctx.settings.min_group_size, ctx.settings.communities_quiet_days
+    shown = sorted({c.site for c in items if c.site is not None})
+    units: dict[Hashable, conversations.Tally] = {
+        (space, site): t for (site, space), t in tallies.items() if space is not None
+    }
+    groups = [
+        conversations.Group(
+            (c.name, c.site),
+            [(c.name, s) for s in shown] if c.site is None else [(c.name, c.site)],
+            hidden=c.suppressed or c.posts is None,
+            keep=0 if c.site is None else 1,
+            threads_people=False,  # the same figure as `posts`, already published
+            threads_keep=10**9,
+        )
+        for c in items
+    ]
+    talks = conversations.publish(units, groups, k)
+    out = []
+    for c in items:
+        if c.suppressed:
+            out.append(c)
+            continue
+        talk = talks[(c.name, c.site)]
+        if talk is not None and talk.threads is None:  # never a posts figure shown: be safe
+            talk = conversations.Conversations(c.posts, None, None, None)
+        day = last.get((c.site, c.name))
+        days = None if day is None else (ctx.window.as_of - day).days
+        status = "quiet" if days is None or days > quiet else "active"
+        out.append(replace(c, conversations=talk, days_since_last_post=days, status=status))
+    return out
+
+
 def section(ctx: Context) -> dict[str, Any]:
     """The Report fields of `rse-adoption communities`: every community over the shown
-    sites and at each of them, and each shown site's most and least lively ones."""
+    sites and at each of them (with conversations and lifecycle), each shown site's most
+    and least lively ones, and the communities' survival by monthly cohort."""
     shown = {g.site or "" for g in ctx.shown}
     items = communities(
         ctx.con,
@@ -232,8 +357,26 @@ def section(ctx: Context) -> dict[str, Any]:
         ctx.settings.min_group_size,
         shown,
     )
+    tallies = conversations.thread_tallies(ctx.con, ctx.window)
+    last = last_posts(ctx.con, ctx.lookback.files, ctx.window, sorted(shown))
+    items = with_lifecycle(items, tallies, last, ctx)
     lively = []
     for g in ctx.shown:
         most, least = liveliest([c for c in items if c.site == g.site])
         lively.append(LivelyCommunities(g.site, tuple(most), tuple(least)))
-    return {"communities": tuple(items), "lively_communities": tuple(lively)}
+    last_month = ctx.window.as_of.strftime("%Y-%m")
+    history = store.path_list(
+        segments.event_files(
+            ctx.settings.data_dir,
+            ctx.manifest,
+            {f["month"] for f in ctx.manifest.event_files if f["month"] <= last_month},
+        )
+    )
+    return {
+        "communities": tuple(items),
+        "lively_communities": tuple(lively),
+        "community_survival": survival(
+            ctx.con, history, ctx.window, sorted(shown), ctx.settings.min_group_size
+        ),
+        "communities_quiet_days": ctx.settings.communities_quiet_days,
+    }

@@ -3,7 +3,8 @@
 `prepare` builds, once per report, the per-person tables every analysis reads —
 `people` (the directory's, else activity's, on as_of), `person_weeks` and `person_segments`
 (activity in the window), `contribution_weeks` (who contributed in each week of the
-forecast's lookback) — and the sites' tipping-point figures, into a `Context`. The analyses
+forecast's lookback), `window_events` (the window's posts, comments and reactions, with
+their target person) — and the sites' tipping-point figures, into a `Context`. The analyses
 (forecast, habit, ambassadors, communities, transitions, personas) only read them: none
 creates a table another one reads.
 """
@@ -119,6 +120,11 @@ def prepare(
     groups, totals = _site_figures(con, settings, window, site_names, weekly)
     look = _lookback(settings, manifest, window)
     segments.create_contribution_weeks(con, look.files, look.monday0, window.as_of, look.monday0)
+    segments.create_window_events(
+        con,
+        store.path_list(segments.event_files(settings.data_dir, manifest, window.months())),
+        window,
+    )
     segments.add_period_contributions(
         con,
         [

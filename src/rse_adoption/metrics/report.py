@@ -19,8 +19,18 @@ import duckdb
 from .. import store
 from ..config import Settings
 from ..errors import StoreIOError
-from ..model import ActivityPeriod, GroupFigures, Report
-from . import ambassadors, engine, forecast, habit, segments
+from ..model import ActivityPeriod, GroupFigures, Interactions, Report
+from . import (
+    ambassadors,
+    concentration,
+    conversations,
+    engine,
+    forecast,
+    habit,
+    interactions,
+    movement,
+    segments,
+)
 from .context import Context, prepare
 
 #: A section of a report: the Report fields it fills, from the Context.
@@ -44,9 +54,11 @@ def build_report(
         try:
             ctx = prepare(con, settings, manifest, site_names, as_of)
             fields: dict[str, Any] = {"ambassadors": ambassadors.network(ctx)}
+            peers, fields["interactions"], notes = _peers(ctx)
             for section in sections:
                 fields.update(section(ctx))
-            return _report(ctx, generated_at, fields)
+            fields["notes"] = (*fields.get("notes", ctx.notes), *notes)
+            return _report(ctx, generated_at, fields, peers)
         except (duckdb.IOException, duckdb.InvalidInputException) as failure:  # damaged, missing
             first = str(failure).strip().splitlines()[0]
             raise StoreIOError(f"cannot read the store {settings.data_dir}: {first}") from None
@@ -54,13 +66,54 @@ def build_report(
             con.close()
 
 
-def _report(ctx: Context, generated_at: str | None, fields: dict[str, Any]) -> Report:
-    """The Report of `ctx`: each site and the totals with their forecast and habit, the
-    sections' `fields`."""
+NO_EVENTS_NOTE = (
+    "Conversations, interactions between sites and concentration need events (posts, the "
+    "replies naming them, the people replied or reacted to): the activity periods of this "
+    "report carry none, so they are null."
+)
+
+
+def _peers(
+    ctx: Context,
+) -> tuple[dict[str | None, dict[str, Any]], Interactions | None, list[str]]:
+    """The figures the best peers show, for each shown site and the totals (key None):
+    conversations, cross-site share and concentration (from the window's events), and
+    movement; the report's `interactions`; the notes they need."""
+    shown = [g.site or "" for g in ctx.shown]
+    k = ctx.settings.min_group_size
+    fields, notes = movement.site_figures(ctx)
+    peers: dict[str | None, dict[str, Any]] = {g: dict(fields.get(g, {})) for g in [*shown, None]}
+    if ctx.first_day is None:  # no events in the store: activity periods only
+        nothing = Interactions(ctx.window.start, ctx.window.as_of, None, "no events")
+        return peers, nothing, [*notes, NO_EVENTS_NOTE]
+    talks = conversations.site_conversations(ctx.con, ctx.window, shown, k)
+    matrix, shares = interactions.interactions(ctx)
+    spread = concentration.site_concentration(ctx.con, shown, k)
+    for group in [*shown, None] if shown else []:
+        peers[group] |= {
+            "conversations": talks.get(group),
+            "cross_site_share": shares.get(group),
+            "concentration": spread.get(group),
+        }
+    if matrix.reason:
+        notes.append(f"Interactions: {matrix.reason}.")
+    return peers, matrix, notes
+
+
+def _report(
+    ctx: Context,
+    generated_at: str | None,
+    fields: dict[str, Any],
+    peers: dict[str | None, dict[str, Any]] | None = None,
+) -> Report:
+    """The Report of `ctx`: each site and the totals with their forecast and habit and the
+    peers' figures (`peers`, by site), the sections' `fields`."""
     forecasts = forecast.site_forecasts(ctx)
     habitual = habit.site_habits(ctx)
 
     def complete(g: GroupFigures) -> GroupFigures:
+        if not g.suppressed and g.segments is not None:
+            g = replace(g, **(peers or {}).get(g.site, {}))
         if g.suppressed or g.segments is None or not ctx.weekly:
             return g  # no weekly detail: no forecast nor habit (None: unknown)
         count = habitual.get(g.site, 0)

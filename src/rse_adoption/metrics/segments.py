@@ -392,6 +392,44 @@ def create_person_segments(con: Connection) -> None:
     ).fetchall()
 
 
+#: The event types `window_events` keeps: what threads, answers and interactions are made of.
+INTERACTION_TYPES = ("post", "comment", "reaction")
+
+
+def create_window_events(con: Connection, files: list[str], window: Window) -> None:
+    """Temp table `window_events` (person, event_type, us, space, content_id, target): the
+    posts, comments and reactions of the window, their author and target person resolved
+    through `key_map` (a key it does not know stays as it is), `us` the time in
+    microseconds since the epoch (UTC). Conversations, interactions and concentration read
+    it; bots never reach the store (the readers drop them)."""
+    if not files:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE window_events AS SELECT NULL::BIGINT AS person, "
+            "NULL::VARCHAR AS event_type, NULL::BIGINT AS us, NULL::VARCHAR AS space, "
+            "NULL::VARCHAR AS content_id, NULL::BIGINT AS target WHERE false"
+        ).fetchall()
+        return
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE window_events AS
+        SELECT coalesce(k.person_key, e.user_key) AS person, e.event_type,
+               epoch_us(e.ts) AS us, e.space, e.content_id,
+               coalesce(t.person_key, e.target_user_key) AS target
+        FROM read_parquet($files) e
+        LEFT JOIN key_map k ON k.key = e.user_key
+        LEFT JOIN key_map t ON t.key = e.target_user_key
+        WHERE e.ts >= $start::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ
+          AND list_contains($types, e.event_type)
+        """,
+        {
+            "files": files,
+            "start": window.start.isoformat(),
+            "end": (window.as_of + timedelta(days=1)).isoformat(),
+            "types": list(INTERACTION_TYPES),
+        },
+    ).fetchall()
+
+
 def create_contribution_weeks(
     con: Connection, files: list[str], start: date, end: date, monday: date
 ) -> None:

@@ -4,6 +4,7 @@ communities`). JSON keys: docs/report-json.md, "Communities"."""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 from rich.console import Group
@@ -25,6 +26,10 @@ FIELDS = (
     "trend",
 )
 
+LIFECYCLE = ("days_since_last_post", "status")
+#: The conversations' figures, as CSV columns (their JSON keys).
+TALK = ("threads", "answered_share", "median_hours_to_first_reply", "unanswered_over_7_days")
+
 
 def community_to_dict(c: Community) -> dict[str, Any]:
     return {
@@ -32,6 +37,9 @@ def community_to_dict(c: Community) -> dict[str, Any]:
         "suppressed": c.suppressed,
         **{f: getattr(c, f) for f in FIELDS},
         "weekly_active": list(c.weekly_active) if c.weekly_active is not None else None,
+        "conversations": asdict(c.conversations) if c.conversations else None,
+        "days_since_last_post": c.days_since_last_post,
+        "status": c.status,
     }
 
 
@@ -62,6 +70,11 @@ def to_dict(report: Report) -> dict[str, Any]:
         "min_group_size": report.min_group_size,
         "communities": [community_to_dict(c) for c in overall],
         "sites": by_site,
+        "quiet_days": report.communities_quiet_days,
+        "survival": [
+            {"month": x.month, "communities": x.communities, "active_after": list(x.active_after)}
+            for x in report.community_survival
+        ],
     }
 
 
@@ -71,9 +84,17 @@ def render_json(report: Report) -> str:
 
 def csv_table(report: Report) -> tuple[list[str], list[list[object]]]:
     """The CSV's columns and its rows, typed (None where hidden)."""
-    columns = ["site", "community", "suppressed", *FIELDS]
+    columns = ["site", "community", "suppressed", *FIELDS, *LIFECYCLE]
+    columns += [f"conversations_{f}" for f in TALK]
     rows = [
-        [c.site or "ALL", c.name, c.suppressed, *(getattr(c, f) for f in FIELDS)]
+        [
+            c.site or "ALL",
+            c.name,
+            c.suppressed,
+            *(getattr(c, f) for f in FIELDS),
+            *(getattr(c, f) for f in LIFECYCLE),
+            *(getattr(c.conversations, f) if c.conversations else None for f in TALK),
+        ]
         for c in report.communities
     ]
     return columns, rows
@@ -148,6 +169,7 @@ def render_html(report: Report, tr: Language = ENGLISH) -> str:
         data=data,
         pct=lambda value: _pct(value, tr),
         num=lambda value: tr.number(value),
+        decimal=lambda value, decimals: tr.decimal(value, decimals),
         date=tr.iso_day,
         trend=lambda text: phrase(text or "", tr),
     )

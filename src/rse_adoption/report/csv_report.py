@@ -43,6 +43,23 @@ COLUMNS = (
     "as_of",
     "window_days",
     "headcount_source",
+    # the peers' figures (docs/metrics.md): conversations, movement, previous window,
+    # cross-site share and concentration
+    "threads",
+    "answered_share",
+    "median_hours_to_first_reply",
+    "unanswered_over_7_days",
+    "newly_active",
+    "new_contributors",
+    "lost_contributors",
+    "returning_contributors",
+    "previous_contributor_share",
+    "previous_active_users",
+    "change_points",
+    "cross_site_share",
+    "top_1_percent_share",
+    "top_10_percent_share",
+    "gini",
 )
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -110,8 +127,31 @@ def _row(g: GroupFigures, report: Report, label: str) -> list[object]:
         report.as_of.isoformat(),
         report.window_days,
         report.headcount_source,
+        *_peers(g),
     ]
     return values
+
+
+def _peers(g: GroupFigures) -> list[object]:
+    """The peers' figures of one row, in COLUMNS order (None where hidden or unknown)."""
+    talk, previous, spread = g.conversations, g.previous, g.concentration
+    return [
+        talk.threads if talk else None,
+        talk.answered_share if talk else None,
+        talk.median_hours_to_first_reply if talk else None,
+        talk.unanswered_over_7_days if talk else None,
+        g.newly_active,
+        g.new_contributors,
+        g.lost_contributors,
+        g.returning_contributors,
+        previous.contributor_share if previous else None,
+        previous.active_users if previous else None,
+        g.change_points,
+        g.cross_site_share,
+        spread.top_1_percent_share if spread else None,
+        spread.top_10_percent_share if spread else None,
+        spread.gini if spread else None,
+    ]
 
 
 def site_rows(report: Report) -> list[list[object]]:

@@ -16,13 +16,13 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from ..model import GroupFigures, Report
-from . import charts
+from . import charts, peers_view
 from .ambassadors_report import effect_sentence
 from .i18n import ENGLISH, N_, Language
 from .phrases import phrase
 from .statuses import segment_name, status_label
 from .templates import environment
-from .wording import forecast_phrase, forecast_sentence
+from .wording import change_phrase, forecast_phrase, forecast_sentence
 
 SEGMENT_RULES = {
     "contributor": N_("posted or commented"),
@@ -71,6 +71,7 @@ class Row:
     headcount: int | None = None
     ambassadors: int | None = None
     outlook: str = ""
+    change: float | None = None  # contributor share's change since the previous window, pts
 
 
 def _bar_scale(report: Report) -> float:
@@ -99,6 +100,7 @@ def _rows(report: Report, scale: float, tr: Language) -> list[Row]:
                 headcount=g.headcount,
                 ambassadors=g.ambassadors,
                 outlook=forecast_phrase(g.forecast, tr=tr),
+                change=g.change_points,
             )
         )
     return rows
@@ -279,4 +281,7 @@ def render(report: Report, *, site_pages: bool = False, tr: Language = ENGLISH) 
         segment_name=lambda segment: segment_name(segment, tr),
         decimal=lambda value, decimals: tr.decimal(value, decimals),
         lang=tr.code,
+        change=lambda points: change_phrase(points, tr),
+        peers=peers_view.peer_rows(report, tr),
+        heatmap=peers_view.heatmap(report, tr),
     )

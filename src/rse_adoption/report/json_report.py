@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ..model import Forecast, GroupFigures, Report
+from ..model import Forecast, GroupFigures, Interactions, Report
 from .ambassadors_report import to_section
 
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
@@ -45,9 +45,30 @@ def _group(g: GroupFigures, with_site: bool) -> dict[str, Any]:
             if not g.suppressed and g.series is not None
             else None,
             "forecast": _forecast(g.forecast) if not g.suppressed else None,
+            "conversations": asdict(g.conversations) if g.conversations else None,
+            "cross_site_share": g.cross_site_share,
+            "newly_active": g.newly_active,
+            "new_contributors": g.new_contributors,
+            "lost_contributors": g.lost_contributors,
+            "returning_contributors": g.returning_contributors,
+            "previous": asdict(g.previous) if g.previous else None,
+            "change_points": g.change_points,
+            "concentration": asdict(g.concentration) if g.concentration else None,
         }
     )
     return data
+
+
+def interactions_to_dict(i: Interactions | None) -> dict[str, Any] | None:
+    """The report's `interactions` (and `rse-adoption interactions --format json`)."""
+    if i is None:
+        return None
+    return {
+        "window_start": i.window_start.isoformat(),
+        "window_end": i.window_end.isoformat(),
+        "matrix": i.matrix,
+        "reason": i.reason,
+    }
 
 
 def _forecast(f: Forecast | None) -> dict[str, Any] | None:
@@ -107,6 +128,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         else None,
         "sites": [_group(g, True) for g in report.sites],
         "totals": _group(report.totals, False),
+        "interactions": interactions_to_dict(report.interactions),
     }
 
 

@@ -7,7 +7,7 @@ from .i18n import ENGLISH, Language
 from .phrases import phrase
 from .statuses import ALL_SITES, status_label
 from .terminal import headcount_source
-from .wording import forecast_phrase
+from .wording import change_phrase, forecast_phrase
 
 STATUS_SYMBOL = {"tipped": "✔", "tipping": "◐", "below": "○"}
 
@@ -83,6 +83,7 @@ def render(report: Report, tr: Language = ENGLISH) -> str:
                 people=tr.number(report.unlisted_active_users),
             )
         )
+    lines += _peers(report, tr)
     for note in report.notes:
         lines.append(f"> {phrase(note, tr)}")
     lines.append(
@@ -93,3 +94,47 @@ def render(report: Report, tr: Language = ENGLISH) -> str:
         )
     )
     return "\n".join(lines) + "\n"
+
+
+def _peers(report: Report, tr: Language) -> list[str]:
+    """The peers' figures: conversations, movement, change since the previous window,
+    interactions toward other sites and concentration, one line per shown site."""
+    header = [
+        tr._("Site"),
+        tr._("Threads"),
+        tr._("Answered"),
+        tr._("Median hours to first reply"),
+        tr._("Unanswered after 7 days"),
+        tr._("New contributors"),
+        tr._("Lost"),
+        tr._("Returning"),
+        tr._("vs previous window"),
+        tr._("Toward other sites"),
+        tr._("Top %(n)s %% share", n=10),
+        tr._("Gini"),
+    ]
+    lines = [
+        tr._("## Conversations, movement and concentration"),
+        "",
+        "| " + " | ".join(header) + " |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    groups = [(g, _escape(g.site or "")) for g in report.sites if not g.suppressed]
+    if not report.totals.suppressed:
+        groups.append((report.totals, f"**{tr._(ALL_SITES)}**"))
+    for g, label in groups:
+        talk, spread = g.conversations, g.concentration
+        hours = talk.median_hours_to_first_reply if talk else None
+        gini = spread.gini if spread else None
+        lines.append(
+            f"| {label} | {tr.number(talk.threads if talk else None)} "
+            f"| {_pct(talk.answered_share if talk else None, tr)} "
+            f"| {'—' if hours is None else tr.decimal(hours, 1)} "
+            f"| {tr.number(talk.unanswered_over_7_days if talk else None)} "
+            f"| {tr.number(g.new_contributors)} | {tr.number(g.lost_contributors)} "
+            f"| {tr.number(g.returning_contributors)} | {change_phrase(g.change_points, tr)} "
+            f"| {_pct(g.cross_site_share, tr)} "
+            f"| {_pct(spread.top_10_percent_share if spread else None, tr)} "
+            f"| {'—' if gini is None else tr.decimal(gini, 2)} |"
+        )
+    return [*lines, ""]

@@ -1,4 +1,4 @@
-"""The four section commands' machine forms, by name: `to_dict` (their `--json` output) and
+"""The section commands' machine forms, by name: `to_dict` (their `--json` output) and
 `table_rows` (their CSV's columns and typed rows), for the library's results (api.py)."""
 
 from __future__ import annotations
@@ -6,9 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import Report
-from . import ambassadors_report, communities_report, personas_report, transitions_report
+from . import (
+    ambassadors_report,
+    communities_report,
+    interactions_report,
+    personas_report,
+    transitions_report,
+)
 
-SECTIONS = ("ambassadors", "communities", "transitions", "personas")
+SECTIONS = ("ambassadors", "communities", "transitions", "personas", "interactions")
 
 
 def to_dict(section: str, report: Report) -> Any:
@@ -33,4 +39,5 @@ def _module(section: str) -> Any:
         "communities": communities_report,
         "transitions": transitions_report,
         "personas": personas_report,
+        "interactions": interactions_report,
     }[section]

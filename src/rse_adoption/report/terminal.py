@@ -16,7 +16,7 @@ from ..model import GroupFigures, Report
 from .i18n import ENGLISH, Language
 from .phrases import phrase
 from .statuses import ALL_SITES, segment_name, status_label
-from .wording import forecast_phrase, forecast_sentence
+from .wording import change_phrase, forecast_phrase, forecast_sentence
 
 STATUS_STYLE = {
     "tipped": ("✔", "green"),
@@ -103,6 +103,7 @@ def overview(report: Report, tr: Language = ENGLISH) -> Table:
     table.add_column(tr._("Status"), no_wrap=True)
     table.add_column(tr._("Amb."), justify="right", no_wrap=True)
     table.add_column(tr._("%(high)s expected", high=high))
+    table.add_column(tr._("vs previous"), no_wrap=True)
     for g in sorted(report.sites, key=lambda g: (g.suppressed, -(g.progress or 0), g.site or "")):
         _add_row(table, g, Text(g.site or ""), report, tr)
     table.add_section()
@@ -122,6 +123,7 @@ def _add_row(table: Table, g: GroupFigures, label: Text, report: Report, tr: Lan
             Text(tr._("hidden"), style="dim"),
             "",
             "",
+            "",
         )
         return
     assert g.segments is not None and g.contributor_share is not None
@@ -135,7 +137,60 @@ def _add_row(table: Table, g: GroupFigures, label: Text, report: Report, tr: Lan
         _status(g, tr),
         tr.number(g.ambassadors),
         forecast_phrase(g.forecast, tr=tr),
+        _change(g.change_points, tr),
     )
+
+
+def _change(points: float | None, tr: Language) -> Text:
+    phrase = change_phrase(points, tr)
+    style = "green" if phrase.startswith("▲") else "red" if phrase.startswith("▼") else "dim"
+    return Text(phrase, style=style)
+
+
+def peers_line(g: GroupFigures, tr: Language = ENGLISH) -> str:
+    """The peers' figures of a site's detail block, in one paragraph."""
+    talk, spread = g.conversations, g.concentration
+    parts = []
+    if talk is not None:
+        hours = talk.median_hours_to_first_reply
+        parts.append(
+            tr._(
+                "threads %(threads)s, answered %(answered)s, median first reply %(hours)s, "
+                "unanswered after 7 days %(unanswered)s",
+                threads=count(talk.threads),
+                answered=_pct(talk.answered_share, tr),
+                hours="—" if hours is None else tr._("%(hours)s h", hours=tr.decimal(hours, 1)),
+                unanswered=count(talk.unanswered_over_7_days),
+            )
+        )
+    parts.append(
+        tr._(
+            "newly active %(active)s, new contributors %(new)s, lost %(lost)s, returning "
+            "%(returning)s",
+            active=count(g.newly_active),
+            new=count(g.new_contributors),
+            lost=count(g.lost_contributors),
+            returning=count(g.returning_contributors),
+        )
+    )
+    if g.cross_site_share is not None:
+        parts.append(
+            tr._(
+                "toward other sites %(share)s of replies and reactions",
+                share=_pct(g.cross_site_share, tr),
+            )
+        )
+    if spread is not None:
+        parts.append(
+            tr._(
+                "top 1 %% of contributors %(top1)s of posts and comments, top 10 %% "
+                "%(top10)s, Gini %(gini)s",
+                top1=_pct(spread.top_1_percent_share, tr),
+                top10=_pct(spread.top_10_percent_share, tr),
+                gini="—" if spread.gini is None else tr.decimal(spread.gini, 2),
+            )
+        )
+    return "; ".join(parts) + "."
 
 
 def detail(g: GroupFigures, report: Report, tr: Language = ENGLISH) -> Panel:
@@ -177,6 +232,7 @@ def detail(g: GroupFigures, report: Report, tr: Language = ENGLISH) -> Panel:
                 occasional=tr.number(g.occasional_contributors),
             )
         )
+    trend.append(f"\n{peers_line(g, tr)}")
     outlook = Text(forecast_sentence(g.forecast, tr), style="dim")
     return Panel(
         Group(seg, trend, outlook),

@@ -62,3 +62,14 @@ def forecast_sentence(forecast: Forecast | None, tr: Language = ENGLISH) -> str:
         marks=tr._("; ").join(parts),
         method=how,
     )
+
+
+def change_phrase(points: float | None, tr: Language = ENGLISH) -> str:
+    """A change of contributor share since the previous window: `▲ 2.9 pts`, `▼ 1.2 pts`,
+    `= 0.0 pts` (French `▲ 2,9 pts`); "—" when unknown or hidden."""
+    if points is None:
+        return "—"
+    if round(points, 1) == 0:
+        return tr._("= %(points)s pts", points=tr.decimal(0.0, 1))
+    arrow = "▲" if points > 0 else "▼"
+    return tr._("%(arrow)s %(points)s pts", arrow=arrow, points=tr.decimal(abs(points), 1))

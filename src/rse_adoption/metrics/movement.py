@@ -1,0 +1,230 @@
+"""Who arrives, who leaves, who comes back, and how the site stood one window earlier
+(docs/metrics.md, "Movement").
+
+For each person of a site's headcount on as_of, one scan of the store's events up to the
+end of the window (the store's history is all there is: `retention.keep_days`) gives:
+
+- `newly_active`: their first event ever falls inside the window;
+- `new_contributors`: their first post or comment ever falls inside the window;
+- `lost_contributors`: they contributed in the previous window of the same length (ending
+  the day before this one starts), not in this one;
+- `returning_contributors`: they contributed before the previous window, not in it, and
+  again in this one.
+
+The same scan gives `previous`: the contributor share and active users a report for the
+previous window would give, over ITS last day's headcount (the directory's people employed
+then, or without a directory the people seen in events up to then at their most frequent
+site), and `change_points` = (contributor_share − previous contributor_share) × 100. These
+need events: a report that uses activity periods (counts per person, no first day, no
+previous window in the same terms) leaves them None and says so in its notes. Counts go
+through privacy.Disclosure: 1 to min_group_size − 1 is hidden, and whatever gives it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from .. import store
+from ..model import PreviousFigures
+from ..privacy import Disclosure
+from . import segments
+from .context import Context
+from .engine import Connection
+from .segments import LEVEL_SQL, Window
+from .transitions import previous_window
+
+COUNTS = ("newly_active", "new_contributors", "lost_contributors", "returning_contributors")
+NO_EVENTS_NOTE = (
+    "Newly active people, new, lost and returning contributors and the previous window's "
+    "figures need events (first days, previous windows): the activity periods this report "
+    "uses give per-person counts only, so they are null."
+)
+
+
+def _previous_people(directory: bool, aliases: bool) -> str:
+    """The people a report for the previous window counts, and their site (SQL)."""
+    alias = "LEFT JOIN site_aliases a ON a.alias = q.site" if aliases else ""
+    site = "coalesce(a.site, q.site)" if aliases else "q.site"
+    if directory:
+        people = """
+            SELECT person_key AS person, site FROM directory
+            WHERE (hire_date IS NULL OR hire_date <= $previous_as_of::DATE)
+              AND (leave_date IS NULL OR leave_date > $previous_as_of::DATE)"""
+    else:
+        people = """
+            SELECT user_key AS person, site FROM (
+                SELECT user_key, coalesce(site, '(no site)') AS site, count(*) AS n
+                FROM read_parquet($files) WHERE ts < $start::TIMESTAMPTZ GROUP BY ALL
+            )
+            QUALIFY row_number() OVER (PARTITION BY user_key ORDER BY n DESC, site) = 1"""
+    return f"SELECT q.person, {site} AS site FROM ({people}) q {alias}"  # noqa: S608
+
+
+def movement_counts(
+    con: Connection, files: list[str], window: Window, *, directory: bool, aliases: bool
+) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """(site -> COUNTS of the current headcount, site -> {headcount, active, contributors}
+    of the previous window's headcount)."""
+    if not files:
+        return {}, {}
+    before = previous_window(window)
+    contribution = "event_type IN ('post', 'comment')"
+    in_previous = "ts >= $previous_start::TIMESTAMPTZ AND ts < $start::TIMESTAMPTZ"
+    rows = con.execute(
+        f"""
+        WITH ev AS (
+            SELECT coalesce(k.person_key, e.user_key) AS person, e.ts, e.event_type
+            FROM read_parquet($files) e LEFT JOIN key_map k ON k.key = e.user_key
+            WHERE e.ts < $end::TIMESTAMPTZ
+        ),
+        hist AS (
+            SELECT person,
+                   min(ts) AS first_any,
+                   min(ts) FILTER (WHERE {contribution}) AS first_contribution,
+                   bool_or({contribution} AND ts >= $start::TIMESTAMPTZ) AS now,
+                   bool_or({contribution} AND {in_previous}) AS previous,
+                   bool_or({contribution} AND ts < $previous_start::TIMESTAMPTZ) AS earlier,
+                   max(CASE WHEN {in_previous} THEN {LEVEL_SQL} ELSE 0 END) AS previous_level
+            FROM ev GROUP BY person
+        ),
+        current_people AS (
+            SELECT p.site,
+                   count(*) FILTER (WHERE h.first_any >= $start::TIMESTAMPTZ) AS a,
+                   count(*) FILTER (WHERE h.first_contribution >= $start::TIMESTAMPTZ) AS b,
+                   count(*) FILTER (WHERE h.previous AND NOT h.now) AS c,
+                   count(*) FILTER (WHERE h.earlier AND NOT h.previous AND h.now) AS d
+            FROM people p JOIN hist h ON h.person = p.person
+            GROUP BY p.site
+        ),
+        previous_people AS ({_previous_people(directory, aliases)}),
+        previous_figures AS (
+            SELECT q.site, count(*) AS a,
+                   count(*) FILTER (WHERE coalesce(h.previous_level, 0) > 0) AS b,
+                   count(*) FILTER (WHERE h.previous_level = 4) AS c,
+                   0 AS d
+            FROM previous_people q LEFT JOIN hist h ON h.person = q.person
+            GROUP BY q.site
+        )
+        SELECT 'now' AS kind, site, a, b, c, d FROM current_people
+        UNION ALL
+        SELECT 'previous' AS kind, site, a, b, c, d FROM previous_figures
+        """,  # noqa: S608 -- only constants are formatted in
+        {
+            "files": files,
+            "start": window.start.isoformat(),
+            "end": (window.as_of + timedelta(days=1)).isoformat(),
+            "previous_start": before.start.isoformat(),
+            **({"previous_as_of": before.as_of.isoformat()} if directory else {}),
+        },
+    ).fetchall()
+    now: dict[str, dict[str, int]] = {}
+    previous: dict[str, dict[str, int]] = {}
+    for kind, site, a, b, c, d in rows:
+        if kind == "now":
+            now[site] = dict(zip(COUNTS, (int(a), int(b), int(c), int(d)), strict=True))
+        else:
+            previous[site] = {"headcount": int(a), "active": int(b), "contributors": int(c)}
+    return now, previous
+
+
+def publish_counts(
+    counts: dict[str, dict[str, int]], shown: Sequence[str], k: int
+) -> dict[str | None, dict[str, int | None]]:
+    """Each shown site's COUNTS and their totals (key None) over the sites shown, through
+    privacy.Disclosure (1 to k − 1 hidden; when the totals would give one back, another
+    site's figure, the smallest, is hidden first)."""
+    check = Disclosure(k)
+    atoms = {(s, c): check.atom(counts.get(s, {}).get(c, 0)) for s in shown for c in COUNTS}
+    for c in COUNTS:
+        for s in shown:
+            check.count((s, c), [atoms[(s, c)]], keep=0)
+        if shown:
+            check.count((None, c), [atoms[(s, c)] for s in shown], keep=1)
+    published = check.published()
+    groups: list[str | None] = [*shown, None] if shown else []
+    return {
+        g: {c: None if published[(g, c)] is None else int(published[(g, c)] or 0) for c in COUNTS}
+        for g in groups
+    }
+
+
+def publish_previous(
+    previous: dict[str, dict[str, int]], shown: Sequence[str], k: int
+) -> dict[str | None, PreviousFigures | None]:
+    """Each shown site's previous figures (None when its previous headcount was below k:
+    that report hid it), and their totals over the shown sites that report showed."""
+    check = Disclosure(k)
+    kept = [s for s in shown if previous.get(s, {}).get("headcount", 0) >= k]
+    atoms: dict[tuple[str, str], int] = {}
+    for s in kept:
+        p = previous[s]
+        atoms[(s, "active")] = check.atom(p["active"])
+        atoms[(s, "contributors")] = check.atom(p["contributors"])
+        atoms[(s, "rest")] = check.atom(p["headcount"] - p["contributors"])
+    groups: dict[str | None, list[str]] = {s: [s] for s in kept}
+    if kept:
+        groups[None] = kept
+    for g, members in groups.items():
+        keep = 1 if g is None else 0  # a site's figure goes before the totals'
+        check.count((g, "active"), [atoms[(s, "active")] for s in members], keep=keep)
+        contributors = [atoms[(s, "contributors")] for s in members]
+        check.count((g, "contributors"), contributors, keep=keep)
+        headcount = contributors + [atoms[(s, "rest")] for s in members]
+        check.rate((g, "share"), contributors, headcount)
+    published = check.published()
+    out: dict[str | None, PreviousFigures | None] = dict.fromkeys([*shown, None])
+    for g in groups:
+        active = published[(g, "active")]
+        share = published[(g, "share")] if published[(g, "contributors")] is not None else None
+        out[g] = PreviousFigures(
+            contributor_share=None if share is None else float(share),
+            active_users=None if active is None else int(active),
+        )
+    return out
+
+
+def site_figures(ctx: Context) -> tuple[dict[str | None, dict[str, Any]], list[str]]:
+    """The GroupFigures fields of movement for each shown site and the totals (key None),
+    and the notes to add."""
+    shown = [g.site or "" for g in ctx.shown]
+    if ctx.periods_used:
+        return {}, [NO_EVENTS_NOTE]
+    last_month = ctx.window.as_of.strftime("%Y-%m")
+    months = {f["month"] for f in ctx.manifest.event_files if f["month"] <= last_month}
+    counts, previous = movement_counts(
+        ctx.con,
+        store.path_list(segments.event_files(ctx.settings.data_dir, ctx.manifest, months)),
+        ctx.window,
+        directory=ctx.headcount_source == "directory",
+        aliases=bool(ctx.settings.site_aliases),
+    )
+    k = ctx.settings.min_group_size
+    published = publish_counts(counts, shown, k)
+    before = previous_window(ctx.window)
+    partial = ctx.first_day is None or ctx.first_day > before.start
+    figures = dict.fromkeys([*shown, None]) if partial else publish_previous(previous, shown, k)
+    shares = {g.site: g.contributor_share for g in ctx.shown}
+    shares[None] = ctx.totals.contributor_share
+    out: dict[str | None, dict[str, Any]] = {}
+    for group in [*shown, None] if shown else []:
+        fields: dict[str, Any] = dict(published.get(group, {}))
+        prev = figures.get(group)
+        fields["previous"] = prev
+        now = shares.get(group)
+        fields["change_points"] = (
+            (now - prev.contributor_share) * 100
+            if prev is not None and prev.contributor_share is not None and now is not None
+            else None
+        )
+        if partial:
+            fields["lost_contributors"] = fields["returning_contributors"] = None
+        out[group] = fields
+    notes = []
+    if partial and shown:
+        notes.append(
+            f"The stored events begin after the previous window's first day ({before.start}): "
+            "lost and returning contributors and the previous window's figures are null."
+        )
+    return out, notes
