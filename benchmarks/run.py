@@ -75,8 +75,10 @@ print(json.dumps(rows, default=str))
 #: distinct contributors, active people and first-time contributors (for
 #: `contributors_to_date`), and the forecast's and habit's input (contribution weeks over
 #: the lookback, trailing-window and weekly contributors, habitual contributors), written
-#: by hand as directly as DuckDB allows. (The report also fits a curve per site and counts
-#: ambassadors: its own overhead, measured in the ratio.)
+#: by hand as directly as DuckDB allows, and the peers' figures (movement, the previous
+#: window, conversations, interactions, each contributor's posts and comments). (The report
+#: also fits a curve per site, counts ambassadors and applies privacy suppression: its own
+#: overhead, measured in the ratio.)
 REPORT_BASELINE = """
 import json, sys, duckdb
 from datetime import date, timedelta
@@ -142,7 +144,70 @@ SELECT p.site, count(*) FROM (SELECT person_key, count(*) AS n FROM contrib
 WHERE week > $last - 12 GROUP BY 1) h JOIN people p USING (person_key)
 WHERE h.n >= 9 AND p.level = 4 GROUP BY 1
 ''', {"last": last}).fetchall()
-print(json.dumps([segments, series, trailing, weekly, habit], default=str))
+# the peers' figures (issue 20), each the direct way: movement over the whole history,
+# the previous window's active people and contributors, threads and their first answers,
+# replies and reactions between sites, and each contributor's posts and comments
+prev_start = start - timedelta(days=window)
+con.execute('''
+CREATE TEMP TABLE keys AS
+WITH d AS (SELECT * FROM read_parquet($dir))
+SELECT person_key AS key, person_key FROM d UNION ALL
+SELECT alt_key, person_key FROM d WHERE alt_key IS NOT NULL
+''', {"dir": f"{data}/{manifest['directory']['path']}"}).fetchall()
+con.execute('''
+CREATE TEMP TABLE win AS
+SELECT k.person_key, e.ts, e.event_type, e.content_id, t.person_key AS target
+FROM read_parquet($files) e JOIN keys k ON k.key = e.user_key
+LEFT JOIN keys t ON t.key = e.target_user_key
+WHERE ts >= $start::TIMESTAMPTZ AND ts < $end::TIMESTAMPTZ
+  AND event_type IN ('post', 'comment', 'reaction')
+''', {"files": files, "start": str(start), "end": str(as_of + timedelta(days=1))}).fetchall()
+movement = con.execute('''
+WITH h AS (
+  SELECT k.person_key, min(ts) AS first_any,
+         min(ts) FILTER (WHERE event_type IN ('post', 'comment')) AS first_c,
+         bool_or(event_type IN ('post', 'comment') AND ts >= $start::TIMESTAMPTZ) AS now,
+         bool_or(event_type IN ('post', 'comment') AND ts >= $prev::TIMESTAMPTZ
+                 AND ts < $start::TIMESTAMPTZ) AS prev,
+         bool_or(event_type IN ('post', 'comment') AND ts < $prev::TIMESTAMPTZ) AS earlier,
+         max(CASE WHEN ts < $prev::TIMESTAMPTZ OR ts >= $start::TIMESTAMPTZ THEN 0
+                  WHEN event_type IN ('post','comment') THEN 4 WHEN event_type = 'reaction' THEN 3
+                  WHEN event_type = 'read' THEN 2 ELSE 1 END) AS prev_level
+  FROM read_parquet($files) e JOIN keys k ON k.key = e.user_key
+  WHERE ts < $end::TIMESTAMPTZ GROUP BY 1)
+SELECT p.site, count(*) FILTER (WHERE h.first_any >= $start::TIMESTAMPTZ),
+       count(*) FILTER (WHERE h.first_c >= $start::TIMESTAMPTZ),
+       count(*) FILTER (WHERE h.prev AND NOT h.now),
+       count(*) FILTER (WHERE h.earlier AND NOT h.prev AND h.now),
+       count(*) FILTER (WHERE h.prev_level > 0), count(*) FILTER (WHERE h.prev_level = 4)
+FROM people p JOIN h USING (person_key) GROUP BY 1 ORDER BY 1
+''', {"files": files, "start": str(start), "prev": str(prev_start),
+      "end": str(as_of + timedelta(days=1))}).fetchall()
+conversations = con.execute('''
+WITH posts AS (SELECT person_key, content_id, ts FROM win WHERE event_type = 'post'),
+answers AS (SELECT p.content_id, min(c.ts) AS first
+            FROM posts p JOIN win c ON c.content_id = p.content_id AND c.event_type = 'comment'
+                 AND c.person_key <> p.person_key AND c.ts >= p.ts GROUP BY 1)
+SELECT pe.site, count(*), count(a.first),
+       median(epoch(a.first) - epoch(p.ts)) / 3600,
+       count(*) FILTER (WHERE a.first IS NULL AND p.ts < $cut::TIMESTAMPTZ)
+FROM posts p JOIN people pe USING (person_key) LEFT JOIN answers a USING (content_id)
+GROUP BY 1 ORDER BY 1
+''', {"cut": str(as_of + timedelta(days=1) - timedelta(days=7))}).fetchall()
+interactions = con.execute('''
+SELECT a.site, b.site, count(*)
+FROM win e JOIN people a ON a.person_key = e.person_key JOIN people b ON b.person_key = e.target
+WHERE e.event_type IN ('comment', 'reaction')
+  AND e.person_key <> e.target
+GROUP BY ALL ORDER BY ALL
+''').fetchall()
+concentration = con.execute('''
+SELECT p.site, count(*) AS n FROM win e JOIN people p USING (person_key)
+WHERE e.event_type IN ('post', 'comment')
+GROUP BY e.person_key, p.site ORDER BY 1, 2 DESC
+''').fetchall()
+print(json.dumps([segments, series, trailing, weekly, habit, movement, conversations,
+                  interactions, len(concentration)], default=str))
 """
 
 
