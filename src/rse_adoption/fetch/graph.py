@@ -12,13 +12,13 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from email.utils import parsedate_to_datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..errors import AccessDeniedError, ConfigError, ServiceUnavailableError
+from .retry import retry_after_seconds
 
 if TYPE_CHECKING:  # httpx and msal are imported when a run starts: `status` never needs them
     import httpx
@@ -45,9 +45,6 @@ TOKEN_ENV = "RSE_ADOPTION_M365_TOKEN"
 TRANSIENT_ATTEMPTS = 6
 BACKOFF_FIRST_SECONDS = 2.0
 BACKOFF_MAX_SECONDS = 60.0
-#: A 429/503 without a usable Retry-After waits this long (Graph's own guidance is to
-#: honour the header; it nearly always sends one).
-DEFAULT_RETRY_AFTER_SECONDS = 60.0
 USER_AGENT = "rse-adoption (fetch m365)"
 #: The clock and the sleep of every run; tests replace them so that no test waits.
 monotonic: Callable[[], float] = time.monotonic
@@ -295,7 +292,7 @@ class Graph:
                 continue
             status = response.status_code
             if status in (429, 503):
-                self._wait(_retry_after(response), what)
+                self._wait(retry_after_seconds(response.headers.get("retry-after")), what)
                 continue
             if status >= 500:
                 failures += 1
@@ -394,24 +391,6 @@ class Graph:
 
         response = self._send(attempt, f"the download of {what}")
         return digest.hexdigest() if response.status_code == 200 else None
-
-
-def _retry_after(response: httpx.Response) -> float:
-    """Seconds a 429/503 asks to wait: `Retry-After` in seconds or as an HTTP date."""
-    raw = response.headers.get("retry-after", "").strip()
-    if not raw:
-        return DEFAULT_RETRY_AFTER_SECONDS
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return DEFAULT_RETRY_AFTER_SECONDS
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _graph_error(response: httpx.Response, creds: Credentials, parenthesis: bool = True) -> str:

@@ -18,8 +18,6 @@ from __future__ import annotations
 import http.client
 import logging
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.error import URLError
 
@@ -28,6 +26,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
 
 from ..errors import AccessDeniedError, DataError, RseError, ServiceUnavailableError
+from .retry import retry_after_seconds
 
 #: Items per page: Slack recommends no more than 200.
 PAGE_SIZE = 200
@@ -37,8 +36,6 @@ TIMEOUT_SECONDS = 30
 TRANSIENT_ATTEMPTS = 5
 BACKOFF_FIRST_SECONDS = 2.0
 BACKOFF_MAX_SECONDS = 60.0
-#: A 429 without a usable Retry-After waits this long (Slack nearly always sends one).
-DEFAULT_RETRY_AFTER_SECONDS = 60.0
 USER_AGENT = "rse-adoption-fetch-slack"
 #: Slack's errors that refuse the token or the app (exit 77).
 ACCESS_ERRORS = frozenset(
@@ -105,24 +102,12 @@ class Budget:
 
 
 def retry_after(headers: dict[str, Any]) -> float:
-    """Seconds a 429 asks to wait: `Retry-After` in seconds or as an HTTP date."""
+    """Seconds a 429 asks to wait, from slack_sdk's headers (names in any case, values
+    as strings or lists of strings)."""
     raw: Any = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
     if isinstance(raw, list):
         raw = raw[0] if raw else None
-    text = str(raw or "").strip()
-    if not text:
-        return DEFAULT_RETRY_AFTER_SECONDS
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return DEFAULT_RETRY_AFTER_SECONDS
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return retry_after_seconds(None if raw is None else str(raw))
 
 
 class _RateLimited(RetryHandler):
