@@ -121,6 +121,49 @@ def test_arrow_fast_path_reads_offset_timestamps_as_duckdb_does(
     assert fast[0].as_py() == slow[0].as_py() and slow[1].as_py() is None
 
 
+#: Zones with a DST change of an hour (both hemispheres), of half an hour, and none.
+ZONES = ["Europe/Paris", "America/New_York", "Australia/Sydney", "Australia/Lord_Howe", "UTC"]
+#: Local times next to the 2026 clock changes of those zones (repeated and skipped hours).
+NEAR_CHANGES = [
+    datetime(2026, 3, 29, 2, 30),
+    datetime(2026, 10, 25, 2, 30),
+    datetime(2026, 3, 8, 2, 30),
+    datetime(2026, 11, 1, 1, 30),
+    datetime(2026, 4, 5, 2, 30),
+    datetime(2026, 10, 4, 2, 30),
+    datetime(2026, 4, 5, 1, 45),
+    datetime(2026, 10, 4, 2, 15),
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(
+        st.datetimes(min_value=datetime(1990, 1, 2), max_value=datetime(2099, 12, 30)),
+        st.sampled_from(NEAR_CHANGES),
+    ),
+    st.sampled_from(["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M", "%Y-%m-%d"]),
+    st.sampled_from(ZONES),
+)
+def test_arrow_reads_naive_timestamps_as_duckdb_does(
+    moment: datetime, layout: str, zone: str
+) -> None:
+    """Naive ISO 8601 in the store's time zone: Arrow's reading (when it takes the batch)
+    gives DuckDB's instant, also in an hour repeated or skipped by a clock change."""
+    text = pa.array([moment.strftime(layout)])
+    con = canonical.connect(zone)
+    fast = canonical.parse_timestamps(con, text)
+    slow = canonical.parse_timestamps(con, pa.array([text[0].as_py(), "not a date"]))
+    assert fast[0].as_py() == slow[0].as_py() and slow[1].as_py() is None
+
+
+def test_naive_timestamps_take_arrow_path_outside_a_skipped_hour() -> None:
+    con = canonical.connect("Europe/Paris")
+    assert canonical._naive_iso(con, pa.array(["2026-10-25 02:30:00"])) is not None
+    assert canonical._naive_iso(con, pa.array(["2026-03-29 02:30:00"])) is None  # DuckDB's
+    assert canonical._naive_iso(con, pa.array(["2026-03-29T09:00:00Z"])) is None
+
+
 # --- every other reader: Microsoft 365, Slack, Yammer, mapped files -------------------
 
 FIXTURES = Path(__file__).parent / "fixtures"

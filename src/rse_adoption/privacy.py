@@ -87,6 +87,8 @@ class KeyCache:
         one dict look-up each)."""
         get = self._keys.get
         keys = [get(raw, NO_KEY) for raw in raw_identifiers]
+        if NO_KEY not in keys:
+            return keys
         for i, key in enumerate(keys):
             if key == NO_KEY and raw_identifiers[i] not in self._keys:
                 raw = raw_identifiers[i]

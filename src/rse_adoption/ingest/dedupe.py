@@ -44,39 +44,29 @@ def _same_event(columns: tuple[str, ...]) -> str:
     return " AND ".join(f"s.{c} IS NOT DISTINCT FROM c.{c}" for c in columns)
 
 
-def _new_events_sql(kind: str, columns: tuple[str, ...], against_committed: bool) -> str:
-    """The staged events of one kind that are new: the first of each identity in the file
-    (by record), none already committed."""
-    anti = (
-        f"ANTI JOIN read_parquet($committed) c ON {_same_event(columns)}"
-        if against_committed
-        else ""
-    )
+def _repeats_sql(where: str, columns: tuple[str, ...]) -> str:
+    """The `source_record` of every staged event matching `where` that repeats an earlier
+    record of the file with the same identity (`columns`; nulls equal).
+
+    Rows are grouped by a hash of their identity first (DuckDB's, within this query only):
+    one aggregate over a single integer, which is all it takes when every hash is unique,
+    as it nearly always is. Only rows whose hash occurs twice are then compared exactly,
+    column by column."""
+    identity = ", ".join(columns)
     return (
-        f"(SELECT DISTINCT ON ({', '.join('s.' + c for c in columns)}) s.* "  # noqa: S608
-        f"FROM read_parquet($staged) s {anti} WHERE s.{kind} "
-        f"ORDER BY {', '.join('s.' + c for c in columns)}, s.source_record)"
+        f"SELECT source_record FROM (SELECT source_record, row_number() OVER "  # noqa: S608
+        f"(PARTITION BY {identity} ORDER BY source_record) AS nth "
+        f"FROM read_parquet($staged) WHERE {where} AND hash({identity}) IN "
+        f"(SELECT hash({identity}) AS h FROM read_parquet($staged) WHERE {where} "
+        f"GROUP BY h HAVING count(*) > 1)) WHERE nth > 1"
     )
 
 
-def _distinct_events(con: Any, params: dict[str, Any], where: str, columns: tuple[str, ...]) -> int:
-    """How many distinct identities the staged events matching `where` hold. Counting
-    distinct hashes first is twice as fast and nearly always settles it: when every row has
-    its own hash there is nothing to remove. (The hash is DuckDB's, used within this query
-    only, so its changes between versions do not matter.) Otherwise count exactly."""
-    rows, hashes = con.execute(
-        f"SELECT count(*), count(DISTINCT hash({', '.join(columns)})) "  # noqa: S608
-        f"FROM read_parquet($staged) WHERE {where}",
-        params,
-    ).fetchall()[0]
-    if hashes == rows:
-        return int(rows)
-    return int(
-        con.execute(
-            f"SELECT count(*) FROM (SELECT DISTINCT {', '.join(columns)} "  # noqa: S608
-            f"FROM read_parquet($staged) WHERE {where})",
-            params,
-        ).fetchall()[0][0]
+def _known_sql(where: str, columns: tuple[str, ...]) -> str:
+    """The `source_record` of every staged event matching `where` already committed."""
+    return (
+        "SELECT s.source_record FROM read_parquet($staged) s "  # noqa: S608
+        f"SEMI JOIN read_parquet($committed) c ON {_same_event(columns)} WHERE s.{where}"
     )
 
 
@@ -85,12 +75,16 @@ def deduplicate(
 ) -> tuple[Path | None, int, dict[str, str]]:
     """Move the staged month file into the store, minus events already known.
 
-    Returns the final path (None when nothing is new), the number of rows kept and the
-    UTC dates of its first and last event (recorded in the manifest for reports).
+    The first record of each identity in the file is kept, its repeats and the events
+    already committed for the month are not. When nothing is dropped (the usual case) the
+    staged file becomes the store's as it is; otherwise the kept rows are copied, without
+    sorting. Returns the final path (None when nothing is new), the number of rows kept and
+    the UTC dates of its first and last event (recorded in the manifest for reports).
     """
     committed = store.path_list([tx.data_dir / p for p in tx.manifest.event_paths(month)])
     params: dict[str, Any] = {"staged": str(staged)}
-    both = {**params, "committed": committed}
+    if committed:
+        params["committed"] = committed
     kinds = [
         kind
         for kind, count in ((_WITH_ID, stats.with_id), (_WITHOUT_ID, stats.rows - stats.with_id))
@@ -100,25 +94,24 @@ def deduplicate(
         "first_day": stats.first.date().isoformat(),
         "last_day": stats.last.date().isoformat(),
     }
-    distinct = sum(_distinct_events(con, params, where, columns) for where, columns in kinds)
-    known = committed and sum(
-        con.execute(
-            "SELECT count(*) FROM read_parquet($staged) s "  # noqa: S608
-            f"SEMI JOIN read_parquet($committed) c ON {_same_event(columns)} "
-            f"WHERE s.{where}",
-            both,
-        ).fetchall()[0][0]
-        for where, columns in kinds
-    )
-    final = tx.new_data_path(f"events/month={month}")
-    if distinct == stats.rows and not known:
-        os.replace(staged, final)
-        store.fsync_file(final)
-        return final, stats.rows, period
-    new_events = " UNION ALL ".join(
-        _new_events_sql(where, columns, bool(committed)) for where, columns in kinds
-    )
-    kept, days = copy_events(con, new_events, both if committed else params, final)
+    dropping = [_repeats_sql(where, columns) for where, columns in kinds]
+    if committed:
+        dropping += [_known_sql(where, columns) for where, columns in kinds]
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE dropped AS {' UNION '.join(dropping)}",  # noqa: S608
+        params,
+    ).fetchall()
+    try:
+        dropped = con.execute("SELECT count(*) FROM dropped").fetchall()[0][0]
+        final = tx.new_data_path(f"events/month={month}")
+        if not dropped:
+            os.replace(staged, final)
+            store.fsync_file(final)
+            return final, stats.rows, period
+        kept_sql = "SELECT * FROM read_parquet($staged) ANTI JOIN dropped USING (source_record)"
+        kept, days = copy_events(con, kept_sql, {"staged": str(staged)}, final)
+    finally:
+        con.execute("DROP TABLE IF EXISTS dropped").fetchall()
     if days is None:
         return None, 0, period
     return final, kept, days

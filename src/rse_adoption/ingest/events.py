@@ -11,6 +11,7 @@ slower pass over the file only when there is something to quarantine.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from .textio import (
     iter_csv_records,
     match_columns,
     open_binary,
+    prefetched,
     read_sample,
     sniff_delimiter,
     sniff_text,
@@ -44,6 +46,8 @@ REQUIRED = ("timestamp", "user", "event_type")
 CSV_BLOCK_BYTES = 1 << 20
 TRANSFORM_ROWS = 200_000
 JSONL_BATCH_ROWS = 100_000
+#: Raw tables parsed ahead of the conversion (in a thread; see textio.prefetched).
+READ_AHEAD = 2
 
 
 def _is_jsonl(path: Path) -> bool:
@@ -167,12 +171,14 @@ def _read_csv(
         )
         record = 0
         reject_records: list[tuple[int, str]] = []
-        for raw in _grouped(_batches(reader), TRANSFORM_ROWS):
-            columns = {name: raw.column(index) for name, index in positions.items()}
-            batch = spec.convert(columns, raw.num_rows, record, context)
-            record += raw.num_rows
-            reject_records.extend(batch.reject_records)
-            yield Batch(events=batch.events, ignored=batch.ignored)
+        raws = prefetched(_grouped(_batches(reader), TRANSFORM_ROWS), READ_AHEAD)
+        with contextlib.closing(raws):  # the parser stops before the stream closes
+            for raw in raws:
+                columns = {name: raw.column(index) for name, index in positions.items()}
+                batch = spec.convert(columns, raw.num_rows, record, context)
+                record += raw.num_rows
+                reject_records.extend(batch.reject_records)
+                yield Batch(events=batch.events, ignored=batch.ignored)
     except pa.ArrowInvalid as exc:
         message = str(exc)
         if "utf8" in message.lower() or "utf-8" in message.lower():

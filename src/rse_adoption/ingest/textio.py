@@ -11,15 +11,18 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from ..errors import DataError, NoInputError
 
 SAMPLE_BYTES = 1 << 20
 DELIMITERS = (",", ";", "\t", "|")
+T = TypeVar("T")
 
 
 class EncodingMismatch(Exception):
@@ -164,3 +167,42 @@ def iter_csv_records(path: Path, encoding: str, delimiter: str) -> Iterator[tupl
                 yield start, fields
         except csv.Error as exc:
             raise DataError(f"{path}:{previous_end + 1}: malformed CSV: {exc}") from None
+
+
+def prefetched(items: Iterator[T], depth: int) -> Generator[T, None, None]:
+    """The items of `items`, produced in a thread up to `depth` ahead of the consumer.
+
+    For a producer that releases the GIL (pyarrow's CSV parser): parsing the next batch
+    overlaps converting this one. An exception in the producer is raised here, at the
+    item where it happened; closing this generator early stops the producer."""
+    slots: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        slots.put((True, item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put((False, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            slots.put((False, exc))
+
+    producer = threading.Thread(target=produce, name="prefetch", daemon=True)
+    producer.start()
+    try:
+        while True:
+            more, item = slots.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        producer.join()
