@@ -1,20 +1,24 @@
-"""Benchmark suite: ingest and report at scale, as ratios against baselines run alongside.
+"""Benchmark suite: ingest and report as a matrix of input shapes and sizes, each as a
+ratio against a baseline run alongside it on the same files (docs/benchmarks.md).
 
-For each size (default 10M and 50M events, 100,000 employees, twelve months):
-  1. generate the event log as CSV with the project's demo generator (not timed);
-  2. ingest baseline: pyarrow's streaming CSV reader writing Parquet (default options),
-     and `rse-adoption ingest` of the same file into a fresh store, alternately, best of
-     --repeat (3) each. Budget: our throughput >= 0.8x the baseline's, peak memory
-     < 1 GiB at 50M and not growing with the file size;
-  3. report baseline: hand-written DuckDB queries doing the report's aggregation (per-site
-     segment counts and the weekly series) over the same store, and `rse-adoption report
-     --format json`, best of 5 each. Budget: our time <= 1.5x the baseline's, peak memory
-     < 2 GiB at 50M. The segment counts alone (the earlier, narrower baseline) are
-     measured too and reported beside it.
+Ingest, for every shape (benchmarks/shapes.py: CSV layouts users have; the demo
+generator's log; a Slack export zip and a Viva Engage period file from bundles.py) at each
+size (default 10M and 50M rows): the file is generated (not timed), then `rse-adoption
+ingest` into an empty store and the shape's baseline (pyarrow's streaming reader writing
+Parquet with typed timestamps; for the Slack zip, json + pyarrow) run in --repeat
+alternating pairs. Budget: throughput >= 0.8x the baseline's (median of the pairs' ratios),
+peak memory < 1 GiB and not growing with the file. A 1,000-row file of every shape: < 0.5 s.
+
+Report, for every directory size (default 10k, 100k, 2M people) over one log of --report-
+events events: `rse-adoption report --format json` and the hand-written DuckDB baseline
+doing the same aggregation, for every window (default 7, 30, 90, 365 days), alternating,
+best of --report-repeat each. Budget: ours <= 1.5x the baseline.
+
 Each step runs in its own process; peak memory is that process's maximum RSS (wait4).
-Results go to benchmarks/results/<timestamp>.json and are printed as a table.
+Results go to benchmarks/results/<timestamp>.json (or --results) and are printed as tables.
 
-Usage: python benchmarks/run.py [--sizes 10000000,50000000] [--people 100000] [--work DIR]
+Usage: python benchmarks/run.py [--shapes a,b] [--sizes N,M] [--report-people P,Q]
+       [--windows 7,90] [--work DIR] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -30,14 +36,22 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 GIB = 1 << 30
-#: A report takes about a second, where start-up noise weighs most: best of 5 each side.
-REPORT_RUNS = 5
+SMALL_ROWS = 1_000
+SMALL_RUNS = 5
+CSV_SHAPES = ("plain", "ids-quoted", "paris-offsets", "naive-timezone", "wide-quoted")
+BUNDLE_SHAPES = ("slack-export", "viva-engage")
+ALL_SHAPES = (*CSV_SHAPES, "demo", *BUNDLE_SHAPES)
 
+#: The baseline of every CSV shape: pyarrow's streaming reader (default options but the
+#: timestamp column's type: UTC, or naive for local times) writing one Parquet file.
 INGEST_BASELINE = """
-import sys, pyarrow.csv as pacsv, pyarrow.parquet as pq
-reader = pacsv.open_csv(sys.argv[1])
-with pq.ParquetWriter(sys.argv[2], reader.schema) as writer:
+import sys, pyarrow as pa, pyarrow.csv as pacsv, pyarrow.parquet as pq
+path, out, column, zone = sys.argv[1:5]
+kind = pa.timestamp("us", tz="UTC") if zone == "utc" else pa.timestamp("us")
+reader = pacsv.open_csv(path, convert_options=pacsv.ConvertOptions(column_types={column: kind}))
+with pq.ParquetWriter(out, reader.schema) as writer:
     for batch in reader:
         writer.write_batch(batch)
 """
@@ -224,11 +238,41 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, floa
     return {"seconds": seconds, "peak_rss": usage.ru_maxrss * 1024, "stdout": out.decode()}  # type: ignore[dict-item]
 
 
-def generate(events: int, people: int, work: Path) -> tuple[Path, Path]:
-    """The CSV event log and the directory for one size (reused when already there).
+def generate(shape: str, rows: int, people: int, work: Path) -> Path:
+    """Write the input of `shape` with `rows` rows (reused when already there) and return
+    its path. Runs in its own process (see `main`): a child forked from a parent holding
+    the generator's arrays would report that memory as its own peak."""
+    path = input_path(shape, rows, people, work)
+    if path.exists():
+        return path
+    started = time.perf_counter()
+    partial = path.with_name(path.name + ".partial")
+    if shape in CSV_SHAPES:
+        import shapes
 
-    Runs in its own process (see `main`): a child forked from a parent holding the
-    generator's arrays would report that memory as its own peak."""
+        shapes.write_shape(shape, rows, people, partial)
+    elif shape == "slack-export":
+        import bundles
+
+        bundles.write_slack_export(rows, people, partial)
+    elif shape == "viva-engage":
+        import bundles
+
+        bundles.write_viva_engage(rows, partial)
+    else:
+        write_demo_log(rows, people, partial)
+    partial.rename(path)
+    print(
+        f"generated {shape} {rows:,} rows ({path.stat().st_size / GIB:.2f} GiB) "
+        f"in {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
+    return path
+
+
+def write_demo_log(events: int, people: int, path: Path) -> None:
+    """The demo generator's log (seven columns, UTC `...+00:00`) for `people` people over
+    twelve months; its directory beside it (the report benchmark's input)."""
     from rse_adoption.demo import (
         DEMO_SITES,
         make_organisation,
@@ -237,126 +281,263 @@ def generate(events: int, people: int, work: Path) -> tuple[Path, Path]:
         write_events_csv,
     )
 
-    log, directory = work / f"events-{events}.csv", work / f"directory-{people}.csv"
     scale = people / sum(s.headcount for s in DEMO_SITES)
     org = make_organisation(start=date(2025, 11, 1), end=date(2026, 10, 31), scale=scale, seed=7)
+    directory = path.parent / f"directory-{people}.csv"
     if not directory.exists():
         write_directory(org, directory)
-    if not log.exists():
-        started = time.perf_counter()
-        rows = write_events_csv(org, log, rate_scale=rate_scale_for(org, events))
-        print(
-            f"generated {rows:,} events ({log.stat().st_size / GIB:.1f} GiB) in {time.perf_counter() - started:.0f} s"
-        )
-    return log, directory
+    write_events_csv(org, path, rate_scale=rate_scale_for(org, events))
 
 
-def bench_size(
-    events: int, people: int, work: Path, cli: list[str], repeat: int
+def input_path(shape: str, rows: int, people: int, work: Path) -> Path:
+    suffix = {"slack-export": "zip"}.get(shape, "csv")
+    return work / f"{shape}-{rows}-{people}.{suffix}"
+
+
+def run_generator(shape: str, rows: int, people: int, work: Path) -> Path:
+    step = [sys.executable, __file__, "--generate", shape, "--rows", str(rows)]
+    out = measure([*step, "--people", str(people), "--work", str(work)])
+    print(str(out["stdout"]).strip(), flush=True)
+    return input_path(shape, rows, people, work)
+
+
+def baseline_command(shape: str, path: Path, out: Path) -> list[str]:
+    """The baseline of one shape, on the same file."""
+    if shape == "slack-export":
+        import bundles
+
+        return [sys.executable, "-c", bundles.SLACK_BASELINE, str(path), str(out)]
+    if shape == "viva-engage":
+        import bundles
+
+        return [sys.executable, "-c", bundles.VIVA_BASELINE, str(path), str(out)]
+    zone = "local" if shape == "naive-timezone" else "utc"
+    return [sys.executable, "-c", INGEST_BASELINE, str(path), str(out), "timestamp", zone]
+
+
+def ingest_command(cli: list[str], shape: str, path: Path, data: Path) -> list[str]:
+    options: tuple[str, ...] = ()
+    if shape in CSV_SHAPES:
+        import shapes
+
+        options = shapes.SHAPES[shape].ingest_options
+    return [*cli, "ingest", str(path), "--data-dir", str(data), "--json", *options]
+
+
+def bench_ingest(
+    shape: str, rows: int, people: int, work: Path, cli: list[str], repeat: int
 ) -> dict[str, object]:
-    generated = measure(
-        [
-            sys.executable,
-            __file__,
-            "--generate",
-            str(events),
-            "--people",
-            str(people),
-            "--work",
-            str(work),
-        ]
-    )
-    print(str(generated["stdout"]).strip())
-    log, directory = work / f"events-{events}.csv", work / f"directory-{people}.csv"
-    data = work / f"store-{events}"
-    base_out = work / "baseline.parquet"
-    # Best of `repeat` for both sides, alternating: single runs vary by +-10 % here.
-    base_ingests, our_ingests = [], []
-    for _ in range(repeat):
-        base_ingests.append(
-            measure([sys.executable, "-c", INGEST_BASELINE, str(log), str(base_out)])
-        )
-        base_out.unlink()
-        shutil.rmtree(data, ignore_errors=True)
-        measure([*cli, "directory", str(directory), "--data-dir", str(data), "--quiet"])
-        our_ingests.append(measure([*cli, "ingest", str(log), "--data-dir", str(data), "--json"]))
-    base_ingest = min(base_ingests, key=lambda m: m["seconds"])
-    ours_ingest = min(our_ingests, key=lambda m: m["seconds"])
-    ingested = json.loads(ours_ingest["stdout"])  # type: ignore[arg-type]
-    reports = [
-        measure([*cli, "report", "--data-dir", str(data), "--format", "json"])
-        for _ in range(REPORT_RUNS)
-    ]
-    as_of = json.loads(reports[0]["stdout"])["as_of"]  # type: ignore[arg-type]
-    baselines = [
-        measure([sys.executable, "-c", REPORT_BASELINE, str(data), as_of, "90"])
-        for _ in range(REPORT_RUNS)
-    ]
-    segments_only = [
-        measure([sys.executable, "-c", REPORT_BASELINE_SEGMENTS, str(data), as_of, "90"])
-        for _ in range(REPORT_RUNS)
-    ]
-    report_seconds = min(r["seconds"] for r in reports)
-    base_seconds = min(b["seconds"] for b in baselines)
+    """`repeat` alternating pairs of baseline and ingest (the order swapped every pair)."""
+    path = run_generator(shape, rows, people, work)
+    data, out = work / f"store-{shape}", work / "baseline.parquet"
+    pairs = []
+    for i in range(repeat):
+        runs = {}
+        for side in ("baseline", "ours") if i % 2 == 0 else ("ours", "baseline"):
+            shutil.rmtree(data, ignore_errors=True)
+            out.unlink(missing_ok=True)
+            command = (
+                baseline_command(shape, path, out)
+                if side == "baseline"
+                else ingest_command(cli, shape, path, data)
+            )
+            runs[side] = measure(command)
+        pairs.append(runs)
+    ingested = json.loads(str(pairs[-1]["ours"]["stdout"]))
     shutil.rmtree(data, ignore_errors=True)
+    out.unlink(missing_ok=True)
+    ratios = [p["baseline"]["seconds"] / p["ours"]["seconds"] for p in pairs]
     return {
-        "events": events,
+        "shape": shape,
+        "rows": rows,
         "people": people,
-        "csv_bytes": log.stat().st_size,
+        "bytes": path.stat().st_size,
         "rows_ingested": ingested["rows_ingested"],
-        "ingest_baseline_s": round(base_ingest["seconds"], 2),
-        "ingest_s": round(ours_ingest["seconds"], 2),
-        "ingest_throughput_ratio": round(base_ingest["seconds"] / ours_ingest["seconds"], 3),
-        "ingest_baseline_peak_mib": round(max(m["peak_rss"] for m in base_ingests) / 2**20),
-        "ingest_peak_mib": round(max(m["peak_rss"] for m in our_ingests) / 2**20),
-        "repeat": repeat,
-        "report_baseline_s": round(base_seconds, 2),
-        "report_s": round(report_seconds, 2),
-        "report_time_ratio": round(report_seconds / base_seconds, 3),
-        "report_baseline_segments_only_s": round(min(b["seconds"] for b in segments_only), 2),
-        "report_time_ratio_segments_only": round(
-            report_seconds / min(b["seconds"] for b in segments_only), 3
-        ),
-        "report_peak_mib": round(max(r["peak_rss"] for r in reports) / 2**20),
-        "report_baseline_peak_mib": round(max(b["peak_rss"] for b in baselines) / 2**20),
+        "duplicates": ingested["duplicates"],
+        "quarantined": ingested["quarantined"],
+        "baseline_s": [round(p["baseline"]["seconds"], 2) for p in pairs],
+        "ours_s": [round(p["ours"]["seconds"], 2) for p in pairs],
+        "throughput_ratio": round(statistics.median(ratios), 3),
+        "throughput_ratios": [round(r, 3) for r in ratios],
+        "peak_mib": round(max(p["ours"]["peak_rss"] for p in pairs) / 2**20),
+        "baseline_peak_mib": round(max(p["baseline"]["peak_rss"] for p in pairs) / 2**20),
     }
+
+
+def bench_small(shape: str, people: int, work: Path, cli: list[str]) -> dict[str, object]:
+    """A 1,000-row file of the shape into an empty store: median of SMALL_RUNS. CSV
+    shapes take the first 1,000 rows of the shape's file as generated for `people`."""
+    if shape == "slack-export":
+        path = run_generator(shape, SMALL_ROWS, SMALL_ROWS, work)
+    else:
+        path = work / f"{shape}-{SMALL_ROWS}.csv"
+        with open(run_generator(shape, SMALL_ROWS * 100, people, work), "rb") as big:
+            path.write_bytes(b"".join(big.readline() for _ in range(SMALL_ROWS + 1)))
+    data = work / f"store-small-{shape}"
+    seconds = []
+    for _ in range(SMALL_RUNS):
+        shutil.rmtree(data, ignore_errors=True)
+        seconds.append(measure(ingest_command(cli, shape, path, data))["seconds"])
+    shutil.rmtree(data, ignore_errors=True)
+    return {"shape": shape, "rows": SMALL_ROWS, "seconds": round(statistics.median(seconds), 3)}
+
+
+def bench_report(
+    people: int, events: int, windows: list[int], work: Path, cli: list[str], repeat: int
+) -> list[dict[str, object]]:
+    """One store of the demo log for `people` people; every window, alternating with the
+    baseline, best of `repeat` each."""
+    log = run_generator("demo", events, people, work)
+    data = work / f"store-report-{people}"
+    shutil.rmtree(data, ignore_errors=True)
+    directory = work / f"directory-{people}.csv"
+    measure([*cli, "directory", str(directory), "--data-dir", str(data), "--quiet"])
+    measure([*cli, "ingest", str(log), "--data-dir", str(data), "--json"])
+    results = []
+    for window in windows:
+        ours_cmd = [*cli, "report", "--data-dir", str(data), "--format", "json"]
+        ours_cmd += ["--window", str(window)]
+        ours, base = [], []
+        as_of = None
+        for i in range(repeat):
+            for side in ("ours", "baseline") if i % 2 == 0 else ("baseline", "ours"):
+                if side == "ours":
+                    ours.append(measure(ours_cmd))
+                    as_of = as_of or json.loads(str(ours[-1]["stdout"]))["as_of"]
+                else:
+                    if as_of is None:  # the baseline needs the report's as_of
+                        ours.append(measure(ours_cmd))
+                        as_of = json.loads(str(ours[-1]["stdout"]))["as_of"]
+                    step = [sys.executable, "-c", REPORT_BASELINE, str(data), as_of, str(window)]
+                    base.append(measure(step))
+        best_ours = min(r["seconds"] for r in ours)
+        best_base = min(r["seconds"] for r in base)
+        results.append(
+            {
+                "people": people,
+                "events": events,
+                "window_days": window,
+                "baseline_s": round(best_base, 2),
+                "ours_s": round(best_ours, 2),
+                "time_ratio": round(best_ours / best_base, 3),
+                "peak_mib": round(max(r["peak_rss"] for r in ours) / 2**20),
+                "baseline_peak_mib": round(max(r["peak_rss"] for r in base) / 2**20),
+            }
+        )
+        print(json.dumps(results[-1]), flush=True)
+    shutil.rmtree(data, ignore_errors=True)
+    return results
+
+
+def machine() -> dict[str, object]:
+    """What the figures were measured on."""
+    import duckdb
+    import pyarrow
+
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return {
+        "cpu": model,
+        "cpus": os.cpu_count(),
+        "memory_gib": round(memory / GIB, 1),
+        "python": platform.python_version(),
+        "pyarrow": pyarrow.__version__,
+        "duckdb": duckdb.__version__,
+        "system": platform.platform(),
+    }
+
+
+def print_tables(result: dict[str, list[dict[str, object]]]) -> None:
+    print(f"\n{'shape':<16}{'rows':>12}{'ours s':>9}{'base s':>9}{'throughput':>12}{'MiB':>6}")
+    for r in result["ingest"]:
+        print(
+            f"{r['shape']:<16}{r['rows']:>12,}{statistics.median(r['ours_s']):>9.2f}"  # type: ignore[arg-type]
+            f"{statistics.median(r['baseline_s']):>9.2f}{r['throughput_ratio']:>12}"  # type: ignore[arg-type]
+            f"{r['peak_mib']:>6}"
+        )
+    print(f"\n{'shape':<16}{'1,000 rows s':>13}")
+    for r in result["small"]:
+        print(f"{r['shape']:<16}{r['seconds']:>13}")
+    print(f"\n{'people':>10}{'window':>8}{'ours s':>9}{'base s':>9}{'ratio':>8}{'MiB':>6}")
+    for r in result["report"]:
+        print(
+            f"{r['people']:>10,}{r['window_days']:>8}{r['ours_s']:>9}{r['baseline_s']:>9}"
+            f"{r['time_ratio']:>8}{r['peak_mib']:>6}"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", default="10000000,50000000")
-    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--shapes", default=",".join(ALL_SHAPES))
+    parser.add_argument("--sizes", default="10000000,50000000", help="rows of each shape")
+    parser.add_argument(
+        "--slack-sizes", default="1000000,10000000", help="messages of the Slack export zips"
+    )
+    parser.add_argument(
+        "--viva-sizes", default="1000000,2000000", help="rows (people) of the Viva Engage files"
+    )
+    parser.add_argument("--people", type=int, default=100_000, help="people in the logs")
+    parser.add_argument("--report-people", default="10000,100000,2000000")
+    parser.add_argument("--report-events", type=int, default=10_000_000)
+    parser.add_argument("--windows", default="7,30,90,365")
     parser.add_argument("--work", type=Path, default=HERE / "work")
-    parser.add_argument("--keep", action="store_true", help="keep generated CSV files")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each step; best kept")
-    parser.add_argument("--generate", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--results", type=Path, default=HERE / "results")
+    parser.add_argument("--keep", action="store_true", help="keep generated files")
+    parser.add_argument("--repeat", type=int, default=3, help="alternating ingest pairs")
+    parser.add_argument("--report-repeat", type=int, default=3)
+    parser.add_argument("--generate", help=argparse.SUPPRESS)
+    parser.add_argument("--rows", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     if args.generate:
-        generate(args.generate, args.people, args.work)
+        generate(args.generate, args.rows, args.people, args.work)
         return
     cli = [sys.executable, "-m", "rse_adoption.cli"]
-    results = []
-    for size in (int(s) for s in args.sizes.split(",")):
-        result = bench_size(size, args.people, args.work, cli, args.repeat)
-        results.append(result)
-        print(json.dumps(result))
-        if not args.keep:
-            (args.work / f"events-{size}.csv").unlink(missing_ok=True)
-    out = HERE / "results" / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"machine": {"cpus": os.cpu_count()}, "results": results}, indent=1))
-    print(f"\nresults written to {out}")
-    print(
-        f"{'events':>12} {'ingest ratio':>13} {'ingest MiB':>11} {'report ratio':>13} {'report MiB':>11}"
-    )
-    for r in results:
-        print(
-            f"{r['events']:>12,} {r['ingest_throughput_ratio']:>13} {r['ingest_peak_mib']:>11} "
-            f"{r['report_time_ratio']:>13} {r['report_peak_mib']:>11}"
+    shape_names = [s for s in args.shapes.split(",") if s]
+    unknown = set(shape_names) - set(ALL_SHAPES)
+    if unknown:
+        parser.error(
+            f"unknown shape(s) {', '.join(sorted(unknown))}; known: {', '.join(ALL_SHAPES)}"
         )
+    started = datetime.now(UTC)
+    result: dict[str, list[dict[str, object]]] = {"ingest": [], "small": [], "report": []}
+    for shape in shape_names:
+        result["small"].append(bench_small(shape, args.people, args.work, cli))
+        sizes = {"slack-export": args.slack_sizes, "viva-engage": args.viva_sizes}
+        for size in (int(s) for s in sizes.get(shape, args.sizes).split(",") if s):
+            row = bench_ingest(shape, size, args.people, args.work, cli, args.repeat)
+            result["ingest"].append(row)
+            print(json.dumps(row), flush=True)
+            if not args.keep:
+                input_path(shape, size, args.people, args.work).unlink(missing_ok=True)
+    for people in (int(p) for p in args.report_people.split(",") if p):
+        windows = [int(w) for w in args.windows.split(",") if w]
+        result["report"] += bench_report(
+            people, args.report_events, windows, args.work, cli, args.report_repeat
+        )
+        if not args.keep:
+            input_path("demo", args.report_events, people, args.work).unlink(missing_ok=True)
+    args.results.mkdir(parents=True, exist_ok=True)
+    out = args.results / f"{started:%Y%m%dT%H%M%SZ}.json"
+    finished = datetime.now(UTC)
+    document = {
+        "machine": machine(),
+        "started": started.isoformat(timespec="seconds"),
+        "minutes": round((finished - started).total_seconds() / 60, 1),
+        **result,
+    }
+    out.write_text(json.dumps(document, indent=1))
+    print_tables(result)
+    print(f"\nresults written to {out}")
 
 
 if __name__ == "__main__":

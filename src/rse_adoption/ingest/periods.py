@@ -17,6 +17,8 @@ with other bytes replaces them, and overlapping periods are kept apart, never su
 
 from __future__ import annotations
 
+import functools
+
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -153,6 +155,8 @@ _FLAGS = {"true": 1, "yes": 1, "oui": 1, "false": 0, "no": 0, "non": 0, "": 0}
 def parse_count(raw: str) -> int:
     """A count: an integer; an empty cell is 0 (Microsoft writes some zeros as empty);
     `True`/`False` and `Yes`/`No` are 1/0. ValueError otherwise."""
+    if raw.isdigit() and raw.isascii():  # the usual cell, read directly
+        return int(raw)
     text = raw.strip()
     flag = _FLAGS.get(text.lower())
     if flag is not None:
@@ -163,6 +167,7 @@ def parse_count(raw: str) -> int:
     return int(value)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_date(raw: str) -> date:
     """`YYYY-MM-DD` (Microsoft 365), `DD/MM/YYYY` (re-saved by French Excel), or
     `Mar 17, 2025` (Slack analytics); a time part is ignored."""
