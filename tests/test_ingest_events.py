@@ -6,12 +6,17 @@ import gzip
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
+from hypothesis import given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
 
 from rse_adoption.config import Settings
 from rse_adoption.errors import RseError
+from rse_adoption.ingest import events as events_reader
 from rse_adoption.ingest.pipeline import ingest_paths
 from rse_adoption.store import read_manifest
 
@@ -318,3 +323,55 @@ def test_dry_run_reports_what_would_change_and_changes_nothing(tmp_path: Path, c
     assert sorted(p.relative_to(data) for p in data.rglob("*") if p.is_file()) == before
     real = cli("ingest", overlap, tmp_path / "bad.csv", "--json").json()
     assert (real["rows_ingested"], real["duplicates"], real["quarantined"]) == (4, 1, 6)
+
+
+def stored_identities(settings: Settings) -> list[tuple[object, ...]]:
+    files = [str(settings.data_dir / p) for p in read_manifest(settings.data_dir).event_paths()]
+    return duckdb.execute(
+        "SELECT ts::VARCHAR, user_key, event_type, space, content_id FROM read_parquet($f) "
+        "ORDER BY ALL",
+        {"f": files},
+    ).fetchall()
+
+
+@settings_(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                ["2026-03-02T09:00:00Z", "2026-03-02T09:00:01Z", "2026-04-01T00:00:00Z"]
+            ),
+            st.sampled_from(["a@x.fr", "b@x.fr"]),
+            st.sampled_from(["post", "view"]),
+            st.sampled_from(["News", ""]),
+            st.sampled_from(["m1", ""]),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_repeats_are_dropped_alike_in_time_order_across_batches_and_shuffled(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, ...]], rng: Any
+) -> None:
+    """The first of each identity is kept and the others counted as duplicates, whether
+    the file is in time order (repeats dropped while staging, here with batches of 3 rows
+    so that one instant spans several) or not (the month-wide check at commit)."""
+    header = "timestamp,user,event_type,space,content_id\n"
+    in_order = sorted(rows, key=lambda r: r[0])
+    shuffled = rows[:]
+    rng.shuffle(shuffled)
+    expected = len(set(rows))
+    results = []
+    for order in (in_order, shuffled):
+        folder = tmp_path_factory.mktemp("repeats")
+        settings = Settings(data_dir=folder / "data")
+        body = header + "".join(",".join(r) + "\n" for r in order)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("RSE_ADOPTION_SECRET", "one secret for both stores")
+            patch.setattr(events_reader, "TRANSFORM_ROWS", 3)
+            patch.setattr(events_reader, "CSV_BLOCK_BYTES", 64)
+            summary = ingest_paths([write(folder / "log.csv", body)], settings)
+        assert (summary.rows_ingested, summary.duplicates) == (expected, len(rows) - expected)
+        results.append(stored_identities(settings))
+    assert results[0] == results[1]

@@ -124,6 +124,8 @@ def parse_timestamps(
     A batch of naive ISO 8601 is read by Arrow too (`_naive_iso`).
     `formats` (strptime formats, from a mapping file) replaces all of that: only they are
     tried, in the connection's time zone unless the format has an offset (`%z`)."""
+    if pa.types.is_timestamp(text.type):  # read by the format already (Slack's epochs)
+        return _contiguous(text.cast(UTC_MICROS))
     if formats:
         con.register("ts_batch", pa.table({"ts_raw": text}))
         try:
@@ -344,7 +346,7 @@ def _reject_reasons(
     for row, key, when, text_ts, text_type in zip(
         rows, values(user_key), values(ts), raw_ts, raw_type, strict=True
     ):
-        text_ts = (text_ts or "").strip()
+        text_ts = "" if text_ts is None else str(text_ts).strip()
         if key is None:
             reason = "missing user"
         elif not text_ts:

@@ -13,6 +13,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from .. import store
 from ..event_files import copy_events
 
@@ -20,12 +24,22 @@ from ..event_files import copy_events
 @dataclass
 class StagedMonth:
     """What staging learnt of one month's events, so that de-duplication need not scan
-    for it: how many, how many carry an event id, and the first and last instants."""
+    for it: how many were written, how many carry an event id, the first and last
+    instants, and — while the month's rows come in time order — the repeats already
+    dropped (`drop_repeats`)."""
 
     first: datetime
     last: datetime
     rows: int = 0
     with_id: int = 0
+    #: Every row of the month so far came at or after the one before it in the file.
+    in_order: bool = True
+    #: Rows without an event id dropped at staging as repeats of an earlier row.
+    repeats: int = 0
+    #: The last instant written (µs since the epoch) and the id-less rows (identity
+    #: columns and source_record) at that instant.
+    last_instant: int | None = None
+    tail: pa.Table | None = None
 
 
 #: What makes two events the same (docs/ingest.md): the source's event id within its
@@ -37,6 +51,81 @@ _WITHOUT_ID = (
     "event_id IS NULL",
     ("ts", "user_key", "event_type", "space", "content_id", "target_user_key"),
 )
+
+
+def drop_repeats(part: pa.Table, month: StagedMonth) -> pa.Table:
+    """`part` (one month's next rows, in file order) without the id-less rows that repeat
+    an earlier row of the month, while the month's rows come in time order.
+
+    Two events with the same canonical content have the same instant, so in a file in time
+    order a repeat can only be among the rows of one instant: the runs of equal instants of
+    this part, and the rows of the month's last instant so far (`month.tail`). Only those
+    rows are compared, exactly (Arrow's group-by, nulls equal); the first of each identity
+    by record is kept. Exports come in time order, so the month-wide check at commit is
+    then not needed for id-less rows. At the first row out of order the month is marked
+    `in_order = False` and left to that check (`deduplicate`)."""
+    if not month.in_order:
+        return part
+    instants = part.column("ts").cast(pa.int64()).to_numpy()
+    previous = month.last_instant
+    if np.any(instants[1:] < instants[:-1]) or (previous is not None and instants[0] < previous):
+        month.in_order, month.tail = False, None
+        return part
+    month.last_instant = int(instants[-1])
+    no_id = part.column("event_id").is_null().to_numpy(zero_copy_only=False)
+    repeated = np.zeros(len(instants), dtype=bool)
+    repeated[1:] = instants[1:] == instants[:-1]
+    repeated[:-1] |= repeated[1:].copy()
+    if month.tail is not None:
+        repeated |= instants == previous
+    candidates = _same_instant_and_person(part, repeated & no_id, month.tail)
+    if candidates.any():
+        pool = part.filter(pa.array(candidates)).select([*_WITHOUT_ID[1], "source_record"])
+        if month.tail is not None:
+            pool = pa.concat_tables([month.tail, pool])
+        firsts = pool.group_by(list(_WITHOUT_ID[1]), use_threads=False).aggregate(
+            [("source_record", "min")]
+        )
+        first = pc.is_in(part.column("source_record"), value_set=firsts["source_record_min"])
+        drop = candidates & ~first.to_numpy(zero_copy_only=False)
+        if drop.any():
+            part = part.filter(pa.array(~drop))
+            instants, no_id = instants[~drop], no_id[~drop]
+            month.repeats += int(drop.sum())
+    tail = part.filter(pa.array((instants == month.last_instant) & no_id))
+    tail = tail.select([*_WITHOUT_ID[1], "source_record"])
+    if previous == month.last_instant and month.tail is not None:  # one instant goes on
+        tail = pa.concat_tables([month.tail, tail])
+    month.tail = tail if tail.num_rows else None
+    return part
+
+
+def _same_instant_and_person(
+    part: pa.Table, candidates: np.ndarray, tail: pa.Table | None
+) -> np.ndarray:
+    """`candidates` narrowed to the rows whose instant and person occur together more than
+    once among the candidates and `tail`: a repeat has both. Counted on one integer mixing
+    the two (a hash: equal pairs always meet, a rare collision only keeps a row to compare
+    exactly), so that the exact comparison sees few rows."""
+    rows = np.flatnonzero(candidates)
+    if not len(rows):
+        return candidates
+
+    def mixed(table: pa.Table, picked: np.ndarray | None = None) -> np.ndarray:
+        instants = table.column("ts").cast(pa.int64()).to_numpy()
+        people = table.column("user_key").to_numpy()
+        if picked is not None:
+            instants, people = instants[picked], people[picked]
+        return instants * np.int64(-7046029254386353131) ^ people  # wraps: a hash
+
+    keys = mixed(part, rows)
+    pooled = keys if tail is None else np.concatenate([mixed(tail), keys])
+    counted = pc.value_counts(pa.array(pooled))
+    shared = counted.field("values").filter(pc.greater(counted.field("counts"), 1))
+    narrowed = np.zeros_like(candidates)
+    if len(shared):
+        narrowed[rows[pc.is_in(pa.array(keys), value_set=shared).to_numpy(False)]] = True
+    return narrowed
 
 
 def _same_event(columns: tuple[str, ...]) -> str:
@@ -94,16 +183,24 @@ def deduplicate(
         "first_day": stats.first.date().isoformat(),
         "last_day": stats.last.date().isoformat(),
     }
-    dropping = [_repeats_sql(where, columns) for where, columns in kinds]
+    dropping = [
+        _repeats_sql(where, columns)
+        for where, columns in kinds
+        if where != _WITHOUT_ID[0] or not stats.in_order  # else done by drop_repeats
+    ]
     if committed:
         dropping += [_known_sql(where, columns) for where, columns in kinds]
+    final = tx.new_data_path(f"events/month={month}")
+    if not dropping:
+        os.replace(staged, final)
+        store.fsync_file(final)
+        return final, stats.rows, period
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE dropped AS {' UNION '.join(dropping)}",  # noqa: S608
         params,
     ).fetchall()
     try:
         dropped = con.execute("SELECT count(*) FROM dropped").fetchall()[0][0]
-        final = tx.new_data_path(f"events/month={month}")
         if not dropped:
             os.replace(staged, final)
             store.fsync_file(final)

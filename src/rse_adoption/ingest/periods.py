@@ -18,7 +18,6 @@ with other bytes replaces them, and overlapping periods are kept apart, never su
 from __future__ import annotations
 
 import functools
-
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -189,6 +188,10 @@ def parse_period(raw: str) -> int:
     return days
 
 
+#: Rows turned into an Arrow table at a time (bounds the reader's memory).
+BATCH_ROWS = 100_000
+
+
 @dataclass
 class _Rows:
     columns: dict[str, list[Any]] = field(
@@ -206,7 +209,8 @@ class _Rows:
 
 
 def read(fmt: PeriodFormat, path: Path, context: ReadContext) -> Iterator[Batch]:
-    """One batch: the file's activity-period rows and its quarantined rows."""
+    """The file's activity-period rows, BATCH_ROWS at a time; the last batch carries the
+    quarantined rows."""
     headers, records = _records(path, context)
     positions, missing = match(fmt, headers)
     if missing:
@@ -232,9 +236,9 @@ def read(fmt: PeriodFormat, path: Path, context: ReadContext) -> Iterator[Batch]
         problem = _add_row(fmt, positions, fields, context, rows, record_number)
         if problem:
             rows.reject(line, problem, fields)
-    keys = context.person_key.many(rows.users)
-    rows.columns["person_key"] = keys
-    periods = pa.table(rows.columns, schema=ACTIVITY_SCHEMA) if rows.users else None
+        elif len(rows.users) >= BATCH_ROWS:
+            yield Batch(periods=_periods_table(rows, context))
+    periods = _periods_table(rows, context) if rows.users else None
     rejects = (
         rejects_table(
             [path.name] * len(rows.reject_lines),
@@ -246,6 +250,17 @@ def read(fmt: PeriodFormat, path: Path, context: ReadContext) -> Iterator[Batch]
         else None
     )
     yield Batch(periods=periods, rejects=rejects)
+
+
+def _periods_table(rows: _Rows, context: ReadContext) -> pa.Table:
+    """The rows gathered since the last call, keyed and as an Arrow table; `rows` is
+    emptied (Python lists take ten times the memory of the table)."""
+    rows.columns["person_key"] = context.person_key.many(rows.users)
+    table = pa.table(rows.columns, schema=ACTIVITY_SCHEMA)
+    for values in rows.columns.values():
+        values.clear()
+    rows.users.clear()
+    return table
 
 
 def _add_row(

@@ -44,7 +44,7 @@ from ..schema import (
 )
 from . import archive, periods
 from .canonical import ReadContext, connect
-from .dedupe import StagedMonth, deduplicate
+from .dedupe import StagedMonth, deduplicate, drop_repeats
 from .mapped import Mapping
 from .registry import (
     BUNDLE_FORMATS,
@@ -398,7 +398,7 @@ def _commit(
     publish all of it with the file's ledger entry (with a fetcher's provenance) in one
     manifest commit."""
     result = FileResult(str(path), "ingested", module.NAME)
-    result.rows_read = sum(m.rows for m in staged.months.values()) + staged.ignored
+    result.rows_read = sum(m.rows + m.repeats for m in staged.months.values()) + staged.ignored
     result.ignored = staged.ignored
     notes = list(staged.notes)
     manifest = tx.manifest.copy()
@@ -406,7 +406,7 @@ def _commit(
         kept_path, kept, period = deduplicate(
             con, tx, month, staged.folder / f"month={month}.parquet", stats
         )
-        result.duplicates += stats.rows - kept
+        result.duplicates += stats.rows + stats.repeats - kept
         result.rows_ingested += kept
         if kept_path is not None:
             manifest.event_files.append(
@@ -503,7 +503,11 @@ def _stage_events(
         for m in pc.unique(months).to_pylist():
             part = table.filter(pc.equal(months, m))
             parts.append((f"{m // 100:04d}-{m % 100:02d}", part, pc.min_max(part["ts"]).as_py()))
-    for month, part, part_bounds in parts:
+    for month, whole, part_bounds in parts:
+        stats = staged.setdefault(
+            month, StagedMonth(first=part_bounds["min"], last=part_bounds["max"])
+        )
+        part = drop_repeats(whole, stats)
         writer = writers.get(month)
         if writer is None:
             writer = pq.ParquetWriter(
@@ -514,9 +518,6 @@ def _stage_events(
             )
             writers[month] = writer
         writer.write_table(part)
-        stats = staged.setdefault(
-            month, StagedMonth(first=part_bounds["min"], last=part_bounds["max"])
-        )
         stats.rows += part.num_rows
         stats.with_id += part.num_rows - part.column("event_id").null_count
         stats.first = min(stats.first, part_bounds["min"])
