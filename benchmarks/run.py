@@ -31,6 +31,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -226,16 +227,20 @@ print(json.dumps([segments, series, trailing, weekly, habit, movement, conversat
 
 
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
-    """Run `cmd`; return wall seconds and the process's peak resident memory in bytes."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    out = proc.stdout.read() if proc.stdout else b""
-    err = proc.stderr.read() if proc.stderr else b""
+    """Run `cmd`; return wall seconds and the process's peak resident memory in bytes.
+    Its output goes to files, not pipes: a pipe left unread while waiting would stop a
+    child writing more than the pipe holds (a year-long report's JSON)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(cmd[:3])} failed: {err.decode()[-2000:]}")
-    return {"seconds": seconds, "peak_rss": usage.ru_maxrss * 1024, "stdout": out.decode()}  # type: ignore[dict-item]
+        raise SystemExit(f"{' '.join(cmd[:3])} failed: {stderr.decode()[-2000:]}")
+    return {"seconds": seconds, "peak_rss": usage.ru_maxrss * 1024, "stdout": stdout.decode()}  # type: ignore[dict-item]
 
 
 def generate(shape: str, rows: int, people: int, work: Path) -> Path:
@@ -392,7 +397,9 @@ def bench_report(
     shutil.rmtree(data, ignore_errors=True)
     directory = work / f"directory-{people}.csv"
     measure([*cli, "directory", str(directory), "--data-dir", str(data), "--quiet"])
-    measure([*cli, "ingest", str(log), "--data-dir", str(data), "--json"])
+    stored = json.loads(
+        str(measure([*cli, "ingest", str(log), "--data-dir", str(data), "--json"])["stdout"])
+    )
     results = []
     for window in windows:
         ours_cmd = [*cli, "report", "--data-dir", str(data), "--format", "json"]
@@ -416,6 +423,7 @@ def bench_report(
             {
                 "people": people,
                 "events": events,
+                "events_stored": stored["rows_ingested"],
                 "window_days": window,
                 "baseline_s": round(best_base, 2),
                 "ours_s": round(best_ours, 2),
@@ -473,6 +481,46 @@ def print_tables(result: dict[str, list[dict[str, object]]]) -> None:
         )
 
 
+def _small_cell(seconds: object) -> str:
+    if not isinstance(seconds, int | float):
+        return ""
+    return f"**{seconds}**" if seconds < 0.5 else f"✗ {seconds}"
+
+
+def markdown_tables(document: dict[str, object]) -> str:
+    """The matrix of one results file as the Markdown tables of docs/benchmarks.md."""
+    ingest: list[dict[str, object]] = document["ingest"]  # type: ignore[assignment]
+    small = {r["shape"]: r["seconds"] for r in document["small"]}  # type: ignore[attr-defined]
+    lines = [
+        "| shape | rows | file | events stored | ours (s, each pair) | baseline (s, each pair) | "
+        "throughput ratio, median (≥ 0.8) | peak MiB (< 1024) | 1,000 rows (< 0.5 s) |",
+        "|---|---:|---:|---:|---|---|---:|---:|---:|",
+    ]
+    for r in ingest:
+        ok = r["throughput_ratio"] >= 0.8 and r["peak_mib"] < 1024  # type: ignore[operator]
+        lines.append(
+            f"| {r['shape']} | {r['rows']:,} | {r['bytes'] / GIB:.2f} GiB | "  # type: ignore[operator]
+            f"{r['rows_ingested']:,} | "
+            f"{' / '.join(map(str, r['ours_s']))} | {' / '.join(map(str, r['baseline_s']))} | "  # type: ignore[call-overload]
+            f"{'**' if ok else '✗ '}{r['throughput_ratio']}{'**' if ok else ''} | "
+            f"{r['peak_mib']} | {_small_cell(small.get(r['shape']))} |"
+        )
+    lines += [
+        "",
+        "| people | events | window (days) | ours (s) | baseline (s) | time ratio (≤ 1.5) | "
+        "peak MiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in document["report"]:  # type: ignore[attr-defined]
+        ok = r["time_ratio"] <= 1.5
+        lines.append(
+            f"| {r['people']:,} | {r.get('events_stored', r['events']):,} | {r['window_days']} | "
+            f"{r['ours_s']} | {r['baseline_s']} | "
+            f"{'**' if ok else '✗ '}{r['time_ratio']}{'**' if ok else ''} | {r['peak_mib']} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -494,9 +542,13 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep generated files")
     parser.add_argument("--repeat", type=int, default=3, help="alternating ingest pairs")
     parser.add_argument("--report-repeat", type=int, default=3)
+    parser.add_argument("--markdown", type=Path, help="print a results file's tables and stop")
     parser.add_argument("--generate", help=argparse.SUPPRESS)
     parser.add_argument("--rows", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown_tables(json.loads(args.markdown.read_text())))
+        return
     args.work.mkdir(parents=True, exist_ok=True)
     if args.generate:
         generate(args.generate, args.rows, args.people, args.work)

@@ -82,9 +82,11 @@ class KeyCache:
             raise ValueError("a blank identifier has no person key")
         return key
 
-    def many(self, raw_identifiers: list[str]) -> list[int]:
+    def many(self, raw_identifiers: list[str], *, remember: bool = True) -> list[int]:
         """Keys of many identifiers at once, NO_KEY for blank ones (the hot path of ingest:
-        one dict look-up each)."""
+        one dict look-up each). `remember=False` computes the keys of identifiers not yet
+        known without keeping them: for a file listing each person once (a period report
+        of two million people would otherwise hold them all in memory)."""
         get = self._keys.get
         keys = [get(raw, NO_KEY) for raw in raw_identifiers]
         if NO_KEY not in keys:
@@ -93,7 +95,9 @@ class KeyCache:
             if key == NO_KEY and raw_identifiers[i] not in self._keys:
                 raw = raw_identifiers[i]
                 key = person_key(self._secret, raw) if raw.strip() else NO_KEY
-                self._keys[raw] = keys[i] = key
+                keys[i] = key
+                if remember:
+                    self._keys[raw] = key
         return keys
 
 

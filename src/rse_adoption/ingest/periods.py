@@ -255,7 +255,7 @@ def read(fmt: PeriodFormat, path: Path, context: ReadContext) -> Iterator[Batch]
 def _periods_table(rows: _Rows, context: ReadContext) -> pa.Table:
     """The rows gathered since the last call, keyed and as an Arrow table; `rows` is
     emptied (Python lists take ten times the memory of the table)."""
-    rows.columns["person_key"] = context.person_key.many(rows.users)
+    rows.columns["person_key"] = context.person_key.many(rows.users, remember=False)
     table = pa.table(rows.columns, schema=ACTIVITY_SCHEMA)
     for values in rows.columns.values():
         values.clear()

@@ -29,6 +29,7 @@ it would otherwise look like a successful ingest that added nothing.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
@@ -42,6 +43,7 @@ import pyarrow as pa
 from ..errors import DataError
 from . import archive, canonical
 from .canonical import Batch, ReadContext
+from .textio import prefetched
 
 NAME = "slack"
 COUNTED_SUBTYPES = frozenset({"", "file_share", "thread_broadcast", "me_message", "file_comment"})
@@ -309,35 +311,14 @@ def read(path: Path, context: ReadContext) -> Iterator[Batch]:
         notes = _partial_export_notes(top, {PurePosixPath(d).parts[0] for d in days})
         events = _Events(path, people)
         messages_seen = 0
-        for member in days:  # only <conversation>/<YYYY-MM-DD>.json files hold messages
-            folder = PurePosixPath(member).parts[0]
-            channel_id, public = conversations.get(folder, (folder, True))
-            try:
-                messages = json.loads(bundle.read(member, MAX_DAY_FILE_BYTES).decode("utf-8-sig"))
-            except (ValueError, UnicodeDecodeError) as exc:
-                events.reject(member, None, f"invalid JSON: {exc}", "")
-                continue
-            if not isinstance(messages, list):
-                events.reject(member, None, "not a JSON list of messages", "")
-                continue
-            messages_seen += len(messages)
-            for position, message in enumerate(messages, start=1):
-                if not isinstance(message, dict):
-                    events.reject(member, position, "not a JSON object", json.dumps(message))
-                    continue
-                _message_events(
-                    message,
-                    channel_id,
-                    folder,
-                    public,
-                    bots,
-                    events.add,
-                    events.reject,
-                    member,
-                    position,
-                )
-            if len(events) >= BATCH_ROWS:
-                yield events.flush(context)
+        # only <conversation>/<YYYY-MM-DD>.json files hold messages; they are read and
+        # inflated in a thread (zlib releases the GIL) while the previous ones are parsed
+        contents = prefetched(((m, bundle.read(m, MAX_DAY_FILE_BYTES)) for m in days), 32)
+        with contextlib.closing(contents):
+            for member, content in contents:
+                messages_seen += _day_file_events(member, content, conversations, bots, events)
+                if len(events) >= BATCH_ROWS:
+                    yield events.flush(context)
         if not (events.flushed or len(events) or events.rejects[0] or context.fetched):
             raise DataError(_nothing_to_count(path, len(days), messages_seen))
         if len(events):
@@ -346,6 +327,35 @@ def read(path: Path, context: ReadContext) -> Iterator[Batch]:
             rejects=canonical.rejects_table(*events.rejects) if events.rejects[0] else None,  # type: ignore[arg-type]
             notes=notes,
         )
+
+
+def _day_file_events(
+    member: str,
+    content: bytes,
+    conversations: dict[str, tuple[str, bool]],
+    bots: set[str],
+    events: _Events,
+) -> int:
+    """Add the events of one day file to `events` (its faults quarantined); return how many
+    messages it holds."""
+    folder = PurePosixPath(member).parts[0]
+    channel_id, public = conversations.get(folder, (folder, True))
+    try:
+        messages = json.loads(content.decode("utf-8-sig"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        events.reject(member, None, f"invalid JSON: {exc}", "")
+        return 0
+    if not isinstance(messages, list):
+        events.reject(member, None, "not a JSON list of messages", "")
+        return 0
+    for position, message in enumerate(messages, start=1):
+        if not isinstance(message, dict):
+            events.reject(member, position, "not a JSON object", json.dumps(message))
+            continue
+        _message_events(
+            message, channel_id, folder, public, bots, events.add, events.reject, member, position
+        )
+    return len(messages)
 
 
 def _partial_export_notes(top: set[str], folders: set[str]) -> tuple[str, ...]:

@@ -1,0 +1,35 @@
+"""The benchmark suite runs end to end (at toy sizes: the figures themselves come from
+`make bench`, docs/benchmarks.md), so that it cannot rot between measurements."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_matrix_runs_and_writes_its_results_and_tables(tmp_path: Path) -> None:
+    run = [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--work", str(tmp_path / "w")]
+    run += ["--results", str(tmp_path / "r"), "--shapes", "naive-timezone,slack-export"]
+    run += ["--sizes", "3000", "--slack-sizes", "2000", "--people", "500", "--repeat", "1"]
+    run += ["--report-people", "300", "--report-events", "5000", "--windows", "7"]
+    subprocess.run([*run, "--report-repeat", "1"], check=True, capture_output=True, timeout=300)
+    (results,) = (tmp_path / "r").glob("*.json")
+    document = json.loads(results.read_text())
+    assert [(r["shape"], r["rows"]) for r in document["ingest"]] == [
+        ("naive-timezone", 3000),
+        ("slack-export", 2000),
+    ]
+    assert all(r["rows_ingested"] > 0 and r["quarantined"] == 0 for r in document["ingest"])
+    assert [r["window_days"] for r in document["report"]] == [7]
+    assert document["machine"]["cpus"] >= 1
+    tables = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--markdown", str(results)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "| naive-timezone | 3,000 |" in tables and "| 300 |" in tables
