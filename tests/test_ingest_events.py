@@ -375,3 +375,23 @@ def test_repeats_are_dropped_alike_in_time_order_across_batches_and_shuffled(
         assert (summary.rows_ingested, summary.duplicates) == (expected, len(rows) - expected)
         results.append(stored_identities(settings))
     assert results[0] == results[1]
+
+
+def test_the_ingest_command_runs_without_pandas(tmp_path: Path) -> None:
+    """pyarrow would import pandas (0.13 s) only to recognise pandas objects: the `ingest`
+    command's process refuses it (cli.main), and still stores every event."""
+    import subprocess
+    import sys
+
+    log = write(tmp_path / "log.csv", PLAIN)
+    program = (
+        "import sys\n"
+        "from rse_adoption.cli import main\n"
+        f"sys.argv = ['rse-adoption', 'ingest', {str(log)!r}, '--data-dir', "
+        f"{str(tmp_path / 'data')!r}, '--json']\n"
+        "try:\n    main()\nexcept SystemExit as end:\n    code = end.code\n"
+        "print(code, 'pandas' in sys.modules and sys.modules['pandas'] is not None, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert done.stderr.split()[-2:] == ["0", "False"], done.stderr
+    assert json.loads(done.stdout)["rows_ingested"] == 3

@@ -11,6 +11,9 @@ forecast_commands (the forecast's backtest).
 
 from __future__ import annotations
 
+import importlib.abc
+import sys
+
 from . import fetch_commands, forecast_commands, report_commands, store_commands
 from .app import app
 from .store_commands import INGEST_FORMATS
@@ -26,6 +29,29 @@ __all__ = [
 ]
 
 
+#: Commands that never build a pandas object: their process runs as if pandas were not
+#: installed (see `main`).
+WITHOUT_PANDAS = frozenset({"ingest"})
+
+
+class _PandasRefused(importlib.abc.MetaPathFinder):
+    """Makes `import pandas` fail as it does where pandas is not installed."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name.partition(".")[0] == "pandas":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    pyarrow imports pandas the first time it converts values, only to recognise pandas
+    objects among them: 0.13 s, a quarter of ingesting a 1,000-row file (docs/
+    benchmarks.md). pandas is optional to pyarrow and to DuckDB, so a command of
+    WITHOUT_PANDAS refuses its import in its own process, and both proceed as they do
+    without it. Only this entry point does so: the library and in-process callers keep
+    pandas (tests/test_ingest_events.py runs the command without it; tests/test_api.py
+    builds frames)."""
+    if len(sys.argv) > 1 and sys.argv[1] in WITHOUT_PANDAS and "pandas" not in sys.modules:
+        sys.meta_path.insert(0, _PandasRefused())
     app()
