@@ -47,6 +47,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from rse_adoption.demo.platforms import VIVA_ENGAGE_HEADER
+
 #: The year of activity of the other shapes (shapes.py): 2025-11-01 to 2026-10-31, UTC.
 FIRST_DAY = date(2025, 11, 1)
 DAYS = 365
@@ -106,19 +108,8 @@ _FILES = (
     ("notes.txt", "text/plain", "text"),
 )
 
-VIVA_COLUMNS = (
-    "Report Refresh Date",
-    "User Principal Name",
-    "Display Name",
-    "User State",
-    "State Change Date",
-    "Last Activity Date",
-    "Posted Count",
-    "Read Count",
-    "Liked Count",
-    "Assigned Products",
-    "Report Period",
-)
+#: Graph's CSV headers of the report, as the demo writes them.
+VIVA_COLUMNS = tuple(VIVA_ENGAGE_HEADER)
 VIVA_PERIOD_DAYS = 30
 VIVA_PRODUCTS = np.array(
     [

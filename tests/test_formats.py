@@ -794,3 +794,20 @@ def test_the_mapping_can_come_from_the_configuration(tmp_path: Path, cli) -> Non
     shown = cli("config", "show", "--config", config, "--json").json()["settings"]
     mapping = next(item for item in shown if item["setting"] == "mapping_file")
     assert mapping["value"].endswith("talk.toml") and "rse-adoption.toml:2" in mapping["source"]
+
+
+def test_a_slack_message_out_of_range_is_quarantined_with_its_instant_as_iso_text(
+    tmp_path: Path,
+) -> None:
+    from rse_adoption.api import Store
+
+    folder = _slack_excerpt(tmp_path, (), as_zip=False)
+    day = sorted((folder / "general").glob("*.json"))[0]
+    messages = json.loads(day.read_text())
+    messages.append({"type": "message", "user": "U0ALICE", "ts": "500000000.000100"})
+    day.write_text(json.dumps(messages))
+    store = Store(tmp_path / "data")
+    assert store.ingest([folder]).quarantined == 2  # the fixture's own bad message, and ours
+    (row,) = [r for r in store.quarantine() if "out of range" in r["reason"]]
+    assert row["reason"] == 'timestamp out of range "1985-11-05T00:53:20.000100+00:00"'
+    assert json.loads(row["raw"])["timestamp"] == "1985-11-05T00:53:20.000100+00:00"

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from rse_adoption.config import Settings
 from rse_adoption.errors import RseError
+from rse_adoption.ingest import dedupe
 from rse_adoption.ingest import events as events_reader
 from rse_adoption.ingest.pipeline import ingest_paths
 from rse_adoption.store import read_manifest
@@ -363,18 +364,19 @@ def test_repeats_are_dropped_alike_in_time_order_across_batches_and_shuffled(
     rng.shuffle(shuffled)
     expected = len(set(rows))
     results = []
-    for order in (in_order, shuffled):
+    for order, tail_rows in ((in_order, 10**6), (shuffled, 10**6), (in_order, 2)):
         folder = tmp_path_factory.mktemp("repeats")
         settings = Settings(data_dir=folder / "data")
         body = header + "".join(",".join(r) + "\n" for r in order)
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("RSE_ADOPTION_SECRET", "one secret for both stores")
+            patch.setattr(dedupe, "TAIL_ROWS", tail_rows)  # 2: the month-wide check takes over
             patch.setattr(events_reader, "TRANSFORM_ROWS", 3)
             patch.setattr(events_reader, "CSV_BLOCK_BYTES", 64)
             summary = ingest_paths([write(folder / "log.csv", body)], settings)
         assert (summary.rows_ingested, summary.duplicates) == (expected, len(rows) - expected)
         results.append(stored_identities(settings))
-    assert results[0] == results[1]
+    assert results[0] == results[1] == results[2]
 
 
 def test_the_ingest_command_runs_without_pandas(tmp_path: Path) -> None:

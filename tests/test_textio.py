@@ -44,3 +44,21 @@ def test_closing_early_stops_the_producer() -> None:
     assert next(reader) == 0
     reader.close()  # joins the producer: it is not left running
     assert len(produced) <= 4 and not any(t.name == "prefetch" for t in threading.enumerate())
+
+
+@pytest.mark.parametrize("ending", ["exhausted", "failed"])
+def test_closing_after_the_producer_finished_does_not_wait_forever(ending: str) -> None:
+    """The producer has read everything (or failed) and waits for room for its last word
+    when the consumer stops: closing must still return."""
+
+    def items() -> Iterator[int]:
+        yield from range(3)
+        if ending == "failed":
+            raise OSError("disk full")
+
+    reader = prefetched(items(), depth=2)
+    assert next(reader) == 0
+    closer = threading.Thread(target=reader.close, daemon=True)
+    closer.start()
+    closer.join(timeout=5)
+    assert not closer.is_alive()

@@ -91,13 +91,17 @@ class KeyCache:
         keys = [get(raw, NO_KEY) for raw in raw_identifiers]
         if NO_KEY not in keys:
             return keys
+        fresh: dict[str, int] = {}  # identifiers keyed by this call (each once)
         for i, key in enumerate(keys):
-            if key == NO_KEY and raw_identifiers[i] not in self._keys:
-                raw = raw_identifiers[i]
-                key = person_key(self._secret, raw) if raw.strip() else NO_KEY
-                keys[i] = key
-                if remember:
-                    self._keys[raw] = key
+            if key != NO_KEY:
+                continue
+            raw = raw_identifiers[i]
+            key = fresh.get(raw, NO_KEY)
+            if key == NO_KEY and raw not in fresh:
+                key = fresh[raw] = person_key(self._secret, raw) if raw.strip() else NO_KEY
+            keys[i] = key
+        if remember:
+            self._keys.update(fresh)
         return keys
 
 

@@ -121,7 +121,8 @@ class Bundle:
 
     def find(self, basename: str) -> str | None:
         """The shallowest member whose file name is `basename` (case-insensitive)."""
-        matches = [n for n in self._names if PurePosixPath(n).name.lower() == basename.lower()]
+        wanted = basename.lower()
+        matches = [n for n in self._names if n.rstrip("/").rpartition("/")[2].lower() == wanted]
         return min(matches, key=lambda n: (n.count("/"), n)) if matches else None
 
     def head(self, name: str, size: int) -> bytes:

@@ -53,6 +53,10 @@ _WITHOUT_ID = (
 )
 
 
+#: Rows of one instant carried from part to part at most (see drop_repeats).
+TAIL_ROWS = 200_000
+
+
 def drop_repeats(part: pa.Table, month: StagedMonth) -> pa.Table:
     """`part` (one month's next rows, in file order) without the id-less rows that repeat
     an earlier row of the month, while the month's rows come in time order.
@@ -97,6 +101,8 @@ def drop_repeats(part: pa.Table, month: StagedMonth) -> pa.Table:
     if previous == month.last_instant and month.tail is not None:  # one instant goes on
         tail = pa.concat_tables([month.tail, tail])
     month.tail = tail if tail.num_rows else None
+    if tail.num_rows > TAIL_ROWS:  # dates without times: one instant is a whole day or more
+        month.in_order, month.tail = False, None  # the month-wide check, in bounded memory
     return part
 
 

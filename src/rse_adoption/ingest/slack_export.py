@@ -34,6 +34,7 @@ import functools
 import json
 import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -63,9 +64,16 @@ HEAD_BYTES = 1 << 16
 _FIRST_MESSAGE = re.compile(rb'^\s*\[\s*\{[^\]]*?"ts"\s*:', re.DOTALL)
 
 
+@functools.lru_cache(maxsize=1 << 17)
+def _parts(member: str) -> tuple[str, ...]:
+    """A member name's parts (`./` and doubled slashes ignored); each name is split once,
+    however often detection and reading ask."""
+    return PurePosixPath(member).parts
+
+
 def is_day_file(member: str) -> bool:
     """A `<conversation>/<YYYY-MM-DD>.json` member, where an export keeps messages."""
-    parts = PurePosixPath(member).parts
+    parts = _parts(member)
     return len(parts) == 2 and bool(_DAY_FILE.fullmatch(parts[1]))
 
 
@@ -228,6 +236,11 @@ def _seconds(ts: object) -> float | None:
 EARLIEST_SECONDS, LATEST_SECONDS = -62_135_596_800.0, 253_402_300_800.0
 
 
+def _iso(seconds: float) -> str:
+    """The instant of epoch seconds as ISO 8601 text (quarantined rows show it so)."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="microseconds")
+
+
 def _instants(seconds: list[Any]) -> pa.Array:
     """UTC timestamps (µs) of epoch seconds, rounded to the microsecond: exact for Slack's
     six decimals (a float's error there is under 0.3 µs)."""
@@ -284,6 +297,7 @@ class _Events:
         converted = canonical.to_events(arrays, n, self.record, context, NAME)
         for index, reason in converted.reject_records:
             raw = {f: self.columns[f][index - self.record] for f in _FIELDS}
+            raw["timestamp"] = _iso(raw["timestamp"])
             self.reject("", None, reason, json.dumps(raw))
         self.record += n
         self.flushed += n
@@ -308,7 +322,7 @@ def read(path: Path, context: ReadContext) -> Iterator[Batch]:
         people, bots = _people(bundle)
         conversations = _conversations(bundle)
         top = {n.lower() for n in bundle.names() if "/" not in n}
-        notes = _partial_export_notes(top, {PurePosixPath(d).parts[0] for d in days})
+        notes = _partial_export_notes(top, {_parts(d)[0] for d in days})
         events = _Events(path, people)
         messages_seen = 0
         # only <conversation>/<YYYY-MM-DD>.json files hold messages; they are read and
@@ -338,7 +352,7 @@ def _day_file_events(
 ) -> int:
     """Add the events of one day file to `events` (its faults quarantined); return how many
     messages it holds."""
-    folder = PurePosixPath(member).parts[0]
+    folder = _parts(member)[0]
     channel_id, public = conversations.get(folder, (folder, True))
     try:
         messages = json.loads(content.decode("utf-8-sig"))

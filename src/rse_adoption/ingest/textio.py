@@ -172,26 +172,30 @@ def iter_csv_records(path: Path, encoding: str, delimiter: str) -> Iterator[tupl
 def prefetched(items: Iterator[T], depth: int) -> Generator[T, None, None]:
     """The items of `items`, produced in a thread up to `depth` ahead of the consumer.
 
-    For a producer that releases the GIL (pyarrow's CSV parser): parsing the next batch
-    overlaps converting this one. An exception in the producer is raised here, at the
-    item where it happened; closing this generator early stops the producer."""
+    For a producer that releases the GIL (pyarrow's CSV parser, zlib): parsing the next
+    batch overlaps converting this one. An exception in the producer is raised here, at the
+    item where it happened; closing this generator early stops the producer, whatever it
+    was doing (waiting for room, or about to hand over its last item or its error)."""
     slots: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
+
+    def hand_over(entry: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def produce() -> None:
         try:
             for item in items:
-                while not stop.is_set():
-                    try:
-                        slots.put((True, item), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not hand_over((True, item)):
                     return
-            slots.put((False, None))
+            hand_over((False, None))
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            slots.put((False, exc))
+            hand_over((False, exc))
 
     producer = threading.Thread(target=produce, name="prefetch", daemon=True)
     producer.start()
