@@ -165,15 +165,15 @@ def _naive_iso(con: duckdb.DuckDBPyConnection, text: pa.Array | pa.ChunkedArray)
         naive = _contiguous(pc.cast(text, pa.timestamp("us")))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    minutes = pc.unique(pc.floor_temporal(naive, unit="minute"))
-    con.register("ts_minutes", pa.table({"m": minutes}))
+    minutes = pc.floor_temporal(naive, unit="minute")
+    con.register("ts_minutes", pa.table({"m": pc.unique(minutes)}))
     try:
         shifts = con.sql(
             "SELECT m, epoch_us(CAST(m AS TIMESTAMPTZ)) - epoch_us(m) AS shift FROM ts_minutes"
         ).to_arrow_table()
     finally:
         con.unregister("ts_minutes")
-    at = pc.index_in(pc.floor_temporal(naive, unit="minute"), value_set=shifts["m"])
+    at = pc.index_in(minutes, value_set=shifts["m"])
     shift = pc.take(shifts["shift"], at)
     return _contiguous(pc.add(naive.cast(pa.int64()), shift).cast(UTC_MICROS))
 

@@ -82,7 +82,7 @@ def drop_repeats(part: pa.Table, month: StagedMonth) -> pa.Table:
     repeated[:-1] |= repeated[1:].copy()
     if month.tail is not None:
         repeated |= instants == previous
-    candidates = _same_instant_and_person(part, repeated & no_id, month.tail)
+    candidates = _same_instant_and_person(part, instants, repeated & no_id, month.tail)
     if candidates.any():
         pool = part.filter(pa.array(candidates)).select([*_WITHOUT_ID[1], "source_record"])
         if month.tail is not None:
@@ -107,25 +107,28 @@ def drop_repeats(part: pa.Table, month: StagedMonth) -> pa.Table:
 
 
 def _same_instant_and_person(
-    part: pa.Table, candidates: np.ndarray, tail: pa.Table | None
+    part: pa.Table, instants: np.ndarray, candidates: np.ndarray, tail: pa.Table | None
 ) -> np.ndarray:
-    """`candidates` narrowed to the rows whose instant and person occur together more than
-    once among the candidates and `tail`: a repeat has both. Counted on one integer mixing
-    the two (a hash: equal pairs always meet, a rare collision only keeps a row to compare
-    exactly), so that the exact comparison sees few rows."""
+    """`candidates` narrowed to the rows whose instant (`instants`, µs, the part's) and
+    person occur together more than once among the candidates and `tail`: a repeat has
+    both. Counted on one integer mixing the two (a hash: equal pairs always meet, a rare
+    collision only keeps a row to compare exactly), so that the exact comparison sees few
+    rows."""
     rows = np.flatnonzero(candidates)
     if not len(rows):
         return candidates
 
-    def mixed(table: pa.Table, picked: np.ndarray | None = None) -> np.ndarray:
-        instants = table.column("ts").cast(pa.int64()).to_numpy()
-        people = table.column("user_key").to_numpy()
-        if picked is not None:
-            instants, people = instants[picked], people[picked]
-        return instants * np.int64(-7046029254386353131) ^ people  # wraps: a hash
+    def mixed(moments: np.ndarray, people: np.ndarray) -> np.ndarray:
+        return moments * np.int64(-7046029254386353131) ^ people  # wraps: a hash
 
-    keys = mixed(part, rows)
-    pooled = keys if tail is None else np.concatenate([mixed(tail), keys])
+    keys = mixed(instants[rows], part.column("user_key").to_numpy()[rows])
+    if tail is not None:
+        tail_keys = mixed(
+            tail.column("ts").cast(pa.int64()).to_numpy(), tail.column("user_key").to_numpy()
+        )
+        pooled = np.concatenate([tail_keys, keys])
+    else:
+        pooled = keys
     counted = pc.value_counts(pa.array(pooled))
     shared = counted.field("values").filter(pc.greater(counted.field("counts"), 1))
     narrowed = np.zeros_like(candidates)
