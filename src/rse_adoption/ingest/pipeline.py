@@ -224,7 +224,8 @@ def _ingest_files(
         key_cache = KeyCache(secret)
         try:
             for done, path in enumerate(files, start=1):
-                result = _ingest_one(tx, con, key_cache, path, options, ledger_by_hash)
+                with archive.shared_listings():  # a zip is listed once, not three times
+                    result = _ingest_one(tx, con, key_cache, path, options, ledger_by_hash)
                 summary.add(result)
                 if on_file is not None:
                     on_file(result, done, len(files))

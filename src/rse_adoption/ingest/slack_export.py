@@ -31,28 +31,28 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import json
+import os
+import pickle
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
-from ..errors import DataError
-from . import archive, canonical
+from ..errors import EXIT_IO, DataError, RseError
+from . import archive, canonical, slack_days
 from .canonical import Batch, ReadContext
-from .textio import prefetched
+from .slack_days import DAY_FILE, FIELDS
 
 NAME = "slack"
-COUNTED_SUBTYPES = frozenset({"", "file_share", "thread_broadcast", "me_message", "file_comment"})
+#: Subtypes of messages that count (fetch/slack.py and its tests ask here).
+COUNTED_SUBTYPES = slack_days.COUNTED_SUBTYPES
 BATCH_ROWS = 100_000
-#: A day of one channel is a few MiB at most; larger is a corrupt or hostile member.
-MAX_DAY_FILE_BYTES = 256 << 20
-_DAY_FILE = re.compile(r"\d{4}-\d{2}-\d{2}\.json")
-_FIELDS = ("event_id", "timestamp", "user", "event_type", "space", "content_id", "target_user")
 
 
 #: Files at the top of a Slack export listing its people and conversations.
@@ -64,17 +64,8 @@ HEAD_BYTES = 1 << 16
 _FIRST_MESSAGE = re.compile(rb'^\s*\[\s*\{[^\]]*?"ts"\s*:', re.DOTALL)
 
 
-@functools.lru_cache(maxsize=1 << 17)
-def _parts(member: str) -> tuple[str, ...]:
-    """A member name's parts (`./` and doubled slashes ignored); each name is split once,
-    however often detection and reading ask."""
-    return PurePosixPath(member).parts
-
-
-def is_day_file(member: str) -> bool:
-    """A `<conversation>/<YYYY-MM-DD>.json` member, where an export keeps messages."""
-    parts = _parts(member)
-    return len(parts) == 2 and bool(_DAY_FILE.fullmatch(parts[1]))
+is_day_file = slack_days.is_day_file
+_parts = slack_days.member_parts
 
 
 def holds_messages(head: bytes) -> bool:
@@ -90,7 +81,7 @@ def _layout(path: Path) -> tuple[set[str], Callable[[], bytes] | None]:
         top = {p.name.lower() for p in path.iterdir() if p.is_file()}
         for sub in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
             for child in sorted(sub.iterdir()):
-                if child.is_file() and _DAY_FILE.fullmatch(child.name):
+                if child.is_file() and DAY_FILE.fullmatch(child.name):
                     return top, functools.partial(_file_head, child)
         return top, None
     with archive.Bundle(path) as bundle:
@@ -152,7 +143,7 @@ def explain(path: Path) -> str | None:
     """What a lone file is when it is one day of a Slack export (None otherwise): it holds
     one channel's day without the export's people or conversations, so say to ingest the
     whole export instead."""
-    if not (path.is_file() and _DAY_FILE.fullmatch(path.name)):
+    if not (path.is_file() and DAY_FILE.fullmatch(path.name)):
         return None
     try:
         if not holds_messages(_file_head(path)):
@@ -167,10 +158,17 @@ def explain(path: Path) -> str | None:
 
 
 def _load_json(bundle: archive.Bundle, name: str) -> Any:
+    """A listing's JSON (users.json is tens of MiB in a large workspace: the cyclic garbage
+    collector, which finds nothing in fresh JSON, is paused while it is parsed)."""
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        return json.loads(bundle.read(name).decode("utf-8-sig"))
+        return slack_days.parse_json(bundle.read(name))
     except (ValueError, UnicodeDecodeError) as exc:
         raise DataError(f"{bundle.path}: {name} is not valid JSON: {exc}") from None
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _people(bundle: archive.Bundle) -> tuple[dict[str, str], set[str]]:
@@ -222,45 +220,20 @@ def _conversations(bundle: archive.Bundle) -> dict[str, tuple[str, bool]]:
     return folders
 
 
-def _seconds(ts: object) -> float | None:
-    """Epoch seconds of a Slack `ts` (text like "1762000000.000100"), None if unreadable
-    or outside the dates a timestamp can hold."""
-    try:
-        seconds = float(ts)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return seconds if EARLIEST_SECONDS <= seconds < LATEST_SECONDS else None
-
-
-#: datetime's range (years 1 to 9999), in epoch seconds.
-EARLIEST_SECONDS, LATEST_SECONDS = -62_135_596_800.0, 253_402_300_800.0
-
-
-def _iso(seconds: float) -> str:
-    """The instant of epoch seconds as ISO 8601 text (quarantined rows show it so)."""
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="microseconds")
-
-
-def _instants(seconds: list[Any]) -> pa.Array:
-    """UTC timestamps (µs) of epoch seconds, rounded to the microsecond: exact for Slack's
-    six decimals (a float's error there is under 0.3 µs)."""
-    micros = np.round(np.array(seconds, dtype=np.float64) * 1e6).astype(np.int64)
-    return pa.array(micros, pa.timestamp("us", tz="UTC"))
-
-
 class _Events:
-    """The event columns of the messages read so far, and the rows quarantined."""
+    """The raw rows of the day files read so far, and the rows quarantined; `flush` turns
+    the rows into canonical events."""
 
-    def __init__(self, path: Path, people: dict[str, str]) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self.people = people
-        self.columns: dict[str, list[Any]] = {f: [] for f in _FIELDS}
+        self.parts: list[pa.Table] = []
+        self.rows = 0
         self.rejects: tuple[list[str], list[int | None], list[str], list[str]] = ([], [], [], [])
         self.record = 0
         self.flushed = 0
 
     def __len__(self) -> int:
-        return len(self.columns["event_id"])
+        return self.rows
 
     def reject(self, member: str, line: int | None, reason: str, raw: str) -> None:
         self.rejects[0].append(f"{self.path.name}:{member}")
@@ -268,41 +241,26 @@ class _Events:
         self.rejects[2].append(reason)
         self.rejects[3].append(raw[:2000])
 
-    def add(
-        self,
-        event_id: str,
-        when: float,
-        user: str,
-        kind: str,
-        space: str,
-        content: str,
-        target: str | None,
-    ) -> None:
-        columns = self.columns
-        columns["event_id"].append(event_id)
-        columns["timestamp"].append(when)
-        columns["user"].append(self.people.get(user, user))
-        columns["event_type"].append(kind)
-        columns["space"].append(space)
-        columns["content_id"].append(content)
-        columns["target_user"].append(self.people.get(target, target) if target else None)
+    def add(self, part: slack_days.DayEvents) -> None:
+        if part.rows.num_rows:
+            self.parts.append(part.rows)
+            self.rows += part.rows.num_rows
+        for fault in part.rejects:
+            self.reject(fault.member, fault.line, fault.reason, fault.raw)
 
     def flush(self, context: ReadContext) -> Batch:
-        """The events gathered since the last flush, as a canonical batch."""
-        n = len(self)
-        arrays = {
-            f: _instants(v) if f == "timestamp" else pa.array(v, pa.string())
-            for f, v in self.columns.items()
-        }
+        """The rows gathered since the last flush, as a canonical batch."""
+        rows = pa.concat_tables(self.parts).combine_chunks()
+        n = rows.num_rows
+        arrays = {f: pa.concat_arrays(rows.column(f).chunks) for f in FIELDS}
         converted = canonical.to_events(arrays, n, self.record, context, NAME)
         for index, reason in converted.reject_records:
-            raw = {f: self.columns[f][index - self.record] for f in _FIELDS}
-            raw["timestamp"] = _iso(raw["timestamp"])
+            raw = {f: arrays[f][index - self.record].as_py() for f in FIELDS}
+            raw["timestamp"] = slack_days.iso(raw["timestamp"])
             self.reject("", None, reason, json.dumps(raw))
         self.record += n
         self.flushed += n
-        for values in self.columns.values():
-            values.clear()
+        self.parts, self.rows = [], 0
         return Batch(events=converted.events)
 
 
@@ -310,29 +268,49 @@ def read(path: Path, context: ReadContext) -> Iterator[Batch]:
     """Events of every counted message and reaction; quarantined: day files that are not
     JSON lists, and messages without a readable `ts` (line = the message's position in its
     day file, from 1). A fetcher's folder (`context.fetched`) may hold nothing to count: a
-    quiet channel, or one where only bots spoke, is no mistake there."""
+    quiet channel, or one where only bots spoke, is no mistake there.
+
+    Day files holding PARALLEL_BYTES or more are parsed in worker processes (`workers_for`,
+    `_start_workers`), GROUP_BYTES at a time, the results taken in the export's order: the events, their
+    order and what is quarantined are the same as when parsed in this process."""
     archive.require_bundle(path, "Slack export", explain(path))
     with archive.Bundle(path) as bundle:
-        days = [member for member in bundle.names() if is_day_file(member)]
+        days = slack_days.day_files(bundle)
         if not days:
             raise DataError(
                 f"{path}: a Slack export without messages: it has no {DAY_FILES} (export "
                 "again, choosing a date range with activity)"
             )
-        people, bots = _people(bundle)
-        conversations = _conversations(bundle)
-        top = {n.lower() for n in bundle.names() if "/" not in n}
-        notes = _partial_export_notes(top, {_parts(d)[0] for d in days})
-        events = _Events(path, people)
-        messages_seen = 0
-        # only <conversation>/<YYYY-MM-DD>.json files hold messages; they are read and
-        # inflated in a thread (zlib releases the GIL) while the previous ones are parsed
-        contents = prefetched(((m, bundle.read(m, MAX_DAY_FILE_BYTES)) for m in days), 32)
-        with contextlib.closing(contents):
-            for member, content in contents:
-                messages_seen += _day_file_events(member, content, conversations, bots, events)
+        sizes = [bundle.size(day) for day in days]
+        workers = workers_for(sum(sizes))
+        # started before users.json is read: each worker opens the export meanwhile
+        processes = _start_workers(path, workers) if workers > 1 else []
+        try:
+            people, bots = _people(bundle)
+            conversations = _conversations(bundle)
+            top = {n.lower() for n in bundle.names() if "/" not in n}
+            notes = _partial_export_notes(top, {_parts(d)[0] for d in days})
+            events = _Events(path)
+            ranges = _ranges(sizes)
+            known_bots = frozenset(bots)
+            parts = (
+                _in_workers(processes, bundle, ranges, (conversations, known_bots, people))
+                if processes
+                else (
+                    slack_days.day_events(
+                        bundle, days[start:stop], conversations, known_bots, people
+                    )
+                    for start, stop in ranges
+                )
+            )
+            messages_seen = 0
+            for part in parts:
+                messages_seen += part.messages
+                events.add(part)
                 if len(events) >= BATCH_ROWS:
                     yield events.flush(context)
+        finally:
+            _stop_workers(processes)
         if not (events.flushed or len(events) or events.rejects[0] or context.fetched):
             raise DataError(_nothing_to_count(path, len(days), messages_seen))
         if len(events):
@@ -343,33 +321,115 @@ def read(path: Path, context: ReadContext) -> Iterator[Batch]:
         )
 
 
-def _day_file_events(
-    member: str,
-    content: bytes,
-    conversations: dict[str, tuple[str, bool]],
-    bots: set[str],
-    events: _Events,
-) -> int:
-    """Add the events of one day file to `events` (its faults quarantined); return how many
-    messages it holds."""
-    folder = _parts(member)[0]
-    channel_id, public = conversations.get(folder, (folder, True))
-    try:
-        messages = json.loads(content.decode("utf-8-sig"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        events.reject(member, None, f"invalid JSON: {exc}", "")
-        return 0
-    if not isinstance(messages, list):
-        events.reject(member, None, "not a JSON list of messages", "")
-        return 0
-    for position, message in enumerate(messages, start=1):
-        if not isinstance(message, dict):
-            events.reject(member, position, "not a JSON object", json.dumps(message))
-            continue
-        _message_events(
-            message, channel_id, folder, public, bots, events.add, events.reject, member, position
+#: Uncompressed bytes of day files from which they are parsed in worker processes: below,
+#: starting the workers (a few tenths of a second) costs more than they save.
+PARALLEL_BYTES = 64 << 20
+#: Uncompressed bytes of day files a worker parses at a time (tens of thousands of rows).
+GROUP_BYTES = 8 << 20
+#: Worker processes at most; RSE_ADOPTION_WORKERS sets how many (1: none).
+MAX_WORKERS = 4
+WORKERS_VARIABLE = "RSE_ADOPTION_WORKERS"
+
+
+def workers_for(day_bytes: int) -> int:
+    """How many worker processes parse `day_bytes` of day files: none (1) below
+    PARALLEL_BYTES; else RSE_ADOPTION_WORKERS when set (a whole number; 1 keeps all the work
+    in the ingesting process), or one per core this process may use, up to MAX_WORKERS."""
+    if day_bytes < PARALLEL_BYTES:
+        return 1
+    raw = os.environ.get(WORKERS_VARIABLE, "").strip()
+    if raw.isdigit():
+        return max(1, int(raw))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, MAX_WORKERS))
+
+
+def _ranges(sizes: list[int]) -> list[tuple[int, int]]:
+    """(start, stop) ranges of the day files, in order, of about GROUP_BYTES each."""
+    ranges = []
+    start = held = 0
+    for index, size in enumerate(sizes):
+        if held >= GROUP_BYTES:
+            ranges.append((start, index))
+            start, held = index, 0
+        held += size
+    return [*ranges, (start, len(sizes))]
+
+
+def _start_workers(path: Path, workers: int) -> list[subprocess.Popen[bytes]]:
+    """`workers` worker processes (`python -m rse_adoption.ingest.slack_days EXPORT`), each
+    opening the export. Plain child processes, not multiprocessing's: nothing of the
+    caller's `__main__` is imported again in them (a script without a main guard, a
+    notebook) and nothing is forked from this process, whose threads may hold locks."""
+    package_root = str(Path(slack_days.__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (package_root, env.get("PYTHONPATH"))))
+    command = [sys.executable, "-m", slack_days.__name__, str(path.resolve())]
+    return [
+        subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        for _ in range(workers)
+    ]
+
+
+def _stop_workers(processes: list[subprocess.Popen[bytes]]) -> None:
+    """End the workers: at the end of their requests they exit; one still writing (the
+    reader stopped early) finds its reply pipe closed; one that lingers is killed."""
+    for process in processes:
+        for pipe in (process.stdin, process.stdout):
+            with contextlib.suppress(OSError):
+                pipe.close()  # type: ignore[union-attr]
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _in_workers(
+    processes: list[subprocess.Popen[bytes]],
+    bundle: archive.Bundle,
+    ranges: list[tuple[int, int]],
+    listings: tuple[dict[str, tuple[str, bool]], frozenset[str], dict[str, str]],
+) -> Iterator[slack_days.DayEvents]:
+    """`day_events` of each range, parsed by the workers in turn (range i by worker i mod
+    n, two ranges per worker in flight: requests are a few bytes, so no pipe fills both
+    ways), taken in the ranges' order; what the workers read counts towards the archive's
+    limit, and a worker's error is raised here."""
+    n = len(processes)
+
+    def stopped(process: subprocess.Popen[bytes], why: object) -> RseError:
+        return RseError(
+            f"{bundle.path}: a worker reading the export stopped (exit status "
+            f"{process.poll()}: {why}); run again, or with {WORKERS_VARIABLE}=1 to read it "
+            "in one process",
+            EXIT_IO,
         )
-    return len(messages)
+
+    def send(index: int, message: object) -> None:
+        process = processes[index % n]
+        try:
+            pickle.dump(message, process.stdin, protocol=pickle.HIGHEST_PROTOCOL)  # type: ignore[arg-type]
+            process.stdin.flush()  # type: ignore[union-attr]
+        except OSError as exc:  # its end of the pipe is closed
+            raise stopped(process, exc) from None
+
+    for index in range(n):
+        send(index, listings)  # conversations, bots, people: the rest of day_events' inputs
+    for index in range(min(2 * n, len(ranges))):
+        send(index, ranges[index])
+    for index in range(len(ranges)):
+        process = processes[index % n]
+        try:
+            part = pickle.load(process.stdout)  # type: ignore[arg-type]
+        except (EOFError, pickle.UnpicklingError, OSError) as exc:
+            raise stopped(process, exc or "no reply") from None
+        if isinstance(part, Exception):
+            raise part
+        if index + 2 * n < len(ranges):
+            send(index + 2 * n, ranges[index + 2 * n])
+        bundle.count_read(part.bytes_read)
+        yield part
 
 
 def _partial_export_notes(top: set[str], folders: set[str]) -> tuple[str, ...]:
@@ -401,86 +461,18 @@ def _nothing_to_count(path: Path, days: int, messages: int) -> str:
     )
 
 
-def _message_events(
-    message: dict[str, Any],
-    channel_id: str,
-    space: str,
-    public: bool,
-    bots: set[str],
-    add: Any,
-    reject: Any,
-    member: str,
-    position: int,
-) -> None:
-    """The events of one message: its own (if it counts) and its people's reactions
-    (reactions by people count even on a bot's message, without a target)."""
-    if message.get("type", "message") != "message":
-        return
-    subtype = message.get("subtype") or ""
-    user = message.get("user")
-    target = message.get("parent_user_id")
-    if subtype == "file_comment":  # legacy: the commenter is in `comment`, the file's owner
-        comment = message.get("comment") if isinstance(message.get("comment"), dict) else {}
-        shared = message.get("file") if isinstance(message.get("file"), dict) else {}
-        user = user or comment.get("user")  # type: ignore[union-attr]
-        target = shared.get("user")  # type: ignore[union-attr]
-    human = isinstance(user, str) and user not in bots and subtype != "bot_message"
-    counted = human and subtype in COUNTED_SUBTYPES
-    listed = message.get("reactions")
-    reactions = [r for r in listed if isinstance(r, dict)] if isinstance(listed, list) else []
-    if not counted and not reactions:
-        return
-    ts = message.get("ts")
-    when = _seconds(ts) if isinstance(ts, str | int | float) else None
-    if when is None:
-        if counted:
-            reject(
-                member, position, f"bad or missing ts {json.dumps(ts)[:40]}", json.dumps(message)
-            )
-        return
-    thread_ts = message.get("thread_ts")
-    is_reply = (isinstance(thread_ts, str) and thread_ts != ts) or subtype == "file_comment"
-    content = f"{channel_id}:{thread_ts if isinstance(thread_ts, str) else ts}"
-    author = user if human else None
-    if counted:
-        target = target if is_reply else None
-        add(
-            f"{channel_id}:{ts}",
-            when,
-            user,
-            ("comment" if is_reply else "post") if public else "login",
-            space,
-            content,
-            target if isinstance(target, str) and target != user and target not in bots else None,
-        )
-    for reaction in reactions:
-        reactors = reaction.get("users")
-        for reactor in reactors if isinstance(reactors, list) else []:
-            if not isinstance(reactor, str) or reactor in bots:
-                continue
-            add(
-                f"{channel_id}:{ts}:{reaction.get('name')}:{reactor}",
-                when,
-                reactor,
-                "reaction" if public else "login",
-                space,
-                content,
-                author if author != reactor else None,
-            )
-
-
 # --- What of Slack's objects the reader uses (fetch/slack.py writes only that) ----------
 
 #: The fields of a message `_message_events` reads; nothing else of it (its text above
 #: all) need be kept to make the same events.
-MESSAGE_FIELDS = ("type", "subtype", "user", "ts", "thread_ts", "parent_user_id")
+MESSAGEFIELDS = ("type", "subtype", "user", "ts", "thread_ts", "parent_user_id")
 
 
 def message_facts(message: dict[str, Any]) -> dict[str, Any]:
     """`message` reduced to who did what, when, where and in reply to whom — the fields the
     reader reads, so that it gives the same events from the reduction as from the whole
     message (tests check it): no text, no attachment, no file but its owner."""
-    facts: dict[str, Any] = {k: message[k] for k in MESSAGE_FIELDS if k in message}
+    facts: dict[str, Any] = {k: message[k] for k in MESSAGEFIELDS if k in message}
     reactions = message.get("reactions")
     if isinstance(reactions, list):
         facts["reactions"] = [
