@@ -250,9 +250,9 @@ class _Events:
 
     def flush(self, context: ReadContext) -> Batch:
         """The rows gathered since the last flush, as a canonical batch."""
-        rows = pa.concat_tables(self.parts).combine_chunks()
+        rows = pa.concat_tables(self.parts)
         n = rows.num_rows
-        arrays = {f: pa.concat_arrays(rows.column(f).chunks) for f in FIELDS}
+        arrays = {f: pa.concat_arrays(rows.column(f).chunks) for f in FIELDS}  # one copy
         converted = canonical.to_events(arrays, n, self.record, context, NAME)
         for index, reason in converted.reject_records:
             raw = {f: arrays[f][index - self.record].as_py() for f in FIELDS}
