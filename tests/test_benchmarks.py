@@ -33,3 +33,18 @@ def test_the_matrix_runs_and_writes_its_results_and_tables(tmp_path: Path) -> No
         text=True,
     ).stdout
     assert "| naive-timezone | 3,000 |" in tables and "| 300 |" in tables
+
+
+def test_peak_memory_adds_up_the_processes_a_step_starts(tmp_path: Path) -> None:
+    """The Slack reader's workers run beside the ingesting process: a step's peak memory is
+    what its processes hold together (wait4 alone gives the largest of them)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import run
+
+    child = "b = bytearray(300 << 20); import time; time.sleep(1.5)"
+    parent = (
+        "import subprocess, sys; held = bytearray(200 << 20); "
+        f"subprocess.run([sys.executable, '-c', {child!r}])"
+    )
+    peak = run.measure([sys.executable, "-c", parent])["peak_rss"]
+    assert 500 << 20 <= peak < 700 << 20
