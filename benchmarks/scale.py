@@ -7,7 +7,7 @@ For each size (default 5M, 10M, 50M and 100M events; 100,000 employees; twelve m
   2. `rse-adoption report --format json` with `--engine duckdb` and `--engine spark`
      (local mode, every core), best of --repeat each: wall time and the peak memory of the
      whole process tree (the Python process and, for Spark, its Java child), sampled from
-     /proc every 50 ms;
+     /proc (benchmarks/run.py's `measure`);
   3. the same pinned to one CPU (`taskset -c 0`), at the sizes of --one-core-sizes: how
      the time scales with cores, the input of the capacity model;
   4. checks that both engines print the same JSON (all but `generated_at`).
@@ -15,7 +15,7 @@ The baseline of each ratio is measured in the same run: DuckDB on the same store
 same engine on one core. Results go to benchmarks/results/scale-<timestamp>.json.
 
 Usage: python benchmarks/scale.py [--sizes 5000000,10000000,50000000,100000000]
-                                  [--work DIR] [--keep] [--spark-memory 16g]
+                                  [--work DIR] [--keep] [--spark-memory 16g] [--results DIR]
 """
 
 from __future__ import annotations
@@ -24,56 +24,17 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
-import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from run import measure, run_generator  # noqa: E402 - the same generator and measure as make bench
+
 MIB = 1 << 20
 PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of `pid` and all its descendants."""
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        try:
-            with open(f"/proc/{current}/statm") as statm:
-                total += int(statm.read().split()[1]) * PAGE
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as children:
-                    stack.extend(int(c) for c in children.read().split())
-        except (FileNotFoundError, ProcessLookupError, ValueError):
-            continue
-    return total
-
-
-def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, object]:
-    """Run `cmd`: wall seconds, peak resident memory of its process tree, its stdout."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
-            time.sleep(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, err = proc.communicate()
-    seconds = time.perf_counter() - start
-    done.set()
-    sampler.join()
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed: {err.decode()[-2000:]}")
-    return {"seconds": seconds, "peak_rss": peak, "stdout": out.decode()}
 
 
 def _same_json(a: str, b: str) -> bool:
@@ -84,12 +45,7 @@ def _same_json(a: str, b: str) -> bool:
 
 
 def bench_size(events: int, args: argparse.Namespace, cli: list[str]) -> dict[str, object]:
-    generated = measure(
-        [sys.executable, str(HERE / "run.py"), "--generate", str(events), "--people",
-         str(args.people), "--work", str(args.work)]
-    )  # fmt: skip
-    print(str(generated["stdout"]).strip(), flush=True)
-    log = args.work / f"events-{events}.csv"
+    log = run_generator("demo", events, args.people, args.work)
     directory = args.work / f"directory-{args.people}.csv"
     data = args.work / f"scale-store-{events}"
     shutil.rmtree(data, ignore_errors=True)
@@ -146,6 +102,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep generated CSV files")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each report; best kept")
     parser.add_argument("--spark-memory", default="16g", help="Spark local mode's heap")
+    parser.add_argument("--results", type=Path, default=HERE / "results")
     args = parser.parse_args()
     args.one_core_sizes = {int(s) for s in args.one_core_sizes.split(",") if s}
     args.work.mkdir(parents=True, exist_ok=True)
@@ -154,8 +111,8 @@ def main() -> None:
     for size in (int(s) for s in args.sizes.split(",")):
         results.append(bench_size(size, args, cli))
         print(json.dumps(results[-1]), flush=True)
-    out = HERE / "results" / f"scale-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    out.parent.mkdir(exist_ok=True)
+    out = args.results / f"scale-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     machine = {
         "cpus": os.cpu_count(),
         "memory_gib": round(os.sysconf("SC_PHYS_PAGES") * PAGE / 2**30),

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,3 +51,18 @@ def test_peak_memory_adds_up_the_processes_a_step_starts(tmp_path: Path) -> None
     )
     peak = run.measure([sys.executable, "-c", parent])["peak_rss"]
     assert 500 << 20 <= peak < 700 << 20
+
+
+def test_the_capacity_benchmark_runs_and_counts_sparks_java_process(tmp_path: Path) -> None:
+    """benchmarks/scale.py at a toy size (docs/scale.md has the figures): both engines
+    print the same report, and Spark's peak includes its JVM, a child of the command."""
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java")
+    run = [sys.executable, str(ROOT / "benchmarks" / "scale.py"), "--sizes", "100000"]
+    run += ["--one-core-sizes", "", "--people", "1000", "--repeat", "1"]
+    run += ["--spark-memory", "1g", "--work", str(tmp_path / "w"), "--results", str(tmp_path)]
+    subprocess.run(run, check=True, capture_output=True, timeout=600)
+    ((result,),) = [json.loads(p.read_text())["results"] for p in tmp_path.glob("scale-*.json")]
+    assert result["same_json"] is True
+    assert result["spark_all_cores_peak_mib"] > result["duckdb_all_cores_peak_mib"] + 200
