@@ -235,7 +235,7 @@ TREE_SAMPLE_S = 0.1
 
 
 def _descendants(root: int) -> list[int]:
-    """`root` and every process below it, from /proc (empty where there is no /proc)."""
+    """`root` and every process below it, found by their parents in /proc (Linux)."""
     parents: dict[int, list[int]] = {}
     with os.scandir("/proc") as entries:
         for entry in entries:
