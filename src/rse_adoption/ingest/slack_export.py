@@ -339,7 +339,7 @@ GROUP_BYTES = 8 << 20
 #: Worker processes at most, whatever the cores; RSE_ADOPTION_WORKERS sets how many (1:
 #: none). Each holds about 200 MiB (interpreter and pyarrow, the zip's listing, the people,
 #: one range parsed) beside the ingesting process's 450-650 MiB: two keep one ingest's
-#: processes under 1 GiB together (860 MiB measured at 1M messages), and the ingesting
+#: processes under 1 GiB together (858 MiB measured at 1M messages), and the ingesting
 #: process, which converts and stages all they give back, keeps up with two.
 MAX_WORKERS = 2
 WORKERS_VARIABLE = "RSE_ADOPTION_WORKERS"
