@@ -397,3 +397,48 @@ def test_the_ingest_command_runs_without_pandas(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
     assert done.stderr.split()[-2:] == ["0", "False"], done.stderr
     assert json.loads(done.stdout)["rows_ingested"] == 3
+
+
+@settings_(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                ["2026-03-02T09:00:00Z", "2026-03-09T10:00:00Z", "2026-04-01T00:00:00Z"]
+            ),
+            st.sampled_from(["a@x.fr", "b@x.fr"]),
+            st.sampled_from(["e1", "e2", "e3", ""]),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_repeated_event_ids_are_found_in_memory_and_by_the_query_alike(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, ...]]
+) -> None:
+    """A month's event ids are checked in Arrow while the file's months hold few of them
+    (dedupe.note_ids) and by DuckDB past ID_CHECK_ROWS: the same events are kept either way — the first of each id
+    within its month, and every id-less event that differs from the others."""
+    header = "timestamp,user,event_type,event_id\n"
+    with_id = {(r[0][:7], r[2]) for r in rows if r[2]}
+    without_id = {r for r in rows if not r[2]}
+    expected = len(with_id) + len(without_id)
+    results = []
+    for id_check_rows in (10**6, 3, 0):  # 3: some months in memory, the others by query
+        folder = tmp_path_factory.mktemp("ids")
+        settings = Settings(data_dir=folder / "data")
+        body = header + "".join(f"{t},{u},post,{i}\n" for t, u, i in rows)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("RSE_ADOPTION_SECRET", "one secret for both stores")
+            patch.setattr(dedupe, "ID_CHECK_ROWS", id_check_rows)  # 0: always the query
+            summary = ingest_paths([write(folder / "log.csv", body)], settings)
+        assert (summary.rows_ingested, summary.duplicates) == (expected, len(rows) - expected)
+        files = [str(settings.data_dir / p) for p in read_manifest(settings.data_dir).event_paths()]
+        results.append(
+            duckdb.execute(
+                "SELECT ts::VARCHAR, user_key, event_id, source_record FROM read_parquet($f) "
+                "ORDER BY ALL",
+                {"f": files},
+            ).fetchall()
+        )
+    assert results[0] == results[1] == results[2]

@@ -8,7 +8,7 @@ column to compute and store.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ class StagedMonth:
     """What staging learnt of one month's events, so that de-duplication need not scan
     for it: how many were written, how many carry an event id, the first and last
     instants, and — while the month's rows come in time order — the repeats already
-    dropped (`drop_repeats`)."""
+    dropped (`drop_repeats`); while the month has few event ids, the ids (`note_ids`)."""
 
     first: datetime
     last: datetime
@@ -40,6 +40,43 @@ class StagedMonth:
     #: columns and source_record) at that instant.
     last_instant: int | None = None
     tail: pa.Table | None = None
+    #: The month's event ids so far, while the file's months hold at most ID_CHECK_ROWS
+    #: of them together (None past that), and how many: `deduplicate` asks Arrow whether
+    #: they are distinct, not a query.
+    ids: list[pa.Array] | None = field(default_factory=list)
+    ids_held: int = 0
+
+
+#: Event ids of one file's months held in memory at most, to check them for repeats in
+#: Arrow (a few MiB): past that, a month's check is DuckDB's, over its staged file.
+ID_CHECK_ROWS = 200_000
+
+
+def note_ids(part: pa.Table, month: StagedMonth, held: int) -> None:
+    """Keep the event ids of `part` (a month's next rows) for `ids_distinct`, while the
+    file's months hold at most ID_CHECK_ROWS of them (`held` so far, this month's too);
+    past that, let go of the month's."""
+    if month.ids is None:
+        return
+    ids = part.column("event_id").drop_null()
+    if held + len(ids) > ID_CHECK_ROWS:
+        month.ids, month.ids_held = None, 0
+    else:
+        month.ids.extend(ids.chunks)
+        month.ids_held += len(ids)
+
+
+def ids_distinct(month: StagedMonth) -> bool:
+    """Whether the month's event ids, kept by `note_ids`, are all different (False when
+    they were not kept): then no event of it repeats another by id, whatever its format,
+    and the query looking for such repeats is not needed. Small files (a night's fetch, an
+    excerpt) spare one DuckDB query per month this way."""
+    if month.ids is None:
+        return False
+    if not month.ids:
+        return True
+    ids = pa.chunked_array(month.ids)
+    return bool(pc.count_distinct(ids).as_py() == len(ids))
 
 
 #: What makes two events the same (docs/ingest.md): the source's event id within its
@@ -192,10 +229,11 @@ def deduplicate(
         "first_day": stats.first.date().isoformat(),
         "last_day": stats.last.date().isoformat(),
     }
+    done = {_WITHOUT_ID[0]: stats.in_order, _WITH_ID[0]: ids_distinct(stats)}
     dropping = [
         _repeats_sql(where, columns)
         for where, columns in kinds
-        if where != _WITHOUT_ID[0] or not stats.in_order  # else done by drop_repeats
+        if not done[where]  # else done by drop_repeats, or no id occurs twice
     ]
     if committed:
         dropping += [_known_sql(where, columns) for where, columns in kinds]

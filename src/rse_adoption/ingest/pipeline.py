@@ -44,7 +44,7 @@ from ..schema import (
 )
 from . import archive, periods
 from .canonical import ReadContext, connect
-from .dedupe import StagedMonth, deduplicate, drop_repeats
+from .dedupe import StagedMonth, deduplicate, drop_repeats, note_ids
 from .mapped import Mapping
 from .registry import (
     BUNDLE_FORMATS,
@@ -519,6 +519,7 @@ def _stage_events(
             )
             writers[month] = writer
         writer.write_table(part)
+        note_ids(part, stats, held=sum(m.ids_held for m in staged.values()))
         stats.rows += part.num_rows
         stats.with_id += part.num_rows - part.column("event_id").null_count
         stats.first = min(stats.first, part_bounds["min"])
