@@ -225,3 +225,22 @@ def test_every_command_speaks_json_and_can_be_quiet(tmp_path: Path, demo: dict[s
         json.loads(as_json.stdout)
         quiet = runner.invoke(app, [*command, "--quiet"])
         assert quiet.exit_code == 0 and quiet.stdout == "" and quiet.stderr == "", command
+
+
+def test_the_json_report_command_loads_no_pyarrow(demo: dict[str, Path]) -> None:
+    """A report reads the store through DuckDB only: importing pyarrow (about 0.08 s of a
+    short report's start-up) would be time spent for nothing (docs/benchmarks.md)."""
+    import subprocess
+    import sys
+
+    program = (
+        "import sys\n"
+        "from rse_adoption.cli import main\n"
+        f"sys.argv = ['rse-adoption', 'report', '--data-dir', {str(demo['data'])!r}, "
+        "'--format', 'json']\n"
+        "try:\n    main()\nexcept SystemExit as end:\n    code = end.code\n"
+        "print(code, 'pyarrow' in sys.modules, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert done.stderr.split()[-2:] == ["0", "False"], done.stderr
+    assert json.loads(done.stdout)["sites"]

@@ -24,7 +24,6 @@ from .. import store
 from ..config import Settings
 from ..errors import DataError
 from ..model import GroupFigures
-from ..schema import CONCEALED_NAMES_FIX
 from . import engine, grain, segments, sites
 from .engine import Connection
 from .segments import SEGMENTS, Window
@@ -227,13 +226,18 @@ def _note_concealed_names(con: Connection, manifest: store.Manifest, notes: list
     """What concealed Microsoft 365 names mean for this report (a DataError when they
     would make every site show zero contributors)."""
     concealed, concealed_joined = segments.concealed_people(con)
-    if concealed and not manifest.directory:
+    if not concealed:
+        return
+    # here only: schema.py loads pyarrow (0.08 s), which a report needs for nothing else
+    from ..schema import CONCEALED_NAMES_FIX
+
+    if not manifest.directory:
         notes.append(
             f"{concealed} people of the Microsoft 365 reports have concealed names "
             "(32-character hashes): they count in '(no site)', so only organisation-wide "
             f"figures are possible. {CONCEALED_NAMES_FIX}"
         )
-    elif concealed and not concealed_joined:
+    elif not concealed_joined:
         message = (
             f"{concealed} people of the Microsoft 365 reports have concealed names "
             "(32-character hashes), which nothing in the directory matches"
