@@ -8,6 +8,7 @@ column to compute and store.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -41,10 +42,9 @@ class StagedMonth:
     last_instant: int | None = None
     tail: pa.Table | None = None
     #: The month's event ids so far, while the file's months hold at most ID_CHECK_ROWS
-    #: of them together (None past that), and how many: `deduplicate` asks Arrow whether
-    #: they are distinct, not a query.
+    #: of them together (None past that): `deduplicate` asks Arrow whether they are
+    #: distinct, not a query.
     ids: list[pa.Array] | None = field(default_factory=list)
-    ids_held: int = 0
 
 
 #: Event ids of one file's months held in memory at most, to check them for repeats in
@@ -52,18 +52,18 @@ class StagedMonth:
 ID_CHECK_ROWS = 200_000
 
 
-def note_ids(part: pa.Table, month: StagedMonth, held: int) -> None:
-    """Keep the event ids of `part` (a month's next rows) for `ids_distinct`, while the
-    file's months hold at most ID_CHECK_ROWS of them (`held` so far, this month's too);
-    past that, let go of the month's."""
+def note_ids(part: pa.Table, month: StagedMonth, months: Iterable[StagedMonth]) -> None:
+    """Keep the event ids of `part` (`month`'s next rows) for `ids_distinct`, while the
+    file's `months` (this one too) hold at most ID_CHECK_ROWS of them; past that, let go
+    of the month's."""
     if month.ids is None:
         return
     ids = part.column("event_id").drop_null()
+    held = sum(len(chunk) for other in months for chunk in other.ids or ())
     if held + len(ids) > ID_CHECK_ROWS:
-        month.ids, month.ids_held = None, 0
+        month.ids = None
     else:
         month.ids.extend(ids.chunks)
-        month.ids_held += len(ids)
 
 
 def ids_distinct(month: StagedMonth) -> bool:

@@ -519,7 +519,7 @@ def _stage_events(
             )
             writers[month] = writer
         writer.write_table(part)
-        note_ids(part, stats, held=sum(m.ids_held for m in staged.values()))
+        note_ids(part, stats, staged.values())
         stats.rows += part.num_rows
         stats.with_id += part.num_rows - part.column("event_id").null_count
         stats.first = min(stats.first, part_bounds["min"])

@@ -420,18 +420,22 @@ def _in_workers(
             EXIT_IO,
         )
 
-    def send(index: int, message: object) -> None:
+    def send(index: int, message: bytes) -> None:
         process = processes[index % n]
         try:
-            pickle.dump(message, process.stdin, protocol=pickle.HIGHEST_PROTOCOL)  # type: ignore[arg-type]
+            process.stdin.write(message)  # type: ignore[union-attr]
             process.stdin.flush()  # type: ignore[union-attr]
         except OSError as exc:  # its end of the pipe is closed
             raise stopped(process, exc) from None
 
+    def pickled(message: object) -> bytes:
+        return pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+
+    inputs = pickled(listings)  # conversations, bots, people: the rest of day_events' inputs
     for index in range(n):
-        send(index, listings)  # conversations, bots, people: the rest of day_events' inputs
+        send(index, inputs)
     for index in range(min(2 * n, len(ranges))):
-        send(index, ranges[index])
+        send(index, pickled(ranges[index]))
     for index in range(len(ranges)):
         process = processes[index % n]
         try:
@@ -441,7 +445,7 @@ def _in_workers(
         if isinstance(part, Exception):
             raise part
         if index + 2 * n < len(ranges):
-            send(index + 2 * n, ranges[index + 2 * n])
+            send(index + 2 * n, pickled(ranges[index + 2 * n]))
         bundle.count_read(part.bytes_read)
         yield part
 
@@ -477,7 +481,7 @@ def _nothing_to_count(path: Path, days: int, messages: int) -> str:
 
 # --- What of Slack's objects the reader uses (fetch/slack.py writes only that) ----------
 
-#: The fields of a message `_message_events` reads; nothing else of it (its text above
+#: The fields of a message `slack_days._message_rows` reads; nothing else of it (its text above
 #: all) need be kept to make the same events.
 MESSAGEFIELDS = ("type", "subtype", "user", "ts", "thread_ts", "parent_user_id")
 
