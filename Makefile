@@ -10,10 +10,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# A stamp file: reinstall only when the project's metadata changes.
+# Stamp files: reinstall only when the project's metadata changes. The demo needs the
+# package alone; the tests, lint and type checks add the dev extra.
+$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $@
+	touch $@ $(VENV)/.demo-installed
 
 # The spark extra (PySpark, sqlglot): for the engine tests, not for the demo.
 $(VENV)/.spark-installed: pyproject.toml $(VENV)/.installed
@@ -22,7 +27,7 @@ $(VENV)/.spark-installed: pyproject.toml $(VENV)/.installed
 
 install: $(VENV)/.installed
 
-demo: install
+demo: $(VENV)/.demo-installed
 	rm -rf $(DEMO_DIR)
 	$(BIN)/rse-adoption demo --out $(DEMO_DIR)/exports
 	$(BIN)/rse-adoption directory $(DEMO_DIR)/exports/directory.csv --data-dir $(DEMO_DIR)/rse-data

@@ -102,9 +102,13 @@ def test_cli_exit_78_and_config_show(tmp_path: Path, cli) -> None:  # type: igno
     by_name = {row["setting"]: row for row in shown}
     assert by_name["window_days"] == {
         "setting": "window_days",
+        "key": "report.window_days",  # as the file writes it
         "value": 30,
         "source": f"{good}:6",
     }
+    assert by_name["tipping_low"]["key"] == "tipping_point.low"
+    table = cli("config", "show", "--config", good).stdout
+    assert "report.window_days" in table and "tipping_low" not in table
     assert by_name["data_dir"]["source"] == "env RSE_ADOPTION_DATA_DIR"  # set by the fixture
     assert by_name["site_aliases"]["value"] == {"Paris - La Défense": "Paris La Défense"}
 

@@ -47,7 +47,7 @@ def test_forget_removes_the_person_and_records_no_identity(tmp_path: Path, cli) 
         "quarantine_rows_removed": 1,
         "files_rewritten": 0,
         "dry_run": True,
-        "old_files_deleted": True,
+        "old_files_deleted": None,  # a dry run deletes nothing
     }
     assert len(store_rows(data)) == 4 and read_manifest(data).erasures == []
 

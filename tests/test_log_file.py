@@ -17,13 +17,15 @@ def test_messages_and_errors_are_appended_to_the_log(tmp_path: Path, cli) -> Non
         tmp_path / "e.csv", "timestamp,user,event_type\n2026-03-02T09:00:00Z,a@x.fr,post\n"
     )
     ok = cli("ingest", events, "--log-file", log)
-    assert ok.exit_code == 0 and "1 rows added" in ok.stderr
+    assert ok.exit_code == 0 and "1 row added" in ok.stderr
     failed = cli("report", "--site", "Atlantis", "--log-file", log)
     assert failed.exit_code == 65
     lines = log.read_text(encoding="utf-8").splitlines()
     stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
-    assert re.fullmatch(rf"{stamp} ingest: .*e\.csv: 1 new, 0 duplicates, 0 quarantined", lines[0])
-    assert re.fullmatch(rf"{stamp} ingest: 1 files: 1 rows added.*", lines[1])
+    assert re.fullmatch(
+        rf"{stamp} ingest: .*e\.csv: 1 new, 0 already stored, 0 quarantined", lines[0]
+    )
+    assert re.fullmatch(rf"{stamp} ingest: 1 file: 1 row added.*", lines[1])
     assert lines[-1].endswith(
         "report: rse-adoption: error: unknown site 'Atlantis'; closest known sites: (no site)"
     )

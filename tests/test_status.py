@@ -55,9 +55,17 @@ def test_an_empty_store_says_what_to_do_and_a_missing_one_is_not_created(
     missing = tmp_path / "typo"
     result = cli("status", "--data-dir", missing)
     assert result.exit_code == 66 and not missing.exists()
-    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty").mkdir()  # an empty folder is no store either: both commands say 66
+    for command in ("status", "report"):
+        empty = cli(command, "--data-dir", tmp_path / "empty")
+        assert empty.exit_code == 66 and "no store here" in empty.stderr, command
+    assert list((tmp_path / "empty").iterdir()) == []
+    directory = write(tmp_path / "d.csv", "email,site\na@x.fr,Lyon\n")
+    assert cli("directory", directory, "--data-dir", tmp_path / "dir-only").exit_code == 0
     codes = {
         w["code"]
-        for w in cli("status", "--data-dir", tmp_path / "empty", "--json").json()["warnings"]
+        for w in cli("status", "--data-dir", tmp_path / "dir-only", "--json").json()["warnings"]
     }
-    assert codes == {"no_data", "no_directory"}
+    assert codes == {"no_data"}
+    no_events = cli("report", "--data-dir", tmp_path / "dir-only")
+    assert no_events.exit_code == 66 and "holds no events" in no_events.stderr

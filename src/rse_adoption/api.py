@@ -204,13 +204,20 @@ class Store:
         return effective_settings(config=self._config, flags=flags, flag_source=self._given_as)[0]
 
     def load_directory(
-        self, path: str | os.PathLike[str], *, keep_names: bool = False, wait_seconds: float = 0.0
+        self,
+        path: str | os.PathLike[str],
+        *,
+        keep_names: bool = False,
+        force: bool = False,
+        wait_seconds: float = 0.0,
     ) -> DirectorySummary:
-        """`rse-adoption directory FILE [--keep-names]`: replace the employee directory."""
+        """`rse-adoption directory FILE [--keep-names] [--force]`: replace the employee
+        directory; one that lists under half the people the store saw over its last report
+        window is refused (DataError) unless `force`."""
         from .directory import load_directory
 
         return load_directory(
-            Path(path), self.settings, wait_seconds=wait_seconds, keep_names=keep_names
+            Path(path), self.settings, wait_seconds=wait_seconds, keep_names=keep_names, force=force
         )
 
     def ingest(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,11 @@ from .schema import DIRECTORY_COLUMN_ALIASES, DIRECTORY_SCHEMA, FALSE_VALUES, TR
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d")
 
+#: A new directory must know at least this share of the people the store saw over its last
+#: report window, or it is refused (unless forced): a file that lost its e-mail column keys
+#: people by another identifier, matches nobody, and would silently put every site at 0 %.
+MIN_MATCH_SHARE = 0.5
+
 
 @dataclass(frozen=True)
 class DirectorySummary:
@@ -41,10 +46,75 @@ class DirectorySummary:
     sites: int
     ambassadors: int
     loaded_at: str
+    #: People the store saw over its last report window (events and activity periods)
+    #: and how many of them this directory lists; None when the store holds nobody yet.
+    stored_people: int | None = None
+    matched_people: int | None = None
+
+    @property
+    def match_share(self) -> float | None:
+        """matched_people / stored_people (0..1), None when the store holds nobody."""
+        if not self.stored_people or self.matched_people is None:
+            return None
+        return self.matched_people / self.stored_people
 
     def to_dict(self) -> dict[str, Any]:
         """The `directory --json` output."""
-        return asdict(self)
+        share = self.match_share
+        return asdict(self) | {"match_share": None if share is None else round(share, 4)}
+
+
+def stored_people_matched(
+    data_dir: Path, manifest: store.Manifest, table: pa.Table, window_days: int
+) -> tuple[int, int]:
+    """(people in the store's last `window_days` days of data — event authors and people of
+    activity periods ending then —, how many of them `table`'s keys or alternate keys
+    list). (0, 0) when the store holds no one."""
+    import duckdb
+
+    days = [f["last_day"] for f in manifest.event_files if "last_day" in f]
+    days += [f["refresh_date"] for f in manifest.activity_files]
+    if not days:
+        return 0, 0
+    start = date.fromisoformat(max(days)) - timedelta(days=window_days - 1)
+    sources: list[str] = []
+    params: dict[str, object] = {"start": start.isoformat()}
+    events = [
+        str(data_dir / f["path"])
+        for f in manifest.event_files
+        if f.get("last_day", "9999-12-31") >= start.isoformat()
+    ]
+    activity = [
+        str(data_dir / f["path"])
+        for f in manifest.activity_files
+        if f["refresh_date"] >= start.isoformat()
+    ]
+    if events:
+        sources.append(
+            "SELECT user_key AS person FROM read_parquet($events) WHERE ts >= $start::DATE"
+        )
+        params["events"] = events
+    if activity:
+        sources.append("SELECT person_key AS person FROM read_parquet($activity)")
+        params["activity"] = activity
+    if not sources:
+        return 0, 0
+    con = duckdb.connect()
+    try:
+        con.register("listed", table.select(["person_key", "alt_key"]))
+        total, matched = con.execute(
+            f"""
+            WITH stored AS (SELECT DISTINCT person FROM ({" UNION ALL ".join(sources)})),
+                 known AS (SELECT person_key AS key FROM listed
+                           UNION SELECT alt_key FROM listed WHERE alt_key IS NOT NULL)
+            SELECT count(*), count(*) FILTER (WHERE person IN (SELECT key FROM known))
+            FROM stored
+            """,  # noqa: S608 -- only constants are formatted in
+            params,
+        ).fetchall()[0]
+    finally:
+        con.close()
+    return int(total), int(matched)
 
 
 def parse_date(text: str) -> date | None:
@@ -137,16 +207,35 @@ def read_directory(path: Path, person_key: KeyCache, keep_names: bool = False) -
 
 
 def load_directory(
-    path: Path, settings: Settings, wait_seconds: float = 0.0, *, keep_names: bool = False
+    path: Path,
+    settings: Settings,
+    wait_seconds: float = 0.0,
+    *,
+    keep_names: bool = False,
+    force: bool = False,
 ) -> DirectorySummary:
     """Validate `path` and make it the store's directory, replacing the previous one.
-    With `keep_names`, people's names are stored too (for `ambassadors --names`)."""
+    With `keep_names`, people's names are stored too (for `ambassadors --names`).
+
+    A directory that lists fewer than MIN_MATCH_SHARE of the people the store saw over its
+    last report window (`settings.window_days`) is refused with DataError (exit 65) naming
+    the match rate, and the previous directory stays, unless `force`."""
     if not path.is_file():
         from .errors import NoInputError
 
         raise NoInputError(f"{path}: no such file")
     with store.writing(settings.data_dir, wait_seconds) as tx:
         table = read_directory(path, KeyCache(load_or_create_secret(settings.data_dir)), keep_names)
+        stored, matched = stored_people_matched(
+            settings.data_dir, tx.manifest, table, settings.window_days
+        )
+        if stored and matched < MIN_MATCH_SHARE * stored and not force:
+            raise DataError(
+                f"{path}: the directory lists only {matched} of the {stored} people active in "
+                f"the store's last {settings.window_days} days ({matched / stored:.1%}); is "
+                "the e-mail or employee-id column the one the exports use? The previous "
+                "directory is kept; load it anyway with --force"
+            )
         target = tx.new_data_path("directory")
         pq.write_table(table, target)
         store.fsync_file(target)
@@ -158,6 +247,8 @@ def load_directory(
             sites=len(set(table.column("site").to_pylist())),
             ambassadors=sum(table.column("is_ambassador").to_pylist()),
             loaded_at=loaded_at,
+            stored_people=stored or None,
+            matched_people=matched if stored else None,
         )
         manifest.directory = {
             "path": tx.relative(target),

@@ -17,6 +17,7 @@ EXIT_BUSY = 75  # EX_TEMPFAIL: the store is locked by another run; retry later
 EXIT_TEMPFAIL = 75
 EXIT_NOPERM = 77  # EX_NOPERM: a vendor refused the credentials or the permission
 EXIT_CONFIG = 78  # EX_CONFIG
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
 class RseError(Exception):

@@ -43,7 +43,9 @@ class ErasureSummary:
     quarantine_rows_removed: int = 0
     files_rewritten: int = 0
     dry_run: bool = False
-    old_files_deleted: bool = True
+    #: The superseded files were deleted at once (False: a reader held them, the next
+    #: writer deletes them); None in a dry run, which deletes nothing.
+    old_files_deleted: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,7 +73,7 @@ def forget_person(
             con.close()
         _erase_quarantine(tx, manifest, raw, summary)
         if dry_run:
-            return summary
+            return summary  # old_files_deleted stays None: nothing was deleted
         manifest.erasures.append(
             {
                 "at": store.utc_now_iso(),

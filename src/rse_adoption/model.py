@@ -295,6 +295,10 @@ class ActivityPeriod:
     people: int
 
 
+#: Below this share of active people listed, the directory does not match the exports.
+DIRECTORY_MATCH_WARNING = 0.5
+
+
 @dataclass(frozen=True)
 class Report:
     """A whole report: parameters, provenance of the headcount, sites sorted by name, totals."""
@@ -335,7 +339,17 @@ class Report:
     interactions: Interactions | None = None
     community_survival: tuple[SurvivalCohort, ...] = ()
     communities_quiet_days: int = 7
+    #: Share (0..1) of the window's active people whom the directory lists (None: no
+    #: directory, or nobody active); below DIRECTORY_MATCH_WARNING the report leads with it.
+    directory_match_share: float | None = None
     schema_version: str = SCHEMA_VERSION
+
+    @property
+    def directory_mismatch(self) -> bool:
+        """The directory lists under half the window's active people: every site's figures
+        are wrong until it is fixed, so renderers say this first."""
+        share = self.directory_match_share
+        return share is not None and share < DIRECTORY_MATCH_WARNING
 
 
 @dataclass(frozen=True)

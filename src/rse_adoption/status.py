@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from . import store
@@ -52,6 +53,9 @@ class Status:
     #: Per Slack channel fetched (`fetch slack`): {channel, channel_id, last_message (UTC
     #: instant of the newest message stored), fetched_on (day of its last commit)}.
     slack: list[dict[str, Any]] = field(default_factory=list)
+    #: Files an ingest found in no known format, not ingested since: {path, reason,
+    #: skipped_at}.
+    skipped_files: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[Alert] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -81,6 +85,18 @@ def store_status(
     _directory_alerts(status, today, stale_directory_days, warn)
     if status.last_day is not None:
         status.warnings.extend(_quiet_sites(settings))
+    skipped = [f for f in status.skipped_files if Path(f["path"]).exists()]
+    if skipped:
+        names = ", ".join(Path(f["path"]).name for f in skipped[:3])
+        more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""  # as in phrases
+        warn(
+            Alert(
+                "skipped_files",
+                f"{len(skipped)} file(s) matched no known export format and were not read "
+                f"({names}{more}): ingest them with --format or --mapping, or remove them "
+                "from the exports folder",
+            )
+        )
     if status.quarantined:
         warn(
             Alert(
@@ -117,6 +133,7 @@ def _content(settings: Settings, today: date) -> Status:
             ),
             m365=[asdict(c) for c in coverage(manifest, today)],
             slack=slack.coverage(manifest),
+            skipped_files=[dict(f) for f in manifest.skipped_files],
         )
     return status
 

@@ -60,6 +60,9 @@ class Manifest:
     #: period_days, refresh_date): {path, source_format, period_days, refresh_date, rows,
     #: concealed_rows}.
     activity_files: list[dict[str, Any]] = field(default_factory=list)
+    #: Input files an ingest found in no known format, until a later run ingests the same
+    #: path (or it is gone): {path (absolute), reason, skipped_at}. `status` warns of them.
+    skipped_files: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +75,7 @@ class Manifest:
             "erasures": self.erasures,
             "history_files": self.history_files,
             "activity_files": self.activity_files,
+            "skipped_files": self.skipped_files,
         }
 
     @classmethod
@@ -85,6 +89,7 @@ class Manifest:
             erasures=list(data.get("erasures", [])),
             history_files=list(data.get("history_files", [])),
             activity_files=list(data.get("activity_files", [])),
+            skipped_files=list(data.get("skipped_files", [])),
         )
 
     def copy(self) -> Manifest:
@@ -114,9 +119,10 @@ def utc_now_iso() -> str:
 
 
 def require_store(data_dir: Path) -> None:
-    """NoInputError (exit 66) when `data_dir` is not a folder: commands that only read or
-    edit an existing store must not create one on a mistyped --data-dir."""
-    if not data_dir.is_dir():
+    """NoInputError (exit 66) when `data_dir` holds no store (not a folder, or a folder
+    without a manifest): commands that only read or edit an existing store must not create
+    one on a mistyped --data-dir, and say the same of an empty folder as of a missing one."""
+    if not (data_dir / MANIFEST).is_file():
         raise NoInputError(f"{data_dir}: no store here (nothing ingested yet?)")
 
 

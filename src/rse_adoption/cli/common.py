@@ -19,7 +19,7 @@ import click
 import typer
 
 from ..config import CONFIG_FILE, DEFAULT_DATA_DIR, LANGUAGES
-from ..errors import OutputError, RseError
+from ..errors import EXIT_INTERRUPTED, OutputError, RseError
 
 if TYPE_CHECKING:  # rich and the library are imported lazily: a cron `--help` stays fast
     from rich.console import Console
@@ -188,6 +188,10 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             except RseError as exc:
                 print(f"rse-adoption: error: {exc}", file=sys.stderr)
                 raise typer.Exit(exc.exit_code) from None
+            except KeyboardInterrupt:
+                # every write commits whole (store manifest, --out files) or not at all
+                print("rse-adoption: interrupted; nothing half-written", file=sys.stderr)
+                raise typer.Exit(EXIT_INTERRUPTED) from None
 
     signature = inspect.signature(func, eval_str=True)  # typer reads real annotations
     wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]

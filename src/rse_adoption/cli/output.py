@@ -18,9 +18,14 @@ if TYPE_CHECKING:
 
 
 def write_file(data: bytes, out: Path) -> None:
-    """Write `out` whole or not at all (a temporary file renamed over it)."""
+    """Write `out` whole or not at all (a temporary file renamed over it). Its folder must
+    exist (OutputError, exit 73, otherwise): only an `--out FOLDER/` is created."""
+    if not out.parent.is_dir():
+        raise OutputError(
+            f"{out}: cannot write: folder {out.parent} does not exist (to have it created, "
+            "give --out as a folder ending with /)"
+        )
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.tmp")
         tmp.write_bytes(data)
         tmp.replace(out)
@@ -36,7 +41,17 @@ def out_target(out: str | None, default_name: str) -> Path | None:
         return None
     path = Path(out)
     if out.endswith(("/", os.sep)) or path.is_dir():
-        return path / default_name
+        return make_folder(path) / default_name
+    return path
+
+
+def make_folder(path: Path) -> Path:
+    """`path` as an output folder, created with its parents when missing (OutputError,
+    exit 73, when it cannot be)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot create folder: {exc.strerror}") from None
     return path
 
 
@@ -61,7 +76,7 @@ def emit(
     if isinstance(rendered, dict):  # several files: `--out` is their folder
         if out is None:
             raise OutputError(f"--format {format} writes files: give --out FOLDER")
-        written = [Path(out) / name for name in rendered]
+        written = [make_folder(Path(out)) / name for name in rendered]
         for path, data in zip(written, rendered.values(), strict=True):
             write_file(data, path)
         if chosen.announce and not quiet:  # the paths alone, for scripts

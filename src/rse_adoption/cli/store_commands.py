@@ -127,22 +127,59 @@ def directory(
             "Off by default: names are personal data reports do not need.",
         ),
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Load the file even when it lists under half the people the store saw "
+            "over its last report window (normally refused, exit 65).",
+        ),
+    ] = False,
 ) -> None:
     """Load the employee directory, replacing the previous one atomically.
 
     Needs a person (employee id or e-mail) and a site per row; department, hire and leave
     dates, ambassador flag and ambassador-since date are optional. Any bad row rejects
-    the whole file (exit 65) and keeps the previous directory. Names are not stored
+    the whole file (exit 65) and keeps the previous directory. So does a file that lists
+    under half the people active in the store's last report window (a missing e-mail
+    column keys people by another identifier), unless --force. Names are not stored
     unless --keep-names is given.
     """
-    summary = store(data_dir, config).load_directory(file, keep_names=keep_names, wait_seconds=wait)
+    summary = store(data_dir, config).load_directory(
+        file, keep_names=keep_names, force=force, wait_seconds=wait
+    )
     if as_json:
         _print_json(summary.to_dict())
     elif not quiet:
-        stderr().print(
-            f"Directory loaded: {summary.people} people, {summary.sites} sites, "
-            f"{summary.ambassadors} ambassadors flagged."
+        from ..report.store_text import directory_loaded_text
+
+        stderr().print(directory_loaded_text(summary, store(data_dir, config).settings.language))
+
+
+def _plural(count: int, singular: str, plural: str) -> str:
+    return f"{count} {singular if count == 1 else plural}"
+
+
+def ingest_totals_text(summary: Any) -> str:
+    """The last line of `ingest`: files, rows added, rows already stored (the JSON's
+    `duplicates`), quarantined, skipped; plain integers, so that cron mail greps well."""
+    files = _plural(summary.files, "file", "files")
+    if (
+        summary.files
+        and not summary.rows_ingested
+        and not summary.quarantined
+        and not summary.files_skipped
+        and not summary.files_failed
+    ):
+        text = f"{files}, all already stored: nothing added."
+    else:
+        added = "would be added" if summary.dry_run else "added"
+        text = (
+            f"{files}: {_plural(summary.rows_ingested, 'row', 'rows')} {added}, "
+            f"{summary.duplicates} already stored, {summary.quarantined} quarantined, "
+            f"{summary.files_skipped} skipped."
         )
+    return text + (" Dry run: nothing was stored." if summary.dry_run else "")
 
 
 def _file_reporter(show: bool) -> tuple[Any, Any]:
@@ -185,7 +222,7 @@ def _file_reporter(show: bool) -> tuple[Any, Any]:
                 Text.assemble(
                     ("✔", "green"),
                     f" {result.path}: {result.rows_ingested} new, "
-                    f"{result.duplicates} duplicates, {result.quarantined} quarantined",
+                    f"{result.duplicates} already stored, {result.quarantined} quarantined",
                 ),
                 soft_wrap=True,
             )
@@ -280,18 +317,15 @@ def ingest(
     failures = [d for d in summary.details if d.status == "error"]
     for failure in failures:
         print(f"rse-adoption: error: {failure.message}", file=sys.stderr)
+    if not show:  # under --quiet (cron) or --json a skipped file still gets its line
+        for skipped in (d for d in summary.details if d.status == "skipped"):
+            print(f"rse-adoption: warning: skipped {skipped.message}", file=sys.stderr)
     if as_json:
         _print_json(summary.to_dict())
     elif show:
-        added = "would be added" if dry_run else "added"
-        err = stderr()
-        err.print(
-            f"{summary.files} files: {summary.rows_ingested} rows {added}, {summary.duplicates} "
-            f"duplicates, {summary.quarantined} quarantined, {summary.files_skipped} skipped."
-            + (" Dry run: nothing was stored." if dry_run else "")
-        )
+        stderr().print(ingest_totals_text(summary), soft_wrap=True)
         if summary.quarantined:
-            err.print("See quarantined rows with: rse-adoption quarantine")
+            stderr().print("See quarantined rows with: rse-adoption quarantine")
     if failures:
         raise typer.Exit(65)
     if summary.files and summary.files_skipped == summary.files:
@@ -468,18 +502,32 @@ def config_show(
     settings, sources = effective_settings(config=config, flags={"data_dir": data_dir})
     if quiet and not json_out:
         return
+    from ..config import FILE_KEYS
+
+    file_key = {field: f"{t}.{k}" if t else k for (t, k), (field, _) in FILE_KEYS.items()}
     rows = []
     for name, value in vars(settings).items():
         shown: Any = str(value) if isinstance(value, Path) else value
         if name == "site_aliases":
             shown = dict(value)
-        rows.append({"setting": name, "value": shown, "source": sources.get(name, "default")})
+        rows.append(
+            {
+                "setting": name,
+                "key": file_key.get(name, name),
+                "value": shown,
+                "source": sources.get(name, "default"),
+            }
+        )
     if json_out:
         _print_json({"settings": rows})
         return
-    width = max(len(r["setting"]) for r in rows)
+    width = max(len(r["key"]) for r in rows)
     for r in rows:
         value = r["value"]
         if isinstance(value, dict):
             value = ", ".join(f"{k!r} = {v!r}" for k, v in value.items()) or "{}"
-        sys.stdout.write(f"{r['setting']:<{width}}  {value}  ({r['source']})\n")
+        elif value is None:
+            value = "(not set)"
+        elif isinstance(value, str):
+            value = f'"{value}"'
+        sys.stdout.write(f"{r['key']:<{width}}  {value}  ({r['source']})\n")

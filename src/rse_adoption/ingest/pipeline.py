@@ -222,15 +222,38 @@ def _ingest_files(
         con = connect(settings.timezone, temp_dir=str(tx.staging / "duckdb"))
         ledger_by_hash = {entry["sha256"]: entry for entry in tx.manifest.ledger}
         key_cache = KeyCache(secret)
+        outcomes: dict[str, FileResult] = {}
         try:
             for done, path in enumerate(files, start=1):
                 with archive.shared_listings():  # a zip is listed once, not three times
                     result = _ingest_one(tx, con, key_cache, path, options, ledger_by_hash)
                 summary.add(result)
+                outcomes[str(path.resolve())] = result
                 if on_file is not None:
                     on_file(result, done, len(files))
         finally:
             con.close()
+        _record_skipped(tx, outcomes)
+
+
+def _record_skipped(tx: store.WriteTransaction, outcomes: dict[str, FileResult]) -> None:
+    """Keep the list of files found in no known format (`status` warns of them until they
+    are dealt with): add this run's, drop those of paths it ingested or found unchanged."""
+    kept = [
+        s
+        for s in tx.manifest.skipped_files
+        if outcomes.get(s["path"]) is None or outcomes[s["path"]].status == "error"
+    ]
+    now = store.utc_now_iso()
+    kept += [
+        {"path": path, "reason": result.message or "", "skipped_at": now}
+        for path, result in outcomes.items()
+        if result.status == "skipped"
+    ]
+    if kept != tx.manifest.skipped_files:
+        manifest = tx.manifest.copy()
+        manifest.skipped_files = kept
+        tx.commit(manifest)
 
 
 def _ingest_one(

@@ -10,6 +10,7 @@ line here; the CLI's `--format` choices are FORMATS' names.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,6 +31,7 @@ from . import (
 )
 from .canonical import Batch, ReadContext
 from .mapped import Mapping
+from .textio import read_sample
 
 
 class Format(Protocol):
@@ -62,6 +64,45 @@ if tuple(FORMATS) != FORMAT_NAMES:  # the CLI's --format choices come from FORMA
 #: Formats whose export is a zip or the folder it unzips to: each says, cheaply, whether a
 #: folder is one (`is_export_dir`), which is then read whole rather than file by file.
 BUNDLE_FORMATS: tuple[BundleFormat, ...] = (slack_export, yammer_export)
+#: The first bytes of files people drop into an exports folder that are no export at all.
+_NOT_EXPORTS: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "a PDF, not a CSV export: download the report as CSV instead"),
+    (
+        b"\xd0\xcf\x11\xe0",
+        "an Excel 97-2003 workbook (.xls), not a CSV export: save it as CSV (UTF-8) first",
+    ),
+    (b"{\\rtf", "a Rich Text document, not a CSV export"),
+    (b"\x89PNG", "a PNG image, not an export"),
+    (b"\xff\xd8\xff", "a JPEG image, not an export"),
+)
+_SLACK_API_RESPONSE = re.compile(rb'^\s*\{\s*"ok"\s*:\s*true\s*,.*"messages"\s*:\s*\[', re.S)
+
+
+def what_file_is(path: Path) -> str | None:
+    """What a file is when it is plainly no export (empty, a PDF, a spreadsheet, an image,
+    Slack Web API messages), None otherwise."""
+    if not path.is_file():
+        return None
+    try:
+        head = read_sample(path, 4096)
+    except RseError:
+        return None
+    if not head.removeprefix(b"\xef\xbb\xbf").strip():
+        return "empty file (no header, no rows)"
+    for magic, what in _NOT_EXPORTS:
+        if head.startswith(magic):
+            return what
+    if head.startswith(b"PK\x03\x04") and b"[Content_Types].xml" in head and b"xl/" in head:
+        return "an Excel workbook (.xlsx), not a CSV export: save it as CSV (UTF-8) first"
+    if _SLACK_API_RESPONSE.match(head) or slack_export.holds_messages(head):
+        return (
+            "Slack Web API messages (a conversations.history response or a dump of one), not "
+            "a workspace export: pull them with `rse-adoption fetch slack`, or ingest the "
+            "workspace's export zip"
+        )
+    return None
+
+
 #: Files recognisably from a platform but not readable by any format (a Microsoft 365
 #: report that is not per-person network activity, one day or one table of an export):
 #: each explainer names what the file is and what to ingest instead, or returns None.
@@ -123,6 +164,9 @@ def closest_format(path: Path) -> str:
         known = explain(path)
         if known:
             return known
+    plainly = what_file_is(path)
+    if plainly:
+        return plainly
     best: tuple[int, str, list[str]] | None = None
     for name, module in FORMATS.items():
         try:

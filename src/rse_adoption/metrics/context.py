@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from .. import store
 from ..config import Settings
-from ..errors import DataError
+from ..errors import DataError, NoInputError
 from ..model import GroupFigures
 from . import engine, grain, segments, sites
 from .engine import Connection
@@ -103,6 +103,17 @@ def prepare(
     notes: list[str] = []
     cover = grain.coverage(manifest, window)
     periods_used = _periods_used(manifest, window, cover, notes)
+    if (
+        first_day is not None
+        and last_day is not None
+        and (window.as_of < first_day or window.start > last_day)
+        and not periods_used
+        and not cover.weekly_files
+    ):
+        raise DataError(
+            f"the window {window.start} to {window.as_of} holds no events: the store's events "
+            f"run from {first_day} to {last_day}; give an --as-of within them"
+        )
     headcount_source = _create_person_segments(con, settings, manifest, window, cover, notes)
     notes += _grain_notes(cover, window)
     _note_concealed_names(con, manifest, notes)
@@ -191,7 +202,7 @@ def _default_as_of(settings: Settings, manifest: store.Manifest, last_day: date 
             f"{settings.window_days} days long: a report's window must be one the "
             f"exports cover; use {supported_windows(manifest)}"
         )
-    raise DataError(
+    raise NoInputError(
         f"the store {settings.data_dir} holds no events: run `rse-adoption ingest` first, "
         "or give --as-of"
     )

@@ -134,6 +134,9 @@ def _report(
         min_group_size=settings.min_group_size,
         headcount_source=ctx.headcount_source,
         unlisted_active_users=segments.unlisted_active_users(ctx.con),
+        directory_match_share=(
+            segments.directory_match_share(ctx.con) if ctx.headcount_source == "directory" else None
+        ),
         sites=tuple(complete(g) for g in ctx.groups),
         totals=complete(ctx.totals),
         data_first_day=ctx.first_day,

@@ -472,6 +472,18 @@ def unlisted_active_users(con: Connection) -> int:
     )
 
 
+def directory_match_share(con: Connection) -> float | None:
+    """Share (0..1) of the people active in the window whom the directory lists; None when
+    nobody is active. Low when the directory keys people by another identifier than the
+    exports (docs/metrics.md, "Headcount")."""
+    listed, total = con.execute(
+        "SELECT count(DISTINCT person) FILTER (WHERE listed), count(DISTINCT person) FROM "
+        "(SELECT person, listed FROM person_weeks UNION ALL "
+        "SELECT person, listed FROM person_periods WHERE level > 0)"
+    ).fetchall()[0]
+    return int(listed) / int(total) if total else None
+
+
 def concealed_people(con: Connection) -> tuple[int, int]:
     """(people of the matching activity periods whose names are concealed, how many of
     them the directory knows)."""

@@ -22,7 +22,12 @@ from .i18n import ENGLISH, N_, Language
 from .phrases import phrase
 from .statuses import segment_name, status_label
 from .templates import environment
-from .wording import change_phrase, forecast_phrase, forecast_sentence
+from .wording import (
+    change_phrase,
+    directory_mismatch_warning,
+    forecast_phrase,
+    forecast_sentence,
+)
 
 SEGMENT_RULES = {
     "contributor": N_("posted or commented"),
@@ -218,7 +223,8 @@ def render(report: Report, *, site_pages: bool = False, tr: Language = ENGLISH) 
     for g in charts.by_progress(shown):
         status_names[g.status or "below"].append(g.site or "")
     notes = [phrase(note, tr) for note in report.notes]
-    if report.unlisted_active_users:
+    mismatch = directory_mismatch_warning(report, tr)
+    if report.unlisted_active_users and not mismatch:
         notes.append(
             tr._(
                 "%(people)s active people are not in the directory and are not counted in "
@@ -267,6 +273,7 @@ def render(report: Report, *, site_pages: bool = False, tr: Language = ENGLISH) 
         charts=_chart_images(report, shown, tr),
         site_pages=[_site_page(g, report, tr) for g in report.sites] if site_pages else [],
         notes=notes,
+        mismatch=mismatch,
         headcount_sentence=_headcount_sentence(report, tr),
         generated_at=tr.instant(report.generated_at),
         data_period=tr._(

@@ -108,6 +108,9 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "privacy": {"min_group_size": report.min_group_size},
         "headcount_source": report.headcount_source,
         "unlisted_active_users": report.unlisted_active_users,
+        "directory_match_share": None
+        if report.directory_match_share is None
+        else round(report.directory_match_share, 4),
         "data_period": {
             "first_day": _day(report.data_first_day),
             "last_day": _day(report.data_last_day),

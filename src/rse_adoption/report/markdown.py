@@ -7,7 +7,7 @@ from .i18n import ENGLISH, Language
 from .phrases import phrase
 from .statuses import ALL_SITES, status_label
 from .terminal import headcount_source
-from .wording import change_phrase, forecast_phrase
+from .wording import change_phrase, directory_mismatch_warning, forecast_phrase
 
 STATUS_SYMBOL = {"tipped": "✔", "tipping": "◐", "below": "○"}
 
@@ -40,10 +40,12 @@ def _line(g: GroupFigures, label: str, min_group_size: int, tr: Language) -> str
 
 def render(report: Report, tr: Language = ENGLISH) -> str:
     low, high = tr.percent(report.tipping_low, 0, " "), tr.percent(report.tipping_high, 0, " ")
+    mismatch = directory_mismatch_warning(report, tr)
     start = report.window_start if tr.english else tr.long_date(report.window_start)
     lines = [
         tr._("# ESN adoption by site — %(day)s", day=tr.short_date(report.as_of)),
         "",
+        *([f"**{mismatch}**", ""] if mismatch else []),
         tr._(
             "Window: %(days)s days, %(start)s to %(end)s (UTC). A site tips when contributors "
             "(people who posted or commented in the window) reach %(high)s of its headcount; "
@@ -75,7 +77,7 @@ def render(report: Report, tr: Language = ENGLISH) -> str:
         lines.append(_line(g, _escape(g.site or ""), report.min_group_size, tr))
     lines.append(_line(report.totals, f"**{tr._(ALL_SITES)}**", report.min_group_size, tr))
     lines.append("")
-    if report.unlisted_active_users:
+    if report.unlisted_active_users and not mismatch:
         lines.append(
             tr._(
                 "%(people)s active people are not in the directory and are not counted in "

@@ -92,6 +92,16 @@ PHRASES: tuple[str, ...] = (
         "%(report)s: %(missing)s day(s) missing up to %(day)s (%(days)s): run `rse-adoption "
         "fetch m365` before they leave Microsoft's %(horizon)s-day range"
     ),
+    N_(
+        "%(files)s file(s) matched no known export format and were not read "
+        "(%(names)s): ingest them with --format or --mapping, or remove them "
+        "from the exports folder"
+    ),
+    N_(
+        "%(files)s file(s) matched no known export format and were not read "
+        "(%(names)s and %(more)s more): ingest them with --format or --mapping, or remove "
+        "them from the exports folder"
+    ),
     # metrics/communities.py (trends)
     N_("rising"),
     N_("falling"),

@@ -155,3 +155,24 @@ def demo_loaded_text(data_dir: object, events: int, lang: str = "en") -> str:
     return tr._(
         "Loaded into %(store)s: %(events)s events.", store=data_dir, events=tr.number(events)
     )
+
+
+def directory_loaded_text(summary: Any, lang: str = "en") -> str:
+    """What `directory` loaded, and the share of the store's recent people it lists."""
+    tr = language(lang)
+    text = tr._(
+        "Directory loaded: %(people)s people, %(sites)s sites, %(ambassadors)s ambassadors "
+        "flagged.",
+        people=tr.number(summary.people),
+        sites=tr.number(summary.sites),
+        ambassadors=tr.number(summary.ambassadors),
+    )
+    if summary.match_share is not None:
+        text += " " + tr._(
+            "It lists %(matched)s of the %(stored)s people active in the store's last report "
+            "window (%(share)s).",
+            matched=tr.number(summary.matched_people),
+            stored=tr.number(summary.stored_people),
+            share=tr.percent(summary.match_share),
+        )
+    return text

@@ -243,11 +243,16 @@ def detail(g: GroupFigures, report: Report, tr: Language = ENGLISH) -> Panel:
 def render(
     report: Report, console: Console, *, details: bool = False, tr: Language = ENGLISH
 ) -> None:
+    from .wording import directory_mismatch_warning
+
+    mismatch = directory_mismatch_warning(report, tr)
+    if mismatch:
+        console.print(Text(mismatch, style="bold red"))
     console.print(overview(report, tr))
     if details:
         for g in report.sites:
             console.print(detail(g, report, tr))
-    if report.unlisted_active_users:
+    if report.unlisted_active_users and not mismatch:
         console.print(
             tr._(
                 "%(people)s active people are not in the directory (not counted in any site).",

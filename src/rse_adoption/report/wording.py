@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..model import Forecast, ForecastMark
+from ..model import Forecast, ForecastMark, Report
 from .i18n import ENGLISH, Language
 from .phrases import phrase
 
@@ -73,3 +73,17 @@ def change_phrase(points: float | None, tr: Language = ENGLISH) -> str:
         return tr._("= %(points)s pts", points=tr.decimal(0.0, 1))
     arrow = "▲" if points > 0 else "▼"
     return tr._("%(arrow)s %(points)s pts", arrow=arrow, points=tr.decimal(abs(points), 1))
+
+
+def directory_mismatch_warning(report: Report, tr: Language = ENGLISH) -> str | None:
+    """The sentence a report leads with when its directory lists under half the window's
+    active people (every site's figures are then wrong); None otherwise."""
+    if not report.directory_mismatch or report.directory_match_share is None:
+        return None
+    return tr._(
+        "Warning: the directory lists only %(share)s of the people active in the window "
+        "(%(people)s are not in it), so every site's figures are wrong. Load a directory "
+        "keyed by the identifier the exports use (e-mail or employee id).",
+        share=tr.percent(report.directory_match_share),
+        people=tr.number(report.unlisted_active_users),
+    )

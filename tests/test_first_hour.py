@@ -1,0 +1,165 @@
+"""What a newcomer trips on in their first hour (issue 29): nothing silently wrong, clear
+messages, the documented exit codes. Each test reproduces one report of that hour."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .conftest import write
+
+#: Ten people of Lyon, keyed in the exports by e-mail; the directory knows their ids too.
+PEOPLE = [(f"E{i}", f"p{i}@x.fr") for i in range(10)]
+DIRECTORY = "employee_id,email,site\n" + "".join(f"{e},{m},Lyon\n" for e, m in PEOPLE)
+EVENTS = "timestamp,user,event_type\n" + "".join(
+    f"2026-03-0{1 + i % 5}T09:00:00Z,{m},{'post' if i < 3 else 'read'}\n"
+    for i, (_, m) in enumerate(PEOPLE)
+)
+
+
+def _store(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("directory", write(tmp_path / "d.csv", DIRECTORY)).exit_code == 0
+    assert cli("ingest", write(tmp_path / "e.csv", EVENTS)).exit_code == 0
+
+
+def test_a_directory_without_the_email_column_is_refused_and_the_good_one_kept(
+    tmp_path: Path, cli
+) -> None:  # type: ignore[no-untyped-def]
+    _store(tmp_path, cli)
+    ids_only = write(
+        tmp_path / "ids.csv", "employee_id,site\n" + "".join(f"{e},Lyon\n" for e, _ in PEOPLE)
+    )
+    refused = cli("directory", ids_only)
+    assert refused.exit_code == 65
+    assert "lists only 0 of the 10 people" in refused.stderr and "--force" in refused.stderr
+    report = cli("report", "--format", "json").json()
+    assert report["sites"][0]["segments"]["contributor"] == 3  # the good directory stayed
+    assert report["directory_match_share"] == 1.0
+
+    forced = cli("directory", ids_only, "--force", "--json").json()
+    assert (forced["stored_people"], forced["matched_people"], forced["match_share"]) == (
+        10,
+        0,
+        0.0,
+    )
+    table = cli("report").stdout
+    assert table.startswith("Warning: the directory lists only 0.0%")  # first, not a footnote
+    assert cli("report", "--format", "json").json()["directory_match_share"] == 0.0
+    assert cli("report", "--format", "md").stdout.split("\n")[2].startswith("**Warning:")
+
+
+def test_a_directory_loaded_before_any_export_is_not_judged(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    loaded = cli("directory", write(tmp_path / "d.csv", DIRECTORY), "--json").json()
+    assert loaded["stored_people"] is None and loaded["match_share"] is None
+
+
+def test_skipped_files_are_logged_under_quiet_and_status_warns_until_dealt_with(
+    tmp_path: Path, cli
+) -> None:  # type: ignore[no-untyped-def]
+    _store(tmp_path, cli)
+    exports = tmp_path / "exports"
+    odd = write(exports / "survey.csv", "who,what\nme,this\n")
+    log = tmp_path / "cron.log"
+    quiet = cli("ingest", exports, "--quiet", "--log-file", log)
+    assert quiet.exit_code == 65  # every file skipped: exit 65, as documented
+    assert "skipped survey.csv" in quiet.stderr
+    assert "skipped survey.csv" in log.read_text(encoding="utf-8")
+    warnings = {w["code"]: w["message"] for w in cli("status", "--json").json()["warnings"]}
+    assert "survey.csv" in warnings["skipped_files"]
+    odd.unlink()  # dealt with: removed from the exports folder
+    assert "skipped_files" not in {w["code"] for w in cli("status", "--json").json()["warnings"]}
+
+
+def test_a_skipped_file_ingested_later_no_longer_warns(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    _store(tmp_path, cli)
+    late = write(tmp_path / "late.csv", "when,who,what\n2026-03-02T10:00:00Z,p1@x.fr,post\n")
+    assert cli("ingest", late, "--quiet").exit_code == 65
+    assert "skipped_files" in {w["code"] for w in cli("status", "--json").json()["warnings"]}
+    mapping = write(
+        tmp_path / "m.toml",
+        '[columns]\ntimestamp = "when"\nuser = "who"\nevent_type = "what"\n',
+    )
+    assert cli("ingest", late, "--mapping", mapping, "--quiet").exit_code == 0
+    assert "skipped_files" not in {w["code"] for w in cli("status", "--json").json()["warnings"]}
+
+
+def test_as_of_outside_the_data_says_the_window_holds_no_events(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    _store(tmp_path, cli)
+    for day in ("2025-01-15", "2027-01-15"):
+        result = cli("report", "--as-of", day)
+        assert result.exit_code == 65
+        assert "holds no events: the store's events run from 2026-03-01 to 2026-03-05" in (
+            result.stderr
+        )
+    assert cli("report", "--as-of", "2026-04-30").exit_code == 0  # overlaps the data
+
+
+def test_files_that_are_no_export_are_named_for_what_they_are(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "x"
+    write(folder / "empty.csv", "")
+    (folder / "report.pdf").write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    write(folder / "history.json", '{"ok": true, "messages": [{"type": "message", "ts": "1.2"}]}')
+    write(folder / "dump.json", '[{"type": "message", "user": "U1", "ts": "1700000000.1"}]')
+    result = cli("ingest", folder, "--json")
+    reasons = {Path(d["path"]).name: d["message"] for d in result.json()["details"]}
+    assert reasons["empty.csv"] == "empty.csv: empty file (no header, no rows)"
+    assert reasons["report.pdf"].startswith("report.pdf: a PDF, not a CSV export")
+    for name in ("history.json", "dump.json"):
+        assert "Slack Web API messages" in reasons[name] and "fetch slack" in reasons[name]
+
+
+def test_a_rerun_says_already_stored_with_plurals_right(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    events = write(tmp_path / "e.csv", EVENTS)
+    first = cli("ingest", events)
+    assert "1 file: 10 rows added, 0 already stored" in first.stderr
+    again = cli("ingest", events)
+    assert again.stderr.strip().endswith("1 file, all already stored: nothing added.")
+    copy = write(tmp_path / "copy.csv", EVENTS + "\n")  # other bytes, the same events
+    assert "0 new, 10 already stored" in cli("ingest", copy).stderr
+
+
+def test_out_into_a_missing_folder_is_exit_73_and_creates_nothing(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    _store(tmp_path, cli)
+    missing = tmp_path / "missing-parent" / "x.html"
+    result = cli("report", "--format", "html", "--out", missing)
+    assert result.exit_code == 73 and "does not exist" in result.stderr
+    assert not missing.parent.exists()
+    folder = tmp_path / "new" / "reports"
+    assert cli("report", "--format", "html", "--out", f"{folder}/").exit_code == 0
+    assert (folder / "report.html").is_file()
+
+
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path: Path) -> None:
+    env = {**os.environ, "RSE_ADOPTION_DATA_DIR": str(tmp_path / "data")}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rse_adoption.cli",
+            "demo",
+            "--out",
+            str(tmp_path / "d"),
+            "--scale",
+            "3",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    time.sleep(2.5)  # past the imports, inside the command
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "rse-adoption: interrupted; nothing half-written"
+
+
+def test_make_demo_installs_the_package_without_the_dev_tools() -> None:
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text(encoding="utf-8")
+    demo = next(line for line in makefile.splitlines() if line.startswith("demo:"))
+    assert "install" not in demo.split(":", 1)[1].split() and ".demo-installed" in demo
+    recipe = makefile.split("$(VENV)/.demo-installed: pyproject.toml", 1)[1].split("\n\n", 1)[0]
+    assert "pip install --quiet -e .\n" in recipe + "\n" and "[dev]" not in recipe
