@@ -77,7 +77,8 @@ screenshots: demo browser
 LOCALE := src/rse_adoption/locale
 messages: install
 	mkdir -p build
-	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --project rse-adoption \
+	$(BIN)/pybabel extract -F babel.cfg -k Message:2 -k plural_message:2,3 --no-location \
+	  --sort-output --project rse-adoption \
 	  --copyright-holder "rse-adoption contributors" -o build/rse_adoption.pot .
 	$(BIN)/pybabel update -i build/rse_adoption.pot -d $(LOCALE) -D rse_adoption -l fr \
 	  --no-fuzzy-matching --ignore-obsolete

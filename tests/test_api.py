@@ -109,6 +109,8 @@ def test_ingest_and_directory_count_as_the_commands_print(tmp_path: Path, cli, d
     as_json = cli(
         "directory", demo["exports"] / "directory.csv", "--data-dir", command, "--json"
     ).json()
+    loaded = library.load_directory(demo["exports"] / "directory.csv")  # now matched to events
+    assert loaded.match_share is not None and loaded.match_share > 0.95
     assert {k: v for k, v in loaded.to_dict().items() if k != "loaded_at"} == {
         k: v for k, v in as_json.items() if k != "loaded_at"
     }

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from bs4 import BeautifulSoup
@@ -67,10 +67,14 @@ FRENCH_MONTHS = (
 )
 
 
+#: The Makefile's `-k` options: the analyses' sentences (messages.py) are extracted too.
+KEYWORDS = {**DEFAULT_KEYWORDS, "Message": (2,), "plural_message": (2, 3)}
+
+
 def _extracted() -> dict[str | tuple[str, ...], int]:
     found: dict[str | tuple[str, ...], int] = {}
     for _filename, lineno, message, _comments, _context in extract_from_dir(
-        str(PACKAGE), METHODS, OPTIONS
+        str(PACKAGE), METHODS, OPTIONS, keywords=KEYWORDS
     ):
         found[message if isinstance(message, str) else tuple(message)] = lineno
     return found
@@ -86,6 +90,8 @@ def test_every_message_has_its_french_translation() -> None:
     extracted = _extracted()
     catalogue = _catalogue()
     assert len(extracted) > 200  # the extraction does find the renderers' messages
+    assert "Interactions: %(reason)s." in extracted  # and the analyses' (Message)
+    assert any(isinstance(m, tuple) and m[0].startswith("%(num)s row could") for m in extracted)
     missing = [m for m in extracted if m not in catalogue]
     untranslated = [
         m

@@ -24,7 +24,7 @@ import pytest
 
 from rse_adoption.config import Settings
 from rse_adoption.directory import load_directory
-from rse_adoption.errors import DataError
+from rse_adoption.errors import DataError, NoInputError
 from rse_adoption.ingest.pipeline import ingest_paths
 from rse_adoption.metrics import build_report
 
@@ -123,12 +123,11 @@ def test_as_of_defaults_to_last_day_with_data(store: Settings) -> None:
     assert lyon.ambassadors == 2  # a, and c from 1 April
 
 
-def test_empty_window_makes_everyone_inactive(store: Settings) -> None:
-    lyon = site(build_report(store, as_of=date(2025, 12, 31)), "Lyon")
-    assert lyon.headcount == 6  # a b c d e and g (not yet left); f and h not yet hired
-    assert lyon.segments.inactive == lyon.headcount
-    assert lyon.status == "below"
-    assert lyon.contributor_share == 0
+def test_a_window_outside_the_events_is_refused_not_reported_as_zero(store: Settings) -> None:
+    """An all-inactive report of a window before the first event would look plausible and
+    be wrong (issue 29): it says the window holds no events instead."""
+    with pytest.raises(DataError, match="the window 2025-12-02 to 2025-12-31 holds no events"):
+        build_report(store, as_of=date(2025, 12, 31))
 
 
 def test_status_thresholds(tmp_path: Path, store: Settings) -> None:
@@ -191,7 +190,8 @@ def test_site_names_match_without_case_or_accents(tmp_path: Path) -> None:
 def test_no_events_needs_an_as_of(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data")
     load_directory(write(tmp_path / "dir.csv", DIRECTORY), settings)
-    with pytest.raises(DataError, match="holds no events"):
+    with pytest.raises(NoInputError, match="holds no events"):  # exit 66
         build_report(settings)
     report = build_report(settings, as_of=date(2026, 3, 31))
-    assert site(report, "Lyon").segments.inactive == 6
+    assert site(report, "Lyon").segments.inactive == 6  # nobody active yet: all inactive
+    assert site(report, "Lyon").status == "below"

@@ -20,6 +20,8 @@ def nightly(exports: Path, data: Path, www: Path) -> list[subprocess.CompletedPr
         [str(BIN), "directory", str(exports / "directory.csv"), "--data-dir", str(data)],
         [str(BIN), "ingest", str(exports / "events"), "--data-dir", str(data), "--json"],
         [str(BIN), "prune", "--data-dir", str(data), "--keep-days", "100000", "--quiet"],
+        # as examples/cron orders them: `--out www/` creates the folder, a file path does not
+        [str(BIN), "report", "--data-dir", str(data), "--format", "html", "--out", str(www) + "/"],
         [
             str(BIN),
             "report",
@@ -30,7 +32,6 @@ def nightly(exports: Path, data: Path, www: Path) -> list[subprocess.CompletedPr
             "--out",
             str(www / "report.json"),
         ],
-        [str(BIN), "report", "--data-dir", str(data), "--format", "html", "--out", str(www) + "/"],
         [str(BIN), "status", "--data-dir", str(data), "--json"],
     ]
     return [

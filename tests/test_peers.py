@@ -83,9 +83,12 @@ def _store(directory: list[Person], events: list[Event], folder: Path) -> Settin
     ]
     rows = ["timestamp,user,event_type,space,content_id,target_user"]
     anchor = Event(FIRST, "anchor@elsewhere.fr", "login")  # the store begins before both windows
+    # ... and ends on AS_OF: a window with no events at all is refused (issue 29); this
+    # unlisted person's login is in no site's figures
+    last = Event(datetime(2026, 3, 29, 23, tzinfo=UTC), "anchor@elsewhere.fr", "login")
     rows += [
         f"{e.ts.strftime('%Y-%m-%dT%H:%M:%SZ')},{e.user},{e.kind},{e.space},{e.content},{e.target}"
-        for e in [anchor, *events]
+        for e in [anchor, *events, last]
     ]
     settings = Settings(data_dir=folder / "data", window_days=DAYS, min_group_size=1)
     load_directory(write(folder / "d.csv", "\n".join(lines) + "\n"), settings)

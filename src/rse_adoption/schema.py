@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+# re-exported: the advice ingest and status give on concealed names (a translated Message)
+from .messages import CONCEALED_NAMES_FIX as CONCEALED_NAMES_FIX
+
 #: The five canonical event types, from the weakest to the strongest sign of participation.
 EVENT_TYPES: tuple[str, ...] = ("login", "read", "reaction", "post", "comment")
 
@@ -244,12 +247,3 @@ DIRECTORY_COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 
 TRUE_VALUES = frozenset({"yes", "y", "true", "t", "1", "oui", "o", "vrai", "x"})
 FALSE_VALUES = frozenset({"no", "n", "false", "f", "0", "non", "faux", ""})
-
-
-#: What to change when Microsoft 365 reports conceal user names.
-CONCEALED_NAMES_FIX = (
-    'To report by site, a Microsoft 365 admin turns off "Display concealed user, group, '
-    'and site names in all reports" (admin center > Settings > Org settings > Reports; '
-    "Graph: admin/reportSettings displayConcealedNames = false), then exports the reports "
-    "again."
-)

@@ -18,6 +18,7 @@ from .config import Settings
 from .errors import DataError
 from .fetch import slack
 from .fetch.m365 import HORIZON_DAYS, coverage
+from .messages import CONCEALED_NAMES_FIX, Message, Param, plural_message
 from .privacy import is_suppressed
 
 #: Defaults of the warnings' thresholds, in days (flags of `status` change them).
@@ -87,22 +88,42 @@ def store_status(
         status.warnings.extend(_quiet_sites(settings))
     skipped = [f for f in status.skipped_files if Path(f["path"]).exists()]
     if skipped:
-        names = ", ".join(Path(f["path"]).name for f in skipped[:3])
-        more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""  # as in phrases
+        names: Param = ", ".join(Path(f["path"]).name for f in skipped[:3])
+        if len(skipped) > 3:
+            names = Message(
+                "status.more_files",
+                "%(names)s and %(more)s more",
+                names=names,
+                more=len(skipped) - 3,
+            )
         warn(
             Alert(
                 "skipped_files",
-                f"{len(skipped)} file(s) matched no known export format and were not read "
-                f"({names}{more}): ingest them with --format or --mapping, or remove them "
-                "from the exports folder",
+                plural_message(
+                    "status.skipped_files",
+                    "%(num)s file matched no known export format and was not read "
+                    "(%(names)s): ingest it with --format or --mapping, or remove it from the "
+                    "exports folder",
+                    "%(num)s files matched no known export format and were not read "
+                    "(%(names)s): ingest them with --format or --mapping, or remove them from "
+                    "the exports folder",
+                    len(skipped),
+                    names=names,
+                ),
             )
         )
     if status.quarantined:
         warn(
             Alert(
                 "quarantine",
-                f"{status.quarantined} rows could not be read and are in quarantine "
-                "(`rse-adoption quarantine`)",
+                plural_message(
+                    "status.quarantine",
+                    "%(num)s row could not be read and is in quarantine "
+                    "(`rse-adoption quarantine`)",
+                    "%(num)s rows could not be read and are in quarantine "
+                    "(`rse-adoption quarantine`)",
+                    status.quarantined,
+                ),
             )
         )
     return status
@@ -145,28 +166,44 @@ def _data_alerts(
     latest_period = max((f["refresh_date"] for f in status.activity_periods), default=None)
     newest = max(filter(None, (status.last_day, latest_period)), default=None)
     if newest is None:
-        warn(Alert("no_data", "the store holds no events: run `rse-adoption ingest`"))
+        warn(
+            Alert(
+                "no_data",
+                Message("status.no_data", "the store holds no events: run `rse-adoption ingest`"),
+            )
+        )
     else:
         age = (today - date.fromisoformat(newest)).days
         if age > stale_data_days:
             warn(
                 Alert(
                     "stale_data",
-                    f"no activity after {newest} ({age} days ago; exports may have "
-                    "stopped arriving)",
+                    plural_message(
+                        "status.stale_data",
+                        "no activity after %(day)s (%(num)s day ago; exports may have stopped "
+                        "arriving)",
+                        "no activity after %(day)s (%(num)s days ago; exports may have stopped "
+                        "arriving)",
+                        age,
+                        day=date.fromisoformat(newest),
+                    ),
                 )
             )
     concealed = [f for f in status.activity_periods if f["concealed_rows"]]
     if concealed:
-        from .schema import CONCEALED_NAMES_FIX
-
         latest = concealed[0]
         warn(
             Alert(
                 "concealed_names",
-                f"{latest['source_format']} activity of {latest['refresh_date']} has "
-                f"{latest['concealed_rows']} concealed user names: those people cannot be "
-                f"joined to the directory or to sites. {CONCEALED_NAMES_FIX}",
+                Message(
+                    "status.concealed_names",
+                    "%(format)s activity of %(day)s has %(people)s concealed user names: those "
+                    "people cannot be joined to the directory or to sites. %(fix)s",
+                    format=latest["source_format"],
+                    day=date.fromisoformat(latest["refresh_date"]),
+                    people=int(latest["concealed_rows"]),
+                    fix=CONCEALED_NAMES_FIX,
+                ),
             )
         )
 
@@ -176,22 +213,40 @@ def _m365_alerts(status: Status, warn: Callable[[Alert], None]) -> None:
     for fetched in status.m365:
         if fetched["missing_days"]:
             missing = fetched["missing_days"]
+            days = tuple(date.fromisoformat(d) for d in missing[:5])
             warn(
                 Alert(
                     "m365_gap",
-                    f"{fetched['report']}: {len(missing)} day(s) missing up to "
-                    f"{fetched['last_day']} ({', '.join(missing[:5])}"
-                    f"{', …' if len(missing) > 5 else ''}): run `rse-adoption fetch m365` "
-                    f"before they leave Microsoft's {HORIZON_DAYS}-day range",
+                    plural_message(
+                        "status.m365_gap",
+                        "%(report)s: %(num)s day missing up to %(day)s (%(days)s%(more)s): run "
+                        "`rse-adoption fetch m365` before it leaves Microsoft's "
+                        "%(horizon)s-day range",
+                        "%(report)s: %(num)s days missing up to %(day)s (%(days)s%(more)s): run "
+                        "`rse-adoption fetch m365` before they leave Microsoft's "
+                        "%(horizon)s-day range",
+                        len(missing),
+                        report=fetched["report"],
+                        day=date.fromisoformat(fetched["last_day"]),
+                        days=days,
+                        more=", …" if len(missing) > 5 else "",
+                        horizon=HORIZON_DAYS,
+                    ),
                 )
             )
         if fetched["stale"]:
             warn(
                 Alert(
                     "m365_stale",
-                    f"{fetched['report']}: nothing fetched after {fetched['last_day']}: is "
-                    "`rse-adoption fetch m365` still running (and allowed, exit 77)? Days "
-                    f"older than {HORIZON_DAYS} are lost for good",
+                    Message(
+                        "status.m365_stale",
+                        "%(report)s: nothing fetched after %(day)s: is `rse-adoption fetch "
+                        "m365` still running (and allowed, exit 77)? Days older than "
+                        "%(horizon)s are lost for good",
+                        report=fetched["report"],
+                        day=date.fromisoformat(fetched["last_day"]),
+                        horizon=HORIZON_DAYS,
+                    ),
                 )
             )
 
@@ -203,9 +258,15 @@ def _slack_alerts(status: Status, today: date, warn: Callable[[Alert], None]) ->
         warn(
             Alert(
                 "slack_stale",
-                f"Slack: no message fetched after {quiet_since} in any of {len(status.slack)} "
-                "channel(s): is `rse-adoption fetch slack` still running (and allowed, exit "
-                "77)?",
+                plural_message(
+                    "status.slack_stale",
+                    "Slack: no message fetched after %(day)s in its one channel: is "
+                    "`rse-adoption fetch slack` still running (and allowed, exit 77)?",
+                    "Slack: no message fetched after %(day)s in any of %(num)s channels: is "
+                    "`rse-adoption fetch slack` still running (and allowed, exit 77)?",
+                    len(status.slack),
+                    day=date.fromisoformat(quiet_since),
+                ),
             )
         )
 
@@ -218,8 +279,11 @@ def _directory_alerts(
         warn(
             Alert(
                 "no_directory",
-                "no employee directory is loaded: headcounts come from activity and overstate "
-                "every share (`rse-adoption directory FILE`)",
+                Message(
+                    "status.no_directory",
+                    "no employee directory is loaded: headcounts come from activity and "
+                    "overstate every share (`rse-adoption directory FILE`)",
+                ),
             )
         )
     else:
@@ -229,8 +293,15 @@ def _directory_alerts(
             warn(
                 Alert(
                     "stale_directory",
-                    f"the directory was loaded on {loaded} ({age} days ago): hires, leavers "
-                    "and moves since then are not counted",
+                    plural_message(
+                        "status.stale_directory",
+                        "the directory was loaded on %(day)s (%(num)s day ago): hires, leavers "
+                        "and moves since then are not counted",
+                        "the directory was loaded on %(day)s (%(num)s days ago): hires, leavers "
+                        "and moves since then are not counted",
+                        age,
+                        day=loaded,
+                    ),
                 )
             )
 
@@ -257,8 +328,14 @@ def _quiet_sites(settings: Settings) -> list[Alert]:
         alerts.append(
             Alert(
                 "site_without_activity",
-                f"{site}: no activity from {window.start} to {window.as_of} "
-                f"among its {people} people",
+                Message(
+                    "status.site_without_activity",
+                    "%(site)s: no activity from %(start)s to %(end)s among its %(people)s people",
+                    site=site,
+                    start=window.start,
+                    end=window.as_of,
+                    people=people,
+                ),
             )
         )
     return alerts

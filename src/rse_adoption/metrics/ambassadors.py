@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
+from ..messages import Message, plural_message
 from ..model import AmbassadorEffect, Ambassadors, AmbassadorSite, GroupFigures
 from ..privacy import Disclosure, is_suppressed
 from .context import Context
@@ -139,7 +140,12 @@ def difference_in_differences(
     for site, start in sorted(starts.items()):
         if start not in position:
             per_site[site] = _not_estimable(
-                "its first ambassador started outside the weeks with data", 1, 0
+                Message(
+                    "ambassador_effect.start_outside_data",
+                    "its first ambassador started outside the weeks with data",
+                ),
+                1,
+                0,
             )
             continue
         i = position[start]
@@ -150,11 +156,18 @@ def difference_in_differences(
         )
         if k < MIN_EFFECT_WEEKS or not comparison:
             why = (
-                f"fewer than {MIN_EFFECT_WEEKS} weeks of data on each side of its first "
-                "ambassador's start"
+                Message(
+                    "ambassador_effect.too_few_weeks",
+                    "fewer than %(weeks)s weeks of data on each side of its first "
+                    "ambassador's start",
+                    weeks=MIN_EFFECT_WEEKS,
+                )
                 if k < MIN_EFFECT_WEEKS
-                else "no site without ambassadors (or not yet with them) to compare with "
-                "over its weeks"
+                else Message(
+                    "ambassador_effect.no_comparison",
+                    "no site without ambassadors (or not yet with them) to compare with "
+                    "over its weeks",
+                )
             )
             per_site[site] = _not_estimable(why, 1, len(comparison))
             continue
@@ -170,7 +183,10 @@ def difference_in_differences(
     between = float(np.var(estimates, ddof=1)) / n
     se = math.sqrt(between + (1 - 1 / n) * float(np.mean(shared)))
     if se == 0:
-        reason = "the sites' weekly shares do not vary: no interval can be given"
+        reason = Message(
+            "ambassador_effect.no_variation",
+            "the sites' weekly shares do not vary: no interval can be given",
+        )
         return _not_estimable(reason, n, len(used_controls)), per_site
     pooled = float(np.mean(estimates))
     return _effect(pooled, se, n, len(used_controls), min(used_k), _t(n - 1)), per_site
@@ -201,15 +217,25 @@ def _site_difference(
 
 def _pooled_reason(starts: dict[str, int], per_site: dict[str, AmbassadorEffect], n: int) -> str:
     if not starts:
-        return "no site has ambassadors with a start date"
+        return Message(
+            "ambassador_effect.no_start_dates", "no site has ambassadors with a start date"
+        )
     if n == 0:
         reasons = [e.reason for e in per_site.values() if e.reason]
-        return max(set(reasons), key=reasons.count) if reasons else "no estimable site"
-    return (
-        f"only {n} site{'s' if n > 1 else ''} with a first ambassador's start, "
-        f"{MIN_EFFECT_WEEKS} weeks of data on each side and a comparison site; a pooled "
-        f"figure needs at least {MIN_TREATED_SITES}: the spread between sites is its "
-        "uncertainty"
+        if reasons:
+            return max(set(reasons), key=reasons.count)
+        return Message("ambassador_effect.no_estimable_site", "no estimable site")
+    return plural_message(
+        "ambassador_effect.too_few_sites",
+        "only %(num)s site with a first ambassador's start, %(weeks)s weeks of data on each "
+        "side and a comparison site; a pooled figure needs at least %(minimum)s: the spread "
+        "between sites is its uncertainty",
+        "only %(num)s sites with a first ambassador's start, %(weeks)s weeks of data on each "
+        "side and a comparison site; a pooled figure needs at least %(minimum)s: the spread "
+        "between sites is its uncertainty",
+        n,
+        weeks=MIN_EFFECT_WEEKS,
+        minimum=MIN_TREATED_SITES,
     )
 
 

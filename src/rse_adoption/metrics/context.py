@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from .. import store
 from ..config import Settings
 from ..errors import DataError, NoInputError
+from ..messages import CONCEALED_NAMES_FIX, Message, Param
 from ..model import GroupFigures
 from . import engine, grain, segments, sites
 from .engine import Connection
@@ -122,10 +123,13 @@ def prepare(
     weekly = not (cover.grain == "period" and weekly_start is None)  # as Context.weekly
     if not weekly:
         notes.append(
-            "No weekly detail at this grain (one period equal to the window): the weekly "
-            "series, the forecast, habit and the ambassador effect need events, one-day "
-            "periods for every day of the window (`fetch m365`), or seven-day periods ending "
-            'on each of its Sundays (docs/metrics.md, "Grain").'
+            Message(
+                "grain.no_weekly_detail",
+                "No weekly detail at this grain (one period equal to the window): the weekly "
+                "series, the forecast, habit and the ambassador effect need events, one-day "
+                "periods for every day of the window (`fetch m365`), or seven-day periods "
+                'ending on each of its Sundays (docs/metrics.md, "Grain").',
+            )
         )
     groups, totals = _site_figures(con, settings, window, site_names, weekly)
     look = _lookback(settings, manifest, window)
@@ -145,7 +149,14 @@ def prepare(
         look.monday0,
     )
     if last_day is not None and window.as_of > last_day:
-        notes.append(f"as_of {window.as_of} is after the last day with events ({last_day}).")
+        notes.append(
+            Message(
+                "window.after_last_day",
+                "as_of %(as_of)s is after the last day with events (%(last_day)s).",
+                as_of=window.as_of,
+                last_day=last_day,
+            )
+        )
     return Context(
         con=con,
         settings=settings,
@@ -172,17 +183,36 @@ def _grain_notes(cover: grain.Coverage, window: Window) -> list[str]:
         names = ", ".join(sorted(f for f, g in cover.formats.items() if g == used))
         if not names:
             continue
+        values: dict[str, Param] = {"formats": names, "days": window.days, "end": window.as_of}
         if used == "period":
             notes.append(
-                f"Includes per-person activity counts of {names} for the {window.days} days "
-                f"ending {window.as_of} (no weekly detail: they count in the window's "
-                "segments, not in the weekly series)."
+                Message(
+                    "grain.period_used",
+                    "Includes per-person activity counts of %(formats)s for the %(days)s days "
+                    "ending %(end)s (no weekly detail: they count in the window's segments, "
+                    "not in the weekly series).",
+                    **values,
+                )
+            )
+        elif used == "day":
+            notes.append(
+                Message(
+                    "grain.days_used",
+                    "Includes per-person activity counts of %(formats)s for each day of the "
+                    "%(days)s days ending %(end)s: they count in the window's segments and in "
+                    "its weekly detail.",
+                    **values,
+                )
             )
         else:
             notes.append(
-                f"Includes per-person activity counts of {names} for each "
-                f"{'day' if used == 'day' else 'ISO week'} of the {window.days} days ending "
-                f"{window.as_of}: they count in the window's segments and in its weekly detail."
+                Message(
+                    "grain.weeks_used",
+                    "Includes per-person activity counts of %(formats)s for each ISO week of "
+                    "the %(days)s days ending %(end)s: they count in the window's segments and "
+                    "in its weekly detail.",
+                    **values,
+                )
             )
     return notes + list(cover.notes)
 
@@ -225,10 +255,13 @@ def _periods_used(
                 f"on them, use {supported_windows(manifest)}"
             )
         notes.append(
-            "Activity periods (Microsoft 365, Slack analytics) count only in a report whose "
-            "window is exactly their period, or whose every day (or ISO week) they cover; "
-            f"this one uses events only. Windows they "
-            f"support: {supported_windows(manifest)}."
+            Message(
+                "grain.periods_unused",
+                "Activity periods (Microsoft 365, Slack analytics) count only in a report "
+                "whose window is exactly their period, or whose every day (or ISO week) they "
+                "cover; this one uses events only. Windows they support: %(windows)s.",
+                windows=supported_windows(manifest),
+            )
         )
     return used
 
@@ -239,14 +272,16 @@ def _note_concealed_names(con: Connection, manifest: store.Manifest, notes: list
     concealed, concealed_joined = segments.concealed_people(con)
     if not concealed:
         return
-    # here only: schema.py loads pyarrow (0.08 s), which a report needs for nothing else
-    from ..schema import CONCEALED_NAMES_FIX
-
     if not manifest.directory:
         notes.append(
-            f"{concealed} people of the Microsoft 365 reports have concealed names "
-            "(32-character hashes): they count in '(no site)', so only organisation-wide "
-            f"figures are possible. {CONCEALED_NAMES_FIX}"
+            Message(
+                "concealed_names.no_directory",
+                "%(people)s people of the Microsoft 365 reports have concealed names "
+                "(32-character hashes): they count in '(no site)', so only organisation-wide "
+                "figures are possible. %(fix)s",
+                people=concealed,
+                fix=CONCEALED_NAMES_FIX,
+            )
         )
     elif not concealed_joined:
         message = (
@@ -257,7 +292,16 @@ def _note_concealed_names(con: Connection, manifest: store.Manifest, notes: list
             raise DataError(
                 f"{message}: every site would show zero contributors. {CONCEALED_NAMES_FIX}"
             )
-        notes.append(f"{message}; they count as unlisted people, in no site. {CONCEALED_NAMES_FIX}")
+        notes.append(
+            Message(
+                "concealed_names.unmatched",
+                "%(people)s people of the Microsoft 365 reports have concealed names "
+                "(32-character hashes), which nothing in the directory matches; they count "
+                "as unlisted people, in no site. %(fix)s",
+                people=concealed,
+                fix=CONCEALED_NAMES_FIX,
+            )
+        )
 
 
 def _site_figures(
@@ -325,8 +369,12 @@ def _create_person_segments(
         )
         if profiled:
             notes.append(
-                f"{profiled} people missing from the directory are counted at the location "
-                "their Yammer profile (Users.csv) gives."
+                Message(
+                    "headcount.yammer_profiles",
+                    "%(people)s people missing from the directory are counted at the "
+                    "location their Yammer profile (Users.csv) gives.",
+                    people=profiled,
+                )
             )
     else:
         history = [
@@ -346,8 +394,11 @@ def _create_person_segments(
         )
         headcount_source = "activity"
         notes.append(
-            "No employee directory is loaded: each site's headcount is the people seen in "
-            "its events up to as_of, so people who never used the network are missing."
+            Message(
+                "headcount.no_directory",
+                "No employee directory is loaded: each site's headcount is the people seen "
+                "in its events up to as_of, so people who never used the network are missing.",
+            )
         )
     segments.apply_site_aliases(con, settings.site_aliases)
     segments.create_person_weeks(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from ..messages import N_, Message, Param
 from ..store import Manifest
 from .segments import Window
 
@@ -106,7 +107,7 @@ def _format_grain(
     """(grain, its entries) for one format, the finest that fits; a note for each finer
     grain whose periods in the window leave gaps (the report falls back to a coarser grain
     or to nothing)."""
-    gaps: list[str] = []
+    gaps: list[tuple[str, list[date]]] = []
     for grain, days in TILE_DAYS.items():
         held = {f["refresh_date"]: f for f in entries if int(f["period_days"]) == days}
         ends = tile_ends(grain, window)
@@ -114,27 +115,65 @@ def _format_grain(
             continue
         missing = [d for d in ends if d.isoformat() not in held]
         if not missing:
-            notes += [f"{gap}, so its seven-day periods are used." for gap in gaps]
+            notes += [_gap_note(source_format, g, m, window, "weeks_used") for g, m in gaps]
             return grain, sorted(held.values(), key=lambda f: f["refresh_date"])
         if len(missing) < len(ends):
-            gaps.append(_gap_text(source_format, grain, missing, window))
+            gaps.append((grain, missing))
     exact = [
         f
         for f in entries
         if int(f["period_days"]) == window.days and f["refresh_date"] == window.as_of.isoformat()
     ]
-    notes += [f"{gap}, so they give no weekly detail." if exact else f"{gap}." for gap in gaps]
+    then = "no_weekly_detail" if exact else "nothing"
+    notes += [_gap_note(source_format, g, m, window, then) for g, m in gaps]
     return ("period", exact) if exact else None
 
 
-def _gap_text(source_format: str, grain: str, missing: list[date], window: Window) -> str:
-    what = "one-day periods" if grain == "day" else "seven-day periods ending on Sundays"
-    shown = ", ".join(d.isoformat() for d in missing[:SHOWN_MISSING])
-    more = f" and {len(missing) - SHOWN_MISSING} more" if len(missing) > SHOWN_MISSING else ""
-    unit = "day" if grain == "day" else "week ending"
-    return (
-        f"The {source_format} {what} do not cover the {window.days} days ending "
-        f"{window.as_of}: missing the {unit} {shown}{more}"
+#: What a gap in the finer periods leaves: (grain, consequence) -> (code, template).
+_GAP_NOTES = {
+    ("day", "weeks_used"): N_(
+        "The %(format)s one-day periods do not cover the %(days)s days ending %(end)s: "
+        "missing the day %(missing)s, so its seven-day periods are used."
+    ),
+    ("day", "no_weekly_detail"): N_(
+        "The %(format)s one-day periods do not cover the %(days)s days ending %(end)s: "
+        "missing the day %(missing)s, so they give no weekly detail."
+    ),
+    ("day", "nothing"): N_(
+        "The %(format)s one-day periods do not cover the %(days)s days ending %(end)s: "
+        "missing the day %(missing)s."
+    ),
+    ("week", "no_weekly_detail"): N_(
+        "The %(format)s seven-day periods ending on Sundays do not cover the %(days)s days "
+        "ending %(end)s: missing the week ending %(missing)s, so they give no weekly detail."
+    ),
+    ("week", "nothing"): N_(
+        "The %(format)s seven-day periods ending on Sundays do not cover the %(days)s days "
+        "ending %(end)s: missing the week ending %(missing)s."
+    ),
+}
+
+
+def _gap_note(
+    source_format: str, grain: str, missing: list[date], window: Window, then: str
+) -> Message:
+    """Which of the window's days (or weeks) `source_format`'s `grain` periods lack, and
+    what the report does instead (`then`)."""
+    shown: Param = tuple(missing[:SHOWN_MISSING])
+    if len(missing) > SHOWN_MISSING:
+        shown = Message(
+            "grain.missing_more",
+            N_("%(shown)s and %(more)s more"),
+            shown=shown,
+            more=len(missing) - SHOWN_MISSING,
+        )
+    return Message(
+        f"grain.gap.{grain}.{then}",
+        _GAP_NOTES[grain, then],
+        format=source_format,
+        days=window.days,
+        end=window.as_of,
+        missing=shown,
     )
 
 

@@ -15,14 +15,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..messages import Message
 from ..model import Interactions
 from ..privacy import Disclosure, hides
 from .context import Context
 from .engine import Connection
 
-NO_TARGET = (
+NO_TARGET = Message(
+    "interactions.no_target",
     "no event of the window names a target person (the export does not say whose content "
-    "a reply or reaction answers): interactions between sites cannot be counted"
+    "a reply or reaction answers): interactions between sites cannot be counted",
 )
 
 

@@ -27,6 +27,7 @@ from datetime import timedelta
 from typing import Any
 
 from .. import store
+from ..messages import Message
 from ..model import PreviousFigures
 from ..privacy import Disclosure
 from . import segments
@@ -221,10 +222,14 @@ def site_figures(ctx: Context) -> tuple[dict[str | None, dict[str, Any]], list[s
         if partial:
             fields["lost_contributors"] = fields["returning_contributors"] = None
         out[group] = fields
-    notes = []
+    notes: list[str] = []
     if partial and shown:
         notes.append(
-            f"The stored events begin after the previous window's first day ({before.start}): "
-            "lost and returning contributors and the previous window's figures are null."
+            Message(
+                "movement.partial_history",
+                "The stored events begin after the previous window's first day (%(day)s): "
+                "lost and returning contributors and the previous window's figures are null.",
+                day=before.start,
+            )
         )
     return out, notes

@@ -24,6 +24,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from ..messages import Message
 from ..model import PERSONAS, SitePersonas
 from ..privacy import Disclosure
 from .context import Context
@@ -131,9 +132,10 @@ def section(ctx: Context) -> dict[str, Any]:
     if not any_target:
         return {
             "personas": (),
-            "personas_reason": (
+            "personas_reason": Message(
+                "personas.no_target",
                 "no event of the window names a target person (the export does not say whose "
-                "content a reaction or reply answers): nobody can be seen to receive anything"
+                "content a reaction or reply answers): nobody can be seen to receive anything",
             ),
         }
     published = publish(

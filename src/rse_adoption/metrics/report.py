@@ -19,6 +19,7 @@ import duckdb
 from .. import store
 from ..config import Settings
 from ..errors import StoreIOError
+from ..messages import Message
 from ..model import ActivityPeriod, GroupFigures, Interactions, Report
 from . import (
     ambassadors,
@@ -96,7 +97,9 @@ def _peers(
             "concentration": spread.get(group),
         }
     if matrix.reason:
-        notes.append(f"Interactions: {matrix.reason}.")
+        notes.append(
+            Message("interactions.note", "Interactions: %(reason)s.", reason=matrix.reason)
+        )
     return peers, matrix, notes
 
 

@@ -14,7 +14,7 @@ from rich.text import Text
 from ..model import Community, Report
 from .csv_report import write_csv
 from .i18n import ENGLISH, Language
-from .phrases import phrase
+from .statuses import trend_name
 from .terminal import count, sparkline
 
 FIELDS = (
@@ -155,7 +155,7 @@ def site_table(report: Report, site: str | None, tr: Language = ENGLISH) -> Tabl
             count(c.replies, tr),
             _pct(c.answered_share, tr),
             sparkline(list(c.weekly_active or ())),
-            phrase(c.trend or "", tr),
+            trend_name(c.trend, tr),
         )
     return result
 
@@ -171,5 +171,5 @@ def render_html(report: Report, tr: Language = ENGLISH) -> str:
         num=lambda value: tr.number(value),
         decimal=lambda value, decimals: tr.decimal(value, decimals),
         date=tr.iso_day,
-        trend=lambda text: phrase(text or "", tr),
+        trend=lambda text: trend_name(text, tr),
     )

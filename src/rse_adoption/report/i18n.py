@@ -18,17 +18,14 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from ..messages import N_ as N_  # the one marker, re-exported for the renderers
+
 #: The languages a rendering can be in; the first is the default (docs/operations.md).
 LANGUAGES: tuple[str, ...] = ("en", "fr")
 DOMAIN = "rse_adoption"
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 #: Babel's locale of each language: plain `en` (CLDR's "Sep", "Oct") and `fr` (France).
 BABEL_LOCALES = {"en": "en", "fr": "fr_FR"}
-
-
-def N_(message: str) -> str:
-    """Marks `message` for extraction into the catalogue; translated where it is shown."""
-    return message
 
 
 def _babel_locale(code: str) -> str:

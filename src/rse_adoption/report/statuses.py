@@ -25,6 +25,12 @@ PERSONA_NAMES = {
     "broadcaster": N_("broadcaster"),
     "engager": N_("engager"),
 }
+#: A community's weekly trend (metrics/communities.py).
+TREND_NAMES = {
+    "rising": N_("rising"),
+    "falling": N_("falling"),
+    "steady": N_("steady"),
+}
 #: model.TOTALS_NAME, the totals' row of every table.
 ALL_SITES = N_("All sites shown")
 
@@ -40,3 +46,10 @@ def segment_name(segment: str, tr: Language) -> str:
 
 def persona_name(persona: str, tr: Language) -> str:
     return tr._(PERSONA_NAMES[persona]) if persona in PERSONA_NAMES else persona
+
+
+def trend_name(trend: str | None, tr: Language) -> str:
+    """`rising` → `en hausse`; "" without a trend."""
+    if not trend:
+        return ""
+    return tr._(TREND_NAMES[trend]) if trend in TREND_NAMES else trend
