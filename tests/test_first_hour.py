@@ -163,3 +163,28 @@ def test_make_demo_installs_the_package_without_the_dev_tools() -> None:
     assert "install" not in demo.split(":", 1)[1].split() and ".demo-installed" in demo
     recipe = makefile.split("$(VENV)/.demo-installed: pyproject.toml", 1)[1].split("\n\n", 1)[0]
     assert "pip install --quiet -e .\n" in recipe + "\n" and "[dev]" not in recipe
+
+
+def test_the_terminal_report_fits_80_100_and_150_columns(
+    demo: dict[str, Path], cli, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Piped output follows COLUMNS; every column stays whole (nothing cut with "…"); the
+    key columns (site, contributors, share, status, forecast) are in the first table."""
+    from rich.cells import cell_len
+
+    for lang in ("en", "fr"):
+        for width in (80, 100, 150):
+            monkeypatch.setenv("COLUMNS", str(width))
+            text = cli("report", "--data-dir", demo["data"], "--lang", lang).stdout
+            lines = text.splitlines()
+            assert max(cell_len(line) for line in lines) <= width, (lang, width)
+            assert not any("…" in line for line in lines), (lang, width)
+            first = text.split("┗")[0] if "┗" in text else text.split("└")[0]
+            share, lyon = ("Share", "14.1%") if lang == "en" else ("Part", "14,1\u00a0%")
+            assert share in first and lyon in first and ("tipping" in first or "bascule" in first)
+            assert "Dec 2026" in first or "décembre 2026" in first  # Lyon's forecast
+            for amb in ("Amb.",):  # moved, never lost
+                assert amb in text
+    monkeypatch.setenv("COLUMNS", "150")
+    wide = cli("report", "--data-dir", demo["data"]).stdout
+    assert wide.count("┏") == 1  # at 150 columns, one table holds everything

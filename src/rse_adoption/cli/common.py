@@ -83,15 +83,22 @@ LangOption = Annotated[
 ]
 
 
+#: The width of output that goes to a file, a pipe or cron mail, unless COLUMNS says.
+PIPED_WIDTH = 160
+
+
 def console(stderr: bool = False) -> Console:
-    """A console that does not wrap at 80 columns when output goes to a file or cron mail.
-    Markup is off: file, site and community names are the users' own text, and
-    `export [draft].csv` must print as itself (styles come from Text and style=)."""
+    """A console as wide as the terminal; when output goes to a file, a pipe or cron mail,
+    as wide as $COLUMNS says, else PIPED_WIDTH (not rich's 80). Markup is off: file, site
+    and community names are the users' own text, and `export [draft].csv` must print as
+    itself (styles come from Text and style=)."""
     from rich.console import Console
 
     made = Console(stderr=stderr, markup=False)
     if not made.is_terminal:
-        made = Console(stderr=stderr, width=160, markup=False)
+        columns = os.environ.get("COLUMNS", "")
+        width = int(columns) if columns.isdigit() and int(columns) > 0 else PIPED_WIDTH
+        made = Console(stderr=stderr, width=width, markup=False)
     return made
 
 

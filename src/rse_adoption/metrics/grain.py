@@ -167,8 +167,9 @@ def _gap_note(
             shown=shown,
             more=len(missing) - SHOWN_MISSING,
         )
+    code = f"grain.gap.{grain}.{then}"
     return Message(
-        f"grain.gap.{grain}.{then}",
+        code,
         _GAP_NOTES[grain, then],
         format=source_format,
         days=window.days,

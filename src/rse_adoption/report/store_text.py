@@ -39,7 +39,7 @@ def status_text(status: Status, lang: str = "en") -> str:
             tr._(
                 "%(files)s ingested, last on %(when)s",
                 files=status.files,
-                when=status.last_ingest or tr._("never"),
+                when=tr.instant(status.last_ingest) if status.last_ingest else tr._("never"),
             ),
         ),
         line(tr._("quarantined"), tr._("%(rows)s rows", rows=tr.number(status.quarantined, ","))),
@@ -49,7 +49,7 @@ def status_text(status: Status, lang: str = "en") -> str:
                 "%(rows)s people from %(file)s, loaded %(when)s",
                 rows=tr.number(directory["rows"], ","),
                 file=directory["source_file"],
-                when=directory["loaded_at"],
+                when=tr.instant(directory["loaded_at"]),
             )
             if directory
             else tr._("none loaded"),
@@ -74,7 +74,7 @@ def status_text(status: Status, lang: str = "en") -> str:
             tr._(
                 "#%(channel)s: last message %(when)s, fetched %(day)s",
                 channel=c["channel"],
-                when=c["last_message"],
+                when=tr.instant(c["last_message"]) if c["last_message"] else "—",
                 day=tr.iso_day(c["fetched_on"], str(c["fetched_on"])),
             ),
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.cells import cell_len
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
@@ -78,67 +79,139 @@ def headcount_source(report: Report, tr: Language) -> str:
     return names.get(report.headcount_source, report.headcount_source)
 
 
-def overview(report: Report, tr: Language = ENGLISH) -> Table:
+#: Columns that always stay in the overview, whatever the width: who, how many contribute,
+#: their share, the status and when the site tips.
+KEY_COLUMNS = ("site", "contributors", "share", "status", "forecast")
+#: The forecast's column wraps its phrase (`≈ Dec 2026 (Dec 2026 – later)`) down to this.
+FORECAST_MIN_WIDTH = 16
+#: The others, the most useful first: when the terminal is too narrow for all of them, the
+#: last ones move to a second table (site + those columns) under the first.
+OPTIONAL_COLUMNS = ("headcount", "progress", "change", "active", "ambassadors")
+
+
+def _columns(report: Report, tr: Language) -> dict[str, tuple[str, dict[str, object]]]:
+    """Each column's header and rich options, by key."""
     low, high = tr.percent(report.tipping_low, 0), tr.percent(report.tipping_high, 0)
-    table = Table(
-        title=tr._(
-            "Contributors by site — window %(start)s → %(end)s (%(days)s days)",
-            start=tr.short_date(report.window_start),
-            end=tr.short_date(report.as_of),
-            days=report.window_days,
-        ),
-        caption=tr._(
-            "Tipping band %(low)s–%(high)s of headcount (¦ and | on the bar). Headcount: "
-            "%(source)s. Sites under %(min)s people are hidden.",
-            low=low,
-            high=high,
-            source=headcount_source(report, tr),
-            min=report.min_group_size,
-        ),
-    )
-    table.add_column(tr._("Site"), no_wrap=True, min_width=12)
-    for name in (tr._("Headcount"), tr._("Active"), tr._("Contrib."), tr._("Share")):
-        table.add_column(name, justify="right", no_wrap=True)
-    table.add_column(tr._("Progress (¦%(low)s |%(high)s)", low=low, high=high), no_wrap=True)
-    table.add_column(tr._("Status"), no_wrap=True)
-    table.add_column(tr._("Amb."), justify="right", no_wrap=True)
-    table.add_column(tr._("%(high)s expected", high=high))
-    table.add_column(tr._("vs previous"), no_wrap=True)
-    for g in sorted(report.sites, key=lambda g: (g.suppressed, -(g.progress or 0), g.site or "")):
-        _add_row(table, g, Text(g.site or ""), report, tr)
-    table.add_section()
-    _add_row(table, report.totals, Text(tr._(ALL_SITES), style="bold"), report, tr)
+    right: dict[str, object] = {"justify": "right", "no_wrap": True}
+    return {
+        "site": (tr._("Site"), {"no_wrap": True, "min_width": 12}),
+        "headcount": (tr._("Headcount"), right),
+        "active": (tr._("Active"), right),
+        "contributors": (tr._("Contrib."), right),
+        "share": (tr._("Share"), right),
+        "progress": (tr._("Progress (¦%(low)s |%(high)s)", low=low, high=high), {"no_wrap": True}),
+        "status": (tr._("Status"), {"no_wrap": True}),
+        "ambassadors": (tr._("Amb."), right),
+        "forecast": (tr._("%(high)s expected", high=high), {"min_width": FORECAST_MIN_WIDTH}),
+        "change": (tr._("vs previous"), {"no_wrap": True}),
+    }
+
+
+def _cells(g: GroupFigures, label: Text, report: Report, tr: Language) -> dict[str, Text | str]:
+    """A site's (or the totals') cells, by column key."""
+    if g.suppressed:
+        return {
+            "site": label,
+            "headcount": Text(f"< {report.min_group_size}", style="dim"),
+            "status": Text(tr._("hidden"), style="dim"),
+        }
+    assert g.segments is not None and g.contributor_share is not None
+    return {
+        "site": label,
+        "headcount": tr.number(g.headcount),
+        "active": tr.number(g.active_users),
+        "contributors": tr.number(g.segments.contributor),
+        "share": _pct(g.contributor_share, tr),
+        "progress": progress_bar(g.contributor_share, report.tipping_low, report.tipping_high),
+        "status": _status(g, tr),
+        "ambassadors": tr.number(g.ambassadors),
+        "forecast": forecast_phrase(g.forecast, tr=tr),
+        "change": _change(g.change_points, tr),
+    }
+
+
+def _table(
+    report: Report,
+    tr: Language,
+    keys: Sequence[str],
+    rows: list[dict[str, Text | str]],
+    **kw: object,
+) -> Table:
+    table = Table(**kw)  # type: ignore[arg-type]
+    columns = _columns(report, tr)
+    for key in keys:
+        header, options = columns[key]
+        table.add_column(header, **options)  # type: ignore[arg-type]
+    for i, cells in enumerate(rows):
+        if i == len(rows) - 1:
+            table.add_section()  # the totals
+        table.add_row(*(cells.get(key, "") for key in keys))
     return table
 
 
-def _add_row(table: Table, g: GroupFigures, label: Text, report: Report, tr: Language) -> None:
-    if g.suppressed:
-        table.add_row(
-            label,
-            Text(f"< {report.min_group_size}", style="dim"),
-            "",
-            "",
-            "",
-            "",
-            Text(tr._("hidden"), style="dim"),
-            "",
-            "",
-            "",
-        )
-        return
-    assert g.segments is not None and g.contributor_share is not None
-    table.add_row(
-        label,
-        tr.number(g.headcount),
-        tr.number(g.active_users),
-        tr.number(g.segments.contributor),
-        _pct(g.contributor_share, tr),
-        progress_bar(g.contributor_share, report.tipping_low, report.tipping_high),
-        _status(g, tr),
-        tr.number(g.ambassadors),
-        forecast_phrase(g.forecast, tr=tr),
-        _change(g.change_points, tr),
+def _plain(cell: Text | str) -> str:
+    return cell.plain if isinstance(cell, Text) else cell
+
+
+def overview(report: Report, tr: Language = ENGLISH, width: int | None = None) -> list[Table]:
+    """The sites' table, laid out for `width` columns (None: every column in one table).
+    The key columns (KEY_COLUMNS) always stay; optional ones that do not fit move, in
+    OPTIONAL_COLUMNS' order kept, to a second table with the sites' names."""
+    low, high = tr.percent(report.tipping_low, 0), tr.percent(report.tipping_high, 0)
+    title = tr._(
+        "Contributors by site — window %(start)s → %(end)s (%(days)s days)",
+        start=tr.short_date(report.window_start),
+        end=tr.short_date(report.as_of),
+        days=report.window_days,
     )
+    caption = tr._(
+        "Tipping band %(low)s–%(high)s of headcount (¦ and | on the bar). Headcount: "
+        "%(source)s. Sites under %(min)s people are hidden.",
+        low=low,
+        high=high,
+        source=headcount_source(report, tr),
+        min=report.min_group_size,
+    )
+    ordered = sorted(report.sites, key=lambda g: (g.suppressed, -(g.progress or 0), g.site or ""))
+    rows = [_cells(g, Text(g.site or ""), report, tr) for g in ordered]
+    rows.append(_cells(report.totals, Text(tr._(ALL_SITES), style="bold"), report, tr))
+    everything = ("site", "headcount", "active", "contributors", "share", "progress", "status")
+    everything += ("ambassadors", "forecast", "change")
+
+    def layout(kept: Sequence[str]) -> list[str]:
+        return [k for k in everything if k in KEY_COLUMNS or k in kept]
+
+    headers = {key: header for key, (header, _) in _columns(report, tr).items()}
+
+    def needed(key: str) -> int:
+        """A column's width: its widest cell or header, the forecast's wrapped to its
+        minimum (it alone wraps)."""
+        if key == "forecast":
+            return FORECAST_MIN_WIDTH
+        texts = [headers[key], *(_plain(row.get(key, "")) for row in rows)]
+        return max(cell_len(text) for text in texts)
+
+    def fits(keys: Sequence[str]) -> bool:
+        """A table of `keys` fits `width`: each column, its padding (2) and its border (1),
+        and the last border."""
+        return width is None or sum(needed(k) + 3 for k in keys) + 1 <= width
+
+    kept = list(OPTIONAL_COLUMNS)
+    while kept and not fits(layout(kept)):
+        kept.pop()
+    tables = [_table(report, tr, layout(kept), rows, title=title, caption=caption)]
+    moved = [k for k in OPTIONAL_COLUMNS if k not in kept]
+    while moved:  # the rest, in as few tables (each with the sites' names) as fit
+        taken = [moved[0]]
+        for key in moved[1:]:
+            if fits(["site", *taken, key]):
+                taken.append(key)
+        order = [k for k in everything if k in taken]
+        tables.append(
+            _table(report, tr, ["site", *order], rows, title=tr._("More figures by site"))
+        )
+        moved = [k for k in moved if k not in taken]
+    return tables
 
 
 def _change(points: float | None, tr: Language) -> Text:
@@ -248,7 +321,8 @@ def render(
     mismatch = directory_mismatch_warning(report, tr)
     if mismatch:
         console.print(Text(mismatch, style="bold red"))
-    console.print(overview(report, tr))
+    for table in overview(report, tr, console.width):
+        console.print(table)
     if details:
         for g in report.sites:
             console.print(detail(g, report, tr))
