@@ -82,6 +82,19 @@ def headcount_source(report: Report, tr: Language) -> str:
 #: Columns that always stay in the overview, whatever the width: who, how many contribute,
 #: their share, the status and when the site tips.
 KEY_COLUMNS = ("site", "contributors", "share", "status", "forecast")
+#: Every column, in the order a table shows those it has.
+EVERY_COLUMN = (
+    "site",
+    "headcount",
+    "active",
+    "contributors",
+    "share",
+    "progress",
+    "status",
+    "ambassadors",
+    "forecast",
+    "change",
+)
 #: The forecast's column wraps its phrase (`≈ Dec 2026 (Dec 2026 – later)`) down to this.
 FORECAST_MIN_WIDTH = 16
 #: The others, the most useful first: when the terminal is too narrow for all of them, the
@@ -175,11 +188,9 @@ def overview(report: Report, tr: Language = ENGLISH, width: int | None = None) -
     ordered = sorted(report.sites, key=lambda g: (g.suppressed, -(g.progress or 0), g.site or ""))
     rows = [_cells(g, Text(g.site or ""), report, tr) for g in ordered]
     rows.append(_cells(report.totals, Text(tr._(ALL_SITES), style="bold"), report, tr))
-    everything = ("site", "headcount", "active", "contributors", "share", "progress", "status")
-    everything += ("ambassadors", "forecast", "change")
 
     def layout(kept: Sequence[str]) -> list[str]:
-        return [k for k in everything if k in KEY_COLUMNS or k in kept]
+        return [k for k in EVERY_COLUMN if k in KEY_COLUMNS or k in kept]
 
     headers = {key: header for key, (header, _) in _columns(report, tr).items()}
 
@@ -206,7 +217,7 @@ def overview(report: Report, tr: Language = ENGLISH, width: int | None = None) -
         for key in moved[1:]:
             if fits(["site", *taken, key]):
                 taken.append(key)
-        order = [k for k in everything if k in taken]
+        order = [k for k in EVERY_COLUMN if k in taken]
         tables.append(
             _table(report, tr, ["site", *order], rows, title=tr._("More figures by site"))
         )
