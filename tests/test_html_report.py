@@ -19,7 +19,7 @@ from rse_adoption.model import GroupFigures, Report, Segments, WeekPoint
 from rse_adoption.report import charts
 from rse_adoption.report.html_report import render
 
-from .browser import chromium, screenshot
+from .browser import A4_WIDTH, chromium, overflow, screenshot
 from .conftest import write
 
 
@@ -273,3 +273,79 @@ def test_dollar_signs_in_site_names_are_not_read_as_mathematics() -> None:
     label = fig.axes[0].get_yticklabels()[0]
     assert label.get_text() == r"Sales \$EU\$ desk"  # shows as "Sales $EU$ desk"
     assert not cbook.is_math_text(label.get_text())
+
+
+def test_no_chart_text_is_cut_in_either_language(demo) -> None:  # type: ignore[no-untyped-def]
+    """Every title, label, legend and annotation of every chart lies inside its figure (a
+    French title is a third longer: "…zone de bascule 258–387 pe" was cut, issue 29)."""
+    from rse_adoption.api import open_store
+    from rse_adoption.report.i18n import language
+
+    report = open_store(demo["data"]).report().report
+    for lang in ("en", "fr"):
+        tr = language(lang)
+        figures = [
+            charts.progress_figure(report, tr),
+            charts.segments_figure(report, tr),
+            charts.pyramid_figure(report, tr),
+            charts.trend_figure(report.totals, report, compact=False, tr=tr),
+            *(charts.trend_figure(g, report, tr=tr) for g in report.sites if not g.suppressed),
+        ]
+        for fig in figures:
+            canvas = FigureCanvasAgg(fig)
+            canvas.draw()
+            frame = fig.bbox
+            renderer = canvas.get_renderer()
+            texts = [t for t in (fig._suptitle,) if t is not None]
+            for ax in fig.axes:
+                texts += [ax.title, ax._left_title, ax._right_title, *ax.texts]
+                texts += [ax.xaxis.label, ax.yaxis.label]
+                legend = ax.get_legend()
+                texts += legend.get_texts() if legend else []
+            for text in texts:
+                if not text.get_visible() or not text.get_text().strip():
+                    continue
+                box = text.get_window_extent(renderer)
+                inside = (
+                    box.x0 >= frame.x0 - 1
+                    and box.x1 <= frame.x1 + 1
+                    and box.y0 >= frame.y0 - 1
+                    and box.y1 <= frame.y1 + 1
+                )
+                assert inside, (lang, text.get_text())
+
+
+@pytest.mark.skipif(
+    chromium() is None and not os.environ.get("RSE_ADOPTION_REQUIRE_CHROMIUM"),
+    reason="Chromium is not installed (`make test` installs it)",
+)
+def test_pages_fit_a_1280_window_and_an_a4_page(tmp_path: Path, cli, demo) -> None:  # type: ignore[no-untyped-def]
+    """Nothing of the demo's pages, English and French, sticks out of a 1280-pixel window
+    or, with the print rules, of an A4 page (the peers' table of fifteen columns did)."""
+    pages = []
+    for lang in ("en", "fr"):
+        for command, extra in (
+            ("report", []),
+            ("report", ["--site", "Lyon", "--site", "Nantes"]),
+            ("communities", []),
+            ("ambassadors", []),
+            ("interactions", []),
+        ):
+            page = tmp_path / f"{command}-{lang}-{len(extra)}.html"
+            args = [command, "--data-dir", demo["data"], "--format", "html", "--lang", lang]
+            assert cli(*args, *extra, "--out", page).exit_code == 0
+            pages.append(page)
+    for page in pages:
+        assert overflow(page, 1280) == [], page.name
+        assert overflow(page, A4_WIDTH, print_rules=True) == [], page.name
+    screenshot(pages[1], tmp_path / "shot.png", 1280, 1600)  # and it is drawn
+
+
+def test_a_site_page_draws_its_trend_once(tmp_path: Path, cli, demo) -> None:  # type: ignore[no-untyped-def]
+    page = tmp_path / "lyon.html"
+    args = ["report", "--data-dir", demo["data"], "--format", "html", "--site", "Lyon"]
+    assert cli(*args, "--out", page).exit_code == 0
+    trends = [
+        img for img in soup_of(page).select("img") if "Weekly contributors" in img.get("alt", "")
+    ]
+    assert len(trends) == 1  # was three: the totals' (= Lyon), the small multiple, the page's

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from ..model import GroupFigures, Report
 from .i18n import ENGLISH, N_, Language
-from .statuses import ALL_SITES, status_label
+from .statuses import ALL_SITES, STATUS_SYMBOLS, status_label
 
 #: Segment colours, from no sign of use to contributing (Okabe-Ito blues, then orange).
 SEGMENT_COLOURS = {
@@ -53,9 +54,9 @@ class StatusStyle:
 
 
 STATUS_STYLES = {
-    "tipped": StatusStyle("#009E73", "▲", "tipped"),
-    "tipping": StatusStyle("#E69F00", "◆", "tipping"),
-    "below": StatusStyle("#D55E00", "●", "below"),
+    "tipped": StatusStyle("#009E73", STATUS_SYMBOLS["tipped"], "tipped"),
+    "tipping": StatusStyle("#E69F00", STATUS_SYMBOLS["tipping"], "tipping"),
+    "below": StatusStyle("#D55E00", STATUS_SYMBOLS["below"], "below"),
 }
 BAND_COLOUR = "#009E73"
 INK = "#222222"
@@ -79,20 +80,31 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "site"
 
 
+#: Characters per line of a large chart's title (its legend takes the right third).
+TITLE_WRAP = 64
+
+
 def _figure(width: float, height: float) -> Figure:
     fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     fig.set_facecolor("white")
     return fig
 
 
-def _style(ax: Axes, title: str | None = None) -> None:
+def _style(ax: Axes, title: str | None = None, wrap: int | None = None) -> None:
+    """The house style; `title` over the axes, on lines of at most `wrap` characters (a
+    French title is a third longer than the English one and must not be cut)."""
+    if title and wrap:
+        title = textwrap.fill(title, wrap, break_on_hyphens=False)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.spines["left"].set_color(MUTED)
     ax.spines["bottom"].set_color(MUTED)
     ax.tick_params(colors=INK, labelsize=8)
     if title:
-        ax.set_title(title, loc="left", fontsize=10, color=INK, fontweight="bold", fontname=FONT)
+        # wrap=True: matplotlib breaks the line where it would leave the figure
+        ax.set_title(
+            title, loc="left", fontsize=10, color=INK, fontweight="bold", fontname=FONT, wrap=True
+        )
 
 
 def _png(fig: Figure) -> bytes:
@@ -359,6 +371,7 @@ def trend_figure(
                 low=tr.number(round(low), chr(0x202F)),
                 high=tr.number(round(high), chr(0x202F)),
             ),
+            wrap=TITLE_WRAP,
         )
         ax.legend(fontsize=7.5, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return fig

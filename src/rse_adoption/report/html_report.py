@@ -193,23 +193,30 @@ def _site_page(g: GroupFigures, report: Report, tr: Language) -> dict[str, Any]:
     }
 
 
-def _chart_images(report: Report, shown: list[GroupFigures], tr: Language) -> dict[str, Any]:
+def _chart_images(
+    report: Report, shown: list[GroupFigures], tr: Language, site_pages: bool = False
+) -> dict[str, Any]:
     """The page's charts; no trend chart when the report has no weekly detail (a series of
-    None: activity periods as long as the window)."""
+    None: activity periods as long as the window). Each trend is drawn once: the sites'
+    small multiples only when no site page carries its own, and the totals' only when they
+    are more than one site."""
     if not shown:
         return {}
     images: dict[str, Any] = {
         "segments": _b64(charts.segments_chart(report, tr)),
         "pyramid": _b64(charts.pyramid_chart(report, tr)),
+        "trends": [],
     }
     if report.totals.series is not None:
-        images["trend_totals"] = _b64(
-            charts.trend_chart(report.totals, report, compact=False, tr=tr)
-        )
-        images["trends"] = [
-            {"name": g.site or "", "png": _b64(charts.trend_chart(g, report, tr=tr))}
-            for g in charts.by_progress(shown)
-        ]
+        if len(shown) > 1 or not site_pages:
+            images["trend_totals"] = _b64(
+                charts.trend_chart(report.totals, report, compact=False, tr=tr)
+            )
+        if len(shown) > 1 and not site_pages:
+            images["trends"] = [
+                {"name": g.site or "", "png": _b64(charts.trend_chart(g, report, tr=tr))}
+                for g in charts.by_progress(shown)
+            ]
     return images
 
 
@@ -270,7 +277,7 @@ def render(report: Report, *, site_pages: bool = False, tr: Language = ENGLISH) 
         status_names=status_names,
         no_ambassadors=[g.site for g in charts.by_progress(shown) if g.ambassadors == 0],
         symbols={k: s.symbol for k, s in charts.STATUS_STYLES.items()},
-        charts=_chart_images(report, shown, tr),
+        charts=_chart_images(report, shown, tr, site_pages),
         site_pages=[_site_page(g, report, tr) for g in report.sites] if site_pages else [],
         notes=notes,
         mismatch=mismatch,

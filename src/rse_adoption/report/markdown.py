@@ -5,11 +5,11 @@ from __future__ import annotations
 from ..model import GroupFigures, Report
 from .i18n import ENGLISH, Language
 from .phrases import phrase
-from .statuses import ALL_SITES, status_label
+from .statuses import ALL_SITES, STATUS_SYMBOLS, status_label
 from .terminal import headcount_source
 from .wording import change_phrase, directory_mismatch_warning, forecast_phrase
 
-STATUS_SYMBOL = {"tipped": "✔", "tipping": "◐", "below": "○"}
+STATUS_SYMBOL = STATUS_SYMBOLS
 
 
 def _escape(text: str) -> str:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from .i18n import N_, Language
 
+#: A status's symbol, the same in every rendering (terminal, Markdown, HTML, PNG): a shape
+#: as well as a colour, so that a status reads without colour and printed in grey.
+STATUS_SYMBOLS = {"tipped": "▲", "tipping": "◆", "below": "●"}
 STATUS_LABELS = {
     "tipped": N_("tipped"),
     "tipping": N_("tipping"),

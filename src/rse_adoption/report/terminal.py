@@ -16,13 +16,12 @@ from rich.text import Text
 from ..model import GroupFigures, Report
 from .i18n import ENGLISH, Language
 from .phrases import phrase
-from .statuses import ALL_SITES, segment_name, status_label
+from .statuses import ALL_SITES, STATUS_SYMBOLS, segment_name, status_label
 from .wording import change_phrase, forecast_phrase, forecast_sentence
 
 STATUS_STYLE = {
-    "tipped": ("✔", "green"),
-    "tipping": ("◐", "yellow"),
-    "below": ("○", "red"),
+    status: (STATUS_SYMBOLS[status], colour)
+    for status, colour in (("tipped", "green"), ("tipping", "yellow"), ("below", "red"))
 }
 SPARK = "▁▂▃▄▅▆▇█"
 BAR_WIDTH = 24
