@@ -188,3 +188,40 @@ def test_the_terminal_report_fits_80_100_and_150_columns(
     monkeypatch.setenv("COLUMNS", "150")
     wide = cli("report", "--data-dir", demo["data"]).stdout
     assert wide.count("┏") == 1  # at 150 columns, one table holds everything
+
+
+TEAMS_HEADER = (
+    "Report Refresh Date,User Principal Name,Last Activity Date,Is Deleted,Deleted Date,"
+    "Assigned Products,Team Chat Message Count,Private Chat Message Count,Call Count,"
+    "Meeting Count,Has Other Action,Report Period\n"
+)
+
+
+def test_a_person_listed_again_with_other_counts_is_quarantined_not_guessed(
+    tmp_path: Path, cli
+) -> None:  # type: ignore[no-untyped-def]
+    """A sanitised Teams report put one person key on many rows with different counts;
+    the first row was kept and the others called duplicates. Now: conflicting rows are
+    quarantined with the reason, exact repeats stay duplicates, the others are stored."""
+    rows = (
+        "2026-03-31,user@contoso.com,2026-03-30,False,,TEAMS,12,0,0,0,No,30\n"
+        "2026-03-31,user@contoso.com,2026-03-29,False,,TEAMS,0,3,0,0,No,30\n"
+        "2026-03-31,user@contoso.com,2026-03-28,False,,TEAMS,5,0,1,0,No,30\n"
+        "2026-03-31,ann@x.fr,2026-03-29,False,,TEAMS,2,0,0,0,No,30\n"
+        "2026-03-31,ann@x.fr,2026-03-29,False,,TEAMS,2,0,0,0,No,30\n"  # the same row again
+        "2026-03-31,bob@x.fr,2026-03-29,False,,TEAMS,0,1,0,0,No,30\n"
+    )
+    result = cli("ingest", write(tmp_path / "teams.csv", TEAMS_HEADER + rows), "--json").json()
+    detail = result["details"][0]
+    assert (detail["rows_ingested"], detail["duplicates"], detail["quarantined"]) == (2, 1, 3)
+    assert "different counts" in detail["message"]
+    reasons = [r["reason"] for r in cli("quarantine", "--json").json()]
+    assert len(reasons) == 3 and all("listed on 3 rows" in r for r in reasons)
+
+
+def test_a_period_file_without_its_refresh_date_says_so(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    header = TEAMS_HEADER.replace("Report Refresh Date,", "")
+    rows = "ann@x.fr,2026-03-29,False,,TEAMS,2,0,0,0,No,30\n"
+    result = cli("ingest", write(tmp_path / "teams.csv", header + rows), "--format", "teams")
+    assert result.exit_code == 65
+    assert "no 'Report Refresh Date' column" in result.stderr and "--period-end" in result.stderr

@@ -216,15 +216,26 @@ def read(fmt: PeriodFormat, path: Path, context: ReadContext) -> Iterator[Batch]
     if missing:
         why = explain(path) or f"missing column(s) {', '.join(missing)}"
         raise DataError(f"{path}: not a {fmt.name} export: {why}")
-    if context.day is None and (
-        ("refresh_date" not in positions and context.period_end is None)
-        or ("period" not in positions and context.period_days is None)
-    ):
-        raise DataError(
-            f"{path}: this {fmt.name} export does not say its period; give "
-            "--period-end YYYY-MM-DD and --period-days N (the last day and the length of "
-            "the period chosen when it was exported)"
-        )
+    if context.day is None:
+        lacks_end = "refresh_date" not in positions and context.period_end is None
+        lacks_days = "period" not in positions and context.period_days is None
+        if lacks_end and lacks_days:
+            raise DataError(
+                f"{path}: this {fmt.name} export does not say its period; give "
+                "--period-end YYYY-MM-DD and --period-days N (the last day and the length of "
+                "the period chosen when it was exported)"
+            )
+        if lacks_end:
+            raise DataError(
+                f"{path}: this {fmt.name} export has no 'Report Refresh Date' column, so the "
+                "last day of its period is unknown (its rows give the period's length); "
+                "give --period-end YYYY-MM-DD"
+            )
+        if lacks_days:
+            raise DataError(
+                f"{path}: this {fmt.name} export has no 'Report Period' column, so the "
+                "length of its period is unknown; give --period-days N"
+            )
     rows = _Rows()
     width = len(headers)
     record_number = 0
@@ -322,6 +333,55 @@ def _add_row(
     out["source_record"].append(record_number)
     rows.users.append(user)
     return None
+
+
+def split_conflicts(
+    con: duckdb.DuckDBPyConnection, table: pa.Table, file_name: str
+) -> tuple[pa.Table, pa.Table | None]:
+    """(`table` less the rows of people listed more than once in one period with different
+    counts, those rows as quarantined ones). Such rows contradict each other (a sanitised
+    export that gives everyone the same name, two exports pasted together): keeping one
+    would be a silent guess. Exact repeats stay (the merge counts them as duplicates)."""
+    counts = ", ".join(COUNT_FIELDS)
+    con.register("incoming", table)
+    try:
+        conflicting = con.sql(
+            f"""
+            SELECT source_format, period_days, refresh_date, person_key,
+                   count(*) AS n, list(source_record ORDER BY source_record) AS records
+            FROM incoming
+            GROUP BY ALL
+            HAVING count(DISTINCT ({counts}, concealed)) > 1
+            """  # noqa: S608 -- only constants are formatted in
+        ).to_arrow_table()
+        if not conflicting.num_rows:
+            return table, None
+        con.register("conflicting", conflicting)
+        kept = con.sql(
+            "SELECT i.* FROM incoming i ANTI JOIN conflicting c USING "
+            "(source_format, period_days, refresh_date, person_key) ORDER BY i.source_record"
+        ).to_arrow_table()
+        con.unregister("conflicting")
+    finally:
+        con.unregister("incoming")
+    reasons = []  # one quarantined row per row dropped, so that the file's rows add up
+    for n, records in zip(
+        conflicting["n"].to_pylist(), conflicting["records"].to_pylist(), strict=True
+    ):
+        shown = ", ".join(str(r) for r in records[:5]) + (", …" if len(records) > 5 else "")
+        reasons += [
+            f"record {record}: one person listed on {n} rows of the same period with "
+            f"different counts (records {shown}): none of them kept; is the export "
+            "sanitised, or two exports joined?"
+            for record in records
+        ]
+    rejects = rejects_table(
+        [file_name] * len(reasons),
+        [None] * len(reasons),  # type: ignore[list-item]
+        reasons,
+        [None] * len(reasons),  # type: ignore[list-item]
+    )
+    return kept.cast(ACTIVITY_SCHEMA), rejects
 
 
 @dataclass

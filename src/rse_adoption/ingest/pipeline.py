@@ -445,9 +445,17 @@ def _commit(
     if daily is not None:
         _replace_day(module, path, staged, manifest, daily)
     if staged.periods:
-        merged = periods.merge_periods(
-            con, tx, manifest, pa.concat_tables(staged.periods), whole=daily is not None
+        incoming, conflicts = periods.split_conflicts(
+            con, pa.concat_tables(staged.periods), path.name
         )
+        if conflicts is not None:
+            staged.rejects.append(conflicts)
+            notes.append(
+                f"{conflicts.num_rows} row(s) list a person already listed in the same period "
+                "with different counts: quarantined, none of them kept (rse-adoption "
+                "quarantine)"
+            )
+        merged = periods.merge_periods(con, tx, manifest, incoming, whole=daily is not None)
         result.rows_read += (
             merged.rows_new + merged.rows_replaced + merged.rows_unchanged + merged.rows_repeated
         )
