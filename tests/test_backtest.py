@@ -71,6 +71,11 @@ def test_the_forecast_earns_its_range_on_organisations_it_was_not_tuned_on(
     assert summary.crossed >= 100
     assert summary.crossed_called_unreachable / summary.crossed < 0.10, summary
     assert summary.inverted == 0
+    # the dates are not skewed: half the crossings come before the expected date, within a
+    # week (issue 30: the median error was the right size, the mean +30 days); the misses
+    # are not all on one side
+    assert summary.median_error_days is not None and abs(summary.median_error_days) <= 7
+    assert summary.missed_early <= 2 * summary.missed_late + 5, summary
     # every dated mark is ordered: earliest ≤ expected ≤ latest
     for c in cases:
         if c.status == "expected":
@@ -115,6 +120,7 @@ def _case(status: str, crossed: int | None, **dates: int | None) -> BacktestCase
         return cut + timedelta(days=offset) if offset is not None else None
 
     covered = dates.pop("covered", None)
+    followed = dates.pop("followed", None)
     return BacktestCase(
         site="A",
         cut=cut,
@@ -129,6 +135,7 @@ def _case(status: str, crossed: int | None, **dates: int | None) -> BacktestCase
         error_days=(dates["expected"] - crossed)
         if crossed is not None and dates.get("expected") is not None
         else None,
+        followed_weeks=followed,
     )
 
 
@@ -152,4 +159,22 @@ def test_the_summary_counts_what_it_says() -> None:
         -6,
         46,
     )
+    assert s.median_error_days == -26.0
     assert s.inverted == 0
+    # the miss crossed after the range's latest date
+    assert (s.missed_early, s.missed_late) == (0, 1)
+
+
+def test_an_unreachable_call_is_judged_only_over_the_weeks_after_its_cut() -> None:
+    """The issue's "Of 12 such calls, 0 were reached within 26 weeks" counted calls made
+    8 weeks before the data's end as unreached: only a call followed by the whole 26 weeks,
+    or reached within them, counts."""
+    cases = [
+        _case("not_at_current_pace", None, followed=30),  # 30 weeks followed: unreached
+        _case("not_at_current_pace", None, followed=8),  # 8 weeks: the data cannot tell
+        _case("not_at_current_pace", 40, followed=8),  # reached within 8 weeks: counted
+        _case("expected", 8, expected=28, earliest=21, latest=35, covered=0),  # before earliest
+    ]
+    s = summarise(cases)
+    assert (s.unreachable_calls, s.unreachable_reached, s.unreachable_pending) == (2, 1, 1)
+    assert (s.missed_early, s.missed_late) == (1, 0)

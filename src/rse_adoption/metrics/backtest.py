@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -36,6 +37,13 @@ def forecast_backtest(
     """Cut the store's history every `every_weeks` weeks (backwards from its last whole
     week), forecast each shown site at each cut, and judge the forecasts. Raises
     DataError for a store without events or with too short a history, or an unknown site."""
+    series = load_series(settings, site_names)
+    return judge(settings, series, every_weeks)
+
+
+def load_series(settings: Settings, site_names: Sequence[str] = ()) -> Series:
+    """The weekly series of each shown site over the store's whole history (one pass over
+    the events). Raises DataError for a store without events or an unknown site."""
     from . import resolve_sites
 
     with store.reading(settings.data_dir) as manifest:
@@ -50,10 +58,9 @@ def forecast_backtest(
             known = sorted(s for s, n in headcounts.items() if n >= settings.min_group_size)
             wanted = resolve_sites(site_names, list(headcounts)) if site_names else known
             wanted = [s for s in wanted if s in known]
-            series = _series(con, settings, manifest, first_day, last_day, headcounts, wanted)
+            return _series(con, settings, manifest, first_day, last_day, headcounts, wanted)
         finally:
             con.close()
-    return _judge(settings, series, first_day, last_day, every_weeks)
 
 
 def _people(
@@ -75,13 +82,17 @@ def _people(
     return {site: int(n) for site, n in rows if site is not None}
 
 
-class _Series:
-    """Each site's weekly contributor shares at weeks `weeks` (counted from `monday0`)."""
+@dataclass(frozen=True)
+class Series:
+    """Each site's weekly contributor shares at weeks `weeks` (counted from `monday0`),
+    the data's first and last days and the launch (a week from `monday0`, when known)."""
 
-    def __init__(
-        self, monday0: date, weeks: list[int], shares: dict[str, np.ndarray], launch: float | None
-    ) -> None:
-        self.monday0, self.weeks, self.shares, self.launch = monday0, weeks, shares, launch
+    monday0: date
+    weeks: list[int]
+    shares: dict[str, np.ndarray]
+    launch: float | None
+    first_day: date
+    last_day: date
 
 
 def _series(
@@ -92,7 +103,7 @@ def _series(
     last_day: date,
     headcounts: dict[str, int],
     sites: list[str],
-) -> _Series:
+) -> Series:
     window_weeks = math.ceil(settings.window_days / 7)
     launch_day = date.fromisoformat(settings.launch_date) if settings.launch_date else None
     # a point needs its whole trailing window inside the data, or after a known launch
@@ -112,13 +123,13 @@ def _series(
         for site in sites
     }
     launch = (launch_day - monday0).days / 7 if launch_day is not None else None
-    return _Series(monday0, weeks, shares, launch)
+    return Series(monday0, weeks, shares, launch, first_day, last_day)
 
 
-def _judge(
-    settings: Settings, series: _Series, first_day: date, last_day: date, every_weeks: int
-) -> ForecastBacktest:
-    weeks = series.weeks
+def judge(settings: Settings, series: Series, every_weeks: int) -> ForecastBacktest:
+    """Cut `series` every `every_weeks` weeks backwards from its week before last, forecast
+    each site at each cut and judge the forecasts against the later weeks."""
+    weeks, first_day, last_day = series.weeks, series.first_day, series.last_day
     marks = (settings.tipping_low, settings.tipping_high)
     first_cut = forecast.MIN_POINTS - 1
     positions = list(range(len(weeks) - 2, first_cut - 1, -every_weeks))[::-1]
@@ -127,21 +138,7 @@ def _judge(
             f"the store's history holds {len(weeks)} whole weeks of the forecast's series; "
             f"a backtest needs at least {forecast.MIN_POINTS + 1} (one cut and a week after)"
         )
-    lookback = settings.forecast_lookback_weeks
-    cases: list[BacktestCase] = []
-    for site, shares in series.shares.items():
-        for i in positions:
-            lo = max(0, i + 1 - lookback)
-            result = forecast.forecast_site(
-                weeks[lo : i + 1],
-                shares[lo : i + 1].tolist(),
-                series.monday0,
-                weeks[i],
-                marks,
-                float(shares[i]),
-                launch=series.launch,
-            )
-            cases.extend(_cases(site, result, series, i))
+    cases = judge_cases(series, marks, positions, settings.forecast_lookback_weeks)
     cuts = tuple(_monday(series, weeks[i]) + timedelta(days=6) for i in positions)
     return ForecastBacktest(
         data_first_day=first_day,
@@ -159,11 +156,34 @@ def _judge(
     )
 
 
-def _monday(series: _Series, week: int) -> date:
+def judge_cases(
+    series: Series, marks: tuple[float, float], positions: list[int], lookback: int
+) -> list[BacktestCase]:
+    """Each site of `series` forecast at each cut (a position in series.weeks) from the
+    last `lookback` weeks up to it, and its marks judged against the later weeks."""
+    weeks = series.weeks
+    cases: list[BacktestCase] = []
+    for site, shares in series.shares.items():
+        for i in positions:
+            lo = max(0, i + 1 - lookback)
+            result = forecast.forecast_site(
+                weeks[lo : i + 1],
+                shares[lo : i + 1].tolist(),
+                series.monday0,
+                weeks[i],
+                marks,
+                float(shares[i]),
+                launch=series.launch,
+            )
+            cases.extend(_cases(site, result, series, i))
+    return cases
+
+
+def _monday(series: Series, week: int) -> date:
     return series.monday0 + timedelta(weeks=week)
 
 
-def _cases(site: str, result: Forecast, series: _Series, i: int) -> list[BacktestCase]:
+def _cases(site: str, result: Forecast, series: Series, i: int) -> list[BacktestCase]:
     """The marks not reached at cut `i` (a position in series.weeks), judged."""
     shares = series.shares[site]
     last_monday = _monday(series, series.weeks[-1])
@@ -196,6 +216,7 @@ def _cases(site: str, result: Forecast, series: _Series, i: int) -> list[Backtes
                 crossed=crossed,
                 covered=covered,
                 error_days=error,
+                followed_weeks=len(series.weeks) - 1 - i,
             )
         )
     return out
@@ -207,10 +228,27 @@ def summarise(cases: Sequence[BacktestCase], follow_weeks: int = FOLLOW_WEEKS) -
     decided = [c for c in dated if c.covered is not None]
     covered = sum(1 for c in decided if c.covered)
     crossed = [c for c in cases if c.crossed is not None and c.status != "unknown"]
-    unreachable = [c for c in cases if c.status == "not_at_current_pace"]
     horizon = timedelta(weeks=follow_weeks)
-    reached = [c for c in unreachable if c.crossed is not None and c.crossed - c.cut <= horizon]
+    calls = [c for c in cases if c.status == "not_at_current_pace"]
+
+    def in_time(c: BacktestCase) -> bool:
+        return c.crossed is not None and c.crossed - c.cut <= horizon
+
+    reached = [c for c in calls if in_time(c)]
+    # a call is judged once reached within the horizon, or once the whole horizon has
+    # followed its cut: a shorter follow-up cannot count it as unreached
+    unreachable = [
+        c
+        for c in calls
+        if in_time(c) or c.followed_weeks is None or c.followed_weeks >= follow_weeks
+    ]
     errors = [c.error_days for c in dated if c.error_days is not None]
+    early = [
+        c
+        for c in decided
+        if not c.covered and c.crossed is not None and c.earliest is not None
+        and c.crossed + timedelta(days=6) < c.earliest
+    ]  # fmt: skip
     return BacktestSummary(
         cases=len(cases),
         dated=len(dated),
@@ -227,4 +265,8 @@ def summarise(cases: Sequence[BacktestCase], follow_weeks: int = FOLLOW_WEEKS) -
         mean_error_days=round(float(np.mean(errors)), 1) if errors else None,
         max_late_days=max(errors) if errors else None,
         max_early_days=-min(errors) if errors else None,
+        median_error_days=float(np.median(errors)) if errors else None,
+        missed_early=len(early),
+        missed_late=len(decided) - covered - len(early),
+        unreachable_pending=len(calls) - len(unreachable),
     )

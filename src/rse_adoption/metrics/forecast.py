@@ -49,12 +49,15 @@ T0_STEP = 3.0
 LINEAR_POINTS = 12
 #: Points of the recent pace (the slope that decides "not at the current pace").
 RECENT_POINTS = 8
-#: Residual variance multiplier of the posterior (calibrated on backtests).
-INFLATION = 3.0
+#: Residual variance multiplier of the posterior (calibrated on backtests): with the
+#: launch date known, and without it (the start week is then fitted too, and the fit
+#: follows the noise more closely).
+INFLATION = 3.5
+INFLATION_NO_LAUNCH = 8.0
 #: Smallest residual variance assumed (a series fitted exactly is not known exactly).
 MIN_VARIANCE = 1e-6
 #: Prior of the plateau: log-normal around participation benchmarks (docs/metrics.md).
-PLATEAU_MEDIAN = 0.20
+PLATEAU_MEDIAN = 0.25
 PLATEAU_LOG_SD = 0.6
 #: Gaussian nodes integrating the plateau m around its least-squares value.
 NODES = np.linspace(-3.0, 3.0, 13)
@@ -241,7 +244,8 @@ def posterior(
     m_hat = np.divide(cy, norm, out=np.zeros_like(norm), where=usable)
     sse = float(y @ y) - cy * m_hat
     best = float(sse[usable].min())
-    variance = max(best / max(t.size - 4, 1), MIN_VARIANCE) * INFLATION
+    inflation = INFLATION if launch is not None else INFLATION_NO_LAUNCH
+    variance = max(best / max(t.size - 4, 1), MIN_VARIANCE) * inflation
     # grid points whose fit alone weighs e^-30 of the best change no quantile: dropped
     # before integrating m (most of the grid when t0 is not known: a few ms per site)
     rows = usable & ((sse - best) / (2 * variance) < 30)
