@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-SCHEMA_VERSION = "1.6"
+SCHEMA_VERSION = "1.7"
 #: How every renderer names the totals row (the sum over the sites a report shows).
 TOTALS_NAME = "All sites shown"
 

@@ -14,21 +14,45 @@ day is small next to the errors measured.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 
 from .. import store
 from ..config import Settings
 from ..errors import DataError
-from ..model import BacktestCase, BacktestSummary, Forecast, ForecastBacktest
+from ..model import (
+    BacktestCase,
+    BacktestSummary,
+    Forecast,
+    ForecastBacktest,
+    ForecastCalibration,
+)
 from . import engine, forecast, segments
 
 #: A mark called unreachable is judged over this many weeks after its cut.
 FOLLOW_WEEKS = 26
+
+#: The report's self-check (docs/metrics.md, "Self-calibration"): the report's series cut
+#: every SELF_EVERY_WEEKS weeks, the last SELF_CUTS cuts at most; the ranges are adjusted
+#: once MIN_CHECKS marks can be judged, each side so that it would have missed at most
+#: SIDE_MISS of them (split conformal), its width scaled within FACTOR_BOUNDS.
+SELF_EVERY_WEEKS = 4
+SELF_CUTS = 8
+MIN_CHECKS = 10
+SIDE_MISS = 0.1
+FACTOR_BOUNDS = (0.5, 5.0)
+#: The cache of self-checks, in the store's folder: one entry per series, settings and
+#: model, the last CACHE_ENTRIES kept.
+CACHE_FILE = "forecast-calibration.json"
+CACHE_ENTRIES = 8
 
 
 def forecast_backtest(
@@ -162,10 +186,12 @@ def judge_cases(
     """Each site of `series` forecast at each cut (a position in series.weeks) from the
     last `lookback` weeks up to it, and its marks judged against the later weeks."""
     weeks = series.weeks
-    cases: list[BacktestCase] = []
-    for site, shares in series.shares.items():
-        for i in positions:
-            lo = max(0, i + 1 - lookback)
+    by_site: dict[str, list[BacktestCase]] = {site: [] for site in series.shares}
+    # cut by cut: the sites of a cut share its weeks, so the fit's grid of curves is
+    # computed once per cut (forecast._coarse_grid), not once per site and cut
+    for i in positions:
+        lo = max(0, i + 1 - lookback)
+        for site, shares in series.shares.items():
             result = forecast.forecast_site(
                 weeks[lo : i + 1],
                 shares[lo : i + 1].tolist(),
@@ -175,8 +201,8 @@ def judge_cases(
                 float(shares[i]),
                 launch=series.launch,
             )
-            cases.extend(_cases(site, result, series, i))
-    return cases
+            by_site[site].extend(_cases(site, result, series, i))
+    return [case for cases in by_site.values() for case in cases]
 
 
 def _monday(series: Series, week: int) -> date:
@@ -270,3 +296,130 @@ def summarise(cases: Sequence[BacktestCase], follow_weeks: int = FOLLOW_WEEKS) -
         missed_late=len(decided) - covered - len(early),
         unreachable_pending=len(calls) - len(unreachable),
     )
+
+
+# --- the report's self-calibration -----------------------------------------------------
+
+
+def self_calibration(
+    series: Series, marks: tuple[float, float], lookback: int, cache_dir: Path | None
+) -> ForecastCalibration:
+    """How the forecast's ranges did on `series` (the report's own weekly series of its
+    shown sites): cut every SELF_EVERY_WEEKS weeks (the last SELF_CUTS cuts), each site
+    forecast as a report of that day would, judged against the later weeks, and the
+    conformal factors of each side of the range from the errors. The result is cached in
+    `cache_dir` (the store's folder) under a key of everything it depends on — the series
+    themselves, the marks, the lookback and the model's constants — so a second report of
+    the same store state costs a hash."""
+    key = _cache_key(series, marks, lookback)
+    cached = _read_cache(cache_dir, key)
+    if cached is not None:
+        return cached
+    n = len(series.weeks)
+    positions = list(range(n - 2, forecast.MIN_POINTS - 2, -SELF_EVERY_WEEKS))[:SELF_CUTS]
+    cases = judge_cases(series, marks, positions[::-1], lookback) if series.shares else []
+    last_monday = _monday(series, series.weeks[-1]) if series.weeks else None
+    result = calibrate(cases, last_monday, len(positions))
+    _write_cache(cache_dir, key, result)
+    return result
+
+
+def calibrate(
+    cases: Sequence[BacktestCase], last_monday: date | None, cuts: int
+) -> ForecastCalibration:
+    """The calibration from judged `cases`: how many the data can judge, how many the
+    range held, and with at least MIN_CHECKS of them, each side's factor — the
+    ⌈(n + 1)(1 − SIDE_MISS)⌉-th smallest of that side's scores, where a score is how far
+    the crossing fell from the expected date in units of that side's width (at least a
+    week): above 1 the range missed on that side. A factor above 1 widens that side, below
+    1 narrows it (within FACTOR_BOUNDS)."""
+    decided = [c for c in cases if c.status == "expected" and c.covered is not None]
+    held = sum(1 for c in decided if c.covered)
+    if len(decided) < MIN_CHECKS:
+        return ForecastCalibration("generic", len(decided), held, MIN_CHECKS, cuts=cuts)
+    lower, upper = [], []
+    for c in decided:
+        assert c.expected is not None and c.earliest is not None
+        width = max((c.expected - c.earliest).days, 7)
+        end = c.crossed + timedelta(days=6) if c.crossed is not None else None
+        lower.append((c.expected - end).days / width if end is not None else -math.inf)
+        if c.latest is not None:  # an open-ended side cannot miss: it says nothing of width
+            width = max((c.latest - c.expected).days, 7)
+            reached = c.crossed if c.crossed is not None else last_monday
+            if reached is not None:  # never crossed: at least the data's last week
+                upper.append((reached - c.expected).days / width)
+    return ForecastCalibration(
+        "organisation",
+        len(decided),
+        held,
+        MIN_CHECKS,
+        earlier=_factor(lower),
+        later=_factor(upper),
+        cuts=cuts,
+    )
+
+
+def _factor(scores: list[float]) -> float:
+    """The split-conformal quantile of `scores`, kept within FACTOR_BOUNDS; 1 (unchanged)
+    with fewer than MIN_CHECKS scores."""
+    if len(scores) < MIN_CHECKS:
+        return 1.0
+    k = math.ceil((len(scores) + 1) * (1 - SIDE_MISS))
+    value = sorted(scores)[min(k, len(scores)) - 1]
+    return round(min(max(value, FACTOR_BOUNDS[0]), FACTOR_BOUNDS[1]), 3)
+
+
+def _cache_key(series: Series, marks: tuple[float, float], lookback: int) -> str:
+    digest = hashlib.sha256()
+    model = (
+        forecast.PLATEAU_MEDIAN,
+        forecast.PLATEAU_LOG_SD,
+        forecast.INFLATION,
+        forecast.INFLATION_NO_LAUNCH,
+        forecast.MIN_POINTS,
+        forecast.HORIZON_WEEKS,
+        SELF_EVERY_WEEKS,
+        SELF_CUTS,
+        MIN_CHECKS,
+        SIDE_MISS,
+        FACTOR_BOUNDS,
+    )
+    head = (series.monday0.isoformat(), series.weeks, series.launch, marks, lookback, model)
+    digest.update(json.dumps(head, default=str).encode())
+    for site in sorted(series.shares):
+        digest.update(site.encode())
+        digest.update(np.round(series.shares[site], 9).tobytes())
+    return digest.hexdigest()
+
+
+def _read_cache(cache_dir: Path | None, key: str) -> ForecastCalibration | None:
+    if cache_dir is None:
+        return None
+    try:
+        entries = json.loads((cache_dir / CACHE_FILE).read_text(encoding="utf-8"))
+        found = next(e["calibration"] for e in entries if e.get("key") == key)
+        return ForecastCalibration(**found)
+    except (OSError, ValueError, TypeError, KeyError, StopIteration):
+        return None  # no cache, another format, or not this state: computed again
+
+
+def _write_cache(cache_dir: Path | None, key: str, result: ForecastCalibration) -> None:
+    """Add `result` to the cache file (written whole to a temporary file, then renamed);
+    a store the report cannot write to just goes without a cache."""
+    if cache_dir is None or not cache_dir.is_dir():
+        return
+    path = cache_dir / CACHE_FILE
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+        if not isinstance(entries, list):
+            entries = []
+    except (OSError, ValueError):
+        entries = []
+    entries = [e for e in entries if isinstance(e, dict) and e.get("key") != key]
+    entries = [*entries, {"key": key, "calibration": asdict(result)}][-CACHE_ENTRIES:]
+    temporary = cache_dir / f".{CACHE_FILE}.{os.getpid()}.tmp"
+    try:
+        temporary.write_text(json.dumps(entries), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
