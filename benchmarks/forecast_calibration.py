@@ -20,7 +20,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from rse_adoption.demo.scenario import (  # noqa: E402
     staggered_starts,
     write_scenario,
 )
+from rse_adoption.metrics import backtest, forecast  # noqa: E402
 from rse_adoption.metrics.backtest import summarise  # noqa: E402
 from rse_adoption.model import BacktestCase  # noqa: E402
 
@@ -223,12 +224,9 @@ ORGANISATIONS: dict[str, dict[str, Spec]] = {
 }
 
 
-def organisation_cases(
-    name: str, spec: Spec, work: Path
-) -> tuple[list[BacktestCase], list[BacktestCase], float, int]:
+def organisation_cases(data: Path) -> tuple[list[BacktestCase], list[BacktestCase], float, int]:
     """(the backtest's cases with the launch date set, the same without it, seconds of the
-    first backtest, number of forecasts it made)."""
-    data = organisation_store(name, spec, work)
+    first backtest, number of forecasts it made) of the store `data`."""
     store = open_store(data, launch_date=LAUNCH.isoformat())
     started = time.perf_counter()
     result = store.forecast_backtest(every_weeks=EVERY_WEEKS)
@@ -265,6 +263,47 @@ def organisation_store(name: str, spec: Spec, work: Path) -> Path:
     store.load_directory(directory)
     store.ingest([events])
     return folder / "data"
+
+
+def self_check_cases(data: Path) -> tuple[list[BacktestCase], list[BacktestCase]]:
+    """Does the report's self-calibration help? The last half of the history's cuts
+    (every EVERY_WEEKS weeks), each judged twice: with the model's own ranges, and with the
+    ranges a report of that day adjusts from its own series up to the cut
+    (backtest.self_calibration on the series cut there, launch date set). (generic cases,
+    self-calibrated cases)."""
+    settings = open_store(data, launch_date=LAUNCH.isoformat())._settings()
+    series = backtest.load_series(settings)
+    marks = (settings.tipping_low, settings.tipping_high)
+    lookback = settings.forecast_lookback_weeks
+    n = len(series.weeks)
+    generic: list[BacktestCase] = []
+    adjusted: list[BacktestCase] = []
+    for i in range(n - 2, n // 2 - 1, -EVERY_WEEKS):
+        known = replace(
+            series,
+            weeks=series.weeks[: i + 1],
+            shares={site: v[: i + 1] for site, v in series.shares.items()},
+        )
+        calibration = backtest.self_calibration(known, marks, lookback, None)
+        lo = max(0, i + 1 - lookback)
+        for site, shares in series.shares.items():
+            result = forecast.forecast_site(
+                series.weeks[lo : i + 1],
+                shares[lo : i + 1].tolist(),
+                series.monday0,
+                series.weeks[i],
+                marks,
+                float(shares[i]),
+                launch=series.launch,
+            )
+            generic += backtest._cases(site, result, series, i)
+            adjusted += backtest._cases(
+                site,
+                forecast.calibrated(result, calibration, series.monday0, series.weeks[i]),
+                series,
+                i,
+            )
+    return generic, adjusted
 
 
 def table_row(label: str, cases: list[BacktestCase]) -> dict[str, object]:
@@ -315,7 +354,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     lines = [head, "|---|" + "---:|" * 13]
     for r in rows:
         crossed = int(r["crossed"]) or 1
-        bold = r["organisations"].endswith(": all")
+        bold = ": all" in r["organisations"]
         label = f"**{r['organisations']}**" if bold else r["organisations"]
         coverage = "—" if r["coverage"] is None else f"{100 * float(r['coverage']):.0f} %"
 
@@ -339,19 +378,23 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None)
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="rse-calibration-"))
-    rows, unknown_rows = [], []
+    rows, unknown_rows, self_rows = [], [], []
     timing = []
     sets = tuple(ORGANISATIONS) if args.set == "all" else (args.set,)
     try:
         for set_name in sets:
             pooled: list[BacktestCase] = []
             pooled_unknown: list[BacktestCase] = []
+            pooled_generic: list[BacktestCase] = []
+            pooled_adjusted: list[BacktestCase] = []
             for name, spec in ORGANISATIONS[set_name].items():
-                cases, unknown, seconds, forecasts = organisation_cases(
-                    name, spec, work / set_name.replace(" ", "-")
-                )
+                data = organisation_store(name, spec, work / set_name.replace(" ", "-"))
+                cases, unknown, seconds, forecasts = organisation_cases(data)
+                generic, adjusted = self_check_cases(data)
                 pooled += cases
                 pooled_unknown += unknown
+                pooled_generic += generic
+                pooled_adjusted += adjusted
                 rows.append(table_row(f"{set_name}: {name}", cases))
                 timing.append(
                     {
@@ -363,6 +406,8 @@ def main() -> None:
                 )
             rows.append(table_row(f"{set_name}: all", pooled))
             unknown_rows.append(table_row(f"{set_name}: all", pooled_unknown))
+            self_rows.append(table_row(f"{set_name}: all, generic", pooled_generic))
+            self_rows.append(table_row(f"{set_name}: all, self-calibrated", pooled_adjusted))
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -372,13 +417,21 @@ def main() -> None:
     print("launch date not set:")
     for row in unknown_rows:
         print(" | ".join(str(row[c]) for c in COLUMNS))
+    print("the last half's cuts, generic and self-calibrated ranges:")
+    for row in self_rows:
+        print(" | ".join(str(row[c]) for c in COLUMNS))
     for t in timing:
         print(t)
     stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
     out = HERE / "results" / f"forecast-calibration-{stamp}.json"
     out.write_text(
         json.dumps(
-            {"rows": rows, "launch_date_not_set": unknown_rows, "timing": timing},
+            {
+                "rows": rows,
+                "launch_date_not_set": unknown_rows,
+                "self_calibration": self_rows,
+                "timing": timing,
+            },
             indent=1,
             default=str,
         )
@@ -389,6 +442,9 @@ def main() -> None:
         + markdown(rows)
         + "\n## Launch date not set (pooled per set)\n\n"
         + markdown(unknown_rows)
+        + "\n## The last half of each history's cuts: the model's ranges, then the ranges "
+        "a report of that day adjusts from its own series (self-calibration)\n\n"
+        + markdown(self_rows)
     )
     print(f"results written to {out} and its .md")
 
