@@ -130,6 +130,37 @@ def test_a_steady_climb_is_dated_by_its_trend() -> None:
     assert low.latest is None or low.expected <= low.latest
 
 
+#: Early weeks of two generated sites (validation set "broad", launched in week 12.6):
+#: the least-squares plateau is far below the marks the data dates.
+EARLY_RISE = [0, 0, 0, 0, 0.0021, 0.0021, 0.0021, 0.0021, 0.0042, 0.0106, 0.0127, 0.0169]
+STEEP_RISE = [0, 0, 0, 0, 0.0027, 0.0054, 0.0082, 0.0122, 0.0149, 0.0217, 0.0299, 0.038]
+STEEP_RISE += [0.0421, 0.0516, 0.0557]
+
+
+def test_a_dated_mark_is_never_above_the_plateau_the_sentence_names() -> None:
+    """Issue 30: a panel said "plateau 14 %" and "15 %: ≈ Dec 2026" — the plateau was the
+    least-squares curve's, the date the posterior's. The sentence now names the plateau the
+    dates come from (the posterior's ~80 % range), and when a mark is dated only by a
+    rising recent pace above the curve's plateau, it says the plateau is not settled."""
+    from rse_adoption.report.i18n import language
+    from rse_adoption.report.wording import forecast_sentence
+
+    weeks = list(range(12, 12 + len(EARLY_RISE)))
+    result = forecast_site(weeks, EARLY_RISE, START, weeks[-1], (0.10, 0.15), 0.0169, launch=12.6)
+    assert result.method == "bass" and float(result.parameters["m"]) < 0.10
+    assert [m.status for m in result.marks] == ["expected", "expected"]
+    assert all(m.share < float(result.parameters["plateau_high"]) for m in result.marks)
+    sentence = forecast_sentence(result)
+    assert "plateau 2%" not in sentence and "plateau 10% to 44%" in sentence
+
+    weeks = list(range(12, 12 + len(STEEP_RISE)))
+    steep = forecast_site(weeks, STEEP_RISE, START, weeks[-1], (0.10, 0.15), 0.0557, launch=12.6)
+    assert [m.status for m in steep.marks] == ["expected", "expected"]
+    assert float(steep.parameters["plateau_high"]) <= 0.15
+    assert "plateau not settled yet" in forecast_sentence(steep)
+    assert "plateau pas encore établi" in forecast_sentence(steep, language("fr"))
+
+
 def test_too_short_a_history_says_why() -> None:
     result = forecast_site([0, 1, 2], [0.01, 0.02, 0.03], START, 2, (0.10, 0.15), 0.03)
     assert result.method is None and "at least 8" in (result.reason or "")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-SCHEMA_VERSION = "1.6"
+SCHEMA_VERSION = "1.7"
 #: How every renderer names the totals row (the sum over the sites a report shows).
 TOTALS_NAME = "All sites shown"
 
@@ -56,16 +56,37 @@ class ForecastMark:
 
 
 @dataclass(frozen=True)
+class ForecastCalibration:
+    """How the forecast's ranges did on this organisation's own history (docs/metrics.md,
+    "Self-calibration"): the report's weekly series cut at past weeks, each site forecast
+    from what was known then. `checks`: the marks the later weeks can judge; `held`: of
+    them, those whose ~80 % range held the crossing. `scope` "organisation": the ranges
+    were adjusted from these checks, each side's width multiplied by `earlier` / `later`
+    (1: unchanged); "generic": too few checks (fewer than `needed`), the ranges are the
+    model's own, calibrated on generated organisations."""
+
+    scope: str
+    checks: int
+    held: int
+    needed: int
+    earlier: float = 1.0
+    later: float = 1.0
+    cuts: int = 0
+
+
+@dataclass(frozen=True)
 class Forecast:
     """A site's tipping-point forecast (metrics/forecast.py, docs/metrics.md): `method`
     "bass", "linear" (the Bass fit was poor) or None (no forecast, `reason` says why);
-    the fitted `parameters`; how many weekly points were used."""
+    the fitted `parameters`; how many weekly points were used; `calibration`, how its
+    ranges did on this organisation's history (None when not checked)."""
 
     method: str | None
     marks: tuple[ForecastMark, ...]
     parameters: dict[str, float | int | str]
     weeks_used: int
     reason: str | None
+    calibration: ForecastCalibration | None = None
 
 
 @dataclass(frozen=True)
@@ -372,6 +393,7 @@ class BacktestCase:
     crossed: date | None
     covered: bool | None
     error_days: int | None
+    followed_weeks: int | None = None
 
 
 @dataclass(frozen=True)
@@ -383,7 +405,12 @@ class BacktestSummary:
     `not_at_current_pace`. `unreachable_calls` / `unreachable_reached`: such calls, and
     those the data shows reached within `follow_weeks`. `inverted`: ranges whose earliest
     is after their latest (a defect: always 0). Errors in days over the dated marks that
-    crossed: median absolute, mean (bias; positive is late), largest late and early."""
+    crossed: median absolute, mean, median (the bias; positive is late), largest late and
+    early. `missed_early` / `missed_late`: decided marks the range missed because the
+    crossing came before its earliest / after its latest (or never came while the range
+    passed). `unreachable_pending`: unreachable calls not reached yet whose cut is
+    followed by fewer than `follow_weeks` weeks of data (not counted in
+    `unreachable_calls`: the data cannot judge them yet)."""
 
     cases: int
     dated: int
@@ -400,6 +427,10 @@ class BacktestSummary:
     mean_error_days: float | None
     max_late_days: int | None
     max_early_days: int | None
+    median_error_days: float | None = None
+    missed_early: int = 0
+    missed_late: int = 0
+    unreachable_pending: int = 0
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,38 @@ def staggered_starts(
     }
 
 
+def campaign_weeks(
+    seed: int,
+    sites: tuple[SiteSpec, ...],
+    weeks: int,
+    share: float = 0.8,
+    between: tuple[float, float] = (0.35, 0.75),
+) -> dict[str, int]:
+    """site -> the week (after launch) a campaign starts there, for a random `share` of
+    the sites, drawn uniformly between the fractions `between` of the `weeks`: late
+    enough that a backtest's earlier cuts cannot see it coming."""
+    rng = np.random.default_rng(seed + 15_485_863)
+    chosen = rng.uniform(size=len(sites)) < share
+    low, high = (max(1, round(f * weeks)) for f in between)
+    return {
+        s.name: int(rng.integers(low, max(low + 1, high)))
+        for s, pick in zip(sites, chosen, strict=True)
+        if pick
+    }
+
+
+@dataclass(frozen=True)
+class Campaigns:
+    """A site-wide push (an ambassador wave, a communication campaign) from a given week:
+    site -> start week; from it the site's adoption hazard is multiplied by 1 + `lift`
+    and a `reach` share of its people who would never have adopted join its potential
+    adopters (the plateau rises too)."""
+
+    weeks: dict[str, int]
+    lift: float = 1.5
+    reach: float = 0.3
+
+
 def make_scenario(
     sites: tuple[SiteSpec, ...],
     *,
@@ -139,12 +171,15 @@ def make_scenario(
     lift: float = 1.0,
     effect: bool = True,
     noise: float = 0.25,
+    campaigns: Campaigns | None = None,
 ) -> Scenario:
     """A scenario whose exports cover `weeks` weeks from `launch` (the data starts on the
     launch day). `ambassador_weeks`: site -> week its first ambassador starts (the others
     follow within four weeks); sites absent from it have none. `effect=False` is the
     placebo: ambassadors change nothing. `noise`: standard deviation of the weekly
-    log-shocks of each site's activity."""
+    log-shocks of each site's activity. `campaigns`: sites that accelerate from a given
+    week (both worlds: it is not the ambassadors' effect); their draws come from their
+    own generator, so a scenario without campaigns is unchanged."""
     rng = np.random.default_rng(seed)
     days = weeks * 7
     starts = ambassador_weeks or {}
@@ -172,10 +207,22 @@ def make_scenario(
     shocks = rng.lognormal(-noise * noise / 2, noise, (len(sites), weeks + 1))
     factor = np.repeat(shocks, 7, axis=1)[:, :days]
 
+    campaign_start = np.full(len(sites), NEVER)
+    joins = np.zeros(n, dtype=bool)
+    campaign_lift = 0.0
+    if campaigns is not None:
+        draws = np.random.default_rng(seed + 15_485_863).uniform(size=n)
+        for s, spec in enumerate(sites):
+            if spec.name in campaigns.weeks:
+                campaign_start[s] = campaigns.weeks[spec.name]
+        joins = ~potential & (draws < campaigns.reach) & (campaign_start[site_index] < NEVER)
+        campaign_lift = campaigns.lift
+
     def world(with_effect: bool) -> Organisation:
         adopt_day, world_klass, world_rate = _adoption(
             sites, site_index, resistance, potential, day_in_week, klass, rate,
             ambassador_since, weeks, lift if with_effect else 0.0, with_effect,
+            (campaign_start, joins, campaign_lift),
         )  # fmt: skip
         return Organisation(
             sites=sites,
@@ -218,9 +265,14 @@ def _adoption(
     weeks: int,
     lift: float,
     ambassadors_act: bool,
+    campaign: tuple[np.ndarray, np.ndarray, float],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(adoption day, class, rate) of everyone in one world: week by week, a site's
-    potential adopters adopt once its cumulative Bass hazard passes their resistance."""
+    potential adopters adopt once its cumulative Bass hazard passes their resistance.
+    `campaign`: (each site's campaign start week, who joins the potential adopters then,
+    the hazard's lift from then)."""
+    campaign_start, joins, campaign_lift = campaign
+    offset = np.zeros(site_index.size)
     adopt_week = np.full(site_index.size, NEVER)
     klass, rate = klass.copy(), rate.copy()
     acting = (ambassador_since < NEVER) & ambassadors_act
@@ -235,13 +287,20 @@ def _adoption(
         first = int(ambassador_since[site_acting].min()) // 7 if site_acting.any() else NEVER
         hazard_sum = 0.0
         for week in range(weeks + 1):
+            if week == campaign_start[s]:  # the campaign widens the pool from its week:
+                # its newcomers' resistance counts from then, not from the launch
+                pool = pool | (members & joins)
+                size = max(int(pool.sum()), 1)
+                offset[members & joins] = hazard_sum
             if site_acting.any():  # ambassadors publish from their first week
                 starting = site_acting & (ambassador_since // 7 == week) & (adopt_week > week)
                 adopt_week[starting] = week
             adopters = int((members & (adopt_week < week)).sum())
             boost = 1.0 + lift if week >= first else 1.0
+            if week >= campaign_start[s]:
+                boost *= 1.0 + campaign_lift
             hazard_sum += (spec.p + spec.q * min(adopters / size, 1.0)) * boost
-            new = pool & (adopt_week == NEVER) & (resistance <= hazard_sum)
+            new = pool & (adopt_week == NEVER) & (resistance + offset <= hazard_sum)
             adopt_week[new] = week
     adopt_day = np.where(adopt_week < NEVER, adopt_week * 7 + day_in_week, NEVER)
     if ambassadors_act:  # an ambassador publishes from the very day they start

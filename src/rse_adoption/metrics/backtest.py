@@ -14,20 +14,45 @@ day is small next to the errors measured.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 
 from .. import store
 from ..config import Settings
 from ..errors import DataError
-from ..model import BacktestCase, BacktestSummary, Forecast, ForecastBacktest
+from ..model import (
+    BacktestCase,
+    BacktestSummary,
+    Forecast,
+    ForecastBacktest,
+    ForecastCalibration,
+)
 from . import engine, forecast, segments
 
 #: A mark called unreachable is judged over this many weeks after its cut.
 FOLLOW_WEEKS = 26
+
+#: The report's self-check (docs/metrics.md, "Self-calibration"): the report's series cut
+#: every SELF_EVERY_WEEKS weeks, the last SELF_CUTS cuts at most; the ranges are adjusted
+#: once MIN_CHECKS marks can be judged, each side so that it would have missed at most
+#: SIDE_MISS of them (split conformal), its width scaled within FACTOR_BOUNDS.
+SELF_EVERY_WEEKS = 4
+SELF_CUTS = 8
+MIN_CHECKS = 10
+SIDE_MISS = 0.1
+FACTOR_BOUNDS = (0.5, 5.0)
+#: The cache of self-checks, in the store's folder: one entry per series, settings and
+#: model, the last CACHE_ENTRIES kept.
+CACHE_FILE = "forecast-calibration.json"
+CACHE_ENTRIES = 8
 
 
 def forecast_backtest(
@@ -36,6 +61,13 @@ def forecast_backtest(
     """Cut the store's history every `every_weeks` weeks (backwards from its last whole
     week), forecast each shown site at each cut, and judge the forecasts. Raises
     DataError for a store without events or with too short a history, or an unknown site."""
+    series = load_series(settings, site_names)
+    return judge(settings, series, every_weeks)
+
+
+def load_series(settings: Settings, site_names: Sequence[str] = ()) -> Series:
+    """The weekly series of each shown site over the store's whole history (one pass over
+    the events). Raises DataError for a store without events or an unknown site."""
     from . import resolve_sites
 
     with store.reading(settings.data_dir) as manifest:
@@ -50,10 +82,9 @@ def forecast_backtest(
             known = sorted(s for s, n in headcounts.items() if n >= settings.min_group_size)
             wanted = resolve_sites(site_names, list(headcounts)) if site_names else known
             wanted = [s for s in wanted if s in known]
-            series = _series(con, settings, manifest, first_day, last_day, headcounts, wanted)
+            return _series(con, settings, manifest, first_day, last_day, headcounts, wanted)
         finally:
             con.close()
-    return _judge(settings, series, first_day, last_day, every_weeks)
 
 
 def _people(
@@ -75,13 +106,17 @@ def _people(
     return {site: int(n) for site, n in rows if site is not None}
 
 
-class _Series:
-    """Each site's weekly contributor shares at weeks `weeks` (counted from `monday0`)."""
+@dataclass(frozen=True)
+class Series:
+    """Each site's weekly contributor shares at weeks `weeks` (counted from `monday0`),
+    the data's first and last days and the launch (a week from `monday0`, when known)."""
 
-    def __init__(
-        self, monday0: date, weeks: list[int], shares: dict[str, np.ndarray], launch: float | None
-    ) -> None:
-        self.monday0, self.weeks, self.shares, self.launch = monday0, weeks, shares, launch
+    monday0: date
+    weeks: list[int]
+    shares: dict[str, np.ndarray]
+    launch: float | None
+    first_day: date
+    last_day: date
 
 
 def _series(
@@ -92,7 +127,7 @@ def _series(
     last_day: date,
     headcounts: dict[str, int],
     sites: list[str],
-) -> _Series:
+) -> Series:
     window_weeks = math.ceil(settings.window_days / 7)
     launch_day = date.fromisoformat(settings.launch_date) if settings.launch_date else None
     # a point needs its whole trailing window inside the data, or after a known launch
@@ -112,13 +147,13 @@ def _series(
         for site in sites
     }
     launch = (launch_day - monday0).days / 7 if launch_day is not None else None
-    return _Series(monday0, weeks, shares, launch)
+    return Series(monday0, weeks, shares, launch, first_day, last_day)
 
 
-def _judge(
-    settings: Settings, series: _Series, first_day: date, last_day: date, every_weeks: int
-) -> ForecastBacktest:
-    weeks = series.weeks
+def judge(settings: Settings, series: Series, every_weeks: int) -> ForecastBacktest:
+    """Cut `series` every `every_weeks` weeks backwards from its week before last, forecast
+    each site at each cut and judge the forecasts against the later weeks."""
+    weeks, first_day, last_day = series.weeks, series.first_day, series.last_day
     marks = (settings.tipping_low, settings.tipping_high)
     first_cut = forecast.MIN_POINTS - 1
     positions = list(range(len(weeks) - 2, first_cut - 1, -every_weeks))[::-1]
@@ -127,21 +162,7 @@ def _judge(
             f"the store's history holds {len(weeks)} whole weeks of the forecast's series; "
             f"a backtest needs at least {forecast.MIN_POINTS + 1} (one cut and a week after)"
         )
-    lookback = settings.forecast_lookback_weeks
-    cases: list[BacktestCase] = []
-    for site, shares in series.shares.items():
-        for i in positions:
-            lo = max(0, i + 1 - lookback)
-            result = forecast.forecast_site(
-                weeks[lo : i + 1],
-                shares[lo : i + 1].tolist(),
-                series.monday0,
-                weeks[i],
-                marks,
-                float(shares[i]),
-                launch=series.launch,
-            )
-            cases.extend(_cases(site, result, series, i))
+    cases = judge_cases(series, marks, positions, settings.forecast_lookback_weeks)
     cuts = tuple(_monday(series, weeks[i]) + timedelta(days=6) for i in positions)
     return ForecastBacktest(
         data_first_day=first_day,
@@ -159,11 +180,36 @@ def _judge(
     )
 
 
-def _monday(series: _Series, week: int) -> date:
+def judge_cases(
+    series: Series, marks: tuple[float, float], positions: list[int], lookback: int
+) -> list[BacktestCase]:
+    """Each site of `series` forecast at each cut (a position in series.weeks) from the
+    last `lookback` weeks up to it, and its marks judged against the later weeks."""
+    weeks = series.weeks
+    by_site: dict[str, list[BacktestCase]] = {site: [] for site in series.shares}
+    # cut by cut: the sites of a cut share its weeks, so the fit's grid of curves is
+    # computed once per cut (forecast._coarse_grid), not once per site and cut
+    for i in positions:
+        lo = max(0, i + 1 - lookback)
+        for site, shares in series.shares.items():
+            result = forecast.forecast_site(
+                weeks[lo : i + 1],
+                shares[lo : i + 1].tolist(),
+                series.monday0,
+                weeks[i],
+                marks,
+                float(shares[i]),
+                launch=series.launch,
+            )
+            by_site[site].extend(_cases(site, result, series, i))
+    return [case for cases in by_site.values() for case in cases]
+
+
+def _monday(series: Series, week: int) -> date:
     return series.monday0 + timedelta(weeks=week)
 
 
-def _cases(site: str, result: Forecast, series: _Series, i: int) -> list[BacktestCase]:
+def _cases(site: str, result: Forecast, series: Series, i: int) -> list[BacktestCase]:
     """The marks not reached at cut `i` (a position in series.weeks), judged."""
     shares = series.shares[site]
     last_monday = _monday(series, series.weeks[-1])
@@ -196,6 +242,7 @@ def _cases(site: str, result: Forecast, series: _Series, i: int) -> list[Backtes
                 crossed=crossed,
                 covered=covered,
                 error_days=error,
+                followed_weeks=len(series.weeks) - 1 - i,
             )
         )
     return out
@@ -207,10 +254,27 @@ def summarise(cases: Sequence[BacktestCase], follow_weeks: int = FOLLOW_WEEKS) -
     decided = [c for c in dated if c.covered is not None]
     covered = sum(1 for c in decided if c.covered)
     crossed = [c for c in cases if c.crossed is not None and c.status != "unknown"]
-    unreachable = [c for c in cases if c.status == "not_at_current_pace"]
     horizon = timedelta(weeks=follow_weeks)
-    reached = [c for c in unreachable if c.crossed is not None and c.crossed - c.cut <= horizon]
+    calls = [c for c in cases if c.status == "not_at_current_pace"]
+
+    def in_time(c: BacktestCase) -> bool:
+        return c.crossed is not None and c.crossed - c.cut <= horizon
+
+    reached = [c for c in calls if in_time(c)]
+    # a call is judged once reached within the horizon, or once the whole horizon has
+    # followed its cut: a shorter follow-up cannot count it as unreached
+    unreachable = [
+        c
+        for c in calls
+        if in_time(c) or c.followed_weeks is None or c.followed_weeks >= follow_weeks
+    ]
     errors = [c.error_days for c in dated if c.error_days is not None]
+    early = [
+        c
+        for c in decided
+        if not c.covered and c.crossed is not None and c.earliest is not None
+        and c.crossed + timedelta(days=6) < c.earliest
+    ]  # fmt: skip
     return BacktestSummary(
         cases=len(cases),
         dated=len(dated),
@@ -227,4 +291,135 @@ def summarise(cases: Sequence[BacktestCase], follow_weeks: int = FOLLOW_WEEKS) -
         mean_error_days=round(float(np.mean(errors)), 1) if errors else None,
         max_late_days=max(errors) if errors else None,
         max_early_days=-min(errors) if errors else None,
+        median_error_days=float(np.median(errors)) if errors else None,
+        missed_early=len(early),
+        missed_late=len(decided) - covered - len(early),
+        unreachable_pending=len(calls) - len(unreachable),
     )
+
+
+# --- the report's self-calibration -----------------------------------------------------
+
+
+def self_calibration(
+    series: Series, marks: tuple[float, float], lookback: int, cache_dir: Path | None
+) -> ForecastCalibration:
+    """How the forecast's ranges did on `series` (the report's own weekly series of its
+    shown sites): cut every SELF_EVERY_WEEKS weeks (the last SELF_CUTS cuts), each site
+    forecast as a report of that day would, judged against the later weeks, and the
+    conformal factors of each side of the range from the errors. The result is cached in
+    `cache_dir` (the store's folder) under a key of everything it depends on — the series
+    themselves, the marks, the lookback and the model's constants — so a second report of
+    the same store state costs a hash."""
+    key = _cache_key(series, marks, lookback)
+    cached = _read_cache(cache_dir, key)
+    if cached is not None:
+        return cached
+    n = len(series.weeks)
+    positions = list(range(n - 2, forecast.MIN_POINTS - 2, -SELF_EVERY_WEEKS))[:SELF_CUTS]
+    cases = judge_cases(series, marks, positions[::-1], lookback) if series.shares else []
+    last_monday = _monday(series, series.weeks[-1]) if series.weeks else None
+    result = calibrate(cases, last_monday, len(positions))
+    _write_cache(cache_dir, key, result)
+    return result
+
+
+def calibrate(
+    cases: Sequence[BacktestCase], last_monday: date | None, cuts: int
+) -> ForecastCalibration:
+    """The calibration from judged `cases`: how many the data can judge, how many the
+    range held, and with at least MIN_CHECKS of them, each side's factor — the
+    ⌈(n + 1)(1 − SIDE_MISS)⌉-th smallest of that side's scores, where a score is how far
+    the crossing fell from the expected date in units of that side's width (at least a
+    week): above 1 the range missed on that side. A factor above 1 widens that side, below
+    1 narrows it (within FACTOR_BOUNDS)."""
+    decided = [c for c in cases if c.status == "expected" and c.covered is not None]
+    held = sum(1 for c in decided if c.covered)
+    if len(decided) < MIN_CHECKS:
+        return ForecastCalibration("generic", len(decided), held, MIN_CHECKS, cuts=cuts)
+    lower, upper = [], []
+    for c in decided:
+        assert c.expected is not None and c.earliest is not None
+        width = max((c.expected - c.earliest).days, 7)
+        end = c.crossed + timedelta(days=6) if c.crossed is not None else None
+        lower.append((c.expected - end).days / width if end is not None else -math.inf)
+        if c.latest is not None:  # an open-ended side cannot miss: it says nothing of width
+            width = max((c.latest - c.expected).days, 7)
+            reached = c.crossed if c.crossed is not None else last_monday
+            if reached is not None:  # never crossed: at least the data's last week
+                upper.append((reached - c.expected).days / width)
+    return ForecastCalibration(
+        "organisation",
+        len(decided),
+        held,
+        MIN_CHECKS,
+        earlier=_factor(lower),
+        later=_factor(upper),
+        cuts=cuts,
+    )
+
+
+def _factor(scores: list[float]) -> float:
+    """The split-conformal quantile of `scores`, kept within FACTOR_BOUNDS; 1 (unchanged)
+    with fewer than MIN_CHECKS scores."""
+    if len(scores) < MIN_CHECKS:
+        return 1.0
+    k = math.ceil((len(scores) + 1) * (1 - SIDE_MISS))
+    value = sorted(scores)[min(k, len(scores)) - 1]
+    return round(min(max(value, FACTOR_BOUNDS[0]), FACTOR_BOUNDS[1]), 3)
+
+
+def _cache_key(series: Series, marks: tuple[float, float], lookback: int) -> str:
+    digest = hashlib.sha256()
+    model = (
+        forecast.PLATEAU_MEDIAN,
+        forecast.PLATEAU_LOG_SD,
+        forecast.INFLATION,
+        forecast.INFLATION_NO_LAUNCH,
+        forecast.MIN_POINTS,
+        forecast.HORIZON_WEEKS,
+        SELF_EVERY_WEEKS,
+        SELF_CUTS,
+        MIN_CHECKS,
+        SIDE_MISS,
+        FACTOR_BOUNDS,
+    )
+    head = (series.monday0.isoformat(), series.weeks, series.launch, marks, lookback, model)
+    digest.update(json.dumps(head, default=str).encode())
+    for site in sorted(series.shares):
+        digest.update(site.encode())
+        digest.update(np.round(series.shares[site], 9).tobytes())
+    return digest.hexdigest()
+
+
+def _read_cache(cache_dir: Path | None, key: str) -> ForecastCalibration | None:
+    if cache_dir is None:
+        return None
+    try:
+        entries = json.loads((cache_dir / CACHE_FILE).read_text(encoding="utf-8"))
+        found = next(e["calibration"] for e in entries if e.get("key") == key)
+        return ForecastCalibration(**found)
+    except (OSError, ValueError, TypeError, KeyError, StopIteration):
+        return None  # no cache, another format, or not this state: computed again
+
+
+def _write_cache(cache_dir: Path | None, key: str, result: ForecastCalibration) -> None:
+    """Add `result` to the cache file (written whole to a temporary file, then renamed);
+    a store the report cannot write to just goes without a cache."""
+    if cache_dir is None or not cache_dir.is_dir():
+        return
+    path = cache_dir / CACHE_FILE
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+        if not isinstance(entries, list):
+            entries = []
+    except (OSError, ValueError):
+        entries = []
+    entries = [e for e in entries if isinstance(e, dict) and e.get("key") != key]
+    entries = [*entries, {"key": key, "calibration": asdict(result)}][-CACHE_ENTRIES:]
+    temporary = cache_dir / f".{CACHE_FILE}.{os.getpid()}.tmp"
+    try:
+        temporary.write_text(json.dumps(entries), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)

@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import numpy as np
 
-from ..model import Forecast, ForecastMark, GroupFigures
+from ..model import Forecast, ForecastCalibration, ForecastMark, GroupFigures
 from .context import Context, sum_shown
 from .engine import Connection
 
@@ -49,12 +49,15 @@ T0_STEP = 3.0
 LINEAR_POINTS = 12
 #: Points of the recent pace (the slope that decides "not at the current pace").
 RECENT_POINTS = 8
-#: Residual variance multiplier of the posterior (calibrated on backtests).
-INFLATION = 3.0
+#: Residual variance multiplier of the posterior (calibrated on backtests): with the
+#: launch date known, and without it (the start week is then fitted too, and the fit
+#: follows the noise more closely).
+INFLATION = 3.5
+INFLATION_NO_LAUNCH = 8.0
 #: Smallest residual variance assumed (a series fitted exactly is not known exactly).
 MIN_VARIANCE = 1e-6
 #: Prior of the plateau: log-normal around participation benchmarks (docs/metrics.md).
-PLATEAU_MEDIAN = 0.20
+PLATEAU_MEDIAN = 0.25
 PLATEAU_LOG_SD = 0.6
 #: Gaussian nodes integrating the plateau m around its least-squares value.
 NODES = np.linspace(-3.0, 3.0, 13)
@@ -241,7 +244,8 @@ def posterior(
     m_hat = np.divide(cy, norm, out=np.zeros_like(norm), where=usable)
     sse = float(y @ y) - cy * m_hat
     best = float(sse[usable].min())
-    variance = max(best / max(t.size - 4, 1), MIN_VARIANCE) * INFLATION
+    inflation = INFLATION if launch is not None else INFLATION_NO_LAUNCH
+    variance = max(best / max(t.size - 4, 1), MIN_VARIANCE) * inflation
     # grid points whose fit alone weighs e^-30 of the best change no quantile: dropped
     # before integrating m (most of the grid when t0 is not known: a few ms per site)
     rows = usable & ((sse - best) / (2 * variance) < 30)
@@ -401,6 +405,15 @@ def _bass_forecast(
             "p": round(fit.p, 5),
             "q": round(fit.q, 4),
             "m": round(fit.m, 4),
+            # the plateau the dates come from: the posterior's median and its ~80 % range
+            # (a mark above the range is dated only by a rising recent pace)
+            **dict(
+                zip(
+                    ("plateau_low", "plateau", "plateau_high"),
+                    (round(v, 4) for v in weighted_quantiles(m, weights, LEVELS)),
+                    strict=True,
+                )
+            ),
             "start": _date(monday, fit.t0).isoformat(),
             "r_squared": round(fit.r_squared, 3),
         },
@@ -489,21 +502,93 @@ def site_forecasts(ctx: Context) -> dict[str | None, Forecast | None]:
     )
     marks = (settings.tipping_low, settings.tipping_high)
 
+    def series_of(g: GroupFigures, contributors: dict[int, int]) -> list[float]:
+        return [contributors.get(w, 0) / (g.headcount or 1) for w in point_weeks]
+
+    shown = [g for g in ctx.groups if not g.suppressed and g.headcount]
+    calibration = _self_calibration(
+        ctx,
+        {g.site or "": series_of(g, by_site.get(g.site or "", {})) for g in shown},
+        point_weeks,
+        launch,
+        data_start,
+    )
+
     def predict(g: GroupFigures, contributors: dict[int, int]) -> Forecast | None:
         if g.suppressed or not g.headcount:
             return None
-        shares = [contributors.get(w, 0) / g.headcount for w in point_weeks]
-        return forecast_site(
+        result = forecast_site(
             point_weeks,
-            shares,
+            series_of(g, contributors),
             look.monday0,
             look.last_week,
             marks,
             g.contributor_share or 0.0,
             launch=launch,
         )
+        return calibrated(result, calibration, look.monday0, look.last_week)
 
     total = sum_shown(by_site, ctx.groups)
     forecasts = {g.site: predict(g, by_site.get(g.site or "", {})) for g in ctx.groups}
     forecasts[None] = predict(ctx.totals, {w: total.get(w, 0) for w in point_weeks})
     return forecasts
+
+
+def _self_calibration(
+    ctx: Context,
+    shares: dict[str, list[float]],
+    point_weeks: list[int],
+    launch: float | None,
+    data_start: date,
+) -> ForecastCalibration | None:
+    """The report's check of the forecast on its own series (backtest.self_calibration,
+    cached in the store's folder); None without a single week to check against."""
+    from . import backtest
+
+    if len(point_weeks) < MIN_POINTS + 1 or not shares:
+        return None
+    series = backtest.Series(
+        ctx.lookback.monday0,
+        point_weeks,
+        {site: np.asarray(values) for site, values in shares.items()},
+        launch,
+        data_start,
+        ctx.window.as_of,
+    )
+    marks = (ctx.settings.tipping_low, ctx.settings.tipping_high)
+    return backtest.self_calibration(
+        series, marks, ctx.settings.forecast_lookback_weeks, ctx.settings.data_dir
+    )
+
+
+def calibrated(
+    result: Forecast,
+    calibration: ForecastCalibration | None,
+    monday: date,
+    current_week: int,
+) -> Forecast:
+    """`result` with `calibration` attached and, when it comes from this organisation's
+    history, each dated mark's range adjusted: the side before the expected date scaled by
+    `calibration.earlier`, the side after it by `calibration.later` (each side at least a
+    week wide before scaling); never before the week after the report, open-ended beyond
+    the horizon."""
+    if calibration is None:
+        return result
+    if calibration.scope != "organisation":
+        return replace(result, calibration=calibration)
+    soonest = _date(monday, current_week + 1.0)
+    horizon = _date(monday, current_week + HORIZON_WEEKS)
+    marks = []
+    for mark in result.marks:
+        if mark.status != "expected" or mark.expected is None or mark.earliest is None:
+            marks.append(mark)
+            continue
+        before = max((mark.expected - mark.earliest).days, 7) * calibration.earlier
+        earliest = max(min(mark.expected - timedelta(days=round(before)), mark.expected), soonest)
+        latest = mark.latest
+        if latest is not None:
+            after = max((latest - mark.expected).days, 7) * calibration.later
+            latest = max(mark.expected + timedelta(days=round(after)), mark.expected)
+            latest = latest if latest <= horizon else None
+        marks.append(replace(mark, earliest=min(earliest, mark.expected), latest=latest))
+    return replace(result, marks=tuple(marks), calibration=calibration)

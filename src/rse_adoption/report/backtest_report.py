@@ -47,7 +47,7 @@ def _summary_line(s: BacktestSummary) -> str:
     error = (
         "—"
         if s.median_abs_error_days is None
-        else f"{s.median_abs_error_days:.0f} d (bias {s.mean_error_days:+.0f} d)"
+        else f"{s.median_abs_error_days:.0f} d (bias {s.median_error_days or 0:+.0f} d)"
     )
     return (
         f"{s.dated:>5} {s.decided:>7} {_percent(s.coverage):>8} {s.open_ended:>10} "
@@ -70,13 +70,23 @@ def backtest_text(result: ForecastBacktest) -> str:
         f"Of {s.cases} marks not yet reached at a cut, {s.dated} were given a date; the data "
         f"can judge {s.decided} of them, and the ~80 % range held the crossing in "
         f"{_percent(s.coverage)} ({s.covered}/{s.decided}).",
+        f"The range missed {s.missed_early} crossings that came before its earliest date "
+        f"and {s.missed_late} that came after its latest.",
         f"{s.crossed} marks were crossed later; {s.crossed_called_unreachable} of them had "
-        f"been called not at the current pace. Of {s.unreachable_calls} such calls, "
-        f"{s.unreachable_reached} were reached within {result.follow_weeks} weeks.",
+        f"been called not at the current pace. Of {s.unreachable_calls} such calls the "
+        f"data can judge, {s.unreachable_reached} were reached within "
+        f"{result.follow_weeks} weeks"
+        + (
+            f" ({s.unreachable_pending} more are followed by fewer than "
+            f"{result.follow_weeks} weeks of data: not counted)."
+            if s.unreachable_pending
+            else "."
+        ),
         "Expected dates of crossed marks: "
         + (
-            f"median error {s.median_abs_error_days:.0f} days, bias {s.mean_error_days:+.0f} "
-            f"days (positive: late), latest by {s.max_late_days} and earliest by "
+            f"median error {s.median_abs_error_days:.0f} days, bias (median) "
+            f"{s.median_error_days or 0:+.0f} days and mean {s.mean_error_days:+.0f} days "
+            f"(positive: late), latest by {s.max_late_days} and earliest by "
             f"{s.max_early_days} days."
             if s.median_abs_error_days is not None
             else "none to judge yet."

@@ -40,6 +40,9 @@ COLUMNS = (
     "forecast_low_expected",
     "forecast_high_status",
     "forecast_high_expected",
+    "forecast_calibration",
+    "forecast_checks",
+    "forecast_checks_held",
     "as_of",
     "window_days",
     "headcount_source",
@@ -124,6 +127,11 @@ def _row(g: GroupFigures, report: Report, label: str) -> list[object]:
         f.method if f else None,
         *(_mark(f, 0)),
         *(_mark(f, 1)),
+        *(
+            (f.calibration.scope, f.calibration.checks, f.calibration.held)
+            if f and f.calibration
+            else (None, None, None)
+        ),
         report.as_of.isoformat(),
         report.window_days,
         report.headcount_source,

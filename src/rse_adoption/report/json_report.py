@@ -89,6 +89,7 @@ def _forecast(f: Forecast | None) -> dict[str, Any] | None:
         "parameters": f.parameters,
         "weeks_used": f.weeks_used,
         "reason": f.reason,
+        "calibration": asdict(f.calibration) if f.calibration else None,
     }
 
 

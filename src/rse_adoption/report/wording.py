@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..model import Forecast, ForecastMark, Report
+from ..model import Forecast, ForecastCalibration, ForecastMark, Report
 from .i18n import ENGLISH, Language
 from .phrases import phrase
 
@@ -28,11 +28,50 @@ def mark_phrase(mark: ForecastMark, tr: Language = ENGLISH) -> str:
     return f"≈ {month(mark.expected, tr)} ({earliest} – {latest})"
 
 
+def checks_phrase(calibration: ForecastCalibration | None, tr: Language = ENGLISH) -> str:
+    """How the stated range did on this organisation's history, beside a date: `held 7 of
+    9 past checks here`, or `too little history to check it here`; "" when not checked."""
+    if calibration is None:
+        return ""
+    if calibration.scope == "organisation":
+        return tr._(
+            "held %(held)s of %(checks)s past checks here",
+            held=calibration.held,
+            checks=calibration.checks,
+        )
+    return tr._("too little history to check it here")
+
+
+def checks_sentence(calibration: ForecastCalibration | None, tr: Language = ENGLISH) -> str:
+    """The self-calibration in one sentence (docs/metrics.md, "Self-calibration")."""
+    if calibration is None:
+        return ""
+    if calibration.scope == "organisation":
+        return tr._(
+            "On this organisation's history the stated range held %(held)s of %(checks)s "
+            "past checks; each side of the ranges is adjusted from them (before the "
+            "expected date ×%(earlier)s, after it ×%(later)s).",
+            held=calibration.held,
+            checks=calibration.checks,
+            earlier=tr.decimal(calibration.earlier, 2),
+            later=tr.decimal(calibration.later, 2),
+        )
+    return tr._(
+        "Too little history on this organisation to check the range (%(checks)s past "
+        "checks, %(needed)s needed): the generic calibration is used.",
+        checks=calibration.checks,
+        needed=calibration.needed,
+    )
+
+
 def forecast_phrase(forecast: Forecast | None, index: int = -1, tr: Language = ENGLISH) -> str:
-    """The phrase of one mark (the high one by default); "—" without a forecast."""
+    """The phrase of one mark (the high one by default), with how the range did on this
+    organisation when the mark is dated; "—" without a forecast."""
     if forecast is None or not forecast.marks:
         return "—"
-    return mark_phrase(forecast.marks[index], tr)
+    mark = forecast.marks[index]
+    checks = checks_phrase(forecast.calibration, tr) if mark.status == "expected" else ""
+    return mark_phrase(mark, tr) + (f" · {checks}" if checks else "")
 
 
 def forecast_sentence(forecast: Forecast | None, tr: Language = ENGLISH) -> str:
@@ -45,23 +84,43 @@ def forecast_sentence(forecast: Forecast | None, tr: Language = ENGLISH) -> str:
     ]
     if forecast.method == "bass":
         p = forecast.parameters
-        how = tr._(
-            "Bass diffusion fit of the weekly contributor share over %(weeks)s weeks "
-            "(plateau %(plateau)s, R² %(r_squared)s)",
-            weeks=forecast.weeks_used,
-            plateau=tr.percent(float(p["m"]), 0),
-            r_squared=p["r_squared"] if tr.english else tr.decimal(float(p["r_squared"]), 3),
-        )
+        plateau = float(p.get("plateau", p["m"]))
+        low, high = float(p.get("plateau_low", plateau)), float(p.get("plateau_high", plateau))
+        r_squared = p["r_squared"] if tr.english else tr.decimal(float(p["r_squared"]), 3)
+        shown = tr.percent(plateau, 0)
+        if tr.percent(low, 0) != tr.percent(high, 0):
+            shown = tr._("%(low)s to %(high)s", low=tr.percent(low, 0), high=tr.percent(high, 0))
+        if any(m.status == "expected" and m.share >= high for m in forecast.marks):
+            # a mark above the curve's plateau is dated only by the rising recent pace:
+            # naming that plateau beside the date would contradict it
+            how = tr._(
+                "Bass diffusion fit of the weekly contributor share over %(weeks)s weeks "
+                "(plateau not settled yet: the recent pace runs above the curve's, "
+                "R² %(r_squared)s)",
+                weeks=forecast.weeks_used,
+                r_squared=r_squared,
+            )
+        else:
+            how = tr._(
+                "Bass diffusion fit of the weekly contributor share over %(weeks)s weeks "
+                "(plateau %(plateau)s, R² %(r_squared)s)",
+                weeks=forecast.weeks_used,
+                plateau=shown,
+                r_squared=r_squared,
+            )
     elif forecast.method == "linear":
         how = tr._("linear trend (%(reason)s)", reason=phrase(forecast.reason or "", tr))
     else:
         how = phrase(forecast.reason, tr) if forecast.reason else tr._("no forecast")
-    return tr._(
+    sentence = tr._(
         "At the current pace — %(marks)s. Method: %(method)s. A projection of the recent "
         "trend, not a promise.",
         marks=tr._("; ").join(parts),
         method=how,
     )
+    if any(m.status == "expected" for m in forecast.marks) and forecast.calibration:
+        sentence += " " + checks_sentence(forecast.calibration, tr)
+    return sentence
 
 
 def change_phrase(points: float | None, tr: Language = ENGLISH) -> str:
