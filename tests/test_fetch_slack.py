@@ -140,7 +140,7 @@ def test_fetch_then_report_is_the_exports_report_and_fetching_is_incremental(
     assert again.to_dict()["events"] == 0 and again.count("fetched") == 0
     assert {c.status for c in again.channels} == {"unchanged"}
     oldest = {a["channel"]: a.get("oldest") for m, a in fake.log if m == "conversations.history"}
-    window = (NOW - dt.timedelta(days=30)).timestamp()
+    window = (NOW - dt.timedelta(days=90)).timestamp()  # the report's 90 days at least
     assert all(o is not None and float(o) == pytest.approx(window) for o in oldest.values())
     assert fake.requests["conversations.replies"] == 0  # no thread has a new reply
 

@@ -38,7 +38,7 @@ import pickle
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +181,12 @@ def _people(bundle: archive.Bundle) -> tuple[dict[str, str], set[str]]:
     users = _load_json(bundle, name)
     if not isinstance(users, list):
         raise DataError(f"{bundle.path}: users.json is not a list of users")
+    return people_of(users)
+
+
+def people_of(users: Iterable[Any]) -> tuple[dict[str, str], set[str]]:
+    """Slack user id -> identifier (e-mail, else the id), and the ids of bots, of a list
+    of users (users.json's, or `users.list`'s)."""
     identifiers: dict[str, str] = {}
     bots = {"USLACKBOT"}
     for user in users:
@@ -299,7 +305,12 @@ def read(path: Path, context: ReadContext) -> Iterator[Batch]:
             people, bots = _people(bundle)
             conversations = _conversations(bundle)
             top = {n.lower() for n in bundle.names() if "/" not in n}
-            notes = _partial_export_notes(top, {_parts(d)[0] for d in days})
+            folders = {_parts(d)[0] for d in days}
+            notes = _partial_export_notes(top, folders)
+            if context.slack_channels:  # folders no listing names: as fetched before
+                resolved = _fetched_ids(folders - set(conversations), context.slack_channels)
+                conversations.update(resolved)
+                notes += _resolved_note(resolved)
             events = _Events(path)
             ranges = _ranges(sizes)
             known_bots = frozenset(bots)
@@ -466,6 +477,23 @@ def _partial_export_notes(top: set[str], folders: set[str]) -> tuple[str, ...]:
     return tuple(notes)
 
 
+def _fetched_ids(folders: set[str], fetched: dict[str, str]) -> dict[str, tuple[str, bool]]:
+    """The folders of an export that its listings do not name (it lacks channels.json)
+    named like a channel `fetch slack` stored, keyed by that channel's id: the same messages get the same event ids
+    (`channel:ts`) whichever way they arrive."""
+    return {folder: (fetched[folder], True) for folder in sorted(folders) if folder in fetched}
+
+
+def _resolved_note(resolved: dict[str, tuple[str, bool]]) -> tuple[str, ...]:
+    if not resolved:
+        return ()
+    named = ", ".join(f"#{folder} = {cid}" for folder, (cid, _) in sorted(resolved.items()))
+    return (
+        f"{len(resolved)} folder(s) no channels.json lists keyed by the id of the channel "
+        f"of the same name fetched before ({named}), so their messages count once",
+    )
+
+
 def _nothing_to_count(path: Path, days: int, messages: int) -> str:
     """Why an export with day files gave nothing: empty days, or no message by a person."""
     if not messages:
@@ -528,3 +556,30 @@ def user_facts(user: dict[str, Any]) -> dict[str, Any]:
     if isinstance(profile, dict) and isinstance(profile.get("email"), str):
         facts["profile"] = {"email": profile["email"]}
     return facts
+
+
+def fetched_reader(
+    messages: list[dict[str, Any]],
+    channel: tuple[str, str],
+    users: Iterable[dict[str, Any]],
+) -> Callable[[ReadContext], Iterator[Batch]]:
+    """The events of one channel's messages as `fetch slack` read them (`channel` is its
+    id and name), for the pipeline's `ingest_fetched`: the rows of `slack_days.
+    message_events` — the function that makes a day file's rows — turned into canonical
+    events as an export's are, so that the same message is the same event, id and all,
+    whichever way it arrives. Nothing is written to disk."""
+    channel_id, name = channel
+
+    def read(context: ReadContext) -> Iterator[Batch]:
+        people, bots = people_of(users)
+        part = slack_days.message_events(
+            messages, f"#{name}", (channel_id, name, True), frozenset(bots), people
+        )
+        events = _Events(Path(context.source_file))
+        events.add(part)
+        if len(events):
+            yield events.flush(context)
+        if events.rejects[0]:
+            yield Batch(rejects=canonical.rejects_table(*events.rejects))  # type: ignore[arg-type]
+
+    return read
