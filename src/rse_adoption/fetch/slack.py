@@ -232,6 +232,8 @@ class _Run:
     bot_token: bool
     mark: Decimal
     window: Decimal
+    #: The store holds a Slack export (whose folders may be keyed by channel name).
+    exported: bool
 
 
 def lookback_days(settings: Settings) -> int:
@@ -282,12 +284,13 @@ def fetch_slack(
         listed = _choose(_public_channels(api), names)
         people = _people(api)
         summary.people = len(people)
+        manifest = store.read_manifest(settings.data_dir)
         run = _Run(
             settings,
             api,
             budget,
             people,
-            progress(store.read_manifest(settings.data_dir)),
+            progress(manifest),
             _ts(datetime(since.year, since.month, since.day, tzinfo=UTC).timestamp())
             if since
             else None,
@@ -296,6 +299,7 @@ def fetch_slack(
             token.startswith("xoxb-"),
             _epoch(now - timedelta(seconds=CLOCK_MARGIN_SECONDS)),
             _epoch(now - timedelta(days=lookback_days(settings))),
+            any(e.get("format") == "slack" and e.get("source") != SOURCE for e in manifest.ledger),
         )
         for channel in listed:
             result = _fetch_channel(run, channel)
@@ -532,6 +536,34 @@ def _read_channel(api: SlackApi, channel_id: str, plan: _Plan) -> dict[str, dict
     return found
 
 
+def _stored_by_name(
+    run: _Run, channel: tuple[str, str], messages: dict[str, dict[str, Any]]
+) -> frozenset[str]:
+    """The ids, less their `name:` prefix, of the events the store holds under the
+    channel's name in the months of `messages`: those of an export without channels.json
+    ingested before the channel was first fetched, which keyed its folder by name."""
+    import duckdb
+
+    name = channel[1]
+    months = {datetime.fromtimestamp(float(ts), UTC).strftime("%Y-%m") for ts in messages}
+    with store.reading(run.settings.data_dir, run.budget.left()) as manifest:
+        paths = [
+            str(run.settings.data_dir / e["path"])
+            for e in manifest.event_files
+            if e.get("source_format") == "slack" and e.get("month") in months
+        ]
+        if not paths:
+            return frozenset()
+        prefix = f"{name}:"
+        with duckdb.connect() as con:
+            rows = con.execute(
+                "SELECT DISTINCT event_id FROM read_parquet($paths) "
+                "WHERE space = $name AND starts_with(event_id, $prefix)",
+                {"paths": paths, "name": name, "prefix": prefix},
+            ).fetchall()
+    return frozenset(str(r[0])[len(prefix) :] for r in rows)
+
+
 def _ingest(
     run: _Run,
     channel: tuple[str, str],
@@ -555,9 +587,10 @@ def _ingest(
         "sha256": hashlib.sha256(content).hexdigest(),
         "size": len(content),
     }
+    by_name = _stored_by_name(run, channel, messages) if run.exported else frozenset()
     detail = ingest_fetched(
         origin,
-        fetched_reader(ordered, channel, users),
+        fetched_reader(ordered, channel, users, by_name),
         run.settings,
         format_name="slack",
         wait_seconds=run.budget.left(),

@@ -8,7 +8,7 @@ of ours: one waits what a 429's `Retry-After` says, the other retries connection
 timeouts and 5xx after a bounded exponential backoff; both wait through the run's Budget,
 which refuses a wait that would end past the deadline (OutOfTime). Slack's errors come as
 HTTP 200 with `{"ok": false, "error": ...}`: access refused is AccessDeniedError (77),
-Slack unreachable or throttling ServiceUnavailableError (75), a channel the app may not
+Slack unreachable, throttling or an answer that is not JSON ServiceUnavailableError (75), a channel the app may not
 read ChannelRefused (the run goes on without it). The token is never part of a message.
 This module imports slack_sdk, so it is imported only when a run starts.
 """
@@ -229,6 +229,14 @@ class SlackApi:
             response = self.client.api_call(method, http_verb="GET", params=params)
         except SlackApiError as exc:
             raise self._refused(method, exc.response) from None
+        except ValueError as exc:  # a body that starts like JSON but is not (json's error)
+            raise ServiceUnavailableError(
+                self.scrub(
+                    f"Slack's answer to {method} at {self.base_url} is not valid JSON ({exc}): "
+                    "a truncated or garbled answer; every channel fetched before is "
+                    "committed, run again later"
+                )
+            ) from None
         except (URLError, OSError, http.client.HTTPException, SlackClientError) as exc:
             reason = getattr(exc, "reason", None) or type(exc).__name__
             raise ServiceUnavailableError(

@@ -562,12 +562,16 @@ def fetched_reader(
     messages: list[dict[str, Any]],
     channel: tuple[str, str],
     users: Iterable[dict[str, Any]],
+    stored_by_name: frozenset[str] = frozenset(),
 ) -> Callable[[ReadContext], Iterator[Batch]]:
     """The events of one channel's messages as `fetch slack` read them (`channel` is its
-    id and name), for the pipeline's `ingest_fetched`: the rows of `slack_days.
+    id and name), for `ingest.fetched.ingest_fetched`: the rows of `slack_days.
     message_events` — the function that makes a day file's rows — turned into canonical
     events as an export's are, so that the same message is the same event, id and all,
-    whichever way it arrives. Nothing is written to disk."""
+    whichever way it arrives. Nothing is written to disk. `stored_by_name` holds the ids,
+    without their channel, of events the store already has under the channel's name (from
+    an export without channels.json, ingested before any fetch of the channel): those are
+    left out, and a note says so."""
     channel_id, name = channel
 
     def read(context: ReadContext) -> Iterator[Batch]:
@@ -575,11 +579,31 @@ def fetched_reader(
         part = slack_days.message_events(
             messages, f"#{name}", (channel_id, name, True), frozenset(bots), people
         )
+        notes: tuple[str, ...] = ()
+        if stored_by_name:
+            part.rows, known = _leave_out(part.rows, channel_id, stored_by_name)
+            if known:
+                notes = (
+                    f"{known} event(s) already stored from a Slack export without "
+                    f"channels.json (folder {name}, keyed by that name): not counted again",
+                )
         events = _Events(Path(context.source_file))
         events.add(part)
         if len(events):
             yield events.flush(context)
-        if events.rejects[0]:
-            yield Batch(rejects=canonical.rejects_table(*events.rejects))  # type: ignore[arg-type]
+        rejects = canonical.rejects_table(*events.rejects) if events.rejects[0] else None  # type: ignore[arg-type]
+        yield Batch(rejects=rejects, notes=notes)
 
     return read
+
+
+def _leave_out(rows: pa.Table, channel_id: str, ids: frozenset[str]) -> tuple[pa.Table, int]:
+    """`rows` without those whose event id is `channel_id:` and one of `ids`, and how many
+    were left out."""
+    import pyarrow.compute as pc
+
+    prefix = f"{channel_id}:"
+    known = pa.array(sorted(prefix + i for i in ids), pa.string())
+    stored = pc.is_in(rows.column("event_id"), value_set=known)
+    kept = rows.filter(pc.invert(stored))
+    return kept, rows.num_rows - kept.num_rows
