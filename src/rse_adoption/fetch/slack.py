@@ -2,22 +2,27 @@
 (`rse-adoption fetch slack`, docs/slack.md).
 
 A run lists the public channels (`conversations.list`) and the people with their e-mails
-(`users.list`), then, channel by channel, reads the messages newer than the last one the
-store holds (`conversations.history` with `oldest`), re-reading a look-back window
-(`[slack] lookback_days`) to find old threads whose `latest_reply` moved, and the replies
-of every thread with new replies (`conversations.replies`). The channel's messages, reduced
-to the fields the Slack export reader uses (ingest/slack_export.py: no text), are written
-in the export's own layout — users.json, channels.json, `<channel>/<YYYY-MM-DD>.json` — to
-a private folder of the store and ingested with the export reader: one implementation of
-what a message means, the same events and event ids (`channel:ts`) as the workspace's
-export, so a store filled either way (or both) counts each message once.
+(`users.list`), then, channel by channel, reads the history (`conversations.history`
+with `oldest`) from the earlier of the last run's mark and the look-back window (the
+longest report window, 90 days at least: `lookback_days`), and the replies of every
+thread whose `latest_reply` is newer than that mark (`conversations.replies`): unchanged
+threads cost no request. The channel's messages go in memory to the Slack export
+reader's message-to-events function (ingest/slack_export.fetched_reader, over
+slack_days.message_events) and are committed by the pipeline's own steps
+(ingest/fetched.py): one definition of an event, the same event ids (`channel:ts`) as the
+workspace's export, so a store filled either way (or both) counts each message once.
+Nothing Slack returns becomes a path: a channel whose id is not a Slack id, or whose name
+no Slack channel can have, is refused alone (exit 65).
 
-Each channel is committed whole with its ledger entry, whose provenance (channel, newest
-message `ts`, when) is where the next run starts: a run killed or out of time
-(`--max-minutes`) leaves every committed channel whole, and the next goes on from each
-channel's last stored `ts`. A channel is committed only when it has a message newer than
-that (re-read messages are duplicates: the pipeline drops them); an edited message keeps
-its event, and a message deleted after it was fetched keeps its event too.
+Each channel is committed whole with its ledger entry, whose provenance holds the run's
+mark — when the run began reading, less CLOCK_MARGIN_SECONDS for Slack's clock — where
+the next run starts: a message or reply posted while a run reads is newer than that mark
+and read by the next run. The entry also keeps the channel's `--since` floor, the newest
+message stored (`status`) and when. A run killed or out of time (`--max-minutes`) leaves
+every committed channel whole, and the next goes on from each channel's mark. A channel
+is committed only when it has a message newer than its mark (re-read messages are
+duplicates: the pipeline drops them) or a new floor; an edited message keeps its event,
+and a message deleted after it was fetched keeps its event too.
 """
 
 from __future__ import annotations
@@ -311,7 +316,7 @@ def fetch_slack(
         summary.error = ServiceUnavailableError(
             f"stopped at the run's time budget of {max_minutes:g} minutes{waiting}, before "
             f"{exc.what}; every channel fetched so far is committed, the next run goes on "
-            "from each channel's last stored message"
+            "from where each channel stopped"
         )
     except RseError as exc:  # access refused, Slack unreachable, the store busy...
         summary.error = type(exc)(api.scrub(str(exc)))
