@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import subprocess
 import sys
@@ -712,3 +713,21 @@ def test_a_channel_named_like_an_export_listing_is_refused_alone(
     space.channels[1]["name"] = "help-it"
     assert run(fake, data).exit_code == 0
     assert events_of(data) == events_of(whole_store(tmp_path, space, "whole"))
+
+
+def test_the_nightly_cost_benchmark_runs_at_toy_size(tmp_path: Path) -> None:
+    """benchmarks/slack_nightly.py (docs/slack.md's figures) kept from rotting: a quiet
+    night reads no thread, a busy one only the threads that moved."""
+    proxies = {"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"}
+    env = {k: v for k, v in os.environ.items() if k not in proxies}
+    script = ROOT / "benchmarks" / "slack_nightly.py"
+    toy = ["--channels", "2", "--days", "40", "--per-day", "3", "--out", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, str(script), *toy], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(next(tmp_path.glob("slack-nightly-*.json")).read_text())
+    assert "conversations.replies" not in result["quiet_night"]["by_method"]
+    assert result["quiet_night"]["by_method"]["conversations.history"] == 2
+    assert result["workload"]["late_replies"] > 0
+    assert result["nightly"]["events_added"] > result["workload"]["late_replies"]

@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import store
@@ -237,8 +238,8 @@ class _Run:
     bot_token: bool
     mark: Decimal
     window: Decimal
-    #: The store holds a Slack export (whose folders may be keyed by channel name).
-    exported: bool
+    #: Channel names the store keys Slack events by (a partial export's folders).
+    named: frozenset[str]
 
 
 def lookback_days(settings: Settings) -> int:
@@ -304,7 +305,7 @@ def fetch_slack(
             token.startswith("xoxb-"),
             _epoch(now - timedelta(seconds=CLOCK_MARGIN_SECONDS)),
             _epoch(now - timedelta(days=lookback_days(settings))),
-            any(e.get("format") == "slack" and e.get("source") != SOURCE for e in manifest.ledger),
+            _named_channels(settings.data_dir, manifest),
         )
         for channel in listed:
             result = _fetch_channel(run, channel)
@@ -541,6 +542,29 @@ def _read_channel(api: SlackApi, channel_id: str, plan: _Plan) -> dict[str, dict
     return found
 
 
+def _named_channels(data_dir: Path, manifest: store.Manifest) -> frozenset[str]:
+    """The spaces of Slack events the store keys by channel name, not id (ids are upper
+    case, names lower): a partial export's folders, ingested before any fetch of the
+    channel. One query a run, and only when the store holds a Slack export."""
+    import duckdb
+
+    if not any(e.get("format") == "slack" and e.get("source") != SOURCE for e in manifest.ledger):
+        return frozenset()
+    with store.reading(data_dir) as held:
+        paths = [
+            str(data_dir / e["path"]) for e in held.event_files if e.get("source_format") == "slack"
+        ]
+        if not paths:
+            return frozenset()
+        with duckdb.connect() as con:
+            rows = con.execute(
+                "SELECT DISTINCT space FROM read_parquet($paths) "
+                "WHERE NOT regexp_matches(event_id, '^[A-Z0-9]+:')",
+                {"paths": paths},
+            ).fetchall()
+    return frozenset(str(r[0]) for r in rows)
+
+
 def _stored_by_name(
     run: _Run, channel: tuple[str, str], messages: dict[str, dict[str, Any]]
 ) -> frozenset[str]:
@@ -592,7 +616,7 @@ def _ingest(
         "sha256": hashlib.sha256(content).hexdigest(),
         "size": len(content),
     }
-    by_name = _stored_by_name(run, channel, messages) if run.exported else frozenset()
+    by_name = _stored_by_name(run, channel, messages) if channel[1] in run.named else frozenset()
     detail = ingest_fetched(
         origin,
         fetched_reader(ordered, channel, users, by_name),
