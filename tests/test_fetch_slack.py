@@ -731,3 +731,16 @@ def test_the_nightly_cost_benchmark_runs_at_toy_size(tmp_path: Path) -> None:
     assert result["quiet_night"]["by_method"]["conversations.history"] == 2
     assert result["workload"]["late_replies"] > 0
     assert result["nightly"]["events_added"] > result["workload"]["late_replies"]
+
+
+@pytest.mark.parametrize("body", [b'{"ok": true, "channels": [{"id"', b"[1]", b"", b"\xff\xfe{"])
+def test_an_answer_that_is_no_json_object_is_exit_75_in_one_line(
+    tmp_path: Path, fake: FakeSlack, clock: Clock, body: bytes
+) -> None:
+    fake.failures = [body]
+    summary = run(fake, tmp_path / "data")
+    assert summary.exit_code == 75
+    assert "conversations.list" in (summary.stopped or "") and "not valid JSON" in (
+        summary.stopped or ""
+    )
+    assert "\n" not in (summary.stopped or "")
