@@ -23,7 +23,7 @@ from rse_adoption.config import Settings
 from rse_adoption.errors import ConfigError
 from rse_adoption.fetch import slack
 from rse_adoption.fetch.slack import fetch_slack
-from rse_adoption.ingest import slack_export
+from rse_adoption.ingest import slack_export, slack_fetched
 from rse_adoption.ingest.pipeline import ingest_paths
 from rse_adoption.status import store_status
 
@@ -663,6 +663,7 @@ def test_a_partial_export_and_a_fetch_count_each_message_once_in_either_order(
     tmp_path: Path, fake: FakeSlack, clock: Clock
 ) -> None:
     """Item 8: an export without channels.json keys its folders by channel name."""
+    assert slack_fetched.FETCHED_SOURCE == slack.SOURCE
     space = fake.workspace
     partial = space.export_zip(tmp_path / "partial.zip", channels_json=False)
     whole = events_of(whole_store(tmp_path, space, "whole"))

@@ -7,7 +7,7 @@ with `oldest`) from the earlier of the last run's mark and the look-back window 
 longest report window, 90 days at least: `lookback_days`), and the replies of every
 thread whose `latest_reply` is newer than that mark (`conversations.replies`): unchanged
 threads cost no request. The channel's messages go in memory to the Slack export
-reader's message-to-events function (ingest/slack_export.fetched_reader, over
+reader's message-to-events function (ingest/slack_fetched.fetched_reader, over
 slack_days.message_events) and are committed by the pipeline's own steps
 (ingest/fetched.py): one definition of an event, the same event ids (`channel:ts`) as the
 workspace's export, so a store filled either way (or both) counts each message once.
@@ -36,7 +36,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import store
@@ -58,7 +57,7 @@ TOKEN_ENV = "RSE_ADOPTION_SLACK_TOKEN"
 #: The app's Bot Token Scopes (examples/slack-app-manifest.json asks for exactly these).
 SCOPES = ("channels:read", "channels:history", "users:read", "users:read.email")
 #: The ledger's `source` of a fetched channel.
-SOURCE = "slack-api"
+SOURCE = "slack-api"  # ingest/slack_fetched.FETCHED_SOURCE
 #: The default run budget, minutes (`--max-minutes`).
 MAX_MINUTES = 30
 #: `status` warns (slack_stale) when no channel has a message newer than this many days.
@@ -270,6 +269,7 @@ def fetch_slack(
     the summary's `stopped`, `exit_code` and `error`: every channel committed before stays.
     A channel whose id or name Slack gives malformed is refused alone (65).
     """
+    from ..ingest.slack_fetched import named_channels
     from .slack_api import Budget, OutOfTime, SlackApi
 
     env = os.environ if environ is None else environ
@@ -305,7 +305,7 @@ def fetch_slack(
             token.startswith("xoxb-"),
             _epoch(now - timedelta(seconds=CLOCK_MARGIN_SECONDS)),
             _epoch(now - timedelta(days=lookback_days(settings))),
-            _named_channels(settings.data_dir, manifest),
+            named_channels(settings.data_dir, manifest),
         )
         for channel in listed:
             result = _fetch_channel(run, channel)
@@ -542,57 +542,6 @@ def _read_channel(api: SlackApi, channel_id: str, plan: _Plan) -> dict[str, dict
     return found
 
 
-def _named_channels(data_dir: Path, manifest: store.Manifest) -> frozenset[str]:
-    """The spaces of Slack events the store keys by channel name, not id (ids are upper
-    case, names lower): a partial export's folders, ingested before any fetch of the
-    channel. One query a run, and only when the store holds a Slack export."""
-    import duckdb
-
-    if not any(e.get("format") == "slack" and e.get("source") != SOURCE for e in manifest.ledger):
-        return frozenset()
-    with store.reading(data_dir) as held:
-        paths = [
-            str(data_dir / e["path"]) for e in held.event_files if e.get("source_format") == "slack"
-        ]
-        if not paths:
-            return frozenset()
-        with duckdb.connect() as con:
-            rows = con.execute(
-                "SELECT DISTINCT space FROM read_parquet($paths) "
-                "WHERE NOT regexp_matches(event_id, '^[A-Z0-9]+:')",
-                {"paths": paths},
-            ).fetchall()
-    return frozenset(str(r[0]) for r in rows)
-
-
-def _stored_by_name(
-    run: _Run, channel: tuple[str, str], messages: dict[str, dict[str, Any]]
-) -> frozenset[str]:
-    """The ids, less their `name:` prefix, of the events the store holds under the
-    channel's name in the months of `messages`: those of an export without channels.json
-    ingested before the channel was first fetched, which keyed its folder by name."""
-    import duckdb
-
-    name = channel[1]
-    months = {datetime.fromtimestamp(float(ts), UTC).strftime("%Y-%m") for ts in messages}
-    with store.reading(run.settings.data_dir, run.budget.left()) as manifest:
-        paths = [
-            str(run.settings.data_dir / e["path"])
-            for e in manifest.event_files
-            if e.get("source_format") == "slack" and e.get("month") in months
-        ]
-        if not paths:
-            return frozenset()
-        prefix = f"{name}:"
-        with duckdb.connect() as con:
-            rows = con.execute(
-                "SELECT DISTINCT event_id FROM read_parquet($paths) "
-                "WHERE space = $name AND starts_with(event_id, $prefix)",
-                {"paths": paths, "name": name, "prefix": prefix},
-            ).fetchall()
-    return frozenset(str(r[0])[len(prefix) :] for r in rows)
-
-
 def _ingest(
     run: _Run,
     channel: tuple[str, str],
@@ -603,7 +552,8 @@ def _ingest(
     """Hand the channel's messages to the Slack reader's message-to-events function and
     commit its events (one commit), in memory: nothing Slack returned reaches a path."""
     from ..ingest.fetched import ingest_fetched
-    from ..ingest.slack_export import fetched_reader, message_facts, people_in, user_facts
+    from ..ingest.slack_export import message_facts, people_in, user_facts
+    from ..ingest.slack_fetched import fetched_reader, stored_by_name
 
     ordered = [message_facts(messages[ts]) for ts in sorted(messages, key=_ts_key)]
     named = set().union(*map(people_in, ordered)) if ordered else set()
@@ -616,7 +566,11 @@ def _ingest(
         "sha256": hashlib.sha256(content).hexdigest(),
         "size": len(content),
     }
-    by_name = _stored_by_name(run, channel, messages) if channel[1] in run.named else frozenset()
+    by_name = (
+        stored_by_name(run.settings.data_dir, channel[1], messages, run.budget.left())
+        if channel[1] in run.named
+        else frozenset()
+    )
     detail = ingest_fetched(
         origin,
         fetched_reader(ordered, channel, users, by_name),
