@@ -745,3 +745,25 @@ def test_an_answer_that_is_no_json_object_is_exit_75_in_one_line(
         summary.stopped or ""
     )
     assert "\n" not in (summary.stopped or "")
+
+
+def test_messages_with_fields_slack_never_gives_are_no_crash(
+    tmp_path: Path, fake: FakeSlack, clock: Clock
+) -> None:
+    space = fake.workspace
+    general = space.channel_id("general")
+    odd = [
+        {"reply_count": "many", "latest_reply": 5},
+        {"reply_count": 10**30, "latest_reply": "x"},
+        {"user": ["U000001"], "subtype": 5},
+        {"user": "U000001", "reactions": "lots"},
+        {"user": "U000001", "reactions": [{"name": 3, "users": [1, None, "U000002"]}]},
+        {"user": "U000001", "parent_user_id": {"id": 1}},
+    ]
+    for n, fields in enumerate(odd):
+        ts = f"{int(NOW.timestamp()) - 3600}.{n:06d}"
+        thread = {"thread_ts": ts} if "reply_count" in fields else {}
+        space.messages[general].append({"type": "message", "ts": ts, **thread, **fields})
+    summary = run(fake, tmp_path / "data")
+    assert summary.exit_code == 0, summary.stopped
+    assert summary.count("fetched") == 4

@@ -495,6 +495,14 @@ def _plan(run: _Run, held: ChannelProgress | None) -> _Plan:
     return _Plan(oldest if floor is None else max(oldest, floor), mark, floor, new_floor)
 
 
+def _replied(count: object) -> bool:
+    """A thread's `reply_count` says it has replies (a count Slack never gives is none)."""
+    try:
+        return int(count) > 0  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
 def _later(ts: str, than: str) -> bool:
     a, b = _ts(ts), _ts(than)
     return a is not None and b is not None and a > b
@@ -521,7 +529,7 @@ def _read_channel(api: SlackApi, channel_id: str, plan: _Plan) -> dict[str, dict
         latest_reply = message.get("latest_reply")
         if (
             message.get("thread_ts") == ts
-            and int(message.get("reply_count") or 0) > 0
+            and _replied(message.get("reply_count"))
             and (mark is None or (isinstance(latest_reply, str) and _later(latest_reply, mark)))
         ):
             threads.append(ts)

@@ -536,15 +536,15 @@ def message_facts(message: dict[str, Any]) -> dict[str, Any]:
 def people_in(message: dict[str, Any]) -> set[str]:
     """The Slack user ids a message's events may name: its author, the thread's author,
     the reacting people, a file comment's commenter and the file's owner."""
-    found = {message.get("user"), message.get("parent_user_id")}
+    found = [message.get("user"), message.get("parent_user_id")]  # any JSON value
     for owner in ("comment", "file"):
         value = message.get(owner)
         if isinstance(value, dict):
-            found.add(value.get("user"))
+            found.append(value.get("user"))
     reactions = message.get("reactions")
     for reaction in reactions if isinstance(reactions, list) else []:
         users = reaction.get("users") if isinstance(reaction, dict) else None
-        found.update(users if isinstance(users, list) else [])
+        found.extend(users if isinstance(users, list) else [])
     return {u for u in found if isinstance(u, str)}
 
 
