@@ -8,7 +8,7 @@ of ours: one waits what a 429's `Retry-After` says, the other retries connection
 timeouts and 5xx after a bounded exponential backoff; both wait through the run's Budget,
 which refuses a wait that would end past the deadline (OutOfTime). Slack's errors come as
 HTTP 200 with `{"ok": false, "error": ...}`: access refused is AccessDeniedError (77),
-Slack unreachable, throttling or an answer that is not JSON ServiceUnavailableError (75), a channel the app may not
+Slack unreachable or throttling ServiceUnavailableError (75), a channel the app may not
 read ChannelRefused (the run goes on without it). The token is never part of a message.
 This module imports slack_sdk, so it is imported only when a run starts.
 """
@@ -263,7 +263,9 @@ class SlackApi:
                 return
 
     def _garbled(self, method: str, detail: str) -> ServiceUnavailableError:
-        """A body Slack's API never answers with: a truncated or garbled answer (75)."""
+        """A body Slack's API never answers with — not JSON, or JSON but no object — is a
+        truncated or garbled answer: ServiceUnavailableError (75), the run stops there and
+        the next one goes on."""
         return ServiceUnavailableError(
             self.scrub(
                 f"Slack's answer to {method} at {self.base_url} is not valid JSON "
