@@ -638,7 +638,9 @@ def test_late_replies_to_threads_of_the_report_window_are_found_at_the_cost_of_o
     exported = open_store(whole_store(tmp_path, space, "exported"))
     exported.load_directory(directory)
     assert events_of(tmp_path / "fetched") == events_of(tmp_path / "exported")
-    assert reports_of(fetched) == reports_of(exported)
+    reports = reports_of(fetched)
+    assert reports == reports_of(exported)
+    assert reports[30] != reports[90] and len(reports[30]["sites"]) == 3
 
 
 def test_since_is_a_floor_kept_for_the_channel_until_a_later_since_lowers_it(
