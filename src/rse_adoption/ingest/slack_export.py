@@ -22,8 +22,9 @@ What becomes an event (docs/ingest.md repeats it):
 Slack has no reads and no logins: nobody is a reader from a Slack export.
 
 People publish excerpts — one channel's day files, without users.json or channels.json.
-What is there is read (people keyed by Slack user id, unlisted folders as channels), and
-the file's result says so in a note. An export without any message is an error (exit 65):
+What is there is read (people keyed by Slack user id, unlisted folders as channels — keyed
+by the id of the channel of that name `fetch slack` stored, if any, so that a message
+fetched and exported is one event), and the file's result says so in a note. An export without any message is an error (exit 65):
 it would otherwise look like a successful ingest that added nothing.
 """
 
@@ -507,7 +508,7 @@ def _nothing_to_count(path: Path, days: int, messages: int) -> str:
     )
 
 
-# --- What of Slack's objects the reader uses (fetch/slack.py writes only that) ----------
+# --- What of Slack's objects the reader uses (fetch/slack.py keeps only that) -----------
 
 #: The fields of a message `slack_days._message_rows` reads; nothing else of it (its text above
 #: all) need be kept to make the same events.
