@@ -218,6 +218,7 @@ def test_no_message_text_reaches_the_store(tmp_path: Path, fake: FakeSlack, cloc
             assert TEXT_MARK.encode() not in content, path
             assert fake.token.encode() not in content, path
     assert not list((data / ".fetch-tmp").glob("*/slack-*"))  # the scratch folders are gone
+    assert not (data / ".fetch-tmp").exists()  # messages never pass through files at all
 
 
 def test_an_edited_message_is_the_same_event_and_a_deleted_one_keeps_its_event(
@@ -769,3 +770,20 @@ def test_messages_with_fields_slack_never_gives_are_no_crash(
     summary = run(fake, tmp_path / "data")
     assert summary.exit_code == 0, summary.stopped
     assert summary.count("fetched") == 4
+
+
+def test_a_ledger_written_before_marks_starts_the_next_run_at_its_newest_message() -> None:
+    manifest = store.Manifest()
+    entry = {"source": slack.SOURCE, "slack_channel": "C1", "slack_channel_name": "general"}
+    manifest.ledger.append({**entry, "slack_latest_ts": "1700000000.000100"})
+    held = slack.progress(manifest)["C1"]
+    assert (held.mark, held.floor, held.latest_ts) == ("1700000000.000100", None, held.mark)
+    manifest.ledger.append(
+        {**entry, "slack_latest_ts": None, "slack_mark": "1700000500", "slack_since": "1690000000"}
+    )
+    held = slack.progress(manifest)["C1"]
+    assert (held.mark, held.floor, held.latest_ts) == (
+        "1700000500",
+        "1690000000",
+        "1700000000.000100",
+    )
