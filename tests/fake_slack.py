@@ -10,8 +10,10 @@ first), `users.list` (e-mails only with the `users:read.email` scope). Like Slac
 are HTTP 200 with `{"ok": false, "error": ...}` (`not_authed`, `invalid_auth`,
 `missing_scope` with `needed`, `not_in_channel` for a bot outside a channel), pages end
 with an empty `response_metadata.next_cursor`, and pages are never longer than
-`page_cap` whatever `limit` asks; `failures` queues 429s (with `Retry-After`), 5xx and
-Slack errors to answer the next requests with.
+`page_cap` whatever `limit` asks; `failures` queues 429s (with `Retry-After`), 5xx,
+Slack errors and raw bodies (bytes: malformed JSON) to answer the next requests with;
+`hooks` run a function of the workspace after a method answers (a message posted while
+a run reads, as in a busy workspace).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import threading
 import time
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -112,13 +115,15 @@ class Workspace:
     def channel_id(self, name: str) -> str:
         return next(c["id"] for c in self.channels if c["name"] == name)
 
-    def export_zip(self, path: Path) -> Path:
+    def export_zip(self, path: Path, *, channels_json: bool = True) -> Path:
         """The workspace's export: users.json, channels.json, `<name>/<day>.json` (replies
-        in the day file of their own date, as Slack's export has them)."""
+        in the day file of their own date, as Slack's export has them); without
+        channels.json when told (a partial export, as people publish)."""
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("users.json", json.dumps(self.users))
             listed = [{k: c[k] for k in ("id", "name", "created")} for c in self.channels]
-            archive.writestr("channels.json", json.dumps(listed))
+            if channels_json:
+                archive.writestr("channels.json", json.dumps(listed))
             for channel in self.channels:
                 days: dict[str, list[dict[str, Any]]] = {}
                 for message in sorted(self.messages.get(channel["id"], []), key=_key):
@@ -199,13 +204,15 @@ class FakeSlack:
     token: str = TOKEN
     scopes: set[str] = field(default_factory=lambda: set(SCOPES))
     page_cap: int = 25
-    failures: list[int | str] = field(default_factory=list)
+    failures: list[int | str | bytes] = field(default_factory=list)
     retry_after: str = "30"
     requests: Counter[str] = field(default_factory=Counter)
     log: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     echo_token: bool = False
     #: Seconds each answer takes (to kill a run halfway).
     delay: float = 0.0
+    #: Per method, called with the request's arguments once its answer is made.
+    hooks: dict[str, Callable[[dict[str, str]], None]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def handle(self, request: Request) -> Response:
@@ -217,6 +224,8 @@ class FakeSlack:
         self.log.append((method, args))
         with self._lock:
             failure = self.failures.pop(0) if self.failures else None
+        if isinstance(failure, bytes):  # a body as is (malformed JSON...)
+            return Response(failure, content_type="application/json")
         if failure == 429:
             return Response(
                 json.dumps({"ok": False, "error": "ratelimited"}),
@@ -240,7 +249,11 @@ class FakeSlack:
             return _error("unknown_method")
         if needed not in self.scopes:
             return _error("missing_scope", needed=needed, provided=",".join(sorted(self.scopes)))
-        return getattr(self, "_" + method.replace(".", "_"))(args)
+        answer: Response = getattr(self, "_" + method.replace(".", "_"))(args)
+        hook = self.hooks.get(method)
+        if hook is not None:
+            hook(args)
+        return answer
 
     def _limit(self, args: dict[str, str]) -> int:
         return min(int(args.get("limit", "100")), self.page_cap)

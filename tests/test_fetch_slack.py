@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from rse_adoption.config import Settings
 from rse_adoption.errors import ConfigError
 from rse_adoption.fetch import slack
 from rse_adoption.fetch.slack import fetch_slack
-from rse_adoption.ingest import slack_export
+from rse_adoption.ingest import slack_export, slack_fetched
 from rse_adoption.ingest.pipeline import ingest_paths
 from rse_adoption.status import store_status
 
@@ -140,7 +141,7 @@ def test_fetch_then_report_is_the_exports_report_and_fetching_is_incremental(
     assert again.to_dict()["events"] == 0 and again.count("fetched") == 0
     assert {c.status for c in again.channels} == {"unchanged"}
     oldest = {a["channel"]: a.get("oldest") for m, a in fake.log if m == "conversations.history"}
-    window = (NOW - dt.timedelta(days=30)).timestamp()
+    window = (NOW - dt.timedelta(days=90)).timestamp()  # the report's 90 days at least
     assert all(o is not None and float(o) == pytest.approx(window) for o in oldest.values())
     assert fake.requests["conversations.replies"] == 0  # no thread has a new reply
 
@@ -217,6 +218,7 @@ def test_no_message_text_reaches_the_store(tmp_path: Path, fake: FakeSlack, cloc
             assert TEXT_MARK.encode() not in content, path
             assert fake.token.encode() not in content, path
     assert not list((data / ".fetch-tmp").glob("*/slack-*"))  # the scratch folders are gone
+    assert not (data / ".fetch-tmp").exists()  # messages never pass through files at all
 
 
 def test_an_edited_message_is_the_same_event_and_a_deleted_one_keeps_its_event(
@@ -525,3 +527,263 @@ def test_json_summary_is_documented() -> None:
     for key in [*summary, *slack.ChannelResult("c", "C1", "fetched").__dict__]:
         assert f"`{key}`" in doc, key
     assert json.loads(json.dumps(summary))["channels"] == []
+
+
+# --- Issue 27: hostile ids, races, late replies, floors, partial exports, bad answers ----
+
+
+def reports_of(opened: Store) -> dict[int, Any]:
+    """The 30- and 90-day reports of a store, without the moment they were made."""
+    found = {}
+    for days in (30, 90):
+        report = opened.report(window_days=days).to_dict()
+        report.pop("generated_at")
+        found[days] = report
+    return found
+
+
+def whole_store(tmp_path: Path, space: Workspace, name: str) -> Path:
+    """A store filled from the workspace's export as it is now."""
+    data = tmp_path / name
+    summary = ingest_paths([space.export_zip(tmp_path / f"{name}.zip")], Settings(data_dir=data))
+    assert summary.files_failed == 0
+    return data
+
+
+@pytest.mark.parametrize("hostile", ["../../../../../victim", "c0000001", "C0001/..", ""])
+def test_a_channel_id_that_is_no_slack_id_is_refused_and_nothing_outside_the_store_changes(
+    tmp_path: Path, fake: FakeSlack, clock: Clock, hostile: str
+) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("precious")
+    space = fake.workspace
+    channel = space.channels[1]  # help-it
+    space.messages[hostile] = space.messages.pop(channel["id"])
+    channel["id"] = hostile
+    summary = run(fake, tmp_path / "data")
+    assert summary.exit_code == 65  # bad data, the other channels stored
+    assert (victim / "keep.txt").read_text() == "precious"
+    refused = [c for c in summary.channels if c.status == "error"]
+    assert [c.channel for c in refused] == ["help-it"]
+    message = refused[0].message or ""
+    assert "#help-it" in message and "no Slack id" in message and "\n" not in message
+    assert summary.count("fetched") == 3
+    assert not [e for e in events_of(tmp_path / "data") if e[0].startswith(hostile + ":")]
+    assert not [m for m, a in fake.log if a.get("channel") == hostile]  # never asked
+
+
+def test_messages_posted_while_a_run_reads_are_stored_by_the_next_run(
+    tmp_path: Path, fake: FakeSlack, clock: Clock
+) -> None:
+    """Item 5: the next run starts from when this one began reading (less a margin for
+    Slack's clock), not from the newest message it saw."""
+    space = fake.workspace
+    general = space.channel_id("general")
+    threads = sorted(
+        (m for m in space.messages[general] if m.get("reply_count")), key=lambda m: float(m["ts"])
+    )
+    posted: list[dict[str, Any]] = []
+
+    def busy_workspace(args: dict[str, str]) -> None:
+        """Once the first thread of #general is read: a reply to it, a new post (the
+        history is read already), and a reply to a thread the run reads later."""
+        if posted or args["channel"] != general:
+            return
+        read = next(m for m in space.messages[general] if m["ts"] == args["ts"])
+        later = threads[0] if threads[0] is not read else threads[1]
+        moment = NOW + dt.timedelta(seconds=1)
+        posted.append(space.post(general, "U000010", moment, thread=read))
+        posted.append(space.post(general, "U000011", moment + dt.timedelta(seconds=1)))
+        posted.append(
+            space.post(general, "U000012", moment + dt.timedelta(seconds=2), thread=later)
+        )
+
+    fake.hooks["conversations.replies"] = busy_workspace
+    data = tmp_path / "data"
+    assert run(fake, data).exit_code == 0
+    assert len(posted) == 3
+    fake.hooks.clear()
+    assert run(fake, data, now=NOW + dt.timedelta(hours=1)).exit_code == 0
+    stored = {e[0] for e in events_of(data)}
+    assert {f"{general}:{m['ts']}" for m in posted} <= stored
+    assert events_of(data) == events_of(whole_store(tmp_path, space, "export"))
+
+
+def test_late_replies_to_threads_of_the_report_window_are_found_at_the_cost_of_one_call(
+    tmp_path: Path, fake: FakeSlack, clock: Clock
+) -> None:
+    """Item 6, and the done-when: with default settings, late replies and races, the
+    fetched store gives the export's 30- and 90-day reports."""
+    space = fake.workspace
+    directory = write(tmp_path / "directory.csv", space.directory_csv())
+    fetched = open_store(tmp_path / "fetched", create=True)
+    fetched.load_directory(directory)
+    assert run(fake, tmp_path / "fetched").exit_code == 0
+    help_it = space.channel_id("help-it")
+    old_threads = [
+        m
+        for m in space.messages[help_it]
+        if m.get("reply_count") and float(m["ts"]) < (NOW - dt.timedelta(days=45)).timestamp()
+    ]
+    late = NOW + dt.timedelta(minutes=30)
+    for k, parent in enumerate(old_threads[:2]):  # threads of 45 to 60 days ago
+        space.post(help_it, f"U00002{k}", late + dt.timedelta(minutes=k), thread=parent)
+    fake.requests.clear()
+    second = run(fake, tmp_path / "fetched", now=NOW + dt.timedelta(hours=1))
+    assert second.exit_code == 0 and second.to_dict()["events"] == 2
+    assert fake.requests["conversations.replies"] == 2  # only the threads that moved
+    fake.requests.clear()
+    third = run(fake, tmp_path / "fetched", now=NOW + dt.timedelta(hours=2))
+    assert third.to_dict()["events"] == 0 and fake.requests["conversations.replies"] == 0
+    exported = open_store(whole_store(tmp_path, space, "exported"))
+    exported.load_directory(directory)
+    assert events_of(tmp_path / "fetched") == events_of(tmp_path / "exported")
+    reports = reports_of(fetched)
+    assert reports == reports_of(exported)
+    assert reports[30] != reports[90] and len(reports[30]["sites"]) == 3
+
+
+def test_since_is_a_floor_kept_for_the_channel_until_a_later_since_lowers_it(
+    tmp_path: Path, fake: FakeSlack, clock: Clock
+) -> None:
+    data = tmp_path / "data"
+    floor = (NOW - dt.timedelta(days=10)).date()
+    assert run(fake, data, since=floor).exit_code == 0
+    later = NOW + dt.timedelta(hours=1)
+    fake.workspace.post(fake.workspace.channel_id("general"), "U000001", later)
+    assert run(fake, data, now=later + dt.timedelta(minutes=1)).exit_code == 0
+    assert min(e[1] for e in events_of(data)).date() >= floor  # no look-back before it
+    lower = (NOW - dt.timedelta(days=40)).date()
+    lowered = run(fake, data, now=later + dt.timedelta(minutes=2), since=lower)
+    assert lowered.exit_code == 0
+    first = min(e[1] for e in events_of(data)).date()
+    assert lower <= first < floor
+    assert [e for e in events_of(data) if e[1].date() >= lower] == events_of(data)
+
+
+def test_a_partial_export_and_a_fetch_count_each_message_once_in_either_order(
+    tmp_path: Path, fake: FakeSlack, clock: Clock
+) -> None:
+    """Item 8: an export without channels.json keys its folders by channel name."""
+    assert slack_fetched.FETCHED_SOURCE == slack.SOURCE
+    space = fake.workspace
+    partial = space.export_zip(tmp_path / "partial.zip", channels_json=False)
+    whole = events_of(whole_store(tmp_path, space, "whole"))
+    fetched_first = tmp_path / "fetched-first"
+    assert run(fake, fetched_first).exit_code == 0
+    then = ingest_paths([partial], Settings(data_dir=fetched_first))
+    assert then.rows_ingested == 0 and then.duplicates > 0
+    assert "keyed by the id of the channel of the same name" in (then.details[0].message or "")
+    assert events_of(fetched_first) == whole
+    export_first = tmp_path / "export-first"
+    assert ingest_paths([partial], Settings(data_dir=export_first)).rows_ingested == len(whole)
+    summary = run(fake, export_first)
+    assert summary.exit_code == 0 and summary.to_dict()["events"] == 0
+    assert "not counted again" in (summary.channels[1].message or "")
+    assert len(events_of(export_first)) == len(whole)
+
+
+def test_a_malformed_answer_is_exit_75_in_one_line_and_a_rerun_completes_the_store(
+    tmp_path: Path, fake: FakeSlack, clock: Clock, cli: Callable[..., Run], monkeypatch: Any
+) -> None:
+    def garble_after_general(args: dict[str, str]) -> None:
+        if args["channel"] == fake.workspace.channel_id("general"):
+            fake.failures = [b'{"ok": true, "messages": [{"ts": "17']
+
+    fake.hooks["conversations.history"] = garble_after_general
+    config = write(tmp_path / "rse-adoption.toml", f'[slack]\napi_url = "{fake.url}"\n')  # type: ignore[attr-defined]
+    monkeypatch.setenv(slack.TOKEN_ENV, fake.token)
+    failed = cli("fetch", "slack", "--config", config, "--quiet")
+    assert failed.exit_code == 75
+    assert "Traceback" not in failed.stderr
+    assert failed.stderr.count("\n") == 1 and "not valid JSON" in failed.stderr
+    fake.hooks.clear()
+    fake.failures = []
+    assert cli("fetch", "slack", "--config", config, "--quiet").exit_code == 0
+    assert events_of(tmp_path / "data") == events_of(whole_store(tmp_path, fake.workspace, "w"))
+
+
+def test_a_channel_named_like_an_export_listing_is_refused_alone(
+    tmp_path: Path, fake: FakeSlack, clock: Clock
+) -> None:
+    space, data = fake.workspace, tmp_path / "data"
+    space.channels[1]["name"] = "users.json"
+    summary = run(fake, data)
+    assert summary.exit_code == 65
+    refused = next(c for c in summary.channels if c.status == "error")
+    assert refused.channel_id == "C00000001" and "users.json" in (refused.message or "")
+    assert summary.count("fetched") == 3
+    space.channels[1]["name"] = "help-it"
+    assert run(fake, data).exit_code == 0
+    assert events_of(data) == events_of(whole_store(tmp_path, space, "whole"))
+
+
+def test_the_nightly_cost_benchmark_runs_at_toy_size(tmp_path: Path) -> None:
+    """benchmarks/slack_nightly.py (docs/slack.md's figures) kept from rotting: a quiet
+    night reads no thread, a busy one only the threads that moved."""
+    proxies = {"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"}
+    env = {k: v for k, v in os.environ.items() if k not in proxies}
+    script = ROOT / "benchmarks" / "slack_nightly.py"
+    toy = ["--channels", "2", "--days", "40", "--per-day", "3", "--out", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, str(script), *toy], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(next(tmp_path.glob("slack-nightly-*.json")).read_text())
+    assert "conversations.replies" not in result["quiet_night"]["by_method"]
+    assert result["quiet_night"]["by_method"]["conversations.history"] == 2
+    assert result["workload"]["late_replies"] > 0
+    assert result["nightly"]["events_added"] > result["workload"]["late_replies"]
+
+
+@pytest.mark.parametrize("body", [b'{"ok": true, "channels": [{"id"', b"[1]", b"", b"\xff\xfe{"])
+def test_an_answer_that_is_no_json_object_is_exit_75_in_one_line(
+    tmp_path: Path, fake: FakeSlack, clock: Clock, body: bytes
+) -> None:
+    fake.failures = [body]
+    summary = run(fake, tmp_path / "data")
+    assert summary.exit_code == 75
+    assert "conversations.list" in (summary.stopped or "") and "not valid JSON" in (
+        summary.stopped or ""
+    )
+    assert "\n" not in (summary.stopped or "")
+
+
+def test_messages_with_fields_slack_never_gives_are_no_crash(
+    tmp_path: Path, fake: FakeSlack, clock: Clock
+) -> None:
+    space = fake.workspace
+    general = space.channel_id("general")
+    odd = [
+        {"reply_count": "many", "latest_reply": 5},
+        {"reply_count": 10**30, "latest_reply": "x"},
+        {"user": ["U000001"], "subtype": 5},
+        {"user": "U000001", "reactions": "lots"},
+        {"user": "U000001", "reactions": [{"name": 3, "users": [1, None, "U000002"]}]},
+        {"user": "U000001", "parent_user_id": {"id": 1}},
+    ]
+    for n, fields in enumerate(odd):
+        ts = f"{int(NOW.timestamp()) - 3600}.{n:06d}"
+        thread = {"thread_ts": ts} if "reply_count" in fields else {}
+        space.messages[general].append({"type": "message", "ts": ts, **thread, **fields})
+    summary = run(fake, tmp_path / "data")
+    assert summary.exit_code == 0, summary.stopped
+    assert summary.count("fetched") == 4
+
+
+def test_a_ledger_written_before_marks_starts_the_next_run_at_its_newest_message() -> None:
+    manifest = store.Manifest()
+    entry = {"source": slack.SOURCE, "slack_channel": "C1", "slack_channel_name": "general"}
+    manifest.ledger.append({**entry, "slack_latest_ts": "1700000000.000100"})
+    held = slack.progress(manifest)["C1"]
+    assert (held.mark, held.floor, held.latest_ts) == ("1700000000.000100", None, held.mark)
+    manifest.ledger.append(
+        {**entry, "slack_latest_ts": None, "slack_mark": "1700000500", "slack_since": "1690000000"}
+    )
+    held = slack.progress(manifest)["C1"]
+    assert (held.mark, held.floor, held.latest_ts) == (
+        "1700000500",
+        "1690000000",
+        "1700000000.000100",
+    )

@@ -152,8 +152,9 @@ def fetch_slack(
         str | None,
         typer.Option(
             "--since",
-            help="Read no message older than this day, YYYY-MM-DD [default: all the history "
-            "Slack lets the app read, then from each channel's last stored message].",
+            help="Read no message older than this day, YYYY-MM-DD, now and in later runs "
+            "(the channel's floor, until a later --since) [default: all the history Slack "
+            "lets the app read, then what is new and 90 days of threads].",
             show_default=False,
         ),
     ] = None,
@@ -178,10 +179,11 @@ def fetch_slack(
 
     The app's Bot User OAuth Token comes from $RSE_ADOPTION_SLACK_TOKEN (never a file);
     [slack] api_url and lookback_days in rse-adoption.toml. Each channel is committed
-    whole; a second run reads only what is new (and a look-back window for old threads
-    with new replies). Exit codes: 0 done, 65 a channel's messages unreadable, 75 Slack
-    unreachable, throttling or the run's budget spent (what was fetched is kept), 77 the
-    token refused or a scope missing (the message names it), 78 no token.
+    whole; a second run reads what is new and the threads of the report window (90 days
+    at least) whose latest reply moved. Exit codes: 0 done, 65 a channel's messages
+    unreadable or its id or name malformed, 75 Slack unreachable, throttling, an answer
+    that is not JSON or the run's budget spent (what was fetched is kept), 77 the token
+    refused or a scope missing (the message names it), 78 no token.
     """
     first = parse_day(since, "--since")
     err = stderr()

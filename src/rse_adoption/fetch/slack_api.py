@@ -54,6 +54,8 @@ ACCESS_ERRORS = frozenset(
 )
 #: Slack's errors for one channel the app may not read: that channel is skipped.
 CHANNEL_ERRORS = frozenset({"not_in_channel", "channel_not_found"})
+#: How slack_sdk's error begins for a body that does not start like JSON.
+NOT_JSON = "Received a response in a non-JSON format"
 #: Slack's errors that say "later" (exit 75).
 LATER_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
@@ -229,6 +231,10 @@ class SlackApi:
             response = self.client.api_call(method, http_verb="GET", params=params)
         except SlackApiError as exc:
             raise self._refused(method, exc.response) from None
+        except (ValueError, AttributeError, TypeError) as exc:
+            # a body that starts like JSON but is not (json's ValueError), or JSON that is
+            # not an object (slack_sdk's own checks fail on it)
+            raise self._garbled(method, str(exc) or type(exc).__name__) from None
         except (URLError, OSError, http.client.HTTPException, SlackClientError) as exc:
             reason = getattr(exc, "reason", None) or type(exc).__name__
             raise ServiceUnavailableError(
@@ -256,6 +262,18 @@ class SlackApi:
             if not cursor:
                 return
 
+    def _garbled(self, method: str, detail: str) -> ServiceUnavailableError:
+        """A body Slack's API never answers with — not JSON, or JSON but no object — is a
+        truncated or garbled answer: ServiceUnavailableError (75), the run stops there and
+        the next one goes on."""
+        return ServiceUnavailableError(
+            self.scrub(
+                f"Slack's answer to {method} at {self.base_url} is not valid JSON "
+                f"({detail[:120]}): a truncated or garbled answer; every channel fetched "
+                "before is committed, run again later"
+            )
+        )
+
     def _refused(self, method: str, response: Any) -> RseError | ChannelRefused:
         status = int(getattr(response, "status_code", 0) or 0)
         data = response.data if isinstance(getattr(response, "data", None), dict) else {}
@@ -272,6 +290,8 @@ class SlackApi:
                     "every channel fetched before is committed, run again later"
                 )
             )
+        if error.startswith(NOT_JSON):  # slack_sdk's word for a body that is not JSON
+            return self._garbled(method, error.removeprefix(NOT_JSON).strip(" :") or "empty")
         if error == "missing_scope":
             needed = data.get("needed") or "?"
             return AccessDeniedError(

@@ -42,7 +42,9 @@ class ReadContext:
     the `mapped` format. `day` marks a one-day report fetched for that day (Graph's
     `date=` form): its rows are the period of one day ending on `day`, whatever the file's
     own refresh date and period columns hold. `fetched` marks a fetcher's download (not a
-    file a person chose), which a reader does not refuse for holding nothing to count."""
+    file a person chose), which a reader does not refuse for holding nothing to count.
+    `slack_channels` maps the name of each Slack channel `fetch slack` stored to its id:
+    the Slack reader keys an export's folder by it when the export lacks channels.json."""
 
     con: duckdb.DuckDBPyConnection
     person_key: KeyCache
@@ -53,6 +55,7 @@ class ReadContext:
     mapping: Any = None
     day: date | None = None
     fetched: bool = False
+    slack_channels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -307,6 +307,7 @@ def _ingest_one(
         mapping=options.mapping,
         day=options.daily.day if options.daily is not None else None,
         fetched=options.fetched is not None,
+        slack_channels=_slack_channels(tx.manifest),
     )
     failed = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as hasher:
@@ -330,6 +331,15 @@ def _ingest_one(
     ledger_by_hash[entry["sha256"]] = entry
     result.path = display
     return result
+
+
+def _slack_channels(manifest: store.Manifest) -> dict[str, str]:
+    """Name -> id of each Slack channel `fetch slack` stored (its latest name)."""
+    return {
+        str(entry["slack_channel_name"]): str(entry["slack_channel"])
+        for entry in manifest.ledger
+        if entry.get("slack_channel") and entry.get("slack_channel_name")
+    }
 
 
 @dataclass
@@ -417,10 +427,12 @@ def _commit(
     content_sha: str,
     daily: DailyReport | None = None,
     fetched: dict[str, Any] | None = None,
+    origin: dict[str, Any] | None = None,
 ) -> FileResult:
     """De-duplicate the staged months, merge activity periods, write the quarantine, and
     publish all of it with the file's ledger entry (with a fetcher's provenance) in one
-    manifest commit."""
+    manifest commit. `origin` replaces the file's name, path, hash and size in the entry
+    for events that were never a file (`ingest_fetched`)."""
     result = FileResult(str(path), "ingested", module.NAME)
     result.rows_read = sum(m.rows + m.repeats for m in staged.months.values()) + staged.ignored
     result.ignored = staged.ignored
@@ -478,12 +490,16 @@ def _commit(
         manifest.quarantine_files.append(
             {"path": tx.relative(q_path), "rows": table.num_rows, "source_file": path.name}
         )
-    manifest.ledger.append(
-        {
+    if origin is None:
+        origin = {
             "file": str(path.resolve()),
             "name": path.name,
             "sha256": content_sha,
             "size": content_size(path),
+        }
+    manifest.ledger.append(
+        {
+            **origin,
             "format": module.NAME,
             "rows_read": result.rows_read,
             "rows_ingested": result.rows_ingested,

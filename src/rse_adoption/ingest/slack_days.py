@@ -127,18 +127,54 @@ def day_events(
             rejects.append(Reject(member, None, "not a JSON list of messages", ""))
             continue
         messages += len(listed)
-        for position, message in enumerate(listed, start=1):
-            if not isinstance(message, dict):
-                rejects.append(Reject(member, position, "not a JSON object", json.dumps(message)))
-                continue
-            fault = _message_rows(message, channel_id, folder, public, bots, people, columns)
-            if fault:
-                rejects.append(Reject(member, position, fault, json.dumps(message)))
+        add_messages(listed, member, (channel_id, folder, public), bots, people, columns, rejects)
+    return DayEvents(_table(columns), rejects, messages, read)
+
+
+def message_events(
+    listed: list[Any],
+    where: str,
+    conversation: tuple[str, str, bool],
+    bots: frozenset[str],
+    people: dict[str, str],
+) -> DayEvents:
+    """The raw event rows of messages held in memory (fetch/slack.py hands over what it
+    read): the same rows, by the same function, as from a day file holding them;
+    `conversation` is (conversation id, space, public) and `where` names them in what is
+    set aside."""
+    columns: list[list[Any]] = [[] for _ in FIELDS]
+    rejects: list[Reject] = []
+    add_messages(listed, where, conversation, bots, people, columns, rejects)
+    return DayEvents(_table(columns), rejects, len(listed))
+
+
+def add_messages(
+    listed: list[Any],
+    member: str,
+    conversation: tuple[str, str, bool],
+    bots: frozenset[str],
+    people: dict[str, str],
+    columns: list[list[Any]],
+    rejects: list[Reject],
+) -> None:
+    """Append the rows of a list of messages (a day file's, or fetched ones) to `columns`,
+    and what is set aside to `rejects`."""
+    channel_id, space, public = conversation
+    for position, message in enumerate(listed, start=1):
+        if not isinstance(message, dict):
+            rejects.append(Reject(member, position, "not a JSON object", json.dumps(message)))
+            continue
+        fault = _message_rows(message, channel_id, space, public, bots, people, columns)
+        if fault:
+            rejects.append(Reject(member, position, fault, json.dumps(message)))
+
+
+def _table(columns: list[list[Any]]) -> pa.Table:
     arrays = [
         instants(values) if name == "timestamp" else pa.array(values, pa.string())
         for name, values in zip(FIELDS, columns, strict=True)
     ]
-    return DayEvents(pa.Table.from_arrays(arrays, names=list(FIELDS)), rejects, messages, read)
+    return pa.Table.from_arrays(arrays, names=list(FIELDS))
 
 
 def _message_rows(

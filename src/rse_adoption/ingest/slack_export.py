@@ -22,8 +22,9 @@ What becomes an event (docs/ingest.md repeats it):
 Slack has no reads and no logins: nobody is a reader from a Slack export.
 
 People publish excerpts — one channel's day files, without users.json or channels.json.
-What is there is read (people keyed by Slack user id, unlisted folders as channels), and
-the file's result says so in a note. An export without any message is an error (exit 65):
+What is there is read (people keyed by Slack user id, unlisted folders as channels — keyed
+by the id of the channel of that name `fetch slack` stored, if any, so that a message
+fetched and exported is one event), and the file's result says so in a note. An export without any message is an error (exit 65):
 it would otherwise look like a successful ingest that added nothing.
 """
 
@@ -38,7 +39,7 @@ import pickle
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +182,12 @@ def _people(bundle: archive.Bundle) -> tuple[dict[str, str], set[str]]:
     users = _load_json(bundle, name)
     if not isinstance(users, list):
         raise DataError(f"{bundle.path}: users.json is not a list of users")
+    return people_of(users)
+
+
+def people_of(users: Iterable[Any]) -> tuple[dict[str, str], set[str]]:
+    """Slack user id -> identifier (e-mail, else the id), and the ids of bots, of a list
+    of users (users.json's, or `users.list`'s)."""
     identifiers: dict[str, str] = {}
     bots = {"USLACKBOT"}
     for user in users:
@@ -299,7 +306,12 @@ def read(path: Path, context: ReadContext) -> Iterator[Batch]:
             people, bots = _people(bundle)
             conversations = _conversations(bundle)
             top = {n.lower() for n in bundle.names() if "/" not in n}
-            notes = _partial_export_notes(top, {_parts(d)[0] for d in days})
+            folders = {_parts(d)[0] for d in days}
+            notes = _partial_export_notes(top, folders)
+            if context.slack_channels:  # folders no listing names: as fetched before
+                resolved = _fetched_ids(folders - set(conversations), context.slack_channels)
+                conversations.update(resolved)
+                notes += _resolved_note(resolved)
             events = _Events(path)
             ranges = _ranges(sizes)
             known_bots = frozenset(bots)
@@ -466,6 +478,23 @@ def _partial_export_notes(top: set[str], folders: set[str]) -> tuple[str, ...]:
     return tuple(notes)
 
 
+def _fetched_ids(folders: set[str], fetched: dict[str, str]) -> dict[str, tuple[str, bool]]:
+    """The folders of an export that its listings do not name (it lacks channels.json)
+    named like a channel `fetch slack` stored, keyed by that channel's id: the same messages get the same event ids
+    (`channel:ts`) whichever way they arrive."""
+    return {folder: (fetched[folder], True) for folder in sorted(folders) if folder in fetched}
+
+
+def _resolved_note(resolved: dict[str, tuple[str, bool]]) -> tuple[str, ...]:
+    if not resolved:
+        return ()
+    named = ", ".join(f"#{folder} = {cid}" for folder, (cid, _) in sorted(resolved.items()))
+    return (
+        f"{len(resolved)} folder(s) no channels.json lists keyed by the id of the channel "
+        f"of the same name fetched before ({named}), so their messages count once",
+    )
+
+
 def _nothing_to_count(path: Path, days: int, messages: int) -> str:
     """Why an export with day files gave nothing: empty days, or no message by a person."""
     if not messages:
@@ -479,7 +508,7 @@ def _nothing_to_count(path: Path, days: int, messages: int) -> str:
     )
 
 
-# --- What of Slack's objects the reader uses (fetch/slack.py writes only that) ----------
+# --- What of Slack's objects the reader uses (fetch/slack.py keeps only that) -----------
 
 #: The fields of a message `slack_days._message_rows` reads; nothing else of it (its text above
 #: all) need be kept to make the same events.
@@ -508,15 +537,15 @@ def message_facts(message: dict[str, Any]) -> dict[str, Any]:
 def people_in(message: dict[str, Any]) -> set[str]:
     """The Slack user ids a message's events may name: its author, the thread's author,
     the reacting people, a file comment's commenter and the file's owner."""
-    found = {message.get("user"), message.get("parent_user_id")}
+    found = [message.get("user"), message.get("parent_user_id")]  # any JSON value
     for owner in ("comment", "file"):
         value = message.get(owner)
         if isinstance(value, dict):
-            found.add(value.get("user"))
+            found.append(value.get("user"))
     reactions = message.get("reactions")
     for reaction in reactions if isinstance(reactions, list) else []:
         users = reaction.get("users") if isinstance(reaction, dict) else None
-        found.update(users if isinstance(users, list) else [])
+        found.extend(users if isinstance(users, list) else [])
     return {u for u in found if isinstance(u, str)}
 
 
