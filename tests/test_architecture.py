@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "rse_adoption"
-LEAVES = ("model", "errors", "schema", "privacy", "names")
+LEAVES = ("model", "errors", "schema", "privacy", "names", "messages")
 #: module prefix -> prefixes it must not import (prefixes match a module or its package).
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     **{leaf: ("",) for leaf in LEAVES},  # a leaf imports nothing of the package

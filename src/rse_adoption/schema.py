@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-# re-exported: the advice ingest and status give on concealed names (a translated Message)
-from .messages import CONCEALED_NAMES_FIX as CONCEALED_NAMES_FIX
-
 #: The five canonical event types, from the weakest to the strongest sign of participation.
 EVENT_TYPES: tuple[str, ...] = ("login", "read", "reaction", "post", "comment")
 

@@ -35,9 +35,9 @@ import pyarrow.parquet as pq
 from .. import store
 from ..config import Settings
 from ..errors import ConcealedNamesError, DataError, NoInputError, RseError
+from ..messages import CONCEALED_NAMES_FIX
 from ..privacy import KeyCache, load_or_create_secret
 from ..schema import (
-    CONCEALED_NAMES_FIX,
     EVENT_DICTIONARY_COLUMNS,
     EVENT_SCHEMA,
     EVENT_STATISTICS_COLUMNS,
