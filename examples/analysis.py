@@ -11,7 +11,6 @@ two charts and a CSV go to FOLDER, a new temporary folder by default), or cell b
 import math
 import sys
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 
 import matplotlib
@@ -51,12 +50,15 @@ closest = shown[shown["status"] != "tipped"].sort_values("contributors_needed")
 print("\nPeople to convert before each site tips:")
 print(closest[["site", "contributor", "contributors_needed"]].to_string(index=False))
 
-# %% 4. Weekly contributor share per site, against the tipping band
+# %% 4. Contributors since the window began, per site, against the tipping band
+# The report's contributor share counts everyone who posted or commented in the window, so
+# its weekly curve is `contributors_to_date` (not one week's contributors) over headcount:
+# it ends on the share the report shows (docs/metrics.md, "Weekly trend").
 weekly = pd.DataFrame(
     [
-        (g.site, point.week_start, point.contributors / g.headcount)
+        (g.site, point.week_start, point.contributors_to_date / g.headcount)
         for g in report.sites
-        if not g.suppressed and g.headcount
+        if not g.suppressed and g.headcount and g.series
         for point in g.series
     ],
     columns=["site", "week", "contributor_share"],
@@ -64,18 +66,20 @@ weekly = pd.DataFrame(
 fig, ax = plt.subplots(figsize=(9, 4.5))
 weekly.plot(ax=ax, linewidth=1.5)
 ax.axhspan(report.tipping_low, report.tipping_high, color="tab:green", alpha=0.12)
-ax.set_ylabel("contributors in the week / headcount")
-ax.set_title("Weekly contributor share by site (band: the tipping point)")
+ax.set_ylabel("contributors since the window began / headcount")
+ax.set_title("Contributor share by site through the window (band: the tipping point)")
 ax.legend(fontsize=7, ncols=2)
 fig.tight_layout()
-fig.savefig(out / "weekly-contributor-share.png", dpi=120)
+fig.savefig(out / "contributor-share-through-the-window.png", dpi=120)
 
-# %% 5. A quarter earlier: which sites moved
-earlier = store.report(as_of=report.as_of - timedelta(days=91)).to_pandas()
-moved = shown.merge(earlier[["site", "contributor_share"]], on="site", suffixes=("", "_before"))
-moved["change_points"] = (moved["contributor_share"] - moved["contributor_share_before"]) * 100
-print("\nChange of the contributor share over the last quarter (points):")
-print(moved[["site", "contributor_share_before", "contributor_share", "change_points"]].round(3))
+# %% 5. Since the previous window: which sites moved
+# The report's own `change_points` (this window's share against the previous window's):
+# it is hidden where the privacy rule hides it, which differencing two reports by hand
+# would get around (docs/privacy.md).
+moved = shown[["site", "previous_contributor_share", "contributor_share", "change_points"]]
+moved = moved.dropna(subset=["change_points"])
+print("\nChange of the contributor share since the previous window (points):")
+print(moved.round(3).to_string(index=False))
 
 # %% 6. Ambassadors: coverage against the target, and their sites' contributor share
 ambassadors = store.ambassadors().to_pandas()
@@ -94,5 +98,5 @@ ax.set_title("Ambassador coverage and participation (an association, not proof)"
 fig.tight_layout()
 fig.savefig(out / "ambassadors-and-participation.png", dpi=120)
 
-moved.to_csv(out / "quarter-change.csv", index=False)
-print(f"\nCharts and quarter-change.csv written to {out}")
+moved.to_csv(out / "change-since-previous-window.csv", index=False)
+print(f"\nCharts and change-since-previous-window.csv written to {out}")

@@ -58,7 +58,14 @@ def test_report_to_pandas_is_the_csv_without_its_total_row(store: rse.Store, cli
     assert list(frame.columns) == rows[0]
     assert rows[-1][0] == "TOTAL" and len(frame) == len(rows) - 2
     for values, row in zip(frame.itertuples(index=False), rows[1:-1], strict=True):
-        typed = [None if pd.isna(v) else getattr(v, "item", lambda v=v: v)() for v in values]
+        typed = [
+            None
+            if pd.isna(v)
+            else v.date().isoformat()  # a day (datetime64 here, ISO in the CSV)
+            if isinstance(v, pd.Timestamp)
+            else getattr(v, "item", lambda v=v: v)()
+            for v in values
+        ]
         assert [safe_cell(v) for v in typed] == row
     lyon = frame.set_index("site").loc["Lyon"]
     assert lyon["contributor"] > 0 and 0 < lyon["contributor_share"] < 1  # numbers, not text
@@ -150,3 +157,32 @@ def test_the_examples_of_docs_api_md_run(tmp_path: Path, demo, monkeypatch) -> N
     for block in blocks:
         exec(compile(block, str(DOCS / "api.md"), "exec"), namespace)  # noqa: S102
     assert namespace["report"].to_dict()["sites"][0]["site"] == "Lyon"
+
+
+def test_every_result_frame_is_typed_the_same_way(demo) -> None:  # type: ignore[no-untyped-def]
+    """Days are datetime64, counts Int64, shares Float64 in every result (issue 29: dates
+    were strings in `report` and datetimes in `history`, counts float64 in `history`,
+    `top_1_percent_share` object); hidden rows stay, marked; dir() shows the fields."""
+    store = rse.open_store(demo["data"])
+    report = store.report()
+    sites = report.to_pandas()
+    assert str(sites["as_of"].dtype).startswith("datetime64")
+    assert str(sites["forecast_high_expected"].dtype).startswith("datetime64")
+    for count in ("headcount", "contributor", "new_contributors", "threads"):
+        assert str(sites[count].dtype) == "Int64", count
+    for share in ("contributor_share", "top_1_percent_share", "gini", "change_points"):
+        assert str(sites[share].dtype) == "Float64", share
+    assert str(sites["suppressed"].dtype) == "boolean" and sites["suppressed"].any()
+    assert sites.loc[sites["suppressed"], "headcount"].isna().all()  # hidden, not dropped
+    assert {"sites", "totals", "as_of", "to_pandas"} <= set(dir(report))
+    history = store.history().to_pandas()  # no history in this store: typed all the same
+    assert str(history["as_of"].dtype).startswith("datetime64")
+    assert str(history["headcount"].dtype) == "Int64"
+    assert str(history["contributor_share"].dtype) == "Float64"
+    backtest = store.forecast_backtest()
+    cases = backtest.to_pandas()
+    assert str(cases["cut"].dtype).startswith("datetime64")
+    assert str(cases["covered"].dtype) == "boolean" and str(cases["error_days"].dtype) == "Int64"
+    assert "summary" in dir(backtest)
+    effect = store.ambassadors().to_pandas()["effect_estimate_pp"]
+    assert str(effect.dtype) == "Float64"

@@ -25,12 +25,12 @@ def test_the_configuration_example_loads_and_names_every_setting(tmp_path: Path)
     settings, sources = effective_settings(config=EXAMPLES / "rse-adoption.toml", environ={})
     assert settings.data_dir == EXAMPLES / "rse-data"  # relative to the file
     assert (settings.timezone, settings.window_days, settings.min_group_size) == (
-        "Europe/Paris",
+        "UTC",
         90,
         5,
     )
     assert dict(settings.site_aliases)["St-Etienne"] == "Saint-Étienne"
-    assert sources["window_days"] == f"{EXAMPLES / 'rse-adoption.toml'}:21"
+    assert sources["window_days"] == f"{EXAMPLES / 'rse-adoption.toml'}:22"
     text = (EXAMPLES / "rse-adoption.toml").read_text(encoding="utf-8")
     for table, key in FILE_KEYS:  # a setting added to the code is added to the example
         assert re.search(rf"^(# )?{key} = ", text, re.M), f"{table}.{key}"
@@ -123,9 +123,32 @@ def test_the_analysis_runs_end_to_end(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "People to convert before each site tips" in done.stdout
-    for name in (
-        "weekly-contributor-share.png",
-        "ambassadors-and-participation.png",
-        "quarter-change.csv",
-    ):
+    for name in ("contributor-share-through-the-window.png", "ambassadors-and-participation.png"):
         assert (tmp_path / name).stat().st_size > 1000, name
+    import pandas as pd
+
+    import rse_adoption as rse
+
+    # the CSV holds the report's own changes, none the privacy rule hides
+    changes = pd.read_csv(tmp_path / "change-since-previous-window.csv")
+    report = rse.open_store(tmp_path / "rse-data").report()
+    shown = {g.site: g.change_points for g in report.sites if g.change_points is not None}
+    assert dict(zip(changes["site"], changes["change_points"], strict=True)) == pytest.approx(
+        {site: round(points, 3) for site, points in shown.items()}, abs=1e-3
+    )
+
+
+def test_the_example_configuration_holds_only_defaults() -> None:
+    """examples/rse-adoption.toml claims every setting with its default: copying it must
+    change nothing (it set launch_date and timezone, which moved a forecast by months)."""
+    import tomllib
+
+    from rse_adoption.config import FILE_KEYS, Settings
+
+    written = tomllib.loads((EXAMPLES / "rse-adoption.toml").read_text(encoding="utf-8"))
+    defaults = Settings()
+    for (table, key), (field, _) in FILE_KEYS.items():
+        section = written.get(table, {}) if table else written
+        if key in section:
+            value = getattr(defaults, field)
+            assert section[key] == (str(value) if field == "data_dir" else value), f"{table}.{key}"

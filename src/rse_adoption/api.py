@@ -70,6 +70,73 @@ def open_store(
     return store
 
 
+#: Columns that hold a day (ISO text in the CSV and JSON): datetime64 in a DataFrame.
+DATE_COLUMNS = frozenset(
+    {"as_of", "window_start", "cut", "expected", "earliest", "latest", "crossed", "week"}
+)
+#: Words of the columns that hold a share, a rate or a score (Float64 even when every value
+#: happens to be whole, or hidden).
+_FRACTION_WORDS = ("share", "progress", "points", "gini", "hours", "estimate", "low", "high")
+
+
+def _empty_dtype(name: str) -> str:
+    """The type of a column none of whose values is known, from its name."""
+    if name in ("covered", "suppressed") or name.startswith(("is_", "meets_")):
+        return "boolean"
+    if any(w in name for w in (*_FRACTION_WORDS, "_pp")):
+        return "Float64"
+    if name == "scope":  # a list of site names, or null
+        return "object"
+    if name.endswith(("_days", "_weeks", "_count", "_people")):
+        return "Int64"
+    return "string"
+
+
+def typed_frame(
+    rows: Any, columns: list[str] | None = None, dtypes: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """A result's rows as a DataFrame with pandas' nullable types, the same for every
+    result: days as datetime64 (DATE_COLUMNS, `*_expected`, `*_day`, `*_date`), counts
+    Int64, shares and scores Float64, words string, flags boolean; hidden figures <NA>.
+    Hidden rows stay, marked by their `suppressed` column. `dtypes` gives the type of
+    columns whose schema is known (then even an empty table is typed)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=columns)
+    for i, name in enumerate(frame.columns):  # by position: a table may repeat a name
+        if name in DATE_COLUMNS or name.endswith(("_expected", "_day", "_date")):
+            days = pd.to_datetime(frame.iloc[:, i], errors="coerce")
+            frame.isetitem(i, days.astype("datetime64[ns]"))
+    frame = frame.convert_dtypes()
+    for i, name in enumerate(frame.columns):
+        column = frame.iloc[:, i]
+        dtype = str(column.dtype)
+        values = column.dropna()
+        if dtypes and name in dtypes:
+            if not dtypes[name].startswith("datetime"):
+                frame.isetitem(i, column.astype(dtypes[name]))
+            continue
+        if dtype == "object" and not len(values):  # every value hidden: typed by its name
+            frame.isetitem(i, column.astype(_empty_dtype(name)))
+            continue
+        if dtype == "object" and len(values):
+            if values.map(lambda v: isinstance(v, bool)).all():
+                frame.isetitem(i, column.astype("boolean"))
+                continue
+            numbers = pd.to_numeric(column, errors="coerce")
+            if numbers.notna().sum() == len(values):  # numbers, some hidden
+                column, dtype = numbers.astype("Float64"), "Float64"
+                frame.isetitem(i, column)
+        fraction = any(w in name for w in _FRACTION_WORDS) and not name.endswith(
+            ("_count", "_weeks", "_days", "_people")
+        )
+        if dtype in ("Int64", "Float64") and fraction:
+            frame.isetitem(i, column.astype("Float64"))
+        elif dtype == "Float64" and (column.dropna() % 1 == 0).all():
+            frame.isetitem(i, column.astype("Int64"))  # a count with hidden values
+    return frame
+
+
 @dataclass(frozen=True)
 class ReportResult:
     """`Store.report()`: the Report (every figure, typed; its attributes are readable
@@ -79,6 +146,9 @@ class ReportResult:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.report, name)
+
+    def __dir__(self) -> list[str]:  # the Report's fields show in dir() and completion
+        return sorted({*super().__dir__(), *dir(self.report)})
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report (`report --format json`), key for key."""
@@ -90,11 +160,9 @@ class ReportResult:
         """One row per site shown, the CSV report's columns in its order (no TOTAL row:
         `result.totals` holds it), typed with pandas' nullable types: counts are integers,
         shares floats, hidden figures missing (<NA>)."""
-        import pandas as pd
-
         from .report.csv_report import COLUMNS, site_rows
 
-        return pd.DataFrame(site_rows(self.report), columns=list(COLUMNS)).convert_dtypes()
+        return typed_frame(site_rows(self.report), list(COLUMNS))
 
 
 @dataclass(frozen=True)
@@ -109,6 +177,9 @@ class SectionResult:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.report, name)
 
+    def __dir__(self) -> list[str]:  # the Report's fields show in dir() and completion
+        return sorted({*super().__dir__(), *dir(self.report)})
+
     def to_dict(self) -> Any:
         """The command's `--json` output (for `ambassadors`, a list of sites)."""
         from .report.sections import to_dict
@@ -117,12 +188,10 @@ class SectionResult:
 
     def to_pandas(self) -> pd.DataFrame:
         """The command's CSV output as a table: its columns in order, typed values."""
-        import pandas as pd
-
         from .report.sections import table_rows
 
         columns, rows = table_rows(self.section, self.report)
-        return pd.DataFrame(rows, columns=columns).convert_dtypes()
+        return typed_frame(rows, columns)
 
 
 @dataclass(frozen=True)
@@ -135,6 +204,9 @@ class BacktestResult:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.backtest, name)
 
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *dir(self.backtest)})
+
     def to_dict(self) -> dict[str, Any]:
         """`forecast --backtest --json`, key for key."""
         from .report.backtest_report import backtest_to_dict
@@ -143,12 +215,7 @@ class BacktestResult:
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per judged mark (the JSON's `cases`), dates as datetimes."""
-        import pandas as pd
-
-        frame = pd.DataFrame(self.to_dict()["cases"])
-        for column in ("cut", "expected", "earliest", "latest", "crossed"):
-            frame[column] = pd.to_datetime(frame[column])
-        return frame.convert_dtypes()
+        return typed_frame(self.to_dict()["cases"])
 
 
 @dataclass(frozen=True)
@@ -161,13 +228,17 @@ class HistoryResult:
         return {"history": self.rows}
 
     def to_pandas(self) -> pd.DataFrame:
-        import pandas as pd
+        """One row per report day and site, typed as every result's (`typed_frame`)."""
+        from .history import HISTORY_COLUMNS, HISTORY_SCHEMA
 
-        from .history import HISTORY_COLUMNS
-
-        frame = pd.DataFrame(self.rows, columns=list(HISTORY_COLUMNS))
-        frame["as_of"] = pd.to_datetime(frame["as_of"])
-        return frame
+        kinds = {"int": "Int64", "dou": "Float64", "str": "string", "boo": "boolean"}
+        dtypes = {
+            f.name: kinds.get(
+                str(f.type)[:3], "object" if str(f.type) != "date32[day]" else "datetime64[ns]"
+            )
+            for f in HISTORY_SCHEMA
+        }
+        return typed_frame(self.rows, list(HISTORY_COLUMNS), dtypes)
 
 
 class Store:
