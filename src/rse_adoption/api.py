@@ -105,11 +105,11 @@ def typed_frame(
     frame = pd.DataFrame(rows, columns=columns)
     for i, name in enumerate(frame.columns):  # by position: a table may repeat a name
         if name in DATE_COLUMNS or name.endswith(("_expected", "_day", "_date")):
-            days = pd.to_datetime(frame.iloc[:, i], errors="coerce")
+            days: Any = pd.to_datetime(frame.iloc[:, i], errors="coerce")
             frame.isetitem(i, days.astype("datetime64[ns]"))
     frame = frame.convert_dtypes()
     for i, name in enumerate(frame.columns):
-        column = frame.iloc[:, i]
+        column: Any = frame.iloc[:, i]  # typed loosely: pandas-stubs know no nullable astype
         dtype = str(column.dtype)
         values = column.dropna()
         if dtypes and name in dtypes:
@@ -123,7 +123,7 @@ def typed_frame(
             if values.map(lambda v: isinstance(v, bool)).all():
                 frame.isetitem(i, column.astype("boolean"))
                 continue
-            numbers = pd.to_numeric(column, errors="coerce")
+            numbers: Any = pd.to_numeric(column, errors="coerce")
             if numbers.notna().sum() == len(values):  # numbers, some hidden
                 column, dtype = numbers.astype("Float64"), "Float64"
                 frame.isetitem(i, column)
