@@ -415,7 +415,11 @@ def test_sign_in_failing_or_an_unknown_tenant(
 ) -> None:
     ms.token_mode = "500"
     down = run(ms, tmp_path / "data")
-    assert down.exit_code == 75 and "sign-in service failed" in (down.stopped or "")
+    assert down.exit_code == 75
+    assert f"sign-in service at {ms.url.removeprefix('https://')} keeps failing" in (
+        down.stopped or ""
+    )
+    assert "HTTP 500, 6 tries" in (down.stopped or "")
     ms.token_mode = "ok"
     settings = Settings(
         data_dir=tmp_path / "data",

@@ -341,6 +341,10 @@ def _run(
         if got.refused is not None:
             done(DayResult(name, day.isoformat(), "refused", message=got.refused))
             continue
+        if got.error is not None:
+            target.unlink(missing_ok=True)
+            done(DayResult(name, day.isoformat(), "error", message=got.error))
+            continue
         assert got.sha256 is not None
         refresh = report_refresh_date(target)
         if refresh is not None:
