@@ -27,7 +27,7 @@ def _no_retry_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
     wait's lower bound, so that they can state it exactly."""
     from rse_adoption.fetch import retry
 
-    monkeypatch.setattr(retry, "jitter", lambda: 0.0)
+    monkeypatch.setattr(retry, "jitter", lambda: 0.0, raising=False)
 
 
 #: The real public exports of ../shared/samples (beside the project root), read in place.

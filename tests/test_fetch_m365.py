@@ -744,3 +744,218 @@ def test_a_fetched_store_reports_day_grain_like_the_same_days_ingested_by_hand(
             for w in range(5)
         ]
         assert group["forecast"] is not None
+
+
+# --- Issue 27: a hostile endpoint, a flaky network --------------------------------------
+
+
+def test_a_token_a_gateway_echoes_reaches_no_output_and_the_log_is_private(
+    tmp_path: Path, ms: FakeMicrosoft, server: tuple[Any, Path]
+) -> None:
+    """A gateway answers 401 with the Authorization header it got in its body: the access
+    token msal obtained, and any other credential the process holds (here the Slack
+    token of the environment, which the gateway happens to know), reach neither standard
+    error, nor `--json`, nor `--log-file`; the log is created 0600."""
+    ms.today = dt.datetime.now(dt.UTC).date()
+    ms.graph_mode = "echo401"
+    slack_token = "xoxb-1111-2222-" + "s" * 24
+    ms.echo_extra = slack_token
+    data, log = tmp_path / "data", tmp_path / "fetch.log"
+    env = {**_environment(ms, server[1], data), "RSE_ADOPTION_SLACK_TOKEN": slack_token}
+    since = str(ms.today - dt.timedelta(days=1))
+    done = subprocess.run(
+        [*_command(), "--since", since, "--json", "--log-file", str(log)],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 77, done.stderr
+    logged = log.read_text(encoding="utf-8")
+    for text in (done.stdout, done.stderr, logged):
+        assert ms.token not in text
+        assert ms.token.split(".")[0] not in text
+        assert slack_token not in text and ms.secret not in text
+    assert "Authorization: Bearer *** (context ***)" in logged
+    assert json.loads(done.stdout)["exit_code"] == 77
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert log.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_download_redirected_to_http_is_refused(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock
+) -> None:
+    ms.redirect_scheme = "http"
+    data = tmp_path / "data"
+    summary = run(ms, data, since=TODAY - dt.timedelta(days=2), reports=["teams"])
+    assert summary.exit_code == 65
+    assert [d.status for d in summary.days] == ["error", "error"]
+    assert "not https (http://127.0.0.1" in (summary.days[0].message or "")
+    assert ms.requests["download"] == 0  # nothing went out in clear text
+    assert one_day_periods(data, "teams") == {}
+
+
+def test_a_gzip_bomb_stops_at_the_bound_and_stores_nothing_of_that_day(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A few kB on the wire inflating to 8 MiB, with the bound at 1 MiB for the test: the
+    day is an error (exit 65), nothing of it is stored, the other day is; a rerun
+    without the fault fetches the day."""
+    monkeypatch.setattr(graph, "MAX_REPORT_BYTES", 1024 * 1024)
+    bomb_day = TODAY - dt.timedelta(days=5)
+    ms.download_mode, ms.fault_days = "bomb", {str(bomb_day)}
+    data = tmp_path / "data"
+    summary = run(
+        ms, data, since=bomb_day, until=bomb_day + dt.timedelta(days=1), reports=["teams"]
+    )
+    assert summary.exit_code == 65
+    statuses = {d.day: (d.status, d.message) for d in summary.days}
+    status, message = statuses[str(bomb_day)]
+    assert status == "error" and "larger than 1 MiB once inflated" in (message or "")
+    assert statuses[str(bomb_day + dt.timedelta(days=1))][0] == "fetched"
+    assert sorted(one_day_periods(data, "teams")) == [str(bomb_day + dt.timedelta(days=1))]
+    assert not list((data / m365.SCRATCH).rglob("*.csv"))
+    ms.download_mode = "csv"
+    again = run(ms, data, since=bomb_day, until=bomb_day + dt.timedelta(days=1), reports=["teams"])
+    assert again.exit_code == 0
+    assert len(one_day_periods(data, "teams")) == 2
+
+
+@pytest.mark.parametrize(
+    ("mode", "body", "words"),
+    [
+        ("corrupt-gzip", b"", "is corrupt"),
+        ("body", b'{"value": [{"reportRefreshDate": "2026-10-2', "is not the report's CSV (JSON)"),
+    ],
+)
+def test_a_broken_download_is_one_line_and_a_rerun_completes_the_store(
+    tmp_path: Path,
+    ms: FakeMicrosoft,
+    clock: Clock,
+    cli: Callable[..., Run],
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    body: bytes,
+    words: str,
+) -> None:
+    ms.today = dt.datetime.now(dt.UTC).date()
+    broken = ms.today - dt.timedelta(days=4)
+    ms.download_mode, ms.download_body, ms.fault_days = mode, body, {str(broken)}
+    for name, value in _environment(
+        ms, Path(os.environ["SSL_CERT_FILE"]), tmp_path / "data"
+    ).items():
+        if name.startswith("RSE_ADOPTION_"):
+            monkeypatch.setenv(name, value)
+    args = ("fetch", "m365", "--since", str(broken), "--until", str(broken + dt.timedelta(days=1)))
+    result = cli(*args, "--report", "viva_engage")
+    assert result.exit_code == 65
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and words in errors[0] and "Traceback" not in result.stderr
+    assert sorted(one_day_periods(tmp_path / "data", "viva_engage")) == [
+        str(broken + dt.timedelta(days=1))
+    ]
+    ms.download_mode = "csv"
+    assert cli(*args, "--report", "viva_engage").exit_code == 0
+    days = one_day_periods(tmp_path / "data", "viva_engage")
+    assert days == {
+        str(broken + dt.timedelta(days=n)): expected_rows(
+            "viva_engage", broken + dt.timedelta(days=n)
+        )
+        for n in range(2)
+    }
+
+
+def test_a_malformed_token_answer_is_transient_and_one_line(
+    tmp_path: Path,
+    ms: FakeMicrosoft,
+    clock: Clock,
+    cli: Callable[..., Run],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The token endpoint answers 200 with a body that starts with `{` and breaks off (a
+    proxy cut it): exit 75 with one line, no traceback, no "refused the app"."""
+    ms.token_mode = "malformed"
+    for name, value in _environment(
+        ms, Path(os.environ["SSL_CERT_FILE"]), tmp_path / "data"
+    ).items():
+        if name.startswith("RSE_ADOPTION_"):
+            monkeypatch.setenv(name, value)
+    result = cli("fetch", "m365", "--since", str(TODAY - dt.timedelta(days=1)))
+    assert result.exit_code == 75, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("rse-adoption:")]
+    assert len(errors) == 1 and "answered with a malformed body" in errors[0]
+    assert "refused" not in errors[0]
+
+
+@pytest.mark.parametrize("retry_after", ["0", "Wed, 21 Oct 2015 07:28:00 GMT", "-5", "soon"])
+def test_retry_after_zero_or_past_waits_at_least_the_growing_minimum(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock, retry_after: str
+) -> None:
+    ms.failures, ms.retry_after = [429, 429, 503], retry_after
+    summary = run(ms, tmp_path / "data", since=TODAY - dt.timedelta(days=1), reports=["teams"])
+    assert summary.exit_code == 0, summary.stopped
+    expected = [1.0, 2.0, 4.0] if retry_after != "soon" else [60.0, 60.0, 60.0]
+    assert clock.waits == expected
+
+
+def test_throttling_without_end_stops_after_a_bounded_number_of_tries(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock
+) -> None:
+    from rse_adoption.fetch import retry
+
+    ms.failures, ms.retry_after = [429] * 1000, "0"
+    summary = run(ms, tmp_path / "data", since=TODAY - dt.timedelta(days=1), reports=["teams"])
+    assert summary.exit_code == 75
+    assert "kept throttling" in (summary.stopped or "")
+    assert f"{retry.THROTTLED_TRIES} tries" in (summary.stopped or "")
+    assert ms.requests["report:teams"] == retry.THROTTLED_TRIES
+    assert clock.waits == [min(60.0, 2.0**n) for n in range(retry.THROTTLED_TRIES - 1)]
+
+
+def test_backoff_jitter_only_lengthens_and_spreads_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rse_adoption.fetch import retry
+
+    monkeypatch.setattr(retry, "jitter", lambda: 0.999)
+    assert 2.0 < retry.backoff(1) < 2.5 and 60.0 < retry.backoff(30) < 75.0
+    assert retry.throttle_wait("120", 1) == 120.0  # honoured as said: it is above the floor
+    assert 1.0 < retry.throttle_wait("0", 1) < 1.25
+
+
+def test_a_connection_failure_past_the_budget_does_not_say_microsoft_asked(
+    tmp_path: Path, clock: Clock
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Settings(data_dir=tmp_path / "data", m365_graph_url=f"https://127.0.0.1:{port}/v1.0")
+    summary = fetch_m365(
+        settings, environ={graph.TOKEN_ENV: "t" * 20}, today=TODAY, reports=["teams"], max_minutes=1
+    )
+    assert summary.exit_code == 75
+    stopped = summary.stopped or ""
+    assert "asked" not in stopped
+    assert f"Microsoft Graph at 127.0.0.1:{port} is unreachable (ConnectError" in stopped
+    assert "5 tries so far); the next try was due in 32 s" in stopped
+
+
+def test_a_sign_in_failure_names_the_host_the_cause_and_the_tries(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock
+) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        m365_tenant_id=TENANT,
+        m365_client_id=CLIENT_ID,
+        m365_graph_url=f"{ms.url}/v1.0",
+        m365_authority_url=f"https://127.0.0.1:{port}",
+    )
+    summary = fetch_m365(settings, environ={graph.SECRET_ENV: ms.secret}, today=TODAY)
+    assert summary.exit_code == 75
+    stopped = summary.stopped or ""
+    assert f"Microsoft's sign-in service at 127.0.0.1:{port} is unreachable" in stopped
+    assert "ConnectError: " in stopped and f"{graph.TRANSIENT_ATTEMPTS} tries" in stopped
+    assert ms.requests["report:teams"] == 0

@@ -225,10 +225,12 @@ def fetch_slack(
 def _finish(summary: Any, errors: list[str], totals: str, *, as_json: bool, show: bool) -> None:
     """The end of every fetch: each item that failed on standard error, the summary as
     JSON or as one line of totals, and the exit code of what ended the run early."""
+    from .. import redact
+
     for message in errors:
         print(f"rse-adoption: error: {message}", file=sys.stderr)
-    if as_json:
-        sys.stdout.write(json.dumps(summary.to_dict(), ensure_ascii=False) + "\n")
+    if as_json:  # standard error is scrubbed by handle_errors; this is standard output
+        sys.stdout.write(redact.scrub(json.dumps(summary.to_dict(), ensure_ascii=False)) + "\n")
     elif show:
         stderr().print(totals)
     if summary.error is not None:

@@ -171,6 +171,34 @@ def report_refresh_date(path: Path) -> date | None:
         return None
 
 
+def not_the_report(path: Path, report: str, function: str, day: date) -> str | None:
+    """Why a downloaded file is not the CSV of `report` (its documented columns), or None.
+    Checked before anything else is trusted of it: a body that is JSON or HTML, or cut
+    short, must not read as "nobody active that day"."""
+    from ..ingest.registry import FORMATS
+
+    if FORMATS[report].sniff(path):
+        return None
+    try:
+        with open(path, "rb") as f:
+            start = f.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    except OSError:
+        start = b""
+    kind = (
+        "JSON"
+        if start[:1] in (b"{", b"[")
+        else "HTML"
+        if start[:1] == b"<"
+        else "empty"
+        if not start
+        else "not the documented header"
+    )
+    return (
+        f"Microsoft's answer to {function}(date={day.isoformat()}) is not the report's CSV "
+        f"({kind}): nothing of that day stored; the next run fetches it again"
+    )
+
+
 # --- The run -------------------------------------------------------------------------
 
 
@@ -330,6 +358,8 @@ def _run(
     data_until: dict[str, date] = {}
 
     def done(result: DayResult) -> None:
+        if result.message:  # a server's or a file's words: never a credential
+            result.message = graph.creds.scrub(result.message)
         summary.days.append(result)
         if on_day is not None:
             on_day(result)
@@ -346,6 +376,11 @@ def _run(
             done(DayResult(name, day.isoformat(), "error", message=got.error))
             continue
         assert got.sha256 is not None
+        wrong = not_the_report(target, name, report.function, day)
+        if wrong is not None:  # a proxy's page, a JSON error, a body cut short
+            target.unlink(missing_ok=True)
+            done(DayResult(name, day.isoformat(), "error", sha256=got.sha256, message=wrong))
+            continue
         refresh = report_refresh_date(target)
         if refresh is not None:
             data_until[name] = max(refresh, data_until.get(name, refresh))
