@@ -281,9 +281,11 @@ def test_json_of_the_cli_is_the_librarys_summary(
 ) -> None:
     config = write(
         tmp_path / "rse-adoption.toml",
-        f'[m365]\ntenant_id = "{TENANT}"\nclient_id = "{CLIENT_ID}"\n'
-        f'graph_url = "{ms.url}/v1.0"\nauthority_url = "{ms.url}"\n',
+        f'[m365]\ntenant_id = "{TENANT}"\nclient_id = "{CLIENT_ID}"\n',
     )
+    # The fake's host is no host of Microsoft's: only the environment may name it.
+    monkeypatch.setenv("RSE_ADOPTION_M365_GRAPH_URL", f"{ms.url}/v1.0")
+    monkeypatch.setenv("RSE_ADOPTION_M365_AUTHORITY_URL", ms.url)
     monkeypatch.setenv(graph.SECRET_ENV, ms.secret)
     today = dt.datetime.now(dt.UTC).date()
     ms.today = today
@@ -466,9 +468,11 @@ def test_concealed_names_store_nothing_and_say_it_once(
     ms.today = dt.datetime.now(dt.UTC).date()
     config = write(
         tmp_path / "rse-adoption.toml",
-        f'[m365]\ntenant_id = "{TENANT}"\nclient_id = "{CLIENT_ID}"\n'
-        f'graph_url = "{ms.url}/v1.0"\nauthority_url = "{ms.url}"\n',
+        f'[m365]\ntenant_id = "{TENANT}"\nclient_id = "{CLIENT_ID}"\n',
     )
+    # The fake's host is no host of Microsoft's: only the environment may name it.
+    monkeypatch.setenv("RSE_ADOPTION_M365_GRAPH_URL", f"{ms.url}/v1.0")
+    monkeypatch.setenv("RSE_ADOPTION_M365_AUTHORITY_URL", ms.url)
     monkeypatch.setenv(graph.SECRET_ENV, ms.secret)
     result = cli("fetch", "m365", "--config", config)
     assert result.exit_code == 65
@@ -775,7 +779,8 @@ def test_a_token_a_gateway_echoes_reaches_no_output_and_the_log_is_private(
         assert slack_token not in text and ms.secret not in text
     assert "Authorization: Bearer *** (context ***)" in logged
     assert json.loads(done.stdout)["exit_code"] == 77
-    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("rse-adoption:")]
+    assert "Traceback" not in done.stderr and len(errors) == 1
     assert log.stat().st_mode & 0o777 == 0o600
 
 
@@ -959,3 +964,75 @@ def test_a_sign_in_failure_names_the_host_the_cause_and_the_tries(
     assert f"Microsoft's sign-in service at 127.0.0.1:{port} is unreachable" in stopped
     assert "ConnectError: " in stopped and f"{graph.TRANSIENT_ATTEMPTS} tries" in stopped
     assert ms.requests["report:teams"] == 0
+
+
+HOSTILE_URLS = [
+    ("graph_url", "https://evil.example/v1.0"),
+    ("graph_url", "https://graph.microsoft.com.evil.example/v1.0"),
+    ("graph_url", "https://user@graph.microsoft.com/v1.0"),
+    ("graph_url", "https://graph.microsoft.com:8443/v1.0"),
+    ("authority_url", "https://login.evil.example"),
+]
+
+
+@pytest.mark.parametrize(("key", "url"), HOSTILE_URLS)
+def test_a_configuration_file_cannot_send_the_token_to_another_host(
+    tmp_path: Path, cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, key: str, url: str
+) -> None:
+    monkeypatch.setenv(graph.TOKEN_ENV, "a-ready-bearer-token-of-the-tenant")
+    monkeypatch.chdir(tmp_path)  # cron's working folder, where someone left a file
+    write(tmp_path / "rse-adoption.toml", f'[m365]\n{key} = "{url}"\n')
+    result = cli("fetch", "m365")
+    assert result.exit_code == 78
+    assert f"rse-adoption.toml:2: m365.{key} = '{url}': a configuration file may only" in (
+        result.stderr
+    )
+    env_name = f"RSE_ADOPTION_M365_{key.upper()}"
+    assert f"set {env_name} in the environment instead" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "url"),
+    [
+        ("graph_url", "https://graph.microsoft.com/v1.0"),
+        ("graph_url", "https://graph.microsoft.us/v1.0"),  # US Government L4
+        ("graph_url", "https://dod-graph.microsoft.us/v1.0"),  # US Government L5 (DoD)
+        ("graph_url", "https://microsoftgraph.chinacloudapi.cn/v1.0"),  # 21Vianet
+        ("authority_url", "https://login.microsoftonline.com"),
+        ("authority_url", "https://login.microsoftonline.us"),
+        ("authority_url", "https://login.chinacloudapi.cn"),
+        ("authority_url", "https://login.partner.microsoftonline.cn"),
+    ],
+)
+def test_the_documented_national_clouds_are_accepted_from_a_file(
+    tmp_path: Path, key: str, url: str
+) -> None:
+    from rse_adoption.config import effective_settings
+
+    config = write(tmp_path / "rse-adoption.toml", f'[m365]\n{key} = "{url}"\n')
+    settings, sources = effective_settings(config=config, environ={})
+    assert getattr(settings, f"m365_{key}") == url
+    assert sources[f"m365_{key}"].endswith("rse-adoption.toml:2")
+
+
+def test_another_host_from_the_environment_is_used_and_said(
+    tmp_path: Path,
+    ms: FakeMicrosoft,
+    clock: Clock,
+    cli: Callable[..., Run],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in _environment(
+        ms, Path(os.environ["SSL_CERT_FILE"]), tmp_path / "data"
+    ).items():
+        if name.startswith("RSE_ADOPTION_"):
+            monkeypatch.setenv(name, value)
+    ms.today = dt.datetime.now(dt.UTC).date()
+    result = cli("fetch", "m365", "--since", str(ms.today - dt.timedelta(days=1)))
+    assert result.exit_code == 0, result.stderr
+    host = ms.url.removeprefix("https://")
+    assert (
+        f"using Microsoft Graph at {host} (env RSE_ADOPTION_M365_GRAPH_URL; not one of "
+        "Microsoft Graph's own hosts), Microsoft Entra sign-in at "
+        f"{host} (env RSE_ADOPTION_M365_AUTHORITY_URL; not one of"
+    ) in result.stderr
