@@ -125,6 +125,8 @@ class FakeMicrosoft:
     download_body: bytes = b""
     #: Days (ISO) whose download the modes above apply to (empty: every day).
     fault_days: set[str] = field(default_factory=set)
+    #: Days (ISO) when nobody was active: their CSV is the header alone.
+    empty_days: set[str] = field(default_factory=set)
     #: Report requests to answer first with these statuses, in order (429, 503, 500...).
     failures: list[int] = field(default_factory=list)
     retry_after: str = "7"
@@ -240,6 +242,9 @@ class FakeMicrosoft:
         asked = dt.date.fromisoformat(day)
         if self.download_mode != "csv" and (not self.fault_days or day in self.fault_days):
             return self._faulty_download()
+        if day in self.empty_days and asked <= self.data_until:
+            header = VIVA_HEADER if report == "viva_engage" else TEAMS_HEADER
+            return Response(f"\ufeff{header}\r\n".encode(), status=200)
         body = csv_for(
             report,
             asked,

@@ -1036,3 +1036,49 @@ def test_another_host_from_the_environment_is_used_and_said(
         "Microsoft Graph's own hosts), Microsoft Entra sign-in at "
         f"{host} (env RSE_ADOPTION_M365_AUTHORITY_URL; not one of"
     ) in result.stderr
+
+
+def test_a_day_with_nobody_active_is_a_day_of_zero_activity_for_reports_and_status(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock, cli: Callable[..., Run]
+) -> None:
+    """Issue 27, item 9: a header-only daily CSV is a day held with zero activity — the
+    28-day report covers it at day grain, and `status` agrees that nothing is missing."""
+    data = tmp_path / "data"
+    quiet_day = TODAY - dt.timedelta(days=10)
+    ms.empty_days = {str(quiet_day)}
+    summary = run(ms, data)
+    assert summary.exit_code == 0 and summary.count("fetched") == 56
+    assert one_day_periods(data, "teams")[str(quiet_day)] == 0
+    window = ("--window", "28", "--as-of", str(TODAY - dt.timedelta(days=1)), "--json")
+    report = cli("report", *window, "--data-dir", data)
+    assert report.exit_code == 0, report.stderr
+    assert report.json()["activity_grain"] == "day"
+    status = store_status(Settings(data_dir=data), today=TODAY)
+    assert all(c["missing_days"] == [] for c in status.to_dict()["m365"])
+    assert "m365_gap" not in [w.code for w in status.warnings]
+    # Held and settled: the next run does not ask for it again.
+    again = run(ms, data)
+    assert str(quiet_day) not in {d.day for d in again.days}
+
+
+def test_a_quiet_day_fetched_by_an_earlier_version_is_fetched_again(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock
+) -> None:
+    """A store where such a day has its ledger entry but no period (an earlier version):
+    the day is not held — status names it missing — and the next run mends it."""
+    data = tmp_path / "data"
+    quiet_day = TODAY - dt.timedelta(days=3)
+    ms.empty_days = {str(quiet_day)}
+    days = {"since": quiet_day - dt.timedelta(days=1), "until": quiet_day + dt.timedelta(days=1)}
+    run(ms, data, reports=["teams"], **days)
+    with store.writing(data, 0) as tx:  # what the earlier version left
+        manifest = tx.manifest.copy()
+        manifest.activity_files = [
+            e for e in manifest.activity_files if e["refresh_date"] != str(quiet_day)
+        ]
+        tx.commit(manifest)
+    status = store_status(Settings(data_dir=data), today=TODAY)
+    assert str(quiet_day) in status.to_dict()["m365"][0]["missing_days"]
+    again = run(ms, data, reports=["teams"], **days)
+    assert [d.day for d in again.days if d.status == "fetched"] == [str(quiet_day)]
+    assert one_day_periods(data, "teams")[str(quiet_day)] == 0

@@ -97,8 +97,12 @@ class HeldDay:
 
 
 def held_days(manifest: store.Manifest, report: str) -> dict[date, HeldDay]:
-    """The days of `report` the store holds: fetched ones (their latest ledger entry) and
-    one-day activity periods ingested by hand (settled: nothing says otherwise)."""
+    """The days of `report` the store holds: its one-day activity periods — the one
+    record of a day held, which the reports read too (a day with nobody active is a period
+    of zero rows) — each with what the ledger says of its version when it was fetched (its
+    latest entry), or settled when ingested by hand (nothing says otherwise). A ledger
+    entry without its period (a day with nobody active fetched by an earlier version) is
+    not a day held: the next run fetches it again."""
     held: dict[date, HeldDay] = {}
     for entry in manifest.activity_files:
         if entry["source_format"] == report and int(entry["period_days"]) == 1:
@@ -108,6 +112,8 @@ def held_days(manifest: store.Manifest, report: str) -> dict[date, HeldDay]:
         if entry.get("m365_report") != report or not entry.get("day"):
             continue
         day = date.fromisoformat(entry["day"])
+        if day not in held:
+            continue
         refresh = date.fromisoformat(entry["refresh_date"]) if entry.get("refresh_date") else None
         fetched = date.fromisoformat(str(entry.get("fetched_on") or entry["ingested_at"])[:10])
         earlier = held.get(day)

@@ -420,7 +420,7 @@ def _commit(
                 }
             )
     if daily is not None:
-        _replace_day(module, path, staged, manifest, daily)
+        _replace_day(tx, module, path, staged, manifest, daily)
     if staged.periods:
         merged = periods.merge_periods(
             con, tx, manifest, pa.concat_tables(staged.periods), whole=daily is not None
@@ -468,20 +468,43 @@ def _commit(
 
 
 def _replace_day(
-    module: Format, path: Path, staged: Staged, manifest: store.Manifest, daily: DailyReport
+    tx: store.WriteTransaction,
+    module: Format,
+    path: Path,
+    staged: Staged,
+    manifest: store.Manifest,
+    daily: DailyReport,
 ) -> None:
     """A fetched day replaces that day's rows whole: concealed names refuse it before
-    anything is committed, and a day revised to nobody active drops the day's rows."""
+    anything is committed. A day with nobody active (a header-only CSV, or a day revised
+    to that) is a one-day period of zero rows: the day is held, with zero activity, for
+    the reports as for `status` (the manifest's periods are the one record of the days
+    held, fetch/m365.py `held_days`)."""
     concealed = sum(int(pc.sum(t["concealed"]).as_py() or 0) for t in staged.periods)
     if concealed:
         raise ConcealedNamesError(f"{path.name}: {concealed_names_message(concealed)}")
     if not staged.periods:
+        from ..schema import ACTIVITY_SCHEMA
+
+        same = (module.NAME, 1, daily.day.isoformat())
+        target = tx.new_data_path("activity")
+        pq.write_table(ACTIVITY_SCHEMA.empty_table(), target)
+        store.fsync_file(target)
         manifest.activity_files = [
             e
             for e in manifest.activity_files
-            if (e["source_format"], int(e["period_days"]), e["refresh_date"])
-            != (module.NAME, 1, daily.day.isoformat())
+            if (e["source_format"], int(e["period_days"]), e["refresh_date"]) != same
         ]
+        manifest.activity_files.append(
+            {
+                "path": tx.relative(target),
+                "source_format": module.NAME,
+                "period_days": 1,
+                "refresh_date": daily.day.isoformat(),
+                "rows": 0,
+                "concealed_rows": 0,
+            }
+        )
 
 
 def _stage_events(
