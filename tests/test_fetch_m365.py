@@ -1082,3 +1082,90 @@ def test_a_quiet_day_fetched_by_an_earlier_version_is_fetched_again(
     again = run(ms, data, reports=["teams"], **days)
     assert [d.day for d in again.days if d.status == "fetched"] == [str(quiet_day)]
     assert one_day_periods(data, "teams")[str(quiet_day)] == 0
+
+
+def test_kept_raw_files_ingested_by_hand_rebuild_the_fetched_store(
+    tmp_path: Path,
+    ms: FakeMicrosoft,
+    clock: Clock,
+    cli: Callable[..., Run],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 27, item 10: two nights of `fetch m365 --keep-raw` (every day of a night
+    carries the same Report Refresh Date; the second night revises the provisional days,
+    so some days have two kept versions; one day has nobody active), then `ingest` of the
+    kept folder into a new store: the same days, the same rows, the same report."""
+    monkeypatch.setenv("RSE_ADOPTION_SECRET", "one-secret-for-both-stores")  # same keys
+    fetched, rebuilt, raw = tmp_path / "fetched", tmp_path / "rebuilt", tmp_path / "raw"
+    ms.empty_days = {str(TODAY - dt.timedelta(days=6))}
+    assert run(ms, fetched, keep_raw=raw).exit_code == 0
+    tomorrow = TODAY + dt.timedelta(days=1)
+    ms.today = tomorrow
+    assert run(ms, fetched, today=tomorrow, keep_raw=raw).exit_code == 0
+    kept = sorted(p.name for p in raw.iterdir())
+    assert len(kept) > 58  # revised days have two versions
+    result = cli("ingest", raw, "--data-dir", rebuilt)
+    assert result.exit_code == 0, result.stderr
+    for report in ("viva_engage", "teams"):
+        assert one_day_periods(rebuilt, report) == one_day_periods(fetched, report)
+        assert len(one_day_periods(rebuilt, report)) == 29
+        held = held_days(store.read_manifest(rebuilt), report)
+        assert sorted(held) == sorted(held_days(store.read_manifest(fetched), report))
+    assert activity_rows(rebuilt) == activity_rows(fetched)
+    window = ("--window", "28", "--as-of", str(TODAY), "--json")
+    reports = [cli("report", *window, "--data-dir", d).json() for d in (fetched, rebuilt)]
+    for report in reports:
+        report.pop("generated_at")
+    assert reports[0] == reports[1]
+    # Again, and in another order: nothing changes.
+    again = cli("ingest", *sorted(raw.iterdir(), reverse=True), "--data-dir", rebuilt, "--json")
+    assert again.exit_code == 0
+    assert {d["status"] for d in again.json()["details"]} == {"unchanged"}
+    assert activity_rows(rebuilt) == activity_rows(fetched)
+
+
+def test_a_run_starting_at_any_moment_never_removes_a_live_scratch_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 27, item 14: before each step by which the first run makes and locks its
+    folder, a second run starts (and cleans what it takes for abandoned): the first
+    run's folder survives, locked, and nothing of a dead run's remains."""
+    from rse_adoption.fetch import scratch
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / store.MANIFEST).write_text("{}")
+    dead = data / m365.SCRATCH / ("0" * 32)
+    dead.mkdir(parents=True)
+    (dead / "left.csv").write_text("personal data")
+    busy = False
+    armed = True
+
+    def another_run_starts() -> None:
+        nonlocal busy
+        if busy or not armed:
+            return
+        busy = True
+        try:
+            with scratch.scratch_folder(data, dry_run=False):
+                pass
+        finally:
+            busy = False
+
+    def interleaved(function: Callable[..., Any]) -> Callable[..., Any]:
+        def step(*args: Any, **kwargs: Any) -> Any:
+            another_run_starts()
+            return function(*args, **kwargs)
+
+        return step
+
+    monkeypatch.setattr(scratch.os, "open", interleaved(os.open))
+    monkeypatch.setattr(scratch.fcntl, "flock", interleaved(scratch.fcntl.flock))
+    with scratch.scratch_folder(data, dry_run=False) as folder:
+        armed = False
+        (folder / "day.csv").write_text("a download")
+        with scratch.scratch_folder(data, dry_run=False) as other:
+            assert other != folder
+        assert (folder / "day.csv").read_text() == "a download"
+    assert not dead.exists()
+    assert list((data / m365.SCRATCH).iterdir()) == []

@@ -41,11 +41,13 @@ def remember(value: object) -> None:
 
 
 def remember_environment(environ: Mapping[str, str] | None = None) -> None:
-    """Remember every secret an `RSE_ADOPTION_*` variable of the environment holds."""
+    """Remember every secret an `RSE_ADOPTION_*` variable of the environment holds (the
+    vendors' secrets and tokens, and the pseudonymisation secret)."""
     from .config import SECRET_KEYS
+    from .privacy import SECRET_ENV as PSEUDONYMISATION_SECRET_ENV
 
     env = os.environ if environ is None else environ
-    for name in SECRET_KEYS.values():
+    for name in (*SECRET_KEYS.values(), PSEUDONYMISATION_SECRET_ENV):
         remember(env.get(name))
 
 

@@ -26,7 +26,6 @@ through `Credentials.scrub`.
 
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 import uuid
@@ -48,6 +47,7 @@ from ..errors import (
     RseError,
     ServiceUnavailableError,
 )
+from ..ingest.m365_reports import report_refresh_date as report_refresh_date
 from . import graph as http
 from .graph import REPORTS
 from .scratch import SCRATCH as SCRATCH  # where tests look for leftovers
@@ -151,30 +151,6 @@ def coverage(manifest: store.Manifest, today: date) -> list[Coverage]:
         stale = (today - last).days > LAG_DAYS + STALE_DAYS
         found.append(Coverage(report, last.isoformat(), missing, stale))
     return found
-
-
-def report_refresh_date(path: Path) -> date | None:
-    """The `Report Refresh Date` of a downloaded report's first row (the latest date of
-    Microsoft's data), or None when the file has no row or no such column."""
-    from ..ingest.periods import parse_date
-    from ..ingest.report_files import header_key
-
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            rows = csv.reader(f)
-            header = next(rows, None)
-            first = next(rows, None)
-    except (OSError, UnicodeError, csv.Error):
-        return None
-    if not header or not first:
-        return None
-    keys = [header_key(h) for h in header]
-    if "reportrefreshdate" not in keys or len(first) <= keys.index("reportrefreshdate"):
-        return None
-    try:
-        return parse_date(first[keys.index("reportrefreshdate")])
-    except ValueError:
-        return None
 
 
 def not_the_report(path: Path, report: str, function: str, day: date) -> str | None:
@@ -371,22 +347,12 @@ def _run(
             on_day(result)
 
     for day, name in todo:
-        report = REPORTS[name]
-        target = scratch / f"{report.function}_{day.isoformat()}.csv"
-        got = graph.download(report, day, target)
-        if got.refused is not None:
-            done(DayResult(name, day.isoformat(), "refused", message=got.refused))
+        target = scratch / f"{REPORTS[name].function}_{day.isoformat()}.csv"
+        sha, failed = _usable_download(graph, name, day, target)
+        if failed is not None:
+            done(failed)
             continue
-        if got.error is not None:
-            target.unlink(missing_ok=True)
-            done(DayResult(name, day.isoformat(), "error", message=got.error))
-            continue
-        assert got.sha256 is not None
-        wrong = not_the_report(target, name, report.function, day)
-        if wrong is not None:  # a proxy's page, a JSON error, a body cut short
-            target.unlink(missing_ok=True)
-            done(DayResult(name, day.isoformat(), "error", sha256=got.sha256, message=wrong))
-            continue
+        assert sha is not None
         refresh = report_refresh_date(target)
         if refresh is not None:
             data_until[name] = max(refresh, data_until.get(name, refresh))
@@ -399,18 +365,18 @@ def _run(
             done(_not_yet(name, day, refresh))
             continue
         known = held[name].get(day)
-        if known is not None and (known.sha256, known.refresh_date) == (got.sha256, refresh):
+        if known is not None and (known.sha256, known.refresh_date) == (sha, refresh):
             target.unlink(missing_ok=True)
             done(
                 DayResult(
-                    name, day.isoformat(), "unchanged", sha256=got.sha256,
+                    name, day.isoformat(), "unchanged", sha256=sha,
                     refresh_date=refresh.isoformat(), message="the store holds this version",
                 )
             )  # fmt: skip
             continue
         path = target
         if keep_raw is not None and not summary.dry_run:
-            path = _keep(target, keep_raw, got.sha256)
+            path = _keep(target, keep_raw, sha)
         provenance = {
             "source": "microsoft-graph",
             "m365_report": name,
@@ -431,22 +397,34 @@ def _run(
         if result.status == "error":
             done(
                 DayResult(
-                    name, day.isoformat(), "error", sha256=got.sha256,
+                    name, day.isoformat(), "error", sha256=sha,
                     refresh_date=refresh.isoformat(), message=result.message,
                 )
             )  # fmt: skip
             continue
         done(
             DayResult(
-                name,
-                day.isoformat(),
-                "fetched",
-                rows=result.rows_read,
-                sha256=got.sha256,
-                refresh_date=refresh.isoformat(),
-                message=result.message,
+                name, day.isoformat(), "fetched", rows=result.rows_read, sha256=sha,
+                refresh_date=refresh.isoformat(), message=result.message,
             )
-        )
+        )  # fmt: skip
+
+
+def _usable_download(
+    graph: http.Graph, name: str, day: date, target: Path
+) -> tuple[str | None, DayResult | None]:
+    """The day's report downloaded to `target`: its SHA-256, or the day's result when
+    Microsoft refused it or it cannot be stored (a clear-text redirect, a file past the
+    size bound, a corrupt encoding, a body that is not the report's CSV: removed)."""
+    report = REPORTS[name]
+    got = graph.download(report, day, target)
+    if got.refused is not None:
+        return None, DayResult(name, day.isoformat(), "refused", message=got.refused)
+    problem = got.error or not_the_report(target, name, report.function, day)
+    if problem is not None:
+        target.unlink(missing_ok=True)
+        return None, DayResult(name, day.isoformat(), "error", sha256=got.sha256, message=problem)
+    return got.sha256, None
 
 
 def _not_yet(report: str, day: date, data_until: date) -> DayResult:
