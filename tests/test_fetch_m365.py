@@ -1169,3 +1169,24 @@ def test_a_run_starting_at_any_moment_never_removes_a_live_scratch_folder(
         assert (folder / "day.csv").read_text() == "a download"
     assert not dead.exists()
     assert list((data / m365.SCRATCH).iterdir()) == []
+
+
+def test_forgetting_the_only_person_of_a_day_keeps_the_day_held(tmp_path: Path) -> None:
+    """With the periods the one record of the days held, a day emptied by `forget` must
+    stay a day of zero activity, or the next fetch would take it for missing and fetch the
+    forgotten person back."""
+    from rse_adoption.forget import forget_person
+
+    data = tmp_path / "data"
+    day = TODAY - dt.timedelta(days=2)
+    alone = write(tmp_path / "day.csv", f"{VIVA_HEADER}\n{day},a@x.example,A,,,,1,1,1,,1\n")
+    provenance = {"m365_report": "viva_engage", "day": str(day), "refresh_date": str(day)}
+    ingest_paths(
+        [alone],
+        Settings(data_dir=data),
+        format_name="viva_engage",
+        daily=DailyReport(day, {**provenance, "fetched_on": str(day)}),
+    )
+    forget_person(["a@x.example"], Settings(data_dir=data))
+    assert one_day_periods(data, "viva_engage") == {str(day): 0}
+    assert day in held_days(store.read_manifest(data), "viva_engage")
