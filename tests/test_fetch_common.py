@@ -130,3 +130,24 @@ def test_a_slack_backoff_past_the_budget_is_not_said_to_be_slacks_request() -> N
     assert stopped.value.asked is None  # Slack never answered: it asked nothing
     assert "unreachable or failing" in (stopped.value.why or "")
     assert clock.waits == [2.0, 4.0, 8.0]  # the fourth wait (16 s) would pass 24 s
+
+
+# --- Credentials never shown --------------------------------------------------------------
+
+
+def test_a_credential_is_masked_in_every_form_a_server_may_echo() -> None:
+    import base64
+    import json
+    from urllib.parse import quote, quote_plus
+
+    from rse_adoption import redact
+
+    secret = 'p@ss w0rd/+"quoted"~long'
+    redact.remember(secret)
+    basic = base64.b64encode(f"client:{secret}".encode()).decode()
+    redact.remember(f"Basic {basic}")
+    redact.remember("short")  # not a credential: too short to mask without harm
+    for echoed in (secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)):
+        assert redact.scrub(f"the server said: {echoed}!").count("***") == 1
+    assert basic not in redact.scrub(f"Authorization: Basic {basic}")
+    assert redact.scrub("a short word") == "a short word"

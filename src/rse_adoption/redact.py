@@ -34,8 +34,9 @@ def remember(value: object) -> None:
     if len(value) < MIN_LENGTH:
         return
     forms = {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]}
-    if value.lower().startswith("bearer "):
-        forms.add(value[7:].strip())
+    scheme, _, credential = value.partition(" ")
+    if scheme.lower() in ("bearer", "basic") and credential.strip():  # a header's value
+        forms.add(credential.strip())
     with _lock:
         _secrets.update(f for f in forms if len(f) >= MIN_LENGTH)
 

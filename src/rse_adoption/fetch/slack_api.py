@@ -28,6 +28,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
 
+from .. import redact
 from ..errors import AccessDeniedError, DataError, RseError, ServiceUnavailableError
 from . import retry
 from .retry import retry_after_seconds
@@ -252,6 +253,7 @@ class SlackApi:
     """The Web API methods `fetch slack` calls, each request within the run's budget."""
 
     def __init__(self, token: str, base_url: str, budget: Budget) -> None:
+        redact.remember(token)  # masked in every output of the process (redact.py)
         self.token = token
         self.base_url = base_url
         self.budget = budget
