@@ -109,7 +109,8 @@ class FakeMicrosoft:
     secret: str = "s3cr3t-Value~with.odd_chars"
     token: str = "eyJ0eXAiOiJKV1QiLCJub25jZSI6ImZha2UifQ.fake-access-token"
     #: Token endpoint: "ok", "refuse" (invalid_client, echoing what it received), "500",
-    #: "malformed" (200 with a body that starts like JSON and breaks off).
+    #: "malformed" (200 with a body that starts like JSON and breaks off), "bomb" (200,
+    #: gzip-encoded, `bomb_bytes` once inflated).
     token_mode: str = "ok"
     #: Graph: "ok", "401", "403", "concealed", "echo401" (a gateway's 401 whose body echoes
     #: the Authorization header it received, and `echo_extra`), "malformed403" (a 403
@@ -179,6 +180,12 @@ class FakeMicrosoft:
             return Response("sign-in is down", status=500)
         if self.token_mode == "malformed":
             return Response('{"token_type": "Bearer", "access_tok', status=200)
+        if self.token_mode == "bomb":  # a few kB on the wire, `bomb_bytes` inflated
+            return Response(
+                _gzip_zeros(self.bomb_bytes),
+                status=200,
+                headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+            )
         by_secret = sent.get("client_secret") == self.secret
         by_certificate = (
             sent.get("client_assertion_type")
@@ -259,14 +266,19 @@ class FakeMicrosoft:
         if self.download_mode == "body":
             return Response(self.download_body, status=200, headers=headers)
         if self.download_mode == "bomb":  # a few kB on the wire, `bomb_bytes` inflated
-            packer = zlib.compressobj(9, zlib.DEFLATED, 31)
-            block = b"\0" * (1024 * 1024)
-            body = b"".join(packer.compress(block) for _ in range(self.bomb_bytes // len(block)))
-            body += packer.flush()
+            body = _gzip_zeros(self.bomb_bytes)
         else:  # corrupt gzip: a valid start, then bytes that do not inflate
             whole = gzip.compress(VIVA_HEADER.encode() * 200)
             body = whole[: len(whole) // 2] + b"\xff" * 64 + whole[len(whole) // 2 :]
         return Response(body, status=200, headers={**headers, "Content-Encoding": "gzip"})
+
+
+def _gzip_zeros(size: int) -> bytes:
+    """`size` zero bytes, gzip-compressed (about a thousandth of it)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b"\0" * (1024 * 1024)
+    body = b"".join(packer.compress(block) for _ in range(max(1, size // len(block))))
+    return body + packer.flush()
 
 
 def _json(data: object, status: int = 200) -> Response:

@@ -867,16 +867,23 @@ def test_a_broken_download_is_one_line_and_a_rerun_completes_the_store(
     }
 
 
+@pytest.mark.parametrize(
+    ("mode", "words"),
+    [("malformed", "answered with a malformed body"), ("bomb", "with more than 1024 kB")],
+)
 def test_a_malformed_token_answer_is_transient_and_one_line(
     tmp_path: Path,
     ms: FakeMicrosoft,
     clock: Clock,
     cli: Callable[..., Run],
     monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    words: str,
 ) -> None:
     """The token endpoint answers 200 with a body that starts with `{` and breaks off (a
-    proxy cut it): exit 75 with one line, no traceback, no "refused the app"."""
-    ms.token_mode = "malformed"
+    proxy cut it), or with a gzip bomb: exit 75 with one line, no traceback, no "refused
+    the app", nothing read past the bound."""
+    ms.token_mode = mode
     for name, value in _environment(
         ms, Path(os.environ["SSL_CERT_FILE"]), tmp_path / "data"
     ).items():
@@ -886,7 +893,7 @@ def test_a_malformed_token_answer_is_transient_and_one_line(
     assert result.exit_code == 75, result.stderr
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("rse-adoption:")]
-    assert len(errors) == 1 and "answered with a malformed body" in errors[0]
+    assert len(errors) == 1 and words in errors[0]
     assert "refused" not in errors[0]
 
 

@@ -52,6 +52,8 @@ BACKOFF_FIRST_SECONDS = retry.BACKOFF_FIRST_SECONDS
 #: 512 MiB, more than a million people's rows of either report in one day. A download
 #: past it is refused (exit 65) and nothing of that day is stored.
 MAX_REPORT_BYTES = 512 * 1024 * 1024
+#: The largest sign-in answer read (msal's discovery and token answers are a few kB).
+MAX_SIGN_IN_BYTES = 1024 * 1024
 #: Redirects followed from Graph's 302 to the file (each to an https:// URL).
 MAX_REDIRECTS = 5
 #: The most of an error body read (the rest is not needed for its first line).
@@ -202,19 +204,44 @@ class _MsalHttp:
         if isinstance(headers, Mapping):
             redact.remember(headers.get("Authorization"))
         client = self._graph.http
-        if isinstance(data, str | bytes):
-            send = lambda: client.post(url, params=params, content=data, headers=headers)  # noqa: E731
-        else:
-            send = lambda: client.post(url, params=params, data=data, headers=headers)  # noqa: E731
-        return self._graph.send(send, "the token request", self._graph.sign_in_service)
+        body = {"content": data} if isinstance(data, str | bytes) else {"data": data}
+        request = client.build_request("POST", url, params=params, headers=headers, **body)
+        return self._capped(request, "the token request")
 
     def get(self, url: str, params: Any = None, headers: Any = None, **_: Any) -> httpx.Response:
-        client = self._graph.http
-        return self._graph.send(
-            lambda: client.get(url, params=params, headers=headers),
-            "the sign-in discovery",
-            self._graph.sign_in_service,
+        request = self._graph.http.build_request("GET", url, params=params, headers=headers)
+        return self._capped(request, "the sign-in discovery")
+
+    def _capped(self, request: httpx.Request, what: str) -> httpx.Response:
+        """The answer to `request`, read whole but no further than MAX_SIGN_IN_BYTES once
+        inflated (a sign-in answer is a few kB: a larger one is no answer to trust)."""
+        import httpx
+
+        graph = self._graph
+        response = graph.send(
+            lambda: graph.http.send(request, stream=True), what, graph.sign_in_service
         )
+        try:
+            body = b""
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_SIGN_IN_BYTES:
+                    raise ServiceUnavailableError(
+                        f"{graph.sign_in_service} answered {what} with more than "
+                        f"{MAX_SIGN_IN_BYTES // 1024} kB: not a sign-in answer; run again later"
+                    )
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailableError(
+                f"{graph.sign_in_service}: {what} broke off ({_cause(exc)}); run again later"
+            ) from None
+        finally:
+            response.close()
+        headers = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(response.status_code, headers=headers, content=body, request=request)
 
     def close(self) -> None:  # the client is closed by its owner
         pass
