@@ -20,6 +20,16 @@ settings.register_profile("ci", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+
+@pytest.fixture(autouse=True)
+def _no_retry_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fetchers' retry waits carry random jitter (fetch/retry.py); tests see each
+    wait's lower bound, so that they can state it exactly."""
+    from rse_adoption.fetch import retry
+
+    monkeypatch.setattr(retry, "jitter", lambda: 0.0, raising=False)
+
+
 #: The real public exports of ../shared/samples (beside the project root), read in place.
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 

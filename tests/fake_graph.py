@@ -8,7 +8,10 @@ the fetch tests (no test reaches the internet):
   `.../getTeamsUserActivityUserDetail(date=...)`, answering `302 Found` with a `Location`
   on this server, which serves the CSV (UTF-8 with a byte-order mark, the documented
   header) to a request without `Authorization`; 400 for a day outside the 28-day range;
-  401 and 403 with Graph's error body; 429 and 503 with `Retry-After`; a 500.
+  401 and 403 with Graph's error body; 429 and 503 with `Retry-After`; a 500;
+- hostile and broken behaviour (issue 27): a 401 echoing the Authorization header it got,
+  a token endpoint answering malformed JSON, a 302 to `http://`, a download that is a
+  gzip bomb or corrupt gzip, a download body of any bytes.
 
 Run with werkzeug through pytest-httpserver, over TLS with a throwaway certificate
 authority (msal accepts only https authorities); clients trust it through SSL_CERT_FILE.
@@ -17,10 +20,12 @@ authority (msal accepts only https authorities); clients trust it through SSL_CE
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 import re
 import threading
 import time
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,10 +108,26 @@ class FakeMicrosoft:
     refresh: dt.date | None = None
     secret: str = "s3cr3t-Value~with.odd_chars"
     token: str = "eyJ0eXAiOiJKV1QiLCJub25jZSI6ImZha2UifQ.fake-access-token"
-    #: Token endpoint: "ok", "refuse" (invalid_client, echoing what it received), "500".
+    #: Token endpoint: "ok", "refuse" (invalid_client, echoing what it received), "500",
+    #: "malformed" (200 with a body that starts like JSON and breaks off), "bomb" (200,
+    #: gzip-encoded, `bomb_bytes` once inflated).
     token_mode: str = "ok"
-    #: Graph: "ok", "401", "403", "concealed".
+    #: Graph: "ok", "401", "403", "concealed", "echo401" (a gateway's 401 whose body echoes
+    #: the Authorization header it received, and `echo_extra`), "malformed403" (a 403
+    #: whose body starts with `{` and breaks off).
     graph_mode: str = "ok"
+    echo_extra: str = ""
+    #: The scheme of the 302's Location ("http" makes it a clear-text download URL).
+    redirect_scheme: str = "https"
+    #: The download: "csv" (the day's CSV), "bomb" (`bomb_bytes` zeros, gzip-encoded),
+    #: "corrupt-gzip" (gzip-encoded, broken mid-stream), "body" (`download_body` as is).
+    download_mode: str = "csv"
+    bomb_bytes: int = 8 * 1024 * 1024
+    download_body: bytes = b""
+    #: Days (ISO) whose download the modes above apply to (empty: every day).
+    fault_days: set[str] = field(default_factory=set)
+    #: Days (ISO) when nobody was active: their CSV is the header alone.
+    empty_days: set[str] = field(default_factory=set)
     #: Report requests to answer first with these statuses, in order (429, 503, 500...).
     failures: list[int] = field(default_factory=list)
     retry_after: str = "7"
@@ -157,6 +178,14 @@ class FakeMicrosoft:
             self.assertions.append(f"scope {sent.get('scope')!r}")
         if self.token_mode == "500":
             return Response("sign-in is down", status=500)
+        if self.token_mode == "malformed":
+            return Response('{"token_type": "Bearer", "access_tok', status=200)
+        if self.token_mode == "bomb":  # a few kB on the wire, `bomb_bytes` inflated
+            return Response(
+                _gzip_zeros(self.bomb_bytes),
+                status=200,
+                headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+            )
         by_secret = sent.get("client_secret") == self.secret
         by_certificate = (
             sent.get("client_assertion_type")
@@ -178,6 +207,13 @@ class FakeMicrosoft:
     def _report(self, request: Request, function: str, argument: str) -> Response:
         report = FUNCTIONS.get(function)
         self.requests[f"report:{report}"] += 1
+        if self.graph_mode == "echo401":  # a gateway that says what it did not like
+            echoed = request.headers.get("Authorization", "")
+            return _graph_error(
+                401,
+                "InvalidAuthenticationToken",
+                f"Access token rejected: Authorization: {echoed} (context {self.echo_extra})",
+            )
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return _graph_error(
                 401, "InvalidAuthenticationToken", "Access token validation failure."
@@ -186,6 +222,8 @@ class FakeMicrosoft:
             return _graph_error(401, "InvalidAuthenticationToken", "Lifetime validation failed.")
         if self.graph_mode == "403":
             return _graph_error(403, "UnknownError", "")
+        if self.graph_mode == "malformed403":
+            return Response('{"error": {"code": "Forbidden", "mess', status=403)
         with self._lock:
             failure = self.failures.pop(0) if self.failures else None
         if failure in (429, 503):
@@ -198,7 +236,8 @@ class FakeMicrosoft:
         day = dt.date.fromisoformat(argument.removeprefix("date="))
         if not self.today - dt.timedelta(days=28) <= day < self.today:
             return _graph_error(400, "BadRequest", f"Invalid date: {day} is out of range")
-        return Response("", status=302, headers={"Location": f"{self.url}/download/{report}/{day}"})
+        base = self.url.replace("https://", f"{self.redirect_scheme}://", 1)
+        return Response("", status=302, headers={"Location": f"{base}/download/{report}/{day}"})
 
     def _download(self, request: Request, rest: str) -> Response:
         self.requests["download"] += 1
@@ -208,6 +247,11 @@ class FakeMicrosoft:
         if self.download_delay:
             time.sleep(self.download_delay)
         asked = dt.date.fromisoformat(day)
+        if self.download_mode != "csv" and (not self.fault_days or day in self.fault_days):
+            return self._faulty_download()
+        if day in self.empty_days and asked <= self.data_until:
+            header = VIVA_HEADER if report == "viva_engage" else TEAMS_HEADER
+            return Response(f"\ufeff{header}\r\n".encode(), status=200)
         body = csv_for(
             report,
             asked,
@@ -216,6 +260,25 @@ class FakeMicrosoft:
             written=asked if self.refresh_is_day else None,
         )
         return Response(body, status=200, content_type="application/octet-stream")
+
+    def _faulty_download(self) -> Response:
+        headers = {"Content-Type": "application/octet-stream"}
+        if self.download_mode == "body":
+            return Response(self.download_body, status=200, headers=headers)
+        if self.download_mode == "bomb":  # a few kB on the wire, `bomb_bytes` inflated
+            body = _gzip_zeros(self.bomb_bytes)
+        else:  # corrupt gzip: a valid start, then bytes that do not inflate
+            whole = gzip.compress(VIVA_HEADER.encode() * 200)
+            body = whole[: len(whole) // 2] + b"\xff" * 64 + whole[len(whole) // 2 :]
+        return Response(body, status=200, headers={**headers, "Content-Encoding": "gzip"})
+
+
+def _gzip_zeros(size: int) -> bytes:
+    """`size` zero bytes, gzip-compressed (about a thousandth of it)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b"\0" * (1024 * 1024)
+    body = b"".join(packer.compress(block) for _ in range(max(1, size // len(block))))
+    return body + packer.flush()
 
 
 def _json(data: object, status: int = 200) -> Response:

@@ -281,9 +281,11 @@ def test_json_of_the_cli_is_the_librarys_summary(
 ) -> None:
     config = write(
         tmp_path / "rse-adoption.toml",
-        f'[m365]\ntenant_id = "{TENANT}"\nclient_id = "{CLIENT_ID}"\n'
-        f'graph_url = "{ms.url}/v1.0"\nauthority_url = "{ms.url}"\n',
+        f'[m365]\ntenant_id = "{TENANT}"\nclient_id = "{CLIENT_ID}"\n',
     )
+    # The fake's host is no host of Microsoft's: only the environment may name it.
+    monkeypatch.setenv("RSE_ADOPTION_M365_GRAPH_URL", f"{ms.url}/v1.0")
+    monkeypatch.setenv("RSE_ADOPTION_M365_AUTHORITY_URL", ms.url)
     monkeypatch.setenv(graph.SECRET_ENV, ms.secret)
     today = dt.datetime.now(dt.UTC).date()
     ms.today = today
@@ -415,7 +417,11 @@ def test_sign_in_failing_or_an_unknown_tenant(
 ) -> None:
     ms.token_mode = "500"
     down = run(ms, tmp_path / "data")
-    assert down.exit_code == 75 and "sign-in service failed" in (down.stopped or "")
+    assert down.exit_code == 75
+    assert f"sign-in service at {ms.url.removeprefix('https://')} keeps failing" in (
+        down.stopped or ""
+    )
+    assert "HTTP 500, 6 tries" in (down.stopped or "")
     ms.token_mode = "ok"
     settings = Settings(
         data_dir=tmp_path / "data",
@@ -462,9 +468,11 @@ def test_concealed_names_store_nothing_and_say_it_once(
     ms.today = dt.datetime.now(dt.UTC).date()
     config = write(
         tmp_path / "rse-adoption.toml",
-        f'[m365]\ntenant_id = "{TENANT}"\nclient_id = "{CLIENT_ID}"\n'
-        f'graph_url = "{ms.url}/v1.0"\nauthority_url = "{ms.url}"\n',
+        f'[m365]\ntenant_id = "{TENANT}"\nclient_id = "{CLIENT_ID}"\n',
     )
+    # The fake's host is no host of Microsoft's: only the environment may name it.
+    monkeypatch.setenv("RSE_ADOPTION_M365_GRAPH_URL", f"{ms.url}/v1.0")
+    monkeypatch.setenv("RSE_ADOPTION_M365_AUTHORITY_URL", ms.url)
     monkeypatch.setenv(graph.SECRET_ENV, ms.secret)
     result = cli("fetch", "m365", "--config", config)
     assert result.exit_code == 65
@@ -740,3 +748,452 @@ def test_a_fetched_store_reports_day_grain_like_the_same_days_ingested_by_hand(
             for w in range(5)
         ]
         assert group["forecast"] is not None
+
+
+# --- Issue 27: a hostile endpoint, a flaky network --------------------------------------
+
+
+def test_a_token_a_gateway_echoes_reaches_no_output_and_the_log_is_private(
+    tmp_path: Path, ms: FakeMicrosoft, server: tuple[Any, Path]
+) -> None:
+    """A gateway answers 401 with the Authorization header it got in its body: the access
+    token msal obtained, and any other credential the process holds (here the Slack
+    token of the environment, which the gateway happens to know), reach neither standard
+    error, nor `--json`, nor `--log-file`; the log is created 0600."""
+    ms.today = dt.datetime.now(dt.UTC).date()
+    ms.graph_mode = "echo401"
+    slack_token = "xoxb-1111-2222-" + "s" * 24
+    ms.echo_extra = slack_token
+    data, log = tmp_path / "data", tmp_path / "fetch.log"
+    env = {**_environment(ms, server[1], data), "RSE_ADOPTION_SLACK_TOKEN": slack_token}
+    since = str(ms.today - dt.timedelta(days=1))
+    done = subprocess.run(
+        [*_command(), "--since", since, "--json", "--log-file", str(log)],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 77, done.stderr
+    logged = log.read_text(encoding="utf-8")
+    for text in (done.stdout, done.stderr, logged):
+        assert ms.token not in text
+        assert ms.token.split(".")[0] not in text
+        assert slack_token not in text and ms.secret not in text
+    assert "Authorization: Bearer *** (context ***)" in logged
+    assert json.loads(done.stdout)["exit_code"] == 77
+    errors = [line for line in done.stderr.splitlines() if line.startswith("rse-adoption:")]
+    assert "Traceback" not in done.stderr and len(errors) == 1
+    assert log.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_download_redirected_to_http_is_refused(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock
+) -> None:
+    ms.redirect_scheme = "http"
+    data = tmp_path / "data"
+    summary = run(ms, data, since=TODAY - dt.timedelta(days=2), reports=["teams"])
+    assert summary.exit_code == 65
+    assert [d.status for d in summary.days] == ["error", "error"]
+    assert "not https (http://127.0.0.1" in (summary.days[0].message or "")
+    assert ms.requests["download"] == 0  # nothing went out in clear text
+    assert one_day_periods(data, "teams") == {}
+
+
+def test_a_gzip_bomb_stops_at_the_bound_and_stores_nothing_of_that_day(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A few kB on the wire inflating to 8 MiB, with the bound at 1 MiB for the test: the
+    day is an error (exit 65), nothing of it is stored, the other day is; a rerun
+    without the fault fetches the day."""
+    monkeypatch.setattr(graph, "MAX_REPORT_BYTES", 1024 * 1024)
+    bomb_day = TODAY - dt.timedelta(days=5)
+    ms.download_mode, ms.fault_days = "bomb", {str(bomb_day)}
+    data = tmp_path / "data"
+    summary = run(
+        ms, data, since=bomb_day, until=bomb_day + dt.timedelta(days=1), reports=["teams"]
+    )
+    assert summary.exit_code == 65
+    statuses = {d.day: (d.status, d.message) for d in summary.days}
+    status, message = statuses[str(bomb_day)]
+    assert status == "error" and "larger than 1 MiB once inflated" in (message or "")
+    assert statuses[str(bomb_day + dt.timedelta(days=1))][0] == "fetched"
+    assert sorted(one_day_periods(data, "teams")) == [str(bomb_day + dt.timedelta(days=1))]
+    assert not list((data / m365.SCRATCH).rglob("*.csv"))
+    ms.download_mode = "csv"
+    again = run(ms, data, since=bomb_day, until=bomb_day + dt.timedelta(days=1), reports=["teams"])
+    assert again.exit_code == 0
+    assert len(one_day_periods(data, "teams")) == 2
+
+
+@pytest.mark.parametrize(
+    ("mode", "body", "words"),
+    [
+        ("corrupt-gzip", b"", "is corrupt"),
+        ("body", b'{"value": [{"reportRefreshDate": "2026-10-2', "is not the report's CSV (JSON)"),
+    ],
+)
+def test_a_broken_download_is_one_line_and_a_rerun_completes_the_store(
+    tmp_path: Path,
+    ms: FakeMicrosoft,
+    clock: Clock,
+    cli: Callable[..., Run],
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    body: bytes,
+    words: str,
+) -> None:
+    ms.today = dt.datetime.now(dt.UTC).date()
+    broken = ms.today - dt.timedelta(days=4)
+    ms.download_mode, ms.download_body, ms.fault_days = mode, body, {str(broken)}
+    for name, value in _environment(
+        ms, Path(os.environ["SSL_CERT_FILE"]), tmp_path / "data"
+    ).items():
+        if name.startswith("RSE_ADOPTION_"):
+            monkeypatch.setenv(name, value)
+    args = ("fetch", "m365", "--since", str(broken), "--until", str(broken + dt.timedelta(days=1)))
+    result = cli(*args, "--report", "viva_engage")
+    assert result.exit_code == 65
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and words in errors[0] and "Traceback" not in result.stderr
+    assert sorted(one_day_periods(tmp_path / "data", "viva_engage")) == [
+        str(broken + dt.timedelta(days=1))
+    ]
+    ms.download_mode = "csv"
+    assert cli(*args, "--report", "viva_engage").exit_code == 0
+    days = one_day_periods(tmp_path / "data", "viva_engage")
+    assert days == {
+        str(broken + dt.timedelta(days=n)): expected_rows(
+            "viva_engage", broken + dt.timedelta(days=n)
+        )
+        for n in range(2)
+    }
+
+
+@pytest.mark.parametrize(
+    ("mode", "words"),
+    [("malformed", "answered with a malformed body"), ("bomb", "with more than 1024 kB")],
+)
+def test_a_malformed_token_answer_is_transient_and_one_line(
+    tmp_path: Path,
+    ms: FakeMicrosoft,
+    clock: Clock,
+    cli: Callable[..., Run],
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    words: str,
+) -> None:
+    """The token endpoint answers 200 with a body that starts with `{` and breaks off (a
+    proxy cut it), or with a gzip bomb: exit 75 with one line, no traceback, no "refused
+    the app", nothing read past the bound."""
+    ms.token_mode = mode
+    for name, value in _environment(
+        ms, Path(os.environ["SSL_CERT_FILE"]), tmp_path / "data"
+    ).items():
+        if name.startswith("RSE_ADOPTION_"):
+            monkeypatch.setenv(name, value)
+    result = cli("fetch", "m365", "--since", str(TODAY - dt.timedelta(days=1)))
+    assert result.exit_code == 75, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("rse-adoption:")]
+    assert len(errors) == 1 and words in errors[0]
+    assert "refused" not in errors[0]
+
+
+@pytest.mark.parametrize("retry_after", ["0", "Wed, 21 Oct 2015 07:28:00 GMT", "-5", "soon"])
+def test_retry_after_zero_or_past_waits_at_least_the_growing_minimum(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock, retry_after: str
+) -> None:
+    ms.failures, ms.retry_after = [429, 429, 503], retry_after
+    summary = run(ms, tmp_path / "data", since=TODAY - dt.timedelta(days=1), reports=["teams"])
+    assert summary.exit_code == 0, summary.stopped
+    expected = [1.0, 2.0, 4.0] if retry_after != "soon" else [60.0, 60.0, 60.0]
+    assert clock.waits == expected
+
+
+def test_throttling_without_end_stops_after_a_bounded_number_of_tries(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock
+) -> None:
+    from rse_adoption.fetch import retry
+
+    ms.failures, ms.retry_after = [429] * 1000, "0"
+    summary = run(ms, tmp_path / "data", since=TODAY - dt.timedelta(days=1), reports=["teams"])
+    assert summary.exit_code == 75
+    assert "kept throttling" in (summary.stopped or "")
+    assert f"{retry.THROTTLED_TRIES} tries" in (summary.stopped or "")
+    assert ms.requests["report:teams"] == retry.THROTTLED_TRIES
+    assert clock.waits == [min(60.0, 2.0**n) for n in range(retry.THROTTLED_TRIES - 1)]
+
+
+def test_backoff_jitter_only_lengthens_and_spreads_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rse_adoption.fetch import retry
+
+    monkeypatch.setattr(retry, "jitter", lambda: 0.999)
+    assert 2.0 < retry.backoff(1) < 2.5 and 60.0 < retry.backoff(30) < 75.0
+    assert retry.throttle_wait("120", 1) == 120.0  # honoured as said: it is above the floor
+    assert 1.0 < retry.throttle_wait("0", 1) < 1.25
+
+
+def test_a_connection_failure_past_the_budget_does_not_say_microsoft_asked(
+    tmp_path: Path, clock: Clock
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Settings(data_dir=tmp_path / "data", m365_graph_url=f"https://127.0.0.1:{port}/v1.0")
+    summary = fetch_m365(
+        settings, environ={graph.TOKEN_ENV: "t" * 20}, today=TODAY, reports=["teams"], max_minutes=1
+    )
+    assert summary.exit_code == 75
+    stopped = summary.stopped or ""
+    assert "asked" not in stopped
+    assert f"Microsoft Graph at 127.0.0.1:{port} is unreachable (ConnectError" in stopped
+    assert "5 tries so far); the next try was due in 32 s" in stopped
+
+
+def test_a_sign_in_failure_names_the_host_the_cause_and_the_tries(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock
+) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        m365_tenant_id=TENANT,
+        m365_client_id=CLIENT_ID,
+        m365_graph_url=f"{ms.url}/v1.0",
+        m365_authority_url=f"https://127.0.0.1:{port}",
+    )
+    summary = fetch_m365(settings, environ={graph.SECRET_ENV: ms.secret}, today=TODAY)
+    assert summary.exit_code == 75
+    stopped = summary.stopped or ""
+    assert f"Microsoft's sign-in service at 127.0.0.1:{port} is unreachable" in stopped
+    assert "ConnectError: " in stopped and f"{graph.TRANSIENT_ATTEMPTS} tries" in stopped
+    assert ms.requests["report:teams"] == 0
+
+
+HOSTILE_URLS = [
+    ("graph_url", "https://evil.example/v1.0"),
+    ("graph_url", "https://graph.microsoft.com.evil.example/v1.0"),
+    ("graph_url", "https://user@graph.microsoft.com/v1.0"),
+    ("graph_url", "https://graph.microsoft.com:8443/v1.0"),
+    ("authority_url", "https://login.evil.example"),
+]
+
+
+@pytest.mark.parametrize(("key", "url"), HOSTILE_URLS)
+def test_a_configuration_file_cannot_send_the_token_to_another_host(
+    tmp_path: Path, cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, key: str, url: str
+) -> None:
+    monkeypatch.setenv(graph.TOKEN_ENV, "a-ready-bearer-token-of-the-tenant")
+    monkeypatch.chdir(tmp_path)  # cron's working folder, where someone left a file
+    write(tmp_path / "rse-adoption.toml", f'[m365]\n{key} = "{url}"\n')
+    result = cli("fetch", "m365")
+    assert result.exit_code == 78
+    assert f"rse-adoption.toml:2: m365.{key} = '{url}': a configuration file may only" in (
+        result.stderr
+    )
+    env_name = f"RSE_ADOPTION_M365_{key.upper()}"
+    assert f"set {env_name} in the environment instead" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "url"),
+    [
+        ("graph_url", "https://graph.microsoft.com/v1.0"),
+        ("graph_url", "https://graph.microsoft.us/v1.0"),  # US Government L4
+        ("graph_url", "https://dod-graph.microsoft.us/v1.0"),  # US Government L5 (DoD)
+        ("graph_url", "https://microsoftgraph.chinacloudapi.cn/v1.0"),  # 21Vianet
+        ("authority_url", "https://login.microsoftonline.com"),
+        ("authority_url", "https://login.microsoftonline.us"),
+        ("authority_url", "https://login.chinacloudapi.cn"),
+        ("authority_url", "https://login.partner.microsoftonline.cn"),
+    ],
+)
+def test_the_documented_national_clouds_are_accepted_from_a_file(
+    tmp_path: Path, key: str, url: str
+) -> None:
+    from rse_adoption.config import effective_settings
+
+    config = write(tmp_path / "rse-adoption.toml", f'[m365]\n{key} = "{url}"\n')
+    settings, sources = effective_settings(config=config, environ={})
+    assert getattr(settings, f"m365_{key}") == url
+    assert sources[f"m365_{key}"].endswith("rse-adoption.toml:2")
+
+
+def test_another_host_from_the_environment_is_used_and_said(
+    tmp_path: Path,
+    ms: FakeMicrosoft,
+    clock: Clock,
+    cli: Callable[..., Run],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in _environment(
+        ms, Path(os.environ["SSL_CERT_FILE"]), tmp_path / "data"
+    ).items():
+        if name.startswith("RSE_ADOPTION_"):
+            monkeypatch.setenv(name, value)
+    ms.today = dt.datetime.now(dt.UTC).date()
+    result = cli("fetch", "m365", "--since", str(ms.today - dt.timedelta(days=1)))
+    assert result.exit_code == 0, result.stderr
+    host = ms.url.removeprefix("https://")
+    assert (
+        f"using Microsoft Graph at {host} (env RSE_ADOPTION_M365_GRAPH_URL; not one of "
+        "Microsoft Graph's own hosts), Microsoft Entra sign-in at "
+        f"{host} (env RSE_ADOPTION_M365_AUTHORITY_URL; not one of"
+    ) in result.stderr
+
+
+def test_a_day_with_nobody_active_is_a_day_of_zero_activity_for_reports_and_status(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock, cli: Callable[..., Run]
+) -> None:
+    """Issue 27, item 9: a header-only daily CSV is a day held with zero activity — the
+    28-day report covers it at day grain, and `status` agrees that nothing is missing."""
+    data = tmp_path / "data"
+    quiet_day = TODAY - dt.timedelta(days=10)
+    ms.empty_days = {str(quiet_day)}
+    summary = run(ms, data)
+    assert summary.exit_code == 0 and summary.count("fetched") == 56
+    assert one_day_periods(data, "teams")[str(quiet_day)] == 0
+    window = ("--window", "28", "--as-of", str(TODAY - dt.timedelta(days=1)), "--json")
+    report = cli("report", *window, "--data-dir", data)
+    assert report.exit_code == 0, report.stderr
+    assert report.json()["activity_grain"] == "day"
+    status = store_status(Settings(data_dir=data), today=TODAY)
+    assert all(c["missing_days"] == [] for c in status.to_dict()["m365"])
+    assert "m365_gap" not in [w.code for w in status.warnings]
+    # Held and settled: the next run does not ask for it again.
+    again = run(ms, data)
+    assert str(quiet_day) not in {d.day for d in again.days}
+
+
+def test_a_quiet_day_fetched_by_an_earlier_version_is_fetched_again(
+    tmp_path: Path, ms: FakeMicrosoft, clock: Clock
+) -> None:
+    """A store where such a day has its ledger entry but no period (an earlier version):
+    the day is not held — status names it missing — and the next run mends it."""
+    data = tmp_path / "data"
+    quiet_day = TODAY - dt.timedelta(days=3)
+    ms.empty_days = {str(quiet_day)}
+    days = {"since": quiet_day - dt.timedelta(days=1), "until": quiet_day + dt.timedelta(days=1)}
+    run(ms, data, reports=["teams"], **days)
+    with store.writing(data, 0) as tx:  # what the earlier version left
+        manifest = tx.manifest.copy()
+        manifest.activity_files = [
+            e for e in manifest.activity_files if e["refresh_date"] != str(quiet_day)
+        ]
+        tx.commit(manifest)
+    status = store_status(Settings(data_dir=data), today=TODAY)
+    assert str(quiet_day) in status.to_dict()["m365"][0]["missing_days"]
+    again = run(ms, data, reports=["teams"], **days)
+    assert [d.day for d in again.days if d.status == "fetched"] == [str(quiet_day)]
+    assert one_day_periods(data, "teams")[str(quiet_day)] == 0
+
+
+def test_kept_raw_files_ingested_by_hand_rebuild_the_fetched_store(
+    tmp_path: Path,
+    ms: FakeMicrosoft,
+    clock: Clock,
+    cli: Callable[..., Run],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 27, item 10: two nights of `fetch m365 --keep-raw` (every day of a night
+    carries the same Report Refresh Date; the second night revises the provisional days,
+    so some days have two kept versions; one day has nobody active), then `ingest` of the
+    kept folder into a new store: the same days, the same rows, the same report."""
+    monkeypatch.setenv("RSE_ADOPTION_SECRET", "one-secret-for-both-stores")  # same keys
+    fetched, rebuilt, raw = tmp_path / "fetched", tmp_path / "rebuilt", tmp_path / "raw"
+    ms.empty_days = {str(TODAY - dt.timedelta(days=6))}
+    assert run(ms, fetched, keep_raw=raw).exit_code == 0
+    tomorrow = TODAY + dt.timedelta(days=1)
+    ms.today = tomorrow
+    assert run(ms, fetched, today=tomorrow, keep_raw=raw).exit_code == 0
+    kept = sorted(p.name for p in raw.iterdir())
+    assert len(kept) > 58  # revised days have two versions
+    result = cli("ingest", raw, "--data-dir", rebuilt)
+    assert result.exit_code == 0, result.stderr
+    for report in ("viva_engage", "teams"):
+        assert one_day_periods(rebuilt, report) == one_day_periods(fetched, report)
+        assert len(one_day_periods(rebuilt, report)) == 29
+        held = held_days(store.read_manifest(rebuilt), report)
+        assert sorted(held) == sorted(held_days(store.read_manifest(fetched), report))
+    assert activity_rows(rebuilt) == activity_rows(fetched)
+    window = ("--window", "28", "--as-of", str(TODAY), "--json")
+    reports = [cli("report", *window, "--data-dir", d).json() for d in (fetched, rebuilt)]
+    for report in reports:
+        report.pop("generated_at")
+    assert reports[0] == reports[1]
+    # Again, and in another order: nothing changes.
+    again = cli("ingest", *sorted(raw.iterdir(), reverse=True), "--data-dir", rebuilt, "--json")
+    assert again.exit_code == 0
+    assert {d["status"] for d in again.json()["details"]} == {"unchanged"}
+    assert activity_rows(rebuilt) == activity_rows(fetched)
+
+
+def test_a_run_starting_at_any_moment_never_removes_a_live_scratch_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 27, item 14: before each step by which the first run makes and locks its
+    folder, a second run starts (and cleans what it takes for abandoned): the first
+    run's folder survives, locked, and nothing of a dead run's remains."""
+    from rse_adoption.fetch import scratch
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / store.MANIFEST).write_text("{}")
+    dead = data / m365.SCRATCH / ("0" * 32)
+    dead.mkdir(parents=True)
+    (dead / "left.csv").write_text("personal data")
+    busy = False
+    armed = True
+
+    def another_run_starts() -> None:
+        nonlocal busy
+        if busy or not armed:
+            return
+        busy = True
+        try:
+            with scratch.scratch_folder(data, dry_run=False):
+                pass
+        finally:
+            busy = False
+
+    def interleaved(function: Callable[..., Any]) -> Callable[..., Any]:
+        def step(*args: Any, **kwargs: Any) -> Any:
+            another_run_starts()
+            return function(*args, **kwargs)
+
+        return step
+
+    monkeypatch.setattr(scratch.os, "open", interleaved(os.open))
+    monkeypatch.setattr(scratch.fcntl, "flock", interleaved(scratch.fcntl.flock))
+    with scratch.scratch_folder(data, dry_run=False) as folder:
+        armed = False
+        (folder / "day.csv").write_text("a download")
+        with scratch.scratch_folder(data, dry_run=False) as other:
+            assert other != folder
+        assert (folder / "day.csv").read_text() == "a download"
+    assert not dead.exists()
+    assert list((data / m365.SCRATCH).iterdir()) == []
+
+
+def test_forgetting_the_only_person_of_a_day_keeps_the_day_held(tmp_path: Path) -> None:
+    """With the periods the one record of the days held, a day emptied by `forget` must
+    stay a day of zero activity, or the next fetch would take it for missing and fetch the
+    forgotten person back."""
+    from rse_adoption.forget import forget_person
+
+    data = tmp_path / "data"
+    day = TODAY - dt.timedelta(days=2)
+    alone = write(tmp_path / "day.csv", f"{VIVA_HEADER}\n{day},a@x.example,A,,,,1,1,1,,1\n")
+    provenance = {"m365_report": "viva_engage", "day": str(day), "refresh_date": str(day)}
+    ingest_paths(
+        [alone],
+        Settings(data_dir=data),
+        format_name="viva_engage",
+        daily=DailyReport(day, {**provenance, "fetched_on": str(day)}),
+    )
+    forget_person(["a@x.example"], Settings(data_dir=data))
+    assert one_day_periods(data, "viva_engage") == {str(day): 0}
+    assert day in held_days(store.read_manifest(data), "viva_engage")

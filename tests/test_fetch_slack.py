@@ -429,7 +429,9 @@ def test_status_shows_each_channel_and_warns_when_stale(
 def test_json_of_the_cli_is_the_librarys_summary(
     tmp_path: Path, fake: FakeSlack, clock: Clock, cli: Callable[..., Run], monkeypatch: Any
 ) -> None:
-    config = write(tmp_path / "rse-adoption.toml", f'[slack]\napi_url = "{fake.url}"\n')  # type: ignore[attr-defined]
+    # a test server's host only from the environment: a file may name Slack's hosts alone
+    config = write(tmp_path / "rse-adoption.toml", "[slack]\nlookback_days = 30\n")
+    monkeypatch.setenv("RSE_ADOPTION_SLACK_API_URL", fake.url)  # type: ignore[attr-defined]
     monkeypatch.setenv(slack.TOKEN_ENV, fake.token)
     result = cli("fetch", "slack", "--config", config, "--channel", "general", "--json")
     assert result.exit_code == 0, result.stderr
@@ -692,7 +694,9 @@ def test_a_malformed_answer_is_exit_75_in_one_line_and_a_rerun_completes_the_sto
             fake.failures = [b'{"ok": true, "messages": [{"ts": "17']
 
     fake.hooks["conversations.history"] = garble_after_general
-    config = write(tmp_path / "rse-adoption.toml", f'[slack]\napi_url = "{fake.url}"\n')  # type: ignore[attr-defined]
+    # a test server's host only from the environment: a file may name Slack's hosts alone
+    config = write(tmp_path / "rse-adoption.toml", "[slack]\nlookback_days = 30\n")
+    monkeypatch.setenv("RSE_ADOPTION_SLACK_API_URL", fake.url)  # type: ignore[attr-defined]
     monkeypatch.setenv(slack.TOKEN_ENV, fake.token)
     failed = cli("fetch", "slack", "--config", config, "--quiet")
     assert failed.exit_code == 75

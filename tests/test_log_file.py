@@ -40,3 +40,20 @@ def test_the_log_file_can_come_from_the_environment(
     assert "status: rse-adoption: error:" in log.read_text(encoding="utf-8")
     unwritable = cli("status", "--log-file", tmp_path / "no" / "such" / "dir.log")
     assert unwritable.exit_code == 73
+
+
+def test_the_log_is_created_owner_only_and_never_shows_a_credential(
+    tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 27, item 2: a new log is mode 0600, and any credential the process holds
+    (here a token of the environment that happens to appear in a path) is masked on
+    standard error and in the log alike."""
+    token = "eyJ0eXAiOiJKV1QiLCJhbGciOi-leaky"
+    monkeypatch.setenv("RSE_ADOPTION_M365_TOKEN", token)
+    log = tmp_path / "new.log"
+    result = cli("status", "--data-dir", tmp_path / token, "--log-file", log)
+    assert result.exit_code == 66
+    assert log.stat().st_mode & 0o777 == 0o600
+    logged = log.read_text(encoding="utf-8")
+    assert token not in result.stderr and token not in logged
+    assert "***" in result.stderr and "***" in logged

@@ -274,6 +274,13 @@ class Store:
         flags = {**self._flags, **{k: v for k, v in overrides.items() if v is not None}}
         return effective_settings(config=self._config, flags=flags, flag_source=self._given_as)[0]
 
+    def sources(self) -> dict[str, str]:
+        """Where each setting in force came from: `default`, `PATH:LINE` of the
+        configuration file, `env NAME`, or how this Store was given it."""
+        return effective_settings(
+            config=self._config, flags=self._flags, flag_source=self._given_as
+        )[1]
+
     def load_directory(
         self,
         path: str | os.PathLike[str],

@@ -74,7 +74,7 @@ class Settings:
     #: days of channel history read again to find threads with new replies. The token is
     #: not a setting: it is read from RSE_ADOPTION_SLACK_TOKEN only, never from a file.
     slack_api_url: str = "https://slack.com/api/"
-    slack_lookback_days: int = 30
+    slack_lookback_days: int = 90
     #: The language of what people read (tables, Markdown, HTML, charts, status and
     #: history text): "en" or "fr". Never the machine's locale, so cron output is the
     #: same everywhere; JSON and CSV do not change with it.
@@ -158,6 +158,69 @@ SECRET_KEYS: dict[tuple[str, str], str] = {
     ("m365", "token"): "RSE_ADOPTION_M365_TOKEN",
     ("slack", "token"): "RSE_ADOPTION_SLACK_TOKEN",
 }
+#: The hosts a configuration file may send a vendor's credentials to, per URL setting:
+#: the vendor's own and its documented national clouds (docs/m365.md, docs/slack.md).
+#: Microsoft Graph: global, US Government L4 (GCC High), US Government L5 (DoD), China
+#: (21Vianet) — learn.microsoft.com/graph/deployments; Microsoft Entra sign-in: global, US
+#: Government, China (both documented names) — learn.microsoft.com/entra/identity-platform/
+#: authentication-national-cloud; Slack: slack.com, and GovSlack's slack-gov.com. Any
+#: other host (a proxy, a test server) only from the environment or a flag: a file in
+#: cron's working folder must not be able to send the token elsewhere.
+VENDOR_HOSTS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "m365_graph_url": (
+        "Microsoft Graph",
+        (
+            "graph.microsoft.com",
+            "graph.microsoft.us",
+            "dod-graph.microsoft.us",
+            "microsoftgraph.chinacloudapi.cn",
+        ),
+        "RSE_ADOPTION_M365_GRAPH_URL",
+    ),
+    "m365_authority_url": (
+        "Microsoft Entra sign-in",
+        (
+            "login.microsoftonline.com",
+            "login.microsoftonline.us",
+            "login.chinacloudapi.cn",
+            "login.partner.microsoftonline.cn",
+        ),
+        "RSE_ADOPTION_M365_AUTHORITY_URL",
+    ),
+    "slack_api_url": ("Slack", ("slack.com", "slack-gov.com"), "RSE_ADOPTION_SLACK_API_URL"),
+}
+
+
+def url_host(url: str) -> str:
+    """The host (and port, when not the default) of an https URL, lower case."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError:
+        return ""
+    return f"{host}:{port}" if port not in (None, 443) else host
+
+
+def is_vendor_host(field: str, url: str) -> bool:
+    """Whether `url` (an https URL setting `field`) goes to the vendor's own hosts (no
+    credentials in it, no port but 443)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return (
+        parts.scheme == "https"
+        and parts.username is None
+        and parts.password is None
+        and url_host(url) in VENDOR_HOSTS[field][1]
+    )
+
+
 #: The query engines of the metrics (metrics/engine.py); the first is the default.
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
 #: The languages of people's outputs (report/i18n.py has the catalogues); the first is
@@ -248,6 +311,17 @@ def read_config_file(path: Path) -> tuple[dict[str, Any], dict[str, str], dict[s
         if not isinstance(value, kind) or isinstance(value, bool):
             raise ConfigError(
                 f"{where(table, key)}: {name} must be {KIND_WORDS[kind]}, got {value!r}"
+            )
+        if (  # an http:// URL is refused by `validate`, whoever gives it
+            field in VENDOR_HOSTS
+            and str(value).startswith("https://")
+            and not is_vendor_host(field, str(value))
+        ):
+            vendor, hosts, env_name = VENDOR_HOSTS[field]
+            raise ConfigError(
+                f"{where(table, key)}: {name} = {value!r}: a configuration file may only name "
+                f"{vendor}'s own hosts ({', '.join(hosts)}), as the token travels there; for "
+                f"a proxy or another host set {env_name} in the environment instead"
             )
         if field == "data_dir":
             value = path.parent / str(value)  # relative to the file: cron runs from anywhere

@@ -187,9 +187,11 @@ def _erase_activity(
             params,
             target,
         )
-        if not rows:
+        if not rows and int(entry["period_days"]) != 1:
             target.unlink(missing_ok=True)
             continue
+        # A day emptied of its one person stays held, with zero activity: dropped, the
+        # fetcher would take it for a day missing and fetch the person back.
         store.fsync_file(target)
         concealed = con.execute(
             "SELECT count(*) FILTER (WHERE concealed) FROM read_parquet($file)",

@@ -126,29 +126,44 @@ def parse_day(value: str | None, option: str = "--as-of") -> date | None:
         raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD", param_hint=option) from None
 
 
-class _LogTee(io.TextIOBase):
-    """Standard error that also appends each line, time-stamped (UTC), to a log file."""
+class _StderrGuard(io.TextIOBase):
+    """Standard error with every credential the process holds masked (redact.py), and,
+    with `--log-file`, each line also appended, time-stamped (UTC), to the log."""
 
-    def __init__(self, stream: Any, log: Any, command: str) -> None:
+    def __init__(self, stream: Any, log: Any | None, command: str) -> None:
         self._stream, self._log, self._command = stream, log, command
         self._pending = ""
 
     def write(self, text: str) -> int:
-        self._stream.write(text)
-        self._pending += text
-        *lines, self._pending = self._pending.split("\n")
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        for line in lines:
-            self._log.write(f"{stamp} {self._command}: {line}\n")
-        self._log.flush()
+        from .. import redact
+
+        self._stream.write(redact.scrub(text))
+        if self._log is not None:
+            self._pending += text
+            *lines, self._pending = self._pending.split("\n")
+            stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            for line in lines:  # scrubbed whole: a credential never spans two writes here
+                self._log.write(redact.scrub(f"{stamp} {self._command}: {line}\n"))
+            self._log.flush()
         return len(text)
 
     def flush(self) -> None:
         self._stream.flush()
-        self._log.flush()
+        if self._log is not None:
+            self._log.flush()
 
     def isatty(self) -> bool:  # the terminal decides colour and progress, not the log
         return bool(self._stream.isatty())
+
+    def fileno(self) -> int:
+        return int(self._stream.fileno())
+
+
+def open_log(path: str) -> Any:
+    """The `--log-file` to append to, created owner-only (0600): a log may name people,
+    files and hosts. An existing file keeps its mode (logrotate's `create` decides it)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    return os.fdopen(fd, "a", encoding="utf-8")
 
 
 LOG_FILE_PARAMETER = inspect.Parameter(
@@ -169,27 +184,32 @@ LOG_FILE_PARAMETER = inspect.Parameter(
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Every command's wrapper: RseError becomes a one-line message on standard error and
-    its exit code, and `--log-file` (added to the command's options here) copies standard
-    error to a file."""
+    its exit code; standard error never shows a credential the process holds (redact.py:
+    the environment's secrets and tokens, and any the command obtains); and `--log-file`
+    (added to the command's options here) copies standard error to a file made 0600."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from .. import redact
+
+        redact.remember_environment()
         log_file = str(
             kwargs.pop("log_file", None) or os.environ.get("RSE_ADOPTION_LOG_FILE") or ""
         )
         with contextlib.ExitStack() as stack:
+            log = None
             if log_file:
                 try:
-                    log = stack.enter_context(open(log_file, "a", encoding="utf-8"))  # noqa: SIM115
+                    log = stack.enter_context(open_log(log_file))
                 except OSError as exc:
                     print(
                         f"rse-adoption: error: {log_file}: cannot write: {exc.strerror}",
                         file=sys.stderr,
                     )
                     raise typer.Exit(OutputError.exit_code) from None
-                stack.enter_context(
-                    contextlib.redirect_stderr(_LogTee(sys.stderr, log, func.__name__))
-                )
+            stack.enter_context(
+                contextlib.redirect_stderr(_StderrGuard(sys.stderr, log, func.__name__))
+            )
             try:
                 return func(*args, **kwargs)
             except RseError as exc:

@@ -4,6 +4,7 @@ them (one sub-command per source; docs/m365.md, docs/slack.md)."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -26,6 +27,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from ..api import Store
     from ..fetch.m365 import DayResult
     from ..fetch.slack import ChannelResult
 
@@ -101,6 +103,12 @@ def fetch_m365(
     first, last = parse_day(since, "--since"), parse_day(until, "--until")
     err = stderr()
     show = not quiet and not as_json
+    library = store(data_dir, config)
+    if not quiet:
+        from ..fetch.graph import TOKEN_ENV
+
+        signs_in = not os.environ.get(TOKEN_ENV)
+        _say_hosts(library, ["m365_graph_url", *(["m365_authority_url"] if signs_in else [])])
 
     def on_day(result: DayResult) -> None:
         if not show:
@@ -115,7 +123,7 @@ def fetch_m365(
         elif result.status in ("skipped", "refused"):
             err.print(f"- {where}: {result.status}: {result.message}", style="yellow")
 
-    summary = store(data_dir, config).fetch_m365(
+    summary = library.fetch_m365(
         reports=report or None,
         since=first,
         until=last,
@@ -188,6 +196,9 @@ def fetch_slack(
     first = parse_day(since, "--since")
     err = stderr()
     show = not quiet and not as_json
+    library = store(data_dir, config)
+    if not quiet:
+        _say_hosts(library, ["slack_api_url"])
 
     def on_channel(result: ChannelResult) -> None:
         if not show:
@@ -205,7 +216,7 @@ def fetch_slack(
         elif result.status == "skipped":
             err.print(f"- {where}: skipped: {result.message}", style="yellow", highlight=False)
 
-    summary = store(data_dir, config).fetch_slack(
+    summary = library.fetch_slack(
         channels=channel or None,
         since=first,
         dry_run=dry_run,
@@ -224,13 +235,31 @@ def fetch_slack(
     )
 
 
+def _say_hosts(library: Store, fields: list[str]) -> None:
+    """One line on standard error: the host each credential goes to, and where that host
+    was set (default, the configuration file, the environment, a flag); a host that is
+    not the vendor's own is said to be so (docs/m365.md, docs/slack.md: host rules)."""
+    from ..config import VENDOR_HOSTS, is_vendor_host, url_host
+
+    sources = library.sources()
+    parts = []
+    for field in fields:
+        vendor = VENDOR_HOSTS[field][0]
+        url = getattr(library.settings, field)
+        own = "" if is_vendor_host(field, url) else f"; not one of {vendor}'s own hosts"
+        parts.append(f"{vendor} at {url_host(url)} ({sources.get(field, 'default')}{own})")
+    stderr().print("using " + ", ".join(parts), style="dim", highlight=False, soft_wrap=True)
+
+
 def _finish(summary: Any, errors: list[str], totals: str, *, as_json: bool, show: bool) -> None:
     """The end of every fetch: each item that failed on standard error, the summary as
     JSON or as one line of totals, and the exit code of what ended the run early."""
+    from .. import redact
+
     for message in errors:
         print(f"rse-adoption: error: {message}", file=sys.stderr)
-    if as_json:
-        sys.stdout.write(json.dumps(summary.to_dict(), ensure_ascii=False) + "\n")
+    if as_json:  # standard error is scrubbed by handle_errors; this is standard output
+        sys.stdout.write(redact.scrub(json.dumps(summary.to_dict(), ensure_ascii=False)) + "\n")
     elif show:
         stderr().print(totals)
     if summary.error is not None:

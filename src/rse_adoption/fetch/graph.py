@@ -1,13 +1,16 @@
 """Microsoft Graph's usage-reports protocol: the app's credentials (msal client
 credentials, or a ready bearer token), and an HTTP client (httpx) that follows the 302 to
-the CSV download, honours 429/503 `Retry-After`, backs off on other 5xx and connection
-errors, and stops at the run's deadline. Nothing it says may carry a secret
+the CSV download (https only, at most MAX_REPORT_BYTES once inflated), honours 429/503
+`Retry-After` with the shared retry policy (fetch/retry.py), backs off on other 5xx and
+connection errors (sign-in included), and stops at the run's deadline. Every credential it
+sends or receives is remembered by redact.py, and nothing it says may carry one
 (`Credentials.scrub`). Used by fetch/m365.py, which decides what to fetch.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -16,9 +19,10 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import redact
 from ..config import Settings
 from ..errors import AccessDeniedError, ConfigError, ServiceUnavailableError
-from .retry import retry_after_seconds
+from . import retry
 
 if TYPE_CHECKING:  # httpx and msal are imported when a run starts: `status` never needs them
     import httpx
@@ -41,10 +45,19 @@ REPORTS: dict[str, GraphReport] = {
 PERMISSION = "Reports.Read.All"
 SECRET_ENV = "RSE_ADOPTION_M365_CLIENT_SECRET"
 TOKEN_ENV = "RSE_ADOPTION_M365_TOKEN"
-#: Connection errors and 5xx other than 503: tries, and the backoff's first and longest wait.
+#: Connection errors and 5xx other than 503: tries (their waits: retry.backoff).
 TRANSIENT_ATTEMPTS = 6
-BACKOFF_FIRST_SECONDS = 2.0
-BACKOFF_MAX_SECONDS = 60.0
+BACKOFF_FIRST_SECONDS = retry.BACKOFF_FIRST_SECONDS
+#: The largest report accepted, in bytes once inflated (Graph may send it gzip-encoded):
+#: 512 MiB, more than a million people's rows of either report in one day. A download
+#: past it is refused (exit 65) and nothing of that day is stored.
+MAX_REPORT_BYTES = 512 * 1024 * 1024
+#: The largest sign-in answer read (msal's discovery and token answers are a few kB).
+MAX_SIGN_IN_BYTES = 1024 * 1024
+#: Redirects followed from Graph's 302 to the file (each to an https:// URL).
+MAX_REDIRECTS = 5
+#: The most of an error body read (the rest is not needed for its first line).
+MAX_ERROR_BODY_BYTES = 64 * 1024
 USER_AGENT = "rse-adoption (fetch m365)"
 #: The clock and the sleep of every run; tests replace them so that no test waits.
 monotonic: Callable[[], float] = time.monotonic
@@ -69,11 +82,17 @@ class Credentials:
     token: str | None = field(default=None, repr=False)
 
     def scrub(self, text: str) -> str:
-        """`text` with every secret replaced: nothing this module says may leak one."""
-        for value in (self.secret, self.token):
-            if value:
-                text = text.replace(value, "***")
-        return text
+        """`text` with every credential replaced: these, and every one the process holds
+        (redact.py: the access token msal obtained, the Slack token...)."""
+        return redact.scrub(text, (self.secret, self.token))
+
+    @property
+    def graph_host(self) -> str:
+        return _host(self.graph_url)
+
+    @property
+    def authority_host(self) -> str:
+        return _host(self.authority_url)
 
     @property
     def scope(self) -> str:
@@ -93,6 +112,7 @@ def credentials(settings: Settings, environ: Mapping[str, str]) -> Credentials:
     authority_url = settings.m365_authority_url.rstrip("/")
     token = environ.get(TOKEN_ENV) or None
     if token:
+        redact.remember(token)
         return Credentials(graph_url, authority_url, token=token.strip())
     missing = [
         f"[m365] {key} (or RSE_ADOPTION_M365_{key.upper()})"
@@ -103,6 +123,7 @@ def credentials(settings: Settings, environ: Mapping[str, str]) -> Credentials:
         if not value
     ]
     secret = environ.get(SECRET_ENV) or None
+    redact.remember(secret)
     certificate = settings.m365_client_certificate
     if not secret and not certificate:
         missing.append(f"a credential: {SECRET_ENV}, or [m365] client_certificate")
@@ -137,12 +158,37 @@ def _timeouts() -> httpx.Timeout:
     return httpx.Timeout(connect=15.0, read=60.0, write=30.0, pool=15.0)
 
 
+def _host(url: str) -> str:
+    import httpx
+
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return "?"
+    return parsed.host + (f":{parsed.port}" if parsed.port else "")
+
+
+def _silence_msal() -> None:
+    """msal logs a token response it cannot parse, with a traceback and the body, at
+    ERROR level: without a handler Python prints it on standard error. Our own message
+    says what happened (one line, scrubbed)."""
+    import logging
+
+    logger = logging.getLogger("msal")
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+
+
 class _MsalHttp:
     """msal's HTTP interface (msal.oauth2cli.http.HttpClient) over our httpx client, so
-    that sign-in gets the same timeouts, proxy and CA settings as the reports."""
+    that sign-in gets the same timeouts, proxy and CA settings as the reports, and the
+    same retries (connection errors, 5xx, throttling) within the run's deadline. Every
+    credential msal sends (the secret, a signed client assertion) is remembered by
+    redact.py before it leaves: a server echoing it cannot make it leak."""
 
-    def __init__(self, client: httpx.Client) -> None:
-        self._client = client
+    def __init__(self, graph: Graph) -> None:
+        self._graph = graph
 
     def post(
         self,
@@ -152,12 +198,50 @@ class _MsalHttp:
         headers: Any = None,
         **_: Any,
     ) -> httpx.Response:
-        if isinstance(data, str | bytes):
-            return self._client.post(url, params=params, content=data, headers=headers)
-        return self._client.post(url, params=params, data=data, headers=headers)
+        if isinstance(data, Mapping):
+            for key in ("client_secret", "client_assertion"):
+                redact.remember(data.get(key))
+        if isinstance(headers, Mapping):
+            redact.remember(headers.get("Authorization"))
+        client = self._graph.http
+        body = {"content": data} if isinstance(data, str | bytes) else {"data": data}
+        request = client.build_request("POST", url, params=params, headers=headers, **body)
+        return self._capped(request, "the token request")
 
     def get(self, url: str, params: Any = None, headers: Any = None, **_: Any) -> httpx.Response:
-        return self._client.get(url, params=params, headers=headers)
+        request = self._graph.http.build_request("GET", url, params=params, headers=headers)
+        return self._capped(request, "the sign-in discovery")
+
+    def _capped(self, request: httpx.Request, what: str) -> httpx.Response:
+        """The answer to `request`, read whole but no further than MAX_SIGN_IN_BYTES once
+        inflated (a sign-in answer is a few kB: a larger one is no answer to trust)."""
+        import httpx
+
+        graph = self._graph
+        response = graph.send(
+            lambda: graph.http.send(request, stream=True), what, graph.sign_in_service
+        )
+        try:
+            body = b""
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_SIGN_IN_BYTES:
+                    raise ServiceUnavailableError(
+                        f"{graph.sign_in_service} answered {what} with more than "
+                        f"{MAX_SIGN_IN_BYTES // 1024} kB: not a sign-in answer; run again later"
+                    )
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailableError(
+                f"{graph.sign_in_service}: {what} broke off ({_cause(exc)}); run again later"
+            ) from None
+        finally:
+            response.close()
+        headers = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(response.status_code, headers=headers, content=body, request=request)
 
     def close(self) -> None:  # the client is closed by its owner
         pass
@@ -165,11 +249,18 @@ class _MsalHttp:
 
 @dataclass
 class Download:
-    """One report day downloaded to `path`, or refused by Microsoft (`refused` says why)."""
+    """One report day downloaded to `path`; or refused by Microsoft (`refused` says why);
+    or not usable (`error`: a non-https download URL, a file past MAX_REPORT_BYTES, a
+    corrupt encoding), nothing of it kept."""
 
     path: Path
     sha256: str | None = None
     refused: str | None = None
+    error: str | None = None
+
+
+class _BadDownload(Exception):
+    """A download that must not be stored (why, in one line without its URL)."""
 
 
 class Graph:
@@ -188,6 +279,14 @@ class Graph:
         self._msal: Any = None
         self.requests = 0
 
+    @property
+    def graph_service(self) -> str:
+        return f"Microsoft Graph at {self.creds.graph_host}"
+
+    @property
+    def sign_in_service(self) -> str:
+        return f"Microsoft's sign-in service at {self.creds.authority_host}"
+
     def close(self) -> None:
         self.http.close()
 
@@ -200,80 +299,82 @@ class Graph:
 
     def _acquire(self) -> str:
         """An app-only token from msal (cached by msal until it nears expiry)."""
-        import httpx
         import msal
 
         creds = self.creds
-        if self._msal is None:
-            credential: Any = creds.secret
-            if credential is None:
-                assert creds.certificate is not None
-                try:
-                    pem = Path(creds.certificate).read_text(encoding="utf-8")
-                except (OSError, UnicodeError) as exc:
-                    raise ConfigError(
-                        f"m365.client_certificate: {creds.certificate}: cannot be read: {exc}"
-                    ) from None
-                credential = {"private_key": pem, "thumbprint": creds.thumbprint}
-            try:
+        service = self.sign_in_service
+        _silence_msal()
+        try:
+            if self._msal is None:
+                credential: Any = creds.secret
+                if credential is None:
+                    assert creds.certificate is not None
+                    try:
+                        pem = Path(creds.certificate).read_text(encoding="utf-8")
+                    except (OSError, UnicodeError) as exc:
+                        raise ConfigError(
+                            f"m365.client_certificate: {creds.certificate}: cannot be read: {exc}"
+                        ) from None
+                    credential = {"private_key": pem, "thumbprint": creds.thumbprint}
                 self._msal = msal.ConfidentialClientApplication(
                     creds.client_id,
                     client_credential=credential,
                     authority=f"{creds.authority_url}/{creds.tenant_id}",
-                    http_client=_MsalHttp(self.http),
-                    # The authority is the configured one (national cloud, proxy): no call to
-                    # login.microsoftonline.com to "discover" it.
+                    http_client=_MsalHttp(self),
+                    # The authority is the configured one (national cloud, proxy): no call
+                    # to login.microsoftonline.com to "discover" it.
                     instance_discovery=False,
                 )
-            except httpx.TransportError as exc:
-                raise ServiceUnavailableError(
-                    f"Microsoft's sign-in service at {creds.authority_url} is unreachable: "
-                    f"{type(exc).__name__}"
-                ) from None
-            except msal.exceptions.MsalServiceError as exc:  # a 5xx of its discovery
-                raise ServiceUnavailableError(
-                    creds.scrub(f"Microsoft's sign-in service failed: {_first_line(str(exc))}")
-                ) from None
-            except ValueError as exc:  # unknown tenant, or a malformed key
-                raise AccessDeniedError(
-                    creds.scrub(
-                        f"Microsoft's sign-in refused the app (tenant {creds.tenant_id}): "
-                        f"{_first_line(str(exc))}"
-                    )
-                ) from None
-        try:
             result = self._msal.acquire_token_for_client(scopes=[creds.scope])
-        except httpx.TransportError as exc:
+        except (ServiceUnavailableError, ConfigError):
+            raise
+        except json.JSONDecodeError as exc:  # a proxy's page, a truncated answer
             raise ServiceUnavailableError(
-                f"Microsoft's sign-in service at {creds.authority_url} is unreachable: "
-                f"{type(exc).__name__}"
+                creds.scrub(
+                    f"{service} answered with a malformed body (not JSON: {exc.msg} at "
+                    f"character {exc.pos}); run again later"
+                )
             ) from None
-        except msal.exceptions.MsalServiceError as exc:  # a 5xx of the token endpoint
+        except msal.exceptions.MsalServiceError as exc:
             raise ServiceUnavailableError(
-                creds.scrub(f"Microsoft's sign-in service failed: {_first_line(str(exc))}")
+                creds.scrub(f"{service} failed: {_first_line(str(exc))}")
             ) from None
-        except ValueError as exc:
-            raise AccessDeniedError(
-                creds.scrub(f"Microsoft's sign-in refused the app: {_first_line(str(exc))}")
-            ) from None
-        if "access_token" not in result:
+        except ValueError as exc:  # unknown tenant, or a malformed key
             raise AccessDeniedError(
                 creds.scrub(
-                    "Microsoft's sign-in refused the app's credentials (tenant "
+                    f"{service} refused the app (tenant {creds.tenant_id}): {_first_line(str(exc))}"
+                )
+            ) from None
+        except Exception as exc:  # msal's own surprises: one line, never a traceback
+            raise ServiceUnavailableError(
+                creds.scrub(f"{service} failed: {type(exc).__name__}: {_first_line(str(exc))}")
+            ) from None
+        if not isinstance(result, dict) or "access_token" not in result:
+            result = result if isinstance(result, dict) else {}
+            raise AccessDeniedError(
+                creds.scrub(
+                    f"{service} refused the app's credentials (tenant "
                     f"{creds.tenant_id}, client {creds.client_id}): {result.get('error')}: "
                     f"{_first_line(str(result.get('error_description', '')))}"
                 )
             )
-        return str(result["access_token"])
+        token = str(result["access_token"])
+        redact.remember(token)
+        return token
 
     # Requests
 
-    def _send(self, attempt: Callable[[], httpx.Response], what: str) -> httpx.Response:
-        """One request with Graph's retry rules: 429/503 after Retry-After, other 5xx and
-        connection errors after a bounded backoff; never past the run's deadline."""
+    def send(
+        self, attempt: Callable[[], httpx.Response], what: str, service: str | None = None
+    ) -> httpx.Response:
+        """One request with the retry rules (fetch/retry.py): 429/503 after Retry-After
+        (at least the throttle backoff, at most retry.THROTTLED_TRIES in a row), other 5xx
+        and connection errors after the backoff, TRANSIENT_ATTEMPTS tries; never past the
+        run's deadline. `service` names who is asked (Graph, or the sign-in service)."""
         import httpx
 
-        failures = 0
+        service = service or self.graph_service
+        failures = throttled = 0
         while True:
             if monotonic() >= self.deadline:
                 raise self._out_of_time(what)
@@ -282,40 +383,60 @@ class Graph:
                 response = attempt()
             except httpx.TransportError as exc:
                 failures += 1
-                problem = f"{type(exc).__name__}"
+                cause = self.creds.scrub(_cause(exc))
                 if failures >= TRANSIENT_ATTEMPTS:
                     raise ServiceUnavailableError(
-                        f"Microsoft Graph is unreachable ({what}: {problem}, {failures} "
-                        "tries); what was fetched before is committed, run again later"
+                        f"{service} is unreachable ({what}: {cause}, {failures} tries); "
+                        "what was fetched before is committed, run again later"
                     ) from None
-                self._wait(self._backoff(failures), what)
+                self._wait(
+                    retry.backoff(failures),
+                    what,
+                    f"{service} is unreachable ({cause}, {failures} tries so far)",
+                )
                 continue
             status = response.status_code
             if status in (429, 503):
-                self._wait(retry_after_seconds(response.headers.get("retry-after")), what)
+                response.close()
+                throttled += 1
+                if throttled >= retry.THROTTLED_TRIES:
+                    raise ServiceUnavailableError(
+                        f"{service} kept throttling ({what}: HTTP {status}, {throttled} "
+                        "tries); what was fetched before is committed, run again later"
+                    )
+                header = response.headers.get("retry-after")
+                self._wait(
+                    retry.throttle_wait(header, throttled),
+                    what,
+                    f"{service} asked to wait (HTTP {status}, Retry-After: "
+                    f"{_first_line(header or 'none')[:40]})",
+                )
                 continue
             if status >= 500:
+                response.close()
                 failures += 1
                 if failures >= TRANSIENT_ATTEMPTS:
                     raise ServiceUnavailableError(
-                        f"Microsoft Graph keeps failing ({what}: HTTP {status}, {failures} "
+                        f"{service} keeps failing ({what}: HTTP {status}, {failures} "
                         "tries); what was fetched before is committed, run again later"
                     )
-                self._wait(self._backoff(failures), what)
+                self._wait(
+                    retry.backoff(failures),
+                    what,
+                    f"{service} keeps failing (HTTP {status}, {failures} tries so far)",
+                )
                 continue
             return response
 
-    @staticmethod
-    def _backoff(failures: int) -> float:
-        return float(min(BACKOFF_MAX_SECONDS, BACKOFF_FIRST_SECONDS * 2 ** (failures - 1)))
-
-    def _wait(self, seconds: float, what: str) -> None:
+    def _wait(self, seconds: float, what: str, why: str) -> None:
         if monotonic() + seconds > self.deadline:
-            raise self._out_of_time(what, seconds)
+            raise self._out_of_time(what, seconds, why)
         sleep(seconds)
 
-    def _out_of_time(self, what: str, asked: float | None = None) -> ServiceUnavailableError:
-        waiting = f" (Microsoft asked to wait {asked:.0f} s more)" if asked else ""
+    def _out_of_time(
+        self, what: str, seconds: float | None = None, why: str | None = None
+    ) -> ServiceUnavailableError:
+        waiting = f" ({why}; the next try was due in {seconds:.0f} s)" if why else ""
         return ServiceUnavailableError(
             f"stopped at the run's time budget of {self.budget_minutes:g} minutes{waiting}, "
             f"before {what}; every day fetched so far is committed, the next run fetches "
@@ -324,21 +445,51 @@ class Graph:
         )
 
     def download(self, report: GraphReport, day: date, target: Path) -> Download:
-        """The CSV of `report` for `day` written to `target`, or why Microsoft refused."""
+        """The CSV of `report` for `day` written to `target`, or why Microsoft refused, or
+        why it cannot be stored."""
         import httpx
 
         what = f"{report.function}(date={day.isoformat()})"
         # Unquoted date: the quoted form has been reported to be refused.
         url = f"{self.creds.graph_url}/reports/{what}"
-        response = self._send(
-            lambda: self.http.get(url, headers={"Authorization": f"Bearer {self.token()}"}),
-            what,
-        )
-        status = response.status_code
+
+        def ask() -> httpx.Response:
+            request = self.http.build_request(
+                "GET", url, headers={"Authorization": f"Bearer {self.token()}"}
+            )
+            return self.http.send(request, stream=True)
+
+        response = self.send(ask, what)
+        try:
+            status = response.status_code
+            if status in (301, 302, 303, 307, 308):
+                location = response.headers.get("location")
+                response.close()
+                if not location:
+                    return Download(target, refused=f"HTTP {status} without a download location")
+                # The download URL is pre-authenticated and may be on another host: the
+                # bearer token is not sent there, and the URL itself is never printed.
+                try:
+                    sha = self._fetch_file(str(httpx.URL(url).join(location)), target, what)
+                except _BadDownload as exc:
+                    target.unlink(missing_ok=True)
+                    return Download(target, error=self.creds.scrub(str(exc)))
+                if sha is None:
+                    return Download(target, refused="the download URL did not answer with the CSV")
+                return Download(target, sha)
+            if status == 200:  # served directly (some proxies follow redirects themselves)
+                try:
+                    return Download(target, self._write(response, target, what))
+                except _BadDownload as exc:
+                    target.unlink(missing_ok=True)
+                    return Download(target, error=self.creds.scrub(str(exc)))
+            body = _read_capped(response)
+        finally:
+            response.close()
         if status == 401:
             raise AccessDeniedError(
-                "Microsoft Graph refused the token (HTTP 401"
-                + _graph_error(response, self.creds)
+                f"{self.graph_service} refused the token (HTTP 401"
+                + _graph_error(body, self.creds)
                 + "): "
                 + (
                     f"the token in {TOKEN_ENV} is invalid or expired"
@@ -348,58 +499,116 @@ class Graph:
             )
         if status == 403:
             raise AccessDeniedError(
-                "Microsoft Graph refused to read the usage reports (HTTP 403"
-                + _graph_error(response, self.creds)
+                f"{self.graph_service} refused to read the usage reports (HTTP 403"
+                + _graph_error(body, self.creds)
                 + f"): the app needs the application permission {PERMISSION}, granted with "
                 "admin consent (docs/m365.md)"
             )
-        if status in (301, 302, 303, 307, 308):
-            location = response.headers.get("location")
-            if not location:
-                return Download(target, refused=f"HTTP {status} without a download location")
-            # The download URL is pre-authenticated and may be on another host: the bearer
-            # token is not sent there, and the URL itself is never printed.
-            download_url = str(httpx.URL(url).join(location))
-            sha = self._stream_to(download_url, target, what)
-            if sha is None:
-                return Download(target, refused="the download URL did not answer with the CSV")
-            return Download(target, sha)
-        if status == 200:  # served directly (some proxies follow redirects themselves)
-            target.write_bytes(response.content)
-            return Download(target, hashlib.sha256(response.content).hexdigest())
         return Download(
-            target, refused=f"HTTP {status}{_graph_error(response, self.creds, parenthesis=False)}"
+            target, refused=f"HTTP {status}{_graph_error(body, self.creds, parenthesis=False)}"
         )
 
-    def _stream_to(self, url: str, target: Path, what: str) -> str | None:
-        """Stream the CSV at `url` into `target`; its SHA-256, or None if not a 200."""
-        digest = hashlib.sha256()
+    def _fetch_file(self, url: str, target: Path, what: str) -> str | None:
+        """Follow `url` (https redirects only, at most MAX_REDIRECTS) to the CSV and write
+        it to `target`; its SHA-256, or None when the last answer is not a 200."""
+        import httpx
 
-        def attempt() -> httpx.Response:
-            nonlocal digest
-            digest = hashlib.sha256()
-            with self.http.stream("GET", url, follow_redirects=True) as response:
+        for _ in range(MAX_REDIRECTS + 1):
+            _require_https(url)
+            current = url
+            response = self.send(
+                lambda u=current: self.http.send(self.http.build_request("GET", u), stream=True),  # type: ignore[misc]
+                f"the download of {what}",
+            )
+            try:
+                if response.status_code in (301, 302, 303, 307, 308):
+                    location = response.headers.get("location")
+                    if not location:
+                        return None
+                    url = str(httpx.URL(current).join(location))
+                    continue
                 if response.status_code != 200:
-                    response.read()
-                    return response
-                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "wb") as f:
-                    for chunk in response.iter_bytes():
-                        f.write(chunk)
-                        digest.update(chunk)
-                return response
+                    return None
+                return self._write(response, target, what)
+            finally:
+                response.close()
+        raise _BadDownload(f"the download of {what} redirected more than {MAX_REDIRECTS} times")
 
-        response = self._send(attempt, f"the download of {what}")
-        return digest.hexdigest() if response.status_code == 200 else None
+    def _write(self, response: httpx.Response, target: Path, what: str) -> str:
+        """Stream a 200's body, inflated, into `target` (owner-only); its SHA-256. A body
+        past MAX_REPORT_BYTES, or one that does not inflate, is a _BadDownload."""
+        import httpx
+
+        digest = hashlib.sha256()
+        size = 0
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            try:
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > MAX_REPORT_BYTES:
+                        raise _BadDownload(
+                            f"the download of {what} is larger than "
+                            f"{MAX_REPORT_BYTES // (1024 * 1024)} MiB once inflated (sent "
+                            f"{response.num_bytes_downloaded} bytes): refused, nothing of that "
+                            "day stored (docs/m365.md)"
+                        )
+                    if monotonic() >= self.deadline:
+                        raise self._out_of_time(f"the end of the download of {what}")
+                    f.write(chunk)
+                    digest.update(chunk)
+            except httpx.DecodingError as exc:
+                raise _BadDownload(
+                    f"the download of {what} is corrupt ({_first_line(str(exc))[:120]}): "
+                    "nothing of that day stored; the next run fetches it again"
+                ) from None
+            except httpx.TransportError as exc:
+                raise ServiceUnavailableError(
+                    f"{self.graph_service}: the download of {what} broke off ({_cause(exc)}); "
+                    "what was fetched before is committed, run again later"
+                ) from None
+        return digest.hexdigest()
 
 
-def _graph_error(response: httpx.Response, creds: Credentials, parenthesis: bool = True) -> str:
+def _require_https(url: str) -> None:
+    import httpx
+
+    parsed = httpx.URL(url)
+    if parsed.scheme != "https":
+        raise _BadDownload(
+            f"the download URL is not https ({parsed.scheme}://{parsed.host}/…): refused, "
+            "nothing of that day stored"
+        )
+
+
+def _read_capped(response: httpx.Response) -> bytes:
+    """At most MAX_ERROR_BODY_BYTES of a streamed body; whatever could be read."""
+    import httpx
+
+    body = b""
+    try:
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) >= MAX_ERROR_BODY_BYTES:
+                break
+    except httpx.HTTPError:
+        pass
+    return body[:MAX_ERROR_BODY_BYTES]
+
+
+def _cause(exc: BaseException) -> str:
+    """What a connection failure was: its kind and its own words (first line)."""
+    words = _first_line(str(exc))
+    return f"{type(exc).__name__}: {words[:160]}" if words else type(exc).__name__
+
+
+def _graph_error(body: bytes, creds: Credentials, parenthesis: bool = True) -> str:
     """Graph's own words for an error (`{"error": {"code", "message"}}`), scrubbed."""
     try:
-        error = response.json().get("error", {})
+        error = json.loads(body.decode("utf-8")).get("error", {})
         text = f"{error.get('code', '')}: {_first_line(str(error.get('message', '')))}"
     except (ValueError, AttributeError):
-        text = _first_line(response.text)[:200]
+        text = _first_line(body.decode("utf-8", "replace"))[:200]
     text = creds.scrub(text.strip(": "))
     if not text:
         return ""

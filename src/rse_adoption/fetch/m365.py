@@ -26,7 +26,6 @@ through `Credentials.scrub`.
 
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 import uuid
@@ -48,6 +47,7 @@ from ..errors import (
     RseError,
     ServiceUnavailableError,
 )
+from ..ingest.m365_reports import report_refresh_date as report_refresh_date
 from . import graph as http
 from .graph import REPORTS
 from .scratch import SCRATCH as SCRATCH  # where tests look for leftovers
@@ -97,8 +97,12 @@ class HeldDay:
 
 
 def held_days(manifest: store.Manifest, report: str) -> dict[date, HeldDay]:
-    """The days of `report` the store holds: fetched ones (their latest ledger entry) and
-    one-day activity periods ingested by hand (settled: nothing says otherwise)."""
+    """The days of `report` the store holds: its one-day activity periods — the one
+    record of a day held, which the reports read too (a day with nobody active is a period
+    of zero rows) — each with what the ledger says of its version when it was fetched (its
+    latest entry), or settled when ingested by hand (nothing says otherwise). A ledger
+    entry without its period (a day with nobody active fetched by an earlier version) is
+    not a day held: the next run fetches it again."""
     held: dict[date, HeldDay] = {}
     for entry in manifest.activity_files:
         if entry["source_format"] == report and int(entry["period_days"]) == 1:
@@ -108,6 +112,8 @@ def held_days(manifest: store.Manifest, report: str) -> dict[date, HeldDay]:
         if entry.get("m365_report") != report or not entry.get("day"):
             continue
         day = date.fromisoformat(entry["day"])
+        if day not in held:
+            continue
         refresh = date.fromisoformat(entry["refresh_date"]) if entry.get("refresh_date") else None
         fetched = date.fromisoformat(str(entry.get("fetched_on") or entry["ingested_at"])[:10])
         earlier = held.get(day)
@@ -147,28 +153,32 @@ def coverage(manifest: store.Manifest, today: date) -> list[Coverage]:
     return found
 
 
-def report_refresh_date(path: Path) -> date | None:
-    """The `Report Refresh Date` of a downloaded report's first row (the latest date of
-    Microsoft's data), or None when the file has no row or no such column."""
-    from ..ingest.periods import parse_date
-    from ..ingest.report_files import header_key
+def not_the_report(path: Path, report: str, function: str, day: date) -> str | None:
+    """Why a downloaded file is not the CSV of `report` (its documented columns), or None.
+    Checked before anything else is trusted of it: a body that is JSON or HTML, or cut
+    short, must not read as "nobody active that day"."""
+    from ..ingest.registry import FORMATS
 
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            rows = csv.reader(f)
-            header = next(rows, None)
-            first = next(rows, None)
-    except (OSError, UnicodeError, csv.Error):
-        return None
-    if not header or not first:
-        return None
-    keys = [header_key(h) for h in header]
-    if "reportrefreshdate" not in keys or len(first) <= keys.index("reportrefreshdate"):
+    if FORMATS[report].sniff(path):
         return None
     try:
-        return parse_date(first[keys.index("reportrefreshdate")])
-    except ValueError:
-        return None
+        with open(path, "rb") as f:
+            start = f.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    except OSError:
+        start = b""
+    kind = (
+        "JSON"
+        if start[:1] in (b"{", b"[")
+        else "HTML"
+        if start[:1] == b"<"
+        else "empty"
+        if not start
+        else "not the documented header"
+    )
+    return (
+        f"Microsoft's answer to {function}(date={day.isoformat()}) is not the report's CSV "
+        f"({kind}): nothing of that day stored; the next run fetches it again"
+    )
 
 
 # --- The run -------------------------------------------------------------------------
@@ -330,18 +340,19 @@ def _run(
     data_until: dict[str, date] = {}
 
     def done(result: DayResult) -> None:
+        if result.message:  # a server's or a file's words: never a credential
+            result.message = graph.creds.scrub(result.message)
         summary.days.append(result)
         if on_day is not None:
             on_day(result)
 
     for day, name in todo:
-        report = REPORTS[name]
-        target = scratch / f"{report.function}_{day.isoformat()}.csv"
-        got = graph.download(report, day, target)
-        if got.refused is not None:
-            done(DayResult(name, day.isoformat(), "refused", message=got.refused))
+        target = scratch / f"{REPORTS[name].function}_{day.isoformat()}.csv"
+        sha, failed = _usable_download(graph, name, day, target)
+        if failed is not None:
+            done(failed)
             continue
-        assert got.sha256 is not None
+        assert sha is not None
         refresh = report_refresh_date(target)
         if refresh is not None:
             data_until[name] = max(refresh, data_until.get(name, refresh))
@@ -354,18 +365,18 @@ def _run(
             done(_not_yet(name, day, refresh))
             continue
         known = held[name].get(day)
-        if known is not None and (known.sha256, known.refresh_date) == (got.sha256, refresh):
+        if known is not None and (known.sha256, known.refresh_date) == (sha, refresh):
             target.unlink(missing_ok=True)
             done(
                 DayResult(
-                    name, day.isoformat(), "unchanged", sha256=got.sha256,
+                    name, day.isoformat(), "unchanged", sha256=sha,
                     refresh_date=refresh.isoformat(), message="the store holds this version",
                 )
             )  # fmt: skip
             continue
         path = target
         if keep_raw is not None and not summary.dry_run:
-            path = _keep(target, keep_raw, got.sha256)
+            path = _keep(target, keep_raw, sha)
         provenance = {
             "source": "microsoft-graph",
             "m365_report": name,
@@ -386,22 +397,34 @@ def _run(
         if result.status == "error":
             done(
                 DayResult(
-                    name, day.isoformat(), "error", sha256=got.sha256,
+                    name, day.isoformat(), "error", sha256=sha,
                     refresh_date=refresh.isoformat(), message=result.message,
                 )
             )  # fmt: skip
             continue
         done(
             DayResult(
-                name,
-                day.isoformat(),
-                "fetched",
-                rows=result.rows_read,
-                sha256=got.sha256,
-                refresh_date=refresh.isoformat(),
-                message=result.message,
+                name, day.isoformat(), "fetched", rows=result.rows_read, sha256=sha,
+                refresh_date=refresh.isoformat(), message=result.message,
             )
-        )
+        )  # fmt: skip
+
+
+def _usable_download(
+    graph: http.Graph, name: str, day: date, target: Path
+) -> tuple[str | None, DayResult | None]:
+    """The day's report downloaded to `target`: its SHA-256, or the day's result when
+    Microsoft refused it or it cannot be stored (a clear-text redirect, a file past the
+    size bound, a corrupt encoding, a body that is not the report's CSV: removed)."""
+    report = REPORTS[name]
+    got = graph.download(report, day, target)
+    if got.refused is not None:
+        return None, DayResult(name, day.isoformat(), "refused", message=got.refused)
+    problem = got.error or not_the_report(target, name, report.function, day)
+    if problem is not None:
+        target.unlink(missing_ok=True)
+        return None, DayResult(name, day.isoformat(), "error", sha256=got.sha256, message=problem)
+    return got.sha256, None
 
 
 def _not_yet(report: str, day: date, data_until: date) -> DayResult:

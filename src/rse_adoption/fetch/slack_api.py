@@ -4,9 +4,12 @@ to the run's time budget, cursor pagination, and Slack's answers turned into the
 
 slack_sdk retries only connection errors unless told otherwise, and its own rate-limit
 handler sleeps with time.sleep whatever the run's budget. So the client gets two handlers
-of ours: one waits what a 429's `Retry-After` says, the other retries connection errors,
-timeouts and 5xx after a bounded exponential backoff; both wait through the run's Budget,
-which refuses a wait that would end past the deadline (OutOfTime). Slack's errors come as
+of ours, following the retry policy both fetchers share (fetch/retry.py): one waits what a
+429's `Retry-After` says but at least the throttle backoff (so `Retry-After: 0` cannot make
+a tight loop), at most retry.THROTTLED_TRIES 429s in a row; the other retries connection
+errors, timeouts and 5xx after an exponential backoff with jitter; both wait through the
+run's Budget, which refuses a wait that would end past the deadline (OutOfTime: `asked` is
+set only when Slack asked for the wait, `why` says what the wait was for). Slack's errors come as
 HTTP 200 with `{"ok": false, "error": ...}`: access refused is AccessDeniedError (77),
 Slack unreachable or throttling ServiceUnavailableError (75), a channel the app may not
 read ChannelRefused (the run goes on without it). The token is never part of a message.
@@ -25,17 +28,19 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
 
+from .. import redact
 from ..errors import AccessDeniedError, DataError, RseError, ServiceUnavailableError
+from . import retry
 from .retry import retry_after_seconds
 
 #: Items per page: Slack recommends no more than 200.
 PAGE_SIZE = 200
 #: Seconds a request may take to connect and answer: a stalled connection never holds cron.
 TIMEOUT_SECONDS = 30
-#: Connection errors, timeouts and 5xx: tries, and the backoff's first and longest wait.
+#: Connection errors, timeouts and 5xx: tries (their waits: retry.backoff).
 TRANSIENT_ATTEMPTS = 5
-BACKOFF_FIRST_SECONDS = 2.0
-BACKOFF_MAX_SECONDS = 60.0
+BACKOFF_FIRST_SECONDS = retry.BACKOFF_FIRST_SECONDS
+BACKOFF_MAX_SECONDS = retry.BACKOFF_MAX_SECONDS
 USER_AGENT = "rse-adoption-fetch-slack"
 #: Slack's errors that refuse the token or the app (exit 77).
 ACCESS_ERRORS = frozenset(
@@ -63,12 +68,22 @@ LATER_ERRORS = frozenset(
 
 
 class OutOfTime(Exception):
-    """The run's time budget is spent (or a wait asked would spend it) before `what`."""
+    """The run's time budget is spent (or a wait would spend it) before `what`. `asked`:
+    the seconds Slack asked to wait (a 429's), None when Slack asked nothing (a backoff
+    after connection errors); `why`: what the wait was for, and `seconds` its length."""
 
-    def __init__(self, what: str, asked: float | None = None) -> None:
+    def __init__(
+        self,
+        what: str,
+        asked: float | None = None,
+        why: str | None = None,
+        seconds: float | None = None,
+    ) -> None:
         super().__init__(what)
         self.what = what
         self.asked = asked
+        self.why = why
+        self.seconds = seconds
 
 
 class ChannelRefused(Exception):
@@ -97,23 +112,32 @@ class Budget:
         if self._monotonic() >= self.deadline:
             raise OutOfTime(what)
 
-    def wait(self, seconds: float, what: str) -> None:
+    def wait(self, seconds: float, what: str, why: str | None = None, asked: bool = True) -> None:
+        """Sleep `seconds` unless that ends past the deadline (OutOfTime). `asked`: Slack
+        asked for this wait (a 429), else it is our backoff (`why` says after what)."""
         if self._monotonic() + seconds > self.deadline:
-            raise OutOfTime(what, seconds)
+            raise OutOfTime(what, seconds if asked else None, why, seconds)
         self._sleep(seconds)
 
 
-def retry_after(headers: dict[str, Any]) -> float:
-    """Seconds a 429 asks to wait, from slack_sdk's headers (names in any case, values
-    as strings or lists of strings)."""
+def retry_after_header(headers: dict[str, Any]) -> str | None:
+    """A 429's `Retry-After` from slack_sdk's headers (names in any case, values as
+    strings or lists of strings)."""
     raw: Any = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
     if isinstance(raw, list):
         raw = raw[0] if raw else None
-    return retry_after_seconds(None if raw is None else str(raw))
+    return None if raw is None else str(raw)
+
+
+def retry_after(headers: dict[str, Any]) -> float:
+    """Seconds a 429 asks to wait, as it says it (retry.throttle_wait adds the floor)."""
+    return retry_after_seconds(retry_after_header(headers))
 
 
 class _RateLimited(RetryHandler):
-    """A 429 is tried again after its Retry-After, as long as the budget allows."""
+    """A 429 is tried again after its Retry-After (at least the throttle backoff of its
+    rank, retry.throttle_wait), as long as the budget allows and fewer than
+    retry.THROTTLED_TRIES 429s came in a row; then slack_sdk raises it (exit 75)."""
 
     def __init__(self, budget: Budget) -> None:
         super().__init__(max_retry_count=0)
@@ -127,7 +151,12 @@ class _RateLimited(RetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        return response is not None and response.status_code == 429
+        throttled = (state.custom_values or {}).get("throttled", 0)
+        return (
+            response is not None
+            and response.status_code == 429
+            and throttled + 1 < retry.THROTTLED_TRIES
+        )
 
     def prepare_for_next_attempt(
         self,
@@ -138,7 +167,14 @@ class _RateLimited(RetryHandler):
         error: Exception | None = None,
     ) -> None:
         assert response is not None
-        self.budget.wait(retry_after(response.headers), _method_of(request))
+        values = state.custom_values = state.custom_values or {}
+        values["throttled"] = throttled = values.get("throttled", 0) + 1
+        header = retry_after_header(response.headers)
+        self.budget.wait(
+            retry.throttle_wait(header, throttled),
+            _method_of(request),
+            f"Slack asked to wait (HTTP 429, Retry-After: {header})",
+        )
         state.next_attempt_requested = True
         state.increment_current_attempt()
 
@@ -178,13 +214,26 @@ class _Transient(RetryHandler):
     ) -> None:
         values = state.custom_values = state.custom_values or {}
         values["transient"] = failures = values.get("transient", 0) + 1
-        self.budget.wait(backoff(failures), _method_of(request))
+        cause = (
+            f"HTTP {response.status_code}"
+            if response is not None
+            else type(error).__name__
+            if error is not None
+            else "?"
+        )
+        self.budget.wait(
+            backoff(failures),
+            _method_of(request),
+            f"Slack is unreachable or failing ({cause}, {failures} tries so far)",
+            asked=False,
+        )
         state.next_attempt_requested = True
         state.increment_current_attempt()
 
 
 def backoff(failures: int) -> float:
-    return float(min(BACKOFF_MAX_SECONDS, BACKOFF_FIRST_SECONDS * 2 ** (failures - 1)))
+    """The wait after the `failures`-th connection error or 5xx in a row (retry.backoff)."""
+    return retry.backoff(failures)
 
 
 def _method_of(request: HttpRequest) -> str:
@@ -206,6 +255,7 @@ class SlackApi:
     """The Web API methods `fetch slack` calls, each request within the run's budget."""
 
     def __init__(self, token: str, base_url: str, budget: Budget) -> None:
+        redact.remember(token)  # masked in every output of the process (redact.py)
         self.token = token
         self.base_url = base_url
         self.budget = budget

@@ -14,12 +14,21 @@ report_files.header_key does (no case, blanks or punctuation), so the Graph CSV 
 admin center's display headers where they spell the same words, and the JSON keys of the
 `$format=application/json` variant all match. A report is recognised by a few headers that
 only it has, tried in order (more specific first).
+
+It also knows the files `fetch m365 --keep-raw` saves (`kept_raw`): named by the Graph
+function, the day asked for and the content's SHA-256 prefix, each is read back by `ingest`
+as the one-day period of the day in its name — as the fetcher read it — and not of its
+`Report Refresh Date` (the latest date of Microsoft's data, the same for every day fetched
+on one date), so that a store rebuilt from them equals the fetched one (docs/m365.md).
 """
 
 from __future__ import annotations
 
+import csv
+import re
+from datetime import date
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..errors import DataError
 from .report_files import header_key, headers_of
@@ -175,3 +184,100 @@ def explain(path: Path) -> str | None:
                 f"{report.name}: no per-person network activity, so no segments; {report.instead}"
             )
     return None
+
+
+#: The Graph function of each report `fetch m365` pulls, by the format that reads it
+#: (fetch/graph.py REPORTS names the same pairs).
+KEPT_RAW_FUNCTIONS = {
+    "getYammerActivityUserDetail": "viva_engage",
+    "getTeamsUserActivityUserDetail": "teams",
+}
+#: `<function>_<day>_<first 12 hex digits of the SHA-256>.csv`, as `--keep-raw` names them.
+KEPT_RAW_NAME = re.compile(
+    r"^(?P<function>" + "|".join(KEPT_RAW_FUNCTIONS) + r")_(?P<day>\d{4}-\d{2}-\d{2})"
+    r"_(?P<sha>[0-9a-f]{12})\.csv$"
+)
+
+
+class KeptRaw(NamedTuple):
+    """A file `fetch m365 --keep-raw` saved: the format that reads it and the day it is."""
+
+    format_name: str
+    day: date
+    sha_prefix: str
+
+
+def kept_raw(path: Path) -> KeptRaw | None:
+    """What a file saved by `--keep-raw` is, from its name; None for any other file."""
+    match = KEPT_RAW_NAME.match(path.name)
+    if match is None:
+        return None
+    try:
+        day = date.fromisoformat(match["day"])
+    except ValueError:
+        return None
+    return KeptRaw(KEPT_RAW_FUNCTIONS[match["function"]], day, match["sha"])
+
+
+def kept_raw_provenance(path: Path, kept: KeptRaw) -> dict[str, Any]:
+    """The ledger provenance of a kept file ingested by hand: the fetcher's keys (report,
+    day, refresh date), so that `status` and the next fetch see the day as held."""
+    refresh = report_refresh_date(path)
+    return {
+        "source": "keep-raw",
+        "m365_report": kept.format_name,
+        "day": kept.day.isoformat(),
+        "refresh_date": refresh.isoformat() if refresh else None,
+    }
+
+
+def kept_version_taken(ledger: list[dict[str, Any]], sha: str, provenance: dict[str, Any]) -> bool:
+    """Whether the store already took a kept file's day from these very bytes (it then
+    holds this version or a newer one: kept files are ingested oldest first)."""
+    day = (provenance.get("m365_report"), provenance.get("day"))
+    return any(
+        (e.get("m365_report"), e.get("day")) == day and e.get("sha256") == sha for e in ledger
+    )
+
+
+def order_kept_raw(files: list[Path]) -> list[Path]:
+    """`files` with the kept ones after the others, oldest version of each day first (by
+    Report Refresh Date, then by the file's time): a day replaced whole by each version,
+    the last one ingested — the newest — is the one the store keeps, as in the fetch."""
+    kept = [(f, k) for f in files if (k := kept_raw(f)) is not None]
+    if not kept:
+        return files
+    others = [f for f in files if kept_raw(f) is None]
+
+    def version(item: tuple[Path, KeptRaw]) -> tuple[date, str, date, int]:
+        path, k = item
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            stamp = 0
+        return (k.day, k.format_name, report_refresh_date(path) or date.min, stamp)
+
+    return others + [f for f, _ in sorted(kept, key=version)]
+
+
+def report_refresh_date(path: Path) -> date | None:
+    """The `Report Refresh Date` of a report's first row (the latest date of Microsoft's
+    data), or None when the file has no row or no such column."""
+    from .periods import parse_date
+
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            rows = csv.reader(f)
+            header = next(rows, None)
+            first = next(rows, None)
+    except (OSError, UnicodeError, csv.Error):
+        return None
+    if not header or not first:
+        return None
+    keys = [header_key(h) for h in header]
+    if "reportrefreshdate" not in keys or len(first) <= keys.index("reportrefreshdate"):
+        return None
+    try:
+        return parse_date(first[keys.index("reportrefreshdate")])
+    except ValueError:
+        return None

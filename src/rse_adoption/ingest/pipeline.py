@@ -23,7 +23,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from ..schema import (
     EVENT_SCHEMA,
     EVENT_STATISTICS_COLUMNS,
 )
-from . import archive, periods
+from . import archive, m365_reports, periods
 from .canonical import ReadContext, connect
 from .dedupe import StagedMonth, deduplicate, drop_repeats, note_ids
 from .mapped import Mapping
@@ -198,6 +198,8 @@ def ingest_paths(
     if format_name != "auto" and format_name not in FORMATS:
         raise DataError(f"unknown format {format_name!r}; known: auto, {', '.join(FORMATS)}")
     files = expand_inputs(paths)
+    if daily is None:  # files `fetch m365 --keep-raw` saved: each day's versions in order
+        files = m365_reports.order_kept_raw(files)
     summary = IngestSummary(dry_run=dry_run)
     options = ReadOptions(format_name, period_end, period_days, mapping, daily, fetched)
     with contextlib.ExitStack() as scratch:
@@ -226,7 +228,9 @@ def _ingest_files(
         try:
             for done, path in enumerate(files, start=1):
                 with archive.shared_listings():  # a zip is listed once, not three times
-                    result = _ingest_one(tx, con, key_cache, path, options, ledger_by_hash)
+                    result = _ingest_one(
+                        tx, con, key_cache, path, _kept_raw_options(path, options), ledger_by_hash
+                    )
                 summary.add(result)
                 outcomes[str(path.resolve())] = result
                 if on_file is not None:
@@ -256,6 +260,19 @@ def _record_skipped(tx: store.WriteTransaction, outcomes: dict[str, FileResult])
         tx.commit(manifest)
 
 
+def _kept_raw_options(path: Path, options: ReadOptions) -> ReadOptions:
+    """A file `fetch m365 --keep-raw` saved is read as the fetcher read it: the one-day
+    period of the day in its name, replacing that day whole, with the fetcher's ledger
+    keys (ingest/m365_reports.py `kept_raw`); any other file as the options say."""
+    if options.daily is not None or options.fetched is not None:
+        return options
+    kept = m365_reports.kept_raw(path)
+    if kept is None or options.format_name not in ("auto", kept.format_name):
+        return options
+    provenance = m365_reports.kept_raw_provenance(path, kept)
+    return replace(options, format_name=kept.format_name, daily=DailyReport(kept.day, provenance))
+
+
 def _ingest_one(
     tx: store.WriteTransaction,
     con: Any,
@@ -275,6 +292,13 @@ def _ingest_one(
     except OSError as exc:
         return FileResult(display, "error", message=f"{path}: cannot be read: {exc.strerror}")
     previous = ledger_by_hash.get(sha) if sha and options.daily is None else None
+    if options.daily is not None and options.daily.provenance.get("source") == "keep-raw":
+        try:
+            sha = sha or file_sha256(path)
+        except OSError as exc:
+            return FileResult(display, "error", message=f"{path}: cannot be read: {exc.strerror}")
+        if m365_reports.kept_version_taken(tx.manifest.ledger, sha, options.daily.provenance):
+            previous = next(e for e in reversed(tx.manifest.ledger) if e.get("sha256") == sha)
     if previous is not None:
         return FileResult(
             display,
@@ -455,7 +479,7 @@ def _commit(
                 }
             )
     if daily is not None:
-        _replace_day(module, path, staged, manifest, daily)
+        _replace_day(tx, module, path, staged, manifest, daily)
     if staged.periods:
         incoming, conflicts = periods.split_conflicts(
             con, pa.concat_tables(staged.periods), path.name
@@ -515,20 +539,43 @@ def _commit(
 
 
 def _replace_day(
-    module: Format, path: Path, staged: Staged, manifest: store.Manifest, daily: DailyReport
+    tx: store.WriteTransaction,
+    module: Format,
+    path: Path,
+    staged: Staged,
+    manifest: store.Manifest,
+    daily: DailyReport,
 ) -> None:
     """A fetched day replaces that day's rows whole: concealed names refuse it before
-    anything is committed, and a day revised to nobody active drops the day's rows."""
+    anything is committed. A day with nobody active (a header-only CSV, or a day revised
+    to that) is a one-day period of zero rows: the day is held, with zero activity, for
+    the reports as for `status` (the manifest's periods are the one record of the days
+    held, fetch/m365.py `held_days`)."""
     concealed = sum(int(pc.sum(t["concealed"]).as_py() or 0) for t in staged.periods)
     if concealed:
         raise ConcealedNamesError(f"{path.name}: {concealed_names_message(concealed)}")
     if not staged.periods:
+        from ..schema import ACTIVITY_SCHEMA
+
+        same = (module.NAME, 1, daily.day.isoformat())
+        target = tx.new_data_path("activity")
+        pq.write_table(ACTIVITY_SCHEMA.empty_table(), target)
+        store.fsync_file(target)
         manifest.activity_files = [
             e
             for e in manifest.activity_files
-            if (e["source_format"], int(e["period_days"]), e["refresh_date"])
-            != (module.NAME, 1, daily.day.isoformat())
+            if (e["source_format"], int(e["period_days"]), e["refresh_date"]) != same
         ]
+        manifest.activity_files.append(
+            {
+                "path": tx.relative(target),
+                "source_format": module.NAME,
+                "period_days": 1,
+                "refresh_date": daily.day.isoformat(),
+                "rows": 0,
+                "concealed_rows": 0,
+            }
+        )
 
 
 def _stage_events(
