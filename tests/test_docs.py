@@ -64,3 +64,110 @@ def test_readme_starts_with_the_two_setup_commands() -> None:
     lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
     block = lines[lines.index("```sh") + 1 : lines.index("```sh") + 3]
     assert [b.split("#")[0].strip() for b in block] == ["make demo", "make test"]
+
+
+def _documented_command_lines() -> list[tuple[str, str]]:
+    """(file, arguments) of every `rse-adoption …` command line of README.md and docs/:
+    shell and cron blocks, and inline code that is a whole command (not a synopsis with
+    `[…]`, `…` or `|`)."""
+    import re
+
+    found = []
+    for md in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        text = md.read_text(encoding="utf-8")
+        for span in re.findall(r"`((?:\./)?(?:\.venv/bin/)?rse-adoption [^`]+)`", text):
+            if not re.search(r"[\[\]…|]|\.\.\.", span):
+                found.append((md.name, span.split("rse-adoption ", 1)[1]))
+        for block in re.findall(r"```(?:sh|cron)?\n(.*?)```", text, re.S):
+            for line in block.replace("\\\n", " ").splitlines():
+                line = line.strip().removeprefix("$ ")
+                for part in re.split(r"\s*(?:&&|;)\s*", line):
+                    command = re.search(r"(?:^|[\s/])rse-adoption\s+(.*)$", part)
+                    if command and not part.startswith("#") and "[" not in part:
+                        found.append((md.name, re.split(r" #| \| | >", command.group(1))[0]))
+    return found
+
+
+def _parse(args: list[str]) -> None:
+    """Parse `args` as the CLI would (options, choices, types), without running it."""
+    import click
+
+    command: click.Command = get_command(app)
+    context = None
+    name = "rse-adoption"
+    while True:
+        context = command.make_context(name, list(args), parent=context)
+        if not isinstance(command, click.Group):
+            return
+        rest = [*context._protected_args, *context.args]
+        if not rest:
+            return
+        found_name, sub, args = command.resolve_command(context, rest)
+        assert sub is not None
+        name, command = found_name or "", sub
+
+
+def test_every_documented_command_line_parses() -> None:
+    """Each command line of the README and docs names a real command with real options and
+    values of the right type (a renamed flag or a stale example fails here)."""
+    import shlex
+
+    import click
+
+    lines = _documented_command_lines()
+    assert len(lines) > 50
+    bad = []
+    for where, rest in lines:
+        args = shlex.split(rest)
+        if len(args) == 1 or args[-1] in ("config",):  # a command named in prose
+            args.append("--help")
+        try:
+            _parse(args)
+        except (click.exceptions.Exit, click.exceptions.NoArgsIsHelpError):
+            pass
+        except click.ClickException as exc:
+            bad.append(f"{where}: rse-adoption {rest}: {exc.format_message()}")
+    assert bad == []
+
+
+def test_the_readme_commands_run_as_written(tmp_path: Path) -> None:
+    """The README's first run and platform examples, typed as written in an empty folder,
+    all succeed; so does its headline `ingest exports/` on the demo's folder."""
+    import os
+    import re
+    import shlex
+    import subprocess
+    import sys
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first = readme.split("A first run by hand:", 1)[1].split("```sh\n", 1)[1].split("```")[0]
+    platforms = readme.split("as each platform exports it", 1)[1].split("```sh\n", 1)[1]
+    platforms = platforms.split("```")[0]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RSE_ADOPTION_")}
+    env["COLUMNS"] = "120"
+    lines = [line for line in (first + platforms).splitlines() if line.strip()]
+    assert len(lines) >= 12
+    for line in lines:
+        args = shlex.split(line)
+        assert args[0] == "rse-adoption", line
+        done = subprocess.run(
+            [sys.executable, "-m", "rse_adoption.cli", *args[1:]],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, f"{line}: {done.stderr[-500:]}"
+    headline = re.search(r"\$ rse-adoption (ingest exports/)", readme)
+    assert headline is not None
+    done = subprocess.run(
+        [sys.executable, "-m", "rse_adoption.cli", *headline.group(1).split(), "-q"],
+        cwd=tmp_path,
+        env={**env, "RSE_ADOPTION_DATA_DIR": str(tmp_path / "whole")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "an employee directory, not an export" in done.stderr  # said, even under -q

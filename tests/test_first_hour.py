@@ -225,3 +225,23 @@ def test_a_period_file_without_its_refresh_date_says_so(tmp_path: Path, cli) -> 
     result = cli("ingest", write(tmp_path / "teams.csv", header + rows), "--format", "teams")
     assert result.exit_code == 65
     assert "no 'Report Refresh Date' column" in result.stderr and "--period-end" in result.stderr
+
+
+def test_the_demo_folder_ingests_whole_and_says_what_the_other_files_are(
+    tmp_path: Path, cli
+) -> None:  # type: ignore[no-untyped-def]
+    """`rse-adoption ingest exports/` on the demo's folder: every export read (Slack member
+    analytics take their period from their file name), the directory and the mapping file
+    named for what they are and not kept as files to deal with; exit 0."""
+    exports = tmp_path / "exports"
+    assert cli("demo", "--out", exports).exit_code == 0
+    result = cli("ingest", exports, "--json")
+    assert result.exit_code == 0, result.stderr
+    by_name = {Path(d["path"]).name: d for d in result.json()["details"]}
+    analytics = next(d for n, d in by_name.items() if n.startswith("member-analytics_"))
+    assert analytics["status"] == "ingested"
+    assert "employee directory" in by_name["directory.csv"]["message"]
+    assert "a mapping file" in by_name["map.toml"]["message"]
+    assert "--mapping" in by_name["activite.csv"]["message"]  # the mapping beside it
+    skipped = [f["path"] for f in cli("status", "--json").json()["skipped_files"]]
+    assert [Path(p).name for p in skipped] == ["activite.csv"]  # the one export not read

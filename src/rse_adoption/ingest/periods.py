@@ -335,6 +335,24 @@ def _add_row(
     return None
 
 
+_NAMED_PERIOD = re.compile(r"(\d{4}-\d{2}-\d{2})\D{1,3}(\d{4}-\d{2}-\d{2})")
+
+
+def period_from_name(name: str) -> tuple[date, int] | None:
+    """(last day, days) of a period a file's name states as its first and last day
+    (`member-analytics_2026-08-03_2026-10-31.csv`), or None. Used only for exports whose
+    rows do not say their period (Slack member analytics); --period-end/--period-days win."""
+    found = _NAMED_PERIOD.search(name)
+    if found is None:
+        return None
+    try:
+        first, last = (date.fromisoformat(found.group(i)) for i in (1, 2))
+    except ValueError:
+        return None
+    days = (last - first).days + 1
+    return (last, days) if 1 <= days <= 3660 else None
+
+
 def split_conflicts(
     con: duckdb.DuckDBPyConnection, table: pa.Table, file_name: str
 ) -> tuple[pa.Table, pa.Table | None]:

@@ -49,6 +49,7 @@ from .mapped import Mapping
 from .registry import (
     BUNDLE_FORMATS,
     FORMATS,
+    NOT_AN_EXPORT,
     DailyReport,
     Format,
     ReadOptions,
@@ -253,6 +254,7 @@ def _record_skipped(tx: store.WriteTransaction, outcomes: dict[str, FileResult])
         {"path": path, "reason": result.message or "", "skipped_at": now}
         for path, result in outcomes.items()
         if result.status == "skipped"
+        and not (result.message or "").split(": ", 1)[-1].startswith(NOT_AN_EXPORT)
     ]
     if kept != tx.manifest.skipped_files:
         manifest = tx.manifest.copy()
@@ -322,12 +324,15 @@ def _ingest_one(
     )
     if module is None:
         return FileResult(display, "skipped", message=f"{path.name}: {closest_format(path)}")
+    named = None
+    if options.period_end is None and options.period_days is None:
+        named = periods.period_from_name(path.name)  # files that carry no period column
     context = ReadContext(
         con=con,
         person_key=key_cache,
         source_file=path.name,
-        period_end=options.period_end,
-        period_days=options.period_days,
+        period_end=options.period_end if named is None else named[0],
+        period_days=options.period_days if named is None else named[1],
         mapping=options.mapping,
         day=options.daily.day if options.daily is not None else None,
         fetched=options.fetched is not None,

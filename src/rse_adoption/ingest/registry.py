@@ -80,9 +80,13 @@ _SLACK_API_RESPONSE = re.compile(rb'^\s*\{\s*"ok"\s*:\s*true\s*,.*"messages"\s*:
 
 def what_file_is(path: Path) -> str | None:
     """What a file is when it is plainly no export (empty, a PDF, a spreadsheet, an image,
-    Slack Web API messages), None otherwise."""
+    Slack Web API messages, an employee directory, a mapping file), or an export a mapping
+    beside it reads; None otherwise."""
     if not path.is_file():
         return None
+    known = _directory_or_mapping(path)
+    if known:
+        return known
     try:
         head = read_sample(path, 4096)
     except RseError:
@@ -100,6 +104,43 @@ def what_file_is(path: Path) -> str | None:
             "a workspace export: pull them with `rse-adoption fetch slack`, or ingest the "
             "workspace's export zip"
         )
+    return None
+
+
+#: The start of what `_directory_or_mapping` says of the files an ingest folder may hold
+#: besides exports: the pipeline does not keep them as files to deal with.
+NOT_AN_EXPORT = ("an employee directory", "a mapping file")
+
+
+def _directory_or_mapping(path: Path) -> str | None:
+    """An employee directory, a mapping file, or a CSV that a mapping file beside it reads."""
+    from ..schema import DIRECTORY_COLUMN_ALIASES
+    from .textio import match_columns, sniff_delimiter, sniff_text, split_line
+
+    if path.suffix.lower() == ".toml":
+        try:
+            mapped.load_mapping(path)
+        except (RseError, OSError, ValueError):
+            return None
+        return f"a mapping file: pass it as `--mapping {path}` to ingest the files it describes"
+    try:
+        info = sniff_text(path)
+    except (RseError, OSError):
+        return None
+    headers = split_line(info.first_line, sniff_delimiter(info.first_line))
+    found, _ = match_columns(headers, DIRECTORY_COLUMN_ALIASES)
+    if "site" in found and {"user_id", "email"} & found.keys() and len(found) >= 2:
+        if not any(h.strip().lower() in ("timestamp", "date", "event_type") for h in headers):
+            return (
+                "an employee directory, not an export: load it with "
+                f"`rse-adoption directory {path}`"
+            )
+    for candidate in sorted(path.parent.glob("*.toml")):
+        try:
+            if mapped.sniff_mapped(path, mapped.load_mapping(candidate)):
+                return f"read by the mapping beside it: ingest it with `--mapping {candidate}`"
+        except (RseError, OSError, ValueError):
+            continue
     return None
 
 
