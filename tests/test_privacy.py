@@ -207,6 +207,9 @@ def _files(org: list[list[Any]], folder: Path) -> tuple[Path, Path]:
                             f"2026-03-{start + d:02d}T10:00:00Z,{email},{kind},{space},"
                             f"c{n % 5},{target if kind in ('comment', 'reaction') else ''}"
                         )
+    # someone outside the directory logs in on AS_OF: the store's events reach the window
+    # even when nobody listed did anything in it (a window with no events is refused)
+    events.append(f"{AS_OF}T23:00:00Z,outsider@elsewhere.fr,login,,,")
     return (
         write(folder / "d.csv", "\n".join(directory) + "\n"),
         write(folder / "e.csv", "\n".join(events) + "\n"),

@@ -1,5 +1,5 @@
-"""Microsoft Graph's usage-reports protocol: the app's credentials (msal client
-credentials, or a ready bearer token), and an HTTP client (httpx) that follows the 302 to
+"""Microsoft Graph's usage-reports protocol: the app's credentials (m365_credentials.py:
+msal client credentials, or a ready bearer token), and an HTTP client (httpx) that follows the 302 to
 the CSV download (https only, at most MAX_REPORT_BYTES once inflated), honours 429/503
 `Retry-After` with the shared retry policy (fetch/retry.py), backs off on other 5xx and
 connection errors (sign-in included), and stops at the run's deadline. Every credential it
@@ -14,15 +14,18 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import redact
-from ..config import Settings
 from ..errors import AccessDeniedError, ConfigError, ServiceUnavailableError
 from . import retry
+from .m365_credentials import SECRET_ENV as SECRET_ENV  # the credentials' names, as before
+from .m365_credentials import TOKEN_ENV as TOKEN_ENV
+from .m365_credentials import Credentials as Credentials
+from .m365_credentials import credentials as credentials
 
 if TYPE_CHECKING:  # httpx and msal are imported when a run starts: `status` never needs them
     import httpx
@@ -43,8 +46,6 @@ REPORTS: dict[str, GraphReport] = {
 }
 
 PERMISSION = "Reports.Read.All"
-SECRET_ENV = "RSE_ADOPTION_M365_CLIENT_SECRET"
-TOKEN_ENV = "RSE_ADOPTION_M365_TOKEN"
 #: Connection errors and 5xx other than 503: tries (their waits: retry.backoff).
 TRANSIENT_ATTEMPTS = 6
 BACKOFF_FIRST_SECONDS = retry.BACKOFF_FIRST_SECONDS
@@ -64,90 +65,6 @@ monotonic: Callable[[], float] = time.monotonic
 sleep: Callable[[float], None] = time.sleep
 
 
-# --- Credentials ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """How to authenticate, from the settings and the environment. `secret` and `token`
-    come from the environment only and are never shown (see `scrub`)."""
-
-    graph_url: str
-    authority_url: str
-    tenant_id: str | None = None
-    client_id: str | None = None
-    secret: str | None = field(default=None, repr=False)
-    certificate: str | None = None
-    thumbprint: str | None = None
-    token: str | None = field(default=None, repr=False)
-
-    def scrub(self, text: str) -> str:
-        """`text` with every credential replaced: these, and every one the process holds
-        (redact.py: the access token msal obtained, the Slack token...)."""
-        return redact.scrub(text, (self.secret, self.token))
-
-    @property
-    def graph_host(self) -> str:
-        return _host(self.graph_url)
-
-    @property
-    def authority_host(self) -> str:
-        return _host(self.authority_url)
-
-    @property
-    def scope(self) -> str:
-        """Graph's resource for the client credentials flow: its origin plus /.default."""
-        import httpx
-
-        url = httpx.URL(self.graph_url)
-        port = f":{url.port}" if url.port else ""
-        return f"{url.scheme}://{url.host}{port}/.default"
-
-
-def credentials(settings: Settings, environ: Mapping[str, str]) -> Credentials:
-    """The credentials of a run: a bearer token from RSE_ADOPTION_M365_TOKEN, else the
-    app's tenant and client ids with a secret (RSE_ADOPTION_M365_CLIENT_SECRET) or a
-    certificate. ConfigError (exit 78) names whatever is missing."""
-    graph_url = settings.m365_graph_url.rstrip("/")
-    authority_url = settings.m365_authority_url.rstrip("/")
-    token = environ.get(TOKEN_ENV) or None
-    if token:
-        redact.remember(token)
-        return Credentials(graph_url, authority_url, token=token.strip())
-    missing = [
-        f"[m365] {key} (or RSE_ADOPTION_M365_{key.upper()})"
-        for key, value in (
-            ("tenant_id", settings.m365_tenant_id),
-            ("client_id", settings.m365_client_id),
-        )
-        if not value
-    ]
-    secret = environ.get(SECRET_ENV) or None
-    redact.remember(secret)
-    certificate = settings.m365_client_certificate
-    if not secret and not certificate:
-        missing.append(f"a credential: {SECRET_ENV}, or [m365] client_certificate")
-    if certificate and not secret and not settings.m365_client_certificate_thumbprint:
-        missing.append("[m365] client_certificate_thumbprint (the certificate's SHA-1, hex)")
-    if missing:
-        raise ConfigError(
-            "fetch m365 needs "
-            + "; ".join(missing)
-            + f" in rse-adoption.toml, or a ready bearer token in {TOKEN_ENV} (docs/m365.md)"
-        )
-    if certificate and not secret and not Path(certificate).is_file():
-        raise ConfigError(f"m365.client_certificate: {certificate}: no such file")
-    return Credentials(
-        graph_url,
-        authority_url,
-        tenant_id=settings.m365_tenant_id,
-        client_id=settings.m365_client_id,
-        secret=secret,
-        certificate=None if secret else certificate,
-        thumbprint=None if secret else settings.m365_client_certificate_thumbprint,
-    )
-
-
 # --- HTTP ----------------------------------------------------------------------------
 
 
@@ -156,16 +73,6 @@ def _timeouts() -> httpx.Timeout:
 
     # Bounded everywhere: a stalled connection never holds a cron job.
     return httpx.Timeout(connect=15.0, read=60.0, write=30.0, pool=15.0)
-
-
-def _host(url: str) -> str:
-    import httpx
-
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL:
-        return "?"
-    return parsed.host + (f":{parsed.port}" if parsed.port else "")
 
 
 def _silence_msal() -> None:
