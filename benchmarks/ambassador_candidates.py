@@ -42,6 +42,28 @@ SHAPES: dict[str, InfluenceShape] = {
         site_sizes=(150, 250), driver_share=0.10, prolific_share=0.08
     ),
     "one large site, 3% drivers": InfluenceShape(site_sizes=(500,), driver_share=0.03),
+    "mid sites, 5% drivers, random answers (noise 0.2)": InfluenceShape(
+        site_sizes=(150, 250), driver_share=0.05, noise=0.2
+    ),
+    "mid sites, 5% drivers, 10% prolific, noise 0.4": InfluenceShape(
+        site_sizes=(150, 250), driver_share=0.05, prolific_share=0.10, noise=0.4
+    ),
+    "weak drivers (1-2 answers, 30% of weeks), noise 0.1": InfluenceShape(
+        site_sizes=(150, 250),
+        driver_share=0.05,
+        prolific_share=0.10,
+        noise=0.1,
+        driver_reach=(1, 3),
+        driver_weeks=0.3,
+    ),
+    "weak drivers (1-2 answers, 30% of weeks), noise 0.4": InfluenceShape(
+        site_sizes=(150, 250),
+        driver_share=0.05,
+        prolific_share=0.10,
+        noise=0.4,
+        driver_reach=(1, 3),
+        driver_weeks=0.3,
+    ),
 }
 QUICK = {"tiny": InfluenceShape(site_sizes=(40, 60), weeks=16)}
 
@@ -97,6 +119,7 @@ def one_run(name: str, shape: InfluenceShape, seed: int, work: Path) -> list[dic
                 "driver_share": share(eligible, "driver"),
                 "prolific_share": share(eligible, "prolific"),
                 "precision": share(listed, "driver"),
+                "ceiling": min(n, len(listed)) / len(listed) if listed else None,
                 "prolific_in_shortlist": share(listed, "prolific"),
                 "volume_precision": share(by_volume[: len(listed)], "driver"),
                 "volume_prolific": share(by_volume[: len(listed)], "prolific"),
@@ -118,6 +141,7 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     keys = (
         "driver_share",
         "precision",
+        "ceiling",
         "volume_precision",
         "r_precision",
         "volume_r_precision",
@@ -151,13 +175,14 @@ def main() -> None:
     table = {name: summary(rows) for name, rows in runs.items()}
     table["all shapes"] = summary([r for rows in runs.values() for r in rows])
     header = (
-        f"{'shape':38} {'sites':>5} {'share':>6} {'prec.':>6} {'vol.':>6} {'R-prec':>6} "
+        f"{'shape':50} {'sites':>5} {'share':>6} {'prec.':>6} {'ceil.':>6} {'vol.':>6} {'R-prec':>6} "
         f"{'vol.R':>6} {'prol.share':>10} {'prol.list':>9} {'prol.vol':>8}"
     )
     print(header)
     for name, row in table.items():
         print(
-            f"{name:38} {row['sites']:>5} {row['driver_share']:>6} {row['precision']:>6} "
+            f"{name:50} {row['sites']:>5} {row['driver_share']:>6} {row['precision']:>6} "
+            f"{row['ceiling']:>6} "
             f"{row['volume_precision']:>6} {row['r_precision']:>6} "
             f"{row['volume_r_precision']:>6} {row['prolific_share']:>10} "
             f"{row['prolific_in_shortlist']:>9} {row['volume_prolific']:>8}"

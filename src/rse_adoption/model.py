@@ -235,6 +235,10 @@ class CandidateEvidence:
     departments: int
     replies_given: int
     nominations: int | None = None
+    #: Posts and comments of the window, and the replies and reactions they drew from
+    #: colleagues of the site (the answer rate of the score).
+    contributions: int = 0
+    answers_received: int = 0
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ Per site, everyone has a department and one role:
   answers;
 - reader: reads posts (prolific ones most, as there are more of them), never contributes
   unless a driver draws them in.
-Deterministic for a seed. Writes a directory CSV (email, site, department, name,
+With `noise`, any post may also draw a reaction from a colleague picked at random, so that
+prolific posters collect a few answers by sheer volume. Deterministic for a seed. Writes a directory CSV (email, site, department, name,
 ambassador) and one events CSV (timestamp, user, event_type, site, space, content_id,
 target_user).
 """
@@ -39,6 +40,13 @@ class InfluenceShape:
     contributor_share: float = 0.12
     departments: int = 6
     weeks: int = 24
+    #: Chance that any post also draws a reaction from a colleague picked at random (answers
+    #: in proportion to volume: what a volume ranking would catch).
+    noise: float = 0.0
+    #: Colleagues answering each driver post (low, high exclusive), and the chance a
+    #: driver posts in a given week.
+    driver_reach: tuple[int, int] = (3, 7)
+    driver_weeks: float = 0.7
     #: The last day (a Sunday) of the data.
     end: date = date(2026, 3, 1)
 
@@ -115,11 +123,13 @@ def make_influence_org(out: Path, shape: InfluenceShape, seed: int = 0) -> Influ
             for i in range(size):
                 person = first + i
                 role = roles[i]
-                if role == "driver" and rng.random() < 0.7:
+                if role == "driver" and rng.random() < shape.driver_weeks:
                     cid, ts = post(person, week)
                     all_posts.append((person, cid, ts))
                     others = people[people != person]
-                    for actor in rng.choice(others, size=int(rng.integers(3, 7)), replace=False):
+                    for actor in rng.choice(
+                        others, size=int(rng.integers(*shape.driver_reach)), replace=False
+                    ):
                         actor = int(actor)
                         answer(
                             actor, person, cid, ts, "comment" if rng.random() < 0.5 else "reaction"
@@ -152,6 +162,10 @@ def make_influence_org(out: Path, shape: InfluenceShape, seed: int = 0) -> Influ
                     all_posts.append((person, cid, ts))
         # reads: each post read by a few people at random (more posts, more readers)
         for author, cid, ts in all_posts:
+            if shape.noise and rng.random() < shape.noise:
+                actor = int(rng.choice(people))
+                if actor != author:
+                    answer(actor, author, cid, ts, "reaction")
             for actor in rng.choice(people, size=3, replace=False):
                 if int(actor) != author:
                     answer(int(actor), author, cid, ts, "read")

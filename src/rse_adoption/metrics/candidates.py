@@ -126,18 +126,24 @@ def nominations(con: Connection, path: Path, data_dir: Path) -> Nominations:
     return Nominations({k: len(v) for k, v in by_nominee.items()}, path.name, rows, unmatched)
 
 
+def answer_rate(evidence: CandidateEvidence) -> float:
+    """Replies and reactions from colleagues per contribution of the window, at most 1:
+    what posting more does not raise by itself."""
+    if not evidence.contributions:
+        return 1.0 if evidence.answers_received else 0.0
+    return min(1.0, evidence.answers_received / evidence.contributions)
+
+
 def score(evidence: CandidateEvidence) -> float:
     """The documented rule (docs/metrics.md, "Candidates"): (colleagues who replied or
-    reacted + their departments + colleagues drawn in + NOMINATION_WEIGHT × nominators) ×
-    min(1, active_weeks / SUSTAINED_WEEKS). Readers are evidence, not score: how many
-    people read someone grows with how much they post."""
-    reach = (
-        evidence.colleagues_answering
-        + evidence.departments
-        + evidence.drawn_in
-        + NOMINATION_WEIGHT * (evidence.nominations or 0)
-    )
-    return round(reach * min(1.0, evidence.active_weeks / SUSTAINED_WEEKS), 2)
+    reacted + their departments + colleagues drawn in) × min(1, active_weeks /
+    SUSTAINED_WEEKS) × answer_rate + NOMINATION_WEIGHT × nominators. Readers are
+    evidence, not score: how many people read someone grows with how much they post; the
+    answer rate keeps answers that come in proportion to volume from adding up."""
+    reach = evidence.colleagues_answering + evidence.departments + evidence.drawn_in
+    steady = min(1.0, evidence.active_weeks / SUSTAINED_WEEKS)
+    nominated = NOMINATION_WEIGHT * (evidence.nominations or 0)
+    return round(reach * steady * answer_rate(evidence) + nominated, 2)
 
 
 def _interaction_rows(
@@ -202,7 +208,8 @@ def _interaction_rows(
             SELECT target, person AS actor,
                    bool_or(event_type IN ('comment', 'reaction')) AS answered,
                    min(ts) FILTER (WHERE event_type IN ('comment', 'reaction'))
-                       AS first_answer
+                       AS first_answer,
+                   count(*) FILTER (WHERE event_type IN ('comment', 'reaction')) AS answers
             FROM candidate_events
             WHERE event_type IN ('comment', 'reaction', 'read') AND target IS NOT NULL
               AND target <> person AND ts >= $start::TIMESTAMPTZ
@@ -210,7 +217,8 @@ def _interaction_rows(
         )
         SELECT a.target, a.actor, a.answered, d.department,
                coalesce(f.first_contribution >= $start::TIMESTAMPTZ
-                        AND f.first_contribution >= a.first_answer, false)
+                        AND f.first_contribution >= a.first_answer, false),
+               a.answers
         FROM aimed a
         JOIN people pt ON pt.person = a.target
         JOIN people pa ON pa.person = a.actor AND pa.site = pt.site
@@ -227,7 +235,9 @@ def _interaction_rows(
                            AND (epoch_us($end::TIMESTAMPTZ) - epoch_us(ts) - 1) // $week_us
                                < $weeks),
                count(*) FILTER (WHERE event_type = 'comment' AND ts >= $start::TIMESTAMPTZ
-                                AND target IS DISTINCT FROM person)
+                                AND target IS DISTINCT FROM person),
+               count(*) FILTER (WHERE event_type IN ('post', 'comment')
+                                AND ts >= $start::TIMESTAMPTZ)
         FROM candidate_events GROUP BY person
         """,
         {
@@ -337,12 +347,13 @@ def section(
         eligible = _eligible(ctx.con, directory)
         if not any_target:
             overall = NO_TARGET
-    weeks_of = {int(p): (int(w), int(r)) for p, w, r in people}
+    weeks_of = {int(p): (int(w), int(r), int(c)) for p, w, r, c in people}
     reach: dict[int, dict[str, Any]] = defaultdict(
-        lambda: {"all": set(), "answering": set(), "drawn": set(), "departments": set()}
+        lambda: {"all": set(), "answering": set(), "drawn": set(), "departments": set(), "n": 0}
     )
-    for target, actor, answered, department, drawn in pairs:
+    for target, actor, answered, department, drawn, answers in pairs:
         item = reach[int(target)]
+        item["n"] += int(answers)
         item["all"].add(actor)
         if answered:
             item["answering"].add(actor)
@@ -366,7 +377,7 @@ def section(
         ranked: list[tuple[float, CandidateEvidence, int, bool]] = []
         for person, active in people_here:
             got = reach.get(person)
-            weeks, replies = weeks_of.get(person, (0, 0))
+            weeks, replies, contributions = weeks_of.get(person, (0, 0, 0))
             nominated = votes.counts.get(person, 0) if votes else None
             evidence = CandidateEvidence(
                 active_weeks=weeks,
@@ -375,6 +386,8 @@ def section(
                 drawn_in=len(got["drawn"]) if got else 0,
                 departments=len(got["departments"]) if got else 0,
                 replies_given=replies,
+                contributions=contributions,
+                answers_received=got["n"] if got else 0,
                 nominations=nominated,
             )
             value = score(evidence)

@@ -27,8 +27,8 @@ from .phrases import phrase
 
 #: The ranking rule, as the JSON states it (docs/metrics.md, "Candidates").
 RULE = (
-    "score = (colleagues_answering + departments + drawn_in + 2 x nominations) x "
-    "min(1, active_weeks / 4); volume counts nowhere"
+    "score = (colleagues_answering + departments + drawn_in) x min(1, active_weeks / 4) x "
+    "min(1, answers_received / contributions) + 2 x nominations; volume counts nowhere"
 )
 CAUTION = (
     "personal data: a list of people to invite as volunteers, never an assessment of "
@@ -51,6 +51,8 @@ def candidate_to_dict(c: Candidate, names: bool) -> dict[str, Any]:
             "departments": e.departments,
             "replies_given": e.replies_given,
             "nominations": e.nominations,
+            "contributions": e.contributions,
+            "answers_received": e.answers_received,
         },
     }
     if names:
@@ -119,6 +121,8 @@ CSV_COLUMNS = (
     "departments",
     "replies_given",
     "nominations",
+    "contributions",
+    "answers_received",
 )
 
 
