@@ -149,7 +149,9 @@ def test_nominations_count_distinct_nominators(tmp_path: Path, cli) -> None:  # 
     assert listed["fay@x.fr"]["evidence"]["nominations"] == 2  # bob twice, cat; not herself
     assert listed["sil@x.fr"]["active"] is False  # a nominee who never contributed, marked
     assert listed["sil@x.fr"]["evidence"]["nominations"] == 1
-    assert listed["ann@x.fr"]["rank"] == 1
+    # two nominators (2 x 2) outweigh ann's reach in her single week: 12 x 1/4 x 1
+    assert (listed["fay@x.fr"]["rank"], listed["fay@x.fr"]["score"]) == (1, 4.0)
+    assert (listed["ann@x.fr"]["rank"], listed["ann@x.fr"]["score"]) == (2, 3.0)
     evidence = listed["ann@x.fr"]["evidence"]
     assert evidence["colleagues_answering"] == 5  # bob, cat, dan, fay and amb
     assert evidence["drawn_in"] == 4  # cat only reacted: no contribution
