@@ -163,11 +163,19 @@ def _section_command(section: str, options: dict[str, Any]) -> None:
         "spark_master": options["spark_master"],
     }
     if section == "ambassadors":
+        for flag, given in (
+            ("--per-site", options["per_site"]),
+            ("--nominations", options["nominations"]),
+        ):
+            if given is not None and not options["candidates"]:
+                raise typer.BadParameter(f"{flag} goes with --candidates", param_hint=flag)
         arguments["names"] = options["names"]
         arguments["candidates"] = options["candidates"]
         arguments["per_site"] = options["per_site"]
         arguments["nominations"] = options["nominations"]
     if section == "communities":
+        if options["names"] and not options["leaders"]:
+            raise typer.BadParameter("--names goes with --leaders", param_hint="--names")
         arguments["leaders"] = options["leaders"]
         arguments["names"] = options["names"]
     chosen = store(options["data_dir"], options["config"], language=options["lang"])

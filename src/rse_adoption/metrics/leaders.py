@@ -88,7 +88,9 @@ def leaders(
     suppressed and has at least k active members, by name of community."""
     out = []
     for c in sorted(items, key=lambda c: c.name):
-        if c.site is not None or c.suppressed or (c.active_members or 0) < k:
+        # not suppressed: at least k active members (its published count may still be
+        # hidden, when it would give a hidden site's figure back)
+        if c.site is not None or c.suppressed:
             continue
         drawn = replies.get(c.name, {})
         ranked = sorted(

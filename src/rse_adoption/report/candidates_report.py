@@ -381,6 +381,15 @@ def leaders_csv(report: Report, names: bool) -> tuple[list[str], list[list[objec
     return list(LEADER_COLUMNS) + (["user_id", "name"] if names else []), rows
 
 
+def _status(status: str | None, tr: Language) -> str:
+    """A community's lifecycle status in the reader's language."""
+    if status == "quiet":
+        return tr._("quiet")
+    if status == "active":
+        return tr._("active")
+    return status or ""
+
+
 def leaders_table(report: Report, names: bool, tr: Language = ENGLISH) -> Table:
     t = Table(
         title=tr._("Community leaders: founders and animators, to encourage and recognise"),
@@ -395,7 +404,7 @@ def leaders_table(report: Report, names: bool, tr: Language = ENGLISH) -> Table:
     for c in report.community_leaders or ():
         t.add_row(
             c.community,
-            c.status or "",
+            _status(c.status, tr),
             _who(c.founder, names) if c.founder else "—",
             ", ".join(f"{_who(a, names)} ({tr.number(a.repliers)})" for a in c.animators) or "—",
         )
@@ -411,7 +420,7 @@ def leaders_html(report: Report, names: bool, tr: Language = ENGLISH) -> str:
         )
         rows.append(
             f'<tr data-community="{escape(c.community)}"><td>{escape(c.community)}</td>'
-            f"<td>{escape(c.status or '')}</td><td>{founder}</td><td>{animators or '—'}</td></tr>"
+            f"<td>{escape(_status(c.status, tr))}</td><td>{founder}</td><td>{animators or '—'}</td></tr>"
         )
     heads = "".join(
         f"<th>{escape(h)}</th>"
