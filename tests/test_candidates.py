@@ -163,6 +163,10 @@ def test_nominations_count_distinct_nominators(tmp_path: Path, cli) -> None:  # 
     assert evidence["departments"] == 3
     assert "eve@x.fr" not in listed  # four posts, nobody answered
     assert "amb@x.fr" not in listed  # already an ambassador
+    missing = cli("ambassadors", "--candidates", "--nominations", tmp_path / "no.csv", *ARGS)
+    assert missing.exit_code == 66
+    bad = write(tmp_path / "bad.csv", "who,whom\nbob@x.fr,fay@x.fr\n")
+    assert cli("ambassadors", "--candidates", "--nominations", bad, *ARGS).exit_code == 65
 
 
 def test_without_targets_says_so_instead_of_ranking(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]

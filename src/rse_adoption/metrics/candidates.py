@@ -230,10 +230,11 @@ def _interaction_rows(
     people = con.execute(
         """
         SELECT person,
-               count(DISTINCT (epoch_us($end::TIMESTAMPTZ) - epoch_us(ts) - 1) // $week_us)
-                   FILTER (WHERE event_type IN ('post', 'comment')
-                           AND (epoch_us($end::TIMESTAMPTZ) - epoch_us(ts) - 1) // $week_us
-                               < $weeks),
+               count(DISTINCT CASE WHEN event_type IN ('post', 'comment')
+                                        AND (epoch_us($end::TIMESTAMPTZ) - epoch_us(ts) - 1)
+                                            // $week_us < $weeks
+                                   THEN (epoch_us($end::TIMESTAMPTZ) - epoch_us(ts) - 1)
+                                        // $week_us END),
                count(*) FILTER (WHERE event_type = 'comment' AND ts >= $start::TIMESTAMPTZ
                                 AND target IS DISTINCT FROM person),
                count(*) FILTER (WHERE event_type IN ('post', 'comment')
