@@ -328,9 +328,7 @@ class Store:
                 candidates.section,
                 names=arguments.get("names", False),
                 per_site=arguments.get("per_site"),
-                nominations_file=(
-                    None if arguments.get("nominations") is None else Path(arguments["nominations"])
-                ),
+                survey=arguments.get("survey"),
             ),
             "leaders": functools.partial(leaders.section, names=arguments.get("names", False)),
             "transitions": transitions.section,
@@ -372,6 +370,10 @@ class Store:
             raise ConfigError(f"per_site must be at least 1, got {per_site}", exit_code=EXIT_USAGE)
         arguments = locals()
         arguments["analysis"] = "candidates" if candidates else None
+        if candidates and nominations is not None:
+            from .nominations import read_nominations
+
+            arguments["survey"] = read_nominations(Path(nominations), self.settings.data_dir)
         return self._section("ambassadors", arguments)
 
     def communities(

@@ -12,17 +12,22 @@ none of these figures by itself. Personal data: docs/privacy.md, "Candidates and
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 from .. import store
-from ..errors import DataError, NoInputError
-from ..ingest.textio import iter_csv_records, sniff_delimiter, sniff_text, split_line
+from ..errors import DataError
 from ..messages import Message
-from ..model import AmbassadorCandidates, Candidate, CandidateEvidence, CandidateSite
-from ..privacy import KeyCache, load_or_create_secret
+from ..model import (
+    AmbassadorCandidates,
+    AmbassadorSite,
+    Candidate,
+    CandidateEvidence,
+    CandidateSite,
+)
+from ..nominations import NominationsFile
 from . import ambassadors, segments
 from .context import Context
 from .engine import Connection
@@ -60,10 +65,6 @@ NO_REACH = Message(
 )
 SUPPRESSED = Message("candidates.suppressed", "fewer people than the privacy threshold: not listed")
 
-#: Nominations file headers (English and French), compared lower-cased and trimmed.
-NOMINATOR_HEADERS = ("nominator", "nominateur", "nominatrice", "votant", "répondant", "repondant")
-NOMINEE_HEADERS = ("nominee", "nominé", "nomine", "nominée", "personne proposée", "candidat")
-
 
 @dataclass(frozen=True)
 class Nominations:
@@ -75,47 +76,14 @@ class Nominations:
     unmatched: int
 
 
-def read_nominations(path: Path, data_dir: Path) -> tuple[list[tuple[int, int]], int]:
-    """The (nominator key, nominee key) pairs of a nominations CSV (columns nominator,
-    nominee; French headers accepted; e-mails or employee ids, keyed as the directory's),
-    and the number of rows read. NoInputError when missing, DataError on a bad header."""
-    if not path.is_file():
-        raise NoInputError(f"{path}: no such file")
-    info = sniff_text(path)
-    delimiter = sniff_delimiter(info.first_line)
-    headers = [h.strip().lower() for h in split_line(info.first_line, delimiter)]
-    who = next((i for i, h in enumerate(headers) if h in NOMINATOR_HEADERS), None)
-    whom = next((i for i, h in enumerate(headers) if h in NOMINEE_HEADERS), None)
-    if who is None or whom is None:
-        raise DataError(
-            f"{path}:1: the nominations header needs a nominator and a nominee column "
-            f"(nominateur, nominé in French); found: {', '.join(headers) or 'nothing'}"
-        )
-    keys = KeyCache(load_or_create_secret(data_dir))
-    pairs = []
-    rows = 0
-    records = iter_csv_records(path, info.encoding, delimiter)
-    next(records, None)
-    for _, fields in records:
-        if len(fields) <= max(who, whom):
-            continue
-        a, b = fields[who].strip(), fields[whom].strip()
-        if not a or not b:
-            continue
-        rows += 1
-        pairs.append((keys(a), keys(b)))
-    return pairs, rows
-
-
-def nominations(con: Connection, path: Path, data_dir: Path) -> Nominations:
+def nominations(con: Connection, survey: NominationsFile) -> Nominations:
     """Distinct nominators per nominee, both resolved to directory people (`key_map`);
     nominating oneself does not count; `unmatched`: rows whose nominee the directory
     does not list."""
-    pairs, rows = read_nominations(path, data_dir)
     known = dict(con.execute("SELECT key, person_key FROM key_map").fetchall())
     by_nominee: dict[int, set[int]] = defaultdict(set)
     unmatched = 0
-    for a, b in pairs:
+    for a, b in survey.pairs:
         nominee = known.get(b)
         if nominee is None:
             unmatched += 1
@@ -123,7 +91,8 @@ def nominations(con: Connection, path: Path, data_dir: Path) -> Nominations:
         nominator = known.get(a, a)
         if nominator != nominee:
             by_nominee[int(nominee)].add(int(nominator))
-    return Nominations({k: len(v) for k, v in by_nominee.items()}, path.name, rows, unmatched)
+    counts = {k: len(v) for k, v in by_nominee.items()}
+    return Nominations(counts, survey.file, survey.rows, unmatched)
 
 
 def answer_rate(evidence: CandidateEvidence) -> float:
@@ -146,24 +115,11 @@ def score(evidence: CandidateEvidence) -> float:
     return round(reach * steady * answer_rate(evidence) + nominated, 2)
 
 
-def _interaction_rows(
-    con: Connection, files: list[str], window: Window, scan_start: date, directory: str
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], bool]:
-    """(pairs, per-person rows, any target): pairs are (target, actor, answered, actor's
-    department, drawn in: the actor's first contribution of the scan is in the window, at
-    or after their first reply or reaction to the target) for actors of the target's site; per person: (person,
-    weeks with a contribution of the last CANDIDATE_WEEKS, replies given in the window)."""
-    if not files:
-        return [], [], False
-    params = {
-        "files": files,
-        "scan": scan_start.isoformat(),
-        "start": window.start.isoformat(),
-        "end": (window.as_of + timedelta(days=1)).isoformat(),
-        "week_us": segments.WEEK_MICROSECONDS,
-        "weeks": CANDIDATE_WEEKS,
-        "directory": directory,
-    }
+def _create_candidate_events(con: Connection, files: list[str], scan: str, end: str) -> None:
+    """Temp table `candidate_events` (person, event_type, ts, target): the posts, comments,
+    reactions and reads from `scan` to `end`, keys resolved through `key_map`, a reply's or
+    reaction's target being the person the event names or else the author of the post of
+    the same `content_id` in the same community."""
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE candidate_events AS
@@ -186,8 +142,27 @@ def _interaction_rows(
         FROM ev e LEFT JOIN authors a
             ON a.content_id = e.content_id AND a.space IS NOT DISTINCT FROM e.space
         """,
-        {"files": files, "scan": params["scan"], "end": params["end"]},
+        {"files": files, "scan": scan, "end": end},
     ).fetchall()
+
+
+def _interaction_rows(
+    con: Connection, files: list[str], window: Window, scan_start: date, directory: str
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], bool]:
+    """(pairs, per-person rows, any target): pairs are (target, actor, answered, actor's
+    department, drawn in: the actor's first contribution of the scan is in the window, at
+    or after their first reply or reaction to the target, replies and reactions) for
+    actors of the target's site; per person: (person, weeks with a contribution of the last
+    CANDIDATE_WEEKS, replies given in the window, posts and comments in the window)."""
+    if not files:
+        return [], [], False
+    end = (window.as_of + timedelta(days=1)).isoformat()
+    _create_candidate_events(con, files, scan_start.isoformat(), end)
+    params: dict[str, Any] = {
+        "start": window.start.isoformat(),
+        "end": end,
+        "week_us": segments.WEEK_MICROSECONDS,
+    }
     any_target = bool(
         con.execute(
             """
@@ -300,16 +275,113 @@ def directory_path(ctx: Context, names: bool) -> str | None:
     return str(ctx.settings.data_dir / directory["path"])
 
 
-def section(
-    ctx: Context,
-    *,
-    names: bool = False,
-    per_site: int | None = None,
-    nominations_file: Path | None = None,
-) -> dict[str, Any]:
-    """The Report field of `ambassadors --candidates`: each report site's shortlist."""
-    settings, window, k = ctx.settings, ctx.window, ctx.settings.min_group_size
-    directory = directory_path(ctx, names)
+#: A person's reach, from the pairs: distinct colleagues (all, answering, drawn in), the
+#: departments of those answering, and the answers they gave ("n").
+Reach = dict[str, Any]
+#: A ranked row: (score, evidence, person, contributed in the window).
+Ranked = tuple[float, CandidateEvidence, int, bool]
+
+
+def _reach(pairs: list[tuple[Any, ...]]) -> dict[int, Reach]:
+    """person -> their Reach, from `_interaction_rows`' pairs."""
+    reach: dict[int, Reach] = defaultdict(
+        lambda: {"all": set(), "answering": set(), "drawn": set(), "departments": set(), "n": 0}
+    )
+    for target, actor, answered, department, drawn, answers in pairs:
+        item = reach[int(target)]
+        item["n"] += int(answers)
+        item["all"].add(actor)
+        if answered:
+            item["answering"].add(actor)
+        if drawn:
+            item["drawn"].add(actor)
+        if department and answered:
+            item["departments"].add(department)
+    return dict(reach)
+
+
+def _evidence(
+    got: Reach | None, weeks: tuple[int, int, int], nominated: int | None
+) -> CandidateEvidence:
+    """One person's evidence: their reach, (active weeks, replies given, contributions)
+    and nominators (None: no survey)."""
+    active_weeks, replies, contributions = weeks
+    return CandidateEvidence(
+        active_weeks=active_weeks,
+        colleagues=len(got["all"]) if got else 0,
+        colleagues_answering=len(got["answering"]) if got else 0,
+        drawn_in=len(got["drawn"]) if got else 0,
+        departments=len(got["departments"]) if got else 0,
+        replies_given=replies,
+        contributions=contributions,
+        answers_received=got["n"] if got else 0,
+        nominations=nominated,
+    )
+
+
+def _choose(
+    ranked: list[Ranked], size: int, overall: str | None
+) -> tuple[list[Ranked], str | None]:
+    """The shortlist of a site's ranked people, and why it is empty (None: it is not):
+    the `size` best active people with a score or a nomination, then the nominees who did
+    not contribute (marked), never anyone when reach cannot be measured (`overall`)."""
+    if overall is not None:
+        return [], overall
+    if not any(active for *_, active in ranked):
+        reason: str | None = NO_ELIGIBLE
+        shortlist: list[Ranked] = []
+    else:
+        standing = [r for r in ranked if r[3] and (r[0] > 0 or (r[1].nominations or 0) > 0)]
+        shortlist, reason = standing[:size], None if standing else NO_REACH
+    return shortlist + [r for r in ranked if not r[3] and (r[1].nominations or 0) > 0], reason
+
+
+def _site(
+    figure: AmbassadorSite,
+    people: list[tuple[int, bool]],
+    rank: Callable[[int, bool], Ranked],
+    per_site: int | None,
+    overall: str | None,
+) -> CandidateSite:
+    """One site's gap to its target and its shortlist (`rank`: a person's ranked row)."""
+    if figure.suppressed:
+        return CandidateSite(
+            figure.site, True, None, None, None, None, None, None, None, (), SUPPRESSED
+        )
+    to_recruit = max(0, (figure.target or 0) - (figure.ambassadors or 0))
+    size = per_site if per_site is not None else max(MIN_SHORTLIST, 2 * to_recruit)
+    ranked = sorted(
+        (rank(person, active) for person, active in people),
+        key=lambda r: (
+            -r[0],
+            -r[1].colleagues_answering,
+            -r[1].departments,
+            -(r[1].nominations or 0),
+            r[2],
+        ),
+    )
+    shortlist, reason = _choose(ranked, size, overall)
+    return CandidateSite(
+        site=figure.site,
+        suppressed=False,
+        headcount=figure.headcount,
+        ambassadors=figure.ambassadors,
+        active_ambassadors=figure.active_ambassadors,
+        target=figure.target,
+        to_recruit=to_recruit,
+        shortlist_size=size,
+        eligible=sum(1 for _, active in people if active),
+        candidates=tuple(
+            Candidate(rank=i + 1, person=person, score=value, evidence=evidence, active=active)
+            for i, (value, evidence, person, active) in enumerate(shortlist)
+        ),
+        reason=reason,
+    )
+
+
+def _site_figures(ctx: Context) -> list[AmbassadorSite]:
+    """The report sites' ambassador figures as published (no reach, no effect)."""
+    settings, k = ctx.settings, ctx.settings.min_group_size
     counts = ambassadors.site_ambassadors(ctx.con)
     figures, _ = ambassadors.publish(
         [
@@ -325,18 +397,25 @@ def section(
         ],
         k,
     )
-    votes = (
-        nominations(ctx.con, nominations_file, settings.data_dir)
-        if nominations_file is not None and directory is not None
-        else None
-    )
-    overall: str | None = None
+    return figures
+
+
+def section(
+    ctx: Context,
+    *,
+    names: bool = False,
+    per_site: int | None = None,
+    survey: NominationsFile | None = None,
+) -> dict[str, Any]:
+    """The Report field of `ambassadors --candidates`: each report site's shortlist."""
+    settings, window = ctx.settings, ctx.window
+    directory = directory_path(ctx, names)
+    votes = nominations(ctx.con, survey) if survey is not None and directory is not None else None
+    overall: str | None = NO_DIRECTORY
     pairs: list[tuple[Any, ...]] = []
     people: list[tuple[Any, ...]] = []
     eligible: dict[str, list[tuple[int, bool]]] = {}
-    if directory is None:
-        overall = NO_DIRECTORY
-    else:
+    if directory is not None:
         # contributions of the CANDIDATE_WEEKS before the window tell who already contributed
         scan_start = min(window.start, window.as_of - timedelta(days=7 * CANDIDATE_WEEKS - 1))
         scan_start -= timedelta(days=7 * CANDIDATE_WEEKS)
@@ -346,94 +425,19 @@ def section(
         )
         pairs, people, any_target = _interaction_rows(ctx.con, files, window, scan_start, directory)
         eligible = _eligible(ctx.con, directory)
-        if not any_target:
-            overall = NO_TARGET
+        overall = None if any_target else NO_TARGET
     weeks_of = {int(p): (int(w), int(r), int(c)) for p, w, r, c in people}
-    reach: dict[int, dict[str, Any]] = defaultdict(
-        lambda: {"all": set(), "answering": set(), "drawn": set(), "departments": set(), "n": 0}
-    )
-    for target, actor, answered, department, drawn, answers in pairs:
-        item = reach[int(target)]
-        item["n"] += int(answers)
-        item["all"].add(actor)
-        if answered:
-            item["answering"].add(actor)
-        if drawn:
-            item["drawn"].add(actor)
-        if department and answered:
-            item["departments"].add(department)
-    sites_out = []
-    for figure in figures:
-        if figure.suppressed:
-            sites_out.append(
-                CandidateSite(
-                    figure.site, True, None, None, None, None, None, None, None, (), SUPPRESSED
-                )
-            )
-            continue
-        target = figure.target or 0
-        to_recruit = max(0, target - (figure.ambassadors or 0))
-        size = per_site if per_site is not None else max(MIN_SHORTLIST, 2 * to_recruit)
-        people_here = eligible.get(figure.site, [])
-        ranked: list[tuple[float, CandidateEvidence, int, bool]] = []
-        for person, active in people_here:
-            got = reach.get(person)
-            weeks, replies, contributions = weeks_of.get(person, (0, 0, 0))
-            nominated = votes.counts.get(person, 0) if votes else None
-            evidence = CandidateEvidence(
-                active_weeks=weeks,
-                colleagues=len(got["all"]) if got else 0,
-                colleagues_answering=len(got["answering"]) if got else 0,
-                drawn_in=len(got["drawn"]) if got else 0,
-                departments=len(got["departments"]) if got else 0,
-                replies_given=replies,
-                contributions=contributions,
-                answers_received=got["n"] if got else 0,
-                nominations=nominated,
-            )
-            value = score(evidence)
-            ranked.append((value, evidence, person, active))
-        ranked.sort(
-            key=lambda r: (
-                -r[0],
-                -r[1].colleagues_answering,
-                -r[1].departments,
-                -(r[1].nominations or 0),
-                r[2],
-            )
-        )
-        reason = None
-        shortlist: list[tuple[float, CandidateEvidence, int, bool]] = []
-        if overall is not None:
-            reason = overall
-        elif not any(active for _, active in people_here):
-            reason = NO_ELIGIBLE
-        else:
-            standing = [r for r in ranked if r[3] and (r[0] > 0 or (r[1].nominations or 0) > 0)]
-            shortlist = standing[:size]
-            if not standing:
-                reason = NO_REACH
-        if overall is None:  # nominees who did not contribute still appear, marked
-            shortlist += [r for r in ranked if not r[3] and (r[1].nominations or 0) > 0]
-        candidates = tuple(
-            Candidate(rank=i + 1, person=person, score=value, evidence=evidence, active=active)
-            for i, (value, evidence, person, active) in enumerate(shortlist)
-        )
-        sites_out.append(
-            CandidateSite(
-                site=figure.site,
-                suppressed=False,
-                headcount=figure.headcount,
-                ambassadors=figure.ambassadors,
-                active_ambassadors=figure.active_ambassadors,
-                target=figure.target,
-                to_recruit=to_recruit,
-                shortlist_size=size,
-                eligible=sum(1 for _, active in people_here if active),
-                candidates=candidates,
-                reason=reason,
-            )
-        )
+    reach = _reach(pairs)
+
+    def rank(person: int, active: bool) -> Ranked:
+        nominated = votes.counts.get(person, 0) if votes else None
+        evidence = _evidence(reach.get(person), weeks_of.get(person, (0, 0, 0)), nominated)
+        return score(evidence), evidence, person, active
+
+    sites_out = [
+        _site(figure, eligible.get(figure.site, []), rank, per_site, overall)
+        for figure in _site_figures(ctx)
+    ]
     if names and directory is not None:
         persons = {c.person for s in sites_out for c in s.candidates}
         found = identities(ctx.con, directory, persons)

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from ..model import (
     Candidate,
+    CandidateSite,
     CommunityLeader,
     CommunityLeaders,
     Report,
@@ -175,16 +176,8 @@ def table(report: Report, tr: Language = ENGLISH) -> Group:
             ),
             caption=phrase(s.reason, tr) if s.reason else None,
         )
-        t.add_column(tr._("Rank"), justify="right")
-        t.add_column(tr._("Person"))
-        t.add_column(tr._("Score"), justify="right")
-        t.add_column(tr._("Weeks active (of %(weeks)s)", weeks=found.weeks), justify="right")
-        t.add_column(tr._("Colleagues reached"), justify="right")
-        t.add_column(tr._("who answered"), justify="right")
-        t.add_column(tr._("drawn in"), justify="right")
-        t.add_column(tr._("Departments"), justify="right")
-        t.add_column(tr._("Replies given"), justify="right")
-        t.add_column(tr._("Nominations"), justify="right")
+        for i, heading in enumerate(_headings(found.weeks, tr)):
+            t.add_column(heading, justify="left" if i == 1 else "right")
         for c in s.candidates:
             e = c.evidence
             who = _who(c, found.names)
@@ -223,28 +216,12 @@ def _page(title: str, body: list[str], lang: str) -> str:
     )
 
 
-def render_html(report: Report, tr: Language = ENGLISH) -> str:
-    """One "to invite" panel per site; names only when the command had --names."""
-    found = report.ambassador_candidates
-    assert found is not None
-    title = tr._("Whom to invite as ambassadors")
-    body = [
-        f"<h1>{escape(title)}</h1>",
-        '<p class="muted">'
-        + escape(
-            tr._(
-                "Personal data: people to invite as volunteers, never an assessment of anyone. "
-                "Ranked by reach (distinct colleagues who answered, across departments, "
-                'sustained over weeks), never by volume. Definitions: docs/metrics.md, "Candidates".'
-            )
-        )
-        + "</p>",
-    ]
-    heads = [
+def _headings(weeks: int, tr: Language) -> list[str]:
+    return [
         tr._("Rank"),
         tr._("Person"),
         tr._("Score"),
-        tr._("Weeks active (of %(weeks)s)", weeks=found.weeks),
+        tr._("Weeks active (of %(weeks)s)", weeks=weeks),
         tr._("Colleagues reached"),
         tr._("who answered"),
         tr._("drawn in"),
@@ -252,65 +229,68 @@ def render_html(report: Report, tr: Language = ENGLISH) -> str:
         tr._("Replies given"),
         tr._("Nominations"),
     ]
+
+
+def _row(c: Candidate, names: bool, tr: Language) -> str:
+    e = c.evidence
+    who = escape(_who(c, names))
+    if not c.active:
+        who += " " + escape(tr._("(nominated, not active)"))
+    counts = (
+        e.active_weeks,
+        e.colleagues,
+        e.colleagues_answering,
+        e.drawn_in,
+        e.departments,
+        e.replies_given,
+    )
+    cells = [
+        str(c.rank),
+        who,
+        escape(tr.decimal(c.score, 2)),
+        *(escape(tr.number(v)) for v in counts),
+        "—" if e.nominations is None else escape(tr.number(e.nominations)),
+    ]
+    return f'<tr data-rank="{c.rank}">' + "".join(f"<td>{x}</td>" for x in cells) + "</tr>"
+
+
+def _panel(s: CandidateSite, report: Report, names: bool, weeks: int, tr: Language) -> list[str]:
+    """One site's "to invite" panel."""
+    panel = [f'<section class="invite" data-site="{escape(s.site)}">', f"<h2>{escape(s.site)}</h2>"]
+    if s.suppressed:
+        hidden = tr._("fewer than %(min)s people", min=report.min_group_size)
+        return [*panel, f'<p class="muted">{escape(hidden)}</p></section>']
+    gap = tr._(
+        "%(site)s: %(ambassadors)s ambassador(s), target %(target)s, to recruit %(more)s",
+        site=s.site,
+        ambassadors=tr.number(s.ambassadors),
+        target=tr.number(s.target),
+        more=tr.number(s.to_recruit),
+    )
+    panel.append(f"<p>{escape(gap)}</p>")
+    if s.reason:
+        panel.append(f'<p class="muted" data-reason="1">{escape(phrase(s.reason, tr))}</p>')
+    if s.candidates:
+        heads = "".join(f"<th>{escape(h)}</th>" for h in _headings(weeks, tr))
+        panel.append(f"<table><thead><tr>{heads}</tr></thead><tbody>")
+        panel += [_row(c, names, tr) for c in s.candidates]
+        panel.append("</tbody></table>")
+    return [*panel, "</section>"]
+
+
+def render_html(report: Report, tr: Language = ENGLISH) -> str:
+    """One "to invite" panel per site; names only when the command had --names."""
+    found = report.ambassador_candidates
+    assert found is not None
+    title = tr._("Whom to invite as ambassadors")
+    note = tr._(
+        "Personal data: people to invite as volunteers, never an assessment of anyone. "
+        "Ranked by reach (distinct colleagues who answered, across departments, "
+        'sustained over weeks), never by volume. Definitions: docs/metrics.md, "Candidates".'
+    )
+    body = [f"<h1>{escape(title)}</h1>", f'<p class="muted">{escape(note)}</p>']
     for s in found.sites:
-        panel = [
-            f'<section class="invite" data-site="{escape(s.site)}">',
-            f"<h2>{escape(s.site)}</h2>",
-        ]
-        if s.suppressed:
-            panel.append(
-                '<p class="muted">'
-                + escape(tr._("fewer than %(min)s people", min=report.min_group_size))
-                + "</p></section>"
-            )
-            body += panel
-            continue
-        panel.append(
-            "<p>"
-            + escape(
-                tr._(
-                    "%(site)s: %(ambassadors)s ambassador(s), target %(target)s, to recruit %(more)s",
-                    site=s.site,
-                    ambassadors=tr.number(s.ambassadors),
-                    target=tr.number(s.target),
-                    more=tr.number(s.to_recruit),
-                )
-            )
-            + "</p>"
-        )
-        if s.reason:
-            panel.append(f'<p class="muted" data-reason="1">{escape(phrase(s.reason, tr))}</p>')
-        if s.candidates:
-            panel.append("<table><thead><tr>")
-            panel.append("".join(f"<th>{escape(h)}</th>" for h in heads) + "</tr></thead><tbody>")
-            for c in s.candidates:
-                e = c.evidence
-                who = escape(_who(c, found.names))
-                if not c.active:
-                    who += " " + escape(tr._("(nominated, not active)"))
-                cells = [
-                    str(c.rank),
-                    who,
-                    escape(tr.decimal(c.score, 2)),
-                    *(
-                        escape(tr.number(v))
-                        for v in (
-                            e.active_weeks,
-                            e.colleagues,
-                            e.colleagues_answering,
-                            e.drawn_in,
-                            e.departments,
-                            e.replies_given,
-                        )
-                    ),
-                    "—" if e.nominations is None else escape(tr.number(e.nominations)),
-                ]
-                panel.append(
-                    f'<tr data-rank="{c.rank}">' + "".join(f"<td>{x}</td>" for x in cells) + "</tr>"
-                )
-            panel.append("</tbody></table>")
-        panel.append("</section>")
-        body += panel
+        body += _panel(s, report, found.names, found.weeks, tr)
     return _page(title, body, tr.code)
 
 
