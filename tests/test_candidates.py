@@ -186,6 +186,15 @@ def test_names_need_the_kept_names(tmp_path: Path, cli) -> None:  # type: ignore
     assert out.exit_code == 65 and "--keep-names" in out.stderr
 
 
+def test_names_give_the_id_when_the_directory_has_no_name_column(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    without = "\n".join(",".join(line.split(",")[:3]) for line in DIRECTORY.splitlines())
+    cli("directory", write(tmp_path / "d.csv", without + "\n"), "--keep-names")
+    cli("ingest", write(tmp_path / "e.csv", EVENTS))
+    result = cli("ambassadors", "--candidates", "--names", *ARGS, "--json").json()
+    first = result["sites"][0]["candidates"][0]
+    assert (first["user_id"], first["name"]) == ("ann@x.fr", None)
+
+
 def test_community_leaders(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     _small(tmp_path, cli)
     result = cli("communities", "--leaders", *ARGS, "--json").json()

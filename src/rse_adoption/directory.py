@@ -261,6 +261,7 @@ def load_directory(
             "rows": table.num_rows,
             "loaded_at": loaded_at,
             "names_kept": keep_names and table.column("display_name").null_count < table.num_rows,
+            "ids_kept": keep_names,  # user_id, for `ambassadors --candidates --names`
         }
         tx.commit(manifest)
     return summary

@@ -263,11 +263,11 @@ def identities(con: Connection, directory: str, persons: set[int]) -> dict[int, 
 
 def directory_path(ctx: Context, names: bool) -> str | None:
     """The stored directory's file (None: none loaded); with `names`, DataError when it
-    was loaded without names."""
+    was loaded without `--keep-names` (neither names nor ids kept)."""
     directory = ctx.manifest.directory
     if not directory:
         return None
-    if names and not directory.get("names_kept"):
+    if names and not (directory.get("names_kept") or directory.get("ids_kept")):
         raise DataError(
             "names were not kept: load the directory with `rse-adoption directory FILE "
             "--keep-names` (its name column) to show names and ids"
