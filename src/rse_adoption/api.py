@@ -395,13 +395,20 @@ class Store:
         import functools
 
         from . import metrics
-        from .metrics import ambassadors, communities, personas, transitions
+        from .metrics import ambassadors, candidates, communities, leaders, personas, transitions
 
         analyses: dict[str, metrics.Section] = {
             "ambassadors": functools.partial(
                 ambassadors.section, names=arguments.get("names", False)
             ),
             "communities": communities.section,
+            "candidates": functools.partial(
+                candidates.section,
+                names=arguments.get("names", False),
+                per_site=arguments.get("per_site"),
+                survey=arguments.get("survey"),
+            ),
+            "leaders": functools.partial(leaders.section, names=arguments.get("names", False)),
             "transitions": transitions.section,
             "personas": personas.section,
             "interactions": lambda ctx: {},  # every report has them (metrics/report.py)
@@ -416,7 +423,7 @@ class Store:
             settings,
             site_names=arguments["sites"],
             as_of=arguments["as_of"],
-            sections=[analyses[section]],
+            sections=[analyses[arguments.get("analysis") or section]],
         )
         return SectionResult(result, section)
 
@@ -430,9 +437,22 @@ class Store:
         min_group_size: int | None = None,
         engine: str | None = None,
         spark_master: str | None = None,
+        candidates: bool = False,
+        per_site: int | None = None,
+        nominations: str | Path | None = None,
     ) -> SectionResult:
-        """`rse-adoption ambassadors`: the ambassador network by site, its reach and effect."""
-        return self._section("ambassadors", locals())
+        """`rse-adoption ambassadors`: the ambassador network by site, its reach and effect;
+        with `candidates`, whom to invite per site instead (`per_site` long, counting the
+        `nominations` CSV when given; docs/metrics.md, "Candidates")."""
+        if per_site is not None and per_site < 1:
+            raise ConfigError(f"per_site must be at least 1, got {per_site}", exit_code=EXIT_USAGE)
+        arguments = locals()
+        arguments["analysis"] = "candidates" if candidates else None
+        if candidates and nominations is not None:
+            from .nominations import read_nominations
+
+            arguments["survey"] = read_nominations(Path(nominations), self.settings.data_dir)
+        return self._section("ambassadors", arguments)
 
     def communities(
         self,
@@ -443,9 +463,14 @@ class Store:
         min_group_size: int | None = None,
         engine: str | None = None,
         spark_master: str | None = None,
+        leaders: bool = False,
+        names: bool = False,
     ) -> SectionResult:
-        """`rse-adoption communities`: communities overall and per site."""
-        return self._section("communities", locals())
+        """`rse-adoption communities`: communities overall and per site; with `leaders`,
+        each community's founder and animators too (`names`: their ids and names)."""
+        arguments = locals()
+        arguments["analysis"] = "leaders" if leaders else None
+        return self._section("communities", arguments)
 
     def transitions(
         self,

@@ -202,6 +202,7 @@ def read_directory(path: Path, person_key: KeyCache, keep_names: bool = False) -
         columns["is_ambassador"].append(is_ambassador or since is not None)
         columns["ambassador_since"].append(since)
         columns["display_name"].append((value("display_name") or None) if keep_names else None)
+        columns["user_id"].append((user_id or email) if keep_names else None)
     if errors:
         more = f" (and {len(errors) - 1} more bad rows)" if len(errors) > 1 else ""
         raise DataError(errors[0] + more)
@@ -260,6 +261,7 @@ def load_directory(
             "rows": table.num_rows,
             "loaded_at": loaded_at,
             "names_kept": keep_names and table.column("display_name").null_count < table.num_rows,
+            "ids_kept": keep_names,  # user_id, for `ambassadors --candidates --names`
         }
         tx.commit(manifest)
     return summary

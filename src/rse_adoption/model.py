@@ -220,6 +220,99 @@ class Ambassadors:
 
 
 @dataclass(frozen=True)
+class CandidateEvidence:
+    """What a candidate ambassador's rank rests on (docs/metrics.md, "Candidates"):
+    `active_weeks` of the last CANDIDATE_WEEKS with a post or comment; distinct colleagues
+    of the site who replied to, reacted to or read their contributions in the window
+    (`colleagues`), of whom replied or reacted (`colleagues_answering`) and made their
+    first contribution then or after (`drawn_in`); the departments of those who replied or
+    reacted; the replies they gave others; distinct nominators (None: no file)."""
+
+    active_weeks: int
+    colleagues: int
+    colleagues_answering: int
+    drawn_in: int
+    departments: int
+    replies_given: int
+    nominations: int | None = None
+    #: Posts and comments of the window, and the replies and reactions they drew from
+    #: colleagues of the site (the answer rate of the score).
+    contributions: int = 0
+    answers_received: int = 0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One person to consider inviting: `person` is the store's pseudonymous key;
+    `user_id` and `name` only with `--names`. `active`: contributed in the window (a
+    nominee who did not is listed, marked false)."""
+
+    rank: int
+    person: int
+    score: float
+    evidence: CandidateEvidence
+    active: bool = True
+    user_id: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class CandidateSite:
+    """One site's shortlist. `reason` (a messages.Message) says why it has no candidates
+    (suppressed, nobody eligible, no targets in the events, nobody answered)."""
+
+    site: str
+    suppressed: bool
+    headcount: int | None
+    ambassadors: int | None
+    active_ambassadors: int | None
+    target: int | None
+    to_recruit: int | None
+    shortlist_size: int | None
+    eligible: int | None
+    candidates: tuple[Candidate, ...] = ()
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class AmbassadorCandidates:
+    """`ambassadors --candidates`: each site's shortlist, with how it was made."""
+
+    sites: tuple[CandidateSite, ...]
+    weeks: int
+    names: bool
+    nominations_file: str | None = None
+    nominations_rows: int | None = None
+    nominations_unmatched: int | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CommunityLeader:
+    """A founder or animator of a community: `person` is the pseudonymous key;
+    `repliers`: distinct members who replied to their posts in the window; `first_day`:
+    their first contribution there."""
+
+    person: int
+    repliers: int
+    first_day: date | None = None
+    user_id: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class CommunityLeaders:
+    """`communities --leaders`: one community (over the sites shown) with at least
+    min_group_size active members, its lifecycle status, founder and animators."""
+
+    community: str
+    active_members: int | None
+    status: str | None
+    founder: CommunityLeader | None
+    animators: tuple[CommunityLeader, ...]
+
+
+@dataclass(frozen=True)
 class Community:
     """One community, at one site (`site`) or over every site shown (`site` None). A
     count is None when hidden (docs/privacy.md); a suppressed community has None in all."""
@@ -364,6 +457,11 @@ class Report:
     #: directory, or nobody active); below DIRECTORY_MATCH_WARNING the report leads with it.
     directory_match_share: float | None = None
     schema_version: str = SCHEMA_VERSION
+    #: Whom to invite as ambassadors (only `ambassadors --candidates`) and the leaders of
+    #: communities (only `communities --leaders`); personal data, never in `report`.
+    ambassador_candidates: AmbassadorCandidates | None = None
+    community_leaders: tuple[CommunityLeaders, ...] | None = None
+    community_leaders_names: bool = False
 
     @property
     def directory_mismatch(self) -> bool:

@@ -177,6 +177,8 @@ DIRECTORY_SCHEMA = pa.schema(
         pa.field("ambassador_since", pa.date32()),
         # only with `directory --keep-names` (docs/privacy.md); null otherwise
         pa.field("display_name", pa.string()),
+        # the employee id or e-mail as written, only with `--keep-names` (`--names` shows it)
+        pa.field("user_id", pa.string()),
     ]
 )
 

@@ -163,6 +163,20 @@ def _section_command(section: str, options: dict[str, Any]) -> None:
         "spark_master": options["spark_master"],
     }
     if section == "ambassadors":
+        for flag, given in (
+            ("--per-site", options["per_site"]),
+            ("--nominations", options["nominations"]),
+        ):
+            if given is not None and not options["candidates"]:
+                raise typer.BadParameter(f"{flag} goes with --candidates", param_hint=flag)
+        arguments["names"] = options["names"]
+        arguments["candidates"] = options["candidates"]
+        arguments["per_site"] = options["per_site"]
+        arguments["nominations"] = options["nominations"]
+    if section == "communities":
+        if options["names"] and not options["leaders"]:
+            raise typer.BadParameter("--names goes with --leaders", param_hint="--names")
+        arguments["leaders"] = options["leaders"]
         arguments["names"] = options["names"]
     chosen = store(options["data_dir"], options["config"], language=options["lang"])
     result = getattr(chosen, section)(**arguments)
@@ -186,9 +200,36 @@ def ambassadors(
         typer.Option(
             "--names",
             help="Also list each site's ambassadors by name (needs `directory --keep-names`; "
-            "never their individual activity).",
+            "never their individual activity); with --candidates, each candidate's user_id "
+            "and name.",
         ),
     ] = False,
+    candidates: Annotated[
+        bool,
+        typer.Option(
+            "--candidates",
+            help="Whom to invite, per site: a shortlist ranked by reach (distinct colleagues "
+            "who answered, across departments, sustained over weeks), never by volume; "
+            "personal data (docs/privacy.md). Rule: docs/metrics.md#candidates.",
+        ),
+    ] = False,
+    per_site: Annotated[
+        int | None,
+        typer.Option(
+            "--per-site",
+            min=1,
+            help="With --candidates: shortlist length per site [default: twice to_recruit, "
+            "at least 5].",
+        ),
+    ] = None,
+    nominations: Annotated[
+        str | None,
+        typer.Option(
+            "--nominations",
+            help="With --candidates: a survey CSV (columns nominator, nominee; French "
+            "headers accepted) counted as distinct nominators per nominee.",
+        ),
+    ] = None,
     site: SiteOption = None,
     as_of: AsOfOption = None,
     window: WindowOption = None,
@@ -218,6 +259,22 @@ def ambassadors(
 @app.command()
 @handle_errors
 def communities(
+    leaders: Annotated[
+        bool,
+        typer.Option(
+            "--leaders",
+            help="Also each community's founder and animators (communities with at least "
+            "--min-group-size active members), by pseudonymous key: personal data "
+            "(docs/privacy.md).",
+        ),
+    ] = False,
+    names: Annotated[
+        bool,
+        typer.Option(
+            "--names",
+            help="With --leaders: their user_id and name (needs `directory --keep-names`).",
+        ),
+    ] = False,
     site: SiteOption = None,
     as_of: AsOfOption = None,
     window: WindowOption = None,

@@ -2,7 +2,9 @@
 
 `organisation.py` makes the organisation and its activity log (numpy, deterministic for a
 seed); `platforms.py` writes that activity as each platform exports it, and `m365_daily.py`
-its last 28 days as daily Viva Engage reports; `write_demo`, here, puts them in one folder. Neither module imports the other's caller.
+its last 28 days as daily Viva Engage reports; `write_demo`, here, puts them in one folder.
+`influence.py` makes organisations whose adoption drivers are known (the ambassador
+candidates' benchmark and tests). Neither module imports the other's caller.
 """
 
 from __future__ import annotations

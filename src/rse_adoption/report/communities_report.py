@@ -63,7 +63,7 @@ def to_dict(report: Report) -> dict[str, Any]:
                 "communities": [community_to_dict(c) for c in items],
             }
         )
-    return {
+    out = {
         "as_of": report.as_of.isoformat(),
         "window_days": report.window_days,
         "window_start": report.window_start.isoformat(),
@@ -76,6 +76,11 @@ def to_dict(report: Report) -> dict[str, Any]:
             for x in report.community_survival
         ],
     }
+    if report.community_leaders is not None:  # `communities --leaders` (candidates_report)
+        from .candidates_report import leaders_to_list
+
+        out["leaders"] = leaders_to_list(report.community_leaders, report.community_leaders_names)
+    return out
 
 
 def render_json(report: Report) -> str:
@@ -83,7 +88,12 @@ def render_json(report: Report) -> str:
 
 
 def csv_table(report: Report) -> tuple[list[str], list[list[object]]]:
-    """The CSV's columns and its rows, typed (None where hidden)."""
+    """The CSV's columns and its rows, typed (None where hidden); with `--leaders`, one
+    row per founder or animator instead (candidates_report.leaders_csv)."""
+    if report.community_leaders is not None:
+        from .candidates_report import leaders_csv
+
+        return leaders_csv(report, report.community_leaders_names)
     columns = ["site", "community", "suppressed", *FIELDS, *LIFECYCLE]
     columns += [f"conversations_{f}" for f in TALK]
     rows = [
@@ -110,9 +120,15 @@ def _pct(value: float | None, tr: Language = ENGLISH) -> str:
 
 def table(report: Report, tr: Language = ENGLISH) -> Group:
     """The terminal rendering: communities over every site shown, then each shown site's."""
+    extra: list[Table] = []
+    if report.community_leaders is not None:
+        from .candidates_report import leaders_table
+
+        extra.append(leaders_table(report, report.community_leaders_names, tr))
     return Group(
         site_table(report, None, tr),
         *(site_table(report, g.site, tr) for g in report.sites if not g.suppressed),
+        *extra,
     )
 
 
@@ -165,7 +181,7 @@ def render_html(report: Report, tr: Language = ENGLISH) -> str:
 
     env = environment(tr.code)
     data = to_dict(report)
-    return env.get_template("communities.html.j2").render(
+    page = env.get_template("communities.html.j2").render(
         data=data,
         pct=lambda value: _pct(value, tr),
         num=lambda value: tr.number(value),
@@ -173,3 +189,9 @@ def render_html(report: Report, tr: Language = ENGLISH) -> str:
         date=tr.iso_day,
         trend=lambda text: trend_name(text, tr),
     )
+    if report.community_leaders is not None:
+        from .candidates_report import leaders_html
+
+        panel = leaders_html(report, report.community_leaders_names, tr)
+        page = page.replace("</body>", panel + "\n</body>", 1)
+    return str(page)

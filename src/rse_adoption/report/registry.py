@@ -96,6 +96,8 @@ def _ambassadors(kind: str) -> Callable[[Report, Options], Rendered]:
     def render(report: Report, options: Options) -> Rendered:
         from . import ambassadors_report
 
+        if report.ambassador_candidates is not None:  # `ambassadors --candidates`
+            return _section("candidates_report", kind)(report, options)
         figures = report.ambassadors
         assert figures is not None, "the ambassadors command computes them"
         if kind == "table":

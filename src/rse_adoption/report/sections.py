@@ -8,6 +8,7 @@ from typing import Any
 from ..model import Report
 from . import (
     ambassadors_report,
+    candidates_report,
     communities_report,
     interactions_report,
     personas_report,
@@ -19,6 +20,8 @@ SECTIONS = ("ambassadors", "communities", "transitions", "personas", "interactio
 
 def to_dict(section: str, report: Report) -> Any:
     """The section command's `--json` output (for `ambassadors`, a list of sites)."""
+    if section == "ambassadors" and report.ambassador_candidates is not None:
+        return candidates_report.to_dict(report)
     if section == "ambassadors":
         assert report.ambassadors is not None
         return ambassadors_report.to_list(report.ambassadors)
@@ -27,6 +30,8 @@ def to_dict(section: str, report: Report) -> Any:
 
 def table_rows(section: str, report: Report) -> tuple[list[str], list[list[object]]]:
     """The section command's CSV as columns and typed rows."""
+    if section == "ambassadors" and report.ambassador_candidates is not None:
+        return candidates_report.csv_table(report)
     if section == "ambassadors":
         assert report.ambassadors is not None
         return ambassadors_report.csv_table(report.ambassadors)
