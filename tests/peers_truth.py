@@ -112,9 +112,14 @@ def truth(directory: list[Person], events: list[Event], as_of: date, days: int) 
         p["headcount"] += 1
         p["active"] += bool(kinds)
         p["contributors"] += bool(kinds & set(contributions))
+    # a reply names a post of the window, or whether posts were answered is unknown
+    posts = {e.content for e in inside if e.kind == "post"}
+    recorded = any(e.kind == "comment" and e.content in posts for e in inside)
     for figures in sites.values():
         delays = figures.pop("delays")
         figures["median_hours"] = statistics.median(delays) if delays else None
+        if not recorded:
+            figures["answered"] = figures["unanswered_old"] = figures["median_hours"] = None
     return {"sites": sites, "previous": previous, "matrix": matrix}
 
 

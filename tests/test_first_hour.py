@@ -245,3 +245,19 @@ def test_the_demo_folder_ingests_whole_and_says_what_the_other_files_are(
     assert "--mapping" in by_name["activite.csv"]["message"]  # the mapping beside it
     skipped = [f["path"] for f in cli("status", "--json").json()["skipped_files"]]
     assert [Path(p).name for p in skipped] == ["activite.csv"]  # the one export not read
+
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+
+
+def test_an_export_without_threads_gives_unknown_answers_not_zero(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """A 2016 Slack export (threads did not exist) said "answered 0 %": whether a post
+    was answered is unknown there, so the figures are null with a note (issue 29)."""
+    cli("ingest", SAMPLES / "slack" / "slack-export-viewer-testarchive.zip")
+    report = cli("report", "--format", "json", "--min-group-size", "1").json()
+    talk = report["totals"]["conversations"]
+    assert talk["threads"] > 0
+    assert (talk["answered_share"], talk["unanswered_over_7_days"]) == (None, None)
+    assert any(note.startswith("No reply of the window names the post") for note in report["notes"])
+    french = cli("report", "--format", "md", "--min-group-size", "1", "--lang", "fr").stdout
+    assert "Aucune réponse de la fenêtre ne désigne" in french

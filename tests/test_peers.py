@@ -119,7 +119,11 @@ def test_every_peer_figure_is_its_definition(rows: list[Any], raw: list[Any]) ->
         talk = site["conversations"]
         assert talk["threads"] == want["threads"], name
         assert talk["unanswered_over_7_days"] == want["unanswered_old"], name
-        share = want["answered"] / want["threads"] if want["threads"] else None
+        share = (
+            want["answered"] / want["threads"]
+            if want["threads"] and want["answered"] is not None
+            else None
+        )
         assert _close(talk["answered_share"], share), name
         assert _close(talk["median_hours_to_first_reply"], want["median_hours"]), name
         for field in (

@@ -360,6 +360,15 @@ def section(ctx: Context) -> dict[str, Any]:
     tallies = conversations.thread_tallies(ctx.con, ctx.window)
     last = last_posts(ctx.con, ctx.lookback.files, ctx.window, sorted(shown))
     items = with_lifecycle(items, tallies, last, ctx)
+    if not conversations.replies_recorded(ctx.con):  # answers unknown, not zero
+        items = [
+            replace(
+                c,
+                answered_share=None,
+                conversations=conversations.unknown_answers(c.conversations),
+            )
+            for c in items
+        ]
     lively = []
     for g in ctx.shown:
         most, least = liveliest([c for c in items if c.site == g.site])

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from ..messages import Message
 from ..model import Conversations
 from ..privacy import Disclosure
 from .engine import Connection
@@ -87,6 +88,33 @@ def thread_tallies(con: Connection, window: Window) -> dict[tuple[str, str | Non
             tally.delays += [int(point["delay"])] * int(point["n"])
         out[(site, space)] = tally
     return out
+
+
+def replies_recorded(con: Connection) -> bool:
+    """Whether any reply of the window's events names a post of the window. Without one
+    (Slack before threads existed, whose few file comments answer no message; an event
+    file without content ids) whether a post was answered is unknown: its figures are
+    null, never 0 % answered."""
+    sql = (
+        "SELECT count(*) FROM window_events c WHERE c.event_type = 'comment' AND c.content_id "
+        "IN (SELECT content_id FROM window_events WHERE event_type = 'post')"
+    )
+    return bool(con.execute(sql).fetchall()[0][0])
+
+
+def unknown_answers(talk: Conversations | None) -> Conversations | None:
+    """`talk` with what the input cannot carry (answered, unanswered, delays) unknown."""
+    return None if talk is None else Conversations(talk.threads, None, None, None)
+
+
+#: The note of a report whose events name no post a reply answers.
+NO_REPLIES_NOTE = Message(
+    "conversations.no_replies",
+    "No reply of the window names the post it answers (the export has no threads, as "
+    "Slack's before 2017, or no content ids): whether posts were answered is unknown, so "
+    "the answered share, the median time to a first reply and the unanswered posts are "
+    "null, not zero.",
+)
 
 
 def _end_us(window: Window) -> int:

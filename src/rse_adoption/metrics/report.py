@@ -67,10 +67,11 @@ def build_report(
             con.close()
 
 
-NO_EVENTS_NOTE = (
+NO_EVENTS_NOTE = Message(
+    "peers.no_events",
     "Conversations, interactions between sites and concentration need events (posts, the "
     "replies naming them, the people replied or reacted to): the activity periods of this "
-    "report carry none, so they are null."
+    "report carry none, so they are null.",
 )
 
 
@@ -88,6 +89,9 @@ def _peers(
         nothing = Interactions(ctx.window.start, ctx.window.as_of, None, "no events")
         return peers, nothing, [*notes, NO_EVENTS_NOTE]
     talks = conversations.site_conversations(ctx.con, ctx.window, shown, k)
+    if not conversations.replies_recorded(ctx.con):
+        talks = {group: conversations.unknown_answers(talk) for group, talk in talks.items()}
+        notes.append(conversations.NO_REPLIES_NOTE)
     matrix, shares = interactions.interactions(ctx)
     spread = concentration.site_concentration(ctx.con, shown, k)
     for group in [*shown, None] if shown else []:
