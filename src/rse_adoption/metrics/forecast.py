@@ -29,9 +29,11 @@ import functools
 import math
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from decimal import Decimal
 
 import numpy as np
 
+from ..messages import Message
 from ..model import Forecast, ForecastCalibration, ForecastMark, GroupFigures
 from .context import Context, sum_shown
 from .engine import Connection
@@ -318,7 +320,12 @@ def forecast_site(
             ),
             parameters={},
             weeks_used=int(t.size),
-            reason=f"{t.size} weekly points; a forecast needs at least {MIN_POINTS} (more history)",
+            reason=Message(
+                "forecast.too_few_points",
+                "%(points)s weekly points; a forecast needs at least %(minimum)s (more history)",
+                points=int(t.size),
+                minimum=MIN_POINTS,
+            ),
         )
     fit = fit_bass(t, y, launch)
     if fit is not None and fit.r_squared >= MIN_R_SQUARED:
@@ -458,10 +465,22 @@ def _linear_forecast(
         )  # fmt: skip
         for mark in marks
     ]
+    weeks = int(tail_t.size)
     if fit is None:
-        why = "Bass fit not possible (flat series)"
+        why = Message(
+            "forecast.linear.flat",
+            "Bass fit not possible (flat series): linear trend of the last %(weeks)s weeks",
+            weeks=weeks,
+        )
     else:
-        why = f"Bass fit poor (R² {fit.r_squared:.2f} < {MIN_R_SQUARED})"
+        why = Message(
+            "forecast.linear.poor_fit",
+            "Bass fit poor (R² %(r_squared)s < %(minimum)s): linear trend of the last "
+            "%(weeks)s weeks",
+            r_squared=Decimal(f"{fit.r_squared:.2f}"),
+            minimum=Decimal(str(MIN_R_SQUARED)),
+            weeks=weeks,
+        )
     return Forecast(
         method="linear",
         marks=tuple(out),
@@ -471,7 +490,7 @@ def _linear_forecast(
             "weeks": int(tail_t.size),
         },
         weeks_used=int(t.size),
-        reason=f"{why}: linear trend of the last {tail_t.size} weeks",
+        reason=why,
     )
 
 
