@@ -43,7 +43,7 @@ from ..schema import (
     EVENT_STATISTICS_COLUMNS,
 )
 from . import archive, m365_reports, periods
-from .canonical import ReadContext, connect
+from .canonical import Members, ReadContext, connect
 from .dedupe import StagedMonth, deduplicate, drop_repeats, note_ids
 from .mapped import Mapping
 from .registry import (
@@ -382,6 +382,8 @@ class Staged:
     periods: list[pa.Table] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     ignored: int = 0
+    #: The platform's member list the file gives (a Slack export's users.json), if any.
+    members: Members | None = None
 
 
 def _stage_and_commit(
@@ -422,6 +424,8 @@ def _stage(tx: store.WriteTransaction, module: Format, path: Path, context: Read
                         staged.periods.append(batch.periods)
                     staged.ignored += batch.ignored
                     staged.notes.extend(batch.notes)
+                    if batch.members is not None:
+                        staged.members = batch.members
                     if batch.events is not None and batch.events.num_rows:
                         pending.append(
                             writer_thread.submit(
@@ -519,6 +523,8 @@ def _commit(
         manifest.quarantine_files.append(
             {"path": tx.relative(q_path), "rows": table.num_rows, "source_file": path.name}
         )
+    if staged.members is not None:
+        _replace_members(tx, module, staged.members, manifest)
     if origin is None:
         origin = {
             "file": str(path.resolve()),
@@ -541,6 +547,29 @@ def _commit(
     )
     tx.commit(manifest)
     return result
+
+
+def _replace_members(
+    tx: store.WriteTransaction, module: Format, members: Members, manifest: store.Manifest
+) -> None:
+    """The file's member list replaces the one held for its format, with the file's commit
+    (the superseded file becomes an orphan), unless the one held describes a later day (an
+    older export ingested after a newer one)."""
+    held = [e for e in manifest.member_files if e["source_format"] == module.NAME]
+    if any(e["listed_on"] > members.listed_on.isoformat() for e in held):
+        return
+    target = tx.new_data_path("members")
+    pq.write_table(members.keys, target)
+    store.fsync_file(target)
+    manifest.member_files = [e for e in manifest.member_files if e not in held]
+    manifest.member_files.append(
+        {
+            "path": tx.relative(target),
+            "source_format": module.NAME,
+            "listed_on": members.listed_on.isoformat(),
+            "rows": members.keys.num_rows,
+        }
+    )
 
 
 def _replace_day(
