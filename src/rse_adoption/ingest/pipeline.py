@@ -554,9 +554,15 @@ def _replace_members(
 ) -> None:
     """The file's member list replaces the one held for its format, with the file's commit
     (the superseded file becomes an orphan), unless the one held describes a later day (an
-    older export ingested after a newer one)."""
+    older export ingested after a newer one) or is the same list (the same export again)."""
     held = [e for e in manifest.member_files if e["source_format"] == module.NAME]
     if any(e["listed_on"] > members.listed_on.isoformat() for e in held):
+        return
+    if any(
+        e["listed_on"] == members.listed_on.isoformat()
+        and pq.read_table(tx.data_dir / e["path"]).equals(members.keys)
+        for e in held
+    ):
         return
     target = tx.new_data_path("members")
     pq.write_table(members.keys, target)
