@@ -28,7 +28,9 @@ MEMBERS = ["alice@example.com", "BOB@example.com", "carol@example.com", "dave@ex
 MEMBERS += ["erin@example.com", "U0FRANK"]  # frank has no e-mail: keyed by his Slack id
 
 
-def export(tmp_path: Path, name: str = "export", *, users: list[dict[str, Any]] | None = None) -> Path:
+def export(
+    tmp_path: Path, name: str = "export", *, users: list[dict[str, Any]] | None = None
+) -> Path:
     """The fixture export with a deleted account and Slackbot in users.json (or `users`)."""
     folder = tmp_path / name
     shutil.copytree(FIXTURES / "slack_export", folder)
@@ -81,6 +83,11 @@ def test_the_demo_slack_export_counts_its_members_not_only_the_people_seen(
     assert "Headcount: platform member list." in " ".join(cli("report").stdout.split())
     french = " ".join(cli("report", "--lang", "fr").stdout.split())
     assert "liste des membres de la plateforme" in french
+    markdown = cli("report", "--format", "md").stdout
+    assert "Headcount source: platform member list." in markdown
+    html = tmp_path / "report.html"
+    assert cli("report", "--format", "html", "--out", html).exit_code == 0
+    assert "the headcount is the platform&#39;s member list (bots" in html.read_text()
     status = cli("status", "--json").json()
     assert status["member_lists"] == [
         {"source_format": "slack", "listed_on": "2026-10-31", "rows": len(members)}
