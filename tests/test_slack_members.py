@@ -17,7 +17,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from rse_adoption.privacy import load_or_create_secret, person_key
+from rse_adoption.ingest import slack_export
+from rse_adoption.ingest.canonical import ReadContext, connect
+from rse_adoption.privacy import KeyCache, load_or_create_secret, person_key
 from rse_adoption.store import read_manifest
 
 from .test_slack_workers import ingest as ingest_with_workers
@@ -250,3 +252,16 @@ def test_workers_give_the_same_members_as_one_process(
     assert [(f["listed_on"], f["rows"]) for f in alone] == [("2026-04-01", 11)]
     assert [(f["listed_on"], f["rows"]) for f in shared] == [("2026-04-01", 11)]
     assert member_keys(tmp_path / "alone") == member_keys(tmp_path / "shared")
+
+
+def test_a_fetchers_download_gives_no_member_list(tmp_path: Path) -> None:
+    """`fetch slack` writes a users.json of only the people its messages name: read as a
+    member list, it would replace the workspace's with the people seen active."""
+    folder = export(tmp_path)
+    context = ReadContext(
+        con=connect("UTC"), person_key=KeyCache(b"k" * 32), source_file="x", fetched=True
+    )
+    assert all(batch.members is None for batch in slack_export.read(folder, context))
+    context.fetched = False
+    (listed,) = [b.members for b in slack_export.read(folder, context) if b.members]
+    assert (listed.listed_on.isoformat(), listed.keys.num_rows) == ("2026-03-31", 6)
