@@ -157,7 +157,8 @@ def test_spark_gives_the_same_figures_at_day_grain(demo: dict[str, Path], tmp_pa
 def test_report_engine_spark_prints_the_json_of_the_default_engine(
     demo: dict[str, Path], tmp_path: Path
 ) -> None:
-    """Without a directory (headcount from activity), through the CLI, with --site."""
+    """Without a directory (headcount from the Slack member list), through the CLI, with
+    --site."""
     data = tmp_path / "data"
     runner = CliRunner()
     slack = demo["exports"] / "platforms" / "slack" / "slack-export.zip"
@@ -172,7 +173,7 @@ def test_report_engine_spark_prints_the_json_of_the_default_engine(
         assert result.exit_code == 0, result.stderr
         outputs[engine] = _numbers(result.stdout)
     assert outputs["spark"] == outputs["duckdb"]
-    assert outputs["duckdb"]["headcount_source"] == "activity"
+    assert outputs["duckdb"]["headcount_source"] == "members"
     site = outputs["duckdb"]["sites"][0]["site"]
     rows = {}
     for engine in ("duckdb", "spark"):

@@ -43,6 +43,7 @@ def test_forget_removes_the_person_and_records_no_identity(tmp_path: Path, cli) 
         "events_removed": 2,
         "links_removed": 1,
         "activity_rows_removed": 0,
+        "member_rows_removed": 0,
         "directory_rows_removed": 1,
         "quarantine_rows_removed": 1,
         "files_rewritten": 0,
@@ -65,6 +66,7 @@ def test_forget_removes_the_person_and_records_no_identity(tmp_path: Path, cli) 
         "events_removed",
         "links_removed",
         "activity_rows_removed",
+        "member_rows_removed",
         "directory_rows_removed",
         "quarantine_rows_removed",
     }

@@ -418,7 +418,7 @@ def _communities(outputs: Any, k: int) -> list[str]:
             values = {(site["site"], c["community"], f): c[f] for f in counts}
             talk = c["conversations"]
             answered = round((talk["answered_share"] or 0) * talk["threads"])
-            old = talk["unanswered_over_7_days"]
+            old = talk["unanswered_over_7_days"] or 0  # None: answers unknown, all "R"
             values[(site["site"], c["community"], "A")] = answered
             values[(site["site"], c["community"], "O")] = old
             values[(site["site"], c["community"], "R")] = talk["threads"] - answered - old
@@ -427,6 +427,12 @@ def _communities(outputs: Any, k: int) -> list[str]:
                 values[(site["site"], c["community"], f"week{w}")] = n
             weeks = max(weeks, len(c["weekly_active"] or ()))
             out.atoms(values)
+    # no reply names a post (answers unknown): only the threads are published
+    unknown = all(
+        c["conversations"] is None or c["conversations"]["unanswered_over_7_days"] is None
+        for site in truth["sites"]
+        for c in site["communities"]
+    )
     entries = [(site["site"], c) for site in shown_sites for c in site["communities"]]
     entries += [(None, c) for c in hidden["communities"]]
     names = [s["site"] for s in shown_sites]
@@ -437,7 +443,7 @@ def _communities(outputs: Any, k: int) -> list[str]:
             return total(*(one((m, name, f)) for m in of for f in fields))
 
         talk = c.get("conversations")
-        if not c["suppressed"] and talk is not None:
+        if not c["suppressed"] and talk is not None and not unknown:
             threads = sum_of("A", "O", "R")
             label = f"{site} {c['community']}"
             out.count(f"{label} threads", threads, talk["threads"], people=False)
@@ -473,7 +479,7 @@ def _peers(outputs: Any, k: int) -> list[str]:
     for shown, true in sites:
         name, talk = shown["site"], true["conversations"]
         answered = round((talk["answered_share"] or 0) * talk["threads"])
-        old = talk["unanswered_over_7_days"]
+        old = talk["unanswered_over_7_days"] or 0  # None: answers unknown, all "R"
         values = {(name, "A"): answered, (name, "O"): old}
         values[(name, "R")] = talk["threads"] - answered - old
         values |= {(name, f): true[f] for f in MOVEMENT}
@@ -494,9 +500,10 @@ def _peers(outputs: Any, k: int) -> list[str]:
         label, talk = name or "totals", shown["conversations"]
         threads = form("A", "O", "R")
         out.count(f"{label} threads", threads, talk["threads"])
-        out.count(f"{label} unanswered", form("O"), talk["unanswered_over_7_days"])
-        out.count(f"{label} answered", form("A"), None)
-        out.rate(form("A"), threads, talk["answered_share"])
+        if (truth["totals"]["conversations"] or {}).get("unanswered_over_7_days") is not None:
+            out.count(f"{label} unanswered", form("O"), talk["unanswered_over_7_days"])
+            out.count(f"{label} answered", form("A"), None)
+            out.rate(form("A"), threads, talk["answered_share"])
         for field in MOVEMENT:
             out.count(f"{label} {field}", form(field), shown[field])
         then = [m for m in of if m in previous]

@@ -5,7 +5,8 @@ keys with the store's secret; the directory adds the person's other key. Then, i
 atomic commit:
 - every event the person made is removed, and their key is blanked out of other people's
   events (`target_user_key`: the reply or reaction stays, the link to them goes);
-- their directory row is removed;
+- their directory row is removed, and so are their rows of activity periods and of the
+  platforms' member lists (a Slack export's users.json);
 - quarantined rows whose raw text contains one of the identifiers are removed;
 - the manifest records that an erasure happened, when and how much it removed, but not
   whom (no identifier, no key).
@@ -39,6 +40,7 @@ class ErasureSummary:
     events_removed: int = 0
     links_removed: int = 0
     activity_rows_removed: int = 0
+    member_rows_removed: int = 0
     directory_rows_removed: int = 0
     quarantine_rows_removed: int = 0
     files_rewritten: int = 0
@@ -69,6 +71,7 @@ def forget_person(
         try:
             _erase_events(con, tx, manifest, sorted(keys), summary)
             _erase_activity(con, tx, manifest, sorted(keys), summary)
+            _erase_members(con, tx, manifest, sorted(keys), summary)
         finally:
             con.close()
         _erase_quarantine(tx, manifest, raw, summary)
@@ -201,6 +204,40 @@ def _erase_activity(
             {**entry, "path": tx.relative(target), "rows": rows, "concealed_rows": int(concealed)}
         )
     manifest.activity_files = kept_entries
+
+
+def _erase_members(
+    con: duckdb.DuckDBPyConnection,
+    tx: store.WriteTransaction,
+    manifest: store.Manifest,
+    keys: list[int],
+    summary: ErasureSummary,
+) -> None:
+    """The person's row of each member list (kept, if emptied: the list still replaces
+    the next older export's)."""
+    kept_entries = []
+    for entry in manifest.member_files:
+        params = {"file": str(tx.data_dir / entry["path"]), "keys": keys}
+        own = con.execute(
+            "SELECT count(*) FILTER (WHERE list_contains($keys, person_key)) "
+            "FROM read_parquet($file)",
+            params,
+        ).fetchall()[0][0]
+        summary.member_rows_removed += int(own)
+        if not own or summary.dry_run:
+            kept_entries.append(entry)
+            continue
+        target = tx.new_data_path("members")
+        rows = copy_rows(
+            con,
+            "SELECT * FROM read_parquet($file) WHERE NOT list_contains($keys, person_key)",
+            params,
+            target,
+        )
+        store.fsync_file(target)
+        summary.files_rewritten += 1
+        kept_entries.append({**entry, "path": tx.relative(target), "rows": rows})
+    manifest.member_files = kept_entries
 
 
 def _erase_quarantine(

@@ -423,7 +423,7 @@ class Report:
     tipping_low: float
     tipping_high: float
     min_group_size: int
-    headcount_source: str  # "directory" | "activity"
+    headcount_source: str  # "directory" | "members" | "activity"
     unlisted_active_users: int
     sites: tuple[GroupFigures, ...]
     totals: GroupFigures

@@ -153,6 +153,11 @@ ACTIVITY_SCHEMA = pa.schema(
     ]
 )
 
+#: A platform's member list (Slack's users.json without bots, apps and deleted users): one
+#: row per member, keyed like the events. Without a directory it is the headcount
+#: (docs/metrics.md, "Headcount and people").
+MEMBER_SCHEMA = pa.schema([pa.field("person_key", pa.int64(), nullable=False)])
+
 #: Rows that could not become events, with where they came from and why.
 QUARANTINE_SCHEMA = pa.schema(
     [

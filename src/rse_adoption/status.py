@@ -48,6 +48,9 @@ class Status:
     #: Activity periods held (per-person counts: Microsoft 365, Slack analytics), latest
     #: first: {source_format, period_days, refresh_date, rows, concealed_rows}.
     activity_periods: list[dict[str, Any]] = field(default_factory=list)
+    #: Platforms' member lists held (the headcount without a directory): {source_format,
+    #: listed_on, rows}.
+    member_lists: list[dict[str, Any]] = field(default_factory=list)
     #: Per Microsoft 365 report fetched day by day (`fetch m365`): {report, last_day,
     #: missing_days (in Microsoft's 28-day range, up to the last day), stale}.
     m365: list[dict[str, Any]] = field(default_factory=list)
@@ -152,6 +155,10 @@ def _content(settings: Settings, today: date) -> Status:
                 key=lambda f: (f["refresh_date"], f["source_format"], -int(f["period_days"])),
                 reverse=True,
             ),
+            member_lists=[
+                {k: f[k] for k in ("source_format", "listed_on", "rows")}
+                for f in sorted(manifest.member_files, key=lambda f: f["source_format"])
+            ],
             m365=[asdict(c) for c in coverage(manifest, today)],
             slack=slack.coverage(manifest),
             skipped_files=[dict(f) for f in manifest.skipped_files],

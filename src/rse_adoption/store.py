@@ -8,6 +8,7 @@ Layout of a data folder (documented in docs/store.md):
                                   analytics), one file per (format, period, refresh date)
     quarantine/*.parquet          rows that could not become events, with file, line, reason
     directory/*.parquet           the employee directory (one live file)
+    members/*.parquet             platforms' member lists (one live file per format)
     tmp/                          staging area of the running writer; emptied by the next one
     write.lock, read.lock         advisory locks (fcntl)
     secret.key                    pseudonymisation secret (see privacy.py)
@@ -40,7 +41,7 @@ from .errors import NoInputError, StoreBusyError, StoreIOError
 MANIFEST = "manifest.json"
 #: 2: events identified by their values (format 1 stored an MD5 `event_key` column).
 FORMAT_VERSION = 2
-DATA_FOLDERS = ("events", "activity", "quarantine", "directory", "history")
+DATA_FOLDERS = ("events", "activity", "quarantine", "directory", "history", "members")
 
 
 @dataclass
@@ -63,6 +64,9 @@ class Manifest:
     #: Input files an ingest found in no known format, until a later run ingests the same
     #: path (or it is gone): {path (absolute), reason, skipped_at}. `status` warns of them.
     skipped_files: list[dict[str, Any]] = field(default_factory=list)
+    #: Platforms' member lists (schema.MEMBER_SCHEMA), the latest one per source format
+    #: (a Slack export's users.json): {path, source_format, listed_on, rows}.
+    member_files: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -76,6 +80,7 @@ class Manifest:
             "history_files": self.history_files,
             "activity_files": self.activity_files,
             "skipped_files": self.skipped_files,
+            "member_files": self.member_files,
         }
 
     @classmethod
@@ -90,6 +95,7 @@ class Manifest:
             history_files=list(data.get("history_files", [])),
             activity_files=list(data.get("activity_files", [])),
             skipped_files=list(data.get("skipped_files", [])),
+            member_files=list(data.get("member_files", [])),
         )
 
     def copy(self) -> Manifest:
@@ -104,6 +110,7 @@ class Manifest:
         paths |= {f["path"] for f in self.quarantine_files}
         paths |= {f["path"] for f in self.history_files}
         paths |= {f["path"] for f in self.activity_files}
+        paths |= {f["path"] for f in self.member_files}
         if self.directory:
             paths.add(self.directory["path"])
         return paths

@@ -411,8 +411,8 @@ def forget(
     quiet: QuietOption = False,
 ) -> None:
     """Erase one person from the store (right to erasure): their events, their key in
-    others' events, their directory row and quarantined lines naming them. The store
-    records that an erasure happened, not whom."""
+    others' events, their directory row, member-list rows and quarantined lines naming
+    them. The store records that an erasure happened, not whom."""
     summary = store(data_dir, config).forget(user, dry_run=dry_run, wait_seconds=wait)
     if json_out:
         _print_json(summary.to_dict())
@@ -421,6 +421,7 @@ def forget(
         stderr().print(
             f"{verb} {summary.events_removed} events, {summary.links_removed} links in others' "
             f"events, {summary.activity_rows_removed} activity-period row(s), "
+            f"{summary.member_rows_removed} member-list row(s), "
             f"{summary.directory_rows_removed} directory row(s), "
             f"{summary.quarantine_rows_removed} quarantined row(s)"
         )

@@ -59,6 +59,15 @@ class ReadContext:
 
 
 @dataclass
+class Members:
+    """A platform's member list as an export gives it: the members' person keys
+    (schema.MEMBER_SCHEMA) and the day it describes (the export's last day)."""
+
+    keys: pa.Table
+    listed_on: date
+
+
+@dataclass
 class Batch:
     """What readers yield: canonical events, activity-period rows (ACTIVITY_SCHEMA) and/or
     quarantined rows (QUARANTINE_SCHEMA)."""
@@ -71,6 +80,8 @@ class Batch:
     #: What the user should know about how the file was read (one line each), shown as a
     #: note on its result: e.g. a partial Slack export keyed by user id.
     notes: tuple[str, ...] = ()
+    #: The platform's member list, when the export has one (a Slack export's users.json).
+    members: Members | None = None
 
 
 @dataclass

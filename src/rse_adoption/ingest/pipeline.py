@@ -42,13 +42,13 @@ from ..schema import (
     EVENT_STATISTICS_COLUMNS,
 )
 from . import archive, m365_reports, periods
-from .canonical import ReadContext, connect
+from .canonical import Members, ReadContext, connect
 from .dedupe import StagedMonth, deduplicate, drop_repeats, note_ids
 from .inputs import content_size, expand_inputs, file_sha256
 from .mapped import Mapping
+from .records import record_skipped, replace_members
 from .registry import (
     FORMATS,
-    NOT_AN_EXPORT,
     DailyReport,
     Format,
     ReadOptions,
@@ -182,28 +182,7 @@ def _ingest_files(
                     on_file(result, done, len(files))
         finally:
             con.close()
-        _record_skipped(tx, outcomes)
-
-
-def _record_skipped(tx: store.WriteTransaction, outcomes: dict[str, FileResult]) -> None:
-    """Keep the list of files found in no known format (`status` warns of them until they
-    are dealt with): add this run's, drop those of paths it ingested or found unchanged."""
-    kept = [
-        s
-        for s in tx.manifest.skipped_files
-        if outcomes.get(s["path"]) is None or outcomes[s["path"]].status == "error"
-    ]
-    now = store.utc_now_iso()
-    kept += [
-        {"path": path, "reason": result.message or "", "skipped_at": now}
-        for path, result in outcomes.items()
-        if result.status == "skipped"
-        and not (result.message or "").split(": ", 1)[-1].startswith(NOT_AN_EXPORT)
-    ]
-    if kept != tx.manifest.skipped_files:
-        manifest = tx.manifest.copy()
-        manifest.skipped_files = kept
-        tx.commit(manifest)
+        record_skipped(tx, outcomes)
 
 
 def _kept_raw_options(path: Path, options: ReadOptions) -> ReadOptions:
@@ -326,6 +305,8 @@ class Staged:
     periods: list[pa.Table] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     ignored: int = 0
+    #: The platform's member list the file gives (a Slack export's users.json), if any.
+    members: Members | None = None
 
 
 def _stage_and_commit(
@@ -366,6 +347,8 @@ def _stage(tx: store.WriteTransaction, module: Format, path: Path, context: Read
                         staged.periods.append(batch.periods)
                     staged.ignored += batch.ignored
                     staged.notes.extend(batch.notes)
+                    if batch.members is not None:
+                        staged.members = batch.members
                     if batch.events is not None and batch.events.num_rows:
                         pending.append(
                             writer_thread.submit(
@@ -430,26 +413,7 @@ def _commit(
     if daily is not None:
         _replace_day(tx, module, path, staged, manifest, daily)
     if staged.periods:
-        incoming, conflicts = periods.split_conflicts(
-            con, pa.concat_tables(staged.periods), path.name
-        )
-        if conflicts is not None:
-            staged.rejects.append(conflicts)
-            notes.append(
-                f"{conflicts.num_rows} row(s) list a person already listed in the same period "
-                "with different counts: quarantined, none of them kept (rse-adoption "
-                "quarantine)"
-            )
-        merged = periods.merge_periods(con, tx, manifest, incoming, whole=daily is not None)
-        result.rows_read += (
-            merged.rows_new + merged.rows_replaced + merged.rows_unchanged + merged.rows_repeated
-        )
-        result.rows_ingested += merged.rows_new + merged.rows_replaced
-        result.duplicates += merged.rows_unchanged + merged.rows_repeated
-        if merged.rows_replaced:
-            notes.append(f"{merged.rows_replaced} row(s) replaced those of an earlier export")
-        if merged.concealed_rows:
-            notes.append(concealed_names_message(merged.concealed_rows))
+        _merge_periods(tx, con, path, staged, manifest, result, notes, whole=daily is not None)
     if staged.ignored:
         notes.append(f"{staged.ignored} row(s) of event types the mapping ignores")
     result.message = "; ".join(notes) or None
@@ -463,6 +427,8 @@ def _commit(
         manifest.quarantine_files.append(
             {"path": tx.relative(q_path), "rows": table.num_rows, "source_file": path.name}
         )
+    if staged.members is not None:
+        replace_members(tx, module, staged.members, manifest)
     if origin is None:
         origin = {
             "file": str(path.resolve()),
@@ -485,6 +451,38 @@ def _commit(
     )
     tx.commit(manifest)
     return result
+
+
+def _merge_periods(
+    tx: store.WriteTransaction,
+    con: Any,
+    path: Path,
+    staged: Staged,
+    manifest: store.Manifest,
+    result: FileResult,
+    notes: list[str],
+    *,
+    whole: bool,
+) -> None:
+    """Merge the file's activity-period rows into `manifest`, their conflicting rows (one
+    person, one period, other counts) quarantined first; count them into `result`."""
+    incoming, conflicts = periods.split_conflicts(con, pa.concat_tables(staged.periods), path.name)
+    if conflicts is not None:
+        staged.rejects.append(conflicts)
+        notes.append(
+            f"{conflicts.num_rows} row(s) list a person already listed in the same period "
+            "with different counts: quarantined, none of them kept (rse-adoption quarantine)"
+        )
+    merged = periods.merge_periods(con, tx, manifest, incoming, whole=whole)
+    result.rows_read += (
+        merged.rows_new + merged.rows_replaced + merged.rows_unchanged + merged.rows_repeated
+    )
+    result.rows_ingested += merged.rows_new + merged.rows_replaced
+    result.duplicates += merged.rows_unchanged + merged.rows_repeated
+    if merged.rows_replaced:
+        notes.append(f"{merged.rows_replaced} row(s) replaced those of an earlier export")
+    if merged.concealed_rows:
+        notes.append(concealed_names_message(merged.concealed_rows))
 
 
 def _replace_day(

@@ -21,6 +21,10 @@ What becomes an event (docs/ingest.md repeats it):
   user and emoji for reactions), so re-exports of overlapping dates add nothing twice.
 Slack has no reads and no logins: nobody is a reader from a Slack export.
 
+users.json also gives the workspace's member list (`members_of`: every user but bots,
+apps, Slackbot and deleted accounts, keyed like the events), which the store keeps, the
+latest per format: without a directory it is the report's headcount.
+
 People publish excerpts — one channel's day files, without users.json or channels.json.
 What is there is read (people keyed by Slack user id, unlisted folders as channels — keyed
 by the id of the channel of that name `fetch slack` stored, if any, so that a message
@@ -40,14 +44,17 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from ..errors import EXIT_IO, DataError, RseError
+from ..privacy import NO_KEY
+from ..schema import MEMBER_SCHEMA
 from . import archive, canonical, slack_days
-from .canonical import Batch, ReadContext
+from .canonical import Batch, Members, ReadContext
 from .slack_days import DAY_FILE, FIELDS
 
 NAME = "slack"
@@ -172,17 +179,42 @@ def _load_json(bundle: archive.Bundle, name: str) -> Any:
             gc.enable()
 
 
-def _people(bundle: archive.Bundle) -> tuple[dict[str, str], set[str]]:
-    """Slack user id -> identifier (e-mail, else the id), and the ids of bots. Without
-    users.json: nobody is known, so everyone is keyed by their id and only USLACKBOT is
-    known as a bot."""
+def _people(bundle: archive.Bundle) -> tuple[dict[str, str], set[str], list[str] | None]:
+    """Slack user id -> identifier (e-mail, else the id), the ids of bots, and the
+    identifiers of the workspace's members (`members_of`). Without users.json: nobody is
+    known, so everyone is keyed by their id, only USLACKBOT is known as a bot, and there
+    is no member list (None)."""
     name = bundle.find("users.json")
     if name is None or "/" in name:
-        return {}, {"USLACKBOT"}
+        return {}, {"USLACKBOT"}, None
     users = _load_json(bundle, name)
     if not isinstance(users, list):
         raise DataError(f"{bundle.path}: users.json is not a list of users")
-    return people_of(users)
+    identifiers, bots = people_of(users)
+    return identifiers, bots, members_of(users, identifiers, bots)
+
+
+def members_of(users: Iterable[Any], identifiers: dict[str, str], bots: set[str]) -> list[str]:
+    """The identifiers (as `people_of` keys the events) of the workspace's members: every
+    user of the list but bots, apps, Slackbot and deleted (deactivated) accounts."""
+    members = []
+    for user in users:
+        if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+            continue
+        if user["id"] in bots or user.get("deleted") or user.get("is_workflow_bot"):
+            continue
+        members.append(identifiers[user["id"]])
+    return members
+
+
+def _member_list(listed: list[str] | None, days: list[str], context: ReadContext) -> Members | None:
+    """The member list's person keys (each once), dated by the export's last day. A
+    fetcher's folder has none: its users.json lists only the people its messages name."""
+    if listed is None or context.fetched:
+        return None
+    keys = sorted({k for k in context.person_key.many(listed) if k != NO_KEY})
+    listed_on = max(date.fromisoformat(_parts(d)[1][:10]) for d in days)
+    return Members(pa.table({"person_key": pa.array(keys, pa.int64())}, MEMBER_SCHEMA), listed_on)
 
 
 def people_of(users: Iterable[Any]) -> tuple[dict[str, str], set[str]]:
@@ -303,7 +335,7 @@ def read(path: Path, context: ReadContext) -> Iterator[Batch]:
         # started before users.json is read: each worker opens the export meanwhile
         processes = _start_workers(path, workers) if workers > 1 else []
         try:
-            people, bots = _people(bundle)
+            people, bots, listed = _people(bundle)
             conversations = _conversations(bundle)
             top = {n.lower() for n in bundle.names() if "/" not in n}
             folders = {_parts(d)[0] for d in days}
@@ -340,6 +372,7 @@ def read(path: Path, context: ReadContext) -> Iterator[Batch]:
         yield Batch(
             rejects=canonical.rejects_table(*events.rejects) if events.rejects[0] else None,  # type: ignore[arg-type]
             notes=notes,
+            members=_member_list(listed, days, context),
         )
 
 

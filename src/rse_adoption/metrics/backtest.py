@@ -100,6 +100,7 @@ def _people(
             segments.event_files(data_dir, manifest),
             as_of,
             [data_dir / f["path"] for f in manifest.activity_files],
+            [data_dir / f["path"] for f in manifest.member_files],
         )
     segments.apply_site_aliases(con, settings.site_aliases)
     rows = con.execute("SELECT site, count(*) FROM people GROUP BY site").fetchall()

@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from .. import store
@@ -340,6 +341,55 @@ def _site_figures(
     return groups, totals
 
 
+def _people_without_directory(
+    con: Connection, data_dir: Path, manifest: store.Manifest, as_of: date, notes: list[str]
+) -> str:
+    """`people` without a directory: a platform's member list when one is held (the
+    headcount source "members"), else the people seen in events and activity periods
+    ("activity"); the note that says which."""
+    history = [
+        data_dir / f["path"] for f in manifest.event_files if f["month"] <= as_of.strftime("%Y-%m")
+    ]
+    members = [data_dir / f["path"] for f in manifest.member_files]
+    segments.create_people_from_activity(
+        con,
+        history,
+        as_of,
+        [
+            data_dir / f["path"]
+            for f in manifest.activity_files
+            if f["refresh_date"] <= as_of.isoformat()
+        ],
+        members,
+    )
+    if members:
+        headcount_source = "members"
+        notes.append(
+            Message(
+                "headcount.members",
+                "No employee directory is loaded: the headcount is the member list of "
+                "%(formats)s (%(members)s members, listed on %(day)s), members who never "
+                "used the network included, plus anyone else seen in the events up to "
+                "as_of; a member counts at the site their events name most often, else "
+                "in (no site).",
+                formats=", ".join(sorted({f["source_format"] for f in manifest.member_files})),
+                members=sum(int(f["rows"]) for f in manifest.member_files),
+                day=date.fromisoformat(max(f["listed_on"] for f in manifest.member_files)),
+            )
+        )
+    else:
+        headcount_source = "activity"
+        notes.append(
+            Message(
+                "headcount.no_directory",
+                "No employee directory is loaded: each site's headcount is the people "
+                "seen in its events up to as_of, so people who never used the network "
+                "are missing.",
+            )
+        )
+    return headcount_source
+
+
 def _create_person_segments(
     con: Connection,
     settings: Settings,
@@ -350,8 +400,8 @@ def _create_person_segments(
 ) -> str:
     """Create `people` (the directory's, else activity's), `person_weeks` (events, and the
     periods tiling the window: grain.coverage) and `person_segments` for the window;
-    append what a reader must know to `notes`; return the headcount source ("directory"
-    or "activity")."""
+    append what a reader must know to `notes`; return the headcount source ("directory",
+    else "members" when a platform's member list is held, else "activity")."""
     data_dir = settings.data_dir
     as_of = window.as_of
     if manifest.directory:
@@ -377,29 +427,7 @@ def _create_person_segments(
                 )
             )
     else:
-        history = [
-            data_dir / f["path"]
-            for f in manifest.event_files
-            if f["month"] <= as_of.strftime("%Y-%m")
-        ]
-        segments.create_people_from_activity(
-            con,
-            history,
-            as_of,
-            [
-                data_dir / f["path"]
-                for f in manifest.activity_files
-                if f["refresh_date"] <= as_of.isoformat()
-            ],
-        )
-        headcount_source = "activity"
-        notes.append(
-            Message(
-                "headcount.no_directory",
-                "No employee directory is loaded: each site's headcount is the people seen "
-                "in its events up to as_of, so people who never used the network are missing.",
-            )
-        )
+        headcount_source = _people_without_directory(con, data_dir, manifest, as_of, notes)
     segments.apply_site_aliases(con, settings.site_aliases)
     segments.create_person_weeks(
         con, segments.event_files(data_dir, manifest, window.months()), window

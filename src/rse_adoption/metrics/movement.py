@@ -44,8 +44,9 @@ NO_EVENTS_NOTE = (
 )
 
 
-def _previous_people(directory: bool, aliases: bool) -> str:
-    """The people a report for the previous window counts, and their site (SQL)."""
+def _previous_people(directory: bool, aliases: bool, members: bool = False) -> str:
+    """The people a report for the previous window counts, and their site (SQL); without
+    a directory, the platforms' member lists too when held (`members`, `$members`)."""
     alias = "LEFT JOIN site_aliases a ON a.alias = q.site" if aliases else ""
     site = "coalesce(a.site, q.site)" if aliases else "q.site"
     if directory:
@@ -58,13 +59,26 @@ def _previous_people(directory: bool, aliases: bool) -> str:
             SELECT user_key AS person, site FROM (
                 SELECT user_key, coalesce(site, '(no site)') AS site, count(*) AS n
                 FROM read_parquet($files) WHERE ts < $start::TIMESTAMPTZ GROUP BY ALL
+                {listed}
             )
             QUALIFY row_number() OVER (PARTITION BY user_key ORDER BY n DESC, site) = 1"""
+        listed = (
+            "UNION ALL SELECT DISTINCT person_key, '(no site)', 0 FROM read_parquet($members)"
+            if members
+            else ""
+        )
+        people = people.replace("{listed}", listed)
     return f"SELECT q.person, {site} AS site FROM ({people}) q {alias}"  # noqa: S608
 
 
 def movement_counts(
-    con: Connection, files: list[str], window: Window, *, directory: bool, aliases: bool
+    con: Connection,
+    files: list[str],
+    window: Window,
+    *,
+    directory: bool,
+    aliases: bool,
+    members: list[str] | None = None,
 ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
     """(site -> COUNTS of the current headcount, site -> {headcount, active, contributors}
     of the previous window's headcount)."""
@@ -99,7 +113,7 @@ def movement_counts(
             FROM people p JOIN hist h ON h.person = p.person
             GROUP BY p.site
         ),
-        previous_people AS ({_previous_people(directory, aliases)}),
+        previous_people AS ({_previous_people(directory, aliases, bool(members))}),
         previous_figures AS (
             SELECT q.site, count(*) AS a,
                    count(*) FILTER (WHERE coalesce(h.previous_level, 0) > 0) AS b,
@@ -118,6 +132,7 @@ def movement_counts(
             "end": (window.as_of + timedelta(days=1)).isoformat(),
             "previous_start": before.start.isoformat(),
             **({"previous_as_of": before.as_of.isoformat()} if directory else {}),
+            **({"members": members} if members and not directory else {}),
         },
     ).fetchall()
     now: dict[str, dict[str, int]] = {}
@@ -200,6 +215,11 @@ def site_figures(ctx: Context) -> tuple[dict[str | None, dict[str, Any]], list[s
         ctx.window,
         directory=ctx.headcount_source == "directory",
         aliases=bool(ctx.settings.site_aliases),
+        members=store.path_list(
+            [ctx.settings.data_dir / f["path"] for f in ctx.manifest.member_files]
+        )
+        if ctx.headcount_source == "members"
+        else None,
     )
     k = ctx.settings.min_group_size
     published = publish_counts(counts, shown, k)

@@ -134,12 +134,14 @@ def create_people_from_activity(
     files: list[Path],
     as_of: date,
     activity_files: Sequence[Path] = (),
+    member_files: Sequence[Path] = (),
 ) -> None:
     """Temp tables `people`, `key_map` and an empty `directory`. Without a directory:
     everyone seen in the store up to as_of — in events, or in
-    activity periods ending by then — at the site their events name most often (ties:
-    alphabetical; none, as for people known only from activity periods: "(no site)")."""
-    if files or activity_files:
+    activity periods ending by then — and every member of the platforms' member lists
+    (`member_files`), at the site their events name most often (ties: alphabetical; none,
+    as for people known only from activity periods or a member list: "(no site)")."""
+    if files or activity_files or member_files:
         sources = []
         params: dict[str, object] = {"end": (as_of + timedelta(days=1)).isoformat()}
         if files:
@@ -154,6 +156,12 @@ def create_people_from_activity(
                 "FROM read_parquet($activity) WHERE refresh_date < $end::DATE"
             )
             params["activity"] = path_list(list(activity_files))
+        if member_files:
+            sources.append(
+                "SELECT DISTINCT person_key AS user_key, '(no site)' AS site, 0 AS n "
+                "FROM read_parquet($members)"
+            )
+            params["members"] = path_list(list(member_files))
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE people AS

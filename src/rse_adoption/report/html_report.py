@@ -161,6 +161,13 @@ def _headcount_sentence(report: Report, tr: Language) -> str:
             "(hired on or before it, not left by then).",
             day=long_date(report.as_of, tr),
         )
+    if report.headcount_source == "members":
+        return tr._(
+            "no directory is loaded, so the headcount is the platform's member list (bots "
+            "and deleted accounts left out), members who never used the network included, "
+            "plus anyone else seen in the events; each counts at the site their events name "
+            "most often, else in (no site)."
+        )
     return tr._(
         "no directory is loaded, so each person seen in the events counts once at the site "
         "their events name most often; people who never used the network are missing, "

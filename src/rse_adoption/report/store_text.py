@@ -58,6 +58,18 @@ def status_text(status: Status, lang: str = "en") -> str:
     lines += [line(tr._("activity"), _period(p, tr)) for p in status.activity_periods]
     lines += [
         line(
+            tr._("members"),
+            tr._(
+                "%(format)s member list of %(day)s: %(rows)s people",
+                format=m["source_format"],
+                day=tr.iso_day(m["listed_on"]),
+                rows=tr.number(m["rows"], ","),
+            ),
+        )
+        for m in status.member_lists
+    ]
+    lines += [
+        line(
             tr._("m365 fetch"),
             tr._(
                 "%(report)s: last day %(day)s, %(missing)s missing in range",

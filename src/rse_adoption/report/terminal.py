@@ -73,8 +73,12 @@ def _status(g: GroupFigures, tr: Language = ENGLISH) -> Text:
 
 
 def headcount_source(report: Report, tr: Language) -> str:
-    """`directory` or `activity`, as a person reads it."""
-    names = {"directory": tr._("directory"), "activity": tr._("activity")}
+    """`directory`, `members` or `activity`, as a person reads it."""
+    names = {
+        "directory": tr._("directory"),
+        "members": tr._("platform member list"),
+        "activity": tr._("activity"),
+    }
     return names.get(report.headcount_source, report.headcount_source)
 
 
