@@ -297,7 +297,8 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, floa
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(cmd[:3])} failed: {stderr.decode()[-2000:]}")
     peak = max(usage.ru_maxrss * 1024, tree_peak[0])
-    return {"seconds": seconds, "peak_rss": peak, "stdout": stdout.decode()}  # type: ignore[dict-item]
+    cpu = usage.ru_utime + usage.ru_stime  # the process's and the children it waited for
+    return {"seconds": seconds, "cpu_seconds": cpu, "peak_rss": peak, "stdout": stdout.decode()}  # type: ignore[dict-item]
 
 
 def generate(shape: str, rows: int, people: int, work: Path) -> Path:
@@ -429,6 +430,15 @@ def bench_ingest(
         "ours_s": [round(p["ours"]["seconds"], 2) for p in pairs],
         "throughput_ratio": round(statistics.median(ratios), 3),
         "throughput_ratios": [round(r, 3) for r in ratios],
+        # user + system seconds (with worker processes): what a busy machine cannot blur
+        "baseline_cpu_s": [round(p["baseline"]["cpu_seconds"], 2) for p in pairs],
+        "ours_cpu_s": [round(p["ours"]["cpu_seconds"], 2) for p in pairs],
+        "cpu_ratio": round(
+            statistics.median(
+                p["baseline"]["cpu_seconds"] / p["ours"]["cpu_seconds"] for p in pairs
+            ),
+            3,
+        ),
         "peak_mib": round(max(p["ours"]["peak_rss"] for p in pairs) / 2**20),
         "baseline_peak_mib": round(max(p["baseline"]["peak_rss"] for p in pairs) / 2**20),
     }
