@@ -310,3 +310,14 @@ def test_key_workers_answer_in_order() -> None:
         [person_key(SECRET, i) if i and i.strip() else -1 for i in batch.to_pylist()]
         for batch in batches
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=150), st.text(max_size=20))
+def test_person_key_is_hmac_sha256_of_the_normalised_identifier(secret: bytes, raw: str) -> None:
+    """person_key resumes from precomputed SHA-256 states: the same as the standard
+    library's HMAC, whatever the secret's length (above 64 bytes it is hashed first)."""
+    import hmac
+
+    digest = hmac.digest(secret, raw.strip().lower().encode("utf-8"), "sha256")
+    assert person_key(secret, raw) == int.from_bytes(digest[:8], "big") >> 1

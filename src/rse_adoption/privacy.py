@@ -9,18 +9,17 @@ kept in the data folder (created on first use, owner-only) or given by
 
 from __future__ import annotations
 
-import hmac
+import functools
+import hashlib
 import os
 import secrets
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     import pyarrow as pa
 
 SECRET_FILE = "secret.key"
@@ -68,9 +67,29 @@ def normalise_identifier(raw: str) -> str:
 
 def person_key(secret: bytes, raw_identifier: str) -> int:
     """The stored key of a person: the first KEY_BITS bits of HMAC-SHA-256 of the
-    normalised identifier, as a non-negative integer."""
-    digest = hmac.digest(secret, normalise_identifier(raw_identifier).encode("utf-8"), "sha256")
-    return int.from_bytes(digest[:8], "big") >> (64 - KEY_BITS)
+    normalised identifier, as a non-negative integer. (Computed from the secret's
+    precomputed SHA-256 states, `_hmac_states`: the same digest as `hmac.digest`, in less
+    than half its time.)"""
+    inner, outer = _hmac_states(secret)
+    i = inner()
+    i.update(normalise_identifier(raw_identifier).encode("utf-8"))
+    o = outer()
+    o.update(i.digest())
+    return int.from_bytes(o.digest()[:8], "big") >> (64 - KEY_BITS)
+
+
+@functools.lru_cache(maxsize=8)
+def _hmac_states(secret: bytes) -> tuple[Callable[[], Any], Callable[[], Any]]:
+    """HMAC-SHA-256 (RFC 2104) under `secret`, as two functions giving copies of the
+    SHA-256 states after the key's inner and outer pads: hashing a message into a copy of
+    the first, then its digest into a copy of the second, gives hmac.digest(secret, message).
+    `hmac.digest` derives the pads again for every message (1.2 µs against 0.5 µs)."""
+    block = 64
+    key = hashlib.sha256(secret).digest() if len(secret) > block else secret
+    key = key.ljust(block, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+    return inner.copy, outer.copy
 
 
 class KeyCache:
@@ -318,13 +337,7 @@ def _first_bytes(secret: bytes, values: pa.Array) -> bytes:
     binary array, end to end. The HMAC resumes from the secret's precomputed inner and
     outer SHA-256 states instead of deriving them for every message (0.5 µs a message
     against 1.2 µs for `hmac.digest`, measured)."""
-    import hashlib
-
-    block = 64
-    key = hashlib.sha256(secret).digest() if len(secret) > block else secret
-    key = key.ljust(block, b"\0")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key)).copy
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key)).copy
+    inner, outer = _hmac_states(secret)
     out: list[bytes] = []
     append = out.append
     for message in values.to_pylist():
