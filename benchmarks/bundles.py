@@ -548,6 +548,82 @@ def write_viva_engage(rows: int, path: Path, seed: int = 7) -> int:
     return written
 
 
+# --- Teams user activity user detail ------------------------------------------------------
+
+#: Graph's getTeamsUserActivityUserDetail CSV columns (tests/fixtures has the same file).
+TEAMS_COLUMNS = (
+    "Report Refresh Date", "Tenant Display Name", "User Id", "User Principal Name",
+    "Last Activity Date", "Is Deleted", "Deleted Date", "Assigned Products",
+    "Team Chat Message Count", "Private Chat Message Count", "Call Count", "Meeting Count",
+    "Post Messages", "Reply Messages", "Urgent Messages", "Audio Duration", "Has Other Action",
+    "Is Licensed", "Report Period",
+)  # fmt: skip
+TEAMS_PERIOD_DAYS = 7
+
+
+def _teams_chunk(
+    rng: np.random.Generator, first: int, n: int, refresh: date, period: int
+) -> pa.Table:
+    """Rows for people first..first+n-1 of a Teams report refreshed on `refresh` over
+    `period` days: most people chat and meet, fewer post in channels (Zipf-like)."""
+    ids = pa.array(np.arange(first, first + n)).cast(pa.string())
+    upn = pc.binary_join_element_wise(pc.binary_join_element_wise("person", ids, ""), DOMAIN, "@")
+    user_id = pc.binary_join_element_wise(
+        "00000000-0000-4000-8000", pc.utf8_lpad(ids, 12, "0"), "-"
+    )
+    refresh_day = np.datetime64(refresh, "D")
+    engagement = np.minimum(rng.pareto(1.3, n) + 0.05, 200.0)
+    active = rng.random(n) < 0.8
+    chat = np.where(active, rng.poisson(engagement * 20), 0)
+    calls = np.where(active, rng.poisson(engagement * 2), 0)
+    meetings = np.where(active, rng.poisson(engagement * 4), 0)
+    posts = np.where(active, rng.poisson(engagement * 0.3), 0)
+    replies = np.where(active, rng.poisson(engagement * 0.6), 0)
+    deleted = rng.random(n) < 0.02
+    did = (chat + calls + meetings + posts + replies) > 0
+    last = refresh_day - rng.integers(0, period, n).astype("timedelta64[D]")
+    yes_no = np.array(["No", "Yes"])
+    false_true = np.array(["False", "True"])
+    columns = [
+        pa.array(np.full(n, refresh_day)),
+        pa.array(np.full(n, "CONTOSO")),
+        user_id,
+        upn,
+        pa.array(last, mask=~did),
+        pa.array(false_true[deleted.astype(int)]),
+        pa.array(refresh_day - rng.integers(1, 365, n).astype("timedelta64[D]"), mask=~deleted),
+        pa.array(np.full(n, "MICROSOFT TEAMS")),
+        pa.array(posts + replies, pa.int64()),
+        pa.array(chat, pa.int64()),
+        pa.array(calls, pa.int64()),
+        pa.array(meetings, pa.int64()),
+        pa.array(posts, pa.int64()),
+        pa.array(replies, pa.int64()),
+        pa.array(np.zeros(n, np.int64)),
+        pa.array(np.full(n, "PT0S")),
+        pa.array(yes_no[(rng.random(n) < 0.3).astype(int)]),
+        pa.array(np.full(n, "Yes")),
+        pa.array(np.full(n, period), pa.int64()),
+    ]
+    return pa.table(dict(zip(TEAMS_COLUMNS, columns, strict=True)))
+
+
+def write_teams(rows: int, path: Path, seed: int = 7) -> int:
+    """Write a Teams user activity user detail report (7 days ending 2026-10-31) of `rows`
+    people to `path` as Graph's CSV (unquoted, dates YYYY-MM-DD); return `rows`."""
+    rng = np.random.default_rng(seed)
+    refresh = FIRST_DAY + timedelta(days=DAYS - 1)
+    options = pacsv.WriteOptions(quoting_style="none", quoting_header="none")
+    schema = _teams_chunk(np.random.default_rng(0), 0, 1, refresh, TEAMS_PERIOD_DAYS).schema
+    written = 0
+    with pacsv.CSVWriter(path, schema, write_options=options) as out:
+        while written < rows:
+            n = min(CHUNK_ROWS, rows - written)
+            out.write_table(_teams_chunk(rng, written, n, refresh, TEAMS_PERIOD_DAYS))
+            written += n
+    return written
+
+
 # --- Baselines -------------------------------------------------------------------------------
 
 #: Load a Slack export zip (argv[1]) into one Parquet file (argv[2]), one row per message:
@@ -607,6 +683,21 @@ with pq.ParquetWriter(sys.argv[2], reader.schema) as writer:
         writer.write_batch(batch)
 """
 
+
+#: Load a Teams user activity user detail CSV (argv[1]) into one Parquet file (argv[2]): the
+#: same, the dates as date32 and the counts as int64.
+TEAMS_BASELINE = """
+import sys
+import pyarrow as pa, pyarrow.csv as pacsv, pyarrow.parquet as pq
+types = {c: pa.date32() for c in ("Report Refresh Date", "Last Activity Date", "Deleted Date")}
+types |= {c: pa.int64() for c in ("Team Chat Message Count", "Private Chat Message Count",
+    "Call Count", "Meeting Count", "Post Messages", "Reply Messages", "Urgent Messages",
+    "Report Period")}
+reader = pacsv.open_csv(sys.argv[1], convert_options=pacsv.ConvertOptions(column_types=types))
+with pq.ParquetWriter(sys.argv[2], reader.schema) as writer:
+    for batch in reader:
+        writer.write_batch(batch)
+"""
 
 # --- Self-check ------------------------------------------------------------------------------
 

@@ -45,7 +45,9 @@ GIB = 1 << 30
 SMALL_ROWS = 1_000
 SMALL_RUNS = 5
 CSV_SHAPES = ("plain", "ids-quoted", "paris-offsets", "naive-timezone", "wide-quoted")
-BUNDLE_SHAPES = ("slack-export", "viva-engage")
+BUNDLE_SHAPES = ("slack-export", "viva-engage", "teams")
+#: Period files (one row per person): sized by --period-sizes.
+PERIOD_SHAPES = ("viva-engage", "teams")
 ALL_SHAPES = (*CSV_SHAPES, "demo", *BUNDLE_SHAPES)
 
 #: The baseline of every CSV shape: pyarrow's streaming reader (default options but the
@@ -295,7 +297,8 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, floa
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(cmd[:3])} failed: {stderr.decode()[-2000:]}")
     peak = max(usage.ru_maxrss * 1024, tree_peak[0])
-    return {"seconds": seconds, "peak_rss": peak, "stdout": stdout.decode()}  # type: ignore[dict-item]
+    cpu = usage.ru_utime + usage.ru_stime  # the process's and the children it waited for
+    return {"seconds": seconds, "cpu_seconds": cpu, "peak_rss": peak, "stdout": stdout.decode()}  # type: ignore[dict-item]
 
 
 def generate(shape: str, rows: int, people: int, work: Path) -> Path:
@@ -319,6 +322,10 @@ def generate(shape: str, rows: int, people: int, work: Path) -> Path:
         import bundles
 
         bundles.write_viva_engage(rows, partial)
+    elif shape == "teams":
+        import bundles
+
+        bundles.write_teams(rows, partial)
     else:
         write_demo_log(rows, people, partial)
     partial.rename(path)
@@ -371,6 +378,10 @@ def baseline_command(shape: str, path: Path, out: Path) -> list[str]:
         import bundles
 
         return [sys.executable, "-c", bundles.VIVA_BASELINE, str(path), str(out)]
+    if shape == "teams":
+        import bundles
+
+        return [sys.executable, "-c", bundles.TEAMS_BASELINE, str(path), str(out)]
     zone = "local" if shape == "naive-timezone" else "utc"
     return [sys.executable, "-c", INGEST_BASELINE, str(path), str(out), "timestamp", zone]
 
@@ -419,6 +430,15 @@ def bench_ingest(
         "ours_s": [round(p["ours"]["seconds"], 2) for p in pairs],
         "throughput_ratio": round(statistics.median(ratios), 3),
         "throughput_ratios": [round(r, 3) for r in ratios],
+        # user + system seconds (with worker processes): what a busy machine cannot blur
+        "baseline_cpu_s": [round(p["baseline"]["cpu_seconds"], 2) for p in pairs],
+        "ours_cpu_s": [round(p["ours"]["cpu_seconds"], 2) for p in pairs],
+        "cpu_ratio": round(
+            statistics.median(
+                p["baseline"]["cpu_seconds"] / p["ours"]["cpu_seconds"] for p in pairs
+            ),
+            3,
+        ),
         "peak_mib": round(max(p["ours"]["peak_rss"] for p in pairs) / 2**20),
         "baseline_peak_mib": round(max(p["baseline"]["peak_rss"] for p in pairs) / 2**20),
     }
@@ -589,7 +609,10 @@ def main() -> None:
         "--slack-sizes", default="1000000,10000000", help="messages of the Slack export zips"
     )
     parser.add_argument(
-        "--viva-sizes", default="1000000,2000000", help="rows (people) of the Viva Engage files"
+        "--viva-sizes",
+        "--period-sizes",
+        default="1000000,2000000",
+        help="rows (people) of the period files (Viva Engage, Teams)",
     )
     parser.add_argument("--people", type=int, default=100_000, help="people in the logs")
     parser.add_argument("--report-people", default="10000,100000,2000000")
@@ -622,7 +645,8 @@ def main() -> None:
     result: dict[str, list[dict[str, object]]] = {"ingest": [], "small": [], "report": []}
     for shape in shape_names:
         result["small"].append(bench_small(shape, args.people, args.work, cli))
-        sizes = {"slack-export": args.slack_sizes, "viva-engage": args.viva_sizes}
+        sizes = {"slack-export": args.slack_sizes}
+        sizes |= {shape: args.viva_sizes for shape in PERIOD_SHAPES}
         for size in (int(s) for s in sizes.get(shape, args.sizes).split(",") if s):
             row = bench_ingest(shape, size, args.people, args.work, cli, args.repeat)
             result["ingest"].append(row)

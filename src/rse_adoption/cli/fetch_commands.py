@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import click
 import typer
 
-from ..fetch.m365 import REPORTS
+from ..fetch.graph import REPORTS  # not fetch.m365: `ingest` and `--help` need not load it
 from .app import app
 from .common import (
     ConfigOption,

@@ -12,6 +12,8 @@ events of a Slack export keyed the same way, but not the directory).
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import periods
 
 NAME = "slack_analytics"
@@ -27,6 +29,23 @@ def _direct_messages_are_activity(counts: dict[str, int | None]) -> dict[str, in
     return counts
 
 
+def _direct_messages_are_activity_columns(counts: dict[str, Any]) -> dict[str, Any]:
+    """`_direct_messages_are_activity` on whole columns (int64 arrays)."""
+    import pyarrow.compute as pc
+
+    in_channels = counts.pop("channel_posts", None)
+    if in_channels is None:
+        return counts
+    total = counts.get("posts")
+    counts["posts"] = in_channels
+    if total is None:
+        total = pc.multiply(in_channels, 0)
+    direct = pc.max_element_wise(pc.subtract_checked(total, in_channels), 0)
+    other = counts.get("other_activity")
+    counts["other_activity"] = direct if other is None else pc.add_checked(other, direct)
+    return counts
+
+
 FORMAT = periods.PeriodFormat(
     name=NAME,
     columns={
@@ -38,6 +57,7 @@ FORMAT = periods.PeriodFormat(
     },
     required=("user", "posts", "reactions", "other:days_active"),
     adjust=_direct_messages_are_activity,
+    adjust_columns=_direct_messages_are_activity_columns,
 )
 
 

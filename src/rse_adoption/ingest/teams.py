@@ -15,12 +15,14 @@ concealed tenant writes hashed user principal names and an all-zero `User Id`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import periods
 
 NAME = "teams"
 
 
-def _channel_messages_are_posts(counts: dict[str, int | None]) -> dict[str, int | None]:
+def _channel_messages_are_posts(counts: dict[str, Any]) -> dict[str, Any]:
     """`Team Chat Message Count` (channel messages) stands for posts only in files without
     `Post Messages` and `Reply Messages`; with them it would count the same messages twice."""
     channel_messages = counts.pop("channel_messages", None)
@@ -47,6 +49,7 @@ FORMAT = periods.PeriodFormat(
     required=("user", "other:private_chat", "other:calls", "other:meetings"),
     concealable=True,
     adjust=_channel_messages_are_posts,
+    adjust_columns=_channel_messages_are_posts,  # it only looks at which columns there are
 )
 
 

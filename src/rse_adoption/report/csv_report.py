@@ -16,8 +16,10 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..model import Forecast, GroupFigures, Report
+if TYPE_CHECKING:  # `ingest` loads this module for its --dialect choices, not the model
+    from ..model import Forecast, GroupFigures, Report
 
 COLUMNS = (
     "site",

@@ -1,0 +1,323 @@
+"""The Arrow reader of period files (Viva Engage, Teams, Slack member analytics) gives
+exactly the rows, quarantined rows (file, line, reason) and person keys of the row-by-row
+reader on the same bytes — whatever the cells hold, wherever the bad rows are."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rse_adoption.errors import DataError
+from rse_adoption.ingest import periods, slack_analytics, teams, viva_engage
+from rse_adoption.ingest.canonical import ReadContext
+from rse_adoption.privacy import KeyCache, person_key
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SAMPLES = Path(__file__).parents[1] / ".." / "shared" / "samples"
+SECRET = b"a test secret"
+
+VIVA = [
+    "Report Refresh Date",
+    "User Principal Name",
+    "Display Name",
+    "Posted Count",
+    "Read Count",
+    "Liked Count",
+    "Report Period",
+]
+TEAMS = [
+    "Report Refresh Date",
+    "User Principal Name",
+    "Team Chat Message Count",
+    "Private Chat Message Count",
+    "Call Count",
+    "Meeting Count",
+    "Has Other Action",
+    "Report Period",
+]
+SLACK = ["Name", "Email", "Days active", "Messages posted", "Messages posted in channels",
+         "Reactions added", "Last active (UTC)"]  # fmt: skip
+LAYOUTS = {
+    "viva": (viva_engage.FORMAT, VIVA),
+    "teams": (teams.FORMAT, TEAMS),
+    "slack": (slack_analytics.FORMAT, SLACK),
+}
+
+date_cell = st.sampled_from(
+    ["2026-03-31", "2026-03-31T00:00:00", "31/03/2026", "Mar 31, 2026", "", "soon", "2026-02-30"]
+)
+user_cell = st.sampled_from(
+    ["a@x.fr", "A@X.FR", " b@x.fr ", "é@x.fr", "İ@x.fr", "", "  ", "\u00a0c@x.fr", "\x1fd@x",
+     "6E55A185B405B6F2A6804BB7897C8AAB", "6e55a185b405b6f2a6804bb7897c8aab", '"q@x.fr"',
+     '"r,s@x.fr"', 'a"b@x.fr', '"t""u"']
+)  # fmt: skip
+count_cell = st.sampled_from(
+    ["0", "", "3", "007", "-1", "-0", "x", "2.0", "2.5", " 4", "+5", "True", "no", "Oui",
+     "1\u202f234", "0x10", "٣", "99999999999999999999", "9223372036854775807", "inf", '"6"']
+)  # fmt: skip
+period_cell = st.sampled_from(["7", "D30", "d90", "", "0", "seven", "3661", "1"])
+other_cell = st.sampled_from(["Alice", "", "Mar 30, 2026", '"Mar 30, 2026"', "é", "x;y"])
+
+
+def cell(field: str) -> st.SearchStrategy[str]:
+    if "Date" in field or field.startswith("Last active"):
+        return date_cell
+    if field in ("User Principal Name", "Email"):
+        return user_cell
+    if field == "Report Period":
+        return period_cell
+    if field in ("Display Name", "Name"):
+        return other_cell
+    return count_cell
+
+
+@st.composite
+def period_file(draw: st.DrawFn) -> tuple[str, bytes]:
+    """A period file of one of the layouts, mostly good rows, sometimes a short or long
+    row, a blank line, CRLF or `;`, a BOM, a bad byte or a line break between quotes."""
+    layout = draw(st.sampled_from(sorted(LAYOUTS)))
+    header = LAYOUTS[layout][1]
+    delimiter = draw(st.sampled_from([",", ",", ";"]))
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    lines = [delimiter.join(header)]
+    for _ in range(draw(st.integers(0, 12))):
+        fields = [draw(cell(f)) for f in header]
+        shape = draw(st.sampled_from(["ok"] * 8 + ["short", "long", "blank", "cr", "quoted-lf"]))
+        if shape == "short":
+            fields = fields[:-1]
+        elif shape == "long":
+            fields.append("extra")
+        elif shape == "blank":
+            lines.append("")
+        elif shape == "cr":
+            fields[0] += "\r"
+        elif shape == "quoted-lf":
+            fields[-1] = '"a\nb"'
+        lines.append(delimiter.join(fields))
+    text = newline.join(lines) + draw(st.sampled_from([newline, ""]))
+    data = text.encode("utf-8")
+    if draw(st.booleans()):
+        data = b"\xef\xbb\xbf" + data
+    tail = draw(st.sampled_from([b"", b"", b"\xff\n", b"\x00\n"]))
+    return layout, data + tail
+
+
+def _read(
+    fmt: periods.PeriodFormat, path: Path, *, row_by_row: bool, **context: Any
+) -> tuple[object, ...]:
+    """(rows, rejects, error) of one reading of `path`."""
+    read_context = ReadContext(
+        con=duckdb.connect(), person_key=KeyCache(SECRET), source_file=path.name, **context
+    )
+    saved = periods._plain_csv
+    if row_by_row:
+        periods._plain_csv = lambda *args: None  # type: ignore[assignment]
+    try:
+        batches = list(periods.read(fmt, path, read_context))
+    except DataError as exc:
+        return (), (), str(exc)
+    finally:
+        periods._plain_csv = saved  # type: ignore[assignment]
+    rows = [b.periods for b in batches if b.periods is not None and b.periods.num_rows]
+    rejects = [b.rejects for b in batches if b.rejects is not None]
+    return (
+        pa.concat_tables(rows).to_pylist() if rows else [],
+        pa.concat_tables(rejects).to_pylist() if rejects else [],
+        None,
+    )
+
+
+def _both(layout: str, path: Path, **context: Any) -> tuple[tuple[object, ...], ...]:
+    fmt = LAYOUTS[layout][0]
+    if layout == "slack":
+        context = {"period_end": date(2026, 3, 31), "period_days": 30, **context}
+    return _read(fmt, path, row_by_row=False, **context), _read(
+        fmt, path, row_by_row=True, **context
+    )
+
+
+@pytest.fixture
+def arrow_used(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """The rows each read handed to the row-by-row reader after Arrow (none: Arrow read all)."""
+    handed: list[int] = []
+    row_reader = periods._read_rows
+
+    def spy(*args: Any) -> Any:
+        handed.append(args[6] if len(args) > 6 else 0)
+        return row_reader(*args)
+
+    monkeypatch.setattr(periods, "_read_rows", spy)
+    yield handed
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(period_file(), st.sampled_from([periods.ARROW_BLOCK_BYTES, 256]))
+def test_arrow_reader_gives_the_row_readers_rows_rejects_and_keys(
+    case: tuple[str, bytes], block: int
+) -> None:
+    layout, data = case
+    saved = periods.ARROW_BLOCK_BYTES
+    periods.ARROW_BLOCK_BYTES = block  # small blocks: Arrow hands over after some batches
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "report.csv"
+            path.write_bytes(data)
+            arrow, rows = _both(layout, path)
+    finally:
+        periods.ARROW_BLOCK_BYTES = saved
+    assert arrow == rows
+
+
+@pytest.mark.parametrize(
+    ("layout", "path"),
+    [
+        ("viva", FIXTURES / "viva_engage_activity_user_detail_D7.csv"),
+        ("viva", FIXTURES / "viva_engage_admin_center_export.csv"),
+        ("viva", SAMPLES / "m365" / "pnp_cli_viva_engage_activityuserdetail_D7_concealed.csv"),
+        ("teams", FIXTURES / "teams_user_activity_user_detail_D30.csv"),
+        ("teams", FIXTURES / "teams_user_activity_user_detail_v1_D7.csv"),
+        ("teams", SAMPLES / "m365" / "pnp_cli_teams_useractivityuserdetail_D7_concealed.csv"),
+        ("slack", FIXTURES / "slack_member_analytics.csv"),
+    ],
+)
+def test_real_layouts_read_alike(layout: str, path: Path) -> None:
+    arrow, rows = _both(layout, path, period_end=date(2026, 3, 31), period_days=7)
+    assert arrow == rows and arrow[0]
+
+
+def _write(tmp_path: Path, layout: str, rows: list[list[str]]) -> Path:
+    path = tmp_path / f"{layout}.csv"
+    lines = [",".join(LAYOUTS[layout][1])] + [",".join(r) for r in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_plain_files_are_read_by_arrow_alone(tmp_path: Path, arrow_used: list[int]) -> None:
+    viva = _write(
+        tmp_path,
+        "viva",
+        [["2026-03-31", f"p{i}@x.fr", "Name", str(i % 7), "", "True", "7"] for i in range(50)],
+    )
+    slack = _write(
+        tmp_path,
+        "slack",
+        [
+            ["A", "a@x.fr", "3", "9", "7", "2", '"Mar 30, 2026"'],
+            ["B", "b@x.fr", "", "1", "2", "", ""],
+        ],
+    )
+    teams_file = _write(
+        tmp_path, "teams", [["2026-03-31", "c@x.fr", "4", "1", "0", "2", "Yes", "7"]]
+    )
+    for layout, path in (("viva", viva), ("slack", slack), ("teams", teams_file)):
+        arrow, rows = _both(layout, path)
+        assert arrow == rows
+    assert arrow_used == [0, 0, 0]  # the forced row-by-row readings only
+    slack_rows = _both("slack", slack)[0][0]
+    # 9 posted, 7 of them in channels: 2 direct messages and 3 days active are other activity
+    assert [(r["posts"], r["reactions"], r["other_activity"]) for r in slack_rows] == [  # type: ignore[attr-defined, index]
+        (7, 2, 2 + 3),
+        (2, 0, 0),
+    ]
+    (teams_row,) = _both("teams", teams_file)[0][0]  # type: ignore[misc]
+    assert (teams_row["posts"], teams_row["other_activity"]) == (4, 1 + 0 + 2 + 1)  # type: ignore[index]
+
+
+def test_a_bad_row_late_in_the_file_is_quarantined_with_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arrow_used: list[int]
+) -> None:
+    """Arrow gives the rows before the block holding the bad row; the row-by-row reader
+    takes over from there: every row once, the bad one quarantined with its line."""
+    monkeypatch.setattr(periods, "ARROW_BLOCK_BYTES", 1 << 10)
+    good = [["2026-03-31", f"p{i}@x.fr", "N", "1", "2", "3", "7"] for i in range(400)]
+    path = _write(
+        tmp_path,
+        "viva",
+        [*good[:300], ["2026-03-31", "bad@x.fr", "N", "many", "0", "0", "7"], *good[300:]],
+    )
+    arrow, rows = _both("viva", path)
+    assert arrow == rows
+    assert arrow_used[0] > 0  # Arrow read some rows first
+    found, rejects, _ = arrow
+    assert len(found) == 400 and [r["source_record"] for r in found] == list(range(1, 402))[
+        :300
+    ] + list(range(302, 402))  # type: ignore[arg-type, index]
+    assert [(r["source_file"], r["line"], r["reason"]) for r in rejects] == [  # type: ignore[attr-defined, index]
+        ("viva.csv", 302, 'bad count "many" in Posted Count')
+    ]
+
+
+def test_count_too_large_to_store_is_quarantined_not_a_crash(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path, "viva", [["2026-03-31", "a@x.fr", "N", "99999999999999999999", "0", "0", "7"]]
+    )
+    for reading in _both("viva", path):
+        assert reading[0] == [] and reading[2] is None
+        assert [r["reason"] for r in reading[1]] == [
+            'bad count "99999999999999999999" in Posted Count'
+        ]  # type: ignore[attr-defined, index]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text(max_size=12) | st.sampled_from(["", " ", "A@B.C", " İ ", "\x1c"]), max_size=20)
+)
+def test_keys_of_a_column_are_person_keys(identifiers: list[str]) -> None:
+    keys = KeyCache(SECRET).keys_of_array(pa.array(identifiers, pa.string())).to_pylist()
+    assert keys == [person_key(SECRET, i) if i.strip() else -1 for i in identifiers]
+
+
+def test_keys_of_a_column_under_a_long_secret() -> None:
+    secret = b"s" * 100  # longer than SHA-256's block: HMAC hashes it first
+    assert KeyCache(secret).keys_of_array(pa.array(["x@y.z"])).to_pylist() == [
+        person_key(secret, "x@y.z")
+    ]
+
+
+def test_keys_computed_by_worker_processes_are_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arrow_used: list[int]
+) -> None:
+    """A large file's keys come from two worker processes, several batches in flight; a bad
+    row late in it still hands over to the row-by-row reader at the right row."""
+    monkeypatch.setattr(periods, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(periods, "ARROW_BLOCK_BYTES", 1 << 10)
+    monkeypatch.setenv("RSE_ADOPTION_WORKERS", "2")
+    good = [["2026-03-31", f" P{i}@X.fr", "N", "1", "2", "3", "7"] for i in range(400)]
+    bad = ["2026-03-31", "bad@x.fr", "N", "1", "2", "3", "seven"]
+    path = _write(tmp_path, "viva", [*good[:250], bad, *good[250:]])
+    assert periods.key_workers(path) == 2
+    arrow, rows = _both("viva", path)
+    assert arrow == rows and arrow_used[0] > 0
+    keys = [r["person_key"] for r in arrow[0]]  # type: ignore[attr-defined, index]
+    assert keys == [person_key(SECRET, f"p{i}@x.fr") for i in range(400)]
+
+
+def test_key_workers_answer_in_order() -> None:
+    batches = [pa.array([f"u{b}-{i}@x.fr" for i in range(b * 7)] + [" ", None]) for b in range(6)]
+    with KeyCache(SECRET).workers(2) as workers:
+        answers = [workers.submit(batch) for batch in batches]
+        keys = [answer().to_pylist() for answer in answers]
+    assert keys == [
+        [person_key(SECRET, i) if i and i.strip() else -1 for i in batch.to_pylist()]
+        for batch in batches
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=150), st.text(max_size=20))
+def test_person_key_is_hmac_sha256_of_the_normalised_identifier(secret: bytes, raw: str) -> None:
+    """person_key resumes from precomputed SHA-256 states: the same as the standard
+    library's HMAC, whatever the secret's length (above 64 bytes it is hashed first)."""
+    import hmac
+
+    digest = hmac.digest(secret, raw.strip().lower().encode("utf-8"), "sha256")
+    assert person_key(secret, raw) == int.from_bytes(digest[:8], "big") >> 1

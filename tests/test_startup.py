@@ -1,0 +1,35 @@
+"""Start-up (issue 34, item 4): what the `ingest` command's process does not import. A
+cron run pays for every module at each start; these are not needed to ingest a file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+NOT_FOR_INGEST = (
+    "rse_adoption.model",  # the report's result objects (loaded by csv_report for its dialects)
+    "rse_adoption.fetch.m365",  # fetch m365's machinery (its command only needs the names)
+    "rse_adoption.metrics.report",
+)
+
+
+def test_the_ingest_command_loads_neither_the_report_model_nor_the_fetchers(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "timestamp,user,event_type\n2026-03-02T09:00:00Z,a@x.fr,post\n", encoding="utf-8"
+    )
+    program = (
+        "import sys\n"
+        "from rse_adoption.cli import main\n"
+        f"sys.argv = ['rse-adoption', 'ingest', {str(log)!r}, '--data-dir', "
+        f"{str(tmp_path / 'data')!r}, '--json']\n"
+        "try:\n    main()\nexcept SystemExit as end:\n    code = end.code\n"
+        f"print(code, *[m in sys.modules for m in {NOT_FOR_INGEST!r}], file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert done.stderr.split()[-4:] == ["0", "False", "False", "False"], done.stderr
+    assert json.loads(done.stdout)["rows_ingested"] == 1
