@@ -82,6 +82,8 @@ def test_imports_follow_the_architecture(path: Path) -> None:
         for target in imported:
             if target == name or target.startswith(prefix + "."):
                 continue  # within its own package
+            if name in LEAVES and target in ("errors", "messages"):
+                continue  # a leaf may raise a documented error or word a sentence
             for bad in forbidden:
                 hit = (
                     bad == ""

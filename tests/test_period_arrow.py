@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rse_adoption.errors import DataError
-from rse_adoption.ingest import periods, slack_analytics, teams, viva_engage
+from rse_adoption.ingest import period_arrow, periods, slack_analytics, teams, viva_engage
 from rse_adoption.ingest.canonical import ReadContext
 from rse_adoption.privacy import KeyCache, person_key
 
@@ -118,15 +118,15 @@ def _read(
     read_context = ReadContext(
         con=duckdb.connect(), person_key=KeyCache(SECRET), source_file=path.name, **context
     )
-    saved = periods._plain_csv
+    saved = period_arrow._plain_csv
     if row_by_row:
-        periods._plain_csv = lambda *args: None  # type: ignore[assignment]
+        period_arrow._plain_csv = lambda *args: None  # type: ignore[assignment]
     try:
         batches = list(periods.read(fmt, path, read_context))
     except DataError as exc:
         return (), (), str(exc)
     finally:
-        periods._plain_csv = saved  # type: ignore[assignment]
+        period_arrow._plain_csv = saved  # type: ignore[assignment]
     rows = [b.periods for b in batches if b.periods is not None and b.periods.num_rows]
     rejects = [b.rejects for b in batches if b.rejects is not None]
     return (
@@ -160,20 +160,20 @@ def arrow_used(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(period_file(), st.sampled_from([periods.ARROW_BLOCK_BYTES, 256]))
+@given(period_file(), st.sampled_from([period_arrow.ARROW_BLOCK_BYTES, 256]))
 def test_arrow_reader_gives_the_row_readers_rows_rejects_and_keys(
     case: tuple[str, bytes], block: int
 ) -> None:
     layout, data = case
-    saved = periods.ARROW_BLOCK_BYTES
-    periods.ARROW_BLOCK_BYTES = block  # small blocks: Arrow hands over after some batches
+    saved = period_arrow.ARROW_BLOCK_BYTES
+    period_arrow.ARROW_BLOCK_BYTES = block  # small blocks: Arrow hands over after some batches
     try:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "report.csv"
             path.write_bytes(data)
             arrow, rows = _both(layout, path)
     finally:
-        periods.ARROW_BLOCK_BYTES = saved
+        period_arrow.ARROW_BLOCK_BYTES = saved
     assert arrow == rows
 
 
@@ -237,7 +237,7 @@ def test_a_bad_row_late_in_the_file_is_quarantined_with_its_line(
 ) -> None:
     """Arrow gives the rows before the block holding the bad row; the row-by-row reader
     takes over from there: every row once, the bad one quarantined with its line."""
-    monkeypatch.setattr(periods, "ARROW_BLOCK_BYTES", 1 << 10)
+    monkeypatch.setattr(period_arrow, "ARROW_BLOCK_BYTES", 1 << 10)
     good = [["2026-03-31", f"p{i}@x.fr", "N", "1", "2", "3", "7"] for i in range(400)]
     path = _write(
         tmp_path,
@@ -288,13 +288,13 @@ def test_keys_computed_by_worker_processes_are_the_same(
 ) -> None:
     """A large file's keys come from two worker processes, several batches in flight; a bad
     row late in it still hands over to the row-by-row reader at the right row."""
-    monkeypatch.setattr(periods, "PARALLEL_BYTES", 0)
-    monkeypatch.setattr(periods, "ARROW_BLOCK_BYTES", 1 << 10)
+    monkeypatch.setattr(period_arrow, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(period_arrow, "ARROW_BLOCK_BYTES", 1 << 10)
     monkeypatch.setenv("RSE_ADOPTION_WORKERS", "2")
     good = [["2026-03-31", f" P{i}@X.fr", "N", "1", "2", "3", "7"] for i in range(400)]
     bad = ["2026-03-31", "bad@x.fr", "N", "1", "2", "3", "seven"]
     path = _write(tmp_path, "viva", [*good[:250], bad, *good[250:]])
-    assert periods.key_workers(path) == 2
+    assert period_arrow.key_workers(path) == 2
     arrow, rows = _both("viva", path)
     assert arrow == rows and arrow_used[0] > 0
     keys = [r["person_key"] for r in arrow[0]]  # type: ignore[attr-defined, index]
