@@ -261,3 +261,22 @@ def test_an_export_without_threads_gives_unknown_answers_not_zero(tmp_path: Path
     assert any(note.startswith("No reply of the window names the post") for note in report["notes"])
     french = cli("report", "--format", "md", "--min-group-size", "1", "--lang", "fr").stdout
     assert "Aucune réponse de la fenêtre ne désigne" in french
+
+
+def test_a_site_s_figures_do_not_depend_on_the_other_sites_selected(demo, cli) -> None:  # type: ignore[no-untyped-def]
+    """`report --site Lyon` said "toward other sites 0.0 %" (counted within the selection)
+    and its "newly active" changed with the other sites chosen; now a site's row is the
+    whole report's, and its interactions' row keeps a column for every site."""
+
+    def sites(*chosen: str) -> dict[str, dict[str, object]]:
+        args = [a for site in chosen for a in ("--site", site)]
+        report = cli("report", "--data-dir", demo["data"], "--format", "json", *args).json()
+        return {s["site"]: s for s in report["sites"]}
+
+    whole = sites()
+    for chosen in (("Lyon",), ("Lyon", "Marseille"), ("Lyon", "Nantes", "Lille")):
+        for name, figures in sites(*chosen).items():
+            assert figures == whole[name], (chosen, name)
+    alone = cli("report", "--data-dir", demo["data"], "--format", "json", "--site", "Lyon").json()
+    assert set(alone["interactions"]["matrix"]["Lyon"]) >= {"Paris La Défense", "Marseille"}
+    assert alone["interactions"]["matrix"]["Lyon"]["Paris La Défense"] > 0

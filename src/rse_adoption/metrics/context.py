@@ -487,6 +487,16 @@ def _lookback(settings: Settings, manifest: store.Manifest, window: Window) -> L
     return Lookback(window_weeks, monday0, (as_of_monday - monday0).days // 7, files)
 
 
+def publishable_sites(con: Connection, k: int) -> list[str]:
+    """Every site of the report's people that a report may show (at least `k` people),
+    whichever sites `--site` chose: a shown site's figures are published among all of
+    these, so that they never depend on which other sites were selected."""
+    rows = con.execute(
+        "SELECT site, count(*) FROM people WHERE site IS NOT NULL GROUP BY site ORDER BY site"
+    ).fetchall()
+    return [str(site) for site, people in rows if int(people) >= k]
+
+
 def _anyone_active(con: Connection) -> bool:
     sql = "SELECT count(*) FROM person_segments WHERE segment <> 'inactive'"
     return bool(con.execute(sql).fetchall()[0][0])

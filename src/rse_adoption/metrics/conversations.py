@@ -202,14 +202,28 @@ def publish(
 
 
 def site_conversations(
-    con: Connection, window: Window, shown: Sequence[str], k: int
+    con: Connection,
+    window: Window,
+    shown: Sequence[str],
+    k: int,
+    every: Sequence[str] | None = None,
 ) -> dict[str | None, Conversations | None]:
-    """Each shown site's conversations and their totals (key None) over the sites shown."""
+    """Each shown site's conversations, published among `every` site a report may show
+    (so that `--site` changes no site's figures), and their totals (key None) over the
+    sites shown."""
+    every = sorted({*(every or ()), *shown})
     tallies: dict[Hashable, Tally] = {
-        site: t for site, t in by_site(thread_tallies(con, window)).items() if site in shown
+        site: t for site, t in by_site(thread_tallies(con, window)).items() if site in every
     }
-    groups = [Group(site, [site], keep=0) for site in shown]
+
+    def published(sites: Sequence[str]) -> dict[Any, Conversations | None]:
+        groups = [Group(site, [site], keep=0) for site in sites]
+        if sites:
+            groups.append(Group(None, list(sites), keep=1))  # a site's goes first
+        return publish({s: t for s, t in tallies.items() if s in sites}, groups, k)
+
+    sites = published(every)
+    result: dict[Any, Conversations | None] = {site: sites[site] for site in shown}
     if shown:
-        groups.append(Group(None, list(shown), keep=1))  # a site's goes first
-    result: dict[Any, Conversations | None] = publish(tallies, groups, k)
+        result[None] = sites[None] if set(every) == set(shown) else published(shown)[None]
     return result

@@ -18,7 +18,7 @@ from typing import Any
 from ..messages import Message
 from ..model import Interactions
 from ..privacy import Disclosure, hides
-from .context import Context
+from .context import Context, publishable_sites
 from .engine import Connection
 
 NO_TARGET = Message(
@@ -102,6 +102,12 @@ def interactions(ctx: Context) -> tuple[Interactions, dict[str | None, float | N
     if not any_target:
         empty = Interactions(window.start, window.as_of, None, NO_TARGET)
         return empty, dict.fromkeys([*shown, None])
-    matrix, shares = publish(counts, shown, ctx.settings.min_group_size)
-    result: dict[Any, float | None] = shares
+    k = ctx.settings.min_group_size
+    # each shown site's row and share among every site a report may show (`--site Lyon`
+    # still counts Lyon's replies to Paris), the totals among the sites shown
+    every = sorted({*publishable_sites(ctx.con, k), *shown})
+    full, shares = publish(counts, every, k)
+    matrix = {a: full[a] for a in shown}
+    result: dict[Any, float | None] = {a: shares[a] for a in shown}
+    result[None] = shares[None] if set(every) == set(shown) else publish(counts, shown, k)[1][None]
     return Interactions(window.start, window.as_of, matrix), result

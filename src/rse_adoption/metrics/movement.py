@@ -31,7 +31,7 @@ from ..messages import Message
 from ..model import PreviousFigures
 from ..privacy import Disclosure
 from . import segments
-from .context import Context
+from .context import Context, publishable_sites
 from .engine import Connection
 from .segments import LEVEL_SQL, Window
 from .transitions import previous_window
@@ -222,10 +222,20 @@ def site_figures(ctx: Context) -> tuple[dict[str | None, dict[str, Any]], list[s
         else None,
     )
     k = ctx.settings.min_group_size
-    published = publish_counts(counts, shown, k)
+    # a site's figures are published among every site a report may show, the totals among
+    # the sites shown: `--site Lyon` gives Lyon's figures as the whole report does
+    every = sorted({*publishable_sites(ctx.con, k), *shown})
+    published = publish_counts(counts, every, k) | {
+        None: publish_counts(counts, shown, k).get(None, {})
+    }
     before = previous_window(ctx.window)
     partial = ctx.first_day is None or ctx.first_day > before.start
-    figures = dict.fromkeys([*shown, None]) if partial else publish_previous(previous, shown, k)
+    figures = (
+        dict.fromkeys([*shown, None])
+        if partial
+        else publish_previous(previous, every, k)
+        | {None: publish_previous(previous, shown, k)[None]}
+    )
     shares = {g.site: g.contributor_share for g in ctx.shown}
     shares[None] = ctx.totals.contributor_share
     out: dict[str | None, dict[str, Any]] = {}

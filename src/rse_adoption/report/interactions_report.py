@@ -37,14 +37,16 @@ def render_json(report: Report) -> str:
 
 
 def csv_table(report: Report) -> tuple[list[str], list[list[object]]]:
-    """One row per shown site (from_site), a column per shown site (to_site) and its
-    cross-site share; then the totals' share. None where hidden."""
+    """One row per shown site (from_site), a column per site a report may show (to_site:
+    every one, under --site too) and its cross-site share; then the totals' share. None
+    where hidden."""
     matrix = (report.interactions.matrix if report.interactions else None) or {}
     sites = list(matrix)
+    columns = list(next(iter(matrix.values()))) if matrix else []  # every site, under --site
     shares = {g.site: g.cross_site_share for g in report.sites}
-    rows: list[list[object]] = [[a, *(matrix[a][b] for b in sites), shares.get(a)] for a in sites]
-    rows.append(["TOTAL", *(None for _ in sites), report.totals.cross_site_share])
-    return ["from_site", *sites, "cross_site_share"], rows
+    rows: list[list[object]] = [[a, *(matrix[a][b] for b in columns), shares.get(a)] for a in sites]
+    rows.append(["TOTAL", *(None for _ in columns), report.totals.cross_site_share])
+    return ["from_site", *columns, "cross_site_share"], rows
 
 
 def render_csv(report: Report, dialect: str = "excel") -> str:
@@ -67,17 +69,18 @@ def table(report: Report, tr: Language = ENGLISH) -> Table:
         ),
     )
     matrix = (i.matrix if i else None) or {}
+    columns = list(next(iter(matrix.values()))) if matrix else []  # every site, under --site
     result.add_column(tr._("from \\ to"))
-    for b in matrix:
+    for b in columns:
         result.add_column(b, justify="right")
     result.add_column(tr._("toward other sites"), justify="right")
     shares = {g.site: g.cross_site_share for g in report.sites}
     for a, row in matrix.items():
-        result.add_row(a, *(count(row[b], tr) for b in matrix), _pct(shares.get(a), tr))
+        result.add_row(a, *(count(row[b], tr) for b in columns), _pct(shares.get(a), tr))
     if matrix:
         result.add_section()
         result.add_row(
-            tr._(ALL_SITES), *("" for _ in matrix), _pct(report.totals.cross_site_share, tr)
+            tr._(ALL_SITES), *("" for _ in columns), _pct(report.totals.cross_site_share, tr)
         )
     return result
 

@@ -51,10 +51,11 @@ def heatmap(report: Report, tr: Language = ENGLISH) -> dict[str, Any]:
     if i is None or i.matrix is None:
         return {"sites": [], "rows": [], "reason": phrase(i.reason, tr) if i and i.reason else None}
     sites = list(i.matrix)
+    columns = list(next(iter(i.matrix.values()))) if i.matrix else []  # all, under --site
     top = max((v for row in i.matrix.values() for v in row.values() if v), default=0) or 1
     shares = {g.site: g.cross_site_share for g in report.sites}
     return {
-        "sites": sites,
+        "sites": columns,
         "window_start": tr.long_date(i.window_start),
         "window_end": tr.long_date(i.window_end),
         "reason": phrase(i.reason, tr) if i.reason else None,
@@ -68,7 +69,7 @@ def heatmap(report: Report, tr: Language = ENGLISH) -> dict[str, Any]:
                         "value": i.matrix[a][b],
                         "alpha": round(0.85 * math.log1p(i.matrix[a][b] or 0) / math.log1p(top), 3),
                     }
-                    for b in sites
+                    for b in columns
                 ],
             }
             for a in sites
