@@ -172,11 +172,7 @@ def _erase_activity(
     kept_entries = []
     for entry in manifest.activity_files:
         params = {"file": str(tx.data_dir / entry["path"]), "keys": keys}
-        own = con.execute(
-            "SELECT count(*) FILTER (WHERE list_contains($keys, person_key)) "
-            "FROM read_parquet($file)",
-            params,
-        ).fetchall()[0][0]
+        own = _own_rows(con, params)
         if not own or summary.dry_run:
             summary.activity_rows_removed += int(own)
             kept_entries.append(entry)
@@ -206,6 +202,17 @@ def _erase_activity(
     manifest.activity_files = kept_entries
 
 
+def _own_rows(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> int:
+    """Rows of `params["file"]` keyed by one of `params["keys"]`."""
+    return int(
+        con.execute(
+            "SELECT count(*) FILTER (WHERE list_contains($keys, person_key)) "
+            "FROM read_parquet($file)",
+            params,
+        ).fetchall()[0][0]
+    )
+
+
 def _erase_members(
     con: duckdb.DuckDBPyConnection,
     tx: store.WriteTransaction,
@@ -218,11 +225,7 @@ def _erase_members(
     kept_entries = []
     for entry in manifest.member_files:
         params = {"file": str(tx.data_dir / entry["path"]), "keys": keys}
-        own = con.execute(
-            "SELECT count(*) FILTER (WHERE list_contains($keys, person_key)) "
-            "FROM read_parquet($file)",
-            params,
-        ).fetchall()[0][0]
+        own = _own_rows(con, params)
         summary.member_rows_removed += int(own)
         if not own or summary.dry_run:
             kept_entries.append(entry)

@@ -21,10 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import store
 from ..model import Community, LivelyCommunities, SurvivalCohort
 from ..privacy import Disclosure, is_suppressed
-from . import conversations, segments, sites
+from . import conversations, sites
 from .context import Context
 from .engine import Connection
 from .segments import WEEK_MICROSECONDS, Window, week_monday
@@ -373,14 +372,7 @@ def section(ctx: Context) -> dict[str, Any]:
     for g in ctx.shown:
         most, least = liveliest([c for c in items if c.site == g.site])
         lively.append(LivelyCommunities(g.site, tuple(most), tuple(least)))
-    last_month = ctx.window.as_of.strftime("%Y-%m")
-    history = store.path_list(
-        segments.event_files(
-            ctx.settings.data_dir,
-            ctx.manifest,
-            {f["month"] for f in ctx.manifest.event_files if f["month"] <= last_month},
-        )
-    )
+    history = ctx.history_files()
     return {
         "communities": tuple(items),
         "lively_communities": tuple(lively),

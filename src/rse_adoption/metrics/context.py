@@ -87,6 +87,12 @@ class Context:
             segments.event_files(self.settings.data_dir, self.manifest, chosen.months())
         )
 
+    def history_files(self) -> list[str]:
+        """The store's event files up to the month of as_of (a community's whole life)."""
+        last_month = self.window.as_of.strftime("%Y-%m")
+        months = {f["month"] for f in self.manifest.event_files if f["month"] <= last_month}
+        return store.path_list(segments.event_files(self.settings.data_dir, self.manifest, months))
+
 
 def prepare(
     con: Connection,

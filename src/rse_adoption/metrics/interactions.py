@@ -109,5 +109,7 @@ def interactions(ctx: Context) -> tuple[Interactions, dict[str | None, float | N
     full, shares = publish(counts, every, k)
     matrix = {a: full[a] for a in shown}
     result: dict[Any, float | None] = {a: shares[a] for a in shown}
-    result[None] = shares[None] if set(every) == set(shown) else publish(counts, shown, k)[1][None]
+    if shown:
+        same = set(every) == set(shown)
+        result[None] = shares[None] if same else publish(counts, shown, k)[1][None]
     return Interactions(window.start, window.as_of, matrix), result

@@ -15,9 +15,8 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from .. import store
 from ..model import Community, CommunityLeader, CommunityLeaders
-from . import candidates, segments
+from . import candidates
 from .context import Context
 from .engine import Connection
 
@@ -120,14 +119,7 @@ def section(ctx: Context, *, names: bool = False) -> dict[str, Any]:
     fields = communities.section(ctx)
     directory = candidates.directory_path(ctx, names)
     shown = sorted({g.site or "" for g in ctx.shown})
-    last_month = ctx.window.as_of.strftime("%Y-%m")
-    history = store.path_list(
-        segments.event_files(
-            ctx.settings.data_dir,
-            ctx.manifest,
-            {f["month"] for f in ctx.manifest.event_files if f["month"] <= last_month},
-        )
-    )
+    history = ctx.history_files()
     found = leaders(
         list(fields["communities"]),
         founders(ctx.con, history, ctx.window.as_of, shown),
