@@ -324,3 +324,19 @@ def _error(error: str, **extra: Any) -> Response:
     return Response(
         json.dumps({"ok": False, "error": error, **extra}), content_type="application/json"
     )
+
+
+def serve(server: tuple[Any, Any], monkeypatch: Any, now: dt.datetime) -> FakeSlack:
+    """A fresh workspace as of `now` on the shared local TLS server (`server`: the
+    pytest-httpserver and its CA file, trusted through SSL_CERT_FILE; no proxy)."""
+    import re
+
+    httpserver, ca = server
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    served = FakeSlack(make_workspace(now))
+    httpserver.clear()
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(served.handle)
+    served.url = httpserver.url_for("/api/")  # type: ignore[attr-defined]
+    return served

@@ -7,7 +7,6 @@ budget's clock and sleep are the test's."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from rse_adoption.fetch import retry
 
 from .conftest import Clock, Run, write
 from .fake_graph import start_server
-from .fake_slack import FakeSlack, make_workspace
+from .fake_slack import FakeSlack, serve
 
 NOW = dt.datetime(2026, 10, 30, 12, 0, tzinfo=dt.UTC)
 
@@ -35,15 +34,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path
 
 @pytest.fixture
 def fake(server: tuple[Any, Path], monkeypatch: pytest.MonkeyPatch) -> FakeSlack:
-    httpserver, ca = server
-    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    served = FakeSlack(make_workspace(NOW))
-    httpserver.clear()
-    httpserver.expect_request(re.compile(".*")).respond_with_handler(served.handle)
-    served.url = httpserver.url_for("/api/")  # type: ignore[attr-defined]
-    return served
+    return serve(server, monkeypatch, NOW)
 
 
 def api(url: str, token: str, clock: Clock, minutes: float = 30) -> Any:

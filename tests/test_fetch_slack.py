@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -29,7 +28,7 @@ from rse_adoption.status import store_status
 
 from .conftest import Clock, Run, write
 from .fake_graph import start_server
-from .fake_slack import TEXT_MARK, TOKEN, FakeSlack, Workspace, make_workspace
+from .fake_slack import TEXT_MARK, TOKEN, FakeSlack, Workspace, make_workspace, serve
 
 NOW = dt.datetime(2026, 10, 30, 12, 0, tzinfo=dt.UTC)
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,15 +52,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 @pytest.fixture
 def fake(server: tuple[Any, Path], monkeypatch: pytest.MonkeyPatch) -> FakeSlack:
     """A fresh workspace on the shared server, trusted through SSL_CERT_FILE."""
-    httpserver, ca = server
-    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    served = FakeSlack(make_workspace(NOW))
-    httpserver.clear()
-    httpserver.expect_request(re.compile(".*")).respond_with_handler(served.handle)
-    served.url = httpserver.url_for("/api/")  # type: ignore[attr-defined]
-    return served
+    return serve(server, monkeypatch, NOW)
 
 
 def settings_for(fake: FakeSlack, data_dir: Path) -> Settings:
