@@ -87,6 +87,13 @@ class Context:
             segments.event_files(self.settings.data_dir, self.manifest, chosen.months())
         )
 
+    @functools.cached_property
+    def every_site(self) -> list[str]:
+        """Every site a report may show (publishable_sites) and the sites shown: a shown
+        site's figures are published among these, whatever `--site` chose (read once)."""
+        k = self.settings.min_group_size
+        return sorted({*publishable_sites(self.con, k), *(g.site or "" for g in self.shown)})
+
     def history_files(self) -> list[str]:
         """The store's event files up to the month of as_of (a community's whole life)."""
         last_month = self.window.as_of.strftime("%Y-%m")

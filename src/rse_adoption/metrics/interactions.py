@@ -18,7 +18,7 @@ from typing import Any
 from ..messages import Message
 from ..model import Interactions
 from ..privacy import Disclosure, hides
-from .context import Context, publishable_sites
+from .context import Context
 from .engine import Connection
 
 NO_TARGET = Message(
@@ -105,7 +105,7 @@ def interactions(ctx: Context) -> tuple[Interactions, dict[str | None, float | N
     k = ctx.settings.min_group_size
     # each shown site's row and share among every site a report may show (`--site Lyon`
     # still counts Lyon's replies to Paris), the totals among the sites shown
-    every = sorted({*publishable_sites(ctx.con, k), *shown})
+    every = ctx.every_site
     full, shares = publish(counts, every, k)
     matrix = {a: full[a] for a in shown}
     result: dict[Any, float | None] = {a: shares[a] for a in shown}

@@ -31,7 +31,7 @@ from ..messages import Message
 from ..model import PreviousFigures
 from ..privacy import Disclosure
 from . import segments
-from .context import Context, publishable_sites
+from .context import Context
 from .engine import Connection
 from .segments import LEVEL_SQL, Window
 from .transitions import previous_window
@@ -224,7 +224,7 @@ def site_figures(ctx: Context) -> tuple[dict[str | None, dict[str, Any]], list[s
     k = ctx.settings.min_group_size
     # a site's figures are published among every site a report may show, the totals among
     # the sites shown: `--site Lyon` gives Lyon's figures as the whole report does
-    every = sorted({*publishable_sites(ctx.con, k), *shown})
+    every = ctx.every_site
     published = publish_counts(counts, every, k) | {
         None: publish_counts(counts, shown, k).get(None, {})
     }

@@ -32,7 +32,7 @@ from . import (
     movement,
     segments,
 )
-from .context import Context, prepare, publishable_sites
+from .context import Context, prepare
 
 #: A section of a report: the Report fields it fills, from the Context.
 Section = Callable[[Context], dict[str, Any]]
@@ -88,7 +88,7 @@ def _peers(
     if ctx.first_day is None:  # no events in the store: activity periods only
         nothing = Interactions(ctx.window.start, ctx.window.as_of, None, "no events")
         return peers, nothing, [*notes, NO_EVENTS_NOTE]
-    every = publishable_sites(ctx.con, k)
+    every = ctx.every_site
     talks = conversations.site_conversations(ctx.con, ctx.window, shown, k, every)
     if not conversations.replies_recorded(ctx.con):
         talks = {group: conversations.unknown_answers(talk) for group, talk in talks.items()}
