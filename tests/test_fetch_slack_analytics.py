@@ -239,8 +239,11 @@ def test_the_horizon_is_slacks_13_months_bounded_by_the_setting_and_since(
 ) -> None:
     assert horizon_start(dt.date(2026, 10, 30)) == dt.date(2025, 10, 1)
     assert horizon_start(dt.date(2026, 3, 31)) == dt.date(2025, 3, 1)  # February 2025: 28
+    fake.analytics_from = TODAY - dt.timedelta(days=3)  # a short history: few requests
     summary = analytics(fake, tmp_path / "data", days=400, dry_run=True)
     assert summary.first_day == "2025-10-01" and summary.last_day == "2026-10-29"
+    assert fake.requests["admin.analytics.getFile"] == 4
+    fake.analytics_from = None
     since = analytics(fake, tmp_path / "data", since=TODAY - dt.timedelta(days=3))
     assert [d.day for d in since.days] == ["2026-10-29", "2026-10-28", "2026-10-27"]
     with pytest.raises(ConfigError) as refused:
