@@ -438,3 +438,22 @@ def test_json_summary_is_documented() -> None:
     for key in [*summary, *slack_analytics.AnalyticsDay("2026-01-01", "fetched").__dict__]:
         assert f"`{key}`" in doc, key
     assert slack_analytics.FORMAT == slack_member_days.NAME
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b'{"ok": true}', "answered JSON where a file was expected"),
+        (b'{"ok": tru', "is not valid JSON"),
+    ],
+)
+def test_an_answer_that_is_no_file_is_exit_75_and_keeps_what_was_stored(
+    tmp_path: Path, fake: FakeSlack, clock: Clock, body: bytes, said: str
+) -> None:
+    data = tmp_path / "data"
+    assert analytics(fake, data, days=3).count("fetched") == 2
+    fake.failures = [body]
+    summary = analytics(fake, data, days=5)  # two more days: the first answer is garbled
+    assert summary.exit_code == 75 and said in (summary.stopped or "")
+    assert "every day fetched before is committed" in (summary.stopped or "")
+    assert len(slack_analytics.held_days(store.read_manifest(data))) == 2

@@ -57,7 +57,7 @@ from ..errors import (
 from . import slack
 
 if TYPE_CHECKING:
-    from .slack_api import SlackApi
+    from .slack_api import Refused, SlackApi
 
 TOKEN_ENV = "RSE_ADOPTION_SLACK_ADMIN_TOKEN"
 #: The user token scope the method needs (docs/slack.md).
@@ -339,7 +339,7 @@ def _run(
         done(_ingest_day(api, settings, body, day, scratch, today, summary.dry_run))
 
 
-def _refused_day(refused: Any, day: date) -> AnalyticsDay:
+def _refused_day(refused: Refused, day: date) -> AnalyticsDay:
     """The day Slack would not give, when it says something of that day only; raises the
     error of the run for the token, the scope, the workspace, or an unknown answer."""
     error = refused.error

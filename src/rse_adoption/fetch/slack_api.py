@@ -305,7 +305,7 @@ class SlackApi:
         """The body of a method that answers with a file (admin.analytics.getFile: a gzip),
         or Refused for Slack's `{"ok": false, "error": ...}` — the caller knows what each
         error means for it; throttling, 5xx, Slack unreachable and garbled answers as
-        `call`. A JSON answer where a file was expected is a garbled one."""
+        `call`; a JSON answer where a file was expected is one to retry later (75)."""
         try:
             data = self._send(method, params)
         except SlackApiError as exc:
@@ -324,7 +324,10 @@ class SlackApi:
             raise self._refused(method, response) from None
         if isinstance(data, bytes):
             return data
-        raise self._garbled(method, "JSON where a file was expected")
+        raise ServiceUnavailableError(
+            f"Slack's {method} answered JSON where a file was expected; {self.kept}, run "
+            "again later"
+        )
 
     def _send(self, method: str, params: dict[str, Any]) -> dict[str, Any] | bytes:
         """One request within the budget: the answer's data (an object, or the bytes of
@@ -334,7 +337,7 @@ class SlackApi:
         try:
             response = self.client.api_call(method, http_verb="GET", params=params)
         except SlackApiError:
-            raise
+            raise  # a SlackClientError too: Slack's refusal, not Slack unreachable
         except (ValueError, AttributeError, TypeError) as exc:
             # a body that starts like JSON but is not (json's ValueError), or JSON that is
             # not an object (slack_sdk's own checks fail on it)
