@@ -72,24 +72,10 @@ HORIZON_MONTHS = 13
 MAX_MINUTES = 30
 #: `status` warns (slack_analytics_stale) when the last day held is older than this.
 STALE_DAYS = 7
-#: Slack's errors that refuse the token or its scope (exit 77).
-ACCESS_ERRORS = frozenset(
-    {
-        "invalid_auth",
-        "not_authed",
-        "account_inactive",
-        "token_revoked",
-        "token_expired",
-        "missing_scope",
-        "not_an_admin",
-        "no_permission",
-        "not_allowed_token_type",
-        "is_bot",
-        "access_denied",
-        "ekm_access_denied",
-        "team_access_not_granted",
-        "two_factor_setup_required",
-    }
+#: Slack's errors that refuse an admin's token, beside those refusing any token
+#: (slack_api.ACCESS_ERRORS): exit 77.
+ADMIN_ACCESS_ERRORS = frozenset(
+    {"not_an_admin", "is_bot", "access_denied", "two_factor_setup_required"}
 )
 #: Slack's errors that say the workspace cannot give member analytics at all (exit 69),
 #: with what each means.
@@ -342,6 +328,8 @@ def _run(
 def _refused_day(refused: Refused, day: date) -> AnalyticsDay:
     """The day Slack would not give, when it says something of that day only; raises the
     error of the run for the token, the scope, the workspace, or an unknown answer."""
+    from .slack_api import ACCESS_ERRORS
+
     error = refused.error
     if error == NOT_YET:
         return AnalyticsDay(day.isoformat(), "skipped", message=f"not available yet ({NOT_YET})")
@@ -361,7 +349,7 @@ def _refused_day(refused: Refused, day: date) -> AnalyticsDay:
             f"add the User Token Scope {SCOPE} to the app, reinstall it (an Org Owner or Admin "
             f"approves it) and put the new user token in {TOKEN_ENV} (docs/slack.md)"
         )
-    if error in ACCESS_ERRORS:
+    if error in ACCESS_ERRORS or error in ADMIN_ACCESS_ERRORS:
         raise AccessDeniedError(
             f"Slack refused the token ({METHOD}: {error}): {TOKEN_ENV} must hold the user "
             f"token (xoxp-) of an Org Owner or Admin, with the scope {SCOPE} (docs/slack.md)"
