@@ -14,11 +14,21 @@ with an empty `response_metadata.next_cursor`, and pages are never longer than
 Slack errors and raw bodies (bytes: malformed JSON) to answer the next requests with;
 `hooks` run a function of the workspace after a method answers (a message posted while
 a run reads, as in a busy workspace).
+
+`admin.analytics.getFile` (`type=member`, `date`; a user token, `admin_token`, with
+`admin.analytics:read`) answers a gzip of newline-delimited JSON with Slack's documented
+keys, one row per member, computed from the workspace's messages and reactions of that
+UTC day plus what the messages cannot show: the days each member read
+(`Workspace.readers`), posted direct messages (`direct_messages`) or joined a huddle
+(`huddles`). Like Slack: days from `analytics_until` on are `file_not_yet_available`,
+days before `analytics_from` `data_not_available`, a bot token is
+`not_allowed_token_type`; `analytics_bodies` replaces a day's body (a corrupt gzip).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 import random
 import threading
@@ -34,12 +44,15 @@ from typing import Any
 from werkzeug import Request, Response
 
 TOKEN = "xoxb-000000000000-test-token-abcdef"
+ADMIN_TOKEN = "xoxp-000000000000-admin-token-fedcba"
+ANALYTICS_SCOPE = "admin.analytics:read"
 SCOPES = {"channels:read", "channels:history", "users:read", "users:read.email"}
 NEEDED = {
     "conversations.list": "channels:read",
     "conversations.history": "channels:history",
     "conversations.replies": "channels:history",
     "users.list": "users:read",
+    "admin.analytics.getFile": ANALYTICS_SCOPE,
 }
 SITES = ("Lyon", "Nantes", "Paris")
 #: A word every message's text holds: no file of a store may contain it.
@@ -59,6 +72,11 @@ class Workspace:
     channels: list[dict[str, Any]] = field(default_factory=list)
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     serial: int = 0
+    #: What only member analytics show, per UTC day (ISO) and user id: the members who
+    #: read that day, the direct messages each posted, the members in a huddle.
+    readers: dict[str, set[str]] = field(default_factory=dict)
+    direct_messages: dict[str, dict[str, int]] = field(default_factory=dict)
+    huddles: dict[str, set[str]] = field(default_factory=dict)
 
     def person(self, n: int) -> str:
         return f"U{n:06d}"
@@ -111,6 +129,64 @@ class Workspace:
             thread["reply_users"] = sorted({*thread.get("reply_users", []), user or ""} - {""})
         self.messages.setdefault(channel, []).append(message)
         return message
+
+    def member_analytics(self, day: dt.date) -> list[dict[str, Any]]:
+        """Slack's member analytics rows of `day` (UTC), keys as Slack documents them: a
+        member's messages of a counted subtype that day (in channels; direct messages
+        added to `messages_posted_count` only), the reactions they added to that day's
+        messages, `is_active` when they posted, reacted or read. Bots and Slackbot have
+        no row."""
+        from rse_adoption.ingest.slack_export import COUNTED_SUBTYPES
+
+        iso = day.isoformat()
+        posted: Counter[str] = Counter()
+        reacted: Counter[str] = Counter()
+        for messages in self.messages.values():
+            for message in messages:
+                when = dt.datetime.fromtimestamp(float(message["ts"]), dt.UTC).date()
+                if when != day:
+                    continue
+                if "user" in message and message.get("subtype", "") in COUNTED_SUBTYPES:
+                    posted[message["user"]] += 1
+                for reaction in message.get("reactions", []):
+                    for user in reaction["users"]:
+                        reacted[user] += 1
+        rows = []
+        for user in self.users:
+            if user.get("is_bot") or user["id"] == "USLACKBOT":
+                continue
+            uid = user["id"]
+            direct = self.direct_messages.get(iso, {}).get(uid, 0)
+            huddle = uid in self.huddles.get(iso, set())
+            active = bool(posted[uid] or reacted[uid] or direct or uid in self.readers.get(iso, ()))
+            rows.append(
+                {
+                    "enterprise_id": "E0000001",
+                    "team_id": "T0000001",
+                    "date": iso,
+                    "user_id": uid,
+                    "email_address": (user.get("profile") or {}).get("email", ""),
+                    "is_guest": False,
+                    "is_billable_seat": active,
+                    "is_active": active,
+                    "is_active_ios": False,
+                    "is_active_android": False,
+                    "is_active_desktop": active,
+                    "reactions_added_count": reacted[uid],
+                    "messages_posted_count": posted[uid] + direct,
+                    "channel_messages_posted_count": posted[uid],
+                    "files_added_count": 0,
+                    "is_active_apps": False,
+                    "is_active_workflows": False,
+                    "is_active_slack_connect": False,
+                    "total_calls_count": 0,
+                    "slack_calls_count": 0,
+                    "slack_huddles_count": int(huddle),
+                    "search_count": 0,
+                    "date_claimed": 1_600_000_000,
+                }
+            )
+        return rows
 
     def channel_id(self, name: str) -> str:
         return next(c["id"] for c in self.channels if c["name"] == name)
@@ -213,6 +289,14 @@ class FakeSlack:
     delay: float = 0.0
     #: Per method, called with the request's arguments once its answer is made.
     hooks: dict[str, Callable[[dict[str, str]], None]] = field(default_factory=dict)
+    #: Member analytics: the admin's user token and its scopes; the first day Slack
+    #: computed (None: every day) and the first it has not yet (None: today).
+    admin_token: str = ADMIN_TOKEN
+    admin_scopes: set[str] = field(default_factory=lambda: {ANALYTICS_SCOPE})
+    analytics_from: dt.date | None = None
+    analytics_until: dt.date | None = None
+    #: A day's answer replaced by these bytes, served as a gzip (corrupt, truncated...).
+    analytics_bodies: dict[str, bytes] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def handle(self, request: Request) -> Response:
@@ -242,13 +326,19 @@ class FakeSlack:
         given = request.headers.get("Authorization", "")
         if not given:
             return _error("not_authed")
-        if given != f"Bearer {self.token}":
+        admin = method.startswith("admin.")
+        token, scopes = (
+            (self.admin_token, self.admin_scopes) if admin else (self.token, self.scopes)
+        )
+        if admin and given == f"Bearer {self.token}":
+            return _error("not_allowed_token_type")
+        if given != f"Bearer {token}":
             return _error("invalid_auth", **({"detail": given} if self.echo_token else {}))
         needed = NEEDED.get(method)
         if needed is None:
             return _error("unknown_method")
-        if needed not in self.scopes:
-            return _error("missing_scope", needed=needed, provided=",".join(sorted(self.scopes)))
+        if needed not in scopes:
+            return _error("missing_scope", needed=needed, provided=",".join(sorted(scopes)))
         answer: Response = getattr(self, "_" + method.replace(".", "_"))(args)
         hook = self.hooks.get(method)
         if hook is not None:
@@ -314,6 +404,30 @@ class FakeSlack:
         )
         chunk, cursor = _page(thread, args.get("cursor"), self._limit(args))
         return _ok(messages=chunk, has_more=bool(cursor), response_metadata={"next_cursor": cursor})
+
+    def _admin_analytics_getFile(self, args: dict[str, str]) -> Response:  # noqa: N802
+        if args.get("type") != "member":
+            return _error("invalid_type")
+        try:
+            day = dt.date.fromisoformat(args.get("date", ""))
+        except ValueError:
+            return _error("invalid_date")
+        until = self.analytics_until or self.workspace.now.date()
+        if day >= until:
+            return _error("file_not_yet_available")
+        if self.analytics_from is not None and day < self.analytics_from:
+            return _error("data_not_available")
+        body = self.analytics_bodies.get(day.isoformat())
+        if body is None:
+            lines = "".join(json.dumps(r) + "\n" for r in self.workspace.member_analytics(day))
+            body = gzip.compress(lines.encode())
+        return Response(
+            body,
+            content_type="application/gzip",
+            headers={
+                "Content-Disposition": f'attachment; filename="Corp Member Analytics {day}.json.gz"'
+            },
+        )
 
 
 def _ok(**body: Any) -> Response:

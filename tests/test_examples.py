@@ -77,6 +77,12 @@ def test_the_cron_lines_run(srv: dict[str, Path]) -> None:  # type: ignore[no-un
         for line in (EXAMPLES / "cron" / "rse-adoption").read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#") and "=" not in line.split()[0]
     ]
+    # A fetch needs its vendor's API, which no test reaches: its line's shape only.
+    fetches = [line for line in lines if " fetch " in line]
+    assert [" --analytics" in line for line in fetches] == [True]
+    for line in fetches:
+        assert line.split()[5] == "rse" and " --quiet" in line and ". ./" in line
+    lines = [line for line in lines if line not in fetches]
     assert len(lines) == 2
     for line in lines:
         minute, hour, day, month, weekday, user, command = line.split(maxsplit=6)

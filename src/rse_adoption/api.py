@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # pandas is imported only by to_pandas(): a cron run never pa
     from .directory import DirectorySummary
     from .fetch.m365 import DayResult, FetchSummary
     from .fetch.slack import ChannelResult, SlackFetchSummary
+    from .fetch.slack_analytics import AnalyticsDay, AnalyticsSummary
     from .forget import ErasureSummary
     from .ingest.pipeline import FileResult, IngestSummary
     from .model import ForecastBacktest, Report
@@ -527,6 +528,29 @@ class Store:
             dry_run=dry_run,
             max_minutes=max_minutes,
             on_channel=on_channel,
+        )
+
+    def fetch_slack_analytics(
+        self,
+        *,
+        since: date | None = None,
+        dry_run: bool = False,
+        max_minutes: float = 30,
+        on_day: Callable[[AnalyticsDay], None] | None = None,
+    ) -> AnalyticsSummary:
+        """`rse-adoption fetch slack --analytics`: pull Slack's member analytics
+        (`admin.analytics.getFile`) for every day of its 13 months the store lacks, with
+        the user token in $RSE_ADOPTION_SLACK_ADMIN_TOKEN, and ingest each day as a one-day
+        activity period (docs/slack.md). What ended a run early is in the summary
+        (`exit_code`, `error`)."""
+        from .fetch.slack_analytics import fetch_slack_analytics
+
+        return fetch_slack_analytics(
+            self.settings,
+            since=since,
+            dry_run=dry_run,
+            max_minutes=max_minutes,
+            on_day=on_day,
         )
 
     def prune(

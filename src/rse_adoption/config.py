@@ -75,6 +75,9 @@ class Settings:
     #: not a setting: it is read from RSE_ADOPTION_SLACK_TOKEN only, never from a file.
     slack_api_url: str = "https://slack.com/api/"
     slack_lookback_days: int = 90
+    #: `fetch slack --analytics`: days of member analytics kept, back from yesterday (at
+    #: most Slack's rolling 13 months, which the default covers).
+    slack_analytics_days: int = 400
     #: The language of what people read (tables, Markdown, HTML, charts, status and
     #: history text): "en" or "fr". Never the machine's locale, so cron output is the
     #: same everywhere; JSON and CSV do not change with it.
@@ -118,6 +121,7 @@ _ENV = {
     "m365_authority_url": ("RSE_ADOPTION_M365_AUTHORITY_URL", str),
     "slack_api_url": ("RSE_ADOPTION_SLACK_API_URL", str),
     "slack_lookback_days": ("RSE_ADOPTION_SLACK_LOOKBACK_DAYS", int),
+    "slack_analytics_days": ("RSE_ADOPTION_SLACK_ANALYTICS_DAYS", int),
     "language": ("RSE_ADOPTION_LANG", str),
 }
 
@@ -150,6 +154,7 @@ FILE_KEYS: dict[tuple[str, str], tuple[str, type]] = {
     ("m365", "authority_url"): ("m365_authority_url", str),
     ("slack", "api_url"): ("slack_api_url", str),
     ("slack", "lookback_days"): ("slack_lookback_days", int),
+    ("slack", "analytics_days"): ("slack_analytics_days", int),
 }
 #: Secrets a configuration file may not hold (refused without echoing their value), and
 #: the environment variable each comes from instead.
@@ -157,6 +162,7 @@ SECRET_KEYS: dict[tuple[str, str], str] = {
     ("m365", "client_secret"): "RSE_ADOPTION_M365_CLIENT_SECRET",
     ("m365", "token"): "RSE_ADOPTION_M365_TOKEN",
     ("slack", "token"): "RSE_ADOPTION_SLACK_TOKEN",
+    ("slack", "admin_token"): "RSE_ADOPTION_SLACK_ADMIN_TOKEN",
 }
 #: The hosts a configuration file may send a vendor's credentials to, per URL setting:
 #: the vendor's own and its documented national clouds (docs/m365.md, docs/slack.md).
@@ -411,6 +417,7 @@ _RANGES: dict[str, tuple[int, int | None, str]] = {
     "communities_quiet_days": (1, None, "communities.quiet_days must be at least 1, got {value}"),
     "forecast_lookback_weeks": (8, 520, "forecast.lookback_weeks must be 8 to 520, got {value}"),
     "slack_lookback_days": (0, 365, "slack.lookback_days must be 0 to 365, got {value}"),
+    "slack_analytics_days": (1, 400, "slack.analytics_days must be 1 to 400, got {value}"),
 }
 
 

@@ -10,6 +10,8 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_DATA = 65  # EX_DATAERR: the input is not what it should be
 EXIT_NO_INPUT = 66  # EX_NOINPUT: a path does not exist or is not readable
+#: EX_UNAVAILABLE: a vendor's service cannot give the data at all (a plan or an org policy).
+EXIT_UNAVAILABLE = 69
 EXIT_CANT_CREATE = 73  # EX_CANTCREAT: an output cannot be written
 EXIT_IO = 74  # EX_IOERR
 EXIT_BUSY = 75  # EX_TEMPFAIL: the store is locked by another run; retry later
@@ -87,6 +89,14 @@ class ServiceUnavailableError(RseError):
     was fetched before is committed; run again later (exit 75)."""
 
     exit_code = EXIT_TEMPFAIL
+
+
+class FeatureUnavailableError(RseError):
+    """A vendor's service cannot give the data at all, whatever the credentials: the plan
+    lacks the feature, or an organisation policy turns it off (exit 69); the message says
+    which and who can change it."""
+
+    exit_code = EXIT_UNAVAILABLE
 
 
 class ConcealedNamesError(DataError):

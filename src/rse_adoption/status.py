@@ -16,7 +16,7 @@ from typing import Any
 from . import store
 from .config import Settings
 from .errors import DataError
-from .fetch import slack
+from .fetch import slack, slack_analytics
 from .fetch.m365 import HORIZON_DAYS, coverage
 from .messages import CONCEALED_NAMES_FIX, Message, Param, plural_message
 from .privacy import is_suppressed
@@ -57,6 +57,10 @@ class Status:
     #: Per Slack channel fetched (`fetch slack`): {channel, channel_id, last_message (UTC
     #: instant of the newest message stored), fetched_on (day of its last commit)}.
     slack: list[dict[str, Any]] = field(default_factory=list)
+    #: Slack member analytics fetched day by day (`fetch slack --analytics`), one entry
+    #: when any: {first_day, last_day, days, missing_days (between them, within Slack's 13
+    #: months), stale}.
+    slack_analytics: list[dict[str, Any]] = field(default_factory=list)
     #: Files an ingest found in no known format, not ingested since: {path, reason,
     #: skipped_at}.
     skipped_files: list[dict[str, Any]] = field(default_factory=list)
@@ -86,6 +90,7 @@ def store_status(
     _data_alerts(status, today, stale_data_days, warn)
     _m365_alerts(status, warn)
     _slack_alerts(status, today, warn)
+    _slack_analytics_alerts(status, warn)
     _directory_alerts(status, today, stale_directory_days, warn)
     if status.last_day is not None:
         status.warnings.extend(_quiet_sites(settings))
@@ -161,6 +166,7 @@ def _content(settings: Settings, today: date) -> Status:
             ],
             m365=[asdict(c) for c in coverage(manifest, today)],
             slack=slack.coverage(manifest),
+            slack_analytics=slack_analytics.coverage(manifest, today),
             skipped_files=[dict(f) for f in manifest.skipped_files],
         )
     return status
@@ -276,6 +282,46 @@ def _slack_alerts(status: Status, today: date, warn: Callable[[Alert], None]) ->
                 ),
             )
         )
+
+
+def _slack_analytics_alerts(status: Status, warn: Callable[[Alert], None]) -> None:
+    """Days missing between the first and last day of member analytics held, or none
+    fetched lately (`fetch slack --analytics`)."""
+    for fetched in status.slack_analytics:
+        missing = fetched["missing_days"]
+        if missing:
+            warn(
+                Alert(
+                    "slack_analytics_gap",
+                    plural_message(
+                        "status.slack_analytics_gap",
+                        "Slack member analytics: %(num)s day missing between %(first)s and "
+                        "%(last)s (%(days)s%(more)s): run `rse-adoption fetch slack "
+                        "--analytics` before it leaves Slack's 13 months",
+                        "Slack member analytics: %(num)s days missing between %(first)s and "
+                        "%(last)s (%(days)s%(more)s): run `rse-adoption fetch slack "
+                        "--analytics` before they leave Slack's 13 months",
+                        len(missing),
+                        first=date.fromisoformat(fetched["first_day"]),
+                        last=date.fromisoformat(fetched["last_day"]),
+                        days=tuple(date.fromisoformat(d) for d in missing[:5]),
+                        more=", …" if len(missing) > 5 else "",
+                    ),
+                )
+            )
+        if fetched["stale"]:
+            warn(
+                Alert(
+                    "slack_analytics_stale",
+                    Message(
+                        "status.slack_analytics_stale",
+                        "Slack member analytics: nothing fetched after %(day)s: is "
+                        "`rse-adoption fetch slack --analytics` still running (and allowed, "
+                        "exit 77 or 69)?",
+                        day=date.fromisoformat(fetched["last_day"]),
+                    ),
+                )
+            )
 
 
 def _directory_alerts(

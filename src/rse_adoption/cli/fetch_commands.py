@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ..api import Store
     from ..fetch.m365 import DayResult
     from ..fetch.slack import ChannelResult
+    from ..fetch.slack_analytics import AnalyticsDay
 
 fetch_app = typer.Typer(
     help="Pull exports from a vendor's API, unattended, and ingest them (docs/m365.md, "
@@ -175,6 +176,16 @@ def fetch_slack(
             "keep every channel committed, exit 75; the next run goes on from there.",
         ),
     ] = 30,
+    analytics: Annotated[
+        bool,
+        typer.Option(
+            "--analytics",
+            help="Fetch the workspace's member analytics instead of its messages: every day "
+            "of Slack's 13 months the store lacks (admin.analytics.getFile; user token in "
+            "$RSE_ADOPTION_SLACK_ADMIN_TOKEN), who read, posted and reacted each day. "
+            "--since bounds the days.",
+        ),
+    ] = False,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     dry_run: DryRunOption = False,
@@ -192,13 +203,27 @@ def fetch_slack(
     unreadable or its id or name malformed, 75 Slack unreachable, throttling, an answer
     that is not JSON or the run's budget spent (what was fetched is kept), 77 the token
     refused or a scope missing (the message names it), 78 no token.
+
+    With --analytics: Slack's member analytics instead, one day per request, each day
+    stored as a one-day activity period (readers and visitors); exit 69 when the workspace
+    cannot give them (plan, member analytics off, e-mails hidden), 77 the token refused or
+    admin.analytics:read missing.
     """
     first = parse_day(since, "--since")
     err = stderr()
     show = not quiet and not as_json
+    if analytics and channel:
+        raise typer.BadParameter(
+            "--channel reads messages; --analytics reads the whole workspace's member "
+            "analytics: run them apart",
+            param_hint="--channel",
+        )
     library = store(data_dir, config)
     if not quiet:
         _say_hosts(library, ["slack_api_url"])
+    if analytics:
+        _fetch_slack_analytics(library, first, max_minutes, dry_run, as_json=as_json, show=show)
+        return
 
     def on_channel(result: ChannelResult) -> None:
         if not show:
@@ -229,6 +254,36 @@ def fetch_slack(
         f"{summary.count('fetched')} channel(s) fetched, {summary.count('unchanged')} "
         f"unchanged, {summary.count('skipped')} skipped; "
         f"{sum(c.events for c in summary.channels)} event(s) added."
+        + (" Dry run: nothing was stored." if dry_run else ""),
+        as_json=as_json,
+        show=show,
+    )
+
+
+def _fetch_slack_analytics(
+    library: Store, since: Any, max_minutes: float, dry_run: bool, *, as_json: bool, show: bool
+) -> None:
+    """`fetch slack --analytics`: each day's line, then the totals."""
+    err = stderr()
+
+    def on_day(result: AnalyticsDay) -> None:
+        if not show:
+            return
+        if result.status == "fetched":
+            err.print(f"✔ {result.day}: {result.rows} member(s)")
+            if result.message:
+                err.print(f"  note: {result.message}", style="yellow", highlight=False)
+        elif result.status == "skipped":
+            err.print(f"- {result.day}: skipped: {result.message}", style="dim", highlight=False)
+
+    summary = library.fetch_slack_analytics(
+        since=since, dry_run=dry_run, max_minutes=max_minutes, on_day=on_day
+    )
+    _finish(
+        summary,
+        [f"{d.day}: {d.message}" for d in summary.days if d.status == "error"],
+        f"member analytics {summary.first_day} to {summary.last_day}: "
+        f"{summary.count('fetched')} day(s) fetched, {summary.count('skipped')} skipped."
         + (" Dry run: nothing was stored." if dry_run else ""),
         as_json=as_json,
         show=show,

@@ -7,7 +7,8 @@ quarantine, pseudonymisation and idempotence are those of a file ingested by han
   docs/m365.md).
 - `slack` (with `slack_api`, the Web API client): a workspace's public channels, read
   incrementally and ingested by the Slack export reader (`rse-adoption fetch slack`,
-  docs/slack.md).
+  docs/slack.md); `slack_analytics`, the workspace's member analytics day by day, each
+  day a one-day activity period (`rse-adoption fetch slack --analytics`).
 - `retry` (how long a throttled answer asks to wait) and `scratch` (the private download
   folder inside the store): what the fetchers share.
 

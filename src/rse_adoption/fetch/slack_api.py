@@ -94,6 +94,16 @@ class ChannelRefused(Exception):
         self.error = error
 
 
+class Refused(Exception):
+    """Slack answered a download with `{"ok": false, "error": ...}` (`needed`: the scope
+    a `missing_scope` names): the caller says what it means (SlackApi.download)."""
+
+    def __init__(self, error: str, needed: object = None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.needed = needed if isinstance(needed, str) else None
+
+
 class Budget:
     """The run's deadline, on the clock and the sleep it is given (tests give theirs)."""
 
@@ -254,11 +264,19 @@ def _silent_logger() -> logging.Logger:
 class SlackApi:
     """The Web API methods `fetch slack` calls, each request within the run's budget."""
 
-    def __init__(self, token: str, base_url: str, budget: Budget) -> None:
+    def __init__(
+        self,
+        token: str,
+        base_url: str,
+        budget: Budget,
+        kept: str = "every channel fetched before is committed",
+    ) -> None:
         redact.remember(token)  # masked in every output of the process (redact.py)
         self.token = token
         self.base_url = base_url
         self.budget = budget
+        #: What a run stopped early keeps, as its messages say it.
+        self.kept = kept
         self.requests = 0
         self.client = WebClient(
             token=token,
@@ -275,12 +293,51 @@ class SlackApi:
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
         """One method's answer (`ok` true), or the error its failure means."""
+        try:
+            data = self._send(method, params)
+        except SlackApiError as exc:
+            raise self._refused(method, exc.response) from None
+        if not isinstance(data, dict):
+            raise ServiceUnavailableError(f"Slack's {method} did not answer with JSON")
+        return data
+
+    def download(self, method: str, **params: Any) -> bytes:
+        """The body of a method that answers with a file (admin.analytics.getFile: a gzip),
+        or Refused for Slack's `{"ok": false, "error": ...}` — the caller knows what each
+        error means for it; throttling, 5xx, Slack unreachable and garbled answers as
+        `call`; a JSON answer where a file was expected is one to retry later (75)."""
+        try:
+            data = self._send(method, params)
+        except SlackApiError as exc:
+            response = exc.response
+            status = int(getattr(response, "status_code", 0) or 0)
+            body = response.data if isinstance(getattr(response, "data", None), dict) else {}
+            error = str(body.get("error") or "")
+            if (
+                status == 200
+                and error
+                and error not in LATER_ERRORS
+                and error != "ratelimited"
+                and not error.startswith(NOT_JSON)
+            ):
+                raise Refused(error, body.get("needed")) from None
+            raise self._refused(method, response) from None
+        if isinstance(data, bytes):
+            return data
+        raise ServiceUnavailableError(
+            f"Slack's {method} answered JSON where a file was expected; {self.kept}, run "
+            "again later"
+        )
+
+    def _send(self, method: str, params: dict[str, Any]) -> dict[str, Any] | bytes:
+        """One request within the budget: the answer's data (an object, or the bytes of
+        a file); SlackApiError for Slack's refusals, the project's errors otherwise."""
         self.budget.check(method)
         self.requests += 1
         try:
             response = self.client.api_call(method, http_verb="GET", params=params)
-        except SlackApiError as exc:
-            raise self._refused(method, exc.response) from None
+        except SlackApiError:
+            raise  # a SlackClientError too: Slack's refusal, not Slack unreachable
         except (ValueError, AttributeError, TypeError) as exc:
             # a body that starts like JSON but is not (json's ValueError), or JSON that is
             # not an object (slack_sdk's own checks fail on it)
@@ -290,13 +347,10 @@ class SlackApi:
             raise ServiceUnavailableError(
                 self.scrub(
                     f"Slack is unreachable at {self.base_url} ({method}: {reason}, "
-                    f"{TRANSIENT_ATTEMPTS} tries); every channel fetched before is committed, "
-                    "run again later"
+                    f"{TRANSIENT_ATTEMPTS} tries); {self.kept}, run again later"
                 )
             ) from None
-        data = response.data
-        if not isinstance(data, dict):
-            raise ServiceUnavailableError(f"Slack's {method} did not answer with JSON")
+        data: dict[str, Any] | bytes = response.data
         return data
 
     def pages(self, method: str, key: str, **params: Any) -> Iterator[dict[str, Any]]:
@@ -319,8 +373,8 @@ class SlackApi:
         return ServiceUnavailableError(
             self.scrub(
                 f"Slack's answer to {method} at {self.base_url} is not valid JSON "
-                f"({detail[:120]}): a truncated or garbled answer; every channel fetched "
-                "before is committed, run again later"
+                f"({detail[:120]}): a truncated or garbled answer; {self.kept}, run again "
+                "later"
             )
         )
 
@@ -330,14 +384,13 @@ class SlackApi:
         error = str(data.get("error") or f"HTTP {status}")
         if status == 429 or error == "ratelimited":
             return ServiceUnavailableError(
-                f"Slack kept throttling {method}; every channel fetched before is committed, "
-                "run again later"
+                f"Slack kept throttling {method}; {self.kept}, run again later"
             )
         if status >= 500 or error in LATER_ERRORS:
             return ServiceUnavailableError(
                 self.scrub(
                     f"Slack keeps failing ({method}: {error}, {TRANSIENT_ATTEMPTS} tries); "
-                    "every channel fetched before is committed, run again later"
+                    f"{self.kept}, run again later"
                 )
             )
         if error.startswith(NOT_JSON):  # slack_sdk's word for a body that is not JSON

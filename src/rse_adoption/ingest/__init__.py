@@ -19,6 +19,7 @@ FORMAT_NAMES: tuple[str, ...] = (
     "viva_engage",
     "teams",
     "slack_analytics",
+    "slack_member_days",
     "events",
     "mapped",
 )

@@ -25,6 +25,7 @@ from . import (
     mapped,
     slack_analytics,
     slack_export,
+    slack_member_days,
     teams,
     viva_engage,
     yammer_export,
@@ -57,7 +58,16 @@ class BundleFormat(Format, Protocol):
 #: event files last.
 FORMATS: dict[str, Format] = {
     module.NAME: module
-    for module in (slack_export, yammer_export, viva_engage, teams, slack_analytics, events, mapped)
+    for module in (
+        slack_export,
+        yammer_export,
+        viva_engage,
+        teams,
+        slack_analytics,
+        slack_member_days,
+        events,
+        mapped,
+    )
 }
 if tuple(FORMATS) != FORMAT_NAMES:  # the CLI's --format choices come from FORMAT_NAMES
     raise ImportError(f"ingest formats {tuple(FORMATS)} differ from FORMAT_NAMES {FORMAT_NAMES}")

@@ -68,8 +68,23 @@ def status_text(status: Status, lang: str = "en") -> str:
         )
         for m in status.member_lists
     ]
+    lines += _fetched(status, tr)
+    lines += [line(tr._("warning"), phrase(w.message, tr)) for w in status.warnings] or [
+        line(tr._("warnings"), tr._("none"))
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _line(label: str, text: str) -> str:
+    return f"{label:<14} {text}"
+
+
+def _fetched(status: Status, tr: Language) -> list[str]:
+    """One line per source a fetcher keeps up to date: Microsoft 365 reports, Slack
+    channels, Slack member analytics."""
+    lines: list[str] = []
     lines += [
-        line(
+        _line(
             tr._("m365 fetch"),
             tr._(
                 "%(report)s: last day %(day)s, %(missing)s missing in range",
@@ -81,7 +96,7 @@ def status_text(status: Status, lang: str = "en") -> str:
         for m in status.m365
     ]
     lines += [
-        line(
+        _line(
             tr._("slack fetch"),
             tr._(
                 "#%(channel)s: last message %(when)s, fetched %(day)s",
@@ -92,10 +107,19 @@ def status_text(status: Status, lang: str = "en") -> str:
         )
         for c in status.slack
     ]
-    lines += [line(tr._("warning"), phrase(w.message, tr)) for w in status.warnings] or [
-        line(tr._("warnings"), tr._("none"))
+    lines += [
+        _line(
+            tr._("slack members"),
+            tr._(
+                "member analytics: %(first)s to %(last)s, %(missing)s day(s) missing",
+                first=tr.iso_day(a["first_day"]),
+                last=tr.iso_day(a["last_day"]),
+                missing=len(a["missing_days"]),
+            ),
+        )
+        for a in status.slack_analytics
     ]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _period(p: dict[str, Any], tr: Language) -> str:
