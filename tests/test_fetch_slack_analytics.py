@@ -183,6 +183,13 @@ def test_messages_and_member_analytics_give_the_workspaces_segments_in_either_or
     # Whichever source came first, the same report.
     assert segments_of(first_analytics)[1] == report
 
+    # Without --as-of the window waits for the analytics, computed a day or two after the
+    # messages: the default report counts both (and says why it ends there).
+    default = open_store(first_messages).report(window_days=28, min_group_size=1).to_dict()
+    assert default["as_of"] == LAST.isoformat() and default["activity_grain"] == "day"
+    assert {s["site"]: s["segments"] for s in default["sites"]} == by_site
+    assert any("last day the store's daily activity counts" in n for n in default["notes"])
+
     # A second run asks only the day Slack had not computed, and adds nothing.
     ledger = store.read_manifest(first_messages).ledger
     fake.requests.clear()
