@@ -92,6 +92,18 @@ def status_text(status: Status, lang: str = "en") -> str:
         )
         for c in status.slack
     ]
+    if status.viva_engage is not None:
+        lines.append(
+            line(
+                tr._("viva engage fetch"),
+                tr._(
+                    "network export from %(first)s to %(last)s, %(gaps)s gap(s)",
+                    first=tr.instant(status.viva_engage["first"]),
+                    last=tr.instant(status.viva_engage["last"]),
+                    gaps=len(status.viva_engage["gaps"]),
+                ),
+            )
+        )
     lines += [line(tr._("warning"), phrase(w.message, tr)) for w in status.warnings] or [
         line(tr._("warnings"), tr._("none"))
     ]
