@@ -4,6 +4,7 @@ wrote, in English or French (`--lang`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -68,6 +69,17 @@ def status_text(status: Status, lang: str = "en") -> str:
         )
         for m in status.member_lists
     ]
+    lines += _fetch_lines(status, tr, line)
+    lines += [line(tr._("warning"), phrase(w.message, tr)) for w in status.warnings] or [
+        line(tr._("warnings"), tr._("none"))
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _fetch_lines(status: Status, tr: Language, line: Callable[[str, str], str]) -> list[str]:
+    """One line per source a fetcher keeps up to date: Microsoft 365 reports, Slack
+    channels, the Viva Engage network export."""
+    lines: list[str] = []
     lines += [
         line(
             tr._("m365 fetch"),
@@ -95,7 +107,7 @@ def status_text(status: Status, lang: str = "en") -> str:
     if status.viva_engage is not None:
         lines.append(
             line(
-                tr._("viva engage fetch"),
+                tr._("engage fetch"),
                 tr._(
                     "network export from %(first)s to %(last)s, %(gaps)s gap(s)",
                     first=tr.instant(status.viva_engage["first"]),
@@ -104,10 +116,7 @@ def status_text(status: Status, lang: str = "en") -> str:
                 ),
             )
         )
-    lines += [line(tr._("warning"), phrase(w.message, tr)) for w in status.warnings] or [
-        line(tr._("warnings"), tr._("none"))
-    ]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _period(p: dict[str, Any], tr: Language) -> str:
