@@ -219,7 +219,8 @@ class FakeVivaEngage:
     expires_in: int = 3600
     #: Export: "ok", "401", "403" (not a Verified Administrator), "truncated" (a zip cut
     #: short), "nocolumns" (a Messages.csv without id and sender_id), "echo401" (a 401
-    #: whose body echoes the Authorization header).
+    #: whose body echoes the Authorization header), "redirect" (a 302 to a download URL on
+    #: this server, which must get no token), "redirect_http" (the same URL in clear text).
     export_mode: str = "ok"
     #: Export requests to answer first with these statuses, in order (429, 503, 500...).
     failures: list[int] = field(default_factory=list)
@@ -228,6 +229,7 @@ class FakeVivaEngage:
     exports: list[dict[str, list[str]]] = field(default_factory=list)
     assertions: list[str] = field(default_factory=list)
     _issued: int = 0
+    _pending: bytes = b""
     _refresh_tokens: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -261,6 +263,10 @@ class FakeVivaEngage:
             return self._token(request)
         if path == "/api/v1/export":
             return self._export(request)
+        if path == "/download/export":
+            if "Authorization" in request.headers:
+                self.assertions.append("the bearer token was sent to the download URL")
+            return Response(self._pending, status=200, content_type="application/zip")
         return Response("not found", status=404)
 
     def _issue(self) -> Response:
@@ -350,6 +356,11 @@ class FakeVivaEngage:
         )
         if self.export_mode == "truncated" and "Message" in models:
             body = body[: len(body) // 2]
+        if self.export_mode in ("redirect", "redirect_http"):
+            self._pending = body
+            scheme = "http" if self.export_mode == "redirect_http" else "https"
+            base = self.url.replace("https://", f"{scheme}://", 1)
+            return Response("", status=302, headers={"Location": f"{base}/download/export"})
         return Response(body, status=200, content_type="application/zip")
 
 

@@ -304,6 +304,19 @@ def test_an_unreadable_export_exits_65_and_stores_nothing_of_it(
     assert not [p for p in (data / ".fetch-tmp").rglob("*") if p.name != ".lock"]
 
 
+def test_a_redirect_is_followed_to_https_only_and_without_the_token(
+    ve: FakeVivaEngage, clock: Clock, tmp_path: Path
+) -> None:
+    ve.export_mode = "redirect"
+    summary = run(ve, tmp_path / "data", since=(NOW - 3 * DAY).date())
+    assert summary.exit_code == 0 and summary.to_dict()["events"] == 6
+    ve.export_mode = "redirect_http"
+    refused = run(ve, tmp_path / "other", since=(NOW - DAY).date())
+    assert refused.exit_code == 65
+    assert "not https" in (refused.stopped or "")
+    assert events(tmp_path / "other") == []
+
+
 # --- The command ----------------------------------------------------------------------
 
 
