@@ -174,6 +174,12 @@ def test_each_range_is_committed_with_its_mark_and_a_rerun_adds_nothing(
     assert events(data) == before
 
 
+def test_a_nightly_run_asks_one_export_of_its_day_and_overlap() -> None:
+    start = NOW - viva_engage.OVERLAP
+    assert viva_engage.ranges_between(start, NOW + DAY) == [(start, NOW + DAY)]
+    assert len(viva_engage.ranges_between(start, NOW + DAY + dt.timedelta(hours=2))) == 2
+
+
 def test_a_first_run_reads_the_report_window(
     ve: FakeVivaEngage, clock: Clock, tmp_path: Path
 ) -> None:

@@ -10,7 +10,8 @@ include=csv`, Verified Administrators only, delegated token: fetch/viva_engage_a
 A run asks, once, for the users and groups of the whole network (`model=User&model=
 Group` since the network's start: a ranged export would hold only the people who changed
 in that range, and a message's sender may not have), then for the messages, one range of
-at most RANGE_HOURS hours at a time (Microsoft recommends daily exports), from the end of
+RANGE_HOURS hours at a time (Microsoft recommends daily exports; a rest of up to OVERLAP
+joins the last range), from the end of
 the last range stored less OVERLAP (messages that reached the export late), or from
 `--since`, or the report window's start on a first run, to now. Each download is written
 to the store's private scratch folder (streamed: never whole in memory), read column by
@@ -168,12 +169,17 @@ def start_of_run(
 
 
 def ranges_between(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-    """[start, end) cut into ranges of at most RANGE_HOURS hours."""
+    """[start, end) cut into ranges of RANGE_HOURS hours, the last one shorter; a rest no
+    longer than OVERLAP joins the range before it (a nightly run asks one export of a
+    day and its overlap, not two)."""
     step = timedelta(hours=RANGE_HOURS)
     found = []
     while start < end:
-        found.append((start, min(start + step, end)))
-        start += step
+        stop = start + step
+        if end - stop <= OVERLAP:
+            stop = end
+        found.append((start, stop))
+        start = stop
     return found
 
 
