@@ -8,21 +8,21 @@ Users.csv and Groups.csv for a time range (`GET {api}/export?since=…&until=…
 include=csv`, Verified Administrators only, delegated token: fetch/viva_engage_auth.py).
 
 A run asks, once, for the users and groups of the whole network (`model=User&model=
-Group` since the network's start: a ranged export would hold only the people who changed
-in that range, and a message's sender may not have), then for the messages, one range of
-RANGE_HOURS hours at a time (Microsoft recommends daily exports; a rest of up to OVERLAP
-joins the last range), from the end of
-the last range stored less OVERLAP (messages that reached the export late), or from
-`--since`, or the report window's start on a first run, to now. Each download is written
-to the store's private scratch folder (streamed: never whole in memory), read column by
-column into a slim copy that keeps only what events need — never the message bodies, the
-attachments or the participants — and deleted; the slim copy (Messages.csv, Users.csv,
+Group` since the network's start: Microsoft does not say whether a ranged export lists
+every user or only those changed in its range, and a message's sender may not have), then
+for the messages, RANGE_HOURS hours at a time (Microsoft recommends daily exports; a rest
+of up to OVERLAP joins the last range), from the end of the last range stored less OVERLAP
+(messages that reached the export late), or from `--since`, or the report window's start
+on a first run, to now. Each download is written to the store's private scratch folder
+(streamed: never whole in memory), read column by column into a slim copy that keeps only
+what events need — never the message bodies, the attachments or the participants — and
+deleted; the slim copy (Messages.csv, Users.csv,
 Groups.csv) is ingested by the Yammer export reader (ingest/yammer_export.py) like an
 export ingested by hand, then deleted. Event ids are the message ids: a message fetched
 twice (overlap, a rerun, an export ingested by hand too) is stored once.
 
 A reply's target is the author of the message it answers, which may sit in an earlier
-range: the run keeps the slim rows of every message it read (and of the THREAD_LOOKBACK
+range: the run keeps the slim rows of every message it read (and of the THREAD_LOOKBACK_DAYS
 days before its first range, fetched once as a look-up) and adds the replied-to message to
 the range that answers it; the reader's duplicate check drops it when already stored.
 A reply to a message older than that look-back gets no target (counted as a comment,
