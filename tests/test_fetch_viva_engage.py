@@ -397,6 +397,11 @@ def test_status_shows_the_ranges_held_and_their_gaps(
     later = store_status(Settings(data_dir=data), today=NOW.date() + 5 * DAY)
     assert "viva_engage_stale" in [w.code for w in later.warnings]
     assert json.dumps(status.to_dict())  # serialisable as `status --json` prints it
+    from rse_adoption.report.store_text import status_text
+
+    text = status_text(status)
+    assert "engage fetch" in text and "1 gap(s)" in text
+    assert "collecte engage" in status_text(status, "fr")
 
 
 def test_the_token_cache_is_never_world_readable_even_with_a_loose_umask(
