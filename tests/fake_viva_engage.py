@@ -220,7 +220,7 @@ class FakeVivaEngage:
     #: Export: "ok", "401", "403" (not a Verified Administrator), "truncated" (a zip cut
     #: short), "nocolumns" (a Messages.csv without id and sender_id), "echo401" (a 401
     #: whose body echoes the Authorization header), "redirect" (a 302 to a download URL on
-    #: this server, which must get no token), "redirect_http" (the same URL in clear text).
+    #: this server, which must get no token), "redirect_http" (the same URL in clear text), "nousers" (no Users.csv).
     export_mode: str = "ok"
     #: Export requests to answer first with these statuses, in order (429, 503, 500...).
     failures: list[int] = field(default_factory=list)
@@ -354,6 +354,8 @@ class FakeVivaEngage:
             self.groups if "Group" in models else None,
             message_header=header,
         )
+        if self.export_mode == "nousers" and "User" in models:
+            body = zip_for(None, None, self.groups)
         if self.export_mode == "truncated" and "Message" in models:
             body = body[: len(body) // 2]
         if self.export_mode in ("redirect", "redirect_http"):

@@ -296,7 +296,7 @@ def test_throttling_past_the_budget_exits_75_keeping_the_ranges_committed(
     assert [e[0] for e in events(data)] == ["101", "102", "103", "104", "105", "106"]
 
 
-@pytest.mark.parametrize("mode", ["truncated", "nocolumns"])
+@pytest.mark.parametrize("mode", ["truncated", "nocolumns", "nousers"])
 def test_an_unreadable_export_exits_65_and_stores_nothing_of_it(
     ve: FakeVivaEngage, clock: Clock, tmp_path: Path, mode: str
 ) -> None:

@@ -417,7 +417,12 @@ def _run(
         people,
         "the export of users and groups",
     )  # fmt: skip
-    users = read_columns(people, "Users.csv", USER_COLUMNS, ("id",)) or [list(USER_COLUMNS)]
+    users = read_columns(people, "Users.csv", USER_COLUMNS, ("id", "email"))
+    if users is None:  # senders would be Yammer ids, joined to no one: refuse, not guess
+        raise DataError(
+            "the export of users and groups holds no Users.csv: not the network data export; "
+            "nothing of this run stored"
+        )
     groups = read_columns(people, "Groups.csv", GROUP_COLUMNS, ("id",)) or [list(GROUP_COLUMNS)]
     people.unlink()
     #: Slim rows of every message this run read, by id: the replied-to messages.
