@@ -213,7 +213,7 @@ class FakeVivaEngage:
     #: The bearer token the export accepts (a ready token, or what the sign-in issued).
     token: str = "yammer-delegated-access-token-0"
     admin: str = "admin@contoso.example"
-    #: Sign-in: "ok", "refuse" (the refresh token was revoked: invalid_grant).
+    #: Sign-in: "ok", "refuse" (the refresh token was revoked: invalid_grant), "500".
     token_mode: str = "ok"
     #: Seconds an issued access token lives (short: the next run refreshes it).
     expires_in: int = 3600
@@ -289,6 +289,8 @@ class FakeVivaEngage:
 
     def _token(self, request: Request) -> Response:
         form = {k: v[0] for k, v in parse_qs(request.get_data(as_text=True)).items()}
+        if self.token_mode == "500":
+            return Response("sign-in is down", status=500)
         grant = form.get("grant_type", "")
         self.requests[f"token:{grant.rsplit(':', 1)[-1]}"] += 1
         if form.get("client_id") != CLIENT_ID:

@@ -235,6 +235,18 @@ def test_a_revoked_sign_in_exits_77_naming_the_verified_administrator(
     assert "yammer-refresh-token" not in (summary.stopped or "")
 
 
+def test_a_sign_in_service_that_keeps_failing_exits_75(
+    ve: FakeVivaEngage, clock: Clock, tmp_path: Path
+) -> None:
+    settings = settings_for(ve, tmp_path / "data")
+    ve.expires_in = 60
+    login_viva_engage(settings, lambda _: None, environ={})
+    ve.token_mode = "500"
+    summary = fetch_viva_engage(settings, environ={}, now=NOW)
+    assert summary.exit_code == 75
+    assert "sign-in service" in (summary.stopped or "")
+
+
 def test_no_sign_in_is_a_configuration_error_before_any_request(
     ve: FakeVivaEngage, tmp_path: Path
 ) -> None:

@@ -120,12 +120,15 @@ class SignIn:
         if path.is_file():
             self._load()
         creds = client.creds
-        self.app = msal.PublicClientApplication(
-            creds.client_id,
-            authority=f"{creds.authority_url}/{creds.tenant_id}",
-            token_cache=self.cache,
-            http_client=_MsalHttp(client),
-            instance_discovery=False,
+        # msal reads the authority's discovery document here: its failures are ours too.
+        self.app = self._call(
+            lambda: msal.PublicClientApplication(
+                creds.client_id,
+                authority=f"{creds.authority_url}/{creds.tenant_id}",
+                token_cache=self.cache,
+                http_client=_MsalHttp(client),
+                instance_discovery=False,
+            )
         )
 
     def _load(self) -> None:
