@@ -410,21 +410,7 @@ def _run(
         if on_range is not None:
             on_range(result)
 
-    people = scratch / "people.zip"
-    client.export(
-        [("since", _iso(NETWORK_START)), ("until", _iso(now)), ("model", "User"),
-         ("model", "Group"), ("include", "csv")],
-        people,
-        "the export of users and groups",
-    )  # fmt: skip
-    users = read_columns(people, "Users.csv", USER_COLUMNS, ("id", "email"))
-    if users is None:  # senders would be Yammer ids, joined to no one: refuse, not guess
-        raise DataError(
-            "the export of users and groups holds no Users.csv: not the network data export; "
-            "nothing of this run stored"
-        )
-    groups = read_columns(people, "Groups.csv", GROUP_COLUMNS, ("id",)) or [list(GROUP_COLUMNS)]
-    people.unlink()
+    users, groups = _people(client, scratch, now)
     #: Slim rows of every message this run read, by id: the replied-to messages.
     seen: dict[str, list[str]] = {}
     first = ranges[0][0]
@@ -484,6 +470,30 @@ def _run(
                 message=result.message,
             )
         )
+
+
+def _people(
+    client: ExportClient, scratch: Path, now: datetime
+) -> tuple[list[list[str]], list[list[str]]]:
+    """The slim Users.csv and Groups.csv rows (headers first) of the whole network."""
+    people = scratch / "people.zip"
+    client.export(
+        [("since", _iso(NETWORK_START)), ("until", _iso(now)), ("model", "User"),
+         ("model", "Group"), ("include", "csv")],
+        people,
+        "the export of users and groups",
+    )  # fmt: skip
+    try:
+        users = read_columns(people, "Users.csv", USER_COLUMNS, ("id", "email"))
+        groups = read_columns(people, "Groups.csv", GROUP_COLUMNS, ("id",))
+    finally:
+        people.unlink(missing_ok=True)  # it names everyone: gone before anything else
+    if users is None:  # senders would be Yammer ids, joined to no one: refuse, not guess
+        raise DataError(
+            "the export of users and groups holds no Users.csv: not the network data export; "
+            "nothing of this run stored"
+        )
+    return users, groups or [list(GROUP_COLUMNS)]
 
 
 def _messages(
