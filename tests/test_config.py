@@ -94,7 +94,9 @@ def test_cli_exit_78_and_config_show(tmp_path: Path, cli) -> None:  # type: igno
         "tipping_point.high, retention.keep_days, ambassadors.per_employees, communities.quiet_days, forecast.lookback_weeks, forecast.launch_date, ingest.mapping, "
         "engine.name, engine.spark_master, m365.tenant_id, m365.client_id, "
         "m365.client_certificate, m365.client_certificate_thumbprint, m365.graph_url, "
-        "m365.authority_url, slack.api_url, slack.lookback_days, slack.analytics_days, site_aliases)"
+        "m365.authority_url, slack.api_url, slack.lookback_days, slack.analytics_days, "
+        "viva_engage.tenant_id, "
+        "viva_engage.client_id, viva_engage.api_url, viva_engage.token_cache, site_aliases)"
     )
     assert cli("config", "show", "--config", tmp_path / "missing.toml").exit_code == 78
     good = write(tmp_path / "good.toml", CONFIG)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pandas is imported only by to_pandas(): a cron run never pa
     from .fetch.m365 import DayResult, FetchSummary
     from .fetch.slack import ChannelResult, SlackFetchSummary
     from .fetch.slack_analytics import AnalyticsDay, AnalyticsSummary
+    from .fetch.viva_engage import RangeResult, VivaEngageFetchSummary
     from .forget import ErasureSummary
     from .ingest.pipeline import FileResult, IngestSummary
     from .model import ForecastBacktest, Report
@@ -552,6 +553,32 @@ class Store:
             max_minutes=max_minutes,
             on_day=on_day,
         )
+
+    def fetch_viva_engage(
+        self,
+        *,
+        since: date | None = None,
+        dry_run: bool = False,
+        max_minutes: float = 30,
+        on_range: Callable[[RangeResult], None] | None = None,
+    ) -> VivaEngageFetchSummary:
+        """`rse-adoption fetch viva-engage`: pull the Viva Engage network data export
+        (messages, users, groups) from the end of the last range stored, and ingest it with
+        the Yammer export reader (docs/m365.md). What ended a run early is in the summary
+        (`exit_code`, `error`)."""
+        from .fetch.viva_engage import fetch_viva_engage
+
+        return fetch_viva_engage(
+            self.settings, since=since, dry_run=dry_run, max_minutes=max_minutes, on_range=on_range
+        )
+
+    def login_viva_engage(self, prompt: Callable[[str], None]) -> str:
+        """`rse-adoption fetch viva-engage --login`: a Verified Administrator signs in once
+        (device code: `prompt` shows Microsoft's instruction); the token cache is written
+        owner-only. Returns the account's name."""
+        from .fetch.viva_engage import login_viva_engage
+
+        return login_viva_engage(self.settings, prompt)
 
     def prune(
         self, *, keep_days: int | None = None, dry_run: bool = False, wait_seconds: float = 0.0

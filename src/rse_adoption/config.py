@@ -78,6 +78,15 @@ class Settings:
     #: `fetch slack --analytics`: days of member analytics kept, back from yesterday (at
     #: most Slack's rolling 13 months, which the default covers).
     slack_analytics_days: int = 400
+    #: `fetch viva-engage` (docs/m365.md): the public-client app registration with the
+    #: delegated Yammer permission `access_as_user` (tenant and client ids: [m365]'s when
+    #: unset), the Yammer REST API's base URL and the file that keeps the signed-in
+    #: administrator's refreshable tokens (default: .viva-engage-token.json in the store).
+    #: A ready token is read from RSE_ADOPTION_VIVA_ENGAGE_TOKEN only, never from a file.
+    viva_engage_tenant_id: str | None = None
+    viva_engage_client_id: str | None = None
+    viva_engage_api_url: str = "https://www.yammer.com/api/v1"
+    viva_engage_token_cache: str | None = None
     #: The language of what people read (tables, Markdown, HTML, charts, status and
     #: history text): "en" or "fr". Never the machine's locale, so cron output is the
     #: same everywhere; JSON and CSV do not change with it.
@@ -122,6 +131,10 @@ _ENV = {
     "slack_api_url": ("RSE_ADOPTION_SLACK_API_URL", str),
     "slack_lookback_days": ("RSE_ADOPTION_SLACK_LOOKBACK_DAYS", int),
     "slack_analytics_days": ("RSE_ADOPTION_SLACK_ANALYTICS_DAYS", int),
+    "viva_engage_tenant_id": ("RSE_ADOPTION_VIVA_ENGAGE_TENANT_ID", str),
+    "viva_engage_client_id": ("RSE_ADOPTION_VIVA_ENGAGE_CLIENT_ID", str),
+    "viva_engage_api_url": ("RSE_ADOPTION_VIVA_ENGAGE_API_URL", str),
+    "viva_engage_token_cache": ("RSE_ADOPTION_VIVA_ENGAGE_TOKEN_CACHE", str),
     "language": ("RSE_ADOPTION_LANG", str),
 }
 
@@ -155,6 +168,10 @@ FILE_KEYS: dict[tuple[str, str], tuple[str, type]] = {
     ("slack", "api_url"): ("slack_api_url", str),
     ("slack", "lookback_days"): ("slack_lookback_days", int),
     ("slack", "analytics_days"): ("slack_analytics_days", int),
+    ("viva_engage", "tenant_id"): ("viva_engage_tenant_id", str),
+    ("viva_engage", "client_id"): ("viva_engage_client_id", str),
+    ("viva_engage", "api_url"): ("viva_engage_api_url", str),
+    ("viva_engage", "token_cache"): ("viva_engage_token_cache", str),
 }
 #: Secrets a configuration file may not hold (refused without echoing their value), and
 #: the environment variable each comes from instead.
@@ -163,6 +180,7 @@ SECRET_KEYS: dict[tuple[str, str], str] = {
     ("m365", "token"): "RSE_ADOPTION_M365_TOKEN",
     ("slack", "token"): "RSE_ADOPTION_SLACK_TOKEN",
     ("slack", "admin_token"): "RSE_ADOPTION_SLACK_ADMIN_TOKEN",
+    ("viva_engage", "token"): "RSE_ADOPTION_VIVA_ENGAGE_TOKEN",
 }
 #: The hosts a configuration file may send a vendor's credentials to, per URL setting:
 #: the vendor's own and its documented national clouds (docs/m365.md, docs/slack.md).
@@ -194,6 +212,13 @@ VENDOR_HOSTS: dict[str, tuple[str, tuple[str, ...], str]] = {
         "RSE_ADOPTION_M365_AUTHORITY_URL",
     ),
     "slack_api_url": ("Slack", ("slack.com", "slack-gov.com"), "RSE_ADOPTION_SLACK_API_URL"),
+    #: Viva Engage's REST API (learn.microsoft.com/rest/api/yammer): www.yammer.com, and
+    #: api.yammer.com, the resource of its Entra tokens.
+    "viva_engage_api_url": (
+        "Viva Engage",
+        ("www.yammer.com", "api.yammer.com"),
+        "RSE_ADOPTION_VIVA_ENGAGE_API_URL",
+    ),
 }
 
 
@@ -331,7 +356,7 @@ def read_config_file(path: Path) -> tuple[dict[str, Any], dict[str, str], dict[s
             )
         if field == "data_dir":
             value = path.parent / str(value)  # relative to the file: cron runs from anywhere
-        if field in ("mapping_file", "m365_client_certificate"):
+        if field in ("mapping_file", "m365_client_certificate", "viva_engage_token_cache"):
             value = str(path.parent / str(value))
         values[field] = value
         sources[field] = where(table, key)
@@ -462,6 +487,11 @@ def validate(settings: Settings) -> Settings:
                 f"m365.{name.removeprefix('m365_')} must be an https:// URL, got {url!r}",
                 fields=(name,),
             )
+    if not re.fullmatch(r"https://[^\s/]+(/\S*)?", settings.viva_engage_api_url):
+        raise ConfigError(  # the token travels with every request: never in clear text
+            f"viva_engage.api_url must be an https:// URL, got {settings.viva_engage_api_url!r}",
+            fields=("viva_engage_api_url",),
+        )
     if not re.fullmatch(r"https://[^\s/]+(/\S*)?", settings.slack_api_url):
         raise ConfigError(  # the token travels with every request: never in clear text
             f"slack.api_url must be an https:// URL, got {settings.slack_api_url!r}",

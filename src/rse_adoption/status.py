@@ -18,6 +18,7 @@ from .config import Settings
 from .errors import DataError
 from .fetch import slack, slack_analytics
 from .fetch.m365 import HORIZON_DAYS, coverage
+from .fetch.viva_engage import coverage as viva_engage_coverage
 from .messages import CONCEALED_NAMES_FIX, Message, Param, plural_message
 from .privacy import is_suppressed
 
@@ -61,6 +62,10 @@ class Status:
     #: when any: {first_day, last_day, days, missing_days (between them, within Slack's 13
     #: months), stale}.
     slack_analytics: list[dict[str, Any]] = field(default_factory=list)
+    #: The Viva Engage network data export fetched (`fetch viva-engage`): {first, last
+    #: (UTC instants of the ranges held), gaps ([{from, to}] between them), stale}; None
+    #: when never fetched.
+    viva_engage: dict[str, Any] | None = None
     #: Files an ingest found in no known format, not ingested since: {path, reason,
     #: skipped_at}.
     skipped_files: list[dict[str, Any]] = field(default_factory=list)
@@ -91,6 +96,7 @@ def store_status(
     _m365_alerts(status, warn)
     _slack_alerts(status, today, warn)
     _slack_analytics_alerts(status, warn)
+    _viva_engage_alerts(status, warn)
     _directory_alerts(status, today, stale_directory_days, warn)
     if status.last_day is not None:
         status.warnings.extend(_quiet_sites(settings))
@@ -167,6 +173,7 @@ def _content(settings: Settings, today: date) -> Status:
             m365=[asdict(c) for c in coverage(manifest, today)],
             slack=slack.coverage(manifest),
             slack_analytics=slack_analytics.coverage(manifest, today),
+            viva_engage=viva_engage_coverage(manifest, today),
             skipped_files=[dict(f) for f in manifest.skipped_files],
         )
     return status
@@ -322,6 +329,46 @@ def _slack_analytics_alerts(status: Status, warn: Callable[[Alert], None]) -> No
                     ),
                 )
             )
+
+
+def _viva_engage_alerts(status: Status, warn: Callable[[Alert], None]) -> None:
+    """Ranges of the network data export missing between those held, or nothing fetched
+    lately (`fetch viva-engage`)."""
+    fetched = status.viva_engage
+    if fetched is None:
+        return
+    gaps = fetched["gaps"]
+    if gaps:
+        warn(
+            Alert(
+                "viva_engage_gap",
+                plural_message(
+                    "status.viva_engage_gap",
+                    "Viva Engage export: %(num)s gap between the ranges fetched (the first "
+                    "from %(start)s to %(end)s): run `rse-adoption fetch viva-engage --since "
+                    "%(day)s`",
+                    "Viva Engage export: %(num)s gaps between the ranges fetched (the first "
+                    "from %(start)s to %(end)s): run `rse-adoption fetch viva-engage --since "
+                    "%(day)s`",
+                    len(gaps),
+                    start=gaps[0]["from"],
+                    end=gaps[0]["to"],
+                    day=date.fromisoformat(gaps[0]["from"][:10]),
+                ),
+            )
+        )
+    if fetched["stale"]:
+        warn(
+            Alert(
+                "viva_engage_stale",
+                Message(
+                    "status.viva_engage_stale",
+                    "Viva Engage export: nothing fetched after %(day)s: is `rse-adoption "
+                    "fetch viva-engage` still running (and signed in, exit 77)?",
+                    day=date.fromisoformat(fetched["last"][:10]),
+                ),
+            )
+        )
 
 
 def _directory_alerts(

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..fetch.m365 import DayResult
     from ..fetch.slack import ChannelResult
     from ..fetch.slack_analytics import AnalyticsDay
+    from ..fetch.viva_engage import RangeResult
 
 fetch_app = typer.Typer(
     help="Pull exports from a vendor's API, unattended, and ingest them (docs/m365.md, "
@@ -284,6 +285,96 @@ def _fetch_slack_analytics(
         [f"{d.day}: {d.message}" for d in summary.days if d.status == "error"],
         f"member analytics {summary.first_day} to {summary.last_day}: "
         f"{summary.count('fetched')} day(s) fetched, {summary.count('skipped')} skipped."
+        + (" Dry run: nothing was stored." if dry_run else ""),
+        as_json=as_json,
+        show=show,
+    )
+
+
+@fetch_app.command("viva-engage")
+@handle_errors
+def fetch_viva_engage(
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Fetch from this day, YYYY-MM-DD (00:00 UTC) [default: where the last run "
+            "ended, less an hour; on a first run, the report window].",
+            show_default=False,
+        ),
+    ] = None,
+    max_minutes: Annotated[
+        float,
+        typer.Option(
+            "--max-minutes",
+            min=0.01,
+            help="Run budget: stop after this long (waits on throttling included), keep "
+            "every range committed, exit 75; the next run goes on from there.",
+        ),
+    ] = 30,
+    login: Annotated[
+        bool,
+        typer.Option(
+            "--login",
+            help="Sign in once as a Viva Engage Verified Administrator (device code: open "
+            "the URL shown, enter the code) and save the refreshable tokens, owner-only, in "
+            "[viva_engage] token_cache; fetch nothing.",
+        ),
+    ] = False,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    dry_run: DryRunOption = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Fetch the Viva Engage network data export (messages, users, groups: who answered
+    whom, where) from the end of the last range fetched, range by range, and ingest it
+    with the Yammer export reader; never the message bodies.
+
+    Delegated sign-in: [viva_engage] tenant_id and client_id (else [m365]'s) of an app
+    registration with the Yammer permission access_as_user; a Verified Administrator runs
+    --login once, later runs renew the token silently; or a ready token in
+    $RSE_ADOPTION_VIVA_ENGAGE_TOKEN. Exit codes: 0 done, 65 an export unreadable (nothing
+    of its range stored), 75 Viva Engage unreachable or throttling past --max-minutes
+    (what was fetched is kept), 77 the token refused or the account not a Verified
+    Administrator, 78 no sign-in or configuration missing.
+    """
+    first = parse_day(since, "--since")
+    err = stderr()
+    show = not quiet and not as_json
+    library = store(data_dir, config)
+    if not quiet:
+        from ..fetch.viva_engage_auth import TOKEN_ENV
+
+        signs_in = login or not os.environ.get(TOKEN_ENV)
+        _say_hosts(library, ["viva_engage_api_url", *(["m365_authority_url"] if signs_in else [])])
+    if login:
+        who = library.login_viva_engage(lambda text: err.print(text, highlight=False))
+        if as_json:
+            sys.stdout.write(json.dumps({"signed_in": who}, ensure_ascii=False) + "\n")
+        elif not quiet:
+            err.print(f"signed in as {who}; later runs renew the token silently")
+        return
+
+    def on_range(result: RangeResult) -> None:
+        if not show:
+            return
+        if result.status == "fetched":
+            err.print(
+                f"✔ {result.since} to {result.until}: {result.messages} message(s), "
+                f"{result.events} event(s) added"
+            )
+            if result.message:
+                err.print(f"  note: {result.message}", style="yellow", highlight=False)
+
+    summary = library.fetch_viva_engage(
+        since=first, dry_run=dry_run, max_minutes=max_minutes, on_range=on_range
+    )
+    _finish(
+        summary,
+        [],
+        f"{summary.since} to {summary.until}: {summary.count('fetched')} range(s) fetched, "
+        f"{sum(r.events for r in summary.ranges)} event(s) added."
         + (" Dry run: nothing was stored." if dry_run else ""),
         as_json=as_json,
         show=show,

@@ -5,6 +5,9 @@ quarantine, pseudonymisation and idempotence are those of a file ingested by han
 - `m365` (with `graph`, the Graph client): Microsoft Graph usage reports, the daily
   per-person Viva Engage and Teams activity detail (`rse-adoption fetch m365`,
   docs/m365.md).
+- `viva_engage` (with `viva_engage_auth`, the delegated sign-in and its token cache):
+  the Viva Engage network data export, range by range, read by the Yammer export reader
+  (`rse-adoption fetch viva-engage`, docs/m365.md).
 - `slack` (with `slack_api`, the Web API client): a workspace's public channels, read
   incrementally and ingested by the Slack export reader (`rse-adoption fetch slack`,
   docs/slack.md); `slack_analytics`, the workspace's member analytics day by day, each

@@ -113,21 +113,7 @@ def prepare(
     events and no as_of is given, or for an unknown site."""
     first_day, last_day = segments.data_period(con, settings.data_dir, manifest)
     notes: list[str] = []
-    if as_of is None and (waited := _daily_sources_end(settings, manifest, last_day)):
-        as_of = waited
-        notes.append(
-            Message(
-                "window.waits_for_daily_sources",
-                "The window ends %(as_of)s, the last day the store's daily activity counts "
-                "(Microsoft 365, Slack analytics) cover, not %(last_day)s, the last day with "
-                "events: so this report counts both. Give --as-of to choose another day.",
-                as_of=as_of,
-                last_day=last_day,
-            )
-        )
-    window = Window(
-        as_of=as_of or _default_as_of(settings, manifest, last_day), days=settings.window_days
-    )
+    window = _window(settings, manifest, as_of, last_day, notes)
     cover = grain.coverage(manifest, window)
     periods_used = _periods_used(manifest, window, cover, notes)
     if (
@@ -243,28 +229,33 @@ def _grain_notes(cover: grain.Coverage, window: Window) -> list[str]:
     return notes + list(cover.notes)
 
 
-#: A source of daily (or weekly) per-person counts whose latest day is at most this many
-#: days before the last day with events is current: vendors compute them a day or more
-#: late (Microsoft 365 two to four days, Slack analytics one or two).
-DAILY_SOURCE_LAG_DAYS = 7
-
-
-def _daily_sources_end(
-    settings: Settings, manifest: store.Manifest, last_day: date | None
-) -> date | None:
-    """When the store holds events and current one-day or seven-day activity periods that
-    tile a whole window but end before the events do: the earliest of their last days, so
-    that the default window uses every source (docs/metrics.md, "Sources of one day").
-    None otherwise (the default is then the last day with events)."""
-    if last_day is None:
-        return None
-    ends = [
-        end
-        for end, days, _, _ in grain.tiled_runs(manifest)
-        if days >= settings.window_days
-        and last_day - timedelta(days=DAILY_SOURCE_LAG_DAYS) <= end < last_day
-    ]
-    return min(ends, default=None)
+def _window(
+    settings: Settings,
+    manifest: store.Manifest,
+    as_of: date | None,
+    last_day: date | None,
+    notes: list[str],
+) -> Window:
+    """The report's window: ending `as_of`, else on the last day the current daily sources
+    cover (with a note saying so: grain.daily_sources_end), else `_default_as_of`."""
+    if as_of is None and last_day is not None:
+        waited = grain.daily_sources_end(manifest, settings.window_days, last_day)
+        if waited is not None:
+            as_of = waited
+            notes.append(
+                Message(
+                    "window.waits_for_daily_sources",
+                    "The window ends %(as_of)s, the last day the store's daily activity "
+                    "counts (Microsoft 365, Slack analytics) cover, not %(last_day)s, the last "
+                    "day with events: so this report counts both. Give --as-of to choose "
+                    "another day.",
+                    as_of=as_of,
+                    last_day=last_day,
+                )
+            )
+    return Window(
+        as_of=as_of or _default_as_of(settings, manifest, last_day), days=settings.window_days
+    )
 
 
 def _default_as_of(settings: Settings, manifest: store.Manifest, last_day: date | None) -> date:

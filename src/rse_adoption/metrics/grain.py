@@ -219,3 +219,26 @@ def tiled_runs(manifest: Manifest) -> list[tuple[date, int, str, str]]:
             if grain == "day" or count > 1:  # one seven-day period is a plain period
                 runs.append((last, days * count, source_format, grain))
     return sorted(runs, key=lambda run: (run[0], run[1]), reverse=True)
+
+
+#: A source of daily (or weekly) per-person counts whose latest day is at most this many
+#: days before the last day with events is current: vendors compute them a day or more
+#: late (Microsoft 365 two to four days, Slack analytics one or two).
+DAILY_SOURCE_LAG_DAYS = 7
+
+
+def daily_sources_end(manifest: Manifest, window_days: int, last_day: date | None) -> date | None:
+    """When the store holds events (`last_day`: the last day with any) and current one-day
+    or seven-day activity periods that tile a `window_days` window but end before the events
+    do: the earliest of their last days, so that the default window uses every source
+    (docs/metrics.md, "Sources of one day"). None otherwise (the default is then the last
+    day with events)."""
+    if last_day is None:
+        return None
+    ends = [
+        end
+        for end, days, _, _ in tiled_runs(manifest)
+        if days >= window_days
+        and last_day - timedelta(days=DAILY_SOURCE_LAG_DAYS) <= end < last_day
+    ]
+    return min(ends, default=None)

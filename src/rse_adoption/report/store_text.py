@@ -119,6 +119,18 @@ def _fetched(status: Status, tr: Language) -> list[str]:
         )
         for a in status.slack_analytics
     ]
+    if status.viva_engage is not None:
+        lines.append(
+            _line(
+                tr._("engage fetch"),
+                tr._(
+                    "network export from %(first)s to %(last)s, %(gaps)s gap(s)",
+                    first=tr.instant(status.viva_engage["first"]),
+                    last=tr.instant(status.viva_engage["last"]),
+                    gaps=len(status.viva_engage["gaps"]),
+                ),
+            )
+        )
     return lines
 
 
