@@ -197,7 +197,7 @@ def test_teams_channel_messages_are_never_added_to_posts_and_replies(tmp_path: P
     assert rows == [(1, 0, 3), (0, 2, 5), (0, 0, 4), (0, 0, 0)]
 
 
-def test_slack_member_analytics_channel_messages_contribute_direct_messages_visit(cli) -> None:  # type: ignore[no-untyped-def]
+def test_slack_member_analytics_channel_messages_contribute_active_members_read(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli(
         "ingest",
         FIXTURES / "slack_member_analytics.csv",
@@ -210,11 +210,12 @@ def test_slack_member_analytics_channel_messages_contribute_direct_messages_visi
     assert result["details"][0]["format"] == "slack_analytics"
     report = cli("report", "--window", "30", "--min-group-size", "1", "--json").json()
     # keyed by Slack user id (no e-mail in the file), so organisation-wide: alice posted
-    # in channels; bob only in direct messages but reacted; carol was active; dave not.
+    # in channels; bob only in direct messages but reacted; carol was active (Slack: read
+    # or sent a message), so she read, as in the daily member analytics; dave not.
     assert report["totals"]["segments"] == {
         "inactive": 1,
-        "visitor": 1,
-        "reader": 0,
+        "visitor": 0,
+        "reader": 1,
         "reactor": 1,
         "contributor": 1,
     }

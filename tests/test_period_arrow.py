@@ -223,11 +223,12 @@ def test_plain_files_are_read_by_arrow_alone(tmp_path: Path, arrow_used: list[in
         assert arrow == rows
     assert arrow_used == [0, 0, 0]  # the forced row-by-row readings only
     slack_rows = _both("slack", slack)[0][0]
-    # 9 posted, 7 of them in channels: 2 direct messages and 3 days active are other activity
-    assert [(r["posts"], r["reactions"], r["other_activity"]) for r in slack_rows] == [  # type: ignore[attr-defined, index]
-        (7, 2, 2 + 3),
-        (2, 0, 0),
-    ]
+    # 9 posted, 7 of them in channels: 2 direct messages are other activity; 3 days
+    # active are reads (Slack: active is "read or sent a message")
+    assert [
+        (r["posts"], r["reactions"], r["other_activity"], r["reads"])  # type: ignore[index]
+        for r in slack_rows  # type: ignore[attr-defined]
+    ] == [(7, 2, 2, 3), (2, 0, 0, 0)]
     (teams_row,) = _both("teams", teams_file)[0][0]  # type: ignore[misc]
     assert (teams_row["posts"], teams_row["other_activity"]) == (4, 1 + 0 + 2 + 1)  # type: ignore[index]
 

@@ -2,9 +2,11 @@
 date range): per-member counts over that period.
 
 `Messages posted in channels` become `posts` (public contribution); messages posted
-elsewhere (direct messages: `Messages posted` minus those in channels) and `Days active`
-are `other_activity` — a member active with no message and no reaction is a visitor.
-`Reactions added` become `reactions`. Slack has no reads. The file does not state its
+elsewhere (direct messages: `Messages posted` minus those in channels) are
+`other_activity`. `Days active` are `reads`: Slack counts a member active on a day when
+they read or sent a message in a channel or a direct message, so a member active with no
+message and no reaction is a reader — as `is_active` in the daily member analytics
+(`slack_member_days`). `Reactions added` become `reactions`. The file does not state its
 period: `ingest --period-end YYYY-MM-DD --period-days N` gives it. People are keyed by
 their e-mail when the file has one, else by their Slack `User ID` (which then joins the
 events of a Slack export keyed the same way, but not the directory).
@@ -53,9 +55,9 @@ FORMAT = periods.PeriodFormat(
         "posts": ("Messages posted",),
         "channel_posts": ("Messages posted in channels",),
         "reactions": ("Reactions added",),
-        "other:days_active": ("Days active",),
+        "reads": ("Days active",),
     },
-    required=("user", "posts", "reactions", "other:days_active"),
+    required=("user", "posts", "reactions", "reads"),
     adjust=_direct_messages_are_activity,
     adjust_columns=_direct_messages_are_activity_columns,
 )
