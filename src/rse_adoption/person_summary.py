@@ -92,12 +92,12 @@ def refresh(
             f"""SELECT user_key, min(first_ts) AS first_ts,
                    min(first_contribution) AS first_contribution
             FROM (SELECT * FROM read_parquet($held) UNION ALL {_FIRSTS_SQL})
-            GROUP BY user_key ORDER BY user_key""",  # noqa: S608
+            GROUP BY user_key""",  # noqa: S608
             params,
             target,
         )
     else:
         every = store.path_list([tx.data_dir / f["path"] for f in manifest.event_files])
-        rows = copy_rows(con, f"{_FIRSTS_SQL} ORDER BY user_key", {"files": every}, target)
+        rows = copy_rows(con, _FIRSTS_SQL, {"files": every}, target)
     store.fsync_file(target)
     manifest.person_summary = {"path": tx.relative(target), "events": events, "people": rows}
