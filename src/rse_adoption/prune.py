@@ -59,7 +59,8 @@ def prune(
         con = utc_connection()
         try:
             manifest.event_files = _prune_events(con, tx, manifest.event_files, cutoff, summary)
-            person_summary.refresh(tx, con, manifest)  # first days as the kept events say
+            if summary.events_removed:  # first days as the kept events say
+                person_summary.refresh(tx, con, manifest)
         finally:
             con.close()
         old_files = {
