@@ -14,13 +14,18 @@ events events: `rse-adoption report --format json` and the hand-written DuckDB b
 doing the same aggregation, for every window (default 7, 30, 90, 365 days), alternating,
 best of --report-repeat each. Budget: ours <= 1.5x the baseline.
 
+History length (issue 34): one organisation's two-year demo log (--history-events events,
+--history-people people) and its last six months, each in its own store with the
+directory; `report --format json` over the same --history-window on both, alternating,
+best of --report-repeat each. Budget: the two years' time <= 1.2x the six months'.
+
 Each step runs in its own process; peak memory is the larger of that process's maximum RSS
 (wait4) and the most its whole process tree (the Slack reader's workers too) held at once,
 resident sets added up, sampled every TREE_SAMPLE_S seconds.
 Results go to benchmarks/results/<timestamp>.json (or --results) and are printed as tables.
 
 Usage: python benchmarks/run.py [--shapes a,b] [--sizes N,M] [--report-people P,Q]
-       [--windows 7,90] [--work DIR] [--repeat 3]
+       [--windows 7,90] [--history-people P] [--history-events N] [--work DIR] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import threading
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -326,6 +332,8 @@ def generate(shape: str, rows: int, people: int, work: Path) -> Path:
         import bundles
 
         bundles.write_teams(rows, partial)
+    elif shape == "demo-2y":
+        write_demo_log(rows, people, partial, years=2)
     else:
         write_demo_log(rows, people, partial)
     partial.rename(path)
@@ -337,9 +345,10 @@ def generate(shape: str, rows: int, people: int, work: Path) -> Path:
     return path
 
 
-def write_demo_log(events: int, people: int, path: Path) -> None:
+def write_demo_log(events: int, people: int, path: Path, years: int = 1) -> None:
     """The demo generator's log (seven columns, UTC `...+00:00`) for `people` people over
-    twelve months; its directory beside it (the report benchmark's input)."""
+    twelve months (`years` × twelve, ending on the same day); its directory beside it (the
+    report benchmark's input)."""
     from rse_adoption.demo import (
         DEMO_SITES,
         make_organisation,
@@ -349,8 +358,9 @@ def write_demo_log(events: int, people: int, path: Path) -> None:
     )
 
     scale = people / sum(s.headcount for s in DEMO_SITES)
-    org = make_organisation(start=date(2025, 11, 1), end=date(2026, 10, 31), scale=scale, seed=7)
-    directory = path.parent / f"directory-{people}.csv"
+    start = date(2026 - years, 11, 1)
+    org = make_organisation(start=start, end=date(2026, 10, 31), scale=scale, seed=7)
+    directory = path.parent / f"directory-{people}{'' if years == 1 else f'-{years}y'}.csv"
     if not directory.exists():
         write_directory(org, directory)
     write_events_csv(org, path, rate_scale=rate_scale_for(org, events))
@@ -509,6 +519,74 @@ def bench_report(
     return results
 
 
+#: The history benchmark's short store: the last six months of the two-year log.
+SHORT_HISTORY_FROM = "2026-05"
+LOOKBACK_VARIABLE = "RSE_ADOPTION_FORECAST_LOOKBACK_WEEKS"
+
+
+def bench_history(
+    people: int,
+    events: int,
+    window: int,
+    work: Path,
+    cli: list[str],
+    repeat: int,
+    lookback_weeks: int = 13,
+) -> dict[str, object]:
+    """The same report window on two stores of one organisation: its last six months of
+    events, and its whole two years (the demo generator's log, `events` rows over two
+    years, and its directory). Ours on each, alternating, best of `repeat`, with the
+    forecast looking back `lookback_weeks` weeks (both stores fill that lookback: the
+    forecast's work is the same) and with its default 52 weeks (the six months' store
+    gives it 26 weeks of points, the two years' 52). Budget: the two years' time at most
+    HISTORY_RATIO times the six months' (the first)."""
+    log = run_generator("demo-2y", events, people, work)
+    short = work / f"demo-2y-{events}-{people}-last6.csv"
+    if not short.exists():
+        with open(log, encoding="utf-8") as whole, open(short, "w", encoding="utf-8") as out:
+            out.write(whole.readline())
+            out.writelines(line for line in whole if line.lstrip('"')[:7] >= SHORT_HISTORY_FROM)
+    directory = work / f"directory-{people}-2y.csv"
+    stores, stored = {"6_months": short, "2_years": log}, {}
+    for name, path in stores.items():
+        data = work / f"store-history-{name}"
+        shutil.rmtree(data, ignore_errors=True)
+        measure([*cli, "directory", str(directory), "--data-dir", str(data), "--quiet"])
+        done = measure([*cli, "ingest", str(path), "--data-dir", str(data), "--json"])
+        stored[name] = (data, json.loads(str(done["stdout"]))["rows_ingested"])
+    lookbacks = {"": str(lookback_weeks), "_default_lookback": ""}
+    runs: dict[str, list[dict[str, float]]] = {}
+    for i in range(repeat + 1):  # the first round fills the forecast's calibration cache
+        for name in list(stores) if i % 2 == 0 else list(stores)[::-1]:
+            for suffix, weeks in lookbacks.items():
+                env = {k: v for k, v in os.environ.items() if k != LOOKBACK_VARIABLE}
+                env |= {LOOKBACK_VARIABLE: weeks} if weeks else {}
+                command = [*cli, "report", "--data-dir", str(stored[name][0])]
+                run = measure([*command, "--format", "json", "--window", str(window)], env)
+                if i:
+                    runs.setdefault(name + suffix, []).append(run)
+    for data, _ in stored.values():
+        shutil.rmtree(data, ignore_errors=True)
+    row: dict[str, object] = {
+        "people": people,
+        "window_days": window,
+        "forecast_lookback_weeks": lookback_weeks,
+        "events_6_months": stored["6_months"][1],
+        "events_2_years": stored["2_years"][1],
+    }
+    for key, measured in runs.items():
+        row[f"seconds_{key}"] = [round(r["seconds"], 2) for r in measured]
+        row[f"cpu_{key}"] = [round(r["cpu_seconds"], 2) for r in measured]
+    for suffix in lookbacks:
+        best = {n: min(r["seconds"] for r in runs[n + suffix]) for n in stores}
+        row[f"time_ratio{suffix}"] = round(best["2_years"] / best["6_months"], 3)
+        # user + system seconds, medians: what a busy machine blurs least
+        cpu = {n: statistics.median(r["cpu_seconds"] for r in runs[n + suffix]) for n in stores}
+        row[f"cpu_ratio{suffix}"] = round(cpu["2_years"] / cpu["6_months"], 3)
+    print(json.dumps(row), flush=True)
+    return row
+
+
 def machine() -> dict[str, object]:
     """What the figures were measured on."""
     import duckdb
@@ -551,11 +629,20 @@ def print_tables(result: dict[str, list[dict[str, object]]]) -> None:
             f"{r['people']:>10,}{r['window_days']:>8}{r['ours_s']:>9}{r['baseline_s']:>9}"
             f"{r['time_ratio']:>8}{r['peak_mib']:>6}"
         )
+    for r in result.get("history", []):
+        print(
+            f"\nhistory {r['people']:,} people, {r['window_days']}-day window: 6 months "
+            f"{min(r['seconds_6_months'])} s, 2 years {min(r['seconds_2_years'])} s, "  # type: ignore[call-overload]
+            f"ratio {r['time_ratio']} ({r['time_ratio_default_lookback']} with a 52-week "
+            "forecast lookback)"
+        )
 
 
 #: The budgets (docs/benchmarks.md): ingest throughput ratio at least, peak MiB under, a
 #: 1,000-row file's seconds under, report time ratio at most.
 INGEST_RATIO, PEAK_MIB, SMALL_SECONDS, REPORT_RATIO = 0.8, 1024, 0.5, 1.5
+#: A report's time on two years of history at most this times its time on six months.
+HISTORY_RATIO = 1.2
 
 
 def _small_cell(seconds: object) -> str:
@@ -596,6 +683,27 @@ def markdown_tables(document: dict[str, object]) -> str:
             f"{r['ours_s']} | {r['baseline_s']} | "
             f"{'**' if ok else '✗ '}{r['time_ratio']}{'**' if ok else ''} | {r['peak_mib']} |"
         )
+    history: list[dict[str, Any]] = document.get("history") or []  # type: ignore[assignment]
+    if history:
+        lines += [
+            "",
+            "| people | window (days) | forecast lookback (weeks) | events, 6 months | "
+            "events, 2 years | 6 months (s, each run) | 2 years (s, each run) | "
+            f"time ratio, best (≤ {HISTORY_RATIO}) | CPU ratio, median | "
+            "with the 52-week lookback: time ratio, CPU ratio |",
+            "|---:|---:|---:|---:|---:|---|---|---:|---:|---:|",
+        ]
+    for r in history:
+        ok = r["time_ratio"] <= HISTORY_RATIO
+        lines.append(
+            f"| {r['people']:,} | {r['window_days']} | {r['forecast_lookback_weeks']} | "
+            f"{r['events_6_months']:,} | {r['events_2_years']:,} | "
+            f"{' / '.join(map(str, r['seconds_6_months']))} | "
+            f"{' / '.join(map(str, r['seconds_2_years']))} | "
+            f"{'**' if ok else '✗ '}{r['time_ratio']}{'**' if ok else ''} | "
+            f"{r['cpu_ratio']} | {r['time_ratio_default_lookback']}, "
+            f"{r['cpu_ratio_default_lookback']} |"
+        )
     return "\n".join(lines)
 
 
@@ -618,6 +726,16 @@ def main() -> None:
     parser.add_argument("--report-people", default="10000,100000,2000000")
     parser.add_argument("--report-events", type=int, default=10_000_000)
     parser.add_argument("--windows", default="7,30,90,365")
+    parser.add_argument(
+        "--history-people",
+        default="100000",
+        help="people of the history-length benchmark (6 months against 2 years)",
+    )
+    parser.add_argument(
+        "--history-events", type=int, default=10_000_000, help="events over its two years"
+    )
+    parser.add_argument("--history-window", type=int, default=90)
+    parser.add_argument("--history-lookback-weeks", type=int, default=13)
     parser.add_argument("--work", type=Path, default=HERE / "work")
     parser.add_argument("--results", type=Path, default=HERE / "results")
     parser.add_argument("--keep", action="store_true", help="keep generated files")
@@ -642,7 +760,12 @@ def main() -> None:
             f"unknown shape(s) {', '.join(sorted(unknown))}; known: {', '.join(ALL_SHAPES)}"
         )
     started = datetime.now(UTC)
-    result: dict[str, list[dict[str, object]]] = {"ingest": [], "small": [], "report": []}
+    result: dict[str, list[dict[str, object]]] = {
+        "ingest": [],
+        "small": [],
+        "report": [],
+        "history": [],
+    }
     for shape in shape_names:
         result["small"].append(bench_small(shape, args.people, args.work, cli))
         sizes = {"slack-export": args.slack_sizes}
@@ -660,6 +783,20 @@ def main() -> None:
         )
         if not args.keep:
             input_path("demo", args.report_events, people, args.work).unlink(missing_ok=True)
+    for people in (int(p) for p in args.history_people.split(",") if p):
+        result["history"].append(
+            bench_history(
+                people,
+                args.history_events,
+                args.history_window,
+                args.work,
+                cli,
+                args.report_repeat,
+                args.history_lookback_weeks,
+            )
+        )
+        if not args.keep:
+            input_path("demo-2y", args.history_events, people, args.work).unlink(missing_ok=True)
     args.results.mkdir(parents=True, exist_ok=True)
     out = args.results / f"{started:%Y%m%dT%H%M%SZ}.json"
     finished = datetime.now(UTC)

@@ -74,7 +74,7 @@ def test_forget_removes_the_person_and_records_no_identity(tmp_path: Path, cli) 
     live = manifest.live_paths()
     on_disk = {
         p.relative_to(data).as_posix()
-        for folder in ("events", "directory", "quarantine")
+        for folder in ("events", "directory", "quarantine", "summary")
         for p in (data / folder).rglob("*.parquet")
     }
     assert on_disk == live

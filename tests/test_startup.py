@@ -33,3 +33,42 @@ def test_the_ingest_command_loads_neither_the_report_model_nor_the_fetchers(
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
     assert done.stderr.split()[-4:] == ["0", "False", "False", "False"], done.stderr
     assert json.loads(done.stdout)["rows_ingested"] == 1
+
+
+def _memory_pool(tmp_path: Path, command: str, env: dict[str, str]) -> str:
+    """The Arrow memory pool a command's process allocates from, as it ends (the command
+    run on an empty store: it exits at once)."""
+    program = (
+        "import sys\n"
+        "from rse_adoption.cli import main\n"
+        f"sys.argv = ['rse-adoption', {command!r}, '--data-dir', 'none']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "import pyarrow\n"
+        "print(pyarrow.default_memory_pool().backend_name, file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    return done.stderr.split()[-1]
+
+
+def test_ingesting_commands_allocate_arrow_memory_with_jemalloc(tmp_path: Path) -> None:
+    """mimalloc, Arrow's default, gives freed pages back and faults them in again at each
+    batch (docs/benchmarks.md, "Event logs with site and space"); a user's own choice of
+    pool (ARROW_DEFAULT_MEMORY_POOL) stands."""
+    import os
+
+    import pyarrow as pa
+
+    try:
+        pa.jemalloc_memory_pool()
+    except NotImplementedError:  # a pyarrow built without jemalloc keeps its default
+        expected = pa.default_memory_pool().backend_name
+    else:
+        expected = "jemalloc"
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    assert _memory_pool(tmp_path, "ingest", env) == expected
+    assert _memory_pool(tmp_path, "fetch", env) == expected
+    assert _memory_pool(tmp_path, "status", env) != "jemalloc"
+    chosen = env | {"ARROW_DEFAULT_MEMORY_POOL": "system"}
+    assert _memory_pool(tmp_path, "ingest", chosen) == "system"

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import store
+from . import person_summary, store
 from .config import Settings
 from .errors import DataError
 from .event_files import copy_events, copy_rows
@@ -72,6 +72,8 @@ def forget_person(
             _erase_events(con, tx, manifest, sorted(keys), summary)
             _erase_activity(con, tx, manifest, sorted(keys), summary)
             _erase_members(con, tx, manifest, sorted(keys), summary)
+            if not dry_run:  # the person's first event and contribution go too
+                person_summary.refresh(tx, con, manifest)
         finally:
             con.close()
         _erase_quarantine(tx, manifest, raw, summary)

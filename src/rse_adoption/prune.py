@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from . import store
+from . import person_summary, store
 from .config import Settings
 from .errors import ConfigError
 from .event_files import copy_events
@@ -59,6 +59,8 @@ def prune(
         con = utc_connection()
         try:
             manifest.event_files = _prune_events(con, tx, manifest.event_files, cutoff, summary)
+            if summary.events_removed:  # first days as the kept events say
+                person_summary.refresh(tx, con, manifest)
         finally:
             con.close()
         old_files = {

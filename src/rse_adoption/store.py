@@ -9,6 +9,7 @@ Layout of a data folder (documented in docs/store.md):
     quarantine/*.parquet          rows that could not become events, with file, line, reason
     directory/*.parquet           the employee directory (one live file)
     members/*.parquet             platforms' member lists (one live file per format)
+    summary/*.parquet             each person's first event and contribution (person_summary.py)
     tmp/                          staging area of the running writer; emptied by the next one
     write.lock, read.lock         advisory locks (fcntl)
     secret.key                    pseudonymisation secret (see privacy.py)
@@ -41,7 +42,15 @@ from .errors import NoInputError, StoreBusyError, StoreIOError
 MANIFEST = "manifest.json"
 #: 2: events identified by their values (format 1 stored an MD5 `event_key` column).
 FORMAT_VERSION = 2
-DATA_FOLDERS = ("events", "activity", "quarantine", "directory", "history", "members")
+DATA_FOLDERS = (
+    "events",
+    "activity",
+    "quarantine",
+    "directory",
+    "history",
+    "members",
+    "summary",
+)
 
 
 @dataclass
@@ -67,6 +76,9 @@ class Manifest:
     #: Platforms' member lists (schema.MEMBER_SCHEMA), the latest one per source format
     #: (a Slack export's users.json): {path, source_format, listed_on, rows}.
     member_files: list[dict[str, Any]] = field(default_factory=list)
+    #: The per-person summary of the event files (person_summary.py): {path, events (the
+    #: fingerprint of the event files it covers), people}; None before the first events.
+    person_summary: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,6 +93,7 @@ class Manifest:
             "activity_files": self.activity_files,
             "skipped_files": self.skipped_files,
             "member_files": self.member_files,
+            "person_summary": self.person_summary,
         }
 
     @classmethod
@@ -96,6 +109,7 @@ class Manifest:
             activity_files=list(data.get("activity_files", [])),
             skipped_files=list(data.get("skipped_files", [])),
             member_files=list(data.get("member_files", [])),
+            person_summary=data.get("person_summary"),
         )
 
     def copy(self) -> Manifest:
@@ -113,6 +127,8 @@ class Manifest:
         paths |= {f["path"] for f in self.member_files}
         if self.directory:
             paths.add(self.directory["path"])
+        if self.person_summary:
+            paths.add(self.person_summary["path"])
         return paths
 
 

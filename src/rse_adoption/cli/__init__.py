@@ -12,6 +12,7 @@ forecast_commands (the forecast's backtest).
 from __future__ import annotations
 
 import importlib.abc
+import os
 import sys
 
 from . import fetch_commands, forecast_commands, report_commands, store_commands
@@ -42,6 +43,28 @@ class _PandasRefused(importlib.abc.MetaPathFinder):
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 
 
+#: Commands that ingest: their process allocates Arrow's memory with jemalloc (see
+#: `_jemalloc`).
+WITH_JEMALLOC = frozenset({"ingest", "fetch"})
+
+
+def _jemalloc() -> None:
+    """Arrow's memory from jemalloc rather than its default, mimalloc, unless
+    ARROW_DEFAULT_MEMORY_POOL chooses: mimalloc gives freed pages back to the system and
+    faults them in again at the next batch, and the kernel's zeroing of those pages was
+    most of what the `site` and `space` columns of an event log cost (system time 0.54–0.67
+    s against 0.22–0.25 s for a million rows, docs/benchmarks.md). Skipped where pyarrow
+    is built without jemalloc (Windows)."""
+    if "ARROW_DEFAULT_MEMORY_POOL" in os.environ:
+        return
+    import pyarrow as pa
+
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+    except NotImplementedError:
+        pass
+
+
 def main() -> None:
     """Console-script entry point.
 
@@ -54,4 +77,6 @@ def main() -> None:
     builds frames)."""
     if len(sys.argv) > 1 and sys.argv[1] in WITHOUT_PANDAS and "pandas" not in sys.modules:
         sys.meta_path.insert(0, _PandasRefused())
+    if len(sys.argv) > 1 and sys.argv[1] in WITH_JEMALLOC and "--help" not in sys.argv:
+        _jemalloc()  # (its help needs no pyarrow)
     app()

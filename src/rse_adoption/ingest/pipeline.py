@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .. import store
+from .. import person_summary, store
 from ..config import Settings
 from ..errors import ConcealedNamesError, DataError, RseError
 from ..messages import CONCEALED_NAMES_FIX
@@ -449,6 +449,7 @@ def _commit(
             **(fetched or {}),
         }
     )
+    person_summary.refresh(tx, con, manifest)
     tx.commit(manifest)
     return result
 

@@ -1,8 +1,11 @@
 """Who arrives, who leaves, who comes back, and how the site stood one window earlier
 (docs/metrics.md, "Movement").
 
-For each person of a site's headcount on as_of, one scan of the store's events up to the
-end of the window (the store's history is all there is: `retention.keep_days`) gives:
+For each person of a site's headcount on as_of, the store's events up to the end of the
+window (the store's history is all there is: `retention.keep_days`) give — read from the
+per-person summary kept at ingest (person_summary.py: each person's first event and first
+contribution) and the events of the two windows, or scanned whole when the summary does not
+cover the store's event files:
 
 - `newly_active`: their first event ever falls inside the window;
 - `new_contributors`: their first post or comment ever falls inside the window;
@@ -26,11 +29,10 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from .. import store
+from .. import person_summary, store
 from ..messages import Message
 from ..model import PreviousFigures
 from ..privacy import Disclosure
-from . import segments
 from .context import Context
 from .engine import Connection
 from .segments import LEVEL_SQL, Window
@@ -46,7 +48,8 @@ NO_EVENTS_NOTE = (
 
 def _previous_people(directory: bool, aliases: bool, members: bool = False) -> str:
     """The people a report for the previous window counts, and their site (SQL); without
-    a directory, the platforms' member lists too when held (`members`, `$members`)."""
+    a directory, the people seen in the history's events (`$history`) at their most
+    frequent site, and the platforms' member lists too when held (`members`, `$members`)."""
     alias = "LEFT JOIN site_aliases a ON a.alias = q.site" if aliases else ""
     site = "coalesce(a.site, q.site)" if aliases else "q.site"
     if directory:
@@ -58,7 +61,7 @@ def _previous_people(directory: bool, aliases: bool, members: bool = False) -> s
         people = """
             SELECT user_key AS person, site FROM (
                 SELECT user_key, coalesce(site, '(no site)') AS site, count(*) AS n
-                FROM read_parquet($files) WHERE ts < $start::TIMESTAMPTZ GROUP BY ALL
+                FROM read_parquet($history) WHERE ts < $start::TIMESTAMPTZ GROUP BY ALL
                 {listed}
             )
             QUALIFY row_number() OVER (PARTITION BY user_key ORDER BY n DESC, site) = 1"""
@@ -71,6 +74,64 @@ def _previous_people(directory: bool, aliases: bool, members: bool = False) -> s
     return f"SELECT q.person, {site} AS site FROM ({people}) q {alias}"  # noqa: S608
 
 
+CONTRIBUTION = person_summary.CONTRIBUTION_SQL
+IN_PREVIOUS = "ts >= $previous_start::TIMESTAMPTZ AND ts < $start::TIMESTAMPTZ"
+
+#: Each person's firsts and their contributions now and in the previous window, from every
+#: event up to the window's end (`$files`: the history).
+HISTORY_SQL = f"""
+    ev AS (
+        SELECT coalesce(k.person_key, e.user_key) AS person, e.ts, e.event_type
+        FROM read_parquet($files) e LEFT JOIN key_map k ON k.key = e.user_key
+        WHERE e.ts < $end::TIMESTAMPTZ
+    ),
+    hist AS (
+        SELECT person,
+               min(ts) AS first_any,
+               min(ts) FILTER (WHERE {CONTRIBUTION}) AS first_contribution,
+               bool_or({CONTRIBUTION} AND ts >= $start::TIMESTAMPTZ) AS now,
+               bool_or({CONTRIBUTION} AND {IN_PREVIOUS}) AS previous,
+               bool_or({CONTRIBUTION} AND ts < $previous_start::TIMESTAMPTZ) AS earlier,
+               max(CASE WHEN {IN_PREVIOUS} THEN {LEVEL_SQL} ELSE 0 END) AS previous_level
+        FROM ev GROUP BY person
+    )"""  # noqa: S608 -- constants
+
+#: The same table from the per-person summary (`$summary`: person_summary.py, each key's
+#: first event and contribution ever) and the events of the two windows only (`$files`):
+#: a first at or after the window's end is as if unseen, and a person whose first event
+#: is left out, as the history's scan never sees them.
+SUMMARY_SQL = f"""
+    firsts AS (
+        SELECT coalesce(k.person_key, s.user_key) AS person, min(s.first_ts) AS first_any,
+               min(s.first_contribution) AS first_contribution
+        FROM read_parquet($summary) s LEFT JOIN key_map k ON k.key = s.user_key
+        GROUP BY 1
+    ),
+    ev AS (
+        SELECT coalesce(k.person_key, e.user_key) AS person, e.ts, e.event_type
+        FROM read_parquet($files) e LEFT JOIN key_map k ON k.key = e.user_key
+        WHERE e.ts >= $previous_start::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ
+    ),
+    recent AS (
+        SELECT person,
+               bool_or({CONTRIBUTION} AND ts >= $start::TIMESTAMPTZ) AS now,
+               bool_or({CONTRIBUTION} AND {IN_PREVIOUS}) AS previous,
+               max(CASE WHEN {IN_PREVIOUS} THEN {LEVEL_SQL} ELSE 0 END) AS previous_level
+        FROM ev GROUP BY person
+    ),
+    hist AS (
+        SELECT f.person, f.first_any,
+               CASE WHEN f.first_contribution < $end::TIMESTAMPTZ
+                    THEN f.first_contribution END AS first_contribution,
+               coalesce(r.now, false) AS now,
+               coalesce(r.previous, false) AS previous,
+               coalesce(f.first_contribution < $previous_start::TIMESTAMPTZ, false) AS earlier,
+               coalesce(r.previous_level, 0) AS previous_level
+        FROM firsts f LEFT JOIN recent r ON r.person = f.person
+        WHERE f.first_any < $end::TIMESTAMPTZ
+    )"""  # noqa: S608 -- constants
+
+
 def movement_counts(
     con: Connection,
     files: list[str],
@@ -79,31 +140,21 @@ def movement_counts(
     directory: bool,
     aliases: bool,
     members: list[str] | None = None,
+    summary: str | None = None,
+    recent: list[str] | None = None,
 ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
     """(site -> COUNTS of the current headcount, site -> {headcount, active, contributors}
-    of the previous window's headcount)."""
+    of the previous window's headcount), from the history's event files `files`, or, given
+    the per-person `summary` (person_summary.usable), from it and the event files of the
+    two windows' months (`recent`): the same figures without reading the whole history
+    (which only the previous headcount without a directory still reads)."""
     if not files:
         return {}, {}
     before = previous_window(window)
-    contribution = "event_type IN ('post', 'comment')"
-    in_previous = "ts >= $previous_start::TIMESTAMPTZ AND ts < $start::TIMESTAMPTZ"
+    current = SUMMARY_SQL if summary is not None else HISTORY_SQL
     rows = con.execute(
         f"""
-        WITH ev AS (
-            SELECT coalesce(k.person_key, e.user_key) AS person, e.ts, e.event_type
-            FROM read_parquet($files) e LEFT JOIN key_map k ON k.key = e.user_key
-            WHERE e.ts < $end::TIMESTAMPTZ
-        ),
-        hist AS (
-            SELECT person,
-                   min(ts) AS first_any,
-                   min(ts) FILTER (WHERE {contribution}) AS first_contribution,
-                   bool_or({contribution} AND ts >= $start::TIMESTAMPTZ) AS now,
-                   bool_or({contribution} AND {in_previous}) AS previous,
-                   bool_or({contribution} AND ts < $previous_start::TIMESTAMPTZ) AS earlier,
-                   max(CASE WHEN {in_previous} THEN {LEVEL_SQL} ELSE 0 END) AS previous_level
-            FROM ev GROUP BY person
-        ),
+        WITH {current},
         current_people AS (
             SELECT p.site,
                    count(*) FILTER (WHERE h.first_any >= $start::TIMESTAMPTZ) AS a,
@@ -127,11 +178,12 @@ def movement_counts(
         SELECT 'previous' AS kind, site, a, b, c, d FROM previous_figures
         """,  # noqa: S608 -- only constants are formatted in
         {
-            "files": files,
+            "files": files if summary is None else (recent or []),
             "start": window.start.isoformat(),
             "end": (window.as_of + timedelta(days=1)).isoformat(),
             "previous_start": before.start.isoformat(),
-            **({"previous_as_of": before.as_of.isoformat()} if directory else {}),
+            **({"summary": [summary]} if summary is not None else {}),
+            **({"previous_as_of": before.as_of.isoformat()} if directory else {"history": files}),
             **({"members": members} if members and not directory else {}),
         },
     ).fetchall()
@@ -207,11 +259,12 @@ def site_figures(ctx: Context) -> tuple[dict[str | None, dict[str, Any]], list[s
     shown = [g.site or "" for g in ctx.shown]
     if ctx.periods_used:
         return {}, [NO_EVENTS_NOTE]
-    last_month = ctx.window.as_of.strftime("%Y-%m")
-    months = {f["month"] for f in ctx.manifest.event_files if f["month"] <= last_month}
+    before = previous_window(ctx.window)
+    both = Window(as_of=ctx.window.as_of, days=2 * ctx.window.days)  # previous and this one
+    recent = ctx.event_files(both)
     counts, previous = movement_counts(
         ctx.con,
-        store.path_list(segments.event_files(ctx.settings.data_dir, ctx.manifest, months)),
+        ctx.history_files(),
         ctx.window,
         directory=ctx.headcount_source == "directory",
         aliases=bool(ctx.settings.site_aliases),
@@ -220,6 +273,8 @@ def site_figures(ctx: Context) -> tuple[dict[str | None, dict[str, Any]], list[s
         )
         if ctx.headcount_source == "members"
         else None,
+        summary=person_summary.usable(ctx.settings.data_dir, ctx.manifest) if recent else None,
+        recent=recent,
     )
     k = ctx.settings.min_group_size
     # a site's figures are published among every site a report may show, the totals among
@@ -228,7 +283,6 @@ def site_figures(ctx: Context) -> tuple[dict[str | None, dict[str, Any]], list[s
     published = publish_counts(counts, every, k) | {
         None: publish_counts(counts, shown, k).get(None, {})
     }
-    before = previous_window(ctx.window)
     partial = ctx.first_day is None or ctx.first_day > before.start
     figures = (
         dict.fromkeys([*shown, None])
