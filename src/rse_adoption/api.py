@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # pandas is imported only by to_pandas(): a cron run never pa
     from .fetch.slack import ChannelResult, SlackFetchSummary
     from .forget import ErasureSummary
     from .ingest.pipeline import FileResult, IngestSummary
+    from .interventions import InterventionsSummary
     from .model import ForecastBacktest, Report
     from .prune import PruneSummary
     from .status import Status
@@ -102,7 +103,7 @@ class ReportResult:
 @dataclass(frozen=True)
 class SectionResult:
     """`Store.ambassadors()`, `communities()`, `transitions()`, `personas()`,
-    `interactions()`: the Report
+    `interactions()`, `effects()`: the Report
     they come from, and the section's JSON and table forms as the command prints them."""
 
     report: Report
@@ -329,7 +330,15 @@ class Store:
         import functools
 
         from . import metrics
-        from .metrics import ambassadors, candidates, communities, leaders, personas, transitions
+        from .metrics import (
+            ambassadors,
+            candidates,
+            communities,
+            effects,
+            leaders,
+            personas,
+            transitions,
+        )
 
         analyses: dict[str, metrics.Section] = {
             "ambassadors": functools.partial(
@@ -346,6 +355,10 @@ class Store:
             "transitions": transitions.section,
             "personas": personas.section,
             "interactions": lambda ctx: {},  # every report has them (metrics/report.py)
+            "effects": functools.partial(
+                effects.section,
+                weeks_after=arguments.get("weeks_after") or effects.DEFAULT_WEEKS_AFTER,
+            ),
         }
         settings = self._settings(
             window_days=arguments["window_days"],
@@ -445,6 +458,35 @@ class Store:
         """`rse-adoption interactions`: replies and reactions between the sites shown, and
         each site's share toward other sites."""
         return self._section("interactions", locals())
+
+    def effects(
+        self,
+        *,
+        sites: Sequence[str] = (),
+        as_of: date | None = None,
+        weeks_after: int = 8,
+        window_days: int | None = None,
+        min_group_size: int | None = None,
+        engine: str | None = None,
+        spark_master: str | None = None,
+    ) -> SectionResult:
+        """`rse-adoption effects`: each logged action (`load_interventions`) and each site's
+        first ambassador's start with its measured effect over the `weeks_after` weeks
+        after it (docs/metrics.md, "Actions and their effect")."""
+        if weeks_after < 1:
+            raise ConfigError(
+                f"weeks_after must be at least 1, got {weeks_after}", exit_code=EXIT_USAGE
+            )
+        return self._section("effects", locals())
+
+    def load_interventions(
+        self, path: str | os.PathLike[str], *, wait_seconds: float = 0.0
+    ) -> InterventionsSummary:
+        """`rse-adoption interventions FILE`: replace the store's list of actions (date,
+        site, kind, label); a bad row or an unknown site is a DataError naming it."""
+        from .interventions import load_interventions
+
+        return load_interventions(Path(path), self.settings, wait_seconds=wait_seconds)
 
     def history(self, *, sites: Sequence[str] = ()) -> HistoryResult:
         """`rse-adoption history`: the figures `report(history=True)` recorded; `sites`

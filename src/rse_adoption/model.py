@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-SCHEMA_VERSION = "1.7"
+SCHEMA_VERSION = "1.8"
 #: How every renderer names the totals row (the sum over the sites a report shows).
 TOTALS_NAME = "All sites shown"
 
@@ -174,6 +174,60 @@ class AmbassadorEffect:
     weeks_before: int
     weeks_after: int
     reason: str | None
+
+
+@dataclass(frozen=True)
+class OutcomeEffect:
+    """An action's estimated effect on one outcome of its site (docs/metrics.md,
+    "Actions and their effect"): `estimate` with its interval [`low`, `high`] at `level`
+    (0.8), in people for new contributors and in percentage points for the contributor
+    share. Evidence: the site's own figure before and after (`before`, `after`: people, or
+    shares 0..1; None when hidden by privacy) and the comparison sites' mean change
+    (per 100 people, or points)."""
+
+    estimate: float
+    low: float
+    high: float
+    before: float | None
+    after: float | None
+    comparison_change: float
+
+
+@dataclass(frozen=True)
+class EffectCheck:
+    """A check of an action's estimate: the placebo (the same estimate at a fake date
+    before the action) or the pre-trend (the slope of the site's weekly new contributors
+    against its comparison sites' before the action, in people per week per week).
+    `passed`: its interval holds 0; None with `reason` when it cannot be made."""
+
+    estimate: float | None
+    low: float | None
+    high: float | None
+    passed: bool | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ActionEffect:
+    """One action and its measured effect on its site over `weeks_after` weeks
+    (docs/metrics.md, "Actions and their effect"). `source`: "file" (`interventions`) or
+    "directory" (a site's first ambassador's start). `verdict`: "increase", "decrease",
+    "no clear effect" or "not estimable" (then `reason`)."""
+
+    date: date
+    site: str
+    kind: str
+    label: str
+    source: str
+    weeks_after: int
+    level: float
+    verdict: str
+    reason: str | None
+    new_contributors: OutcomeEffect | None
+    contributor_share: OutcomeEffect | None
+    comparison_sites: tuple[str, ...]
+    placebo: EffectCheck | None
+    pre_trend: EffectCheck | None
 
 
 @dataclass(frozen=True)
@@ -462,6 +516,10 @@ class Report:
     ambassador_candidates: AmbassadorCandidates | None = None
     community_leaders: tuple[CommunityLeaders, ...] | None = None
     community_leaders_names: bool = False
+    #: The logged actions and the ambassadors' arrivals, each with its measured effect
+    #: (metrics/effects.py); `effects_weeks_after` is the weeks each is measured over.
+    interventions: tuple[ActionEffect, ...] = ()
+    effects_weeks_after: int = 8
 
     @property
     def directory_mismatch(self) -> bool:

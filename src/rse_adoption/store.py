@@ -67,6 +67,9 @@ class Manifest:
     #: Platforms' member lists (schema.MEMBER_SCHEMA), the latest one per source format
     #: (a Slack export's users.json): {path, source_format, listed_on, rows}.
     member_files: list[dict[str, Any]] = field(default_factory=list)
+    #: The change team's actions (`rse-adoption interventions FILE`, interventions.py):
+    #: {path, source_file, rows, loaded_at}; replaced whole by each load.
+    interventions: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,6 +84,7 @@ class Manifest:
             "activity_files": self.activity_files,
             "skipped_files": self.skipped_files,
             "member_files": self.member_files,
+            "interventions": self.interventions,
         }
 
     @classmethod
@@ -96,6 +100,7 @@ class Manifest:
             activity_files=list(data.get("activity_files", [])),
             skipped_files=list(data.get("skipped_files", [])),
             member_files=list(data.get("member_files", [])),
+            interventions=data.get("interventions"),
         )
 
     def copy(self) -> Manifest:
@@ -113,6 +118,8 @@ class Manifest:
         paths |= {f["path"] for f in self.member_files}
         if self.directory:
             paths.add(self.directory["path"])
+        if self.interventions:
+            paths.add(self.interventions["path"])
         return paths
 
 

@@ -169,6 +169,18 @@ def demo_loaded_text(data_dir: object, events: int, lang: str = "en") -> str:
     )
 
 
+def interventions_loaded_text(summary: Any, lang: str = "en") -> str:
+    """What `interventions` loaded."""
+    tr = language(lang)
+    return tr.ngettext(
+        "Actions loaded: %(num)s action, %(every)s at every site.",
+        "Actions loaded: %(num)s actions, %(every)s at every site.",
+        summary.actions,
+        num=tr.number(summary.actions),
+        every=tr.number(summary.every_site_actions),
+    )
+
+
 def directory_loaded_text(summary: Any, lang: str = "en") -> str:
     """What `directory` loaded, and the share of the store's recent people it lists."""
     tr = language(lang)
