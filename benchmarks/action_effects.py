@@ -54,6 +54,8 @@ def one_run(
     """Every planted action of one organisation: its estimate, interval, verdict, truth."""
     specs = generated_sites(seed, sites, headcount=(150, 1500))
     planted = campaign_weeks(seed, specs, weeks, share=0.35, between=(0.3, 0.7))
+    if not planted:  # no site drawn: an organisation without actions tells nothing
+        return []
     world = make_scenario(
         specs,
         launch=LAUNCH,

@@ -409,6 +409,14 @@ def _pre_trend(
     """The slope of the site's weekly new contributors per head over the N weeks before
     the action, minus its comparison sites' mean slope (times its headcount: people per
     week, per week), with the same kind of interval."""
+    if n < 3:
+        return EffectCheck(
+            None,
+            None,
+            None,
+            None,
+            Message("effects.pre_trend_short", "a trend needs at least 3 weeks before the action"),
+        )
     weeks = np.arange(n, dtype=float) - (n - 1) / 2
     spread = float((weeks**2).sum())
 

@@ -207,6 +207,7 @@ def rows(report: Report, tr: Language) -> list[list[str]]:
 
 
 def headers(report: Report, tr: Language) -> list[str]:
+    level = tr.percent(0.8, 0, " ")
     return [
         tr._("date"),
         tr._("site"),
@@ -214,10 +215,11 @@ def headers(report: Report, tr: Language) -> list[str]:
         tr._("action"),
         tr._("verdict"),
         tr._(
-            "new contributors over %(weeks)s weeks [80 %% interval]",
+            "new contributors over %(weeks)s weeks [%(level)s interval]",
             weeks=report.effects_weeks_after,
+            level=level,
         ),
-        tr._("contributor share, points [80 % interval]"),
+        tr._("contributor share, points [%(level)s interval]", level=level),
         tr._("comparison sites"),
         tr._("checks"),
     ]
