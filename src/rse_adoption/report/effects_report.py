@@ -151,6 +151,11 @@ def label_text(a: ActionEffect, tr: Language) -> str:
     return a.label
 
 
+def kind_text(a: ActionEffect, tr: Language) -> str:
+    """The action's kind as logged; the ambassadors' arrival in the reader's language."""
+    return tr._("ambassador") if a.source == "directory" else a.kind
+
+
 def site_text(a: ActionEffect, tr: Language) -> str:
     return tr._("every site") if a.site == "*" else a.site
 
@@ -189,7 +194,7 @@ def rows(report: Report, tr: Language) -> list[list[str]]:
             [
                 tr.short_date(a.date),
                 site_text(a, tr),
-                a.kind,
+                kind_text(a, tr),
                 label_text(a, tr),
                 verdict_text(a, tr)
                 + (
@@ -228,8 +233,8 @@ def headers(report: Report, tr: Language) -> list[str]:
 def caption(report: Report, tr: Language) -> str:
     return tr._(
         "Each action against the sites with no action of their own around it (difference in "
-        'differences); an association, never proof. Definitions: docs/metrics.md, "Actions '
-        'and their effect".'
+        "differences); an association, never proof. Definitions: "
+        "docs/metrics.md#actions-and-their-effect."
     )
 
 
