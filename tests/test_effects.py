@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -80,6 +81,8 @@ def test_actions_load_with_french_headers_every_site_and_replace_the_previous_li
     )
     summary = store.load_interventions(path)
     assert (summary.actions, summary.every_site_actions) == (3, 2)
+    assert store.status().interventions is not None
+    assert store.status().interventions["rows"] == 3  # `status` says what is loaded
     assert summary.kinds == ("campagne", "formation", "webinaire")
     listed = store.effects().report.interventions
     assert [(a.site, a.kind, a.label) for a in listed if a.source == "file"] == [
@@ -227,3 +230,15 @@ def test_the_benchmark_runs_at_toy_size() -> None:
         assert row["truth_new"] == 0.0  # the world with null campaigns is the world without
     strong = [r for r in result["actions"]["strong effect"] if r["new"] is not None]
     assert strong and all(r["truth_new"] > 0 for r in strong)
+
+
+def test_the_ambassadors_pooled_figure_leaves_out_sites_with_a_logged_action() -> None:
+    from rse_adoption.metrics.effects import difference_in_differences
+
+    rng = np.random.default_rng(1)
+    shares = {s: list(0.1 + 0.01 * rng.standard_normal(30)) for s in "ABCDEFG"}
+    starts, controls = {"A": 10, "B": 12, "C": 14}, ["D", "E", "F", "G"]
+    _, alone = difference_in_differences(shares, list(range(30)), starts, controls)
+    _, busy = difference_in_differences(shares, list(range(30)), starts, controls, {"D": [11]})
+    assert alone["A"].control_sites == 4 and busy["A"].control_sites == 3
+    assert alone["A"].estimate_pp != busy["A"].estimate_pp

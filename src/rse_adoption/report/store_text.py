@@ -55,6 +55,18 @@ def status_text(status: Status, lang: str = "en") -> str:
             else tr._("none loaded"),
         ),
     ]
+    if status.interventions:
+        lines.append(
+            line(
+                tr._("actions"),
+                tr._(
+                    "%(rows)s from %(file)s, loaded %(when)s",
+                    rows=tr.number(status.interventions["rows"], ","),
+                    file=status.interventions["source_file"],
+                    when=tr.instant(status.interventions["loaded_at"]),
+                ),
+            )
+        )
     lines += [line(tr._("activity"), _period(p, tr)) for p in status.activity_periods]
     lines += [
         line(
