@@ -242,3 +242,28 @@ def test_the_ambassadors_pooled_figure_leaves_out_sites_with_a_logged_action() -
     _, busy = difference_in_differences(shares, list(range(30)), starts, controls, {"D": [11]})
     assert alone["A"].control_sites == 4 and busy["A"].control_sites == 3
     assert alone["A"].estimate_pp != busy["A"].estimate_pp
+
+
+def test_the_trend_charts_mark_each_action_with_a_short_label(organisation: Path) -> None:
+    from rse_adoption.report.charts import action_markers
+    from rse_adoption.report.html_report import render
+    from rse_adoption.report.i18n import ENGLISH
+
+    store = open_store(organisation / "data")
+    store.load_interventions(
+        _actions(
+            organisation,
+            f"date,site,kind,label\n{_day(26)},Site 01,webinar,Launch of the new intranet\n"
+            f"{_day(27)},*,newsletter,News\n{_day(27)},Site 02,webinar,Elsewhere\n",
+        )
+    )
+    report = store.report(window_days=56).report
+    site = next(g for g in report.sites if g.site == "Site 01")
+    assert [text for _, text in action_markers(site, report, ENGLISH)] == [
+        "Launch of the…",
+        "News",
+    ]
+    assert [text for _, text in action_markers(report.totals, report, ENGLISH)] == ["News"]
+    page = render(report)
+    assert 'id="effects"' in page and "Actions and their effect" in page
+    assert "Launch of the new intranet" in page
