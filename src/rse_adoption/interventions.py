@@ -14,30 +14,35 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from . import store
 from .config import Settings
-from .directory import parse_date
 from .errors import DataError, NoInputError
-from .ingest.textio import iter_csv_records, match_columns, sniff_delimiter, sniff_text, split_line
 from .names import normalise_site
+
+if TYPE_CHECKING:  # pyarrow is imported when loading: `report --format json` never pays for it
+    import pyarrow as pa
 
 #: The site of an action aimed at every site.
 EVERY_SITE = "*"
 
-INTERVENTION_SCHEMA = pa.schema(
-    [
-        pa.field("date", pa.date32(), nullable=False),
-        pa.field("site", pa.string(), nullable=False),  # a known site, or EVERY_SITE
-        pa.field("kind", pa.string(), nullable=False),
-        pa.field("label", pa.string(), nullable=False),
-        pa.field("line", pa.int64(), nullable=False),
-    ]
-)
+
+def intervention_schema() -> pa.Schema:
+    """The stored file's columns: date, site (a known site, or EVERY_SITE), kind, label,
+    and the line of the loaded file."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            pa.field("date", pa.date32(), nullable=False),
+            pa.field("site", pa.string(), nullable=False),
+            pa.field("kind", pa.string(), nullable=False),
+            pa.field("label", pa.string(), nullable=False),
+            pa.field("line", pa.int64(), nullable=False),
+        ]
+    )
+
 
 INTERVENTION_COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "date": ("date", "day", "jour", "date_action"),
@@ -98,9 +103,19 @@ def known_sites(data_dir: Path, manifest: store.Manifest) -> list[str]:
 
 
 def read_interventions(path: Path, sites: list[str]) -> pa.Table:
-    """The file's actions as an INTERVENTION_SCHEMA table, sites resolved to `sites`'
+    """The file's actions as an intervention_schema() table, sites resolved to `sites`'
     names (case and accents aside), or DataError naming the file, line and problem (for an
     unknown site: the closest known one)."""
+    import pyarrow as pa
+
+    from .directory import parse_date
+    from .ingest.textio import (
+        iter_csv_records,
+        match_columns,
+        sniff_delimiter,
+        sniff_text,
+        split_line,
+    )
     from .metrics.context import resolve_sites
 
     info = sniff_text(path)
@@ -113,7 +128,8 @@ def read_interventions(path: Path, sites: list[str]) -> pa.Table:
             f"{path}:1: interventions header lacks {', '.join(lacking)} (expected date, site, "
             f"kind, label; found: {', '.join(h.strip() for h in headers) or 'nothing'})"
         )
-    columns: dict[str, list[object]] = {f.name: [] for f in INTERVENTION_SCHEMA}
+    schema = intervention_schema()
+    columns: dict[str, list[object]] = {f.name: [] for f in schema}
     records = iter_csv_records(path, info.encoding, delimiter)
     next(records, None)
     for line, fields in records:
@@ -151,7 +167,7 @@ def read_interventions(path: Path, sites: list[str]) -> pa.Table:
         columns["line"].append(line)
     if not columns["date"]:
         raise DataError(f"{path}: the interventions file has no rows")
-    return pa.table(columns, schema=INTERVENTION_SCHEMA)
+    return pa.table(columns, schema=schema)
 
 
 def load_interventions(
@@ -159,6 +175,8 @@ def load_interventions(
 ) -> InterventionsSummary:
     """Validate `path` and make it the store's list of actions, replacing the previous one
     in one commit (the previous list stays when the file is refused)."""
+    import pyarrow.parquet as pq
+
     if not path.is_file():
         raise NoInputError(f"{path}: no such file")
     with store.writing(settings.data_dir, wait_seconds) as tx:
@@ -188,10 +206,16 @@ def load_interventions(
 
 def stored_interventions(data_dir: Path, manifest: store.Manifest) -> list[Intervention]:
     """The store's logged actions, by date (none when no list was loaded)."""
+    import duckdb
+
     if not manifest.interventions:
         return []
-    table = pq.read_table(data_dir / manifest.interventions["path"])
-    return sorted(
-        (Intervention(r["date"], r["site"], r["kind"], r["label"]) for r in table.to_pylist()),
-        key=lambda a: (a.date, a.site, a.kind, a.label),
-    )
+    con = duckdb.connect()
+    try:
+        rows = con.execute(
+            "SELECT date, site, kind, label FROM read_parquet($file) ORDER BY ALL",
+            {"file": str(data_dir / manifest.interventions["path"])},
+        ).fetchall()
+    finally:
+        con.close()
+    return [Intervention(day, site, kind, label) for day, site, kind, label in rows]

@@ -57,7 +57,7 @@ def build_report(
             ctx = prepare(con, settings, manifest, site_names, as_of)
             fields: dict[str, Any] = {
                 "ambassadors": ambassadors.network(ctx),
-                "interventions": effects.measure(ctx),
+                **effects.section(ctx),  # the actions of the sites asked for
             }
             peers, fields["interactions"], notes = _peers(ctx)
             for section in sections:
