@@ -115,7 +115,7 @@ def site_series(ctx: Context) -> SiteSeries:
                 if 0 <= week < size:
                     recent[site][week] = n
     start = ctx.weekly_start or ctx.first_day or ctx.window.as_of
-    first = max(0, (start - look.monday0).days // 7 + 1) + WARM_UP_WEEKS  # a whole week
+    first = max(0, -((look.monday0 - start).days // 7)) + WARM_UP_WEEKS  # its first whole week
     end = min(ctx.window.as_of, ctx.last_day or ctx.window.as_of)
     last_complete = (end - look.monday0).days // 7 - (0 if end.weekday() == 6 else 1)
     return SiteSeries(headcount, new, recent, first, min(last_complete, look.last_week))
