@@ -121,7 +121,7 @@ def csv_table(report: Report) -> tuple[list[str], list[list[object]]]:
                 a.reason,
                 *((new.estimate, new.low, new.high, new.before, new.after) if new else [None] * 5),
                 *((share.estimate, share.low, share.high) if share else [None] * 3),
-                len(a.comparison_sites),
+                ", ".join(a.comparison_sites),
                 a.placebo.passed if a.placebo else None,
                 a.pre_trend.passed if a.pre_trend else None,
             ]
