@@ -267,3 +267,23 @@ def test_the_trend_charts_mark_each_action_with_a_short_label(organisation: Path
     page = render(report)
     assert 'id="effects"' in page and "Actions and their effect" in page
     assert "Launch of the new intranet" in page
+
+
+def test_the_interventions_command_prints_its_summary_and_exits_66_on_a_missing_file(
+    organisation: Path,
+) -> None:
+    data = str(organisation / "data")
+    path = _actions(organisation, f"date,site,kind,label\n{_day(12)},Site 03,training,T\n")
+    result = CliRunner().invoke(app, ["interventions", str(path), "--data-dir", data, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) | {"loaded_at": None} == {
+        "file": "actions.csv",
+        "actions": 1,
+        "every_site_actions": 0,
+        "kinds": ["training"],
+        "loaded_at": None,
+    }
+    missing = CliRunner().invoke(
+        app, ["interventions", str(organisation / "nope.csv"), "--data-dir", data]
+    )
+    assert missing.exit_code == 66
