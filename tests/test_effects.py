@@ -287,3 +287,22 @@ def test_the_interventions_command_prints_its_summary_and_exits_66_on_a_missing_
         app, ["interventions", str(organisation / "nope.csv"), "--data-dir", data]
     )
     assert missing.exit_code == 66
+
+
+def test_ambassadors_arrivals_are_actions_and_count_once_when_also_logged(
+    demo: dict[str, Path], tmp_path: Path
+) -> None:
+    import shutil
+
+    shutil.copytree(demo["data"], tmp_path / "data")
+    store = open_store(tmp_path / "data")
+    arrivals = store.effects().interventions
+    assert arrivals and {a.kind for a in arrivals} == {"ambassador"}
+    assert {a.source for a in arrivals} == {"directory"}
+    lyon = next(a for a in arrivals if a.site == "Lyon")
+    logged = lyon.date + timedelta(days=2)
+    store.load_interventions(
+        _actions(tmp_path, f"date,site,kind,label\n{logged},Lyon,ambassador,Our first\n")
+    )
+    now = [a for a in store.effects().interventions if a.site == "Lyon"]
+    assert [(a.date, a.label, a.source) for a in now] == [(logged, "Our first", "file")]

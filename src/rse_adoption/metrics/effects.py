@@ -138,7 +138,17 @@ def measure(
     """Every logged action and ambassador arrival (of `sites` and the site-wide ones, when
     given), by date, each with its effect over `weeks_after` weeks."""
     logged = [(a, "file") for a in stored_interventions(ctx.settings.data_dir, ctx.manifest)]
-    actions = logged + [(a, "directory") for a in ambassador_actions(ctx)]
+    # a first ambassador's start also logged by hand (kind `ambassador`, same site, within
+    # a week) is one action, not two overlapping ones: the logged line is kept
+    arrivals = [
+        (a, "directory")
+        for a in ambassador_actions(ctx)
+        if not any(
+            b.kind == "ambassador" and b.site == a.site and abs((b.date - a.date).days) <= 7
+            for b, _ in logged
+        )
+    ]
+    actions = logged + arrivals
     actions.sort(key=lambda pair: (pair[0].date, pair[0].site, pair[0].kind, pair[0].label))
     if not actions:
         return ()
