@@ -233,7 +233,7 @@ def test_the_benchmark_runs_at_toy_size() -> None:
 
 
 def test_the_ambassadors_pooled_figure_leaves_out_sites_with_a_logged_action() -> None:
-    from rse_adoption.metrics.effects import difference_in_differences
+    from rse_adoption.metrics.did import difference_in_differences
 
     rng = np.random.default_rng(1)
     shares = {s: list(0.1 + 0.01 * rng.standard_normal(30)) for s in "ABCDEFG"}

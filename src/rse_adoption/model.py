@@ -178,12 +178,8 @@ class AmbassadorEffect:
 
 @dataclass(frozen=True)
 class OutcomeEffect:
-    """An action's estimated effect on one outcome of its site (docs/metrics.md,
-    "Actions and their effect"): `estimate` with its interval [`low`, `high`] at `level`
-    (0.8), in people for new contributors and in percentage points for the contributor
-    share. Evidence: the site's own figure before and after (`before`, `after`: people, or
-    shares 0..1; None when hidden by privacy) and the comparison sites' mean change
-    (per 100 people, or points)."""
+    """An action's effect on one outcome: `estimate` in [`low`, `high`] (80 %), people or
+    points; the site's `before`, `after` (None: hidden), the comparisons' mean change."""
 
     estimate: float
     low: float
@@ -195,10 +191,7 @@ class OutcomeEffect:
 
 @dataclass(frozen=True)
 class EffectCheck:
-    """A check of an action's estimate: the placebo (the same estimate at a fake date
-    before the action) or the pre-trend (the slope of the site's weekly new contributors
-    against its comparison sites' before the action, in people per week per week).
-    `passed`: its interval holds 0; None with `reason` when it cannot be made."""
+    """The placebo or pre-trend check; `passed`: its interval holds 0 (None: `reason`)."""
 
     estimate: float | None
     low: float | None
@@ -209,10 +202,8 @@ class EffectCheck:
 
 @dataclass(frozen=True)
 class ActionEffect:
-    """One action and its measured effect on its site over `weeks_after` weeks
-    (docs/metrics.md, "Actions and their effect"). `source`: "file" (`interventions`) or
-    "directory" (a site's first ambassador's start). `verdict`: "increase", "decrease",
-    "no clear effect" or "not estimable" (then `reason`)."""
+    """An action and its effect over `weeks_after` weeks; `source`: "file" or "directory"
+    (a first ambassador's start); `verdict`: one of effects.VERDICTS (`reason` if not)."""
 
     date: date
     site: str
@@ -516,8 +507,7 @@ class Report:
     ambassador_candidates: AmbassadorCandidates | None = None
     community_leaders: tuple[CommunityLeaders, ...] | None = None
     community_leaders_names: bool = False
-    #: The logged actions and the ambassadors' arrivals, each with its measured effect
-    #: (metrics/effects.py); `effects_weeks_after` is the weeks each is measured over.
+    #: The logged actions and ambassadors' arrivals with their effect (metrics/effects.py).
     interventions: tuple[ActionEffect, ...] = ()
     effects_weeks_after: int = 8
 

@@ -17,7 +17,8 @@ from ..errors import DataError
 from ..model import AmbassadorEffect, Ambassadors, AmbassadorSite, GroupFigures
 from ..privacy import Disclosure, is_suppressed
 from .context import Context
-from .effects import EFFECT_WEEKS, difference_in_differences, logged_action_weeks, not_estimable
+from .did import EFFECT_WEEKS, difference_in_differences, not_estimable
+from .effects import logged_action_weeks
 from .engine import Connection
 from .forecast import weekly_contributors
 from .segments import Window

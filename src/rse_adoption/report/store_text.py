@@ -4,6 +4,7 @@ wrote, in English or French (`--lang`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -21,7 +22,6 @@ def status_text(status: Status, lang: str = "en") -> str:
     def line(label: str, text: str) -> str:
         return f"{label:<14} {text}"
 
-    directory = status.directory
     lines = [
         line(tr._("store"), status.data_dir),
         line(
@@ -47,26 +47,15 @@ def status_text(status: Status, lang: str = "en") -> str:
             tr._("directory"),
             tr._(
                 "%(rows)s people from %(file)s, loaded %(when)s",
-                rows=tr.number(directory["rows"], ","),
-                file=directory["source_file"],
-                when=tr.instant(directory["loaded_at"]),
+                rows=tr.number(status.directory["rows"], ","),
+                file=status.directory["source_file"],
+                when=tr.instant(status.directory["loaded_at"]),
             )
-            if directory
+            if status.directory
             else tr._("none loaded"),
         ),
+        *_actions(status.interventions, tr, line),
     ]
-    if status.interventions:
-        lines.append(
-            line(
-                tr._("actions"),
-                tr._(
-                    "%(rows)s from %(file)s, loaded %(when)s",
-                    rows=tr.number(status.interventions["rows"], ","),
-                    file=status.interventions["source_file"],
-                    when=tr.instant(status.interventions["loaded_at"]),
-                ),
-            )
-        )
     lines += [line(tr._("activity"), _period(p, tr)) for p in status.activity_periods]
     lines += [
         line(
@@ -108,6 +97,21 @@ def status_text(status: Status, lang: str = "en") -> str:
         line(tr._("warnings"), tr._("none"))
     ]
     return "\n".join(lines) + "\n"
+
+
+def _actions(
+    loaded: dict[str, Any] | None, tr: Language, line: Callable[[str, str], str]
+) -> list[str]:
+    """The logged actions' line of `status` (none when no list was loaded)."""
+    if not loaded:
+        return []
+    text = tr._(
+        "%(rows)s from %(file)s, loaded %(when)s",
+        rows=tr.number(loaded["rows"], ","),
+        file=loaded["source_file"],
+        when=tr.instant(loaded["loaded_at"]),
+    )
+    return [line(tr._("actions"), text)]
 
 
 def _period(p: dict[str, Any], tr: Language) -> str:
