@@ -156,7 +156,10 @@ def test_not_estimable_says_why(organisation: Path) -> None:
     reasons = {(a.site, a.kind): a.reason for a in result.report.interventions}
     assert all(a.verdict == "not estimable" for a in result.report.interventions)
     assert "every site" in reasons[("*", "newsletter")]
-    assert "another action at the same site within 8 weeks" in reasons[("Site 02", "webinar")]
+    assert (
+        "another action at the same site in the 16 weeks before it or the 8 weeks after"
+        in (reasons[("Site 02", "webinar")])
+    )
     assert "another action" in reasons[("Site 02", "training")]
     assert "too little data before" in reasons[("Site 05", "webinar")]
     assert "too little data after" in reasons[("Site 06", "webinar")]

@@ -223,15 +223,16 @@ def _unmeasurable(
             "whole weeks after it",
             n,
         )
-    others = [w for w in by_site.get(action.site, []) if abs(w - week) <= n]
+    others = [w for w in by_site.get(action.site, []) if week - 2 * n <= w <= week + n]
     if len(others) > 1:  # itself, and another action of the same site
         return plural_message(
             "effects.overlap",
-            "another action at the same site within %(num)s week of it: their effects "
-            "cannot be told apart",
-            "another action at the same site within %(num)s weeks of it: their effects "
-            "cannot be told apart",
+            "another action at the same site in the %(before)s weeks before it or the "
+            "%(num)s week after: their effects cannot be told apart",
+            "another action at the same site in the %(before)s weeks before it or the "
+            "%(num)s weeks after: their effects cannot be told apart",
             n,
+            before=2 * n,
         )
     return None
 
@@ -256,7 +257,8 @@ def _action_effect(
     if why is not None:
         return not_estimable(why)
     assert series is not None and week is not None  # _unmeasurable says why otherwise
-    comparisons = _comparisons(series, eligible, by_site, action.site, week - n, week + n)
+    # no comparison site's own action may fall in these weeks, nor its N weeks of effect
+    comparisons = _comparisons(series, eligible, by_site, action.site, week - 2 * n, week + n)
     if len(comparisons) < MIN_COMPARISON_SITES:
         return not_estimable(
             plural_message(
@@ -311,7 +313,8 @@ def _comparisons(
     last: int,
 ) -> list[str]:
     """Sites shown and with people, other than `site`, with no action of their own from
-    week `first` to week `last`: never treated, or not yet (or no longer) in these weeks.
+    week `first` to week `last` (the weeks compared, and before them the N weeks an earlier
+    action's effect is measured over): never treated, or not yet (or no longer) then.
     Site-wide actions hit every site alike, so they exclude none."""
     return sorted(
         c
@@ -392,8 +395,8 @@ def _placebo(
                 2 * n + 1,
             ),
         )
-    others = [w for w in by_site.get(site, []) if fake - n <= w < a]
-    comparisons = _comparisons(series, eligible, by_site, site, fake - n, a)
+    others = [w for w in by_site.get(site, []) if fake - 2 * n <= w < a]
+    comparisons = _comparisons(series, eligible, by_site, site, fake - 2 * n, fake + n)
     if others or len(comparisons) < MIN_COMPARISON_SITES:
         return EffectCheck(
             None,
