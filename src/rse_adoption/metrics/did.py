@@ -45,19 +45,20 @@ def difference_in_differences(
     busy: dict[str, list[int]] | None = None,
 ) -> tuple[AmbassadorEffect, dict[str, AmbassadorEffect]]:
     """Pooled and per-site estimates of a staggered difference in differences. `shares`:
-        site -> weekly contributor share (people contributing that week / headcount) at
-        `weeks`; `starts`: treated site -> week its first ambassador started; `controls`: sites
-        without ambassadors.
+    site -> weekly contributor share (people contributing that week / headcount) at
+    `weeks`; `starts`: treated site -> week its first ambassador started; `controls`: sites
+    without ambassadors.
 
-        For a treated site, with K = min(EFFECT_WEEKS, weeks available on both sides) ≥
-        MIN_EFFECT_WEEKS: d = (mean of its K weeks after the start week − mean of its K weeks
-        before) − the same for the mean of its comparison sites: those without ambassadors
-        and those whose first ambassador started only after these 2K + 1 weeks (not yet
-        treated), less those with a logged action of their own in these weeks (`busy`: site ->
-    weeks of its logged actions), as for every action (`measure`). The pooled estimate is the mean of the sites' d, given from
-        MIN_TREATED_SITES sites on; its standard error adds to their spread over √n the
-        variance of the comparison means they share, and the intervals use Student's t with
-        n − 1 degrees of freedom."""
+    For a treated site, with K = min(EFFECT_WEEKS, weeks available on both sides) ≥
+    MIN_EFFECT_WEEKS: d = (mean of its K weeks after the start week − mean of its K weeks
+    before) − the same for the mean of its comparison sites: those without ambassadors
+    and those whose first ambassador started only after these 2K + 1 weeks (not yet
+    treated), less those with a logged action of their own from 2K weeks before the start
+    to K after (`busy`: site -> weeks of its logged actions), as for every action
+    (effects.py). The pooled estimate is the mean of the sites' d, given from
+    MIN_TREATED_SITES sites on; its standard error adds to their spread over √n the
+    variance of the comparison means they share, and the intervals use Student's t with
+    n − 1 degrees of freedom."""
     position = {w: i for i, w in enumerate(weeks)}
     per_site: dict[str, AmbassadorEffect] = {}
     estimates: list[float] = []
@@ -81,7 +82,7 @@ def difference_in_differences(
         comparison = sorted(
             c
             for c in [*controls, *(c for c, s in starts.items() if s > last)]
-            if c != site and not any(start - k <= w <= last for w in (busy or {}).get(c, []))
+            if c != site and not any(start - 2 * k <= w <= last for w in (busy or {}).get(c, []))
         )
         if k < MIN_EFFECT_WEEKS or not comparison:
             why = (
