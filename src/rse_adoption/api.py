@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import Settings, effective_settings
 from .errors import EXIT_USAGE, ConfigError, NoInputError
-from .frames import typed_frame
+from .results import BacktestResult, HistoryResult, ReportResult, SectionResult
 
 if TYPE_CHECKING:  # pandas is imported only by to_pandas(): a cron run never pays for it
-    import pandas as pd
-
     from .directory import DirectorySummary
     from .fetch.m365 import DayResult, FetchSummary
     from .fetch.slack import ChannelResult, SlackFetchSummary
@@ -34,7 +31,7 @@ if TYPE_CHECKING:  # pandas is imported only by to_pandas(): a cron run never pa
     from .fetch.viva_engage import RangeResult, VivaEngageFetchSummary
     from .forget import ErasureSummary
     from .ingest.pipeline import FileResult, IngestSummary
-    from .model import ForecastBacktest, Report
+    from .interventions import InterventionsSummary
     from .prune import PruneSummary
     from .status import Status
 
@@ -71,110 +68,6 @@ def open_store(
     elif not data_dir.is_dir():
         raise NoInputError(f"{data_dir}: no store here (nothing ingested yet?)")
     return store
-
-
-@dataclass(frozen=True)
-class ReportResult:
-    """`Store.report()`: the Report (every figure, typed; its attributes are readable
-    here too: `result.sites`, `result.totals`) with its JSON and table forms."""
-
-    report: Report
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.report, name)
-
-    def __dir__(self) -> list[str]:  # the Report's fields show in dir() and completion
-        return sorted({*super().__dir__(), *dir(self.report)})
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON report (`report --format json`), key for key."""
-        from .report.json_report import report_to_dict
-
-        return report_to_dict(self.report)
-
-    def to_pandas(self) -> pd.DataFrame:
-        """One row per site shown, the CSV report's columns in its order (no TOTAL row:
-        `result.totals` holds it), typed with pandas' nullable types: counts are integers,
-        shares floats, hidden figures missing (<NA>)."""
-        from .report.csv_report import COLUMNS, site_rows
-
-        return typed_frame(site_rows(self.report), list(COLUMNS))
-
-
-@dataclass(frozen=True)
-class SectionResult:
-    """`Store.ambassadors()`, `communities()`, `transitions()`, `personas()`,
-    `interactions()`: the Report
-    they come from, and the section's JSON and table forms as the command prints them."""
-
-    report: Report
-    section: str  # "ambassadors", "communities", "transitions", "personas", "interactions"
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.report, name)
-
-    def __dir__(self) -> list[str]:  # the Report's fields show in dir() and completion
-        return sorted({*super().__dir__(), *dir(self.report)})
-
-    def to_dict(self) -> Any:
-        """The command's `--json` output (for `ambassadors`, a list of sites)."""
-        from .report.sections import to_dict
-
-        return to_dict(self.section, self.report)
-
-    def to_pandas(self) -> pd.DataFrame:
-        """The command's CSV output as a table: its columns in order, typed values."""
-        from .report.sections import table_rows
-
-        columns, rows = table_rows(self.section, self.report)
-        return typed_frame(rows, columns)
-
-
-@dataclass(frozen=True)
-class BacktestResult:
-    """`Store.forecast_backtest()`: the ForecastBacktest (its attributes are readable here
-    too: `result.summary`, `result.cases`) with its JSON and table forms."""
-
-    backtest: ForecastBacktest
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.backtest, name)
-
-    def __dir__(self) -> list[str]:
-        return sorted({*super().__dir__(), *dir(self.backtest)})
-
-    def to_dict(self) -> dict[str, Any]:
-        """`forecast --backtest --json`, key for key."""
-        from .report.backtest_report import backtest_to_dict
-
-        return backtest_to_dict(self.backtest)
-
-    def to_pandas(self) -> pd.DataFrame:
-        """One row per judged mark (the JSON's `cases`), dates as datetimes."""
-        return typed_frame(self.to_dict()["cases"])
-
-
-@dataclass(frozen=True)
-class HistoryResult:
-    """`Store.history()`: the rows of `history --json` (see docs/operations.md)."""
-
-    rows: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"history": self.rows}
-
-    def to_pandas(self) -> pd.DataFrame:
-        """One row per report day and site, typed as every result's (`typed_frame`)."""
-        from .history import HISTORY_COLUMNS, HISTORY_SCHEMA
-
-        kinds = {"int": "Int64", "dou": "Float64", "str": "string", "boo": "boolean"}
-        dtypes = {
-            f.name: kinds.get(
-                str(f.type)[:3], "object" if str(f.type) != "date32[day]" else "datetime64[ns]"
-            )
-            for f in HISTORY_SCHEMA
-        }
-        return typed_frame(self.rows, list(HISTORY_COLUMNS), dtypes)
 
 
 class Store:
@@ -331,7 +224,15 @@ class Store:
         import functools
 
         from . import metrics
-        from .metrics import ambassadors, candidates, communities, leaders, personas, transitions
+        from .metrics import (
+            ambassadors,
+            candidates,
+            communities,
+            effects,
+            leaders,
+            personas,
+            transitions,
+        )
 
         analyses: dict[str, metrics.Section] = {
             "ambassadors": functools.partial(
@@ -348,6 +249,10 @@ class Store:
             "transitions": transitions.section,
             "personas": personas.section,
             "interactions": lambda ctx: {},  # every report has them (metrics/report.py)
+            "effects": functools.partial(
+                effects.section,
+                weeks_after=arguments.get("weeks_after") or effects.DEFAULT_WEEKS_AFTER,
+            ),
         }
         settings = self._settings(
             window_days=arguments["window_days"],
@@ -447,6 +352,35 @@ class Store:
         """`rse-adoption interactions`: replies and reactions between the sites shown, and
         each site's share toward other sites."""
         return self._section("interactions", locals())
+
+    def effects(
+        self,
+        *,
+        sites: Sequence[str] = (),
+        as_of: date | None = None,
+        weeks_after: int = 8,
+        window_days: int | None = None,
+        min_group_size: int | None = None,
+        engine: str | None = None,
+        spark_master: str | None = None,
+    ) -> SectionResult:
+        """`rse-adoption effects`: each logged action (`load_interventions`) and each site's
+        first ambassador's start with its measured effect over the `weeks_after` weeks
+        after it (docs/metrics.md, "Actions and their effect")."""
+        if weeks_after < 1:
+            raise ConfigError(
+                f"weeks_after must be at least 1, got {weeks_after}", exit_code=EXIT_USAGE
+            )
+        return self._section("effects", locals())
+
+    def load_interventions(
+        self, path: str | os.PathLike[str], *, wait_seconds: float = 0.0
+    ) -> InterventionsSummary:
+        """`rse-adoption interventions FILE`: replace the store's list of actions (date,
+        site, kind, label); a bad row or an unknown site is a DataError naming it."""
+        from .interventions import load_interventions
+
+        return load_interventions(Path(path), self.settings, wait_seconds=wait_seconds)
 
     def history(self, *, sites: Sequence[str] = ()) -> HistoryResult:
         """`rse-adoption history`: the figures `report(history=True)` recorded; `sites`

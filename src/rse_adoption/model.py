@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-SCHEMA_VERSION = "1.7"
+SCHEMA_VERSION = "1.8"
 #: How every renderer names the totals row (the sum over the sites a report shows).
 TOTALS_NAME = "All sites shown"
 
@@ -174,6 +174,51 @@ class AmbassadorEffect:
     weeks_before: int
     weeks_after: int
     reason: str | None
+
+
+@dataclass(frozen=True)
+class OutcomeEffect:
+    """An action's effect on one outcome: `estimate` in [`low`, `high`] (80 %), people or
+    points; the site's `before`, `after` (None: hidden), the comparisons' mean change."""
+
+    estimate: float
+    low: float
+    high: float
+    before: float | None
+    after: float | None
+    comparison_change: float
+
+
+@dataclass(frozen=True)
+class EffectCheck:
+    """The placebo or pre-trend check; `passed`: its interval holds 0 (None: `reason`)."""
+
+    estimate: float | None
+    low: float | None
+    high: float | None
+    passed: bool | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ActionEffect:
+    """An action and its effect over `weeks_after` weeks; `source`: "file" or "directory"
+    (a first ambassador's start); `verdict`: one of effects.VERDICTS (`reason` if not)."""
+
+    date: date
+    site: str
+    kind: str
+    label: str
+    source: str
+    weeks_after: int
+    level: float
+    verdict: str
+    reason: str | None
+    new_contributors: OutcomeEffect | None
+    contributor_share: OutcomeEffect | None
+    comparison_sites: tuple[str, ...]
+    placebo: EffectCheck | None
+    pre_trend: EffectCheck | None
 
 
 @dataclass(frozen=True)
@@ -462,6 +507,9 @@ class Report:
     ambassador_candidates: AmbassadorCandidates | None = None
     community_leaders: tuple[CommunityLeaders, ...] | None = None
     community_leaders_names: bool = False
+    #: The logged actions and ambassadors' arrivals with their effect (metrics/effects.py).
+    interventions: tuple[ActionEffect, ...] = ()
+    effects_weeks_after: int = 8
 
     @property
     def directory_mismatch(self) -> bool:

@@ -46,6 +46,8 @@ class Status:
     quarantined: int
     last_ingest: str | None
     directory: dict[str, Any] | None
+    #: The logged actions (`interventions FILE`): {path, source_file, rows, loaded_at}.
+    interventions: dict[str, Any] | None = None
     #: Activity periods held (per-person counts: Microsoft 365, Slack analytics), latest
     #: first: {source_format, period_days, refresh_date, rows, concealed_rows}.
     activity_periods: list[dict[str, Any]] = field(default_factory=list)
@@ -157,6 +159,7 @@ def _content(settings: Settings, today: date) -> Status:
             quarantined=sum(int(f["rows"]) for f in manifest.quarantine_files),
             last_ingest=max((e["ingested_at"] for e in manifest.ledger), default=None),
             directory=dict(manifest.directory) if manifest.directory else None,
+            interventions=dict(manifest.interventions) if manifest.interventions else None,
             activity_periods=sorted(
                 (
                     {k: f[k] for k in ("source_format", "period_days", "refresh_date", "rows")}

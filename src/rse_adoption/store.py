@@ -79,6 +79,9 @@ class Manifest:
     #: The per-person summary of the event files (person_summary.py): {path, events (the
     #: fingerprint of the event files it covers), people}; None before the first events.
     person_summary: dict[str, Any] | None = None
+    #: The change team's actions (`rse-adoption interventions FILE`, interventions.py):
+    #: {path, source_file, rows, loaded_at}; replaced whole by each load.
+    interventions: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -94,6 +97,7 @@ class Manifest:
             "skipped_files": self.skipped_files,
             "member_files": self.member_files,
             "person_summary": self.person_summary,
+            "interventions": self.interventions,
         }
 
     @classmethod
@@ -110,6 +114,7 @@ class Manifest:
             skipped_files=list(data.get("skipped_files", [])),
             member_files=list(data.get("member_files", [])),
             person_summary=data.get("person_summary"),
+            interventions=data.get("interventions"),
         )
 
     def copy(self) -> Manifest:
@@ -129,6 +134,8 @@ class Manifest:
             paths.add(self.directory["path"])
         if self.person_summary:
             paths.add(self.person_summary["path"])
+        if self.interventions:
+            paths.add(self.interventions["path"])
         return paths
 
 

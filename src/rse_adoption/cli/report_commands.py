@@ -1,5 +1,5 @@
 """The commands that compute and render figures: `report`, `ambassadors`, `communities`,
-`transitions`, `personas`, `interactions`. Each parses its options, calls one Store method and hands the
+`transitions`, `personas`, `interactions`, `effects`. Each parses its options, calls one Store method and hands the
 Report to cli/output.py; formats come from report/registry.py."""
 
 from __future__ import annotations
@@ -173,6 +173,8 @@ def _section_command(section: str, options: dict[str, Any]) -> None:
         arguments["candidates"] = options["candidates"]
         arguments["per_site"] = options["per_site"]
         arguments["nominations"] = options["nominations"]
+    if section == "effects":
+        arguments["weeks_after"] = options["weeks_after"]
     if section == "communities":
         if options["names"] and not options["leaders"]:
             raise typer.BadParameter("--names goes with --leaders", param_hint="--names")
@@ -383,3 +385,36 @@ def interactions(
     docs/metrics.md#interactions.
     """
     _section_command("interactions", locals())
+
+
+@app.command()
+@handle_errors
+def effects(
+    site: SiteOption = None,
+    weeks_after: Annotated[
+        int,
+        typer.Option(
+            "--weeks-after", min=1, help="Weeks after each action its effect is measured over."
+        ),
+    ] = 8,
+    as_of: AsOfOption = None,
+    window: WindowOption = None,
+    format: Annotated[str, _format_option("effects")] = "table",
+    out: OutOption = None,
+    min_group_size: MinGroupOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
+    lang: LangOption = None,
+    csv_dialect: CsvDialectOption = "excel",
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    json_out: JsonFormatOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Each logged action (`interventions FILE`) and each site's first ambassador's start,
+    with its estimated effect on the site's new contributors over the --weeks-after weeks
+    after it and on its contributor share, an 80% interval, placebo and pre-trend checks,
+    and a verdict: increase, decrease, no clear effect or not estimable (with the reason).
+    Definitions: docs/metrics.md, "Actions and their effect".
+    """
+    _section_command("effects", locals())

@@ -156,6 +156,38 @@ def directory(
         stderr().print(directory_loaded_text(summary, store(data_dir, config).settings.language))
 
 
+@app.command()
+@handle_errors
+def interventions(
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV of actions: date, site, kind, label (French headers too)."),
+    ],
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+    wait: WaitOption = 0.0,
+) -> None:
+    """Load the change team's actions (webinars, trainings, campaigns...), replacing the
+    previous list atomically.
+
+    Columns date, site, kind, label (French: date, site, type, libellé); a site left
+    empty or * is every site. A bad row or a site the store does not know rejects the
+    whole file (exit 65, naming the closest known site) and keeps the previous list.
+    Their effect: `rse-adoption effects`.
+    """
+    summary = store(data_dir, config).load_interventions(file, wait_seconds=wait)
+    if as_json:
+        _print_json(summary.to_dict())
+    elif not quiet:
+        from ..report.store_text import interventions_loaded_text
+
+        stderr().print(
+            interventions_loaded_text(summary, store(data_dir, config).settings.language)
+        )
+
+
 def _plural(count: int, singular: str, plural: str) -> str:
     return f"{count} {singular if count == 1 else plural}"
 

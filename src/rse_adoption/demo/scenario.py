@@ -334,3 +334,42 @@ def write_scenario(scenario: Scenario, out: Path) -> tuple[Path, Path]:
     write_directory(scenario.org, directory)
     write_events_csv(scenario.org, events)
     return directory, events
+
+
+def expected_person_weeks(org: Organisation, people: np.ndarray) -> np.ndarray:
+    """For each of `people` (rows), the chance they post or comment in each ISO week from
+    the one holding `org.start` (columns), by the generator's own probabilities."""
+    days = np.arange(org.days)
+    offset = org.start.weekday()
+    n_weeks = (org.days + offset + 6) // 7
+    week_of_day = (days + offset) // 7
+    day_chance = active_probability(org, people, days) * CONTRIBUTION_PER_ACTIVE_DAY
+    day_chance[org.klass[people] != CLASSES.index("contributor")] = 0.0
+    log_none = np.zeros((people.size, n_weeks))
+    np.add.at(log_none.T, week_of_day, np.log1p(-np.minimum(day_chance, 1 - 1e-12)).T)
+    return 1 - np.exp(log_none)
+
+
+def expected_action_outcomes(
+    org: Organisation, site: str, day: date, weeks: int, share_weeks: int = 4
+) -> tuple[float, float]:
+    """What the effects estimator measures at `site` for an action on `day`, in
+    expectation given who adopted when: (expected new contributors — first contribution —
+    in the `weeks` ISO weeks after the action's week minus in the `weeks` before it; change
+    in the share of the site contributing over `share_weeks` weeks, from the weeks ending
+    just before the action's week to those ending `weeks` weeks after it, in points)."""
+    s = [x.name for x in org.sites].index(site)
+    people = np.flatnonzero(org.site_index == s)
+    p = expected_person_weeks(org, people)
+    first = p * np.concatenate(
+        [np.ones((people.size, 1)), np.cumprod(1 - p, axis=1)[:, :-1]], axis=1
+    )
+    a = (day - org.start).days + org.start.weekday()
+    a //= 7
+    new = first.sum(axis=0)
+    change = float(new[a + 1 : a + 1 + weeks].sum() - new[a - weeks : a].sum())
+
+    def recent(w: int) -> float:
+        return float((1 - np.prod(1 - p[:, w - share_weeks + 1 : w + 1], axis=1)).mean())
+
+    return change, 100 * (recent(a + weeks) - recent(a - 1))

@@ -25,6 +25,7 @@ from . import (
     ambassadors,
     concentration,
     conversations,
+    effects,
     engine,
     forecast,
     habit,
@@ -54,7 +55,10 @@ def build_report(
         con = engine.connect(settings.engine, settings.spark_master)
         try:
             ctx = prepare(con, settings, manifest, site_names, as_of)
-            fields: dict[str, Any] = {"ambassadors": ambassadors.network(ctx)}
+            fields: dict[str, Any] = {
+                "ambassadors": ambassadors.network(ctx),
+                **effects.section(ctx),  # the actions of the sites asked for
+            }
             peers, fields["interactions"], notes = _peers(ctx)
             for section in sections:
                 fields.update(section(ctx))

@@ -18,6 +18,7 @@ import textwrap
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from matplotlib.axes import Axes
 from matplotlib.dates import date2num, num2date
@@ -295,6 +296,37 @@ def pyramid_figure(report: Report, tr: Language = ENGLISH) -> Figure:
     return fig
 
 
+#: Longest label of an action's marker on a trend chart, in characters.
+MARKER_LABEL = 14
+
+
+def action_markers(site: GroupFigures, report: Report, tr: Language) -> list[tuple[date, str]]:
+    """(day, short label) of the actions marked on a site's trend chart: its own and those
+    at every site (the totals' chart: those at every site), inside the chart's weeks."""
+    from .effects_report import label_text
+
+    if not site.series:
+        return []
+    first, last = site.series[0].week_start, site.series[-1].week_start + timedelta(days=6)
+    out = []
+    for a in report.interventions:
+        if a.site in ("*", site.site) and first <= a.date <= last:
+            text = label_text(a, tr)
+            if len(text) > MARKER_LABEL:
+                text = text[: MARKER_LABEL - 1] + "…"
+            out.append((a.date, text))
+    return out
+
+
+def _action_markers(ax: Axes, site: GroupFigures, report: Report, tr: Language) -> None:
+    """A dashed vertical line at each action's day, with its short label at the top."""
+    for day, text in action_markers(site, report, tr):
+        x = date2num(day)
+        ax.axvline(x, color=MUTED, ls=":", lw=1.0)
+        ax.text(x, 0.98, f" {text}", transform=ax.get_xaxis_transform(), fontsize=6.5,
+                color=MUTED, va="top", ha="left", rotation=90)  # fmt: skip
+
+
 def trend_chart(
     site: GroupFigures, report: Report, *, compact: bool = True, tr: Language = ENGLISH
 ) -> bytes:
@@ -348,6 +380,7 @@ def trend_figure(
         )
     top = max([high * 1.15, *(p.active_users * 1.08 for p in site.series)], default=high)
     ax.set_ylim(0, max(top, 1))
+    _action_markers(ax, site, report, tr)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
     ax.set_ylabel(tr._("people"), fontsize=7.5, color=MUTED)
     ax.xaxis.set_major_locator(MaxNLocator(nbins=4))

@@ -15,6 +15,8 @@ from datetime import date
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from markupsafe import Markup
+
 from ..model import GroupFigures, Report
 from . import charts, peers_view
 from .ambassadors_report import effect_sentence
@@ -227,6 +229,13 @@ def _chart_images(
     return images
 
 
+def _effects_section(report: Report, tr: Language) -> Markup:
+    """The section "Actions and their effect" (effects_report), markup already escaped."""
+    from .effects_report import html_section
+
+    return Markup(html_section(report, tr))  # noqa: S704 -- built from escaped parts
+
+
 def render(report: Report, *, site_pages: bool = False, tr: Language = ENGLISH) -> str:
     """The whole page, in `tr`'s language. `site_pages` adds a page per site of the report
     (for `--site`)."""
@@ -278,6 +287,7 @@ def render(report: Report, *, site_pages: bool = False, tr: Language = ENGLISH) 
         ambassador_effect=effect_sentence(report.ambassadors.effect, tr)
         if report.ambassadors
         else "",
+        effects_section=_effects_section(report, tr),
         band_left=round(100 * report.tipping_low / scale, 2),
         band_width=round(100 * (report.tipping_high - report.tipping_low) / scale, 2),
         status_counts={k: len(v) for k, v in status_names.items()},

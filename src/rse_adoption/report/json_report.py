@@ -133,7 +133,15 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "sites": [_group(g, True) for g in report.sites],
         "totals": _group(report.totals, False),
         "interactions": interactions_to_dict(report.interactions),
+        "interventions": interventions_to_list(report),
     }
+
+
+def interventions_to_list(report: Report) -> list[dict[str, Any]]:
+    """The report's `interventions`: every action with its effect (effects_report)."""
+    from .effects_report import interventions_to_list as actions
+
+    return actions(report)
 
 
 def render(report: Report) -> str:

@@ -86,6 +86,9 @@ def render(report: Report, tr: Language = ENGLISH) -> str:
             )
         )
     lines += _peers(report, tr)
+    from .effects_report import markdown as effects_markdown
+
+    lines += effects_markdown(report, tr)
     for note in report.notes:
         lines.append(f"> {phrase(note, tr)}")
     lines.append(

@@ -150,7 +150,7 @@ RENDERERS: dict[str, dict[str, Renderer]] = {
             kind: Renderer(_section(f"{command}_report", kind), "txt" if kind == "table" else kind)
             for kind in ("table", "json", "csv", "html")
         }
-        for command in ("communities", "transitions", "personas", "interactions")
+        for command in ("communities", "transitions", "personas", "interactions", "effects")
     },
 }
 

@@ -10,12 +10,13 @@ from . import (
     ambassadors_report,
     candidates_report,
     communities_report,
+    effects_report,
     interactions_report,
     personas_report,
     transitions_report,
 )
 
-SECTIONS = ("ambassadors", "communities", "transitions", "personas", "interactions")
+SECTIONS = ("ambassadors", "communities", "transitions", "personas", "interactions", "effects")
 
 
 def to_dict(section: str, report: Report) -> Any:
@@ -45,4 +46,5 @@ def _module(section: str) -> Any:
         "transitions": transitions_report,
         "personas": personas_report,
         "interactions": interactions_report,
+        "effects": effects_report,
     }[section]

@@ -4,6 +4,7 @@ wrote, in English or French (`--lang`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -21,7 +22,6 @@ def status_text(status: Status, lang: str = "en") -> str:
     def line(label: str, text: str) -> str:
         return f"{label:<14} {text}"
 
-    directory = status.directory
     lines = [
         line(tr._("store"), status.data_dir),
         line(
@@ -47,13 +47,14 @@ def status_text(status: Status, lang: str = "en") -> str:
             tr._("directory"),
             tr._(
                 "%(rows)s people from %(file)s, loaded %(when)s",
-                rows=tr.number(directory["rows"], ","),
-                file=directory["source_file"],
-                when=tr.instant(directory["loaded_at"]),
+                rows=tr.number(status.directory["rows"], ","),
+                file=status.directory["source_file"],
+                when=tr.instant(status.directory["loaded_at"]),
             )
-            if directory
+            if status.directory
             else tr._("none loaded"),
         ),
+        *_actions(status.interventions, tr, line),
     ]
     lines += [line(tr._("activity"), _period(p, tr)) for p in status.activity_periods]
     lines += [
@@ -134,6 +135,21 @@ def _fetched(status: Status, tr: Language) -> list[str]:
     return lines
 
 
+def _actions(
+    loaded: dict[str, Any] | None, tr: Language, line: Callable[[str, str], str]
+) -> list[str]:
+    """The logged actions' line of `status` (none when no list was loaded)."""
+    if not loaded:
+        return []
+    text = tr._(
+        "%(rows)s from %(file)s, loaded %(when)s",
+        rows=tr.number(loaded["rows"], ","),
+        file=loaded["source_file"],
+        when=tr.instant(loaded["loaded_at"]),
+    )
+    return [line(tr._("actions"), text)]
+
+
 def _period(p: dict[str, Any], tr: Language) -> str:
     text = tr._(
         "%(format)s %(days)s days to %(day)s: %(rows)s people",
@@ -202,6 +218,18 @@ def demo_loaded_text(data_dir: object, events: int, lang: str = "en") -> str:
     tr = language(lang)
     return tr._(
         "Loaded into %(store)s: %(events)s events.", store=data_dir, events=tr.number(events)
+    )
+
+
+def interventions_loaded_text(summary: Any, lang: str = "en") -> str:
+    """What `interventions` loaded."""
+    tr = language(lang)
+    return tr.ngettext(
+        "Actions loaded: %(num)s action, %(every)s at every site.",
+        "Actions loaded: %(num)s actions, %(every)s at every site.",
+        summary.actions,
+        num=tr.number(summary.actions),
+        every=tr.number(summary.every_site_actions),
     )
 
 

@@ -356,5 +356,9 @@ def render(
         if missing:
             console.print(tr._("Sites without an ambassador: %(sites)s.", sites=", ".join(missing)))
         console.print(effect_sentence(report.ambassadors.effect, tr), highlight=False)
+    if report.interventions:
+        from .effects_report import table as effects_table
+
+        console.print(effects_table(report, tr))
     for note in report.notes:
         console.print(Text.assemble((tr._("Note:"), "yellow"), f" {phrase(note, tr)}"))
