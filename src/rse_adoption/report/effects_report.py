@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rich.console import Console
 from rich.table import Table
 
 from ..model import ActionEffect, EffectCheck, OutcomeEffect, Report
@@ -238,13 +239,59 @@ def caption(report: Report, tr: Language) -> str:
     )
 
 
-def table(report: Report, tr: Language = ENGLISH) -> Table:
+def table(report: Report, tr: Language = ENGLISH) -> Table | None:
+    """The terminal's table of the actions that have an estimate (None when none has): the
+    others are `not_estimable_lines`, so that empty columns do not fill the screen."""
+    estimable = [
+        row
+        for a, row in zip(report.interventions, rows(report, tr), strict=True)
+        if a.verdict != "not estimable"
+    ]
+    if not estimable:
+        return None
     result = Table(title=tr._("Actions and their effect"), caption=caption(report, tr))
     for name in headers(report, tr):
         result.add_column(name)
-    for row in rows(report, tr):
+    for row in estimable:
         result.add_row(*row)
     return result
+
+
+def print_terminal(console: Console, report: Report, tr: Language = ENGLISH) -> None:
+    """The section on a terminal: the table of the actions with an estimate, then the
+    others one line per reason (the `effects` command and the report's section)."""
+    shown = table(report, tr)
+    if shown is not None:
+        console.print(shown)
+    else:
+        console.print(tr._("Actions and their effect"), style="bold")
+    for line in not_estimable_lines(report, tr):
+        console.print(line, highlight=False)
+    if not report.interventions:
+        console.print(tr._("No action logged (rse-adoption interventions FILE)."), highlight=False)
+
+
+def not_estimable_lines(report: Report, tr: Language = ENGLISH) -> list[str]:
+    """The actions without an estimate, one line per reason: "Not estimable (reason):
+    Lyon, first ambassador, 13 Mar 2026; ..." (the terminal's compact form)."""
+    by_reason: dict[str, list[str]] = {}
+    for a in report.interventions:
+        if a.verdict != "not estimable":
+            continue
+        reason = phrase(a.reason, tr) if a.reason else ""
+        by_reason.setdefault(reason, []).append(
+            f"{site_text(a, tr)}, {label_text(a, tr)}, {tr.short_date(a.date)}"
+        )
+    return [
+        tr._(
+            "Actions not estimable (%(reason)s): %(actions)s.",
+            reason=reason,
+            actions="; ".join(items),
+        )
+        if reason
+        else tr._("Actions not estimable: %(actions)s.", actions="; ".join(items))
+        for reason, items in by_reason.items()
+    ]
 
 
 def markdown(report: Report, tr: Language = ENGLISH) -> list[str]:

@@ -120,6 +120,8 @@ def _section(module: str, kind: str) -> Callable[[Report, Options], Rendered]:
         import importlib
 
         section: Any = importlib.import_module(f"{__package__}.{module}")
+        if kind == "table" and hasattr(section, "print_terminal"):  # more than one table
+            return lambda console: section.print_terminal(console, report, _language(options))
         if kind == "table":
             table = section.table(report, _language(options))
             return lambda console: console.print(table)

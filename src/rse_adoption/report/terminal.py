@@ -357,8 +357,8 @@ def render(
             console.print(tr._("Sites without an ambassador: %(sites)s.", sites=", ".join(missing)))
         console.print(effect_sentence(report.ambassadors.effect, tr), highlight=False)
     if report.interventions:
-        from .effects_report import table as effects_table
+        from .effects_report import print_terminal
 
-        console.print(effects_table(report, tr))
+        print_terminal(console, report, tr)
     for note in report.notes:
         console.print(Text.assemble((tr._("Note:"), "yellow"), f" {phrase(note, tr)}"))
