@@ -26,7 +26,15 @@ from rse_adoption.status import store_status
 
 from .conftest import Clock, Run
 from .fake_graph import start_server
-from .fake_viva_engage import BODY, CLIENT_ID, TENANT, FakeVivaEngage, Message, Person
+from .fake_viva_engage import (
+    BODY,
+    CLIENT_ID,
+    TENANT,
+    FakeVivaEngage,
+    Message,
+    Person,
+    zip_for,
+)
 
 NOW = dt.datetime(2026, 10, 30, 6, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
@@ -195,6 +203,141 @@ def test_a_dry_run_reads_everything_and_stores_nothing(
     summary = run(ve, data, since=(NOW - 3 * DAY).date(), dry_run=True)
     assert summary.exit_code == 0 and summary.to_dict()["messages"] == 6
     assert not (data / store.MANIFEST).exists()
+
+
+# --- Whom a reply answers: the export, else the store ---------------------------------
+
+
+def authors(data_dir: Path) -> dict[str, int | None]:
+    """Event id -> its person's key, and "id>" -> its target's key (None without)."""
+    manifest = store.read_manifest(data_dir)
+    paths = [str(data_dir / f["path"]) for f in manifest.event_files]
+    found = duckdb.sql(
+        "SELECT event_id, user_key, target_user_key FROM read_parquet($p)", params={"p": paths}
+    ).fetchall()
+    return {i: user for i, user, _ in found} | {f"{i}>": target for i, _, target in found}
+
+
+def old_thread(days: int) -> list[Message]:
+    """A post by alice `days` days before NOW; bob answers it today, carol answers a
+    message no export and no store holds (95)."""
+    posted = NOW - days * DAY
+    return [
+        Message(90, 1, posted, 90, group=10),
+        Message(110, 2, NOW - dt.timedelta(hours=2), 90, replied_to=90, group=10),
+        Message(111, 3, NOW - dt.timedelta(hours=1), 95, replied_to=95, group=10),
+    ]
+
+
+def test_a_reply_today_to_a_message_stored_40_days_ago_is_aimed_at_its_author(
+    ve: FakeVivaEngage, clock: Clock, tmp_path: Path
+) -> None:
+    """Issue 33: the replied-to message is neither in today's export nor in its 14-day
+    look-back, but the store holds it (a run 40 days ago): the reply's target is its
+    author. A reply to a message held nowhere stays without target and is counted."""
+    data = tmp_path / "data"
+    ve.messages = old_thread(40)
+    earlier = run(ve, data, now=NOW - 39 * DAY, since=(NOW - 41 * DAY).date())
+    assert earlier.exit_code == 0 and earlier.to_dict()["events"] == 1
+    ve.exports.clear()
+    today = run(ve, data, since=NOW.date())
+    assert today.exit_code == 0, today.stopped
+    keys = authors(data)
+    assert keys["110>"] == keys["90"]  # bob's reply is aimed at alice
+    assert keys["111>"] is None  # 95 is known nowhere
+    # The look-back (the 14 days before today) was read, and holds nothing of it.
+    assert today.lookback == ("2026-10-16T00:00:00Z", "2026-10-30T00:00:00Z")
+    assert today.to_dict()["replies_without_target"] == 1
+    assert today.ranges[0].replies_without_target == 1
+    assert "1 reply answers a message neither in this export nor in the store" in (
+        today.ranges[0].message or ""
+    )
+    # Rerunning adds nothing and changes no target.
+    before = events(data)
+    again = run(ve, data, since=NOW.date())
+    assert again.to_dict()["events"] == 0
+    assert events(data) == before and authors(data) == keys
+
+
+def test_a_reply_in_a_later_range_takes_its_target_from_the_store(
+    ve: FakeVivaEngage, clock: Clock, tmp_path: Path
+) -> None:
+    """Ranges are committed one by one: the reply of day 3 (105) finds the thread of day 1
+    (101) in the store, not in a copy of it added to its range, which would have counted it
+    as a duplicate."""
+    data = tmp_path / "data"
+    summary = run(ve, data, since=(NOW - 3 * DAY).date())
+    keys = authors(data)
+    assert keys["105>"] == keys["101"] and keys["102>"] == keys["101"]
+    assert summary.to_dict()["duplicates"] == 0
+    assert summary.to_dict()["replies_without_target"] == 0
+
+
+def test_a_nightly_run_reads_no_look_back_when_the_store_holds_the_days_before(
+    ve: FakeVivaEngage, clock: Clock, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    ve.messages = old_thread(10)[:2]
+    first = run(ve, data, now=NOW - DAY, since=(NOW - 20 * DAY).date())
+    assert first.lookback is not None  # a first run: the store holds nothing before it
+    ve.exports.clear()
+    nightly = run(ve, data)
+    assert nightly.lookback is None and nightly.to_dict()["lookback"] is None
+    # One export of users and groups, one of the day's messages: no look-back.
+    assert [tuple(e["model"]) for e in ve.exports] == [("User", "Group"), ("Message",)]
+    keys = authors(data)
+    assert keys["110>"] == keys["90"]
+
+
+def test_the_look_back_stops_where_the_ranges_held_begin() -> None:
+    held = store.Manifest(
+        ledger=[
+            {
+                "source": viva_engage.SOURCE,
+                "viva_engage_since": "2026-10-25T00:00:00Z",
+                "viva_engage_until": "2026-10-30T06:00:00Z",
+            }
+        ]
+    )
+    start = NOW - viva_engage.OVERLAP
+    assert viva_engage.lookback(held, start) == (
+        start - 14 * DAY,
+        dt.datetime(2026, 10, 25, tzinfo=dt.UTC),
+    )
+    assert viva_engage.lookback(held, NOW - 20 * DAY) == (NOW - 34 * DAY, NOW - 20 * DAY)
+    empty = store.Manifest()
+    assert viva_engage.lookback(empty, start) == (start - 14 * DAY, start)
+
+
+def test_ingesting_an_export_by_hand_aims_replies_through_the_store_too(
+    tmp_path: Path, cli: Callable[..., Run]
+) -> None:
+    """The same reader, the same look-up: an export zip of today, ingested after one of
+    40 days ago, aims bob's reply at alice; the reply to a message held nowhere is counted
+    in the file's result and said in its note."""
+    old, reply, orphan = old_thread(40)
+    _, people, groups = network()
+    (tmp_path / "september.zip").write_bytes(zip_for([old], people, groups))
+    (tmp_path / "today.zip").write_bytes(zip_for([reply, orphan], people, groups))
+    first = cli("ingest", tmp_path / "september.zip", "--json")
+    assert first.exit_code == 0, first.stderr
+    done = cli("ingest", tmp_path / "today.zip", "--json")
+    assert done.exit_code == 0, done.stderr
+    keys = authors(tmp_path / "data")
+    assert keys["110>"] == keys["90"] and keys["111>"] is None
+    detail = done.json()["details"][0]
+    assert detail["replies_without_target"] == 1
+    assert "1 reply answers a message neither in this export nor in the store" in (
+        detail["message"] or ""
+    )
+    # Both exports in one run, the older one first: the same targets.
+    other = cli(
+        "ingest", tmp_path / "september.zip", tmp_path / "today.zip", "--data-dir",
+        tmp_path / "other",
+    )  # fmt: skip
+    assert other.exit_code == 0, other.stderr
+    in_one_run = authors(tmp_path / "other")  # another store: another secret, other keys
+    assert in_one_run["110>"] == in_one_run["90"] and in_one_run["111>"] is None
 
 
 # --- Sign-in ----------------------------------------------------------------------------

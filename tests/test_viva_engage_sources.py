@@ -270,3 +270,41 @@ def test_m365_days_and_the_viva_engage_export_give_the_event_logs_figures(
         fetch(which, fakes, data)
     assert event_rows(data) == rows
     assert figures(data) == got
+
+
+def test_a_reply_to_a_thread_weeks_old_gives_the_event_logs_interactions(
+    fakes: tuple[FakeMicrosoft, FakeVivaEngage], clock: Clock, log: Log, tmp_path: Path
+) -> None:
+    """Issue 33: a thread posted 55 days ago, which a nightly run stored then, answered on
+    the window's last day from another site. Today's run reads neither that day nor its
+    14-day look-back: the store gives the reply's target, so conversations and interactions
+    are the event log's; rerunning adds nothing."""
+    ms, ve = fakes
+    posted = NOW - dt.timedelta(days=55)
+    log.messages += [
+        Message(800, 5, posted, 800, group=11),  # Nantes
+        Message(801, 4, NOW - dt.timedelta(days=1, hours=2), 800, replied_to=800, group=11),
+    ]
+    directory = log.write_directory(tmp_path / "directory.csv")
+    truth = tmp_path / "truth"
+    library = open_store(truth, create=True)
+    library.load_directory(directory)
+    library.ingest([log.write_events(tmp_path / "events.csv")])
+
+    data = tmp_path / "fetched"
+    open_store(data, create=True).load_directory(directory)
+    settings = settings_for(ms, data)
+    earlier = fetch_viva_engage(
+        settings, environ={TOKEN_ENV: ve.token}, now=posted + dt.timedelta(days=1),
+        since=posted.date(),
+    )  # fmt: skip
+    assert earlier.exit_code == 0 and earlier.to_dict()["events"] == 1
+    fetch("m365", fakes, data)
+    fetch("viva", fakes, data)
+    expected, got = figures(truth), figures(data)
+    assert got["interactions"] == expected["interactions"]
+    assert got["conversations"] == expected["conversations"]
+    assert got["segments"] == expected["segments"]
+    rows = event_rows(data)
+    fetch("viva", fakes, data)
+    assert event_rows(data) == rows and figures(data) == got

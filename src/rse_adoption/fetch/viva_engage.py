@@ -22,11 +22,17 @@ export ingested by hand, then deleted. Event ids are the message ids: a message 
 twice (overlap, a rerun, an export ingested by hand too) is stored once.
 
 A reply's target is the author of the message it answers, which may sit in an earlier
-range: the run keeps the slim rows of every message it read (and of the THREAD_LOOKBACK_DAYS
-days before its first range, fetched once as a look-up) and adds the replied-to message to
-the range that answers it; the reader's duplicate check drops it when already stored.
-A reply to a message older than that look-back gets no target (counted as a comment,
-not an interaction).
+range: the reader finds it in the range's own export, else among the events the store
+holds (each message stored is an event: event id = message id, person = its author —
+earlier ranges, earlier runs, exports ingested by hand, however old). The store cannot
+answer for messages posted before its first range: so when the ranges held do not cover
+the THREAD_LOOKBACK_DAYS days before a run's start (a first run, a `--since` before or
+outside them), the run also reads those days' messages, once, as a look-up (`lookback`),
+and adds a replied-to message found there to the range that answers it (then stored); a
+nightly run, whose days before are held, asks no look-back. A dry run, which commits
+nothing, keeps the rows of its earlier ranges for the later ones the same way. A reply
+to a message found nowhere gets no target (a comment, not an interaction), counted in
+its range's `replies_without_target`.
 
 Each range is committed alone with its ledger entry (source `viva-engage-export`, the
 range's bounds: where the next run starts); a run stopped by its time budget, throttling
@@ -73,7 +79,8 @@ RANGE_HOURS = 24
 #: Each run starts this long before the end of the last range stored: a message can
 #: reach the export a little after it was posted.
 OVERLAP = timedelta(hours=1)
-#: Days before a run's first range whose messages are read as replied-to messages only.
+#: Days before a run's first range whose messages are read as replied-to messages only,
+#: when the ranges held do not cover them (`lookback`).
 THREAD_LOOKBACK_DAYS = 14
 #: `status` warns (viva_engage_stale) when the last range ends more than this many days ago.
 STALE_DAYS = 3
@@ -166,6 +173,18 @@ def start_of_run(
         return max(until for _, until in ranges) - OVERLAP
     first = (now - timedelta(days=window_days)).date()
     return datetime(first.year, first.month, first.day, tzinfo=UTC)
+
+
+def lookback(manifest: store.Manifest, start: datetime) -> tuple[datetime, datetime] | None:
+    """The look-back a run starting at `start` reads (replied-to messages only): the
+    THREAD_LOOKBACK_DAYS days before it, less the part the ranges held cover up to `start`
+    (those messages are in the store, which the reader asks); None when they cover it all,
+    as they do for a nightly run."""
+    since, until = start - timedelta(days=THREAD_LOOKBACK_DAYS), start
+    for first, last in _merged(fetched_ranges(manifest)):
+        if first <= start <= last:
+            until = min(until, first)
+    return (since, until) if since < until else None
 
 
 def ranges_between(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
@@ -281,6 +300,8 @@ class RangeResult:
     duplicates: int = 0
     quarantined: int = 0
     message: str | None = None
+    #: Replies whose replied-to message is neither in the export nor in the store.
+    replies_without_target: int = 0
 
 
 @dataclass
@@ -292,6 +313,8 @@ class VivaEngageFetchSummary:
     until: str
     dry_run: bool = False
     ranges: list[RangeResult] = field(default_factory=list)
+    #: The look-back read ([since, until), UTC), None when the store held those days.
+    lookback: tuple[str, str] | None = None
     requests: int = 0
     stopped: str | None = None
     exit_code: int = EXIT_OK
@@ -311,6 +334,10 @@ class VivaEngageFetchSummary:
             "messages": sum(r.messages for r in self.ranges),
             "events": sum(r.events for r in self.ranges),
             "duplicates": sum(r.duplicates for r in self.ranges),
+            "replies_without_target": sum(r.replies_without_target for r in self.ranges),
+            "lookback": (
+                {"since": self.lookback[0], "until": self.lookback[1]} if self.lookback else None
+            ),
             "stopped": self.stopped,
             "exit_code": self.exit_code,
             "ranges": [asdict(r) for r in self.ranges],
@@ -355,12 +382,15 @@ def fetch_viva_engage(
     ranges = ranges_between(start, now)
     if not ranges:
         return summary
+    look = lookback(manifest, start)
+    if look is not None:
+        summary.lookback = (_iso(look[0]), _iso(look[1]))
     client = ExportClient(
         creds, http.monotonic() + max_minutes * 60, max_minutes, cache_path(settings)
     )
     try:
         with scratch_folder(settings.data_dir, dry_run) as scratch:
-            _run(client, settings, ranges, summary, scratch, now, on_range)
+            _run(client, settings, ranges, look, summary, scratch, now, on_range)
     except (AccessDeniedError, ServiceUnavailableError, DataError) as exc:
         summary.stopped = creds.scrub(str(exc))
         summary.exit_code = exc.exit_code
@@ -396,6 +426,7 @@ def _run(
     client: ExportClient,
     settings: Settings,
     ranges: list[tuple[datetime, datetime]],
+    look: tuple[datetime, datetime] | None,
     summary: VivaEngageFetchSummary,
     scratch: Path,
     now: datetime,
@@ -411,12 +442,12 @@ def _run(
             on_range(result)
 
     users, groups = _people(client, scratch, now)
-    #: Slim rows of every message this run read, by id: the replied-to messages.
+    #: Slim rows, by id, of the replied-to messages the store cannot give: the look-back's,
+    #: and in a dry run (nothing committed) the earlier ranges'.
     seen: dict[str, list[str]] = {}
-    first = ranges[0][0]
-    lookback = first - timedelta(days=THREAD_LOOKBACK_DAYS)
-    for row in _messages(client, scratch, lookback, first, "the look-back")[1:]:
-        seen.setdefault(row[0].strip(), row)
+    if look is not None:
+        for row in _messages(client, scratch, look[0], look[1], "the look-back")[1:]:
+            seen.setdefault(row[0].strip(), row)
     for since, until in ranges:
         rows = _messages(client, scratch, since, until, "the messages")
         ids = {row[0].strip() for row in rows[1:]}
@@ -425,9 +456,10 @@ def _run(
             parent = _replied_to(row)
             if parent and parent not in ids and parent in seen:
                 parents[parent] = seen[parent]
-        for row in rows[1:]:
-            if len(row) == len(MESSAGE_COLUMNS):
-                seen.setdefault(row[0].strip(), row)
+        if summary.dry_run:
+            for row in rows[1:]:
+                if len(row) == len(MESSAGE_COLUMNS):
+                    seen.setdefault(row[0].strip(), row)
         folder = scratch / f"viva-engage-export-{since:%Y%m%dT%H%M%S}"
         folder.mkdir(mode=0o700)
         _write_csv(folder / "Messages.csv", [*rows, *parents.values()])
@@ -468,6 +500,7 @@ def _run(
                 duplicates=result.duplicates,
                 quarantined=result.quarantined,
                 message=result.message,
+                replies_without_target=result.replies_without_target,
             )
         )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -44,7 +45,10 @@ class ReadContext:
     own refresh date and period columns hold. `fetched` marks a fetcher's download (not a
     file a person chose), which a reader does not refuse for holding nothing to count.
     `slack_channels` maps the name of each Slack channel `fetch slack` stored to its id:
-    the Slack reader keys an export's folder by it when the export lacks channels.json."""
+    the Slack reader keys an export's folder by it when the export lacks channels.json.
+    `stored_events(format)` gives the paths of the store's event files of that format, as
+    committed before this file: the Yammer reader finds there the author of a message a
+    reply answers when the export does not hold it."""
 
     con: duckdb.DuckDBPyConnection
     person_key: KeyCache
@@ -56,6 +60,7 @@ class ReadContext:
     day: date | None = None
     fetched: bool = False
     slack_channels: dict[str, str] = field(default_factory=dict)
+    stored_events: Callable[[str], list[str]] | None = None
 
 
 @dataclass
@@ -82,6 +87,9 @@ class Batch:
     notes: tuple[str, ...] = ()
     #: The platform's member list, when the export has one (a Slack export's users.json).
     members: Members | None = None
+    #: Replies whose replied-to message is neither in the export nor in the store: comments
+    #: stored without a target (the Yammer reader).
+    replies_without_target: int = 0
 
 
 @dataclass

@@ -73,6 +73,9 @@ class FileResult:
     #: Rows of event types a mapping file says to ignore (neither stored nor quarantined).
     ignored: int = 0
     message: str | None = None
+    #: Replies whose replied-to message is neither in the file nor in the store (a Yammer
+    #: export): read as comments without a target.
+    replies_without_target: int = 0
 
 
 @dataclass
@@ -260,6 +263,7 @@ def _ingest_one(
         day=options.daily.day if options.daily is not None else None,
         fetched=options.fetched is not None,
         slack_channels=_slack_channels(tx.manifest),
+        stored_events=lambda name: _stored_events(tx, name),
     )
     failed = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as hasher:
@@ -294,6 +298,17 @@ def _slack_channels(manifest: store.Manifest) -> dict[str, str]:
     }
 
 
+def _stored_events(tx: store.WriteTransaction, format_name: str) -> list[str]:
+    """Paths of the store's event files read by `format_name`, as committed so far."""
+    return store.path_list(
+        [
+            tx.data_dir / f["path"]
+            for f in tx.manifest.event_files
+            if f.get("source_format") == format_name
+        ]
+    )
+
+
 @dataclass
 class Staged:
     """What reading one file left in its staging folder: the events' months (one Parquet
@@ -307,6 +322,7 @@ class Staged:
     ignored: int = 0
     #: The platform's member list the file gives (a Slack export's users.json), if any.
     members: Members | None = None
+    replies_without_target: int = 0
 
 
 def _stage_and_commit(
@@ -346,6 +362,7 @@ def _stage(tx: store.WriteTransaction, module: Format, path: Path, context: Read
                     if batch.periods is not None and batch.periods.num_rows:
                         staged.periods.append(batch.periods)
                     staged.ignored += batch.ignored
+                    staged.replies_without_target += batch.replies_without_target
                     staged.notes.extend(batch.notes)
                     if batch.members is not None:
                         staged.members = batch.members
@@ -392,6 +409,7 @@ def _commit(
     result = FileResult(str(path), "ingested", module.NAME)
     result.rows_read = sum(m.rows + m.repeats for m in staged.months.values()) + staged.ignored
     result.ignored = staged.ignored
+    result.replies_without_target = staged.replies_without_target
     notes = list(staged.notes)
     manifest = tx.manifest.copy()
     for month, stats in sorted(staged.months.items()):

@@ -4,7 +4,10 @@ folder it unzips to), with Messages.csv, Users.csv, Groups.csv and others (ignor
 What becomes an event (docs/ingest.md repeats it):
 - each message of Messages.csv is a `post` when it starts its thread (`thread_id` equals
   `id`, or is empty), else a `comment` aimed at the author of the message it replies to
-  (`replied_to_id`, or the thread's first message);
+  (`replied_to_id`, or the thread's first message): found in the export, else among the
+  events the store holds from earlier exports (their event ids are message ids, their
+  person the author), else nobody — a comment without target, counted in the file's
+  result (`replies_without_target`) and said in a note;
 - deleted messages still count: posting them happened, on `created_at`;
 - messages of private conversations (`in_private_conversation` = true) are private
   activity, not public contribution: a `login`, which makes a visitor;
@@ -26,8 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import DataError
+from ..messages import plural_message
+from ..schema import EVENT_SCHEMA
 from . import archive, canonical
 from .canonical import Batch, ReadContext
 from .textio import sniff_text
@@ -189,17 +195,31 @@ def read(path: Path, context: ReadContext) -> Iterator[Batch]:
             for _, fields in rows
             if len(fields) == len(header)
         }
-        columns: dict[str, list[str | None]] = {f: [] for f in _FIELDS}
-        lines: list[int] = []
-        raw_text: list[str] = []
-        rejects: tuple[list[str], list[int], list[str], list[str]] = ([], [], [], [])
-        record = 0
 
         def cell(fields: list[str], name: str) -> str:
             return fields[col[name]].strip() if name in col else ""
 
+        elsewhere = {
+            parent
+            for _, fields in rows
+            if len(fields) == len(header)
+            and (parent := _replied_to(fields, cell))
+            and parent not in sender_of
+        }
+        stored = stored_authors(context, elsewhere)
+        columns: dict[str, list[str | None]] = {f: [] for f in _FIELDS}
+        #: Per row of the batch: the key of its replied-to message's author when the store
+        #: gave it, and whether a reply's author is known nowhere.
+        stored_target: list[int | None] = []
+        unknown: list[bool] = []
+        lines: list[int] = []
+        raw_text: list[str] = []
+        rejects: tuple[list[str], list[int], list[str], list[str]] = ([], [], [], [])
+        record = 0
+        without_target = 0
+
         def flush() -> Batch:
-            nonlocal record
+            nonlocal record, without_target
             n = len(lines)
             arrays = {f: pa.array(v, pa.string()) for f, v in columns.items()}
             converted = canonical.to_events(arrays, n, record, context, NAME)
@@ -208,12 +228,14 @@ def read(path: Path, context: ReadContext) -> Iterator[Batch]:
                 rejects[1].append(lines[index - record])
                 rejects[2].append(reason)
                 rejects[3].append(raw_text[index - record])
+            events, orphans = _with_stored_targets(converted.events, record, stored_target, unknown)
+            without_target += orphans
             record += n
             for values in columns.values():
                 values.clear()
-            lines.clear()
-            raw_text.clear()
-            return Batch(events=converted.events)
+            for aligned in (lines, raw_text, stored_target, unknown):
+                aligned.clear()
+            return Batch(events=events)
 
         for line, fields in rows:
             if len(fields) != len(header):
@@ -223,13 +245,90 @@ def read(path: Path, context: ReadContext) -> Iterator[Batch]:
                 rejects[3].append(",".join(fields)[:2000])
                 continue
             _add_message(fields, cell, users, groups, sender_of, columns)
+            parent = _replied_to(fields, cell)
+            stored_target.append(stored.get(parent) if parent else None)
+            unknown.append(bool(parent) and parent not in sender_of and parent not in stored)
             lines.append(line)
             raw_text.append(",".join(fields)[:2000])
             if len(lines) >= BATCH_ROWS:
                 yield flush()
         if lines:
             yield flush()
-        yield Batch(rejects=canonical.rejects_table(*rejects) if rejects[0] else None, notes=notes)
+        if without_target:
+            notes += (replies_without_target_note(without_target),)
+        yield Batch(
+            rejects=canonical.rejects_table(*rejects) if rejects[0] else None,
+            notes=notes,
+            replies_without_target=without_target,
+        )
+
+
+def replies_without_target_note(count: int) -> str:
+    """The note on a file whose replies answer messages found nowhere."""
+    return plural_message(
+        "ingest.replies_without_target",
+        "%(num)s reply answers a message neither in this export nor in the store: a "
+        "comment without target (no interaction)",
+        "%(num)s replies answer messages neither in this export nor in the store: "
+        "comments without target (no interaction)",
+        count,
+    )
+
+
+def _replied_to(fields: list[str], cell: Any) -> str | None:
+    """The id of the message a reply answers (`replied_to_id`, else its thread's first
+    message); None for a thread's first message."""
+    message_id = cell(fields, "id")
+    thread = cell(fields, "thread_id") or message_id
+    if thread == message_id:
+        return None
+    return str(cell(fields, "replied_to_id") or thread)
+
+
+def stored_authors(context: ReadContext, message_ids: set[str]) -> dict[str, int]:
+    """Message id -> the key of its author, for the `message_ids` the store already holds
+    as events of this format (event id = message id, person = its author): the messages
+    earlier exports, or earlier ranges of `fetch viva-engage`, brought."""
+    if not message_ids or context.stored_events is None:
+        return {}
+    files = context.stored_events(NAME)
+    if not files:
+        return {}
+    con = context.con
+    con.register("yammer_replied_to", pa.table({"id": sorted(message_ids)}))
+    try:
+        found = con.execute(
+            "SELECT event_id, min(user_key) FROM read_parquet($files) "
+            "WHERE source_format = $format AND event_id IN (SELECT id FROM yammer_replied_to) "
+            "GROUP BY event_id",
+            {"files": files, "format": NAME},
+        ).fetchall()
+    finally:
+        con.unregister("yammer_replied_to")
+    return {str(message_id): int(key) for message_id, key in found}
+
+
+def _with_stored_targets(
+    events: pa.Table, first_record: int, stored_target: list[int | None], unknown: list[bool]
+) -> tuple[pa.Table, int]:
+    """`events` (one batch, rejected rows left out) with the targets the store gave (none
+    aimed at the reply's own author), and how many of its comments have no target because
+    their replied-to message is known nowhere. `stored_target` and `unknown` are aligned
+    with the batch's rows, which `source_record` numbers from `first_record` + 1."""
+    at = pc.subtract(events.column("source_record"), first_record + 1)
+    orphans = pc.and_(
+        pc.take(pa.array(unknown, pa.bool_()), at), pc.equal(events.column("event_type"), "comment")
+    )
+    count = int(pc.sum(orphans).as_py() or 0)
+    if all(key is None for key in stored_target):
+        return events, count
+    found = pc.take(pa.array(stored_target, pa.int64()), at)
+    found = pc.if_else(
+        pc.equal(found, events.column("user_key")), pa.scalar(None, pa.int64()), found
+    )
+    target = pc.coalesce(events.column("target_user_key"), found)
+    index = events.schema.get_field_index("target_user_key")
+    return events.set_column(index, EVENT_SCHEMA.field("target_user_key"), target), count
 
 
 def _add_message(
@@ -243,9 +342,9 @@ def _add_message(
     message_id, sender = cell(fields, "id"), cell(fields, "sender_id")
     thread = cell(fields, "thread_id") or message_id
     private = cell(fields, "in_private_conversation").lower() in ("true", "1", "yes")
-    is_reply = thread != message_id
-    replied_to = cell(fields, "replied_to_id") or (thread if is_reply else "")
-    target = sender_of.get(replied_to) if is_reply else None
+    replied_to = _replied_to(fields, cell)
+    is_reply = replied_to is not None
+    target = sender_of.get(replied_to) if replied_to else None
     email, location = users.get(sender, ("", ""))
     target_email = users.get(target, ("",))[0] if target else ""
     group = cell(fields, "group_id")
