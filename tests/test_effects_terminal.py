@@ -47,6 +47,7 @@ def test_actions_without_an_estimate_are_one_line_per_reason(
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert max(len(line) for line in lines) <= width
+    assert not any("…" in line for line in lines)  # every cell whole, wrapped if need be
     text = " ".join(line.strip() for line in lines)
     assert "Actions and their effect" in text and "push" in text  # the estimate's row
     reason = "too little data before the action"

@@ -240,20 +240,35 @@ def caption(report: Report, tr: Language) -> str:
 
 
 def table(report: Report, tr: Language = ENGLISH) -> Table | None:
-    """The terminal's table of the actions that have an estimate (None when none has): the
-    others are `not_estimable_lines`, so that empty columns do not fill the screen."""
-    estimable = [
-        row
-        for a, row in zip(report.interventions, rows(report, tr), strict=True)
-        if a.verdict != "not estimable"
-    ]
+    """The terminal's table of the actions that have an estimate (None when none has; the
+    others are `not_estimable_lines`, so that empty columns do not fill the screen). Five
+    columns — the action (day, site, kind and label on their own lines), the verdict, the
+    two estimates, the evidence — that wrap rather than cut, down to 80 columns."""
+    names = headers(report, tr)
+    estimable = [a for a in report.interventions if a.verdict != "not estimable"]
     if not estimable:
         return None
     result = Table(title=tr._("Actions and their effect"), caption=caption(report, tr))
-    for name in headers(report, tr):
-        result.add_column(name)
-    for row in estimable:
-        result.add_row(*row)
+    for name in (tr._("action"), names[4], names[5], names[6], tr._("evidence")):
+        result.add_column(name, overflow="fold")
+    for a in estimable:
+        evidence = checks_text(a, tr)
+        if a.comparison_sites:
+            sites = tr._("comparison sites")
+            evidence = f"{sites}: {len(a.comparison_sites)}; {evidence}"
+        result.add_row(
+            "\n".join(
+                (
+                    tr.short_date(a.date),
+                    site_text(a, tr),
+                    f"{kind_text(a, tr)}: {label_text(a, tr)}",
+                )
+            ),
+            verdict_text(a, tr),
+            interval_text(a.new_contributors, tr),
+            interval_text(a.contributor_share, tr, 2),
+            evidence,
+        )
     return result
 
 
