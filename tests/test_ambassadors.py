@@ -269,20 +269,19 @@ def test_the_pooled_figure_is_the_mean_of_the_sites_estimates(
     assert pooled.ci80_pp[1] - pooled.ci80_pp[0] < sum(widths) / len(widths)
 
 
-def test_pooling_three_sites_adds_their_spread_and_their_shared_comparison_error() -> None:
+def test_pooling_three_sites_takes_their_spread_or_their_own_uncertainty() -> None:
     """Three sites estimated at +1, +2 and +3 points, each known to ±0.5 points (standard
-    error; 0.3² of it from the comparison mean): their spread (variance 1) beats their own
-    variance (0.25), so the mean's variance is 1 / 3 plus (1 − 1/3) × 0.09 of shared
-    comparison error; the 80 % interval uses Student's t with 2 degrees of freedom."""
+    error): their spread (variance 1) beats their own variance (0.25), so the mean's
+    variance is 1 / 3; the 80 % interval uses Student's t with 2 degrees of freedom."""
     sites = [Prediction(x / 100, 0.16e-4, 0.09e-4, 5) for x in (1, 2, 3)]
     pooled = pool(sites)
     assert pooled.estimate == pytest.approx(0.02) and pooled.df == 2
-    se = (1 / 3 + 2 / 3 * 0.09) ** 0.5 / 100
-    low, high = pooled.interval(0.8)
-    assert (low, high) == pytest.approx((0.02 - 1.886 * se, 0.02 + 1.886 * se))
+    se = (1 / 3) ** 0.5 / 100
+    assert pooled.interval(0.8) == pytest.approx((0.02 - 1.886 * se, 0.02 + 1.886 * se))
+    assert pooled.interval(0.95) == pytest.approx((0.02 - 4.303 * se, 0.02 + 4.303 * se))
     # identical estimates: their own uncertainty, not a zero spread, gives the width
     same = pool([Prediction(0.02, 0.16e-4, 0.09e-4, 5)] * 3)
-    assert same.own + same.shared == pytest.approx(0.25e-4 / 3 + 2 / 3 * 0.09e-4)
+    assert same.own + same.shared == pytest.approx(0.25e-4 / 3)
 
 
 def test_fewer_than_three_measured_sites_give_no_pooled_figure(tmp_path: Path) -> None:

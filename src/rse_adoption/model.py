@@ -161,10 +161,11 @@ class GroupFigures:
 
 @dataclass(frozen=True)
 class AmbassadorEffect:
-    """Difference in differences of the weekly contributor share (docs/metrics.md,
-    "Ambassadors"): after minus before a site's first ambassador started, minus the same
-    change over the same weeks in sites without ambassadors; in percentage points. An
-    association, never proof. `estimate_pp` None when not estimable (`reason`)."""
+    """The ambassadors' effect on the contributor share (docs/metrics.md, "Ambassadors"):
+    a site's is its first ambassador's arrival measured as an action (effects.py, against
+    the sites with no action of their own around it), the pooled one the mean over the
+    sites measured; in percentage points. An association, never proof. `estimate_pp` None
+    when not estimable (`reason`)."""
 
     estimate_pp: float | None
     ci80_pp: tuple[float, float] | None

@@ -52,16 +52,16 @@ def prediction(
 
 def pool(sites: list[Prediction]) -> Prediction:
     """The mean of several sites' estimates. Its error's variance: the larger of their
-    spread (sample variance) and their mean own variance (counterfactual and shared), over
-    n — the independent part — plus (1 − 1/n) of their mean shared variance, counted as
-    if every site had the same comparison sites (they mostly overlap); Student's t with
-    n − 1 degrees of freedom."""
+    spread (the sample variance of the estimates) and their mean own variance (each
+    one's prediction variance, comparison mean included), over n — the sites' errors
+    taken as independent, as they mostly are (each site's counterfactual draw is its
+    own; their comparison sites differ with their weeks); Student's t with n − 1 degrees
+    of freedom. benchmarks/ambassador_coverage.py measures how often it holds the truth."""
     n = len(sites)
     estimates = [p.estimate for p in sites]
     spread = float(np.var(estimates, ddof=1))
     own = float(np.mean([p.own + p.shared for p in sites]))
-    shared = float(np.mean([p.shared for p in sites]))
-    return Prediction(float(np.mean(estimates)), max(spread, own) / n, (1 - 1 / n) * shared, n - 1)
+    return Prediction(float(np.mean(estimates)), max(spread, own) / n, 0.0, n - 1)
 
 
 #: Student's t quantiles (0.90, 0.975) by degrees of freedom; the last is the normal's.
