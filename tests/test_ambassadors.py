@@ -1,14 +1,25 @@
-"""The ambassador network, on a small organisation whose every figure is known."""
+"""The ambassador network, on a small organisation whose every figure is known, and the
+ambassadors' effect — each site's first ambassador measured as an action of `effects`,
+pooled over the sites — on generated organisations whose true effect is known."""
 
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from rse_adoption.metrics.ambassadors import difference_in_differences
+from rse_adoption import open_store
+from rse_adoption.api import Store
+from rse_adoption.demo.scenario import (
+    Scenario,
+    generated_sites,
+    make_scenario,
+    staggered_starts,
+    write_scenario,
+)
+from rse_adoption.metrics.did import Prediction, pool, t_quantile
 
 from .conftest import write
 
@@ -94,60 +105,6 @@ def test_the_target_is_configurable(tmp_path: Path, cli) -> None:  # type: ignor
     assert [s["target"] for s in sites] == [3, 2]  # ceil(10/4), ceil(5/4)
 
 
-# --- the effect: difference in differences on series with a known answer ------------
-
-
-def _synthetic(seed: int, lift: float = 0.03) -> tuple[dict[str, list[float]], dict[str, int]]:
-    """Three control and three treated sites drifting up alike; the treated gain `lift`
-    after their first ambassador's start (weeks 10, 14, 18), plus weekly noise."""
-    rng = np.random.default_rng(seed)
-    base = 0.05 + 0.001 * np.arange(30)
-    shares = {f"control{i}": list(base + rng.normal(0, 0.002, 30)) for i in range(3)}
-    starts = {}
-    for i, start in enumerate((10, 14, 18)):
-        step = np.where(np.arange(30) > start, lift, 0.0)
-        shares[f"treated{i}"] = list(base + step + rng.normal(0, 0.002, 30))
-        starts[f"treated{i}"] = start
-    return shares, starts
-
-
-def test_difference_in_differences_recovers_a_known_effect() -> None:
-    controls = [f"control{i}" for i in range(3)]
-    shares, starts = _synthetic(5)
-    pooled, per_site = difference_in_differences(shares, list(range(30)), starts, controls)
-    assert pooled.estimate_pp is not None and abs(pooled.estimate_pp - 3.0) < 0.5
-    assert (pooled.treated_sites, pooled.control_sites, pooled.weeks_before) == (3, 3, 8)
-    assert all(abs((e.estimate_pp or 0) - 3.0) < 1.0 for e in per_site.values())
-    # over many draws: unbiased, and the 95 % interval covers the truth about 95 % of the time
-    estimates, covered = [], 0
-    for seed in range(200):
-        shares, starts = _synthetic(seed)
-        effect, _ = difference_in_differences(shares, list(range(30)), starts, controls)
-        assert effect.estimate_pp is not None and effect.ci95_pp is not None
-        estimates.append(effect.estimate_pp)
-        covered += effect.ci95_pp[0] <= 3.0 <= effect.ci95_pp[1]
-    assert abs(float(np.mean(estimates)) - 3.0) < 0.05
-    assert 0.88 <= covered / 200 <= 1.0
-
-
-def test_no_lift_gives_an_interval_around_zero() -> None:
-    shares, starts = _synthetic(11, lift=0.0)
-    effect, _ = difference_in_differences(
-        shares, list(range(30)), starts, [f"control{i}" for i in range(3)]
-    )
-    assert effect.ci95_pp is not None and effect.ci95_pp[0] <= 0.0 <= effect.ci95_pp[1]
-
-
-def test_no_effect_is_estimated_without_controls_or_a_before_period() -> None:
-    weeks = list(range(20))
-    flat = [0.05] * 20
-    none, _ = difference_in_differences({"a": flat}, weeks, {"a": 10}, [])
-    assert none.estimate_pp is None and "no site without ambassadors" in (none.reason or "")
-    early, per_site = difference_in_differences({"a": flat, "b": flat}, weeks, {"a": 2}, ["b"])
-    assert early.estimate_pp is None
-    assert "fewer than 4 weeks" in (per_site["a"].reason or "")
-
-
 def test_ambassador_json_is_valid_against_the_report_schema(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     import jsonschema
 
@@ -207,79 +164,199 @@ def test_the_organisation_s_active_ambassadors_do_not_give_a_hidden_site_s_back(
     assert report["active_ambassadors_in_sites_shown"] is None  # 4 − 3 would give Lyon's 1
 
 
-def test_one_treated_and_one_control_site_is_not_an_estimate() -> None:
-    """The issue's report: 0.0 points with intervals [0.0, 0.0] from one treated and one
-    control site. Two sites cannot give the spread an interval needs: not estimable."""
-    weeks = list(range(30))
-    flat = [0.05] * 30
-    effect, per_site = difference_in_differences({"a": flat, "b": flat}, weeks, {"a": 12}, ["b"])
-    assert effect.estimate_pp is None and effect.ci95_pp is None
-    assert "at least 3" in (effect.reason or "") and effect.treated_sites == 1
-    assert per_site["a"].estimate_pp == 0.0  # the site's own figure is still shown
+# --- the effect: the per-action estimator on the first ambassadors' arrivals ----------
+
+LAUNCH = date(2026, 5, 1)
 
 
-def test_not_yet_treated_sites_are_compared_with() -> None:
-    """Without any site lacking ambassadors, the sites whose ambassadors start later are
-    the comparison for those that start earlier."""
-    shares, starts = _synthetic(3)
-    treated_only = {site: shares[site] for site in starts}
-    early = {"treated0": 4, "treated1": 14, "treated2": 25}
-    effect, per_site = difference_in_differences(treated_only, list(range(30)), early, [])
-    assert per_site["treated0"].estimate_pp is not None  # compared with treated1, treated2
-    assert per_site["treated0"].control_sites == 2
-    assert per_site["treated2"].estimate_pp is None  # nobody left untreated after it
-    assert effect.estimate_pp is None  # two sites: not enough for a pooled figure
+def _generated(folder: Path, seed: int, with_effect: bool = True) -> tuple[Scenario, Store]:
+    """14 generated sites over 36 weeks (demo/scenario.py), ambassadors starting on
+    staggered weeks in a random 60 % of them, who publish at once and double their
+    colleagues' adoption hazard — or, `with_effect=False`, change nothing."""
+    specs = generated_sites(seed, 14, headcount=(150, 2000))
+    scenario = make_scenario(
+        specs,
+        launch=LAUNCH,
+        weeks=36,
+        seed=seed,
+        ambassador_weeks=staggered_starts(seed, specs, 36),
+        effect=with_effect,
+    )
+    directory, events = write_scenario(scenario, folder)
+    store = open_store(folder / "data", create=True)
+    store.load_directory(directory)
+    store.ingest([events])
+    return scenario, store
+
+
+@pytest.fixture(scope="module")
+def organisation(tmp_path_factory: pytest.TempPathFactory) -> tuple[Scenario, Store]:
+    return _generated(tmp_path_factory.mktemp("ambassadors"), 501)
+
+
+def test_a_site_s_effect_is_its_first_ambassador_s_action_in_effects(
+    organisation: tuple[Scenario, Store],
+) -> None:
+    """Each site's `effect` is the contributor share's estimate of its first ambassador's
+    arrival as `effects` measures it: the same figure, 80 % interval and comparison sites,
+    over the same 8 weeks; the 95 % interval comes from the same variance."""
+    _, store = organisation
+    report = store.report().report
+    assert report.ambassadors is not None
+    arrivals = {a.site: a for a in report.interventions if a.kind == "ambassador"}
+    measured = [
+        s for s in report.ambassadors.sites if s.effect and s.effect.estimate_pp is not None
+    ]
+    assert len(measured) >= 3
+    for site in measured:
+        effect, action = site.effect, arrivals[site.site]
+        assert effect is not None and action.contributor_share is not None
+        share = action.contributor_share
+        assert effect.estimate_pp == share.estimate
+        assert effect.ci80_pp == pytest.approx((share.low, share.high), abs=0.011)
+        assert (effect.treated_sites, effect.control_sites) == (1, len(action.comparison_sites))
+        assert effect.weeks_before == effect.weeks_after == action.weeks_after == 8
+        # same centre, wider by Student's t 0.975 / 0.90 for the comparison sites' df
+        assert effect.ci95_pp is not None and effect.ci80_pp is not None
+        ratio = t_quantile(effect.control_sites - 1, 0.95) / t_quantile(
+            effect.control_sites - 1, 0.8
+        )
+        half80 = (effect.ci80_pp[1] - effect.ci80_pp[0]) / 2
+        half95 = (effect.ci95_pp[1] - effect.ci95_pp[0]) / 2
+        assert half95 == pytest.approx(ratio * half80, abs=0.02)
+        assert (effect.ci95_pp[0] + effect.ci95_pp[1]) / 2 == pytest.approx(
+            effect.estimate_pp, abs=0.011
+        )
+
+
+def test_a_site_whose_arrival_cannot_be_measured_says_why(
+    organisation: tuple[Scenario, Store],
+) -> None:
+    _, store = organisation
+    report = store.report().report
+    assert report.ambassadors is not None
+    arrivals = {a.site: a for a in report.interventions if a.kind == "ambassador"}
+    unmeasured = [s for s in report.ambassadors.sites if s.effect and s.effect.estimate_pp is None]
+    assert unmeasured  # some start too late for 8 whole weeks after their start
+    for site in unmeasured:
+        assert site.effect is not None
+        assert site.effect.reason == arrivals[site.site].reason
+        assert site.effect.ci80_pp is None and site.effect.ci95_pp is None
+
+
+def test_the_pooled_figure_is_the_mean_of_the_sites_estimates(
+    organisation: tuple[Scenario, Store],
+) -> None:
+    _, store = organisation
+    section = store.report().report.ambassadors
+    assert section is not None
+    estimates = [
+        s.effect.estimate_pp
+        for s in section.sites
+        if s.effect is not None and s.effect.estimate_pp is not None
+    ]
+    pooled = section.effect
+    assert pooled.treated_sites == len(estimates) >= 3
+    assert pooled.estimate_pp == pytest.approx(sum(estimates) / len(estimates), abs=0.01)
+    assert pooled.ci80_pp is not None and pooled.ci95_pp is not None
+    assert pooled.ci95_pp[0] < pooled.ci80_pp[0] < pooled.estimate_pp < pooled.ci80_pp[1]
+    # the mean of several sites is known better than a typical one of them
+    widths = [
+        s.effect.ci80_pp[1] - s.effect.ci80_pp[0]
+        for s in section.sites
+        if s.effect and s.effect.ci80_pp
+    ]
+    assert pooled.ci80_pp[1] - pooled.ci80_pp[0] < sum(widths) / len(widths)
+
+
+def test_pooling_three_sites_takes_their_spread_or_their_own_uncertainty() -> None:
+    """Three sites estimated at +1, +2 and +3 points, each known to ±0.5 points (standard
+    error): their spread (variance 1) beats their own variance (0.25), so the mean's
+    variance is 1 / 3; the 80 % interval uses Student's t with 2 degrees of freedom."""
+    sites = [Prediction(x / 100, 0.16e-4, 0.09e-4, 5) for x in (1, 2, 3)]
+    pooled = pool(sites)
+    assert pooled.estimate == pytest.approx(0.02) and pooled.df == 2
+    se = (1 / 3) ** 0.5 / 100
+    assert pooled.interval(0.8) == pytest.approx((0.02 - 1.886 * se, 0.02 + 1.886 * se))
+    assert pooled.interval(0.95) == pytest.approx((0.02 - 4.303 * se, 0.02 + 4.303 * se))
+    # identical estimates: their own uncertainty, not a zero spread, gives the width
+    same = pool([Prediction(0.02, 0.16e-4, 0.09e-4, 5)] * 3)
+    assert same.own + same.shared == pytest.approx(0.25e-4 / 3)
+
+
+def test_fewer_than_three_measured_sites_give_no_pooled_figure(tmp_path: Path) -> None:
+    """One site's arrival measured and the others too late or too early: its own figure
+    is shown, the pooled one is not estimable, with the reason."""
+    specs = generated_sites(77, 8, headcount=(300, 900))
+    starts = {specs[0].name: 14, specs[1].name: 29, specs[2].name: 1}
+    scenario = make_scenario(specs, launch=LAUNCH, weeks=32, seed=77, ambassador_weeks=starts)
+    directory, events = write_scenario(scenario, tmp_path)
+    store = open_store(tmp_path / "data", create=True)
+    store.load_directory(directory)
+    store.ingest([events])
+    section = store.report().report.ambassadors
+    assert section is not None
+    by_site = {s.site: s.effect for s in section.sites}
+    assert by_site[specs[0].name] is not None and by_site[specs[0].name].estimate_pp is not None
+    assert by_site[specs[1].name] is not None and by_site[specs[1].name].estimate_pp is None
+    assert by_site[specs[2].name] is not None and by_site[specs[2].name].estimate_pp is None
+    pooled = section.effect
+    assert pooled.estimate_pp is None and pooled.ci80_pp is None and pooled.ci95_pp is None
+    assert pooled.treated_sites == 1
+    assert pooled.reason == (
+        "only 1 site's first ambassador has an estimable effect; a pooled figure needs at "
+        "least 3: the spread between sites is its uncertainty"
+    )
+
+
+def test_a_site_with_a_logged_action_around_an_arrival_is_not_compared_with(
+    organisation: tuple[Scenario, Store], tmp_path: Path
+) -> None:
+    """A campaign logged at one of a site's comparison sites in the weeks compared takes
+    that site out of its comparisons (its change is not the change without an action)."""
+    import shutil
+
+    shutil.copytree(organisation[1].settings.data_dir, tmp_path / "data")
+    store = open_store(tmp_path / "data")
+    section = store.report().report.ambassadors
+    assert section is not None
+    site = next(s for s in section.sites if s.effect and s.effect.estimate_pp is not None)
+    arrival = next(a for a in store.effects().interventions if a.site == site.site)
+    busy = arrival.comparison_sites[0]
+    actions = tmp_path / "actions.csv"
+    actions.write_text(f"date,site,kind\n{arrival.date + timedelta(weeks=1)},{busy},campaign\n")
+    store.load_interventions(actions)
+    now = store.report().report.ambassadors
+    assert now is not None
+    effect = next(s.effect for s in now.sites if s.site == site.site)
+    assert effect is not None and site.effect is not None
+    assert effect.control_sites == site.effect.control_sites - 1
+    assert effect.estimate_pp != site.effect.estimate_pp
 
 
 @pytest.mark.parametrize("with_effect", [True, False], ids=["true effect", "placebo"])
 def test_the_report_recovers_a_generated_effect_or_its_absence(
     tmp_path: Path, with_effect: bool
 ) -> None:
-    """On generated organisations (demo/scenario.py: 14 sites, ambassadors starting on
-    staggered weeks in a random 60 % of them, who publish at once and double their
-    colleagues' adoption hazard — or, placebo, change nothing), the report's 95 %
-    interval holds the true effect (the difference of the two worlds' expected weekly
-    shares over the same sites and weeks) in most runs, and is never of zero width.
+    """On four generated organisations of each kind, the pooled 95 % interval holds the
+    truth — the mean over the measured sites of their expected change in contributor
+    share with ambassadors minus without (the same organisation simulated without their
+    effect, Scenario.share_effect) — in at least three, and is never of zero width.
     benchmarks/ambassador_coverage.py measures the coverage over 40 runs each."""
-    from rse_adoption import open_store
-    from rse_adoption.demo.scenario import (
-        generated_sites,
-        make_scenario,
-        staggered_starts,
-        write_scenario,
-    )
-
     held, truths = 0, []
     for seed in (501, 502, 503, 504):
-        specs = generated_sites(seed, 14, headcount=(150, 2000))
-        scenario = make_scenario(
-            specs,
-            weeks=36,
-            seed=seed,
-            ambassador_weeks=staggered_starts(seed, specs, 36),
-            effect=with_effect,
-        )
-        directory, events = write_scenario(scenario, tmp_path / str(seed))
-        store = open_store(tmp_path / str(seed) / "data", create=True)
-        store.load_directory(directory)
-        store.ingest([events])
+        scenario, store = _generated(tmp_path / str(seed), seed, with_effect)
         section = store.report().report.ambassadors
         assert section is not None
         effect = section.effect
         assert effect.estimate_pp is not None and effect.ci95_pp is not None, effect.reason
         assert effect.ci95_pp[1] > effect.ci95_pp[0] and effect.treated_sites >= 3
-        truth = scenario.effect_target(
-            {
-                s.site: s.effect.weeks_after
-                for s in section.sites
-                if s.effect is not None and s.effect.estimate_pp is not None
-            }
-        )
-        assert truth is not None
+        measured = [s for s in section.sites if s.effect and s.effect.estimate_pp is not None]
+        truth = sum(scenario.share_effect(s.site, 8) for s in measured) / len(measured)
         truths.append(truth)
         held += effect.ci95_pp[0] <= truth <= effect.ci95_pp[1]
     assert held >= 3, (held, truths)
     if with_effect:
-        assert min(truths) > 0.3  # the generated effect is real: about a point of share
+        assert min(truths) > 0.3  # the generated effect is real: points of share
     else:
         assert truths == [0.0] * 4

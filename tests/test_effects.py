@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from types import ModuleType
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -233,18 +232,6 @@ def test_the_benchmark_runs_at_toy_size() -> None:
         assert row["truth_new"] == 0.0  # the world with null campaigns is the world without
     strong = [r for r in result["actions"]["strong effect"] if r["new"] is not None]
     assert strong and all(r["truth_new"] > 0 for r in strong)
-
-
-def test_the_ambassadors_pooled_figure_leaves_out_sites_with_a_logged_action() -> None:
-    from rse_adoption.metrics.did import difference_in_differences
-
-    rng = np.random.default_rng(1)
-    shares = {s: list(0.1 + 0.01 * rng.standard_normal(30)) for s in "ABCDEFG"}
-    starts, controls = {"A": 10, "B": 12, "C": 14}, ["D", "E", "F", "G"]
-    _, alone = difference_in_differences(shares, list(range(30)), starts, controls)
-    _, busy = difference_in_differences(shares, list(range(30)), starts, controls, {"D": [11]})
-    assert alone["A"].control_sites == 4 and busy["A"].control_sites == 3
-    assert alone["A"].estimate_pp != busy["A"].estimate_pp
 
 
 def test_the_trend_charts_mark_each_action_with_a_short_label(organisation: Path) -> None:

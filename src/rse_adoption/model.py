@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from .effects_model import ActionEffect
+
 SCHEMA_VERSION = "1.8"
 #: How every renderer names the totals row (the sum over the sites a report shows).
 TOTALS_NAME = "All sites shown"
@@ -161,10 +163,11 @@ class GroupFigures:
 
 @dataclass(frozen=True)
 class AmbassadorEffect:
-    """Difference in differences of the weekly contributor share (docs/metrics.md,
-    "Ambassadors"): after minus before a site's first ambassador started, minus the same
-    change over the same weeks in sites without ambassadors; in percentage points. An
-    association, never proof. `estimate_pp` None when not estimable (`reason`)."""
+    """The ambassadors' effect on the contributor share (docs/metrics.md, "Ambassadors"):
+    a site's is its first ambassador's arrival measured as an action (effects.py, against
+    the sites with no action of their own around it), the pooled one the mean over the
+    sites measured; in percentage points. An association, never proof. `estimate_pp` None
+    when not estimable (`reason`)."""
 
     estimate_pp: float | None
     ci80_pp: tuple[float, float] | None
@@ -174,51 +177,6 @@ class AmbassadorEffect:
     weeks_before: int
     weeks_after: int
     reason: str | None
-
-
-@dataclass(frozen=True)
-class OutcomeEffect:
-    """An action's effect on one outcome: `estimate` in [`low`, `high`] (80 %), people or
-    points; the site's `before`, `after` (None: hidden), the comparisons' mean change."""
-
-    estimate: float
-    low: float
-    high: float
-    before: float | None
-    after: float | None
-    comparison_change: float
-
-
-@dataclass(frozen=True)
-class EffectCheck:
-    """The placebo or pre-trend check; `passed`: its interval holds 0 (None: `reason`)."""
-
-    estimate: float | None
-    low: float | None
-    high: float | None
-    passed: bool | None
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class ActionEffect:
-    """An action and its effect over `weeks_after` weeks; `source`: "file" or "directory"
-    (a first ambassador's start); `verdict`: one of effects.VERDICTS (`reason` if not)."""
-
-    date: date
-    site: str
-    kind: str
-    label: str
-    source: str
-    weeks_after: int
-    level: float
-    verdict: str
-    reason: str | None
-    new_contributors: OutcomeEffect | None
-    contributor_share: OutcomeEffect | None
-    comparison_sites: tuple[str, ...]
-    placebo: EffectCheck | None
-    pre_trend: EffectCheck | None
 
 
 @dataclass(frozen=True)

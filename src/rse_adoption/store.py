@@ -328,3 +328,14 @@ def writing(
             shutil.rmtree(tmp_root, ignore_errors=True)
             if dry_run:  # what the dry run wrote is named by no committed manifest
                 remove_orphans_unless_read(data_dir, read_manifest(data_dir))
+
+
+def event_paths_of_format(tx: WriteTransaction, format_name: str) -> list[str]:
+    """Paths of the store's event files read by `format_name`, as committed so far."""
+    return path_list(
+        [
+            tx.data_dir / f["path"]
+            for f in tx.manifest.event_files
+            if f.get("source_format") == format_name
+        ]
+    )

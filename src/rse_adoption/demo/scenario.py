@@ -11,8 +11,9 @@ least two days a week; recruited among people who would not have adopted otherwi
 multiply their colleagues' hazard by 1 + `lift`; in the
 counterfactual (and in a placebo scenario) they are ordinary colleagues with a start
 date in the directory. Activity has noise: heavy-tailed personal rates and weekly shocks
-of each site's activity. The true effect is the difference between the two worlds'
-expected weekly contributor shares, computed from the generator's own probabilities.
+of each site's activity. The true effect is the difference between the two worlds' expected
+outcomes of the effects estimator (`expected_action_outcomes`), computed from the
+generator's own probabilities.
 """
 
 from __future__ import annotations
@@ -54,30 +55,14 @@ class Scenario:
     first_ambassador: dict[str, date]
     lift: float
 
-    def expected_weekly_shares(self, counterfactual: bool = False) -> dict[str, np.ndarray]:
-        """site -> expected share of its headcount contributing in each ISO week from the
-        launch's (index 0), by the generator's own probabilities."""
-        return expected_weekly_shares(self.counterfactual if counterfactual else self.org)
-
-    def true_effect(self) -> dict[str, np.ndarray]:
-        """site -> expected weekly contributor share with ambassadors minus without."""
-        treated, untreated = self.expected_weekly_shares(), self.expected_weekly_shares(True)
-        return {site: treated[site] - untreated[site] for site in treated}
-
-    def effect_target(self, weeks_by_site: dict[str, int]) -> float | None:
-        """What a difference in differences over these sites estimates, in points: the
-        mean over them of the true effect over the K weeks after the week of the first
-        ambassador's start minus over the K weeks before (site -> K)."""
-        diff = self.true_effect()
-        values = []
-        for site, k in weeks_by_site.items():
-            i = (self.first_ambassador[site] - self.monday(0)).days // 7
-            values.append(diff[site][i + 1 : i + 1 + k].mean() - diff[site][i - k : i].mean())
-        return 100 * float(np.mean(values)) if values else None
-
-    def monday(self, week: int) -> date:
-        """The Monday of week `week` of expected_weekly_shares."""
-        return self.launch - timedelta(days=self.launch.weekday()) + timedelta(weeks=week)
+    def share_effect(self, site: str, weeks: int) -> float:
+        """What the effects estimator's contributor share targets for `site`'s first
+        ambassador, in points: the expected change in the share contributing over 4 weeks
+        (expected_action_outcomes, `weeks` weeks after the start's week) with ambassadors
+        minus without them (`counterfactual`: same people, draws and shocks)."""
+        day = self.first_ambassador[site]
+        with_them = expected_action_outcomes(self.org, site, day, weeks)[1]
+        return with_them - expected_action_outcomes(self.counterfactual, site, day, weeks)[1]
 
 
 def generated_sites(
@@ -306,26 +291,6 @@ def _adoption(
     if ambassadors_act:  # an ambassador publishes from the very day they start
         adopt_day[acting] = np.minimum(adopt_day[acting], ambassador_since[acting])
     return adopt_day, klass, rate
-
-
-def expected_weekly_shares(org: Organisation, chunk: int = 4000) -> dict[str, np.ndarray]:
-    """site -> for each ISO week from the one holding `org.start`, the expected share of
-    the site's people who post or comment in it (1 − the product over its days of not
-    contributing), from active_probability and CONTRIBUTION_PER_ACTIVE_DAY."""
-    days = np.arange(org.days)
-    offset = org.start.weekday()
-    n_weeks = (org.days + offset + 6) // 7
-    week_of_day = (days + offset) // 7
-    totals = np.zeros((len(org.sites), n_weeks))
-    for lo in range(0, org.size, chunk):
-        people = np.arange(lo, min(lo + chunk, org.size))
-        day_chance = active_probability(org, people, days) * CONTRIBUTION_PER_ACTIVE_DAY
-        day_chance[org.klass[people] != CLASSES.index("contributor")] = 0.0
-        log_none = np.zeros((people.size, n_weeks))
-        np.add.at(log_none.T, week_of_day, np.log1p(-np.minimum(day_chance, 1 - 1e-12)).T)
-        np.add.at(totals, org.site_index[people], 1 - np.exp(log_none))
-    headcount = np.bincount(org.site_index, minlength=len(org.sites))
-    return {s.name: totals[k] / max(headcount[k], 1) for k, s in enumerate(org.sites)}
 
 
 def write_scenario(scenario: Scenario, out: Path) -> tuple[Path, Path]:

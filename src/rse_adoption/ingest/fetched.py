@@ -16,7 +16,7 @@ from ..config import Settings
 from ..errors import RseError
 from ..privacy import KeyCache, load_or_create_secret
 from .canonical import Batch, ReadContext, connect
-from .pipeline import FileResult, _commit, _stage, _stored_events
+from .pipeline import FileResult, _commit, _stage
 
 #: Reads the events a fetcher holds in memory (`ingest_fetched`).
 FetchedReader = Callable[[ReadContext], Iterator[Batch]]
@@ -68,7 +68,7 @@ def ingest_fetched(
                     person_key=KeyCache(load_or_create_secret(data_dir)),
                     source_file=name.name,
                     fetched=True,
-                    stored_events=lambda format_name: _stored_events(tx, format_name),
+                    stored_events=lambda format_name: store.event_paths_of_format(tx, format_name),
                 )
                 try:
                     staged = _stage(tx, module, name, context)

@@ -263,7 +263,7 @@ def _ingest_one(
         day=options.daily.day if options.daily is not None else None,
         fetched=options.fetched is not None,
         slack_channels=_slack_channels(tx.manifest),
-        stored_events=lambda name: _stored_events(tx, name),
+        stored_events=lambda name: store.event_paths_of_format(tx, name),
     )
     failed = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as hasher:
@@ -296,17 +296,6 @@ def _slack_channels(manifest: store.Manifest) -> dict[str, str]:
         for entry in manifest.ledger
         if entry.get("slack_channel") and entry.get("slack_channel_name")
     }
-
-
-def _stored_events(tx: store.WriteTransaction, format_name: str) -> list[str]:
-    """Paths of the store's event files read by `format_name`, as committed so far."""
-    return store.path_list(
-        [
-            tx.data_dir / f["path"]
-            for f in tx.manifest.event_files
-            if f.get("source_format") == format_name
-        ]
-    )
 
 
 @dataclass

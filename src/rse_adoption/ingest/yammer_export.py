@@ -167,6 +167,36 @@ def iso_timestamp(text: str) -> str:
     return f"{y}-{m}-{d}T{hms}{suffix}"
 
 
+def _people_and_groups(
+    bundle: archive.Bundle,
+) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """Users.csv's e-mail and location and Groups.csv's name by id, and a note for each
+    of the two files the export lacks."""
+    users = _table(bundle, "Users.csv", "id", ("email", "location"))
+    groups = _table(bundle, "Groups.csv", "id", ("name",))
+    notes = tuple(
+        note
+        for member, note in (
+            ("Users.csv", "no Users.csv: people are keyed by their Yammer id, without site"),
+            ("Groups.csv", "no Groups.csv: spaces are named by group id"),
+        )
+        if bundle.find(member) is None
+    )
+    return users, groups, notes
+
+
+def _messages(
+    bundle: archive.Bundle, path: Path
+) -> tuple[str, list[str], list[tuple[int, list[str]]]]:
+    """(Messages.csv's name in the bundle, its header, its rows with their line numbers);
+    a DataError naming the columns events need that it lacks."""
+    member, header, records = _rows(bundle, "Messages.csv")
+    missing = [c for c in MESSAGE_COLUMNS if c not in header]
+    if missing:
+        raise DataError(f"{path}: {member} lacks column(s) {', '.join(missing)}")
+    return member, header, [(line, fields) for line, fields in records]
+
+
 def read(path: Path, context: ReadContext) -> Iterator[Batch]:
     """Events of Messages.csv; quarantined: rows of the wrong width, without a sender or an
     id, or whose timestamp cannot be read (line numbers are Messages.csv's)."""
@@ -174,22 +204,9 @@ def read(path: Path, context: ReadContext) -> Iterator[Batch]:
     with archive.Bundle(path) as bundle:
         if bundle.find("Messages.csv") is None:
             raise DataError(f"{path}: a Viva Engage (Yammer) network export lacks Messages.csv")
-        users = _table(bundle, "Users.csv", "id", ("email", "location"))
-        groups = _table(bundle, "Groups.csv", "id", ("name",))
-        notes = tuple(
-            note
-            for member, note in (
-                ("Users.csv", "no Users.csv: people are keyed by their Yammer id, without site"),
-                ("Groups.csv", "no Groups.csv: spaces are named by group id"),
-            )
-            if bundle.find(member) is None
-        )
-        member, header, records = _rows(bundle, "Messages.csv")
-        missing = [c for c in MESSAGE_COLUMNS if c not in header]
-        if missing:
-            raise DataError(f"{path}: {member} lacks column(s) {', '.join(missing)}")
+        users, groups, notes = _people_and_groups(bundle)
+        member, header, rows = _messages(bundle, path)
         col = {name: header.index(name) for name in header}
-        rows = [(line, fields) for line, fields in records]
         sender_of = {
             fields[col["id"]].strip(): fields[col["sender_id"]].strip()
             for _, fields in rows

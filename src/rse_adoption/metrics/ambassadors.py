@@ -1,6 +1,10 @@
 """Ambassadors and coaches: does every site have its share, are they active, whom do they
 reach, and does a site convert faster once it has one? (docs/metrics.md, "Ambassadors")
 
+The effect is not estimated here: each site's first ambassador is an action of
+effects.py, measured like any other, and this module reads its contributor-share estimate
+and pools the sites' (`effect`).
+
 Everything here reads the base tables of context.py (`people`, `key_map`,
 `person_segments`, `contribution_weeks`, the `directory`); only the reach scans events
 again, and only when asked (`rse-adoption ambassadors`).
@@ -14,19 +18,18 @@ from datetime import date, timedelta
 from typing import Any
 
 from ..errors import DataError
+from ..messages import Message, plural_message
 from ..model import AmbassadorEffect, Ambassadors, AmbassadorSite, GroupFigures
 from ..privacy import Disclosure, is_suppressed
 from .context import Context
-from .did import EFFECT_WEEKS, difference_in_differences, not_estimable
-from .effects import logged_action_weeks
+from .did import Prediction, pool
+from .effects import ambassador_arrivals
 from .engine import Connection
-from .forecast import weekly_contributors
 from .segments import Window
 
-__all__ = ["EFFECT_WEEKS", "difference_in_differences"]  # the estimator: effects.py
-NO_WEEKLY_DETAIL = (
-    "no weekly detail: the activity periods are the window as a whole (activity_grain period)"
-)
+#: Fewest sites with an estimable first ambassador for a pooled figure: their spread is
+#: its uncertainty.
+MIN_POOLED_SITES = 3
 
 
 def site_ambassadors(con: Connection) -> dict[str, tuple[int, int]]:
@@ -194,32 +197,86 @@ def roster(con: Connection, directory_file: str, sites: set[str]) -> dict[str, l
     return out
 
 
+def effect(ctx: Context) -> tuple[AmbassadorEffect, dict[str, AmbassadorEffect]]:
+    """The ambassadors' effect on the contributor share, pooled and per site. A site's:
+    the contributor-share estimate of its first ambassador's arrival as an action
+    (effects.py: against the sites with no action of their own around it, over
+    effects.DEFAULT_WEEKS_AFTER weeks), with its 80 % interval and a 95 % one from the same
+    variance. The pooled one: the mean of the estimable sites' (did.pool), from
+    MIN_POOLED_SITES sites on; else not estimable, with the reason."""
+    per_site: dict[str, AmbassadorEffect] = {}
+    estimable: list[Prediction] = []
+    comparisons: set[str] = set()
+    weeks = 0
+    for site, (action, parts) in sorted(ambassador_arrivals(ctx).items()):
+        if parts is None:
+            per_site[site] = _not_estimable(
+                action.reason or "", 1, len(action.comparison_sites), action.weeks_after
+            )
+            continue
+        per_site[site] = _effect(parts, 1, len(action.comparison_sites), action.weeks_after)
+        estimable.append(parts)
+        comparisons.update(action.comparison_sites)
+        weeks = action.weeks_after
+    n = len(estimable)
+    if n < MIN_POOLED_SITES:
+        return _not_estimable(_pooled_reason(per_site, n), n, len(comparisons), weeks), per_site
+    pooled = pool(estimable)
+    if pooled.own + pooled.shared == 0:
+        reason = Message(
+            "ambassador_effect.no_variation",
+            "the sites' contributor shares do not vary: no interval can be given",
+        )
+        return _not_estimable(reason, n, len(comparisons), weeks), per_site
+    return _effect(pooled, n, len(comparisons), weeks), per_site
+
+
+def _effect(p: Prediction, treated: int, controls: int, weeks: int) -> AmbassadorEffect:
+    def points(interval: tuple[float, float]) -> tuple[float, float]:
+        return round(100 * interval[0], 2), round(100 * interval[1], 2)
+
+    return AmbassadorEffect(
+        estimate_pp=round(100 * p.estimate, 2),
+        ci80_pp=points(p.interval(0.8)),
+        ci95_pp=points(p.interval(0.95)),
+        treated_sites=treated,
+        control_sites=controls,
+        weeks_before=weeks,
+        weeks_after=weeks,
+        reason=None,
+    )
+
+
+def _not_estimable(reason: str, treated: int, controls: int, weeks: int) -> AmbassadorEffect:
+    return AmbassadorEffect(None, None, None, treated, controls, weeks, weeks, reason)
+
+
+def _pooled_reason(per_site: dict[str, AmbassadorEffect], n: int) -> str:
+    if not per_site:
+        return Message(
+            "ambassador_effect.no_start_dates", "no site has ambassadors with a start date"
+        )
+    if n == 0:  # the sites' most common reason
+        reasons = [e.reason for e in per_site.values() if e.reason]
+        return max(reasons, key=reasons.count)
+    return plural_message(
+        "ambassador_effect.too_few_estimable_sites",
+        "only %(num)s site's first ambassador has an estimable effect; a pooled figure "
+        "needs at least %(minimum)s: the spread between sites is its uncertainty",
+        "only %(num)s sites' first ambassadors have an estimable effect; a pooled figure "
+        "needs at least %(minimum)s: the spread between sites is its uncertainty",
+        n,
+        minimum=MIN_POOLED_SITES,
+    )
+
+
 def network(ctx: Context, reach: dict[str, tuple[int, int, int]] | None = None) -> Ambassadors:
     """The ambassador figures of the report's sites, with the reach of `reach_counts`
     when given (`rse-adoption ambassadors` asks for it: one more pass over events), and the
-    effect, from the weekly contributor share of each shown site since the first week with
-    data (base table `contribution_weeks`)."""
-    settings, look = ctx.settings, ctx.lookback
+    effect (`effect`)."""
+    settings = ctx.settings
     counts = site_ambassadors(ctx.con)
-    shown = [g for g in ctx.shown if g.headcount]
-    first = max(0, ((ctx.weekly_start or ctx.window.as_of) - look.monday0).days // 7)
-    weeks = list(range(first, look.last_week + 1))
-    weekly = weekly_contributors(ctx.con, 1, look.last_week)
-    shares = {
-        g.site or "": [weekly.get(g.site or "", {}).get(w, 0) / (g.headcount or 1) for w in weeks]
-        for g in shown
-    }
-    starts = {
-        site: (day - look.monday0).days // 7
-        for site, day in first_ambassador_start(ctx.con).items()
-        if site in shares
-    }
-    controls = [g.site or "" for g in shown if counts.get(g.site or "", (0, 0))[0] == 0]
-    pooled, per_site = difference_in_differences(
-        shares, weeks, starts, controls, logged_action_weeks(ctx)
-    )
-    if not ctx.weekly:  # activity periods equal to the window: no weekly shares
-        pooled, per_site = not_estimable(NO_WEEKLY_DETAIL, len(starts), len(controls)), {}
+    pooled, per_site = effect(ctx)
     figures, active_in_shown = publish(
         [
             site_figures(

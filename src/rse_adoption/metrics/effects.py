@@ -22,7 +22,9 @@ placebo check is the same estimate at a fake date N + 1 weeks before; the pre-tr
 the slope of s's weekly new contributors against its comparisons' over the N weeks before.
 
 Everything reads the base tables of context.py (`people`, `contribution_weeks`); the
-ambassadors' starts come from the directory (ambassadors.first_ambassador_start).
+ambassadors' starts come from the directory (ambassadors.first_ambassador_start), and the
+ambassadors' own `effect` (per site and pooled) is the contributor share's estimate of
+these actions (`ambassador_arrivals`).
 """
 
 from __future__ import annotations
@@ -32,12 +34,12 @@ from typing import Any
 
 import numpy as np
 
+from ..effects_model import ActionEffect, EffectCheck, OutcomeEffect
 from ..interventions import EVERY_SITE, Intervention, stored_interventions
 from ..messages import Message, plural_message
-from ..model import ActionEffect, EffectCheck, OutcomeEffect
 from ..privacy import hides
 from .context import Context
-from .did import prediction
+from .did import Prediction, prediction, prediction_parts
 
 #: Weeks after an action its effect is measured over, by default; as many before.
 DEFAULT_WEEKS_AFTER = 8
@@ -67,16 +69,6 @@ class SiteSeries:
     recent: dict[str, np.ndarray]
     first_week: int
     last_week: int
-
-
-def logged_action_weeks(ctx: Context) -> dict[str, list[int]]:
-    """site -> the weeks (from the lookback's Monday) of its logged actions (`interventions`;
-    site-wide ones excluded: they hit every site alike)."""
-    out: dict[str, list[int]] = {}
-    for a in stored_interventions(ctx.settings.data_dir, ctx.manifest):
-        if a.site != EVERY_SITE:
-            out.setdefault(a.site, []).append((a.date - ctx.lookback.monday0).days // 7)
-    return out
 
 
 def site_series(ctx: Context) -> SiteSeries:
@@ -132,6 +124,42 @@ def measure(
 ) -> tuple[ActionEffect, ...]:
     """Every logged action and ambassador arrival (of `sites` and the site-wide ones, when
     given), by date, each with its effect over `weeks_after` weeks."""
+    series = site_series(ctx) if ctx.weekly else None
+    return _measure(ctx, weeks_after, sites, series)
+
+
+def ambassador_arrivals(
+    ctx: Context, weeks_after: int = DEFAULT_WEEKS_AFTER
+) -> dict[str, tuple[ActionEffect, Prediction | None]]:
+    """site -> its first ambassador's arrival as `measure` gives it (the directory's start,
+    or the file's `ambassador` line that stands for it), with its contributor share's
+    estimate and error variance (None: not estimable), for each site whose ambassadors all
+    have a start date."""
+    from .ambassadors import first_ambassador_start
+
+    starts = first_ambassador_start(ctx.con)
+    series = site_series(ctx) if ctx.weekly else None
+    arrivals = [
+        e
+        for e in _measure(ctx, weeks_after, sorted(starts), series)
+        if e.kind == "ambassador" and e.site in starts and abs((e.date - starts[e.site]).days) <= 7
+    ]
+    out: dict[str, tuple[ActionEffect, Prediction | None]] = {}
+    # the one nearest the start stands for it (two logged lines of that week: the nearest)
+    for effect in sorted(arrivals, key=lambda e: -abs((e.date - starts[e.site]).days)):
+        parts = None
+        if series is not None and effect.contributor_share is not None:
+            week = (effect.date - ctx.lookback.monday0).days // 7
+            parts = share_prediction(
+                series, effect.site, list(effect.comparison_sites), week, weeks_after
+            )
+        out[effect.site] = (effect, parts)
+    return out
+
+
+def _measure(
+    ctx: Context, weeks_after: int, sites: list[str] | None, series: SiteSeries | None
+) -> tuple[ActionEffect, ...]:
     logged = [(a, "file") for a in stored_interventions(ctx.settings.data_dir, ctx.manifest)]
     # a first ambassador's start also logged by hand (kind `ambassador`, same site, within
     # a week) is one action, not two overlapping ones: the logged line is kept
@@ -147,7 +175,6 @@ def measure(
     actions.sort(key=lambda pair: (pair[0].date, pair[0].site, pair[0].kind, pair[0].label))
     if not actions:
         return ()
-    series = site_series(ctx) if ctx.weekly else None
     eligible = set(ctx.every_site)
     weeks = {
         id(a): (a.date - ctx.lookback.monday0).days // 7 for a, _ in actions if a.site != EVERY_SITE
@@ -349,24 +376,38 @@ def _new_contributors(
     )
 
 
-def _share(series: SiteSeries, site: str, comparisons: list[str], a: int, n: int) -> OutcomeEffect:
-    def change(c: str) -> tuple[float, float, float, float]:
-        h = series.headcount[c]
-        before = min(float(series.recent[c][a - 1]) / h, 1.0)
-        after = min(float(series.recent[c][a + n]) / h, 1.0)
-        noise = (before * (1 - before) + after * (1 - after)) / h
-        return after - before, noise, before, after
+def share_prediction(
+    series: SiteSeries, site: str, comparisons: list[str], a: int, n: int
+) -> Prediction:
+    """The contributor share's change at `site` from the SHARE_WEEKS weeks ending just
+    before week `a` to those ending week a + n, minus its comparison sites' mean change
+    (shares 0..1), with its error's variance (binomial counting noise)."""
+    x, noise, _, _ = _share_change(series, site, a, n)
+    rest = [_share_change(series, c, a, n) for c in comparisons]
+    return prediction_parts(x, noise, [r[0] for r in rest], [r[1] for r in rest])
 
-    x, noise, before, after = change(site)
-    rest = [change(c) for c in comparisons]
-    d, low, high = prediction(x, noise, [r[0] for r in rest], [r[1] for r in rest])
+
+def _share_change(series: SiteSeries, c: str, a: int, n: int) -> tuple[float, float, float, float]:
+    """(change, its binomial variance, share before, share after) of site `c`."""
+    h = series.headcount[c]
+    before = min(float(series.recent[c][a - 1]) / h, 1.0)
+    after = min(float(series.recent[c][a + n]) / h, 1.0)
+    noise = (before * (1 - before) + after * (1 - after)) / h
+    return after - before, noise, before, after
+
+
+def _share(series: SiteSeries, site: str, comparisons: list[str], a: int, n: int) -> OutcomeEffect:
+    p = share_prediction(series, site, comparisons, a, n)
+    low, high = p.interval(LEVEL)
+    _, _, before, after = _share_change(series, site, a, n)
+    changes = [_share_change(series, c, a, n)[0] for c in comparisons]
     return OutcomeEffect(
-        round(100 * d, 2),
+        round(100 * p.estimate, 2),
         round(100 * low, 2),
         round(100 * high, 2),
         round(before, 4),
         round(after, 4),
-        round(100 * float(np.mean([r[0] for r in rest])), 3),
+        round(100 * float(np.mean(changes)), 3),
     )
 
 

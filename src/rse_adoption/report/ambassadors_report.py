@@ -134,9 +134,10 @@ def effect_sentence(effect: AmbassadorEffect, tr: Language = ENGLISH) -> str:
     low, high = effect.ci80_pp or (0.0, 0.0)
     return tr._(
         "Sites whose first ambassador started in the period gained %(estimate)s points of "
-        "weekly contributor share relative to %(controls)s site(s) without ambassadors over "
-        "the same weeks (80 %% interval %(low)s to %(high)s; %(treated)s site(s), %(weeks)s "
-        "weeks each side). An association, not proof that ambassadors caused it.",
+        "contributor share (people contributing over 4 weeks) %(weeks)s weeks after the "
+        "start, relative to %(controls)s site(s) with no action of their own around it (80 "
+        "%% interval %(low)s to %(high)s; mean of %(treated)s site(s)). An association, not "
+        "proof that ambassadors caused it.",
         estimate=tr.decimal(effect.estimate_pp, 1, sign=True),
         controls=effect.control_sites,
         low=tr.decimal(low, 1, sign=True),

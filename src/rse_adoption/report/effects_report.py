@@ -10,7 +10,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ..model import ActionEffect, EffectCheck, OutcomeEffect, Report
+from ..effects_model import ActionEffect, EffectCheck, OutcomeEffect
+from ..model import Report
 from .csv_report import write_csv
 from .i18n import ENGLISH, Language
 from .phrases import phrase
