@@ -189,6 +189,10 @@ def test_messages_and_member_analytics_give_the_workspaces_segments_in_either_or
     assert default["as_of"] == LAST.isoformat() and default["activity_grain"] == "day"
     assert {s["site"]: s["segments"] for s in default["sites"]} == by_site
     assert any("last day the store's daily activity counts" in n for n in default["notes"])
+    # the analytics add readers, not first posts: movement still counts the messages
+    assert all(s["new_contributors"] is not None for s in default["sites"])
+    assert all(s["previous"] is None for s in default["sites"])
+    assert any("come from the events alone" in n for n in default["notes"])
 
     # A second run asks only the day Slack had not computed, and adds nothing.
     ledger = store.read_manifest(first_messages).ledger

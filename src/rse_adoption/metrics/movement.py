@@ -39,10 +39,18 @@ from .segments import LEVEL_SQL, Window
 from .transitions import previous_window
 
 COUNTS = ("newly_active", "new_contributors", "lost_contributors", "returning_contributors")
-NO_EVENTS_NOTE = (
+NO_EVENTS_NOTE = Message(
+    "movement.no_events",
     "Newly active people, new, lost and returning contributors and the previous window's "
     "figures need events (first days, previous windows): the activity periods this report "
-    "uses give per-person counts only, so they are null."
+    "uses give per-person counts only, so they are null.",
+)
+EVENTS_ONLY_NOTE = Message(
+    "movement.events_only",
+    "Newly active people and new, lost and returning contributors come from the events "
+    "alone: the per-person activity counts this report also uses (Microsoft 365, Slack "
+    "analytics) have no first day. The previous window's figures are null: they would not "
+    "count the same sources.",
 )
 
 
@@ -257,8 +265,11 @@ def site_figures(ctx: Context) -> tuple[dict[str | None, dict[str, Any]], list[s
     """The GroupFigures fields of movement for each shown site and the totals (key None),
     and the notes to add."""
     shown = [g.site or "" for g in ctx.shown]
-    if ctx.periods_used:
+    if ctx.periods_used and ctx.first_day is None:
         return {}, [NO_EVENTS_NOTE]
+    # beside events, activity periods (a day's reads) change the segments, not who posted
+    # first or last: movement counts the events; the previous window is left out
+    periods = bool(ctx.periods_used)
     before = previous_window(ctx.window)
     both = Window(as_of=ctx.window.as_of, days=2 * ctx.window.days)  # previous and this one
     recent = ctx.event_files(both)
@@ -286,7 +297,7 @@ def site_figures(ctx: Context) -> tuple[dict[str | None, dict[str, Any]], list[s
     partial = ctx.first_day is None or ctx.first_day > before.start
     figures = (
         dict.fromkeys([*shown, None])
-        if partial
+        if partial or periods
         else publish_previous(previous, every, k)
         | {None: publish_previous(previous, shown, k)[None]}
     )
@@ -306,7 +317,7 @@ def site_figures(ctx: Context) -> tuple[dict[str | None, dict[str, Any]], list[s
         if partial:
             fields["lost_contributors"] = fields["returning_contributors"] = None
         out[group] = fields
-    notes: list[str] = []
+    notes: list[str] = [EVENTS_ONLY_NOTE] if periods and shown else []
     if partial and shown:
         notes.append(
             Message(
