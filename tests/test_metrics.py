@@ -195,3 +195,13 @@ def test_no_events_needs_an_as_of(tmp_path: Path) -> None:
     report = build_report(settings, as_of=date(2026, 3, 31))
     assert site(report, "Lyon").segments.inactive == 6  # nobody active yet: all inactive
     assert site(report, "Lyon").status == "below"
+
+
+def test_the_closest_site_to_a_short_name_is_the_one_that_holds_it() -> None:
+    from rse_adoption.metrics.context import closest_sites
+
+    known = ["Bordeaux", "Genève", "Lille", "Lyon", "Marseille", "Paris La Défense"]
+    assert closest_sites("Paris", known) == ["Paris La Défense"]  # not the first five
+    assert closest_sites("defense", known) == ["Paris La Défense"]  # a word, accents aside
+    assert closest_sites("Lyom", known) == ["Lyon"]  # a typo: difflib
+    assert closest_sites("Atlantis", known) == known[:5]  # nothing close: the first five
