@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import os
 import secrets
-from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -360,12 +361,23 @@ def hides(count: int | None, min_group_size: int) -> bool:
     return count is not None and 0 < count < min_group_size
 
 
+Form = dict[int, int]  # atom handle -> integer weight
+
+
 @dataclass(frozen=True)
 class _Figure:
-    atoms: tuple[int, ...]
+    form: tuple[tuple[int, int], ...]  # (atom, weight)
     value: int
     protected: bool  # hidden by primary suppression: must not be derivable
-    keep: int  # secondary suppression hides figures of lower `keep` first
+    keep: float  # secondary suppression hides figures of lower `keep` first
+    people: bool  # a count of people: hidden by the rule, it reads "fewer than k"
+    bounds: tuple[int, int | None]  # what anyone knows of it when it is protected
+    fixed: bool  # an identity everyone knows (never hidden)
+    group: Hashable | None = None  # withheld whole when its own hidden cells pin one
+
+    @property
+    def atoms(self) -> tuple[int, ...]:
+        return tuple(a for a, _ in self.form)
 
 
 @dataclass(frozen=True)
@@ -375,27 +387,33 @@ class _Rate:
 
 
 class Disclosure:
-    """The figures one output publishes, and what must be hidden so that no hidden count
-    can be recomputed from the others (docs/privacy.md, "Small-group suppression").
+    """The figures a set of outputs publishes, and what must be hidden so that no hidden
+    count can be recomputed from the others (docs/privacy.md, "Disclosure plan").
 
-    An analysis declares its finest counts (`atom`: people of one site in one segment...),
-    then each published count as a sum of atoms (`count`: a cell is one atom, a site's
-    headcount or a totals row several) and each published rate as a ratio of two sums
-    (`rate`). `hidden()` answers which of them to leave out:
+    The caller declares the finest counts (`atom`: people of one site in one cell...),
+    then each published count as a weighted sum of atoms (`count`: a cell is one atom, a
+    site's headcount or a totals row several, an occasional contributor count the
+    contributors minus the habitual ones), the identities anyone knows between figures
+    (`identity`: movement and segments adding up), and each published rate as a ratio of
+    two sums (`rate`). `hidden()` answers which of them to leave out:
 
     - primary suppression: a count of people from 1 to min_group_size − 1, or a count the
-      analysis hides outright (`hidden=True`: the figures of a group too small to show);
-      a rate whose denominator is such a count;
+      caller hides outright (`hidden=True`: the figures of a group too small to show); a
+      rate whose denominator is such a count;
     - secondary suppression: while some hidden count is a linear combination of the
-      published counts (a total minus the other parts, a row minus its other cells...), the
-      published count of that combination with the lowest (`keep`, zero, value) is hidden
-      too; then a rate is published only if, taken as the equation
-      numerator × d − denominator × n = 0, it makes no hidden count derivable (a rate whose
-      two terms are published adds nothing and always stays).
+      published counts and identities (a total minus the other parts, a row minus its other
+      cells...), the published count of that combination with the lowest (`keep`, zero,
+      value) is hidden too; a rate is published only if, taken as the equation
+      numerator × d − denominator × n = 0, it makes no hidden count derivable;
+    - bounds: then the same with what anyone knows of a hidden figure (a hidden count of
+      people is 1 to min_group_size − 1 when primary, at least min_group_size when
+      secondary, a suppressed group's 0 to its `bounds`, every count whole and not
+      negative): bounds are propagated through every published equation (and the
+      combinations that eliminate published atoms); a protected count pinned to one value
+      hides one more published figure that touches it.
 
-    Derivability is exact (rational Gaussian elimination). It is the attack of linear
-    combinations of published figures and of rates times published bases; bounds (counts
-    are whole and not negative) are not used.
+    Linear derivability is exact (rational Gaussian elimination); the bounds step is a
+    propagation, checked against an exact integer solver by tests/test_privacy.py.
     """
 
     def __init__(self, min_group_size: int) -> None:
@@ -403,39 +421,77 @@ class Disclosure:
         self._atoms: list[int] = []
         self._figures: dict[Hashable, _Figure] = {}
         self._rates: dict[Hashable, _Rate] = {}
+        self._hidden: frozenset[Hashable] | None = None
+        self._withheld: set[Hashable] = set()
 
     def atom(self, value: int) -> int:
         """A finest count (people, or events); returns its handle."""
         self._atoms.append(int(value))
+        self._hidden = None
         return len(self._atoms) - 1
+
+    def value(self, atoms: Iterable[int] | Mapping[int, int]) -> int:
+        """The true value of a sum (or weighted sum) of atoms."""
+        return sum(self._atoms[a] * w for a, w in _form(atoms).items())
 
     def count(
         self,
         key: Hashable,
-        atoms: Iterable[int],
+        atoms: Iterable[int] | Mapping[int, int],
         *,
         people: bool = True,
         hidden: bool = False,
-        keep: int = 0,
+        keep: float = 0,
+        bounds: tuple[int, int | None] | None = None,
+        unpublished: bool = False,
+        group: Hashable | None = None,
     ) -> None:
-        """A published count: the sum of `atoms`. `people` counts get primary suppression
-        (1 to min_group_size − 1); `hidden` hides it whatever its value."""
-        parts = tuple(atoms)
-        value = sum(self._atoms[a] for a in parts)
-        protected = hidden or (people and hides(value, self.min_group_size))
-        self._figures[key] = _Figure(parts, value, protected, keep)
+        """A published count: the sum of `atoms` (or a weighted sum: {atom: weight}).
+        `people` counts get primary suppression (1 to min_group_size − 1); `hidden` hides
+        it whatever its value (`bounds`: what is known of it then, default 0 and up).
+        `unpublished`: a figure no output shows, protected all the same when small (the
+        previous window's contributors behind its share)."""
+        form = _form(atoms)
+        value = sum(self._atoms[a] * w for a, w in form.items())
+        small = people and hides(value, self.min_group_size)
+        protected = hidden or small
+        if unpublished and not protected:
+            keep = -(10**9)  # hidden first of all: it is never shown anyway
+        if bounds is None:
+            bounds = (1, self.min_group_size - 1) if small and not hidden else (0, None)
+        self._figures[key] = _Figure(
+            tuple(form.items()), value, protected, keep, people, bounds, False, group
+        )
+        self._hidden = None
+
+    def identity(self, key: Hashable, atoms: Mapping[int, int]) -> None:
+        """A relation anyone knows between atoms (its true value, often zero, is known):
+        e.g. the contributors of a site minus its transitions matrix's current column."""
+        form = _form(atoms)
+        value = sum(self._atoms[a] * w for a, w in form.items())
+        self._figures[key] = _Figure(
+            tuple(form.items()), value, False, 10**9, False, (0, None), True
+        )
+        self._hidden = None
 
     def rate(self, key: Hashable, numerator: Iterable[int], denominator: Iterable[int]) -> None:
         """A published rate: sum of `numerator` atoms over sum of `denominator` atoms (a
         share of a group of people: hidden when that group is 1 to min_group_size − 1)."""
         self._rates[key] = _Rate(tuple(numerator), tuple(denominator))
+        self._hidden = None
+
+    def is_primary(self, key: Hashable) -> bool:
+        """Whether a count is hidden for its own sake (not to protect another)."""
+        return key in self._figures and self._figures[key].protected
 
     def hidden(self) -> frozenset[Hashable]:
         """Keys of the counts and rates to leave out (primary and secondary suppression)."""
-        hidden: set[Hashable] = set()
-        for figures, rates in self._components():
-            hidden |= self._solve(figures, rates)
-        return frozenset(hidden)
+        if self._hidden is None:
+            hidden: set[Hashable] = set()
+            for figures, rates in self._components():
+                hidden |= self._solve(figures, rates)
+            self._hidden = frozenset(hidden)
+        return self._hidden
 
     def _components(self) -> list[tuple[list[Hashable], list[Hashable]]]:
         """Figures and rates in groups that share no atom (through any figure or rate):
@@ -462,66 +518,282 @@ class Disclosure:
             (groups.setdefault(root(atoms[0]), ([], [])) if atoms else loose)[1].append(key)
         return [*groups.values(), loose]
 
+    def _rate_row(self, r: _Rate) -> dict[int, Fraction]:
+        n = sum(self._atoms[a] for a in r.numerator)
+        d = sum(self._atoms[a] for a in r.denominator)
+        row: dict[int, Fraction] = {}
+        for a in r.numerator:
+            row[a] = row.get(a, Fraction(0)) + d
+        for a in r.denominator:
+            row[a] = row.get(a, Fraction(0)) - n
+        return {a: w for a, w in row.items() if w}
+
     def _solve(self, figures: list[Hashable], rates: list[Hashable]) -> set[Hashable]:
         hidden = {key for key in figures if self._figures[key].protected}
+        hidden |= {key for key in figures if self._figures[key].keep <= -(10**9)}
         # a sum of no atom is a known zero: hidden if asked, but nothing to protect
-        protected = [key for key in hidden if self._figures[key].atoms]
-        protected.sort(key={key: i for i, key in enumerate(figures)}.__getitem__)
+        protected = [
+            key for key in hidden if self._figures[key].protected and self._figures[key].atoms
+        ]
         order = {key: i for i, key in enumerate(figures)}
+        order |= {key: len(order) + i for i, key in enumerate(rates)}
+        protected.sort(key=order.__getitem__)
+        hidden |= {
+            key
+            for key in rates
+            if (d := sum(self._atoms[a] for a in self._rates[key].denominator)) == 0
+            or hides(d, self.min_group_size)
+        }
+        tries: dict[Hashable, int] = {}
+        for _ in range(10_000):
+            basis = self._linear(figures, hidden, protected, order)
+            basis = self._add_rates(basis, rates, hidden, protected)
+            pinned = self._pinned(figures, rates, hidden, protected, basis)
+            if pinned is None:
+                return hidden
+            # a published neighbour hidden (twice at most for one pinned count); else, or
+            # when pinned by hidden cells alone (each at least 1), the group of one of
+            # those cells is withheld whole (what is known of its cells: 0 and up)
+            tries[pinned] = tries.get(pinned, 0) + 1
+            victim = None
+            if tries[pinned] <= 2:
+                victim = self._victim_near(pinned, figures, rates, hidden, order)
+            if victim is None:
+                group = self._group_near(pinned, figures, hidden)
+                if group is None:  # nothing left to withhold: cannot happen in practice
+                    return hidden
+                self._withhold(group, figures, hidden)
+                tries.clear()
+                continue
+            hidden.add(victim)
+        return hidden  # pragma: no cover
+
+    def _linear(
+        self,
+        figures: list[Hashable],
+        hidden: set[Hashable],
+        protected: list[Hashable],
+        order: dict[Hashable, int],
+    ) -> _Basis:
+        """Hide published counts until no protected one is a combination of the others."""
         while True:
             basis = _Basis()
             for key in figures:
                 if key not in hidden:
-                    basis.add(key, self._row(self._figures[key].atoms))
+                    basis.add(key, self._row(self._figures[key].form))
             exposed = next(
                 (
                     how
                     for key in protected
-                    if (how := basis.combination(self._row(self._figures[key].atoms))) is not None
+                    if (how := basis.combination(self._row(self._figures[key].form))) is not None
                 ),
                 None,
             )
             if exposed is None:
-                break
-            candidates = [key for key, weight in exposed.items() if weight and key not in hidden]
-            victim = min(
-                candidates,
-                key=lambda k: (
-                    self._figures[k].keep,
-                    self._figures[k].value == 0,
-                    self._figures[k].value,
-                    order[k],
-                ),
-            )
-            hidden.add(victim)
-        for key in rates:
+                return basis
+            candidates = [
+                key
+                for key, weight in exposed.items()
+                if weight and key not in hidden and not self._figures[key].fixed
+            ]
+            nonzero = [key for key in candidates if self._figures[key].value] or candidates
+            hidden.add(min(nonzero, key=lambda k: self._rank(k, order)))
+
+    def _rank(self, key: Hashable, order: dict[Hashable, int]) -> tuple[float, bool, int, int]:
+        if key in self._rates:
             r = self._rates[key]
-            n = sum(self._atoms[a] for a in r.numerator)
-            d = sum(self._atoms[a] for a in r.denominator)
-            if d == 0 or hides(d, self.min_group_size):
+            return (-1.0, False, sum(self._atoms[a] for a in r.numerator), order[key])
+        f = self._figures[key]
+        return (f.keep, f.value == 0, f.value, order[key])
+
+    def _add_rates(
+        self,
+        basis: _Basis,
+        rates: list[Hashable],
+        hidden: set[Hashable],
+        protected: list[Hashable],
+    ) -> _Basis:
+        """Add the rates that give no protected count back (residuals: a protected count
+        becomes derivable exactly when its residual is proportional to the new row's)."""
+        residuals = {p: basis.residual(self._row(self._figures[p].form)) for p in protected}
+        for key in rates:
+            if key in hidden:
+                continue
+            row = basis.residual(self._rate_row(self._rates[key]))
+            if not row:
+                continue  # already implied by what is published
+            pivot = min(row)
+            leaks = False
+            for r in residuals.values():
+                if r and pivot in r:
+                    factor = r[pivot] / row[pivot]
+                    if all(r.get(x, Fraction(0)) == factor * w for x, w in row.items()) and len(
+                        r
+                    ) == len(row):
+                        leaks = True
+                        break
+            if leaks:
                 hidden.add(key)
                 continue
-            row: dict[int, Fraction] = {}
-            for a in r.numerator:
-                row[a] = row.get(a, Fraction(0)) + d
-            for a in r.denominator:
-                row[a] = row.get(a, Fraction(0)) - n
-            trial = basis.copy()
-            trial.add(key, {a: w for a, w in row.items() if w})
-            if any(
-                trial.combination(self._row(self._figures[p].atoms)) is not None for p in protected
+            basis.add(key, self._rate_row(self._rates[key]))
+            for p, r in residuals.items():
+                if r and pivot in r:
+                    factor = r[pivot] / row[pivot]
+                    new = dict(r)
+                    for x, w in row.items():
+                        value = new.get(x, Fraction(0)) - factor * w
+                        if value:
+                            new[x] = value
+                        else:
+                            new.pop(x, None)
+                    residuals[p] = new
+        return basis
+
+    def _known(self, key: Hashable, hidden: set[Hashable]) -> tuple[int, int | None]:
+        """What anyone knows of a figure's value: itself when shown, else its bounds."""
+        f = self._figures[key]
+        if key not in hidden:
+            return (f.value, f.value)
+        if f.protected:
+            return f.bounds
+        if f.group is not None and f.group in self._withheld:
+            return (0, None)
+        if f.people and f.value >= self.min_group_size:
+            return (self.min_group_size, None)  # hidden, but not for its own sake
+        return (0, None)
+
+    def _pinned(
+        self,
+        figures: list[Hashable],
+        rates: list[Hashable],
+        hidden: set[Hashable],
+        protected: list[Hashable],
+        basis: _Basis | None,
+        *,
+        published: bool = True,
+    ) -> Hashable | None:
+        """A protected count whose bounds, propagated through every published equation,
+        leave it one possible value (None: there is none). `published=False`: through the
+        hidden figures' bounds and the identities only."""
+        if not protected:
+            return None
+        lo: dict[int, Fraction] = {}
+        hi: dict[int, Fraction | None] = {}
+        constraints: list[tuple[dict[int, Fraction], Fraction, Fraction | None]] = []
+        for key in figures:
+            f = self._figures[key]
+            if not published and key not in hidden and not f.fixed:
+                continue
+            low, high = self._known(key, hidden)
+            row = self._row(f.form)
+            constraints.append((row, Fraction(low), None if high is None else Fraction(high)))
+        for key in rates:
+            if key not in hidden:
+                constraints.append((self._rate_row(self._rates[key]), Fraction(0), Fraction(0)))
+        # the published system reduced: each pivot atom against the free ones
+        values = {k: Fraction(self._figures[k].value) for k in figures}
+        values |= dict.fromkeys(rates, Fraction(0))
+        for row, value in basis.reduced_rows(values) if basis is not None else []:
+            constraints.append((row, value, value))
+        for row, _, _ in constraints:
+            for a in row:
+                lo.setdefault(a, Fraction(0))
+                hi.setdefault(a, None)
+        targets = {key: self._row(self._figures[key].form) for key in protected}
+        for _ in range(50):
+            changed = False
+            for form, least, most in constraints:
+                changed |= _tighten(form, least, most, lo, hi)
+            if not changed:
+                break
+        for key in protected:
+            low_v, high_v = _span(targets[key], lo, hi)
+            known = self._figures[key].bounds
+            tops = [t for t in (high_v, known[1]) if t is not None]
+            if tops and max(low_v, Fraction(known[0])) >= min(tops):
+                return key
+        return None
+
+    def _group_near(
+        self, pinned: Hashable, figures: list[Hashable], hidden: set[Hashable]
+    ) -> Hashable | None:
+        """The group (a site's transitions matrix, its personas...) of a hidden figure
+        sharing an atom with `pinned`, not yet withheld; the pinned figure's own first."""
+        near = set(self._figures[pinned].atoms)
+        for key in figures:  # through the identities: a transitions column to a segment
+            f = self._figures[key]
+            if f.fixed and near & set(f.atoms):
+                near |= set(f.atoms)
+        groups = []
+        for key in [pinned, *figures]:
+            f = self._figures[key]
+            if (
+                key in hidden
+                and f.group is not None
+                and f.group not in self._withheld
+                and near & set(f.atoms)
             ):
+                groups.append(f.group)
+        if not groups:
+            return None
+        # the finest detail first (as the caller ranks groups), then the first met
+        return min(groups, key=lambda g: (self.withhold_rank(g), groups.index(g)))
+
+    def withhold_rank(self, group: Hashable) -> int:
+        """The order in which groups are withheld (lowest first); callers may override."""
+        return 0
+
+    def _withhold(self, group: Hashable, figures: list[Hashable], hidden: set[Hashable]) -> None:
+        """Hide every figure of `group`; what is known of them is then only 0 and up."""
+        self._withheld.add(group)
+        for key in figures:
+            f = self._figures[key]
+            if f.group == group:
                 hidden.add(key)
-            else:
-                basis = trial
-        return hidden
+                self._figures[key] = replace(f, bounds=(0, None))
+
+    def withheld(self) -> frozenset[Hashable]:
+        """The groups withheld whole (after `hidden()`)."""
+        self.hidden()
+        return frozenset(self._withheld)
+
+    def _victim_near(
+        self,
+        pinned: Hashable,
+        figures: list[Hashable],
+        rates: list[Hashable],
+        hidden: set[Hashable],
+        order: dict[Hashable, int],
+    ) -> Hashable | None:
+        """The published figure to hide next to a pinned one: among those sharing an atom
+        with it, or with a hidden figure sharing one, the lowest (`keep`, zero, value)."""
+        near = set(self._figures[pinned].atoms)
+        candidates = [
+            key
+            for key in figures
+            if key not in hidden
+            and not self._figures[key].fixed
+            and near & set(self._figures[key].atoms)
+        ]
+        candidates += [
+            key
+            for key in rates
+            if key not in hidden
+            and near & set(self._rates[key].numerator + self._rates[key].denominator)
+        ]
+        # a hidden zero would be known for one (zero is shown unless hidden as a
+        # complement, and a complement is at least k): never a victim here
+        nonzero = [k for k in candidates if k in self._rates or self._figures[k].value]
+        return min(nonzero, key=lambda k: self._rank(k, order)) if nonzero else None
 
     def published(self) -> dict[Hashable, int | float | None]:
         """Every declared figure's value as published: counts as integers, rates as
         numerator / denominator (None when the denominator is zero), None when hidden."""
         hidden = self.hidden()
         out: dict[Hashable, int | float | None] = {
-            key: None if key in hidden else f.value for key, f in self._figures.items()
+            key: None if key in hidden else f.value
+            for key, f in self._figures.items()
+            if not f.fixed
         }
         for key, r in self._rates.items():
             d = sum(self._atoms[a] for a in r.denominator)
@@ -530,11 +802,93 @@ class Disclosure:
         return out
 
     @staticmethod
-    def _row(atoms: tuple[int, ...]) -> dict[int, Fraction]:
+    def _row(form: Iterable[tuple[int, int]] | tuple[int, ...]) -> dict[int, Fraction]:
         row: dict[int, Fraction] = {}
-        for a in atoms:
-            row[a] = row.get(a, Fraction(0)) + 1
-        return row
+        for item in form:
+            a, w = item if isinstance(item, tuple) else (item, 1)
+            row[a] = row.get(a, Fraction(0)) + w
+        return {a: w for a, w in row.items() if w}
+
+
+def _form(atoms: Iterable[int] | Mapping[int, int]) -> Form:
+    out: Form = {}
+    pairs = atoms.items() if isinstance(atoms, Mapping) else ((a, 1) for a in atoms)
+    for a, w in pairs:
+        out[a] = out.get(a, 0) + int(w)
+    return {a: w for a, w in out.items() if w}
+
+
+def _span(
+    row: dict[int, Fraction], lo: dict[int, Fraction], hi: dict[int, Fraction | None]
+) -> tuple[Fraction, Fraction | None]:
+    """The least and greatest value of row . atoms (least -10**18 when unbounded)."""
+    low: Fraction | None = Fraction(0)
+    high: Fraction | None = Fraction(0)
+    for a, w in row.items():
+        a_lo, a_hi = lo.get(a, Fraction(0)), hi.get(a)
+        if w > 0:
+            low = None if low is None else low + w * a_lo
+            high = None if high is None or a_hi is None else high + w * a_hi
+        else:
+            high = None if high is None else high + w * a_lo
+            low = None if low is None or a_hi is None else low + w * a_hi
+    return (Fraction(-(10**18)) if low is None else low), high
+
+
+def _tighten(
+    row: dict[int, Fraction],
+    low: Fraction,
+    high: Fraction | None,
+    lo: dict[int, Fraction],
+    hi: dict[int, Fraction | None],
+) -> bool:
+    """Bound propagation of low <= row . atoms <= high onto each atom (whole, >= 0)."""
+    # the row's least and greatest value, with how many unbounded terms each has
+    least, least_open, most, most_open = Fraction(0), 0, Fraction(0), 0
+    terms = []
+    for a, w in row.items():
+        a_lo, a_hi = lo[a], hi[a]
+        t_lo = w * a_lo if w > 0 else (None if a_hi is None else w * a_hi)
+        t_hi = (None if a_hi is None else w * a_hi) if w > 0 else w * a_lo
+        terms.append((a, w, t_lo, t_hi))
+        if t_lo is None:
+            least_open += 1
+        else:
+            least += t_lo
+        if t_hi is None:
+            most_open += 1
+        else:
+            most += t_hi
+    changed = False
+    for a, w, t_lo, t_hi in terms:
+        # the other terms' least and greatest (None: unbounded)
+        if t_lo is None:
+            r_low = least if least_open == 1 else None
+        else:
+            r_low = least - t_lo if least_open == 0 else None
+        if t_hi is None:
+            r_high = most if most_open == 1 else None
+        else:
+            r_high = most - t_hi if most_open == 0 else None
+        # w * x = total − rest, total in [low, high]
+        if w > 0:
+            new_hi = None if high is None or r_low is None else (high - r_low) / w
+            new_lo = None if r_high is None else (low - r_high) / w
+        else:
+            new_lo = None if high is None or r_low is None else (high - r_low) / w
+            new_hi = None if r_high is None else (low - r_high) / w
+        if new_lo is not None:
+            value = Fraction(math.ceil(new_lo))
+            if value > lo[a]:
+                lo[a] = value
+                changed = True
+        if new_hi is not None:
+            value = Fraction(math.floor(new_hi))
+            current = hi[a]
+            if current is None or value < current:
+                hi[a] = value
+                changed = True
+    return changed
 
 
 class _Basis:
@@ -588,6 +942,20 @@ class _Basis:
             {k: w / scale for k, w in how.items()},
         )
         self._order[atom] = len(self._order)
+
+    def reduced_rows(
+        self, values: Mapping[Hashable, Fraction]
+    ) -> list[tuple[dict[int, Fraction], Fraction]]:
+        """Each basis row with the value it takes (its combination of published figures)."""
+        return [
+            (row, sum((w * values.get(k, Fraction(0)) for k, w in how.items()), Fraction(0)))
+            for row, how in self._pivots.values()
+            if all(k in values for k in how)
+        ]
+
+    def residual(self, row: dict[int, Fraction]) -> dict[int, Fraction]:
+        """What is left of `row` once the basis's rows are taken out."""
+        return self._reduce(row, {})[0]
 
     def combination(self, row: dict[int, Fraction]) -> dict[Hashable, Fraction] | None:
         """The published figures whose combination gives `row`, or None when it cannot be
