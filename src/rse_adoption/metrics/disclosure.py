@@ -100,7 +100,7 @@ class _Plan:
         return out
 
     def count(self, group: str | None, name: Hashable, kind: str, **options: Any) -> None:
-        keep = KEEP[kind] - (0.5 if group is None else 0)
+        keep = KEEP[kind] - _t(group, kind)
         options.setdefault("group", (GROUPS.get(kind, kind), group))
         self.check.count((group, name), self.form(group, name), keep=keep, **options)
 
@@ -270,19 +270,24 @@ def _publish_group(
     check.count(
         (group, "active_users"),
         active,
-        keep=KEEP["active_users"] - _t(group),
+        keep=KEEP["active_users"] - _t(group, "active_users"),
         group=("segment", group),
     )
     for s in SEGMENTS:
         plan.count(group, s, "contributor" if s == "contributor" else "segment")
-    check.rate((group, "contributor_share"), list(seg["contributor"]), _flat(headcount))
+    check.rate(
+        (group, "contributor_share"),
+        list(seg["contributor"]),
+        _flat(headcount),
+        keep=KEEP["contributor"] - _t(group, "contributor"),
+    )
     if plan.form(group, "habitual"):
         plan.count(group, "habitual", "habit")
         occasional = _add(seg["contributor"], minus=[plan.form(group, "habitual")])
         check.count(
             (group, "occasional"),
             occasional,
-            keep=KEEP["habit"] - _t(group),
+            keep=KEEP["habit"] - _t(group, "habit"),
             group=("segment", group),
         )
     plan.count(group, "ambassadors", "ambassadors", people=False)
@@ -304,10 +309,17 @@ def _publish_group(
         def was(name: str) -> dict[int, int]:
             return {plan.atoms[(s, name)]: 1 for s in kept}
 
-        check.count((group, "prev active"), was("prev active"), keep=KEEP["previous"] - _t(group))
+        check.count(
+            (group, "prev active"),
+            was("prev active"),
+            keep=KEEP["previous"] - _t(group, "previous"),
+        )
         check.count((group, "prev contributors"), was("prev contributors"), unpublished=True)
         check.rate(
-            (group, "prev share"), list(was("prev contributors")), list(was("prev headcount"))
+            (group, "prev share"),
+            list(was("prev contributors")),
+            list(was("prev headcount")),
+            keep=KEEP["previous"] - _t(group, "previous"),
         )
     for s in plan.sites if group is None else [group]:
         small = previous.get(s, {}).get("headcount", 0)
@@ -321,7 +333,12 @@ def _publish_group(
                 plan.count(group, (a, b), "transition")
         for name, (a, b) in RATES.items():
             row = _add(*(plan.form(group, (a, x)) for x in SEGMENTS))
-            check.rate((group, name), _flat(plan.form(group, (a, b))), _flat(row))
+            check.rate(
+                (group, name),
+                _flat(plan.form(group, (a, b))),
+                _flat(row),
+                keep=KEEP["transition"] - 0.1 - _t(group, "transition"),
+            )
     # personas
     for persona in ("engager", "catalyst", "responder", "broadcaster", "observer"):
         if plan.form(group, ("persona", persona)):
@@ -342,15 +359,24 @@ def _publish_group(
             form,
             hidden=total < k,
             bounds=(0, total),
-            keep=KEEP["ambassador_figure"] - _t(group),
+            keep=KEEP["ambassador_figure"] - _t(group, "ambassador_figure"),
         )
     for name in REACH:
         if plan.form(group, ("reach", name)):
             plan.count(group, ("reach", name), "ambassador_figure")
 
 
-def _t(group: str | None) -> float:
-    return 0.5 if group is None else 0.0
+#: The figures of the organisation's row that are kept before the same figure of a site
+#: (what most read first); its other figures (segments, weeks, transitions...) go before a
+#: site's: hiding one cell of the totals spares two of a site (its row adds up).
+HEADLINE = ("contributor", "active_users")
+
+
+def _t(group: str | None, kind: str) -> float:
+    """What is taken off a figure's `keep` for being the totals' (negative: kept first)."""
+    if group is not None:
+        return 0.0
+    return -0.5 if kind in HEADLINE else 0.5
 
 
 def _flat(form: dict[int, int]) -> list[int]:
@@ -391,6 +417,10 @@ def _apply(
         )
         headcount = g.headcount or 0
         share = take("contributor_share", "contributor_share", g.contributor_share)
+        if share is not None and segments.contributor is None:
+            # hidden with its count (share × headcount gives it back); hiding more is safe
+            share = None
+            hidden.append("contributor_share")
         changes: dict[str, Any] = {}
         if share is None:
             changes |= _bounded_status(g, report, segments.contributor, k)
@@ -563,10 +593,7 @@ def select(report: Report, site_names: Sequence[str] | None) -> Report:
     if report.interactions is not None and report.interactions.matrix is not None:
         changes["interactions"] = replace(
             report.interactions,
-            matrix={
-                a: {b: n for b, n in row.items() if b in wanted}
-                for a, row in report.interactions.matrix.items()
-                if a in wanted
-            },
+            # a chosen site's row keeps a column for every site: the whole report's row
+            matrix={a: row for a, row in report.interactions.matrix.items() if a in wanted},
         )
     return replace(report, **changes)
