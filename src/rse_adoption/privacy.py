@@ -574,32 +574,47 @@ class Disclosure:
         protected: list[Hashable],
         order: dict[Hashable, int],
     ) -> _Basis:
-        """Hide published counts until no protected one is a combination of the others."""
-        while True:
-            basis = _Basis()
-            for key in figures:
+        """Hide published counts until no protected one is a combination of the others.
+
+        The figures enter the basis in the order they would be kept (identities and
+        headcounts first, the first to hide last), with the basis as it was before each:
+        hiding one rebuilds only from its place, near the end. A protected count found
+        safe stays safe when more is hidden, so each is checked until safe, once."""
+        keys = sorted(
+            (key for key in figures if key not in hidden),
+            key=lambda k: self._rank(k, order),
+            reverse=True,
+        )
+        place = {key: i for i, key in enumerate(keys)}
+        rows = {key: self._row(self._figures[key].form) for key in keys}
+        basis = _Basis()
+        before: list[tuple[dict[int, Any], dict[int, int]]] = []
+
+        def build(start: int) -> None:
+            del before[start:]
+            for key in keys[start:]:
+                before.append(basis.snapshot())
                 if key not in hidden:
-                    basis.add(key, self._row(self._figures[key].form))
-            found = next(
-                (
-                    (key, how)
-                    for key in protected
-                    if (how := basis.combination(self._row(self._figures[key].form))) is not None
-                ),
-                None,
-            )
-            if found is None:
-                return basis
-            exposed_key, exposed = found
-            candidates = [
-                key
-                for key, weight in exposed.items()
-                if weight and key not in hidden and not self._figures[key].fixed
-            ]
-            nonzero = [key for key in candidates if self._figures[key].value] or candidates
-            victim = min(nonzero, key=lambda k: self._rank(k, order))
-            hidden.add(victim)
-            self.why.setdefault(victim, ("linear", exposed_key))
+                    basis.add(key, rows[key])
+
+        build(0)
+        for protected_key in protected:
+            goal = self._row(self._figures[protected_key].form)
+            while (exposed := basis.combination(goal)) is not None:
+                candidates = [
+                    key
+                    for key, weight in exposed.items()
+                    if weight and key not in hidden and not self._figures[key].fixed
+                ]
+                if not candidates:  # identities alone give it: nothing to hide
+                    break
+                nonzero = [key for key in candidates if self._figures[key].value] or candidates
+                victim = min(nonzero, key=lambda k: self._rank(k, order))
+                hidden.add(victim)
+                self.why.setdefault(victim, ("linear", protected_key))
+                basis.restore(before[place[victim]])
+                build(place[victim])
+        return basis
 
     def _rank(self, key: Hashable, order: dict[Hashable, int]) -> tuple[float, bool, int, int]:
         if key in self._rates:
@@ -763,11 +778,20 @@ class Disclosure:
             low, high = limits(hidden)
             return not pinned(key, LinearConstraint(matrix, low, high))
 
-        # witnesses for many at once: the least and greatest of a mix of them all
+        # witnesses for many at once: the least and greatest of mixes of those not yet
+        # free (weights from a fixed seed: the same plan every run), while they free more
         start = LinearConstraint(matrix, *limits(hidden))
-        for signs in (np.ones(len(protected)), (-1.0) ** np.arange(len(protected))):
-            solve(signs @ forms, start)
-            solve(-(signs @ forms), start)
+        mixes = np.random.default_rng(28)
+        for _ in range(8):
+            left = np.array([key not in freed for key in protected], dtype=float)
+            if left.sum() < 2:
+                break
+            before = len(freed)
+            weights = left * mixes.choice((-1.0, 1.0), len(protected))
+            solve(weights @ forms, start)
+            solve(-(weights @ forms), start)
+            if len(freed) == before:
+                break
 
         def involved(key: Hashable, hidden: set[Hashable]) -> list[Hashable]:
             """The published figures and rates the linear bounds of `key` rest on (those of
@@ -1007,6 +1031,13 @@ class _Basis:
             {k: w * inverse % PRIME for k, w in how.items()},
         )
         self._order[atom] = len(self._order)
+
+    def snapshot(self) -> tuple[dict[int, Any], dict[int, int]]:
+        """The basis as it is (its rows are never changed in place: a shallow copy)."""
+        return dict(self._pivots), dict(self._order)
+
+    def restore(self, state: tuple[dict[int, Any], dict[int, int]]) -> None:
+        self._pivots, self._order = dict(state[0]), dict(state[1])
 
     def residual(self, row: Mapping[int, int]) -> dict[int, int]:
         """What is left of `row` once the basis's rows are taken out."""
