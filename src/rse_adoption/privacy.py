@@ -362,7 +362,10 @@ def hides(count: int | None, min_group_size: int) -> bool:
 Form = dict[int, int]  # atom handle -> integer weight
 #: How many neighbours of a pinned count the audit tries, one at a time, before hiding the
 #: lowest of them and looking again.
-TRIALS = 8
+TRIALS = 4
+#: A figure of this `keep` or more is never hidden to protect another (a site's headcount,
+#: its ambassadors: every output shows them); the audit withholds a group instead.
+NEVER_HIDDEN = 100.0
 
 
 @dataclass(frozen=True)
@@ -604,7 +607,7 @@ class Disclosure:
                 candidates = [
                     key
                     for key, weight in exposed.items()
-                    if weight and key not in hidden and not self._figures[key].fixed
+                    if weight and key not in hidden and self._hideable(key)
                 ]
                 if not candidates:  # identities alone give it: nothing to hide
                     break
@@ -615,6 +618,12 @@ class Disclosure:
                 basis.restore(before[place[victim]])
                 build(place[victim])
         return basis
+
+    def _hideable(self, key: Hashable) -> bool:
+        """Whether secondary suppression may hide a figure: not an identity, nor a figure of
+        `keep` NEVER_HIDDEN or more (a site's headcount: every output shows it)."""
+        f = self._figures[key]
+        return not f.fixed and f.keep < NEVER_HIDDEN
 
     def _rank(self, key: Hashable, order: dict[Hashable, int]) -> tuple[float, bool, int, int]:
         if key in self._rates:
@@ -754,29 +763,28 @@ class Disclosure:
         # hiding more only widens the solutions (the witness stays one)
         freed: set[Hashable] = set()
 
-        def solve(goal: Any, constraints: Any) -> Any:
+        def solve(goal: Any, constraints: Any) -> set[Hashable]:
+            """The protected counts the optimum of `goal` gives another value than theirs."""
             found = milp(goal, integrality=integral, bounds=anything, constraints=constraints)
             if found.status != 0 or found.x is None:  # the true counts are a solution
                 raise RuntimeError(f"disclosure audit: {found.message}")
-            x = np.round(found.x)
-            moved = np.flatnonzero(np.abs(forms @ x - values) > 0.5)
-            freed.update(protected[i] for i in moved)
-            return x
+            moved = np.flatnonzero(np.abs(forms @ np.round(found.x) - values) > 0.5)
+            return {protected[i] for i in moved}
 
-        def pinned(key: Hashable, constraints: Any) -> bool:
-            if key in freed:
-                return False
-            for sign in (-1.0, 1.0):  # greater, then less, than its value?
-                solve(sign * goals[key], constraints)
-                if key in freed:
-                    return False
-            return True
-
-        def free(key: Hashable, hidden: set[Hashable]) -> bool:
+        def free(key: Hashable, hidden: set[Hashable], *, adopt: bool = True) -> bool:
+            """Whether `key` can take another value with `hidden` hidden. Witnesses count
+            for good only for the figures hidden now (`adopt`): not for a trial."""
             if key in freed:
                 return True
-            low, high = limits(hidden)
-            return not pinned(key, LinearConstraint(matrix, low, high))
+            constraints = LinearConstraint(matrix, *limits(hidden))
+            seen: set[Hashable] = set()
+            for sign in (-1.0, 1.0):  # greater, then less, than its value?
+                seen |= solve(sign * goals[key], constraints)
+                if key in seen:
+                    break
+            if adopt:
+                freed.update(seen)
+            return key in seen
 
         # witnesses for many at once: the least and greatest of mixes of those not yet
         # free (weights from a fixed seed: the same plan every run), while they free more
@@ -788,8 +796,8 @@ class Disclosure:
                 break
             before = len(freed)
             weights = left * mixes.choice((-1.0, 1.0), len(protected))
-            solve(weights @ forms, start)
-            solve(-(weights @ forms), start)
+            freed.update(solve(weights @ forms, start))
+            freed.update(solve(-(weights @ forms), start))
             if len(freed) == before:
                 break
 
@@ -824,18 +832,19 @@ class Disclosure:
             usable = [
                 k
                 for k in found
-                if k in self._rates or (not self._figures[k].fixed and self._figures[k].value)
+                if k in self._rates or (self._hideable(k) and self._figures[k].value)
             ]
             return sorted(usable, key=lambda k: self._rank(k, order))
 
-        everything = set(keys)  # as if every figure were hidden (complements >= k)
+        # as if every figure that may be hidden were (complements >= k)
+        everything = {key for key in keys if key in self._rates or self._hideable(key)}
         for key in protected:
             if free(key, hidden):
                 continue
             # pinned by what is known of hidden figures and the identities alone: hiding
             # published figures cannot help; a group near it is withheld (its zeros hidden
             # too, what is known of its figures only 0 and up)
-            while not free(key, hidden | everything):
+            while not free(key, hidden | everything, adopt=False):
                 group = self._group_near(key, figures, hidden)
                 if group is None:
                     break
@@ -850,10 +859,41 @@ class Disclosure:
                 )
                 if not victims:
                     break
-                victim = next((v for v in victims[:TRIALS] if free(key, hidden | {v})), None)
+                victim = next(
+                    (v for v in victims[:TRIALS] if free(key, hidden | {v}, adopt=False)), None
+                )
+                if victim is not None:
+                    freed.add(key)  # the trial's witness holds now that it is hidden
+                elif self._withhold_if_frees(key, figures, hidden, free):
+                    break  # a small group's detail withheld (its zeros too) frees it
                 victim = victims[0] if victim is None else victim
                 hidden.add(victim)
                 self.why.setdefault(victim, ("bounds", key))
+
+    def _withhold_if_frees(
+        self,
+        pinned: Hashable,
+        figures: list[Hashable],
+        hidden: set[Hashable],
+        free: Callable[..., bool],
+    ) -> bool:
+        """Withhold the detail group near a pinned count (a site's transitions matrix,
+        personas...: not its segments) if that alone sets it free; else leave all as it
+        was. Cheaper than hiding a chain of published figures of other sites."""
+        group = self._group_near(pinned, figures, hidden)
+        if group is None or (isinstance(group, tuple) and group and group[0] == "segment"):
+            return False
+        saved = dict(self._figures)
+        before = set(hidden)
+        self._withhold(group, figures, hidden)
+        if free(pinned, hidden):
+            for key in hidden - before:
+                self.why.setdefault(key, ("withheld", pinned))
+            return True
+        self._figures = saved
+        self._withheld.discard(group)
+        hidden.intersection_update(before)
+        return False
 
     def _group_near(
         self, pinned: Hashable, figures: list[Hashable], hidden: set[Hashable]
@@ -898,6 +938,13 @@ class Disclosure:
         self.hidden()
         return frozenset(self._withheld)
 
+    def is_withheld(self, key: Hashable) -> bool:
+        """Whether a figure was hidden with its whole group: the plan assumed only that it
+        is 0 or more, so its output must not say "< k" (nor show the group's zeros)."""
+        self.hidden()
+        f = self._figures.get(key)
+        return f is not None and f.group is not None and f.group in self._withheld
+
     def _victims_near(
         self,
         pinned: Hashable,
@@ -916,7 +963,7 @@ class Disclosure:
                 key
                 for key in figures
                 if key not in hidden
-                and not self._figures[key].fixed
+                and self._hideable(key)
                 and self._figures[key].value
                 and near & set(self._figures[key].atoms)
             ]

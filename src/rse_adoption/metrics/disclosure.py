@@ -408,7 +408,8 @@ def _apply(
             out = value(group, name)
             if out is None:
                 hidden.append(label)
-                if isinstance(true, int) and 0 < true < k:
+                withheld = plan.check.is_withheld((group, name))
+                if isinstance(true, int) and 0 < true < k and not withheld:
                     small.append(label)
             return out
 
@@ -423,7 +424,11 @@ def _apply(
             hidden.append("contributor_share")
         changes: dict[str, Any] = {}
         if share is None:
-            changes |= _bounded_status(g, report, segments.contributor, k)
+            if plan.check.is_withheld((group, "contributor")):
+                # its group withheld: not even "fewer than k" may be said
+                changes |= {"status": "unknown", "contributor_share_below": None}
+            else:
+                changes |= _bounded_status(g, report, segments.contributor, k)
             hidden.append("progress")
         series = g.series
         if series:
