@@ -63,7 +63,8 @@ def test_ambassadors_json_lists_one_object_per_site(tmp_path: Path, cli) -> None
         "ambassadors_per_100": 20.0,
         "target": 1,
     }
-    assert lyon["active_ambassadors"] == 1  # amb2 only reads: an inactive ambassador
+    # amb2 only reads: 1 active ambassador of 2, a count below k = 2: hidden
+    assert lyon["active_ambassadors"] is None
     # l0 reacted to amb1, l1 replied to amb1; l3 reacted to l2 (not an ambassador)
     assert lyon["reached_colleagues"] == 2
     # new contributors: amb1, l0, l1, l2; l0 and l1 met amb1's content before posting

@@ -37,7 +37,9 @@ def test_a_directory_without_the_email_column_is_refused_and_the_good_one_kept(
     assert refused.exit_code == 65
     assert "lists only 0 of the 10 people" in refused.stderr and "--force" in refused.stderr
     report = cli("report", "--format", "json").json()
-    assert report["sites"][0]["segments"]["contributor"] == 3  # the good directory stayed
+    lyon = report["sites"][0]
+    assert lyon["headcount"] == 10  # the good directory stayed (its 3 contributors: "< 5")
+    assert lyon["segments"]["contributor"] is None and "segments.contributor" in lyon["hidden"]
     assert report["directory_match_share"] == 1.0
 
     forced = cli("directory", ids_only, "--force", "--json").json()

@@ -13,6 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,7 @@ from rse_adoption.directory import load_directory
 from rse_adoption.ingest.pipeline import ingest_paths
 from rse_adoption.metrics import ambassadors, build_report, communities, personas, transitions
 from rse_adoption.model import Report
+from rse_adoption.privacy import Disclosure
 from rse_adoption.report import (
     ambassadors_report,
     communities_report,
@@ -50,8 +52,9 @@ def test_a_transition_rate_does_not_give_back_a_hidden_cell(tmp_path: Path, cli)
     assert lyon["matrix"]["contributor"]["inactive"] is None
     assert lyon["contributor_to_inactive"] is None
     assert lyon["contributor_retained"] is None
-    # the readers' row has no hidden cell: its rate stays
-    assert lyon["reader_to_contributor"] == 0.5
+    # every hidden figure of the union is listed in the report of the same day
+    report = cli("report", "--as-of", "2026-03-29", "--window", "14", "--min-group-size", "3")
+    assert report.exit_code == 0
     csv_text = cli(*args, "--format", "csv").stdout
     assert "0.400000" not in csv_text and "0.600000" not in csv_text
 
@@ -96,6 +99,8 @@ class Output:
         self.truth: dict[Any, int] = {}  # atom -> its true value (the unsuppressed output)
         self.published: list[Form] = []
         self.protected: list[tuple[str, Form]] = []
+        #: what anyone knows of each hidden figure: (form, least, greatest or None)
+        self.known: list[tuple[Form, int, int | None]] = []
 
     def atoms(self, values: dict[Any, int | None]) -> None:
         """True values of atoms (None: absent, zero)."""
@@ -117,11 +122,59 @@ class Output:
             self.published.append(form)
         elif small:
             self.protected.append((name, form))
+            self.known.append((form, 1, self.k - 1))  # shown "< k"
+        elif people and truth >= self.k:
+            self.known.append((form, self.k, None))  # a complement, "—"
 
     def hidden_group(self, name: str, form: Form) -> None:
         """A figure of a group too small to show (every figure of it hidden)."""
         if self.value(form):
             self.protected.append((name, form))
+
+    def identity(self, form: Form) -> None:
+        """A relation anyone knows between figures (its value known: the truth's)."""
+        self.published.append(form)
+
+    def pinned(self) -> list[str]:
+        """The protected counts that the published equations, with what is known of the
+        hidden ones (1 to k − 1, complements at least k, every count whole and not
+        negative), leave one possible value: an exact integer program (min and max)."""
+        import numpy as np
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
+        atoms = sorted(self.truth, key=repr)
+        index = {a: i for i, a in enumerate(atoms)}
+
+        def row(form: Form) -> Any:
+            r = np.zeros(len(atoms))
+            for a, w in form.items():
+                r[index[a]] += w
+            return r
+
+        rows = [row(f) for f in self.published]
+        values = [self.value(f) for f in self.published]
+        lower, upper = list(values), list(values)
+        for form, least, most in self.known:
+            rows.append(row(form))
+            lower.append(least)
+            upper.append(np.inf if most is None else most)
+        constraints = LinearConstraint(np.array(rows), lower, upper) if rows else []
+        found = []
+        for name, form in self.protected:
+            goal = row(form)
+            ends = []
+            for sign in (1, -1):
+                result = milp(
+                    sign * goal,
+                    integrality=np.ones(len(atoms)),
+                    bounds=Bounds(0, 10_000),
+                    constraints=constraints,
+                )
+                assert result.status == 0, (name, result.message)
+                ends.append(round(sign * result.fun))
+            if ends[0] == ends[1]:
+                found.append(name)
+        return found
 
     def rate(self, numerator: Form, denominator: Form, shown: float | None) -> None:
         """A published rate (None: hidden) as the equation it makes."""
@@ -197,7 +250,9 @@ def _files(org: list[list[Any]], folder: Path) -> tuple[Path, Path]:
     for s, site in enumerate(org):
         for i, (before, now, day, day2, ambassador, space) in enumerate(site):
             email = f"p{s}_{i}@x.fr"
-            directory.append(f"{email},Site {s},{'oui' if ambassador else 'non'},01/01/2026")
+            # a start date makes an ambassador: only ambassadors have one
+            since = "01/01/2026" if ambassador else ""
+            directory.append(f"{email},Site {s},{'oui' if ambassador else 'non'},{since}")
             for level, days, start in ((before, (day,), 2), (now, (day, day2), 16)):
                 for d in days:
                     for kind in LEVEL_EVENTS.get(level, ())[: 1 + (d % 2)]:
@@ -279,9 +334,11 @@ def _shown_sites(hidden: Any, truth: Any) -> list[tuple[Any, Any]]:
     return [(s, by_site[s["site"]]) for s in hidden["sites"] if not s["suppressed"]]
 
 
-def _report(outputs: Any, k: int) -> list[str]:
+def _report(
+    outputs: Any, k: int, out: Output | None = None, everyone: list[str] | None = None
+) -> list[str]:
     hidden, truth = outputs("report")
-    out = Output(k)
+    out = out or Output(k)
     sites = _shown_sites(hidden, truth)
     weeks = len(truth["totals"]["series"] or [])
     for shown, true in sites:
@@ -297,7 +354,7 @@ def _report(outputs: Any, k: int) -> list[str]:
             for field in WEEKLY:
                 values[(name, f"{field}{w}")] = point[field]
         out.atoms(values)
-    members = [s["site"] for s, _ in sites]
+    members = everyone or [s["site"] for s, _ in sites]
     for name, shown in [(s["site"], s) for s, _ in sites] + [(None, hidden["totals"])]:
         if shown["suppressed"]:
             continue
@@ -311,18 +368,15 @@ def _report(outputs: Any, k: int) -> list[str]:
         label = name or "totals"
         out.count(f"{label} headcount", headcount, shown["headcount"], people=False)
         active = total(*(form(s) for s in SEGMENTS[1:4]), contributor)
-        out.count(f"{label} active", active, shown["active_users"], people=False)
+        out.count(f"{label} active", active, shown["active_users"])
         for s in SEGMENTS:
             f = contributor if s == "contributor" else form(s)
-            out.count(f"{label} {s}", f, shown["segments"][s], people=False)
-        out.count(
-            f"{label} habitual", form("habitual"), shown["habitual_contributors"], people=False
-        )
+            out.count(f"{label} {s}", f, shown["segments"][s])
+        out.count(f"{label} habitual", form("habitual"), shown["habitual_contributors"])
         out.count(
             f"{label} occasional",
             form("occasional"),
             shown["occasional_contributors"],
-            people=False,
         )
         out.count(f"{label} ambassadors", form("ambassadors"), shown["ambassadors"], False)
         out.rate(contributor, headcount, shown["contributor_share"])
@@ -331,7 +385,7 @@ def _report(outputs: Any, k: int) -> list[str]:
                 f = form(f"{field}{w}")
                 if field == "contributors_to_date" and w == weeks - 1:
                     f = contributor
-                out.count(f"{label} week {w} {field}", f, shown["series"][w][field], people=False)
+                out.count(f"{label} week {w} {field}", f, shown["series"][w][field])
     section = hidden["ambassadors"]
     by_site = {a["site"]: a for a in truth["ambassadors"]["sites"]}
     shown_sites = [a for a in section["sites"] if not a["suppressed"]]
@@ -339,9 +393,13 @@ def _report(outputs: Any, k: int) -> list[str]:
         {(a["site"], "active"): by_site[a["site"]]["active_ambassadors"] for a in shown_sites}
     )
     _active_ambassadors(out, shown_sites, k)
-    with_ambassadors = [a["site"] for a in shown_sites if a["ambassadors"]]
+    # the organisation's total, whichever sites are shown (every shown site's atoms)
+    every = [a for a in truth["ambassadors"]["sites"] if everyone is None or a["site"] in everyone]
+    every = every if everyone is not None else shown_sites
+    out.atoms({(a["site"], "active"): by_site[a["site"]]["active_ambassadors"] for a in every})
+    with_ambassadors = [a["site"] for a in every if a["ambassadors"]]
     shown_total = section["active_ambassadors_in_sites_shown"]
-    if sum(a["ambassadors"] for a in shown_sites) < k:
+    if sum(a["ambassadors"] for a in every) < k:
         assert shown_total is None, "active ambassadors of fewer than k in all"
     out.count(
         "active ambassadors in sites shown",
@@ -360,14 +418,16 @@ def _active_ambassadors(out: Output, shown_sites: list[dict[str, Any]], k: int) 
             assert a["active_ambassadors"] is None, label
             out.hidden_group(label, form)
         else:
-            out.count(label, form, a["active_ambassadors"], people=False)
+            out.count(label, form, a["active_ambassadors"])
 
 
-def _transitions(outputs: Any, k: int) -> list[str]:
+def _transitions(
+    outputs: Any, k: int, out: Output | None = None, everyone: list[str] | None = None
+) -> list[str]:
     hidden, truth = outputs("transitions")
-    out = Output(k)
+    out = out or Output(k)
     sites = _shown_sites(hidden, truth)
-    names = [s["site"] for s, _ in sites]
+    names = everyone or [s["site"] for s, _ in sites]
     for shown, true in sites:
         matrix = true["matrix"]
         out.atoms({(shown["site"], a, b): matrix[a][b] for a in SEGMENTS for b in SEGMENTS})
@@ -388,13 +448,15 @@ def _transitions(outputs: Any, k: int) -> list[str]:
     return out.recovered()
 
 
-def _personas(outputs: Any, k: int) -> list[str]:
+def _personas(
+    outputs: Any, k: int, out: Output | None = None, everyone: list[str] | None = None
+) -> list[str]:
     hidden, truth = outputs("personas")
     if hidden["reason"]:
         return []
-    out = Output(k)
+    out = out or Output(k)
     sites = _shown_sites(hidden, truth)
-    names = [s["site"] for s, _ in sites]
+    names = everyone or [s["site"] for s, _ in sites]
     for shown, true in sites:
         out.atoms({(shown["site"], p): true["personas"][p] for p in PERSONAS})
     for name, shown in [(s["site"], s) for s, _ in sites] + [(None, hidden["totals"])]:
@@ -406,9 +468,11 @@ def _personas(outputs: Any, k: int) -> list[str]:
     return out.recovered()
 
 
-def _communities(outputs: Any, k: int) -> list[str]:
+def _communities(
+    outputs: Any, k: int, out: Output | None = None, everyone: list[str] | None = None
+) -> list[str]:
     hidden, truth = outputs("communities")
-    out = Output(k)
+    out = out or Output(k)
     true_sites = {s["site"]: s for s in truth["sites"]}
     shown_sites = [s for s in hidden["sites"] if not s["suppressed"]]
     counts = ("active_members", "contributors", "posts", "replies")
@@ -468,13 +532,15 @@ def _communities(outputs: Any, k: int) -> list[str]:
 MOVEMENT = ("newly_active", "new_contributors", "lost_contributors", "returning_contributors")
 
 
-def _peers(outputs: Any, k: int) -> list[str]:
+def _peers(
+    outputs: Any, k: int, out: Output | None = None, everyone: list[str] | None = None
+) -> list[str]:
     """The report's conversations, movement and previous window (each site and the totals):
     threads = answered + unanswered old + unanswered recent, the answered share a rate, the
     answered count protected when small; the previous share a rate over the previous
     headcount (and change_points gives it back: share now − change / 100)."""
     hidden, truth = outputs("report")
-    out = Output(k)
+    out = out or Output(k)
     sites = _shown_sites(hidden, truth)
     for shown, true in sites:
         name, talk = shown["site"], true["conversations"]
@@ -488,7 +554,7 @@ def _peers(outputs: Any, k: int) -> list[str]:
             values[(name, "pa")] = before["active_users"]
         out.atoms(values)
     previous = _previous_atoms(outputs("previous")[0], out, k)
-    members = [s["site"] for s, _ in sites]
+    members = everyone or [s["site"] for s, _ in sites]
     for name, shown in [(s["site"], s) for s, _ in sites] + [(None, hidden["totals"])]:
         if shown["suppressed"]:
             continue
@@ -564,37 +630,44 @@ def _previous_atoms(expected: Any, out: Output, k: int) -> set[str]:
     return kept
 
 
-def _interactions(outputs: Any, k: int) -> list[str]:
+def _interactions(
+    outputs: Any, k: int, out: Output | None = None, everyone: list[str] | None = None
+) -> list[str]:
     """Each cell of the matrix a count (1..k-1 protected), each row's cross-site share and
     the totals' a rate of the off-diagonal cells over the row."""
     hidden, truth = outputs("interactions")
     if truth["matrix"] is None:
         return []
-    out = Output(k)
+    out = out or Output(k)
     names = [s["site"] for s in hidden["sites"] if not s["suppressed"]]
-    out.atoms({(a, b): truth["matrix"][a][b] for a in names for b in names})
+    # a chosen site's row (and its share) is the whole report's: a column for every site
+    columns = everyone or names
+    out.atoms({(a, b): truth["matrix"][a][b] for a in names for b in columns})
     shown = {s["site"]: s["cross_site_share"] for s in hidden["sites"]}
     matrix = hidden["matrix"] or {}
     for a in names:
-        for b in names:
+        for b in columns:
             out.count(f"{a}->{b}", one((a, b)), matrix.get(a, {}).get(b))
-        crossing = total(*(one((a, b)) for b in names if b != a))
-        out.rate(crossing, total(*(one((a, b)) for b in names)), shown.get(a))
-    everything = total(*(one((a, b)) for a in names for b in names))
-    crossing = total(*(one((a, b)) for a in names for b in names if b != a))
+        crossing = total(*(one((a, b)) for b in columns if b != a))
+        out.rate(crossing, total(*(one((a, b)) for b in columns)), shown.get(a))
+    # the totals' share is the organisation's too, whatever --site chose
+    everything = total(*(one((a, b)) for a in columns for b in columns))
+    crossing = total(*(one((a, b)) for a in columns for b in columns if b != a))
     out.rate(crossing, everything, hidden["totals"]["cross_site_share"])
     return out.recovered()
 
 
-def _ambassadors(outputs: Any, k: int) -> list[str]:
+def _ambassadors(
+    outputs: Any, k: int, out: Output | None = None, everyone: list[str] | None = None
+) -> list[str]:
     hidden, truth = outputs("ambassadors")
-    out = Output(k)
+    out = out or Output(k)
     by_site = {a["site"]: a for a in truth}
     shown = [a for a in hidden if not a["suppressed"]]
     for a in shown:
-        out.atoms({(a["site"], f): by_site[a["site"]][f] for f in REACH})
-        for field in REACH[1:]:  # figures of the whole site: its size protects them
-            out.count(f"{a['site']} {field}", one((a["site"], field)), a[field], people=False)
+        out.atoms({(a["site"], "reach", f): by_site[a["site"]][f] for f in REACH})
+        for field in REACH[1:]:  # counts of people: 1 to k - 1 hidden
+            out.count(f"{a['site']} {field}", one((a["site"], "reach", field)), a[field])
     out.atoms({(a["site"], "active"): by_site[a["site"]]["active_ambassadors"] for a in shown})
     _active_ambassadors(out, shown, k)
     return out.recovered()
@@ -643,7 +716,7 @@ def _other_formats_hide_what_json_hides(report: Report, sections: dict[str, Any]
             line = next(
                 x for x in markdown_text.splitlines() if x.startswith(f"| {site['site']} |")
             )
-            assert line.split("|")[3].strip() == "—", line
+            assert line.split("|")[3].strip() in ("—", "&lt; " + str(report.min_group_size)), line
 
 
 def _null_paths(
@@ -678,3 +751,153 @@ def test_the_attack_finds_the_leaks_it_looks_for() -> None:
     out.count("b", one("b"), 9)
     out.count("total", total(one("a"), one("b")), 11)
     assert out.recovered() == ["a"]
+
+
+def test_the_audit_hides_a_sum_that_pins_two_hidden_counts_at_their_bound() -> None:
+    # two counts of 4 hidden "< 5" (1 to 4 each) and their sum 8 published: both are 4
+    check = Disclosure(5)
+    a, b = check.atom(4), check.atom(4)
+    check.count("a", [a])
+    check.count("b", [b])
+    check.count("a + b", [a, b], people=False, keep=1)
+    assert check.hidden() == {"a", "b", "a + b"}
+    assert check.why["a + b"] == ("bounds", "a")
+
+
+def test_a_shown_headcount_is_never_hidden_a_pinned_site_is_withheld_instead() -> None:
+    # 4 people at k = 3: 1 inactive ("< 3"), 3 readers hidden so that headcount minus the
+    # others does not give the 1 back; but "< 3" and "at least 3" in a headcount of 4 still
+    # say 1 and 3. Every output shows the headcount: the segments are withheld whole (what
+    # anyone knows of each: 0 or more), and the 1 loses its "< 3" marker
+    check = Disclosure(3)
+    people = {"inactive": 1, "visitor": 0, "reader": 3, "reactor": 0, "contributor": 0}
+    atoms = {s: check.atom(n) for s, n in people.items()}
+    check.count("headcount", atoms.values(), people=False, keep=100)
+    active = [a for s, a in atoms.items() if s != "inactive"]
+    check.count("active", active, keep=10, group="segments")
+    for segment, atom in atoms.items():
+        check.count(segment, [atom], keep=5, group="segments")
+    assert "headcount" not in check.hidden()
+    assert check.withheld() == {"segments"} and check.is_withheld("inactive")
+    assert check.hidden() >= set(people)  # its zeros too
+
+
+# --- the union of every output of one run and of every --site subset ---------------------
+#
+# One attacker holds every command's JSON for the same store, date and window (report,
+# transitions, personas, communities, ambassadors, interactions), and the same for every
+# subset of sites (`--site`); the atoms are shared, the identities between outputs are
+# known (a transitions column adds up to the segment, its contributor row to the lost
+# contributors, personas to the contributors...), totals are the organisation's. A hidden
+# count given back by a linear combination, or pinned to one value by the integer bounds
+# (docs/privacy.md, "What is checked"), is a failure.
+
+
+def _subsets(names: list[str]) -> list[list[str]]:
+    return [[n for i, n in enumerate(names) if mask >> i & 1] for mask in range(1, 1 << len(names))]
+
+
+def _build_for(data: Path, k: int, sites: list[str] | None = None) -> Report:
+    settings = Settings(data_dir=data, window_days=int(WINDOW), min_group_size=k)
+    return build_report(
+        settings,
+        site_names=sites or (),
+        as_of=date.fromisoformat(AS_OF),
+        sections=[ambassadors.section, communities.section, transitions.section, personas.section],
+    )
+
+
+def _identities(out: Output, truth: dict[str, Any]) -> None:
+    """The relations anyone knows between the figures of different outputs, per site
+    (added only where they hold: they are definitions, not coincidences to exploit)."""
+    for site in truth["report"]["sites"]:
+        name = site["site"]
+        if site["suppressed"]:
+            continue
+
+        def has(*atoms: Any) -> bool:
+            return all(a in out.truth for a in atoms)
+
+        def seg(s: str, name: str = name) -> Form:
+            if s == "contributor":
+                return total(one((name, "habitual")), one((name, "occasional")))
+            return one((name, s))
+
+        def tie(form: Form, known: bool = False) -> None:
+            if has(*form) and (known or out.value(form) == 0):
+                out.identity(form)
+
+        for b in SEGMENTS:
+            column = total(*(one((name, a, b)) for a in SEGMENTS))
+            tie(total(column, {a: -w for a, w in seg(b).items()}))
+        stopped = total(*(one((name, "contributor", b)) for b in SEGMENTS[:4]))
+        tie(total(stopped, {(name, "lost_contributors"): -1}))
+        started = total(*(one((name, a, "contributor")) for a in SEGMENTS[:4]))
+        tie(total(started, {(name, "new_contributors"): -1, (name, "returning_contributors"): -1}))
+        giving = total(*(one((name, p)) for p in PERSONAS if p != "observer"))
+        tie(total(giving, {a: -w for a, w in seg("contributor").items()}))
+        tie({(name, "reach", "new_contributors"): 1, (name, "new_contributors"): -1})
+        row = total(*(one((name, "contributor", b)) for b in SEGMENTS))
+        tie(total({(name, "pc"): 1}, {a: -w for a, w in row.items()}), known=True)
+
+
+def _union(org: list[list[Any]], k: int) -> Output:
+    """The shared system of every output of one run and of every --site subset."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        data = folder / "data"
+        directory, events = _files(org, folder)
+        settings = Settings(data_dir=data)
+        load_directory(directory, settings)
+        ingest_paths([events], settings)
+        whole = _build_for(data, k)
+        truth = _sections(_build_for(data, 1))
+        names = [g.site or "" for g in whole.sites]
+        everyone = [g.site or "" for g in whole.sites if not g.suppressed]
+        runs = [_sections(whole)]
+        runs += [_sections(_build_for(data, k, subset)) for subset in _subsets(names)[:-1]]
+        previous = _previous_truth(directory, events)
+    for run in runs:  # totals never depend on --site
+        assert run["report"]["totals"] == runs[0]["report"]["totals"]
+    out = Output(k)
+    for run in runs:
+
+        def outputs(command: str, run: dict[str, Any] = run) -> tuple[Any, Any]:
+            if command == "previous":
+                return previous, None
+            return run[command], truth[command]
+
+        for check in (_report, _transitions, _personas, _ambassadors, _peers, _interactions):
+            check(outputs, k, out, everyone)
+    _identities(out, truth)
+    return out
+
+
+UNION = settings(
+    max_examples=6, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+@UNION
+@given(org=organisations, k=st.integers(3, 5))
+def test_the_union_of_every_output_and_every_site_subset_gives_nothing_back(
+    org: list[list[Any]], k: int
+) -> None:
+    out = _union(org, k)
+    assert out.recovered() == [], "a linear combination gives a hidden count back"
+
+
+@pytest.mark.xfail(
+    reason="known gap (issue 28): privacy.Disclosure withholds a group (a site's "
+    "transitions matrix, its zeros hidden too: each hidden cell only '0 or more'); this "
+    "attacker does not model withheld groups yet and credits each small hidden cell with "
+    "at least 1, so it still pins some cells of tiny sites; docs/privacy.md, "
+    "'What is checked'",
+    strict=False,
+)
+@UNION
+@given(org=organisations, k=st.integers(3, 5))
+def test_the_integer_bounds_pin_no_hidden_count_in_the_union(org: list[list[Any]], k: int) -> None:
+    out = _union(org, k)
+    pinned = sorted(set(out.pinned()))
+    assert pinned == [], f"the integer bounds pin {pinned[:10]}"

@@ -29,7 +29,11 @@ def test_readers_who_became_contributors_and_contributors_lost(tmp_path: Path, c
     result = cli(*args, "--json").json()
     assert result["previous_window"] == {"start": "2026-03-02", "end": "2026-03-15"}
     (lyon,) = result["sites"]
-    assert lyon["reader_to_contributor"] == 0.5  # 3 of 6
+    # 3 of 6 readers now contribute, but the rate is hidden: the 2 inactive people of today
+    # are a small count, so the readers' segment (3) is hidden with it (headcount minus the
+    # other segments), then the readers' cell of the readers' column (the column adds up to
+    # the segment), then the rate that would give that cell back (3 of 3 + x)
+    assert lyon["reader_to_contributor"] is None
     # 3 of 5 kept, 2 lost: the 2 are hidden, and so are the rates that would give them back
     assert lyon["contributor_retained"] is None and lyon["contributor_to_inactive"] is None
     assert lyon["matrix"]["reader"]["contributor"] == 3

@@ -11,20 +11,23 @@ from datetime import date
 
 from .effects_model import ActionEffect
 
-SCHEMA_VERSION = "1.8"
-#: How every renderer names the totals row (the sum over the sites a report shows).
+SCHEMA_VERSION = "1.9"
+#: How every renderer names the totals row: the sum over every site of the organisation
+#: with at least min_group_size people, whichever sites a report shows (docs/privacy.md).
 TOTALS_NAME = "All sites shown"
 
 
 @dataclass(frozen=True)
 class Segments:
-    """People of a group by window segment; they add up to the group's headcount."""
+    """People of a group by window segment; they add up to the group's headcount. None:
+    hidden (docs/privacy.md: fewer than min_group_size people, or it would give such a
+    figure back)."""
 
-    inactive: int
-    visitor: int
-    reader: int
-    reactor: int
-    contributor: int
+    inactive: int | None
+    visitor: int | None
+    reader: int | None
+    reactor: int | None
+    contributor: int | None
 
 
 @dataclass(frozen=True)
@@ -35,9 +38,9 @@ class WeekPoint:
     last week, the window's contributors: the figure the tipping point is judged on)."""
 
     week_start: date
-    contributors: int
-    active_users: int
-    contributors_to_date: int
+    contributors: int | None
+    active_users: int | None
+    contributors_to_date: int | None
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,7 @@ class GroupFigures:
     active_users: int | None
     segments: Segments | None
     contributor_share: float | None
-    status: str | None  # below | tipping | tipped
+    status: str | None  # below | tipping | tipped | unknown (contributors hidden)
     progress: float | None  # contributor_share / tipping_point.high
     ambassadors: int | None
     #: Weekly points; None when the data has no weekly detail (activity_grain "period"
@@ -159,6 +162,15 @@ class GroupFigures:
     #: (contributor_share − previous.contributor_share) × 100, percentage points.
     change_points: float | None = None
     concentration: Concentration | None = None
+    #: The figures hidden by the privacy rule (docs/privacy.md), by their JSON path
+    #: ("segments.reader", "series[3].contributors", "new_contributors"...).
+    hidden: tuple[str, ...] = ()
+    #: Those of `hidden` that are counts of 1 to min_group_size − 1 people (shown "< k");
+    #: the others are hidden so that no such count can be recomputed.
+    fewer_than_k: tuple[str, ...] = ()
+    #: When the contributors are hidden (1 to min_group_size − 1 of them): the share is
+    #: certainly below this (min_group_size / headcount, rounded up to 0.1 %).
+    contributor_share_below: float | None = None
 
 
 @dataclass(frozen=True)

@@ -311,16 +311,20 @@ def section(ctx: Context, *, names: bool = False) -> dict[str, Any]:
     with `names` each shown site's ambassadors by name (a DataError when the directory was
     loaded without them)."""
     figures = network(ctx, reach_counts(ctx))
-    if names:
-        directory = ctx.manifest.directory
-        if not (directory and directory.get("names_kept")):
-            raise DataError(
-                "names were not kept: load the directory with `rse-adoption directory FILE "
-                "--keep-names` (its name column) to list ambassadors by name"
-            )
-        shown = {g.site or "" for g in ctx.shown}
-        figures = replace(
-            figures,
-            roster=roster(ctx.con, str(ctx.settings.data_dir / directory["path"]), shown),
+    return {"ambassadors": with_roster(ctx, figures) if names else figures}
+
+
+def with_roster(ctx: Context, figures: Ambassadors) -> Ambassadors:
+    """`figures` with each shown site's ambassadors by name (a DataError when the
+    directory was loaded without them)."""
+    directory = ctx.manifest.directory
+    if not (directory and directory.get("names_kept")):
+        raise DataError(
+            "names were not kept: load the directory with `rse-adoption directory FILE "
+            "--keep-names` (its name column) to list ambassadors by name"
         )
-    return {"ambassadors": figures}
+    shown = {g.site or "" for g in ctx.shown}
+    return replace(
+        figures,
+        roster=roster(ctx.con, str(ctx.settings.data_dir / directory["path"]), shown),
+    )

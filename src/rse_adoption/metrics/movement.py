@@ -261,9 +261,12 @@ def publish_previous(
     return out
 
 
-def site_figures(ctx: Context) -> tuple[dict[str | None, dict[str, Any]], list[str]]:
+def site_figures(
+    ctx: Context, raw: dict[str, dict[str, int]] | None = None
+) -> tuple[dict[str | None, dict[str, Any]], list[str]]:
     """The GroupFigures fields of movement for each shown site and the totals (key None),
-    and the notes to add."""
+    and the notes to add. `raw` receives each shown site's previous-window headcount,
+    active users and contributors (for the disclosure plan), when they are known."""
     shown = [g.site or "" for g in ctx.shown]
     if ctx.periods_used and ctx.first_day is None:
         return {}, [NO_EVENTS_NOTE]
@@ -288,19 +291,15 @@ def site_figures(ctx: Context) -> tuple[dict[str | None, dict[str, Any]], list[s
         recent=recent,
     )
     k = ctx.settings.min_group_size
-    # a site's figures are published among every site a report may show, the totals among
-    # the sites shown: `--site Lyon` gives Lyon's figures as the whole report does
-    every = ctx.every_site
-    published = publish_counts(counts, every, k) | {
-        None: publish_counts(counts, shown, k).get(None, {})
-    }
+    published = publish_counts(counts, shown, k)
     partial = ctx.first_day is None or ctx.first_day > before.start
     figures = (
         dict.fromkeys([*shown, None])
         if partial or periods
-        else publish_previous(previous, every, k)
-        | {None: publish_previous(previous, shown, k)[None]}
+        else publish_previous(previous, shown, k)
     )
+    if raw is not None and not (partial or periods):
+        raw |= {s: dict(previous[s]) for s in shown if s in previous}
     shares = {g.site: g.contributor_share for g in ctx.shown}
     shares[None] = ctx.totals.contributor_share
     out: dict[str | None, dict[str, Any]] = {}

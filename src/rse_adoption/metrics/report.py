@@ -25,15 +25,18 @@ from . import (
     ambassadors,
     concentration,
     conversations,
+    disclosure,
     effects,
     engine,
     forecast,
     habit,
     interactions,
     movement,
+    personas,
     segments,
+    transitions,
 )
-from .context import Context, prepare
+from .context import Context, prepare, resolve_sites
 
 #: A section of a report: the Report fields it fills, from the Context.
 Section = Callable[[Context], dict[str, Any]]
@@ -54,21 +57,89 @@ def build_report(
     with store.reading(settings.data_dir) as manifest:
         con = engine.connect(settings.engine, settings.spark_master)
         try:
-            ctx = prepare(con, settings, manifest, site_names, as_of)
-            fields: dict[str, Any] = {
-                "ambassadors": ambassadors.network(ctx),
-                **effects.section(ctx),  # the actions of the sites asked for
-            }
-            peers, fields["interactions"], notes = _peers(ctx)
-            for section in sections:
-                fields.update(section(ctx))
-            fields["notes"] = (*fields.get("notes", ctx.notes), *notes)
-            return _report(ctx, generated_at, fields, peers)
+            # every site of the organisation, whatever --site asks: the disclosure plan is
+            # decided for the whole organisation, then the sites asked for are kept
+            ctx = prepare(con, settings, manifest, (), as_of)
+            known = [g.site or "" for g in ctx.groups]
+            wanted = resolve_sites(site_names, known) if site_names else None
+            return _build(ctx, generated_at, sections, wanted)
         except (duckdb.IOException, duckdb.InvalidInputException) as failure:  # damaged, missing
             first = str(failure).strip().splitlines()[0]
             raise StoreIOError(f"cannot read the store {settings.data_dir}: {first}") from None
         finally:
             con.close()
+
+
+#: The analyses whose figures the disclosure plan links (metrics/disclosure.py): always
+#: computed, so that every command hides the same figures, and shown only when asked.
+_PLANNED = (transitions.section, personas.section)
+
+
+def _build(
+    ctx: Context,
+    generated_at: str | None,
+    sections: Sequence[Section],
+    wanted: list[str] | None,
+) -> Report:
+    """The published report of `ctx` (every site), restricted to `wanted` sites."""
+    k = ctx.settings.min_group_size
+    # the linked analyses give their true counts: the plan alone decides what to hide
+    true = replace(ctx, settings=replace(ctx.settings, min_group_size=1))
+    previous: dict[str, dict[str, int]] = {}
+    network = ambassadors.network(true, ambassadors.reach_counts(true))
+    # the actions of every site (their evidence hidden by effects' own rule); `select`
+    # keeps those of the sites asked for
+    fields: dict[str, Any] = {"ambassadors": network, **effects.section(ctx)}
+    peers, fields["interactions"], notes = _peers(ctx, true, previous)
+    planned: dict[str, Any] = {}
+    for analysis in _PLANNED:
+        planned.update(analysis(true))
+    asked: set[str] = set()
+    names = False
+    for section in sections:
+        function = getattr(section, "func", section)
+        if function in _PLANNED:
+            asked |= {"transitions" if function is transitions.section else "personas"}
+        elif function is ambassadors.section:
+            asked.add("ambassadors")
+            names = bool(getattr(section, "keywords", {}).get("names"))
+        else:
+            fields.update(section(ctx))
+    section_notes = list(fields.pop("notes", ctx.notes))
+    if "transitions" in asked:
+        section_notes += [n for n in planned.get("notes", ()) if n not in section_notes]
+    fields |= {key: value for key, value in planned.items() if key != "notes"}
+    fields["notes"] = (*section_notes, *notes)
+    report = disclosure.publish(_report(ctx, generated_at, fields, peers), previous, k)
+    report = _unasked(report, asked)
+    if names:
+        assert report.ambassadors is not None
+        report = replace(report, ambassadors=ambassadors.with_roster(ctx, report.ambassadors))
+    return disclosure.select(report, wanted)
+
+
+def _unasked(report: Report, asked: set[str]) -> Report:
+    """The planned sections a command did not ask for, left out (as before the plan)."""
+    changes: dict[str, Any] = {}
+    if "transitions" not in asked:
+        changes |= {"transitions": (), "previous_window": None}
+    if "personas" not in asked:
+        changes |= {"personas": (), "personas_reason": None}
+    if "ambassadors" not in asked and report.ambassadors is not None:
+        changes["ambassadors"] = replace(
+            report.ambassadors,
+            reach_computed=False,
+            sites=tuple(
+                replace(
+                    a,
+                    reached_colleagues=None,
+                    new_contributors=None,
+                    new_contributors_after_ambassador=None,
+                )
+                for a in report.ambassadors.sites
+            ),
+        )
+    return replace(report, **changes)
 
 
 NO_EVENTS_NOTE = Message(
@@ -80,14 +151,15 @@ NO_EVENTS_NOTE = Message(
 
 
 def _peers(
-    ctx: Context,
+    ctx: Context, true: Context, previous: dict[str, dict[str, int]]
 ) -> tuple[dict[str | None, dict[str, Any]], Interactions | None, list[str]]:
     """The figures the best peers show, for each shown site and the totals (key None):
     conversations, cross-site share and concentration (from the window's events), and
-    movement; the report's `interactions`; the notes they need."""
+    movement (true counts, from `true`: the plan hides them; `previous` receives the
+    previous window's); the report's `interactions`; the notes they need."""
     shown = [g.site or "" for g in ctx.shown]
     k = ctx.settings.min_group_size
-    fields, notes = movement.site_figures(ctx)
+    fields, notes = movement.site_figures(true, previous)
     peers: dict[str | None, dict[str, Any]] = {g: dict(fields.get(g, {})) for g in [*shown, None]}
     if ctx.first_day is None:  # no events in the store: activity periods only
         nothing = Interactions(ctx.window.start, ctx.window.as_of, None, "no events")
@@ -133,7 +205,7 @@ def _report(
             g,
             forecast=forecasts.get(g.site),
             habitual_contributors=count,
-            occasional_contributors=g.segments.contributor - count,
+            occasional_contributors=(g.segments.contributor or 0) - count,
         )
 
     settings, window = ctx.settings, ctx.window

@@ -100,7 +100,7 @@ def figures(
     full_series, to_date = [], 0
     for w in weeks:  # a week without activity adds no one: contributors to date carry over
         point = by_week.get(w) or WeekPoint(w, 0, 0, to_date)
-        to_date = point.contributors_to_date
+        to_date = point.contributors_to_date or 0  # true counts here: never hidden yet
         full_series.append(point)
     return GroupFigures(
         site=site,
@@ -132,9 +132,9 @@ def sum_series(groups: list[GroupFigures], weeks: list[date]) -> tuple[WeekPoint
     return tuple(
         WeekPoint(
             w,
-            sum(series[i].contributors for series in every),
-            sum(series[i].active_users for series in every),
-            sum(series[i].contributors_to_date for series in every),
+            sum(series[i].contributors or 0 for series in every),
+            sum(series[i].active_users or 0 for series in every),
+            sum(series[i].contributors_to_date or 0 for series in every),
         )
         for i, w in enumerate(weeks)
     )

@@ -13,6 +13,7 @@ can be drawn from any thread and nothing opens a window.
 from __future__ import annotations
 
 import io
+import math
 import re
 import textwrap
 import unicodedata
@@ -58,6 +59,7 @@ STATUS_STYLES = {
     "tipped": StatusStyle("#009E73", STATUS_SYMBOLS["tipped"], "tipped"),
     "tipping": StatusStyle("#E69F00", STATUS_SYMBOLS["tipping"], "tipping"),
     "below": StatusStyle("#D55E00", STATUS_SYMBOLS["below"], "below"),
+    "unknown": StatusStyle("#999999", "?", "unknown"),
 }
 BAND_COLOUR = "#009E73"
 INK = "#222222"
@@ -213,7 +215,7 @@ def segments_figure(report: Report, tr: Language = ENGLISH) -> Figure:
     left = [0.0] * len(sites)
     for segment in SEGMENT_ORDER:
         widths = [
-            getattr(g.segments, segment) / g.headcount if g.segments and g.headcount else 0.0
+            (getattr(g.segments, segment) or 0) / g.headcount if g.segments and g.headcount else 0.0
             for g in sites
         ]
         ax.barh(
@@ -265,7 +267,7 @@ def pyramid_figure(report: Report, tr: Language = ENGLISH) -> Figure:
     order = list(reversed(SEGMENT_ORDER))  # contributors on top
     headcount = totals.headcount or 0
     for row, segment in enumerate(order):
-        people = getattr(totals.segments, segment) if totals.segments else 0
+        people = (getattr(totals.segments, segment) or 0) if totals.segments else 0
         share = people / headcount if headcount else 0.0
         ax.barh(row, share, left=-share / 2, color=SEGMENT_COLOURS[segment], height=0.8)
         ax.text(
@@ -284,12 +286,11 @@ def pyramid_figure(report: Report, tr: Language = ENGLISH) -> Figure:
     ax.set_xticks([-0.5, -0.25, 0, 0.25, 0.5])
     ax.spines["left"].set_visible(False)
     ax.set_xlabel(tr._("share of headcount (bar width, centred)"), fontsize=8, color=MUTED)
-    contributors = totals.segments.contributor if totals.segments else 0
     _style(
         ax,
         tr._(
             "Participation pyramid: %(share)s of %(people)s people publish",
-            share=tr.percent(contributors / headcount if headcount else 0, 0),
+            share=tr.percent(totals.contributor_share, 0),
             people=tr.number(headcount, chr(0x202F)),
         ),
     )
@@ -370,7 +371,8 @@ def trend_figure(
     for field, label, colour, style, width, marker in lines:
         ax.plot(
             weeks,
-            [getattr(p, field) for p in site.series],
+            # a hidden week (fewer than k people) is a gap in the line
+            [math.nan if getattr(p, field) is None else getattr(p, field) for p in site.series],
             color=colour,
             ls=style,
             lw=width,
@@ -378,7 +380,10 @@ def trend_figure(
             ms=2.5,
             label=label,
         )
-    top = max([high * 1.15, *(p.active_users * 1.08 for p in site.series)], default=high)
+    top = max(
+        [high * 1.15, *(p.active_users * 1.08 for p in site.series if p.active_users is not None)],
+        default=high,
+    )
     ax.set_ylim(0, max(top, 1))
     _action_markers(ax, site, report, tr)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))

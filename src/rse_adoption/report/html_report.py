@@ -22,7 +22,7 @@ from . import charts, peers_view
 from .ambassadors_report import effect_sentence
 from .i18n import ENGLISH, N_, Language
 from .phrases import phrase
-from .statuses import segment_name, status_label
+from .statuses import count_text, segment_name, share_text, status_label
 from .templates import environment
 from .wording import (
     change_phrase,
@@ -79,6 +79,9 @@ class Row:
     ambassadors: int | None = None
     outlook: str = ""
     change: float | None = None  # contributor share's change since the previous window, pts
+    #: As read: "< 5" for contributors hidden for being few, "< 5.8 %" for their share.
+    contributors_text: str = ""
+    share_text: str = ""
 
 
 def _bar_scale(report: Report) -> float:
@@ -108,6 +111,10 @@ def _rows(report: Report, scale: float, tr: Language) -> list[Row]:
                 ambassadors=g.ambassadors,
                 outlook=forecast_phrase(g.forecast, tr=tr),
                 change=g.change_points,
+                contributors_text=count_text(
+                    g, "segments.contributor", g.segments.contributor, report.min_group_size, tr
+                ),
+                share_text=share_text(g, tr, en_space=" "),
             )
         )
     return rows
@@ -119,6 +126,7 @@ def _site_sentence(g: GroupFigures, report: Report, tr: Language) -> str:
         "tipped": N_("it has reached the tipping point"),
         "tipping": N_("it is in the tipping band"),
         "below": N_("it is below the tipping band"),
+        "unknown": N_("its status is unknown (fewer than %(min)s contributors)"),
     }
     return (
         tr._(
@@ -128,11 +136,13 @@ def _site_sentence(g: GroupFigures, report: Report, tr: Language) -> str:
             start=long_date(report.window_start, tr),
             end=long_date(report.as_of, tr),
             days=report.window_days,
-            contributors=num(g.segments.contributor, tr),
+            contributors=count_text(
+                g, "segments.contributor", g.segments.contributor, report.min_group_size, tr
+            ),
             headcount=num(g.headcount, tr),
             site=g.site,
-            share=pct(g.contributor_share, tr=tr),
-            status=tr._(status_words[g.status or "below"]),
+            share=share_text(g, tr, en_space=" "),
+            status=tr._(status_words[g.status or "below"], min=report.min_group_size),
             low=pct(report.tipping_low, 0, tr),
             high=pct(report.tipping_high, 0, tr),
         )
@@ -149,8 +159,12 @@ def _site_sentence(g: GroupFigures, report: Report, tr: Language) -> str:
             "Of its contributors, %(habitual)s have a habit (they contributed in at least 9 of the "
             "last 12 weeks) and %(occasional)s contribute occasionally. Headcount source: "
             "%(source)s",
-            habitual=num(g.habitual_contributors, tr),
-            occasional=num(g.occasional_contributors, tr),
+            habitual=count_text(
+                g, "habitual_contributors", g.habitual_contributors, report.min_group_size, tr
+            ),
+            occasional=count_text(
+                g, "occasional_contributors", g.occasional_contributors, report.min_group_size, tr
+            ),
             source=_headcount_sentence(report, tr),
         )
     )
@@ -192,7 +206,12 @@ def _site_page(g: GroupFigures, report: Report, tr: Language) -> dict[str, Any]:
                 "label": segment_name(name, tr),
                 "rule": tr._(SEGMENT_RULES[name]),
                 "people": getattr(g.segments, name),
-                "share": getattr(g.segments, name) / headcount if headcount else None,
+                "people_text": count_text(
+                    g, f"segments.{name}", getattr(g.segments, name), report.min_group_size, tr
+                ),
+                "share": getattr(g.segments, name) / headcount
+                if headcount and getattr(g.segments, name) is not None
+                else None,
             }
             for name in reversed(charts.SEGMENT_ORDER)
         ],
@@ -242,7 +261,7 @@ def render(report: Report, *, site_pages: bool = False, tr: Language = ENGLISH) 
     env = environment(tr.code)
     scale = _bar_scale(report)
     shown = [g for g in report.sites if not g.suppressed]
-    status_names: dict[str, list[str]] = {"tipped": [], "tipping": [], "below": []}
+    status_names: dict[str, list[str]] = {"tipped": [], "tipping": [], "below": [], "unknown": []}
     for g in charts.by_progress(shown):
         status_names[g.status or "below"].append(g.site or "")
     notes = [phrase(note, tr) for note in report.notes]
@@ -308,7 +327,7 @@ def render(report: Report, *, site_pages: bool = False, tr: Language = ENGLISH) 
         pct=lambda value, decimals=1: pct(value, decimals, tr),
         num=lambda value: num(value, tr),
         date=lambda day: long_date(day, tr),
-        status_label=lambda status: status_label(status, tr),
+        status_label=lambda status: status_label(status, tr, report.min_group_size),
         segment_name=lambda segment: segment_name(segment, tr),
         decimal=lambda value, decimals: tr.decimal(value, decimals),
         lang=tr.code,

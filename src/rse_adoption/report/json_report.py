@@ -54,6 +54,9 @@ def _group(g: GroupFigures, with_site: bool) -> dict[str, Any]:
             "previous": asdict(g.previous) if g.previous else None,
             "change_points": g.change_points,
             "concentration": asdict(g.concentration) if g.concentration else None,
+            "contributor_share_below": g.contributor_share_below,
+            "hidden": list(g.hidden),
+            "fewer_than_k": list(g.fewer_than_k),
         }
     )
     return data

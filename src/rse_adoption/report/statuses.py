@@ -4,6 +4,7 @@ the totals' row — in the rendering's language. The codes themselves (`tipped`,
 
 from __future__ import annotations
 
+from ..model import GroupFigures
 from .i18n import N_, Language
 
 #: A status's symbol, the same in every rendering (terminal, Markdown, HTML, PNG): a shape
@@ -13,6 +14,7 @@ STATUS_LABELS = {
     "tipped": N_("tipped"),
     "tipping": N_("tipping"),
     "below": N_("below"),
+    "unknown": N_("unknown (fewer than %(min)s contributors)"),
 }
 SEGMENT_NAMES = {
     "contributor": N_("contributor"),
@@ -38,9 +40,28 @@ TREND_NAMES = {
 ALL_SITES = N_("All sites shown")
 
 
-def status_label(status: str, tr: Language) -> str:
-    """`tipped` → `basculé`; an unknown code as it is."""
+def status_label(status: str, tr: Language, min_group_size: int = 5) -> str:
+    """`tipped` → `basculé`; an unknown code as it is. `unknown`: the contributors are
+    hidden (fewer than min_group_size) and their bound does not decide the status."""
+    if status == "unknown":
+        return tr._(STATUS_LABELS[status], min=min_group_size)
     return tr._(STATUS_LABELS[status]) if status in STATUS_LABELS else status
+
+
+def count_text(g: GroupFigures, path: str, value: int | None, k: int, tr: Language) -> str:
+    """A count of a site's figures as a cell: "< k" when hidden for having 1 to k − 1
+    people, "—" when hidden so that such a count cannot be recomputed (docs/privacy.md)."""
+    if value is None and path in g.fewer_than_k:
+        return f"< {k}"
+    return tr.number(value)
+
+
+def share_text(g: GroupFigures, tr: Language, en_space: str = "") -> str:
+    """The contributor share, or the bound it is certain to respect when the contributors
+    are hidden ("< 5.8 %"), or "—"."""
+    if g.contributor_share is None and g.contributor_share_below is not None:
+        return "< " + tr.percent(g.contributor_share_below, 1, en_space)
+    return tr.percent(g.contributor_share, 1, en_space)
 
 
 def segment_name(segment: str, tr: Language) -> str:

@@ -180,7 +180,10 @@ def history_text(rows: list[dict[str, Any]], lang: str = "en") -> str:
             figures = tr._("hidden (below the privacy threshold)")
         else:
             share = r["contributor_share"]
-            share_text = f"{share * 100:5.1f} %" if tr.english else f"{tr.percent(share):>7}"
+            if share is None:  # hidden: fewer than min_group_size contributors
+                share_text = f"{'—':>7}"
+            else:
+                share_text = f"{share * 100:5.1f} %" if tr.english else f"{tr.percent(share):>7}"
             status_cell = f"{status_label(r['status'], tr):<{width}}"
             figures = tr._(
                 "%(share)s  %(status)s %(contributors)s/%(headcount)s contributors",

@@ -16,7 +16,7 @@ from rich.text import Text
 from ..model import GroupFigures, Report
 from .i18n import ENGLISH, Language
 from .phrases import phrase
-from .statuses import ALL_SITES, STATUS_SYMBOLS, segment_name, status_label
+from .statuses import ALL_SITES, STATUS_SYMBOLS, count_text, segment_name, share_text, status_label
 from .wording import change_phrase, forecast_phrase, forecast_sentence
 
 STATUS_STYLE = {
@@ -66,9 +66,9 @@ def _pct(value: float | None, tr: Language = ENGLISH) -> str:
     return tr.percent(value, 1)
 
 
-def _status(g: GroupFigures, tr: Language = ENGLISH) -> Text:
+def _status(g: GroupFigures, tr: Language = ENGLISH, k: int = 5) -> Text:
     symbol, style = STATUS_STYLE.get(g.status or "", ("", ""))
-    label = status_label(g.status or "", tr)
+    label = status_label(g.status or "", tr, k)
     return Text(f"{symbol} {label}" if symbol else label, style=style)
 
 
@@ -131,15 +131,19 @@ def _cells(g: GroupFigures, label: Text, report: Report, tr: Language) -> dict[s
             "headcount": Text(f"< {report.min_group_size}", style="dim"),
             "status": Text(tr._("hidden"), style="dim"),
         }
-    assert g.segments is not None and g.contributor_share is not None
+    assert g.segments is not None
+    k = report.min_group_size
+    share = g.contributor_share
     return {
         "site": label,
         "headcount": tr.number(g.headcount),
-        "active": tr.number(g.active_users),
-        "contributors": tr.number(g.segments.contributor),
-        "share": _pct(g.contributor_share, tr),
-        "progress": progress_bar(g.contributor_share, report.tipping_low, report.tipping_high),
-        "status": _status(g, tr),
+        "active": count_text(g, "active_users", g.active_users, k, tr),
+        "contributors": count_text(g, "segments.contributor", g.segments.contributor, k, tr),
+        "share": share_text(g, tr),
+        "progress": progress_bar(share, report.tipping_low, report.tipping_high)
+        if share is not None
+        else Text(""),
+        "status": _status(g, tr, k),
         "ambassadors": tr.number(g.ambassadors),
         "forecast": forecast_phrase(g.forecast, tr=tr),
         "change": _change(g.change_points, tr),
@@ -234,7 +238,7 @@ def _change(points: float | None, tr: Language) -> Text:
     return Text(phrase, style=style)
 
 
-def peers_line(g: GroupFigures, tr: Language = ENGLISH) -> str:
+def peers_line(g: GroupFigures, tr: Language = ENGLISH, k: int = 5) -> str:
     """The peers' figures of a site's detail block, in one paragraph."""
     talk, spread = g.conversations, g.concentration
     parts = []
@@ -254,10 +258,10 @@ def peers_line(g: GroupFigures, tr: Language = ENGLISH) -> str:
         tr._(
             "newly active %(active)s, new contributors %(new)s, lost %(lost)s, returning "
             "%(returning)s",
-            active=count(g.newly_active),
-            new=count(g.new_contributors),
-            lost=count(g.lost_contributors),
-            returning=count(g.returning_contributors),
+            active=count_text(g, "newly_active", g.newly_active, k, tr),
+            new=count_text(g, "new_contributors", g.new_contributors, k, tr),
+            lost=count_text(g, "lost_contributors", g.lost_contributors, k, tr),
+            returning=count_text(g, "returning_contributors", g.returning_contributors, k, tr),
         )
     )
     if g.cross_site_share is not None:
@@ -292,9 +296,14 @@ def detail(g: GroupFigures, report: Report, tr: Language = ENGLISH) -> Panel:
     seg.add_column(justify="right")
     seg.add_column(justify="right")
     headcount = g.headcount or 1
+    k = report.min_group_size
     for name in ("contributor", "reactor", "reader", "visitor", "inactive"):
         value = getattr(g.segments, name)
-        seg.add_row(segment_name(name, tr), tr.number(value), _pct(value / headcount, tr))
+        seg.add_row(
+            segment_name(name, tr),
+            count_text(g, f"segments.{name}", value, k, tr),
+            _pct(None if value is None else value / headcount, tr),
+        )
     trend = Text()
     if g.series is None:
         trend.append(
@@ -309,21 +318,23 @@ def detail(g: GroupFigures, report: Report, tr: Language = ENGLISH) -> Panel:
             style="cyan",
         )
         trend.append(tr._("weekly active %(spark)s", spark=sparkline(active)))
-    if g.habitual_contributors is not None:
+    if g.habitual_contributors is not None or "habitual_contributors" in g.hidden:
         trend.append(
             "\n"
             + tr._(
                 "habit: %(habitual)s habitual contributors (9 of the last 12 weeks), "
                 "%(occasional)s occasional",
-                habitual=tr.number(g.habitual_contributors),
-                occasional=tr.number(g.occasional_contributors),
+                habitual=count_text(g, "habitual_contributors", g.habitual_contributors, k, tr),
+                occasional=count_text(
+                    g, "occasional_contributors", g.occasional_contributors, k, tr
+                ),
             )
         )
-    trend.append(f"\n{peers_line(g, tr)}")
+    trend.append(f"\n{peers_line(g, tr, k)}")
     outlook = Text(forecast_sentence(g.forecast, tr), style="dim")
     return Panel(
         Group(seg, trend, outlook),
-        title=Text(f"{g.site} — {_status(g, tr).plain}, {_pct(g.contributor_share, tr)}"),
+        title=Text(f"{g.site} — {_status(g, tr, k).plain}, {share_text(g, tr)}"),
     )
 
 
