@@ -12,6 +12,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -162,8 +163,10 @@ def test_not_estimable_says_why(organisation: Path) -> None:
     assert "another action" in reasons[("Site 02", "training")]
     assert "too little data before" in reasons[("Site 05", "webinar")]
     assert "too little data after" in reasons[("Site 06", "webinar")]
-    # a shorter measure makes the late one estimable
-    late = [a for a in store.effects(weeks_after=1).report.interventions if a.site == "Site 06"]
+    # a shorter measure makes the late one estimable (its one week's counts are small:
+    # shown here with no privacy threshold)
+    shorter = store.effects(weeks_after=1, min_group_size=1).report.interventions
+    late = [a for a in shorter if a.site == "Site 06"]
     assert late[0].verdict in ("increase", "decrease", "no clear effect")
     # comparisons exclude sites with actions of their own: three sites left is the floor
     only = store.effects(sites=["Site 02"]).report.interventions
@@ -192,10 +195,8 @@ def test_small_counts_in_the_evidence_are_hidden(organisation: Path) -> None:
     assert shown is not None and shown.before is not None and shown.after is not None
     big = int(max(shown.before, shown.after)) + 1
     hidden = store.effects(min_group_size=big).report.interventions
-    if hidden[0].new_contributors is not None:  # the site has more people than `big`
-        assert hidden[0].new_contributors.before is None
-        assert hidden[0].new_contributors.after is None
-        assert hidden[0].new_contributors.estimate == shown.estimate
+    # a count hidden, the outcome is withheld whole: its estimate would give the count back
+    assert hidden[0].new_contributors is None and hidden[0].verdict == "not estimable"
 
 
 def test_cli_json_equals_the_library_and_the_report_carries_interventions(
@@ -296,3 +297,57 @@ def test_ambassadors_arrivals_are_actions_and_count_once_when_also_logged(
     )
     now = [a for a in store.effects().interventions if a.site == "Lyon"]
     assert [(a.date, a.label, a.source) for a in now] == [(logged, "Our first", "file")]
+
+
+def _attack(effects: dict[str, Any], headcount: dict[str, int]) -> dict[tuple[str, str], int]:
+    """An algebraic attacker on the published JSON: (site, date) -> a hidden count of new
+    contributors recomputed from estimate = after − before − headcount × comparison change
+    (a comparison change also taken from another action of the same date and comparisons),
+    or from the integer bounds (both hidden, so both in 1..k−1, and their difference known)."""
+    k = effects["min_group_size"]
+    rows = effects["interventions"]
+    changes = {
+        (r["date"], tuple(r["comparison_sites"])): r["new_contributors"]["comparison_change"]
+        for r in rows
+        if r["new_contributors"] and r["new_contributors"]["comparison_change"] is not None
+    }
+    found: dict[tuple[str, str], int] = {}
+    for r in rows:
+        o = r["new_contributors"]
+        if o is None or (o["before"] is not None and o["after"] is not None):
+            continue
+        change = changes.get((r["date"], tuple(r["comparison_sites"])))
+        if o["estimate"] is None or change is None:
+            continue
+        difference = round(o["estimate"] + change / 100 * headcount[r["site"]])  # after − before
+        if o["before"] is not None:
+            found[(r["site"], r["date"])] = o["before"] + difference
+        elif o["after"] is not None:
+            found[(r["site"], r["date"])] = o["after"] - difference
+        elif abs(difference) == k - 2:  # 1 and k − 1
+            found[(r["site"], r["date"])] = 1 if difference > 0 else k - 1
+    return found
+
+
+def test_no_hidden_count_comes_back_from_the_published_estimates(organisation: Path) -> None:
+    """Issue 32 review: a site's before (shown) plus its estimate and comparison change and
+    the headcount the report publishes gave its hidden after back; so did an action of the
+    same week elsewhere, whose comparison change is the same."""
+    store = open_store(organisation / "data")
+    rows = "".join(f"{_day(12)},{s.name},webinar,w\n" for s in SITES[:2])
+    store.load_interventions(_actions(organisation, "date,site,kind,label\n" + rows))
+    free = store.effects(min_group_size=1).to_dict()["interventions"]
+    counts = sorted(
+        v for r in free for v in (r["new_contributors"]["before"], r["new_contributors"]["after"])
+    )
+    k = int(counts[1]) + 1  # hides the smallest count or two, not all
+    published = store.effects(min_group_size=k).to_dict()
+    headcount = {g.site: g.headcount for g in store.report(min_group_size=k).report.sites}
+    assert _attack(published, headcount) == {}
+    assert any(
+        r["verdict"] == "not estimable" and "privacy threshold" in (r["reason"] or "")
+        for r in published["interventions"]
+    )
+    for r in published["interventions"]:
+        for outcome in (r["new_contributors"], r["contributor_share_pp"]):
+            assert outcome is None or None not in (outcome["before"], outcome["after"])
