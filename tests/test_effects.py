@@ -273,6 +273,7 @@ def test_the_interventions_command_prints_its_summary_and_exits_66_on_a_missing_
         "every_site_actions": 0,
         "kinds": ["training"],
         "loaded_at": None,
+        "duplicates": 0,
     }
     missing = CliRunner().invoke(
         app, ["interventions", str(organisation / "nope.csv"), "--data-dir", data]
@@ -351,3 +352,52 @@ def test_no_hidden_count_comes_back_from_the_published_estimates(organisation: P
     for r in published["interventions"]:
         for outcome in (r["new_contributors"], r["contributor_share_pp"]):
             assert outcome is None or None not in (outcome["before"], outcome["after"])
+
+
+def test_a_site_is_named_through_the_site_aliases_as_reports_name_it(organisation: Path) -> None:
+    """With `"Site 01" = "Site 01 Centre"` in [site_aliases], reports show Site 01 Centre:
+    the actions' file may name either, and the action is stored and measured under it."""
+    store = open_store(organisation / "data", site_aliases=(("Site 01", "Site 01 Centre"),))
+    for name in ("Site 01 Centre", "site 01"):
+        store.load_interventions(
+            _actions(organisation, f"date,site,kind,label\n{_day(12)},{name},webinar,w\n")
+        )
+        (action,) = [a for a in store.effects().report.interventions if a.source == "file"]
+        assert action.site == "Site 01 Centre"
+        assert "privacy threshold" not in (action.reason or "")
+        assert action.new_contributors is not None
+
+
+def test_an_exact_duplicate_row_is_dropped_and_said(organisation: Path) -> None:
+    data = str(organisation / "data")
+    path = _actions(
+        organisation,
+        f"date,site,kind,label\n{_day(12)},Site 01,webinar,w\n{_day(12)},site 01,webinar,w\n",
+    )
+    result = CliRunner().invoke(app, ["interventions", str(path), "--data-dir", data])
+    assert result.exit_code == 0, result.output
+    assert "Actions loaded: 1 action, 0 at every site." in result.stderr
+    assert "1 duplicate row ignored (same date, site, kind and label)." in result.stderr
+    (action,) = [a for a in open_store(data).effects().report.interventions if a.source == "file"]
+    assert action.verdict != "not estimable"  # not two actions overlapping each other
+
+
+def test_type_and_action_columns_a_missing_site_column_and_a_header_only_file(
+    organisation: Path,
+) -> None:
+    data = str(organisation / "data")
+    store = open_store(data)
+    store.load_interventions(
+        _actions(organisation, f"date;site;type;action\n{_day(12)};Site 01;webinaire;Lancement\n")
+    )
+    (action,) = [a for a in store.effects().report.interventions if a.source == "file"]
+    assert (action.kind, action.label) == ("webinaire", "Lancement")
+    no_site = _actions(organisation, f"date,kind,label\n{_day(12)},webinar,w\n", "nosite.csv")
+    result = CliRunner().invoke(app, ["interventions", str(no_site), "--data-dir", data])
+    assert result.exit_code == 65
+    assert "nosite.csv:1: interventions header lacks site" in result.stderr
+    empty = _actions(organisation, "date,site,kind,label\n", "empty.csv")
+    result = CliRunner().invoke(app, ["interventions", str(empty), "--data-dir", data])
+    assert result.exit_code == 0, result.output
+    assert "The file lists no action: the store's list of actions is now empty." in result.stderr
+    assert [a for a in store.effects().report.interventions if a.source == "file"] == []
