@@ -401,3 +401,20 @@ def test_type_and_action_columns_a_missing_site_column_and_a_header_only_file(
     assert result.exit_code == 0, result.output
     assert "The file lists no action: the store's list of actions is now empty." in result.stderr
     assert [a for a in store.effects().report.interventions if a.source == "file"] == []
+
+
+def test_the_checks_and_the_weeks_header_are_french(organisation: Path) -> None:
+    """`placebo: passed` and "over 1 weeks" were English (f-strings the extractor skips)
+    and a plural without its singular in `--lang fr`."""
+    data = str(organisation / "data")
+    open_store(data).load_interventions(
+        _actions(organisation, f"date,site,kind,label\n{_day(12)},Site 01,webinar,w\n")
+    )
+    options = ["--data-dir", data, "--weeks-after", "1", "--min-group-size", "1"]
+    page = CliRunner().invoke(app, ["effects", *options, "--lang", "fr", "--format", "html"])
+    assert page.exit_code == 0, page.output
+    assert "nouveaux contributeurs sur 1 semaine [" in page.stdout
+    assert "placebo : " in page.stdout or "placebo: " in page.stdout
+    for english in ("not made", "passed", "failed", "1 weeks", "1 semaines"):
+        assert english not in page.stdout
+    assert any(word in page.stdout for word in ("non fait", "réussi", "échoué"))
