@@ -418,3 +418,29 @@ def test_the_checks_and_the_weeks_header_are_french(organisation: Path) -> None:
     for english in ("not made", "passed", "failed", "1 weeks", "1 semaines"):
         assert english not in page.stdout
     assert any(word in page.stdout for word in ("non fait", "réussi", "échoué"))
+
+
+def test_action_labels_with_dollars_are_drawn_as_written(organisation: Path) -> None:
+    """`Q&A $_^$ live` crashed `report --format html` (matplotlib's mathtext), and
+    `50$ ou 100$` came out as math: the labels are drawn as plain text."""
+    from rse_adoption.report.charts import trend_figure
+
+    data = organisation / "data"
+    open_store(data).load_interventions(
+        _actions(
+            organisation,
+            f"date,site,kind,label\n{_day(26)},Site 01,webinar,Q&A $_^$ live\n"
+            f"{_day(27)},*,campaign,50$ ou 100$\n",
+        )
+    )
+    out = organisation / "dollars.html"
+    args = ["report", "--data-dir", str(data), "--format", "html", "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--window", "56"])
+    assert result.exit_code == 0, result.output
+    assert out.is_file()
+    report = open_store(data).report(window_days=56).report
+    site = next(g for g in report.sites if g.site == "Site 01")
+    figure = trend_figure(site, report)
+    drawn = {t.get_text().strip(): t for t in figure.axes[0].texts}
+    assert {"Q&A $_^$ live", "50$ ou 100$"} <= set(drawn)
+    assert not any(drawn[label].get_parse_math() for label in ("Q&A $_^$ live", "50$ ou 100$"))
