@@ -182,10 +182,10 @@ def checks_text(a: ActionEffect, tr: Language) -> str:
     parts = []
     not_made, passed, failed = tr._("not made"), tr._("passed"), tr._("failed")
     for name, check in ((tr._("placebo"), a.placebo), (tr._("pre-trend"), a.pre_trend)):
-        if check is None or check.passed is None:
-            parts.append(f"{name}: {not_made}")
-        else:
-            parts.append(f"{name}: {passed if check.passed else failed}")
+        result = not_made if check is None or check.passed is None else passed
+        if check is not None and check.passed is False:
+            result = failed
+        parts.append(tr._("%(check)s: %(result)s", check=name, result=result))
     return ", ".join(parts)
 
 
