@@ -153,7 +153,7 @@ def read_interventions(
 
     from .directory import parse_date
     from .ingest.textio import iter_csv_records, sniff_delimiter, sniff_text, split_line
-    from .metrics.context import resolve_sites
+    from .metrics.site_names import resolve_sites
 
     info = sniff_text(path)
     delimiter = sniff_delimiter(info.first_line)
