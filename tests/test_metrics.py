@@ -198,7 +198,7 @@ def test_no_events_needs_an_as_of(tmp_path: Path) -> None:
 
 
 def test_the_closest_site_to_a_short_name_is_the_one_that_holds_it() -> None:
-    from rse_adoption.metrics.context import closest_sites
+    from rse_adoption.metrics.site_names import closest_sites
 
     known = ["Bordeaux", "Genève", "Lille", "Lyon", "Marseille", "Paris La Défense"]
     assert closest_sites("Paris", known) == ["Paris La Défense"]  # not the first five

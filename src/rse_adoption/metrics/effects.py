@@ -303,6 +303,16 @@ def _action_effect(
     share = _share(series, action.site, comparisons, week, n)
     k = ctx.settings.min_group_size
     new_shown, share_shown = _disclose(new, share, series, action.site, week, n, k)
+    if new_shown is None:
+        return not_estimable(
+            Message(
+                "effects.small_counts",
+                "the site's new contributors before or after the action number from 1 to "
+                "%(maximum)s people: under the privacy threshold no figure of it is given",
+                maximum=k - 1,
+            ),
+            tuple(comparisons),
+        )
     return ActionEffect(
         date=action.date,
         site=action.site,
@@ -495,25 +505,19 @@ def _disclose(
     a: int,
     n: int,
     min_group_size: int,
-) -> tuple[OutcomeEffect, OutcomeEffect]:
-    """The evidence as published: the site's counts of people before and after (new
-    contributors, and the contributors behind each share) hidden from 1 to
-    min_group_size − 1 people (privacy.hides, docs/privacy.md); the estimates are
-    differences against other sites, not counts of people, and are shown. The one place
-    this module applies the privacy rule."""
-    from dataclasses import replace
-
+) -> tuple[OutcomeEffect | None, OutcomeEffect | None]:
+    """The evidence as published: an outcome whose site count before or after (new
+    contributors, or the contributors behind each share) is from 1 to min_group_size − 1
+    people (privacy.hides, docs/privacy.md) is withheld whole (None). Hiding the count
+    alone is not enough: estimate = after − before − headcount × comparison change, so the
+    estimate, the comparison change (also shown by another action of the same weeks and
+    comparisons) and the interval's width (it grows with after + before) give a hidden
+    count back, and two hidden counts known to lie in 1..k−1 are pinned by their
+    difference. The one place this module applies the privacy rule."""
     recent_before = int(series.recent[site][a - 1])
     recent_after = int(series.recent[site][a + n])
-    return (
-        replace(
-            new,
-            before=None if hides(int(new.before or 0), min_group_size) else new.before,
-            after=None if hides(int(new.after or 0), min_group_size) else new.after,
-        ),
-        replace(
-            share,
-            before=None if hides(recent_before, min_group_size) else share.before,
-            after=None if hides(recent_after, min_group_size) else share.after,
-        ),
+    new_hidden = hides(int(new.before or 0), min_group_size) or hides(
+        int(new.after or 0), min_group_size
     )
+    share_hidden = hides(recent_before, min_group_size) or hides(recent_after, min_group_size)
+    return (None if new_hidden else new, None if share_hidden else share)

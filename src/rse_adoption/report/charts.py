@@ -325,7 +325,7 @@ def _action_markers(ax: Axes, site: GroupFigures, report: Report, tr: Language) 
         x = date2num(day)
         ax.axvline(x, color=MUTED, ls=":", lw=1.0)
         ax.text(x, 0.98, f" {text}", transform=ax.get_xaxis_transform(), fontsize=6.5,
-                color=MUTED, va="top", ha="left", rotation=90)  # fmt: skip
+                color=MUTED, va="top", ha="left", rotation=90, parse_math=False)  # fmt: skip
 
 
 def trend_chart(

@@ -180,11 +180,12 @@ def interval_text(o: OutcomeEffect | None, tr: Language, decimals: int = 1) -> s
 def checks_text(a: ActionEffect, tr: Language) -> str:
     """The placebo and pre-trend checks in a few words."""
     parts = []
+    not_made, passed, failed = tr._("not made"), tr._("passed"), tr._("failed")
     for name, check in ((tr._("placebo"), a.placebo), (tr._("pre-trend"), a.pre_trend)):
-        if check is None or check.passed is None:
-            parts.append(f"{name}: {tr._('not made')}")
-        else:
-            parts.append(f"{name}: {tr._('passed') if check.passed else tr._('failed')}")
+        result = not_made if check is None or check.passed is None else passed
+        if check is not None and check.passed is False:
+            result = failed
+        parts.append(tr._("%(check)s: %(result)s", check=name, result=result))
     return ", ".join(parts)
 
 
@@ -221,9 +222,10 @@ def headers(report: Report, tr: Language) -> list[str]:
         tr._("kind"),
         tr._("action"),
         tr._("verdict"),
-        tr._(
-            "new contributors over %(weeks)s weeks [%(level)s interval]",
-            weeks=report.effects_weeks_after,
+        tr.ngettext(
+            "new contributors over %(num)s week [%(level)s interval]",
+            "new contributors over %(num)s weeks [%(level)s interval]",
+            report.effects_weeks_after,
             level=level,
         ),
         tr._("contributor share, points [%(level)s interval]", level=level),

@@ -227,13 +227,24 @@ def demo_loaded_text(data_dir: object, events: int, lang: str = "en") -> str:
 def interventions_loaded_text(summary: Any, lang: str = "en") -> str:
     """What `interventions` loaded."""
     tr = language(lang)
-    return tr.ngettext(
-        "Actions loaded: %(num)s action, %(every)s at every site.",
-        "Actions loaded: %(num)s actions, %(every)s at every site.",
-        summary.actions,
-        num=tr.number(summary.actions),
-        every=tr.number(summary.every_site_actions),
-    )
+    if summary.actions == 0:
+        text = tr._("The file lists no action: the store's list of actions is now empty.")
+    else:
+        text = tr.ngettext(
+            "Actions loaded: %(num)s action, %(every)s at every site.",
+            "Actions loaded: %(num)s actions, %(every)s at every site.",
+            summary.actions,
+            num=tr.number(summary.actions),
+            every=tr.number(summary.every_site_actions),
+        )
+    if summary.duplicates:
+        text += " " + tr.ngettext(
+            "%(num)s duplicate row ignored (same date, site, kind and label).",
+            "%(num)s duplicate rows ignored (same date, site, kind and label).",
+            summary.duplicates,
+            num=tr.number(summary.duplicates),
+        )
+    return text
 
 
 def directory_loaded_text(summary: Any, lang: str = "en") -> str:
