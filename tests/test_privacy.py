@@ -109,7 +109,14 @@ class Output:
     def value(self, form: Form) -> int:
         return sum(w * self.truth.get(atom, 0) for atom, w in form.items())
 
-    def count(self, name: str, form: Form, shown: int | None, people: bool = True) -> None:
+    def count(
+        self,
+        name: str,
+        form: Form,
+        shown: int | None,
+        people: bool = True,
+        withheld: bool = False,
+    ) -> None:
         """A figure of this output: `shown` its published value (None: hidden). Its true
         value is that of its atoms. `people`: the cell rule applies (a count of 1 to k − 1
         people is protected: transitions and personas); otherwise only the group's size
@@ -120,6 +127,9 @@ class Output:
             assert shown == truth, f"{name}: published {shown}, true {truth}"
             assert not small, f"{name}: {truth} people published below {self.k}"
             self.published.append(form)
+        elif withheld:  # hidden with its whole group, zeros too: only "0 or more" is known
+            if small:
+                self.protected.append((name, form))
         elif small:
             self.protected.append((name, form))
             self.known.append((form, 1, self.k - 1))  # shown "< k"
@@ -441,7 +451,12 @@ def _transitions(
 
         for a in SEGMENTS:
             for b in SEGMENTS:
-                out.count(f"{name} {a}->{b}", cell(a, b), shown["matrix"][a][b])
+                out.count(
+                    f"{name} {a}->{b}",
+                    cell(a, b),
+                    shown["matrix"][a][b],
+                    withheld=shown.get("withheld", False),
+                )
         for rate, (a, b) in TRANSITION_RATES.items():
             row = total(*(cell(a, x) for x in SEGMENTS))
             out.rate(cell(a, b), row, shown[rate])
@@ -888,11 +903,10 @@ def test_the_union_of_every_output_and_every_site_subset_gives_nothing_back(
 
 
 @pytest.mark.xfail(
-    reason="known gap (issue 28): privacy.Disclosure withholds a group (a site's "
-    "transitions matrix, its zeros hidden too: each hidden cell only '0 or more'); this "
-    "attacker does not model withheld groups yet and credits each small hidden cell with "
-    "at least 1, so it still pins some cells of tiny sites; docs/privacy.md, "
-    "'What is checked'",
+    reason="known gap (issue 28): on about one random organisation in three this exact "
+    "attacker still pins a hidden count that privacy.Disclosure's own audit finds free "
+    "(the two do not yet model the outputs identically, e.g. report figures of a withheld "
+    "group); docs/privacy.md, 'What is checked'",
     strict=False,
 )
 @UNION

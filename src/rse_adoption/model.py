@@ -386,6 +386,9 @@ class SiteTransitions:
     suppressed: bool
     matrix: dict[str, dict[str, int | None]] | None
     rates: dict[str, float | None]
+    #: the disclosure plan withheld the whole matrix (its zeros too): a None cell is then
+    #: any count from 0, not necessarily 1 or more (docs/privacy.md, "Disclosure plan")
+    withheld: bool = False
 
 
 #: The give-and-receive personas, in the order every output lists them (docs/metrics.md).

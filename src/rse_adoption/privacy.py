@@ -708,7 +708,7 @@ class Disclosure:
             return
         import numpy as np
         from scipy.optimize import Bounds, LinearConstraint, milp
-        from scipy.sparse import csr_array
+        from scipy.sparse import csr_array, vstack
 
         atoms = sorted(
             {a for key in figures for a in self._figures[key].atoms}
@@ -763,25 +763,40 @@ class Disclosure:
         # hiding more only widens the solutions (the witness stays one)
         freed: set[Hashable] = set()
 
+        def moved(x: Any) -> set[Hashable]:
+            """The protected counts a solution gives another value than theirs."""
+            changed = np.flatnonzero(np.abs(forms @ np.round(x) - values) > 0.5)
+            return {protected[i] for i in changed}
+
         def solve(goal: Any, constraints: Any) -> set[Hashable]:
             """The protected counts the optimum of `goal` gives another value than theirs."""
             found = milp(goal, integrality=integral, bounds=anything, constraints=constraints)
             if found.status != 0 or found.x is None:  # the true counts are a solution
                 raise RuntimeError(f"disclosure audit: {found.message}")
-            moved = np.flatnonzero(np.abs(forms @ np.round(found.x) - values) > 0.5)
-            return {protected[i] for i in moved}
+            return moved(found.x)
+
+        nothing = np.zeros(len(atoms))
 
         def free(key: Hashable, hidden: set[Hashable], *, adopt: bool = True) -> bool:
-            """Whether `key` can take another value with `hidden` hidden. Witnesses count
-            for good only for the figures hidden now (`adopt`): not for a trial."""
+            """Whether `key` can take another value with `hidden` hidden: a whole solution
+            with it above, else below, its value (feasibility: the solver stops at the first
+            found). Witnesses count for good only for the figures hidden now (`adopt`)."""
             if key in freed:
                 return True
-            constraints = LinearConstraint(matrix, *limits(hidden))
+            low, high = limits(hidden)
+            rows = vstack([matrix, csr_array(goals[key][None, :])])
+            value = float(self._figures[key].value)
             seen: set[Hashable] = set()
-            for sign in (-1.0, 1.0):  # greater, then less, than its value?
-                seen |= solve(sign * goals[key], constraints)
-                if key in seen:
+            for least, most in ((value + 1, np.inf), (-np.inf, value - 1)):
+                constraints = LinearConstraint(rows, np.append(low, least), np.append(high, most))
+                found = milp(
+                    nothing, integrality=integral, bounds=anything, constraints=constraints
+                )
+                if found.status == 0 and found.x is not None:
+                    seen |= moved(found.x)
                     break
+                if found.status != 2:  # 2: no such solution
+                    raise RuntimeError(f"disclosure audit: {found.message}")
             if adopt:
                 freed.update(seen)
             return key in seen
@@ -806,7 +821,6 @@ class Disclosure:
             non-zero dual value in the least and greatest value of its relaxation), lowest
             `keep` first: the combination of published figures that pins it."""
             from scipy.optimize import linprog
-            from scipy.sparse import vstack
 
             low, high = limits(hidden)
             equal = np.flatnonzero(low == high)

@@ -185,6 +185,23 @@ def _declare_site(
                 (site, "lost"), _add(stopped, minus=[plan.form(site, "lost_contributors")])
             )
         started = {cells[(a, "contributor")]: 1 for a in SEGMENTS if a != "contributor"}
+        began = sum(t.matrix[a]["contributor"] or 0 for a in SEGMENTS if a != "contributor")
+        if (
+            g.new_contributors is not None
+            and g.returning_contributors is None
+            and began >= g.new_contributors
+        ):
+            # returning contributors unknown to the tool (history too short), but anyone
+            # knows that those who started are the new plus the returning ones: an atom no
+            # output shows, at least 0
+            hidden_returning = plan.atom((site, "returning, unknown"), began - g.new_contributors)
+            plan.check.identity(
+                (site, "started, returning unknown"),
+                _add(
+                    started,
+                    minus=[plan.form(site, "new_contributors"), {hidden_returning: 1}],
+                ),
+            )
         if (
             g.new_contributors is not None
             and g.returning_contributors is not None
@@ -484,7 +501,10 @@ def _apply(
 
     sites = tuple(group_figures(g, g.site) for g in report.sites)
     totals = group_figures(report.totals, None)
-    transitions = tuple(_transitions(t, published) for t in report.transitions)
+    withheld = plan.check.withheld()
+    transitions = tuple(
+        _transitions(t, published, ("transition", t.site) in withheld) for t in report.transitions
+    )
     personas = tuple(_personas(p, published) for p in report.personas)
     ambassadors = report.ambassadors
     if ambassadors is not None:
@@ -527,7 +547,9 @@ def _int(v: int | float | None) -> int | None:
     return None if v is None else int(v)
 
 
-def _transitions(t: SiteTransitions, published: dict[Hashable, Any]) -> SiteTransitions:
+def _transitions(
+    t: SiteTransitions, published: dict[Hashable, Any], withheld: bool
+) -> SiteTransitions:
     if t.suppressed or t.matrix is None:
         return t
     matrix = {
@@ -539,7 +561,10 @@ def _transitions(t: SiteTransitions, published: dict[Hashable, Any]) -> SiteTran
     }
     rates = {name: published.get((t.site, name)) for name in RATES}
     return replace(
-        t, matrix=matrix, rates={n: None if v is None else float(v) for n, v in rates.items()}
+        t,
+        matrix=matrix,
+        rates={n: None if v is None else float(v) for n, v in rates.items()},
+        withheld=withheld,
     )
 
 

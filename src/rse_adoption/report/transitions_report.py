@@ -25,7 +25,13 @@ RATES = (
 
 
 def site_to_dict(t: SiteTransitions) -> dict[str, Any]:
-    return {"site": t.site, "suppressed": t.suppressed, "matrix": t.matrix, **t.rates}
+    return {
+        "site": t.site,
+        "suppressed": t.suppressed,
+        "withheld": t.withheld,
+        "matrix": t.matrix,
+        **t.rates,
+    }
 
 
 def to_dict(report: Report) -> dict[str, Any]:
