@@ -48,6 +48,24 @@ LAUNCH = date(2026, 5, 1)
 WEEKS_AFTER = 8
 
 
+def planted_store(world: Any, folder: Path, launch: date, planted: dict[str, int]) -> Any:
+    """A store (privacy threshold 1) of the generated `world` written to `folder`, its
+    planted campaigns (site -> week after `launch`) logged as actions."""
+    directory, events = write_scenario(world, folder)
+    days = {site: launch + timedelta(weeks=week) for site, week in planted.items()}
+    actions = folder / "actions.csv"
+    actions.write_text(
+        "date,site,kind,label\n"
+        + "".join(f"{day},{site},campaign,planted\n" for site, day in sorted(days.items())),
+        encoding="utf-8",
+    )
+    store = open_store(folder / "data", create=True, min_group_size=1)
+    store.load_directory(directory)
+    store.ingest([events])
+    store.load_interventions(actions)
+    return store
+
+
 def one_run(
     seed: int, effect: bool, sites: int, weeks: int, work: Path, lift: float, reach: float
 ) -> list[dict[str, Any]]:
@@ -65,18 +83,7 @@ def one_run(
     )
     without = make_scenario(specs, launch=LAUNCH, weeks=weeks, seed=seed)
     folder = work / str(seed)
-    directory, events = write_scenario(world, folder)
-    days = {site: LAUNCH + timedelta(weeks=week) for site, week in planted.items()}
-    actions = folder / "actions.csv"
-    actions.write_text(
-        "date,site,kind,label\n"
-        + "".join(f"{day},{site},campaign,planted\n" for site, day in sorted(days.items())),
-        encoding="utf-8",
-    )
-    store = open_store(folder / "data", create=True, min_group_size=1)
-    store.load_directory(directory)
-    store.ingest([events])
-    store.load_interventions(actions)
+    store = planted_store(world, folder, LAUNCH, planted)
     result = store.effects(weeks_after=WEEKS_AFTER)
     rows = []
     for action in result.report.interventions:

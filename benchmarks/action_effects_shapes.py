@@ -44,7 +44,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +54,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE))
 
-from action_effects import KINDS, summary  # noqa: E402
-from rse_adoption import open_store  # noqa: E402
+from action_effects import KINDS, planted_store, summary  # noqa: E402
 from rse_adoption.demo.organisation import Organisation, SiteSpec  # noqa: E402
 from rse_adoption.demo.scenario import (  # noqa: E402
     Campaigns,
@@ -63,7 +62,6 @@ from rse_adoption.demo.scenario import (  # noqa: E402
     expected_action_outcomes,
     generated_sites,
     make_scenario,
-    write_scenario,
 )
 
 SITES = 12
@@ -184,18 +182,7 @@ def one_run(
         make_scenario(specs, launch=shape.launch, weeks=shape.weeks, seed=seed).org, shape.dips
     )
     folder = work / f"{shape.name}-{seed}"
-    directory, events = write_scenario(world, folder)
-    days = {site: shape.launch + timedelta(weeks=week) for site, week in planted.items()}
-    actions = folder / "actions.csv"
-    actions.write_text(
-        "date,site,kind,label\n"
-        + "".join(f"{day},{site},campaign,planted\n" for site, day in sorted(days.items())),
-        encoding="utf-8",
-    )
-    store = open_store(folder / "data", create=True, min_group_size=1)
-    store.load_directory(directory)
-    store.ingest([events])
-    store.load_interventions(actions)
+    store = planted_store(world, folder, shape.launch, planted)
     n = shape.weeks_after
     rows = []
     for action in store.effects(weeks_after=n).report.interventions:

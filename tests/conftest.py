@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +96,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.stderr
     return {"root": root, "exports": root / "exports", "data": data}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]]:
+    """A local TLS server (fake_graph.start_server) for one test module's fetch tests: the
+    fake Microsoft Graph, Viva Engage and Slack APIs are served on it."""
+    from .fake_graph import start_server
+
+    found = start_server(tmp_path_factory.mktemp("tls"))
+    yield found
+    found[0].stop()

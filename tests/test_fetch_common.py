@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +19,9 @@ from rse_adoption.errors import ConfigError, ServiceUnavailableError
 from rse_adoption.fetch import retry
 
 from .conftest import Clock, Run, write
-from .fake_graph import start_server
 from .fake_slack import FakeSlack, serve
 
 NOW = dt.datetime(2026, 10, 30, 12, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]]:
-    found = start_server(tmp_path_factory.mktemp("tls"))
-    yield found
-    found[0].stop()
 
 
 @pytest.fixture

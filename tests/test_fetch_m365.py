@@ -36,17 +36,9 @@ from .fake_graph import (
     csv_for,
     make_client_certificate,
     people_of,
-    start_server,
 )
 
 TODAY = dt.date(2026, 10, 30)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]]:
-    found = start_server(tmp_path_factory.mktemp("tls"))
-    yield found
-    found[0].stop()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +27,10 @@ from rse_adoption.ingest.pipeline import ingest_paths
 from rse_adoption.status import store_status
 
 from .conftest import Clock, Run, write
-from .fake_graph import start_server
 from .fake_slack import TEXT_MARK, TOKEN, FakeSlack, Workspace, make_workspace, serve
 
 NOW = dt.datetime(2026, 10, 30, 12, 0, tzinfo=dt.UTC)
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]]:
-    found = start_server(tmp_path_factory.mktemp("tls"))
-    yield found
-    found[0].stop()
 
 
 @pytest.fixture

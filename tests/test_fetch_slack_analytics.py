@@ -9,7 +9,7 @@ import gzip
 import json
 import random
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,6 @@ from rse_adoption.ingest.slack_export import COUNTED_SUBTYPES
 from rse_adoption.status import store_status
 
 from .conftest import Clock, Run, write
-from .fake_graph import start_server
 from .fake_slack import ADMIN_TOKEN, SITES, FakeSlack, Workspace, serve
 
 NOW = dt.datetime(2026, 10, 30, 12, 0, tzinfo=dt.UTC)
@@ -36,13 +35,6 @@ TODAY = NOW.date()
 #: Slack has not computed yesterday yet: the last day of analytics is the day before.
 LAST = TODAY - dt.timedelta(days=2)
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]]:
-    found = start_server(tmp_path_factory.mktemp("tls"))
-    yield found
-    found[0].stop()
 
 
 @pytest.fixture

@@ -25,7 +25,6 @@ from rse_adoption.fetch.viva_engage_auth import TOKEN_ENV
 from rse_adoption.status import store_status
 
 from .conftest import Clock, Run
-from .fake_graph import start_server
 from .fake_viva_engage import (
     BODY,
     CLIENT_ID,
@@ -38,13 +37,6 @@ from .fake_viva_engage import (
 
 NOW = dt.datetime(2026, 10, 30, 6, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]]:
-    found = start_server(tmp_path_factory.mktemp("tls"))
-    yield found
-    found[0].stop()
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from .conftest import write
 
 #: Ten people of Lyon, keyed in the exports by e-mail; the directory knows their ids too.
@@ -252,6 +254,9 @@ def test_the_demo_folder_ingests_whole_and_says_what_the_other_files_are(
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 
 
+@pytest.mark.skipif(
+    not SAMPLES.is_dir(), reason=f"the shared samples are not beside the project ({SAMPLES})"
+)
 def test_an_export_without_threads_gives_unknown_answers_not_zero(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     """A 2016 Slack export (threads did not exist) said "answered 0 %": whether a post
     was answered is unknown there, so the figures are null with a note (issue 29)."""

@@ -26,7 +26,7 @@ from rse_adoption.fetch.viva_engage_auth import TOKEN_ENV
 
 from . import fake_graph
 from .conftest import Clock
-from .fake_graph import CLIENT_ID, TENANT, VIVA_HEADER, FakeMicrosoft, start_server
+from .fake_graph import CLIENT_ID, TENANT, VIVA_HEADER, FakeMicrosoft
 from .fake_viva_engage import FakeVivaEngage, Message, Person
 
 TODAY = dt.date(2026, 10, 30)
@@ -130,13 +130,6 @@ class Log:
                     f"{counts[2]},VIVA ENGAGE,1"
                 )
         return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]]:
-    found = start_server(tmp_path_factory.mktemp("tls"))
-    yield found
-    found[0].stop()
 
 
 @pytest.fixture

@@ -93,6 +93,14 @@ class Context:
         k = self.settings.min_group_size
         return sorted({*publishable_sites(self.con, k), *(g.site or "" for g in self.shown)})
 
+    @functools.cached_property
+    def sites_weekly_series(self) -> Any:
+        """Every site's weekly series for the actions' effects (effects.site_series), read
+        once per report: the actions' section and the ambassadors' effect both use it."""
+        from .effects import site_series
+
+        return site_series(self)
+
     def history_files(self) -> list[str]:
         """The store's event files up to the month of as_of (a community's whole life)."""
         last_month = self.window.as_of.strftime("%Y-%m")

@@ -124,7 +124,7 @@ def measure(
 ) -> tuple[ActionEffect, ...]:
     """Every logged action and ambassador arrival (of `sites` and the site-wide ones, when
     given), by date, each with its effect over `weeks_after` weeks."""
-    series = site_series(ctx) if ctx.weekly else None
+    series = ctx.sites_weekly_series if ctx.weekly else None
     return _measure(ctx, weeks_after, sites, series)
 
 
@@ -138,7 +138,7 @@ def ambassador_arrivals(
     from .ambassadors import first_ambassador_start
 
     starts = first_ambassador_start(ctx.con)
-    series = site_series(ctx) if ctx.weekly else None
+    series = ctx.sites_weekly_series if ctx.weekly else None
     arrivals = [
         e
         for e in _measure(ctx, weeks_after, sorted(starts), series)
