@@ -104,6 +104,9 @@ class Conversations:
     answered_share: float | None
     median_hours_to_first_reply: float | None
     unanswered_over_7_days: int | None
+    #: every figure withheld whole (its small counts not even said to be small): a None
+    #: is then any count from 0 (docs/privacy.md, "Disclosure plan")
+    withheld: bool = False
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,9 @@ class GroupFigures:
     #: Those of `hidden` that are counts of 1 to min_group_size − 1 people (shown "< k");
     #: the others are hidden so that no such count can be recomputed.
     fewer_than_k: tuple[str, ...] = ()
+    #: Those of `hidden` withheld with their whole group (a site's segments, weekly series,
+    #: movement...): nothing is said of them, not even "fewer than k" — any count from 0.
+    withheld: tuple[str, ...] = ()
     #: When the contributors are hidden (1 to min_group_size − 1 of them): the share is
     #: certainly below this (min_group_size / headcount, rounded up to 0.1 %).
     contributor_share_below: float | None = None
@@ -215,6 +221,9 @@ class AmbassadorSite:
     new_contributors: int | None = None
     new_contributors_after_ambassador: int | None = None
     effect: AmbassadorEffect | None = None
+    #: the disclosure plan withheld the site's active ambassadors and reach whole: a None
+    #: figure is then any count from 0 (docs/privacy.md, "Disclosure plan")
+    withheld: bool = False
 
 
 @dataclass(frozen=True)
@@ -413,6 +422,9 @@ class SitePersonas:
     site: str | None
     suppressed: bool
     personas: dict[str, int | None] | None
+    #: the disclosure plan withheld every persona count of the site (its zeros too): a None
+    #: count is then any count from 0 (docs/privacy.md, "Disclosure plan")
+    withheld: bool = False
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,13 @@ kept in the data folder (created on first use, owner-only) or given by
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
 import secrets
-from collections.abc import Callable, Hashable, Iterable, Mapping
+import sys
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -463,6 +465,7 @@ class Disclosure:
         it whatever its value (`bounds`: what is known of it then, default 0 and up).
         `unpublished`: a figure no output shows, protected all the same when small (the
         previous window's contributors behind its share)."""
+        self._new(key)
         form = _form(atoms)
         value = sum(self._atoms[a] * w for a, w in form.items())
         small = people and hides(value, self.min_group_size)
@@ -479,6 +482,7 @@ class Disclosure:
     def identity(self, key: Hashable, atoms: Mapping[int, int]) -> None:
         """A relation anyone knows between atoms (its true value, often zero, is known):
         e.g. the contributors of a site minus its transitions matrix's current column."""
+        self._new(key)
         form = _form(atoms)
         value = sum(self._atoms[a] * w for a, w in form.items())
         self._figures[key] = _Figure(
@@ -497,8 +501,15 @@ class Disclosure:
         """A published rate: sum of `numerator` atoms over sum of `denominator` atoms (a
         share of a group of people: hidden when that group is 1 to min_group_size − 1).
         `keep` ranks it among the figures secondary suppression may hide (default: first)."""
+        self._new(key)
         self._rates[key] = _Rate(tuple(numerator), tuple(denominator), keep)
         self._hidden = None
+
+    def _new(self, key: Hashable) -> None:
+        """Refuse a key already declared: a second figure under it would silently replace
+        the first (an identity lost is an equation the plan no longer checks)."""
+        if key in self._figures or key in self._rates:
+            raise ValueError(f"disclosure: {key!r} declared twice")
 
     def is_primary(self, key: Hashable) -> bool:
         """Whether a count is hidden for its own sake (not to protect another)."""
@@ -567,7 +578,8 @@ class Disclosure:
         basis = self._linear(figures, hidden, protected, order)
         self._add_rates(basis, rates, hidden, protected)
         if self.min_group_size > 2:  # below 2 a hidden count "< 2" is 1: nothing to protect
-            self._audit(figures, rates, hidden, protected, order)
+            with _solver_silenced():
+                self._audit(figures, rates, hidden, protected, order)
         return hidden
 
     def _linear(
@@ -768,12 +780,35 @@ class Disclosure:
             changed = np.flatnonzero(np.abs(forms @ np.round(x) - values) > 0.5)
             return {protected[i] for i in changed}
 
-        def solve(goal: Any, constraints: Any) -> set[Hashable]:
+        def whole(goal: Any, rows: Any, low: Any, high: Any) -> tuple[Any, bool]:
+            """A whole solution of low <= rows @ x <= high (optimising `goal`), checked
+            exactly after rounding, and whether the solver proved there is none. A solver
+            failure (HiGHS reports some as "Solve error"; tried again without presolve) or
+            a solution that does not hold once rounded gives (None, False): no witness,
+            so the caller stays on the safe side."""
+            constraints = LinearConstraint(rows, low, high)
+            for options in ({}, {"presolve": False}):
+                found = milp(
+                    goal,
+                    integrality=integral,
+                    bounds=anything,
+                    constraints=constraints,
+                    options=options,
+                )
+                if found.status == 2:  # no such solution
+                    return None, True
+                if found.status == 0 and found.x is not None:
+                    x = np.round(found.x)
+                    got = rows @ x
+                    if np.all(got >= low - 1e-9) and np.all(got <= high + 1e-9):
+                        return x, False
+                    return None, False
+            return None, False
+
+        def solve(goal: Any, low: Any, high: Any) -> set[Hashable]:
             """The protected counts the optimum of `goal` gives another value than theirs."""
-            found = milp(goal, integrality=integral, bounds=anything, constraints=constraints)
-            if found.status != 0 or found.x is None:  # the true counts are a solution
-                raise RuntimeError(f"disclosure audit: {found.message}")
-            return moved(found.x)
+            x, _ = whole(goal, matrix, low, high)
+            return set() if x is None else moved(x)
 
         nothing = np.zeros(len(atoms))
 
@@ -788,22 +823,17 @@ class Disclosure:
             value = float(self._figures[key].value)
             seen: set[Hashable] = set()
             for least, most in ((value + 1, np.inf), (-np.inf, value - 1)):
-                constraints = LinearConstraint(rows, np.append(low, least), np.append(high, most))
-                found = milp(
-                    nothing, integrality=integral, bounds=anything, constraints=constraints
-                )
-                if found.status == 0 and found.x is not None:
-                    seen |= moved(found.x)
+                x, _ = whole(nothing, rows, np.append(low, least), np.append(high, most))
+                if x is not None:
+                    seen |= moved(x)
                     break
-                if found.status != 2:  # 2: no such solution
-                    raise RuntimeError(f"disclosure audit: {found.message}")
             if adopt:
                 freed.update(seen)
             return key in seen
 
         # witnesses for many at once: the least and greatest of mixes of those not yet
         # free (weights from a fixed seed: the same plan every run), while they free more
-        start = LinearConstraint(matrix, *limits(hidden))
+        start = limits(hidden)
         mixes = np.random.default_rng(28)
         for _ in range(8):
             left = np.array([key not in freed for key in protected], dtype=float)
@@ -811,8 +841,8 @@ class Disclosure:
                 break
             before = len(freed)
             weights = left * mixes.choice((-1.0, 1.0), len(protected))
-            freed.update(solve(weights @ forms, start))
-            freed.update(solve(-(weights @ forms), start))
+            freed.update(solve(weights @ forms, *start))
+            freed.update(solve(-(weights @ forms), *start))
             if len(freed) < before + 3:
                 break
 
@@ -850,8 +880,14 @@ class Disclosure:
             ]
             return sorted(usable, key=lambda k: self._rank(k, order))
 
-        # as if every figure that may be hidden were (complements >= k)
-        everything = {key for key in keys if key in self._rates or self._hideable(key)}
+        # as if every figure that may be hidden were (complements >= k); zeros are never
+        # hidden for another's sake, so they stay in (a hidden zero would free what the
+        # search below can never free)
+        everything = {
+            key
+            for key in keys
+            if key in self._rates or (self._hideable(key) and self._figures[key].value)
+        }
         for key in protected:
             if free(key, hidden):
                 continue
@@ -900,7 +936,8 @@ class Disclosure:
         saved = dict(self._figures)
         before = set(hidden)
         self._withhold(group, figures, hidden)
-        if free(pinned, hidden):
+        # a trial: its witnesses hold only if the group stays withheld (not adopted)
+        if free(pinned, hidden, adopt=False):
             for key in hidden - before:
                 self.why.setdefault(key, ("withheld", pinned))
             return True
@@ -1021,6 +1058,27 @@ class Disclosure:
             a, w = item if isinstance(item, tuple) else (item, 1)
             row[a] = row.get(a, 0) + w
         return {a: w for a, w in row.items() if w}
+
+
+@contextlib.contextmanager
+def _solver_silenced() -> Iterator[None]:
+    """HiGHS (C++) sometimes prints a diagnostic line on the process's standard output
+    itself (file descriptor 1, not Python's sys.stdout), which would corrupt
+    `report --format json > file`: the descriptor points at the null device while the
+    audit solves."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no standard output at all: nothing to protect
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _form(atoms: Iterable[int] | Mapping[int, int]) -> Form:

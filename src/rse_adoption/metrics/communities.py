@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..model import Community, LivelyCommunities, SurvivalCohort
-from ..privacy import Disclosure, is_suppressed
+from ..privacy import Disclosure, hides, is_suppressed
 from . import conversations, sites
 from .context import Context
 from .engine import Connection
@@ -80,7 +80,9 @@ def community_rows(
                    count(DISTINCT person) FILTER (WHERE event_type IN ('post', 'comment'))
                        AS contributors,
                    count(*) FILTER (WHERE event_type = 'post') AS posts,
-                   count(*) FILTER (WHERE event_type = 'comment') AS replies
+                   count(*) FILTER (WHERE event_type = 'comment') AS replies,
+                   count(DISTINCT person) FILTER (WHERE event_type = 'post') AS posters,
+                   count(DISTINCT person) FILTER (WHERE event_type = 'comment') AS repliers
             FROM ev GROUP BY GROUPING SETS ((site, space), (space))
         ),
         answers AS (
@@ -89,7 +91,7 @@ def community_rows(
             FROM posts GROUP BY GROUPING SETS ((site, space), (space))
         )
         SELECT t.site, t.space, t.active, t.contributors, t.posts, t.replies,
-               coalesce(a.posts_with_id, 0), coalesce(a.answered, 0),
+               t.posters, t.repliers, coalesce(a.posts_with_id, 0), coalesce(a.answered, 0),
                list({'week': w.week, 'active': w.active})
         FROM totals t
         LEFT JOIN answers a ON a.space = t.space AND a.site IS NOT DISTINCT FROM t.site
@@ -133,8 +135,11 @@ def communities(
 ) -> list[Community]:
     """Every community over the shown sites (site None, first) and at each of them."""
     out = []
+    authors: dict[tuple[str, str | None], tuple[int, int]] = {}  # its posters, repliers
     for row in community_rows(con, files, window, sorted(shown_sites)):
-        site, space, active, contributors, posts, replies, with_id, answered, per_week = row
+        site, space, active, contributors, posts, replies = row[:6]
+        posters, repliers, with_id, answered, per_week = row[6:]
+        authors[(str(space), site)] = (int(posters), int(repliers))
         weekly = [0] * weeks
         for point in per_week:  # {week, active} pairs, in no particular order
             if 0 <= int(point["week"]) < weeks:
@@ -148,24 +153,42 @@ def communities(
                 contributors=int(contributors),
                 posts=int(posts),
                 replies=int(replies),
-                answered_share=(int(answered) / int(with_id)) if with_id else None,
+                # the share gives its counts back with the posts: shown only when the
+                # answered and the unanswered posts are each none or at least k
+                answered_share=(int(answered) / int(with_id))
+                if with_id
+                and not hides(int(answered), min_group_size)
+                and not hides(int(with_id) - int(answered), min_group_size)
+                else None,
                 weekly_active=tuple(weekly),
                 trend=trend(weekly),
             )
         )
-    return publish(out, min_group_size)
+    return publish(out, min_group_size, authors)
 
 
 #: A community's counts, as published.
 _COUNTS = ("active_members", "contributors", "posts", "replies")
 
 
-def publish(items: list[Community], min_group_size: int) -> list[Community]:
+#: Which people made a community's count of events: its posters, its repliers.
+_AUTHORS = {"posts": 0, "replies": 1}
+
+
+def publish(
+    items: list[Community],
+    min_group_size: int,
+    authors: dict[tuple[str, str | None], tuple[int, int]] | None = None,
+) -> list[Community]:
     """Communities as published, through privacy.Disclosure (docs/privacy.md). A community
     at a site, or overall, with fewer than min_group_size active people is suppressed
-    (every figure None, never ranked). Overall figures are sums over the sites shown, so an
-    overall figure that would give a suppressed site's figure back by subtraction is None
-    (the overall figure goes before a site's)."""
+    (every figure None, never ranked). In one that is shown, a count of 1 to
+    min_group_size − 1 people (contributors, a week's active members) is hidden, and so
+    are its posts or replies when 1 to min_group_size − 1 people made them (`authors`:
+    (name, site) -> (posters, repliers)). Overall figures are sums over the sites shown,
+    so an overall figure that would give a hidden site's figure back by subtraction is
+    None (the overall figure goes before a site's)."""
+    authors = authors or {}
     check = Disclosure(min_group_size)
     # (community, figure) -> {site: atom}: the overall figure is the sum over the sites
     atoms: dict[tuple[str, str], dict[str, int]] = {}
@@ -181,11 +204,18 @@ def publish(items: list[Community], min_group_size: int) -> list[Community]:
         for name in fields:
             by_site = atoms.get((c.name, name), {})
             parts = list(by_site.values()) if c.site is None else [by_site[c.site]]
+            made_by = (
+                authors.get((c.name, c.site), (0, 0))[_AUTHORS[name]] if name in _AUTHORS else 0
+            )
+            few = not c.suppressed and hides(made_by, min_group_size)
             check.count(
                 (c.name, c.site, name),
                 parts,
-                people=False,  # the primary rule here is the community's size
-                hidden=c.suppressed,
+                # a count of people (not the active members: the community's size rule)
+                people=name not in ("active_members", *_AUTHORS),
+                # events made by 1 to k − 1 people: hidden, known only to be 1 or more
+                hidden=c.suppressed or few,
+                bounds=(1, None) if few else None,
                 keep=0 if c.site is None else 1,
             )
     published = check.published()
@@ -335,7 +365,7 @@ def with_lifecycle(
             continue
         talk = talks[(c.name, c.site)]
         if talk is not None and talk.threads is None:  # never a posts figure shown: be safe
-            talk = conversations.Conversations(c.posts, None, None, None)
+            talk = conversations.Conversations(c.posts, None, None, None, talk.withheld)
         day = last.get((c.site, c.name))
         days = None if day is None else (ctx.window.as_of - day).days
         status = "quiet" if days is None or days > quiet else "active"

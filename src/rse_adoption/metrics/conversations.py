@@ -165,15 +165,19 @@ def publish(
         answered = [a for a, _, _ in parts]
         old = [o for _, o, _ in parts]
         everything = [x for triple in parts for x in triple]
+        # one group per set: withheld whole when its own small counts pin one (the site's
+        # and the totals' unanswered, each "fewer than k")
+        whole = ("conversation", g.key)
         check.count(
             (g.key, "threads"),
             everything,
             people=g.threads_people,
             hidden=g.hidden,
             keep=g.keep if g.threads_keep is None else g.threads_keep,
+            group=whole,
         )
-        check.count((g.key, "old"), old, hidden=g.hidden, keep=g.keep)
-        check.count((g.key, "answered"), answered, hidden=g.hidden, keep=g.keep)
+        check.count((g.key, "old"), old, hidden=g.hidden, keep=g.keep, group=whole)
+        check.count((g.key, "answered"), answered, hidden=g.hidden, keep=g.keep, group=whole)
         check.rate((g.key, "share"), answered, everything)
     published = check.published()
     out: dict[Hashable, Conversations | None] = {}
@@ -197,6 +201,7 @@ def publish(
             answered_share=None if share is None else float(share),
             median_hours_to_first_reply=median,
             unanswered_over_7_days=None if unanswered is None else int(unanswered),
+            withheld=check.is_withheld((g.key, "old")),
         )
     return out
 

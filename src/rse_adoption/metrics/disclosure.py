@@ -245,10 +245,11 @@ def _declare_previous(plan: _Plan, g: GroupFigures, before: dict[str, int] | Non
     )
     row = [plan.form(site, ("contributor", b)) for b in SEGMENTS]
     if all(row):
-        plan.check.identity((site, "prev contributors"), _add({pc: 1}, minus=row))
+        # (keys of their own: the figures (site, "prev contributors") are declared later)
+        plan.check.identity((site, "prev contributors = row"), _add({pc: 1}, minus=row))
     active = [plan.form(site, (a, b)) for a in SEGMENTS if a != "inactive" for b in SEGMENTS]
     if all(active):
-        plan.check.identity((site, "prev active"), _add({pa: 1}, minus=active))
+        plan.check.identity((site, "prev active = rows"), _add({pa: 1}, minus=active))
 
 
 def _declare_ambassadors(plan: _Plan, g: GroupFigures, a: AmbassadorSite | None) -> None:
@@ -418,6 +419,7 @@ def _apply(
             return g
         hidden: list[str] = []
         small: list[str] = []
+        whole: list[str] = []
 
         def take(name: Hashable, label: str, true: Any) -> Any:
             if true is None:
@@ -426,7 +428,9 @@ def _apply(
             if out is None:
                 hidden.append(label)
                 withheld = plan.check.is_withheld((group, name))
-                if isinstance(true, int) and 0 < true < k and not withheld:
+                if withheld:
+                    whole.append(label)
+                elif isinstance(true, int) and 0 < true < k:
                     small.append(label)
             return out
 
@@ -474,6 +478,8 @@ def _apply(
                 hidden.append("previous.contributor_share")
             if before.active_users is None and g.previous and g.previous.active_users is not None:
                 hidden.append("previous.active_users")
+                if plan.check.is_withheld((group, "prev active")):
+                    whole.append("previous.active_users")
         change = g.change_points
         if change is not None and (
             share is None or before is None or before.contributor_share is None
@@ -496,6 +502,7 @@ def _apply(
             change_points=change,
             hidden=tuple(hidden),
             fewer_than_k=tuple(small),
+            withheld=tuple(whole),
             **{"headcount": headcount, **changes},
         )
 
@@ -505,7 +512,9 @@ def _apply(
     transitions = tuple(
         _transitions(t, published, ("transition", t.site) in withheld) for t in report.transitions
     )
-    personas = tuple(_personas(p, published) for p in report.personas)
+    personas = tuple(
+        _personas(p, published, ("persona", p.site) in withheld) for p in report.personas
+    )
     ambassadors = report.ambassadors
     if ambassadors is not None:
         ambassadors = replace(
@@ -568,11 +577,13 @@ def _transitions(
     )
 
 
-def _personas(p: SitePersonas, published: dict[Hashable, Any]) -> SitePersonas:
+def _personas(p: SitePersonas, published: dict[Hashable, Any], withheld: bool) -> SitePersonas:
     if p.suppressed or p.personas is None:
         return p
     return replace(
-        p, personas={n: _int(published.get((p.site, ("persona", n)))) for n in p.personas}
+        p,
+        personas={n: _int(published.get((p.site, ("persona", n)))) for n in p.personas},
+        withheld=withheld,
     )
 
 
@@ -591,6 +602,8 @@ def _ambassador(a: AmbassadorSite, published: dict[Hashable, Any], plan: _Plan) 
         reached_colleagues=reach("reached_colleagues"),
         new_contributors=reach("new_contributors"),
         new_contributors_after_ambassador=reach("new_contributors_after_ambassador"),
+        withheld=plan.check.is_withheld((a.site, "active ambassadors"))
+        or plan.check.is_withheld((a.site, ("reach", "new_contributors"))),
     )
 
 

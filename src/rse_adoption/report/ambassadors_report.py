@@ -61,6 +61,7 @@ def site_to_dict(site: AmbassadorSite, per_employees: int) -> dict[str, Any]:
             site.new_contributors_after_ambassador, site.new_contributors
         ),
         "effect": effect_to_dict(site.effect) if not site.suppressed else None,
+        "withheld": site.withheld,
     }
 
 

@@ -57,6 +57,7 @@ def _group(g: GroupFigures, with_site: bool) -> dict[str, Any]:
             "contributor_share_below": g.contributor_share_below,
             "hidden": list(g.hidden),
             "fewer_than_k": list(g.fewer_than_k),
+            "withheld": list(g.withheld),
         }
     )
     return data

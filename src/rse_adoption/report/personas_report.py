@@ -24,9 +24,19 @@ def to_dict(report: Report) -> dict[str, Any]:
         "min_group_size": report.min_group_size,
         "reason": report.personas_reason,
         "sites": [
-            {"site": p.site, "suppressed": p.suppressed, "personas": p.personas} for p in sites
+            {
+                "site": p.site,
+                "suppressed": p.suppressed,
+                "personas": p.personas,
+                "withheld": p.withheld,
+            }
+            for p in sites
         ],
-        "totals": {"suppressed": totals.suppressed, "personas": totals.personas}
+        "totals": {
+            "suppressed": totals.suppressed,
+            "personas": totals.personas,
+            "withheld": totals.withheld,
+        }
         if totals
         else None,
     }
