@@ -988,6 +988,7 @@ def random_organisation(seed: int) -> tuple[list[list[Any]], int]:
         12,  # unanswered threads of two sites and their total, each "< k"
         127,  # started contributing: two cells "< k" adding up to new contributors "< k"
         207,  # HiGHS fails on one program ("Solve error") and prints on standard output
+        331,  # a site's active ambassadors "< k" assumed anything from 0 by the plan
     ],
 )
 def test_organisations_that_once_leaked_give_nothing_back(seed: int) -> None:

@@ -376,7 +376,9 @@ def _publish_group(
             (group, "active ambassadors"),
             form,
             hidden=total < k,
-            bounds=(0, total),
+            # hidden for the ambassadors being fewer than k: 0 to all of them; else the
+            # rule for a count of people (1 to k − 1 when small)
+            bounds=(0, total) if total < k else None,
             keep=KEEP["ambassador_figure"] - _t(group, "ambassador_figure"),
         )
     for name in REACH:
