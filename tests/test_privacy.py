@@ -571,7 +571,7 @@ def _communities(
             shown = c["weekly_active"][int(field[4:])] if field.startswith("week") else c[field]
             # counts of people: 1 to k - 1 hidden (active members: the community's size)
             people = field == "contributors" or field.startswith("week")
-            out.count(label, form, shown, people=people)
+            out.count(label, form, shown, people=people, withheld=c["withheld"])
     return out.recovered()
 
 
@@ -989,6 +989,7 @@ def random_organisation(seed: int) -> tuple[list[list[Any]], int]:
         127,  # started contributing: two cells "< k" adding up to new contributors "< k"
         207,  # HiGHS fails on one program ("Solve error") and prints on standard output
         331,  # a site's active ambassadors "< k" assumed anything from 0 by the plan
+        361,  # a community's contributors at two sites and overall, each 1..k-1
     ],
 )
 def test_organisations_that_once_leaked_give_nothing_back(seed: int) -> None:

@@ -357,6 +357,9 @@ class Community:
     #: "quiet" when more than communities.quiet_days, else "active" (None: no post seen).
     days_since_last_post: int | None = None
     status: str | None = None
+    #: the disclosure plan withheld its counts whole (small ones and zeros alike): a None
+    #: is then any count from 0 (docs/privacy.md)
+    withheld: bool = False
 
 
 @dataclass(frozen=True)

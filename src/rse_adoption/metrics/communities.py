@@ -217,6 +217,8 @@ def publish(
                 hidden=c.suppressed or few,
                 bounds=(1, None) if few else None,
                 keep=0 if c.site is None else 1,
+                # withheld whole when its own small counts and the overall's pin one
+                group=("community", c.name, c.site),
             )
     published = check.published()
     out = []
@@ -237,6 +239,7 @@ def publish(
                 posts=count("posts"),
                 replies=count("replies"),
                 weekly_active=tuple(count(f"week{i}") for i in range(len(c.weekly_active or ()))),
+                withheld=check.is_withheld((c.name, c.site, "contributors")),
             )
         )
     return out

@@ -40,6 +40,7 @@ def community_to_dict(c: Community) -> dict[str, Any]:
         "conversations": asdict(c.conversations) if c.conversations else None,
         "days_since_last_post": c.days_since_last_post,
         "status": c.status,
+        "withheld": c.withheld,
     }
 
 
