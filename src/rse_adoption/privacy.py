@@ -473,7 +473,9 @@ class Disclosure:
         if unpublished and not protected:
             keep = -(10**9)  # hidden first of all: it is never shown anyway
         if bounds is None:
-            bounds = (1, self.min_group_size - 1) if small and not hidden else (0, None)
+            # a figure shown nowhere is not said to be small: nothing is known of it
+            shown_small = small and not hidden and not unpublished
+            bounds = (1, self.min_group_size - 1) if shown_small else (0, None)
         self._figures[key] = _Figure(
             tuple(form.items()), value, protected, keep, people, bounds, False, group
         )
