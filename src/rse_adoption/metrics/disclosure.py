@@ -8,7 +8,7 @@ transitions matrix and its rates, personas, ambassadors and their reach — as s
 same atoms, with the identities that link them (segments add up to the headcount, a
 transitions column to the current segment, its contributor row to the lost contributors,
 personas to the contributors and observers, a site's new contributors counted by movement
-and by the ambassadors' reach), and decides once, in one privacy.Disclosure, which to
+and by the ambassadors' reach), and decides once, in one suppression.Disclosure, which to
 hide. Every command and every format reads the same published Report, and `select` only
 then keeps the sites asked for: totals are the organisation's (the sites of at least k
 people), so subsets of sites cannot be differenced.
@@ -31,7 +31,7 @@ from ..model import (
     SiteTransitions,
     WeekPoint,
 )
-from ..privacy import Disclosure
+from ..suppression import Disclosure
 from .segments import SEGMENTS
 from .transitions import RATES
 
