@@ -62,7 +62,7 @@ class Disclosure:
       cells...), the published count of that combination with the lowest (`keep`, zero,
       value) is hidden too; a rate is published only if, taken as the equation
       numerator × d − denominator × n = 0, it makes no hidden count derivable;
-    - bounds (`_audit`): then, for each protected count in turn, its least and greatest
+    - bounds (suppression_audit): then, for each protected count in turn, its least and greatest
       value over every whole, non-negative solution of the published equations and of
       what anyone knows of a hidden figure (a count of people hidden for being small is
       1 to min_group_size − 1, one hidden for another's sake at least min_group_size, a
