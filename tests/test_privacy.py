@@ -23,7 +23,6 @@ from rse_adoption.directory import load_directory
 from rse_adoption.ingest.pipeline import ingest_paths
 from rse_adoption.metrics import ambassadors, build_report, communities, personas, transitions
 from rse_adoption.model import Report
-from rse_adoption.privacy import Disclosure
 from rse_adoption.report import (
     ambassadors_report,
     communities_report,
@@ -35,6 +34,7 @@ from rse_adoption.report import (
     transitions_report,
 )
 from rse_adoption.report.json_report import report_to_dict
+from rse_adoption.suppression import Disclosure
 
 from .conftest import write
 from .peers_truth import Event, Person

@@ -20,7 +20,8 @@ from typing import Any
 from ..errors import DataError
 from ..messages import Message, plural_message
 from ..model import AmbassadorEffect, Ambassadors, AmbassadorSite, GroupFigures
-from ..privacy import Disclosure, is_suppressed
+from ..privacy import is_suppressed
+from ..suppression import Disclosure
 from .context import Context
 from .did import Prediction, pool
 from .effects import ambassador_arrivals
@@ -140,7 +141,7 @@ def publish(
     sites: list[AmbassadorSite], min_group_size: int
 ) -> tuple[list[AmbassadorSite], int | None]:
     """The sites' ambassador figures as published, and the active ambassadors of the sites
-    shown, through privacy.Disclosure (docs/privacy.md). Ambassadors are a public role, so
+    shown, through suppression.Disclosure (docs/privacy.md). Ambassadors are a public role, so
     their number is shown; which of them contribute is not when a site has fewer than
     min_group_size of them (its `active_ambassadors` is hidden: the primary rule of this
     output), nor is the total of the sites shown when it has fewer, or when it would give

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from ..model import Community, LivelyCommunities, SurvivalCohort
-from ..privacy import Disclosure, hides, is_suppressed
+from ..privacy import hides, is_suppressed
+from ..suppression import Disclosure
 from . import conversations, sites
 from .context import Context
 from .engine import Connection
@@ -180,7 +181,7 @@ def publish(
     min_group_size: int,
     authors: dict[tuple[str, str | None], tuple[int, int]] | None = None,
 ) -> list[Community]:
-    """Communities as published, through privacy.Disclosure (docs/privacy.md). A community
+    """Communities as published, through suppression.Disclosure (docs/privacy.md). A community
     at a site, or overall, with fewer than min_group_size active people is suppressed
     (every figure None, never ranked). In one that is shown, a count of 1 to
     min_group_size − 1 people (contributors, a week's active members) is hidden, and so
@@ -341,7 +342,7 @@ def with_lifecycle(
     last: dict[tuple[str | None, str], date],
     ctx: Context,
 ) -> list[Community]:
-    """The communities with their conversations (privacy.Disclosure over the threads of
+    """The communities with their conversations (suppression.Disclosure over the threads of
     each community at each site; a thread count is the community's published `posts`),
     days since their last post and status."""
     k, quiet = ctx.settings.min_group_size, ctx.settings.communities_quiet_days

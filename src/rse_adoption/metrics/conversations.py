@@ -7,7 +7,7 @@ post and up to the end of the window's last day. Per site (and per community at 
 for `rse-adoption communities`) the query returns the threads answered, those unanswered
 and, of those, the ones older than seven days at the end of the window, and the delays
 to each answered thread's first reply; `publish` turns them into figures through
-privacy.Disclosure (a count of 1 to min_group_size − 1 is hidden, and so is a share or
+suppression.Disclosure (a count of 1 to min_group_size − 1 is hidden, and so is a share or
 median whose base or numerator is hidden, and whatever would give one back).
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 
 from ..messages import Message
 from ..model import Conversations
-from ..privacy import Disclosure
+from ..suppression import Disclosure
 from .engine import Connection
 from .segments import Window
 
@@ -150,7 +150,7 @@ def publish(
     tallies: dict[Hashable, Tally], groups: Sequence[Group], k: int
 ) -> dict[Hashable, Conversations | None]:
     """The Conversations of each group (None for a hidden group), as one output: every
-    count and share through privacy.Disclosure."""
+    count and share through suppression.Disclosure."""
     check = Disclosure(k)
     atoms = {
         unit: (

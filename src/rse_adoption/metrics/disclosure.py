@@ -8,7 +8,7 @@ transitions matrix and its rates, personas, ambassadors and their reach — as s
 same atoms, with the identities that link them (segments add up to the headcount, a
 transitions column to the current segment, its contributor row to the lost contributors,
 personas to the contributors and observers, a site's new contributors counted by movement
-and by the ambassadors' reach), and decides once, in one privacy.Disclosure, which to
+and by the ambassadors' reach), and decides once, in one suppression.Disclosure, which to
 hide. Every command and every format reads the same published Report, and `select` only
 then keeps the sites asked for: totals are the organisation's (the sites of at least k
 people), so subsets of sites cannot be differenced.
@@ -16,7 +16,6 @@ people), so subsets of sites cannot be differenced.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -24,14 +23,12 @@ from typing import Any
 from ..model import (
     AmbassadorSite,
     GroupFigures,
-    PreviousFigures,
     Report,
-    Segments,
     SitePersonas,
     SiteTransitions,
-    WeekPoint,
 )
-from ..privacy import Disclosure
+from ..suppression import Disclosure
+from .disclosure_apply import MOVEMENT, WEEKLY, apply
 from .segments import SEGMENTS
 from .transitions import RATES
 
@@ -53,8 +50,6 @@ KEEP = {
 }
 #: What is withheld whole when a group's own hidden cells would pin a hidden count.
 GROUPS = {"contributor": "segment", "active_users": "segment", "habit": "segment"}
-MOVEMENT = ("newly_active", "new_contributors", "lost_contributors", "returning_contributors")
-WEEKLY = ("contributors", "active_users", "contributors_to_date")
 REACH = ("reached_colleagues", "new_contributors", "new_contributors_after_ambassador")
 
 
@@ -140,7 +135,7 @@ def publish(report: Report, previous: dict[str, dict[str, int]], k: int) -> Repo
     for group in groups:
         _publish_group(plan, group, report, weeks, shown, previous)
     published = plan.check.published()
-    return _apply(report, plan, published, shown, weeks, previous)
+    return apply(report, plan, published, shown, weeks, previous)
 
 
 def _declare_site(
@@ -168,66 +163,84 @@ def _declare_site(
         if getattr(g, name) is not None:
             plan.atom((site, name), getattr(g, name))
     if t is not None and t.matrix is not None:
-        cells = {
-            (a, b): plan.atom((site, (a, b)), t.matrix[a][b]) for a in SEGMENTS for b in SEGMENTS
-        }
-        for b in SEGMENTS:  # the matrix's people are the headcount, by their current segment
-            if sum(t.matrix[a][b] or 0 for a in SEGMENTS) == getattr(g.segments, b):
-                plan.check.identity(
-                    (site, "column", b),
-                    _add({cells[(a, b)]: 1 for a in SEGMENTS}, minus=[{seg[b]: 1}]),
-                )
-        stopped = {cells[("contributor", b)]: 1 for b in SEGMENTS if b != "contributor"}
-        if g.lost_contributors is not None and g.lost_contributors == sum(
-            t.matrix["contributor"][b] or 0 for b in SEGMENTS if b != "contributor"
-        ):
-            plan.check.identity(
-                (site, "lost"), _add(stopped, minus=[plan.form(site, "lost_contributors")])
-            )
-        started = {cells[(a, "contributor")]: 1 for a in SEGMENTS if a != "contributor"}
-        began = sum(t.matrix[a]["contributor"] or 0 for a in SEGMENTS if a != "contributor")
-        if (
-            g.new_contributors is not None
-            and g.returning_contributors is None
-            and began >= g.new_contributors
-        ):
-            # returning contributors unknown to the tool (history too short), but anyone
-            # knows that those who started are the new plus the returning ones: an atom no
-            # output shows, at least 0
-            hidden_returning = plan.atom((site, "returning, unknown"), began - g.new_contributors)
-            plan.check.identity(
-                (site, "started, returning unknown"),
-                _add(
-                    started,
-                    minus=[plan.form(site, "new_contributors"), {hidden_returning: 1}],
-                ),
-            )
-        if (
-            g.new_contributors is not None
-            and g.returning_contributors is not None
-            and g.new_contributors + g.returning_contributors
-            == sum(t.matrix[a]["contributor"] or 0 for a in SEGMENTS if a != "contributor")
-        ):
-            plan.check.identity(
-                (site, "started"),
-                _add(
-                    started,
-                    minus=[
-                        plan.form(site, "new_contributors"),
-                        plan.form(site, "returning_contributors"),
-                    ],
-                ),
-            )
+        _declare_transitions(plan, g, t, seg)
     if p is not None and p.personas is not None:
-        atoms = {name: plan.atom((site, ("persona", name)), n) for name, n in p.personas.items()}
-        giving = {atoms[n]: 1 for n in atoms if n != "observer"}
-        if sum(p.personas[n] or 0 for n in p.personas if n != "observer") == g.segments.contributor:
-            plan.check.identity((site, "giving"), _add(giving, minus=[{seg["contributor"]: 1}]))
-        active = {seg[s]: 1 for s in SEGMENTS if s not in ("inactive", "contributor")}
-        if "observer" in atoms and p.personas["observer"] == sum(
-            getattr(g.segments, s) for s in SEGMENTS if s not in ("inactive", "contributor")
-        ):
-            plan.check.identity((site, "observing"), _add({atoms["observer"]: 1}, minus=[active]))
+        _declare_personas(plan, g, p, seg)
+
+
+def _declare_transitions(
+    plan: _Plan, g: GroupFigures, t: SiteTransitions, seg: dict[str, int]
+) -> None:
+    """A site's transitions matrix (its cells as atoms), tied to its segments (`seg`: their
+    atoms) and movement by the identities that hold: a column adds up to a current
+    segment, the contributor row's other cells to the lost contributors, the started ones
+    to the new plus the returning contributors."""
+    site = g.site or ""
+    assert t.matrix is not None and g.segments is not None
+    cells = {(a, b): plan.atom((site, (a, b)), t.matrix[a][b]) for a in SEGMENTS for b in SEGMENTS}
+    for b in SEGMENTS:  # the matrix's people are the headcount, by their current segment
+        if sum(t.matrix[a][b] or 0 for a in SEGMENTS) == getattr(g.segments, b):
+            plan.check.identity(
+                (site, "column", b),
+                _add({cells[(a, b)]: 1 for a in SEGMENTS}, minus=[{seg[b]: 1}]),
+            )
+    stopped = {cells[("contributor", b)]: 1 for b in SEGMENTS if b != "contributor"}
+    if g.lost_contributors is not None and g.lost_contributors == sum(
+        t.matrix["contributor"][b] or 0 for b in SEGMENTS if b != "contributor"
+    ):
+        plan.check.identity(
+            (site, "lost"), _add(stopped, minus=[plan.form(site, "lost_contributors")])
+        )
+    started = {cells[(a, "contributor")]: 1 for a in SEGMENTS if a != "contributor"}
+    began = sum(t.matrix[a]["contributor"] or 0 for a in SEGMENTS if a != "contributor")
+    if (
+        g.new_contributors is not None
+        and g.returning_contributors is None
+        and began >= g.new_contributors
+    ):
+        # returning contributors unknown to the tool (history too short), but anyone
+        # knows that those who started are the new plus the returning ones: an atom no
+        # output shows, at least 0
+        hidden_returning = plan.atom((site, "returning, unknown"), began - g.new_contributors)
+        plan.check.identity(
+            (site, "started, returning unknown"),
+            _add(
+                started,
+                minus=[plan.form(site, "new_contributors"), {hidden_returning: 1}],
+            ),
+        )
+    if (
+        g.new_contributors is not None
+        and g.returning_contributors is not None
+        and g.new_contributors + g.returning_contributors
+        == sum(t.matrix[a]["contributor"] or 0 for a in SEGMENTS if a != "contributor")
+    ):
+        plan.check.identity(
+            (site, "started"),
+            _add(
+                started,
+                minus=[
+                    plan.form(site, "new_contributors"),
+                    plan.form(site, "returning_contributors"),
+                ],
+            ),
+        )
+
+
+def _declare_personas(plan: _Plan, g: GroupFigures, p: SitePersonas, seg: dict[str, int]) -> None:
+    """A site's personas (atoms), tied to its segments (`seg`: their atoms) where they add
+    up: the giving personas to the contributors, the observers to the other active."""
+    site = g.site or ""
+    assert p.personas is not None and g.segments is not None
+    atoms = {name: plan.atom((site, ("persona", name)), n) for name, n in p.personas.items()}
+    giving = {atoms[n]: 1 for n in atoms if n != "observer"}
+    if sum(p.personas[n] or 0 for n in p.personas if n != "observer") == g.segments.contributor:
+        plan.check.identity((site, "giving"), _add(giving, minus=[{seg["contributor"]: 1}]))
+    active = {seg[s]: 1 for s in SEGMENTS if s not in ("inactive", "contributor")}
+    if "observer" in atoms and p.personas["observer"] == sum(
+        getattr(g.segments, s) for s in SEGMENTS if s not in ("inactive", "contributor")
+    ):
+        plan.check.identity((site, "observing"), _add({atoms["observer"]: 1}, minus=[active]))
 
 
 def _declare_previous(plan: _Plan, g: GroupFigures, before: dict[str, int] | None) -> None:
@@ -280,7 +293,7 @@ def _publish_group(
     previous: dict[str, dict[str, int]],
 ) -> None:
     """Declare the published figures of one site, or of the totals (group None)."""
-    check, k = plan.check, plan.k
+    check = plan.check
     seg = {s: plan.form(group, s) for s in SEGMENTS}
     headcount = _add(*seg.values())
     check.count((group, "headcount"), headcount, people=False, keep=KEEP["headcount"])
@@ -316,6 +329,68 @@ def _publish_group(
     for name in MOVEMENT:
         if plan.form(group, name):
             plan.count(group, name, "movement")
+    _publish_previous(plan, group, previous)
+    _publish_details(plan, group, shown)
+
+
+#: The figures of the organisation's row that are kept before the same figure of a site
+#: (what most read first); its other figures (segments, weeks, transitions...) go before a
+#: site's: hiding one cell of the totals spares two of a site (its row adds up).
+HEADLINE = ("contributor", "active_users")
+
+
+def _t(group: str | None, kind: str) -> float:
+    """What is taken off a figure's `keep` for being the totals' (negative: kept first)."""
+    if group is not None:
+        return 0.0
+    return -0.5 if kind in HEADLINE else 0.5
+
+
+def _flat(form: dict[int, int]) -> list[int]:
+    return [a for a, w in form.items() for _ in range(w)]
+
+
+def select(report: Report, site_names: Sequence[str] | None) -> Report:
+    """The published report restricted to the sites asked for (None: all). Totals,
+    overall figures and every hidden cell stay as the plan decided them for the whole
+    organisation."""
+    if site_names is None:
+        return report
+    wanted = set(site_names)
+
+    def keep(site: str | None) -> bool:
+        return site is None or site in wanted
+
+    changes: dict[str, Any] = {
+        "sites": tuple(g for g in report.sites if keep(g.site)),
+        "transitions": tuple(t for t in report.transitions if keep(t.site)),
+        "personas": tuple(p for p in report.personas if keep(p.site)),
+        "communities": tuple(c for c in report.communities if keep(c.site)),
+        "lively_communities": tuple(x for x in report.lively_communities if keep(x.site)),
+        "interventions": tuple(a for a in report.interventions if a.site == "*" or keep(a.site)),
+    }
+    if report.ambassadors is not None:
+        changes["ambassadors"] = replace(
+            report.ambassadors,
+            sites=tuple(a for a in report.ambassadors.sites if a.site in wanted),
+            roster=None
+            if report.ambassadors.roster is None
+            else {s: n for s, n in report.ambassadors.roster.items() if s in wanted},
+        )
+    if report.interactions is not None and report.interactions.matrix is not None:
+        changes["interactions"] = replace(
+            report.interactions,
+            # a chosen site's row keeps a column for every site: the whole report's row
+            matrix={a: row for a, row in report.interactions.matrix.items() if a in wanted},
+        )
+    return replace(report, **changes)
+
+
+def _publish_previous(plan: _Plan, group: str | None, previous: dict[str, dict[str, int]]) -> None:
+    """Declare the previous window's figures of one site, or of the totals (group None):
+    its active users and contributor share, its contributors (never shown); a site whose
+    previous headcount was under k has them hidden."""
+    check, k = plan.check, plan.k
     # the previous window: over the sites whose previous headcount was at least k
     kept = [
         s
@@ -344,6 +419,12 @@ def _publish_group(
         if group is not None and (s, "prev headcount") in plan.atoms and small < k:
             for name in ("prev active", "prev contributors"):
                 check.count((s, name), {plan.atoms[(s, name)]: 1}, hidden=True, bounds=(0, small))
+
+
+def _publish_details(plan: _Plan, group: str | None, shown: list[GroupFigures]) -> None:
+    """Declare the transitions matrix and its rates, personas, ambassadors and their reach
+    of one site, or of the totals (group None)."""
+    check, k = plan.check, plan.k
     # transitions
     if any(plan.form(group, ("contributor", b)) for b in SEGMENTS):
         for a in SEGMENTS:
@@ -384,262 +465,3 @@ def _publish_group(
     for name in REACH:
         if plan.form(group, ("reach", name)):
             plan.count(group, ("reach", name), "ambassador_figure")
-
-
-#: The figures of the organisation's row that are kept before the same figure of a site
-#: (what most read first); its other figures (segments, weeks, transitions...) go before a
-#: site's: hiding one cell of the totals spares two of a site (its row adds up).
-HEADLINE = ("contributor", "active_users")
-
-
-def _t(group: str | None, kind: str) -> float:
-    """What is taken off a figure's `keep` for being the totals' (negative: kept first)."""
-    if group is not None:
-        return 0.0
-    return -0.5 if kind in HEADLINE else 0.5
-
-
-def _flat(form: dict[int, int]) -> list[int]:
-    return [a for a, w in form.items() for _ in range(w)]
-
-
-def _apply(
-    report: Report,
-    plan: _Plan,
-    published: dict[Hashable, int | float | None],
-    shown: list[GroupFigures],
-    weeks: int,
-    previous: dict[str, dict[str, int]],
-) -> Report:
-    k = plan.k
-
-    def value(group: str | None, name: Hashable) -> Any:
-        return published.get((group, name))
-
-    def group_figures(g: GroupFigures, group: str | None) -> GroupFigures:
-        if g.suppressed or g.segments is None or (group is not None and group not in plan.sites):
-            return g
-        hidden: list[str] = []
-        small: list[str] = []
-        whole: list[str] = []
-
-        def take(name: Hashable, label: str, true: Any) -> Any:
-            if true is None:
-                return None
-            out = value(group, name)
-            if out is None:
-                hidden.append(label)
-                withheld = plan.check.is_withheld((group, name))
-                if withheld:
-                    whole.append(label)
-                elif isinstance(true, int) and 0 < true < k:
-                    small.append(label)
-            return out
-
-        segments = Segments(
-            **{s: take(s, f"segments.{s}", getattr(g.segments, s)) for s in SEGMENTS}
-        )
-        headcount = g.headcount or 0
-        share = take("contributor_share", "contributor_share", g.contributor_share)
-        if share is not None and segments.contributor is None:
-            # hidden with its count (share × headcount gives it back); hiding more is safe
-            share = None
-            hidden.append("contributor_share")
-        changes: dict[str, Any] = {}
-        if share is None:
-            if plan.check.is_withheld((group, "contributor")):
-                # its group withheld: not even "fewer than k" may be said
-                changes |= {"status": "unknown", "contributor_share_below": None}
-            else:
-                changes |= _bounded_status(g, report, segments.contributor, k)
-            hidden.append("progress")
-        series = g.series
-        if series:
-            series = tuple(
-                WeekPoint(
-                    p.week_start,
-                    *(take((n, w), f"series[{w}].{n}", getattr(p, n)) for n in WEEKLY),
-                )
-                for w, p in enumerate(series)
-            )
-        for name in MOVEMENT:
-            changes[name] = take(name, name, getattr(g, name))
-        before = g.previous
-        if before is not None:
-            active = value(group, "prev active")
-            rate = value(group, "prev share")
-            before = PreviousFigures(
-                contributor_share=None if rate is None else float(rate),
-                active_users=None if active is None else int(active),
-            )
-            if (
-                before.contributor_share is None
-                and g.previous
-                and g.previous.contributor_share is not None
-            ):
-                hidden.append("previous.contributor_share")
-            if before.active_users is None and g.previous and g.previous.active_users is not None:
-                hidden.append("previous.active_users")
-                if plan.check.is_withheld((group, "prev active")):
-                    whole.append("previous.active_users")
-        change = g.change_points
-        if change is not None and (
-            share is None or before is None or before.contributor_share is None
-        ):
-            change = None
-            hidden.append("change_points")
-        habitual = take("habitual", "habitual_contributors", g.habitual_contributors)
-        occasional = take("occasional", "occasional_contributors", g.occasional_contributors)
-        active_users = take("active_users", "active_users", g.active_users)
-        return replace(
-            g,
-            segments=segments,
-            active_users=active_users,
-            contributor_share=share,
-            progress=None if share is None else share / report.tipping_high,
-            habitual_contributors=habitual,
-            occasional_contributors=occasional,
-            series=series,
-            previous=before,
-            change_points=change,
-            hidden=tuple(hidden),
-            fewer_than_k=tuple(small),
-            withheld=tuple(whole),
-            **{"headcount": headcount, **changes},
-        )
-
-    sites = tuple(group_figures(g, g.site) for g in report.sites)
-    totals = group_figures(report.totals, None)
-    withheld = plan.check.withheld()
-    transitions = tuple(
-        _transitions(t, published, ("transition", t.site) in withheld) for t in report.transitions
-    )
-    personas = tuple(
-        _personas(p, published, ("persona", p.site) in withheld) for p in report.personas
-    )
-    ambassadors = report.ambassadors
-    if ambassadors is not None:
-        ambassadors = replace(
-            ambassadors,
-            sites=tuple(_ambassador(a, published, plan) for a in ambassadors.sites),
-            active_ambassadors_in_sites_shown=_int(value(None, "active ambassadors")),
-        )
-    return replace(
-        report,
-        sites=sites,
-        totals=totals,
-        transitions=transitions,
-        personas=personas,
-        ambassadors=ambassadors,
-    )
-
-
-def _bounded_status(
-    g: GroupFigures, report: Report, contributors: int | None, k: int
-) -> dict[str, Any]:
-    """A hidden share as the bound it is certain to respect, and the status when that
-    bound decides it: with 1 to k − 1 contributors of `headcount`, the share lies in
-    1/headcount .. (k − 1)/headcount."""
-    headcount = g.headcount or 0
-    true = g.segments.contributor if g.segments else None
-    if contributors is not None or not headcount or true is None or not 0 < true < k:
-        return {"status": "unknown", "contributor_share_below": None}
-    from .sites import tipping_status
-
-    low = tipping_status(1 / headcount, report.tipping_low, report.tipping_high)
-    high = tipping_status((k - 1) / headcount, report.tipping_low, report.tipping_high)
-    return {
-        "status": low if low == high else "unknown",
-        "contributor_share_below": math.ceil(1000 * k / headcount) / 1000,
-    }
-
-
-def _int(v: int | float | None) -> int | None:
-    return None if v is None else int(v)
-
-
-def _transitions(
-    t: SiteTransitions, published: dict[Hashable, Any], withheld: bool
-) -> SiteTransitions:
-    if t.suppressed or t.matrix is None:
-        return t
-    matrix = {
-        a: {
-            b: _int(published.get((t.site, (a, b)))) if t.matrix[a][b] is not None else None
-            for b in SEGMENTS
-        }
-        for a in SEGMENTS
-    }
-    rates = {name: published.get((t.site, name)) for name in RATES}
-    return replace(
-        t,
-        matrix=matrix,
-        rates={n: None if v is None else float(v) for n, v in rates.items()},
-        withheld=withheld,
-    )
-
-
-def _personas(p: SitePersonas, published: dict[Hashable, Any], withheld: bool) -> SitePersonas:
-    if p.suppressed or p.personas is None:
-        return p
-    return replace(
-        p,
-        personas={n: _int(published.get((p.site, ("persona", n)))) for n in p.personas},
-        withheld=withheld,
-    )
-
-
-def _ambassador(a: AmbassadorSite, published: dict[Hashable, Any], plan: _Plan) -> AmbassadorSite:
-    if a.suppressed or a.site not in plan.sites:
-        return a
-
-    def reach(name: str) -> int | None:
-        if getattr(a, name) is None:
-            return None
-        return _int(published.get((a.site, ("reach", name))))
-
-    return replace(
-        a,
-        active_ambassadors=_int(published.get((a.site, "active ambassadors"))),
-        reached_colleagues=reach("reached_colleagues"),
-        new_contributors=reach("new_contributors"),
-        new_contributors_after_ambassador=reach("new_contributors_after_ambassador"),
-        withheld=plan.check.is_withheld((a.site, "active ambassadors"))
-        or plan.check.is_withheld((a.site, ("reach", "new_contributors"))),
-    )
-
-
-def select(report: Report, site_names: Sequence[str] | None) -> Report:
-    """The published report restricted to the sites asked for (None: all). Totals,
-    overall figures and every hidden cell stay as the plan decided them for the whole
-    organisation."""
-    if site_names is None:
-        return report
-    wanted = set(site_names)
-
-    def keep(site: str | None) -> bool:
-        return site is None or site in wanted
-
-    changes: dict[str, Any] = {
-        "sites": tuple(g for g in report.sites if keep(g.site)),
-        "transitions": tuple(t for t in report.transitions if keep(t.site)),
-        "personas": tuple(p for p in report.personas if keep(p.site)),
-        "communities": tuple(c for c in report.communities if keep(c.site)),
-        "lively_communities": tuple(x for x in report.lively_communities if keep(x.site)),
-        "interventions": tuple(a for a in report.interventions if a.site == "*" or keep(a.site)),
-    }
-    if report.ambassadors is not None:
-        changes["ambassadors"] = replace(
-            report.ambassadors,
-            sites=tuple(a for a in report.ambassadors.sites if a.site in wanted),
-            roster=None
-            if report.ambassadors.roster is None
-            else {s: n for s, n in report.ambassadors.roster.items() if s in wanted},
-        )
-    if report.interactions is not None and report.interactions.matrix is not None:
-        changes["interactions"] = replace(
-            report.interactions,
-            # a chosen site's row keeps a column for every site: the whole report's row
-            matrix={a: row for a, row in report.interactions.matrix.items() if a in wanted},
-        )
-    return replace(report, **changes)

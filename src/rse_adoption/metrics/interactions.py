@@ -6,7 +6,7 @@ shown (the report's people, `people`) and whose target person — the author of 
 answer or react to, as the event names them — to another or the same site shown; someone
 answering or reacting to themselves is not an interaction. `matrix[from][to]` counts
 events; a count of 1 to min_group_size − 1 is hidden, and so is a share (or another cell)
-that would give it back (privacy.Disclosure). A site's `cross_site_share` is its row's
+that would give it back (suppression.Disclosure). A site's `cross_site_share` is its row's
 interactions toward other sites over its row's total.
 """
 
@@ -17,7 +17,8 @@ from typing import Any
 
 from ..messages import Message
 from ..model import Interactions
-from ..privacy import Disclosure, hides
+from ..privacy import hides
+from ..suppression import Disclosure
 from .context import Context
 from .engine import Connection
 
@@ -57,7 +58,7 @@ def publish(
     counts: dict[tuple[str, str], int], shown: Sequence[str], k: int
 ) -> tuple[dict[str, dict[str, int | None]], dict[str | None, float | None]]:
     """The matrix between the sites shown, and each site's (then the totals', key None)
-    cross-site share, as one output through privacy.Disclosure: a cell of 1 to k − 1 is
+    cross-site share, as one output through suppression.Disclosure: a cell of 1 to k − 1 is
     hidden, a share whose base or numerator is that small too, and any cell or share that
     would give a hidden cell back."""
     check = Disclosure(k)

@@ -20,7 +20,7 @@ then, or without a directory the people seen in events up to then at their most 
 site), and `change_points` = (contributor_share − previous contributor_share) × 100. These
 need events: a report that uses activity periods (counts per person, no first day, no
 previous window in the same terms) leaves them None and says so in its notes. Counts go
-through privacy.Disclosure: 1 to min_group_size − 1 is hidden, and whatever gives it back.
+through suppression.Disclosure: 1 to min_group_size − 1 is hidden, and whatever gives it back.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Any
 from .. import person_summary, store
 from ..messages import Message
 from ..model import PreviousFigures
-from ..privacy import Disclosure
+from ..suppression import Disclosure
 from .context import Context
 from .engine import Connection
 from .segments import LEVEL_SQL, Window
@@ -209,7 +209,7 @@ def publish_counts(
     counts: dict[str, dict[str, int]], shown: Sequence[str], k: int
 ) -> dict[str | None, dict[str, int | None]]:
     """Each shown site's COUNTS and their totals (key None) over the sites shown, through
-    privacy.Disclosure (1 to k − 1 hidden; when the totals would give one back, another
+    suppression.Disclosure (1 to k − 1 hidden; when the totals would give one back, another
     site's figure, the smallest, is hidden first)."""
     check = Disclosure(k)
     atoms = {(s, c): check.atom(counts.get(s, {}).get(c, 0)) for s in shown for c in COUNTS}

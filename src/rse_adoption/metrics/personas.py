@@ -26,7 +26,7 @@ from typing import Any
 
 from ..messages import Message
 from ..model import PERSONAS, SitePersonas
-from ..privacy import Disclosure
+from ..suppression import Disclosure
 from .context import Context
 from .engine import Connection
 from .segments import Window
@@ -101,7 +101,7 @@ def persona_counts(
 
 def publish(sites: list[tuple[str | None, dict[str, int] | None]], k: int) -> list[SitePersonas]:
     """Each site's people by persona (counts None: a suppressed site), then the totals over
-    the sites shown (suppressed when none is), as one output through privacy.Disclosure: a
+    the sites shown (suppressed when none is), as one output through suppression.Disclosure: a
     count of 1 to k − 1 people is null, and so is whatever would give it back (the totals
     row minus the other sites)."""
     shown = [(site, counts) for site, counts in sites if counts is not None]

@@ -7,7 +7,7 @@ the current one starts, from events and the activity periods that cover it by th
 rules (one period equal to it, or one-day or seven-day periods tiling it: grain.coverage). The
 matrix counts people per (previous segment, current segment); a cell of 1 to
 min_group_size − 1 people is null, a rate whose denominator is that small is null too, and
-`publish` hides whatever else would give a hidden cell back (privacy.Disclosure).
+`publish` hides whatever else would give a hidden cell back (suppression.Disclosure).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from .. import store
 from ..model import SiteTransitions
-from ..privacy import Disclosure
+from ..suppression import Disclosure
 from . import grain
 from .context import Context
 from .engine import Connection
@@ -94,7 +94,7 @@ def publish(
 ) -> list[SiteTransitions]:
     """The transitions of each site (counts None: a suppressed site), then of the totals
     over the sites shown (suppressed when no site is shown), as one output: every cell and
-    rate goes through privacy.Disclosure, so that no hidden cell (1 to k − 1 people) can be recomputed from
+    rate goes through suppression.Disclosure, so that no hidden cell (1 to k − 1 people) can be recomputed from
     a rate times its row, a row's other cells and the rates, or the totals row minus the
     other sites."""
     shown = [(site, counts) for site, counts in sites if counts is not None]

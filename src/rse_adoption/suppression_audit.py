@@ -1,0 +1,372 @@
+"""The exact integer audit of a disclosure plan (docs/privacy.md, "Disclosure plan").
+
+After the linear step (suppression.Disclosure), a hidden count may still be pinned: the
+published figures, with what anyone knows of the hidden ones (a count hidden for being
+small is 1 to k − 1, one hidden for another's sake at least k...), may leave it a single
+whole, non-negative value. For each protected count in turn, integer programs (HiGHS,
+scipy.optimize.milp) look for a solution giving it another value; while there is none,
+one more published figure near it is hidden, or a group near it withheld whole.
+
+Imported only when a plan of min_group_size > 2 is solved, and scipy only when there is a
+protected count to audit: a report with nothing hidden never pays for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Hashable, Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .suppression import Disclosure
+
+#: How many neighbours of a pinned count the audit tries, one at a time, before hiding the
+#: lowest of them and looking again.
+TRIALS = 4
+
+
+@contextlib.contextmanager
+def solver_silenced() -> Iterator[None]:
+    """HiGHS (C++) sometimes prints a diagnostic line on the process's standard output
+    itself (file descriptor 1, not Python's sys.stdout), which would corrupt
+    `report --format json > file`: the descriptor points at the null device while the
+    audit solves."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no standard output at all: nothing to protect
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def audit(
+    plan: Disclosure,
+    figures: list[Hashable],
+    rates: list[Hashable],
+    hidden: set[Hashable],
+    protected: list[Hashable],
+    order: dict[Hashable, int],
+) -> None:
+    """The exact integer audit of one component of `plan` (figures and rates sharing
+    atoms): for each protected count in turn, its least and greatest value over every
+    whole, non-negative assignment of the atoms that gives every published figure and rate
+    its value and every hidden figure a value within what is known of it
+    (`Disclosure._known`); while both are equal, one more published figure near it is
+    hidden (else a group near it withheld). Hiding only removes equations (a hidden
+    figure's bounds are weaker than its value), so a count found safe stays safe: one
+    pass suffices. Adds to `hidden` (and `plan.why`, its withheld groups) in place.
+    Integer programs by HiGHS (scipy.optimize.milp), imported here: only a report with a
+    hidden count needs it."""
+    if not protected:
+        return
+    _Audit(plan, figures, rates, protected, order).run(hidden)
+
+
+class _Audit:
+    """The equations of one component as a sparse matrix (one row per figure or rate,
+    one column per atom), and the protected counts already known to be free.
+
+    Reads the plan's figures through `plan` each time (never a copy): withholding a group
+    changes what is known of its figures, and a withholding tried and undone restores
+    them."""
+
+    def __init__(
+        self,
+        plan: Disclosure,
+        figures: list[Hashable],
+        rates: list[Hashable],
+        protected: list[Hashable],
+        order: dict[Hashable, int],
+    ) -> None:
+        import numpy as np
+        from scipy.optimize import Bounds
+        from scipy.sparse import csr_array
+
+        self.plan = plan
+        self.figures = figures
+        self.rates = rates
+        self.protected = protected
+        self.order = order
+        atoms = sorted(
+            {a for key in figures for a in plan._figures[key].atoms}
+            | {
+                a
+                for key in rates
+                for a in plan._rates[key].numerator + plan._rates[key].denominator
+            }
+        )
+        column = {a: i for i, a in enumerate(atoms)}
+        self.keys = keys = [*figures, *rates]
+        data: list[float] = []
+        rows: list[int] = []
+        cols: list[int] = []
+        for i, key in enumerate(keys):
+            row = (
+                plan._row(plan._figures[key].form)
+                if key in plan._figures
+                else plan._rate_row(plan._rates[key])
+            )
+            for a, w in row.items():
+                rows.append(i)
+                cols.append(column[a])
+                data.append(float(w))
+        self.matrix = csr_array((data, (rows, cols)), shape=(len(keys), len(atoms)))
+        self.integral = np.ones(len(atoms))
+        # atoms bounded far above any true count: a count with no other bound then has a
+        # greatest value far from its own (free), rather than none
+        self.anything = Bounds(0, 10 * max(plan._atoms, default=0) + 1000)
+        truth = np.array([plan._atoms[a] for a in atoms], dtype=float)
+        self.goals = {}
+        for key in protected:
+            goal = np.zeros(len(atoms))
+            for a, w in plan._row(plan._figures[key].form).items():
+                goal[column[a]] = float(w)
+            self.goals[key] = goal
+        self.forms = np.array([self.goals[key] for key in protected])
+        self.values = self.forms @ truth
+        # a protected count that some whole solution gives another value is free for good:
+        # hiding more only widens the solutions (the witness stays one)
+        self.freed: set[Hashable] = set()
+        self.nothing = np.zeros(len(atoms))
+
+    def limits(self, hidden: set[Hashable]) -> tuple[Any, Any]:
+        """Each row's least and greatest value as anyone knows it with `hidden` hidden: a
+        published figure its value, a hidden one its bounds, a hidden rate anything."""
+        import numpy as np
+
+        low = np.empty(len(self.keys))
+        high = np.empty(len(self.keys))
+        for i, key in enumerate(self.keys):
+            if key in self.plan._rates:
+                low[i], high[i] = (-np.inf, np.inf) if key in hidden else (0, 0)
+                continue
+            least, most = self.plan._known(key, hidden)
+            low[i], high[i] = least, np.inf if most is None else most
+        return low, high
+
+    def moved(self, x: Any) -> set[Hashable]:
+        """The protected counts a solution gives another value than theirs."""
+        import numpy as np
+
+        changed = np.flatnonzero(np.abs(self.forms @ np.round(x) - self.values) > 0.5)
+        return {self.protected[i] for i in changed}
+
+    def whole(self, goal: Any, rows: Any, low: Any, high: Any) -> tuple[Any, bool]:
+        """A whole solution of low <= rows @ x <= high (optimising `goal`), checked
+        exactly after rounding, and whether the solver proved there is none. A solver
+        failure (HiGHS reports some as "Solve error"; tried again without presolve) or
+        a solution that does not hold once rounded gives (None, False): no witness,
+        so the caller stays on the safe side."""
+        import numpy as np
+        from scipy.optimize import LinearConstraint, milp
+
+        constraints = LinearConstraint(rows, low, high)
+        for options in ({}, {"presolve": False}):
+            found = milp(
+                goal,
+                integrality=self.integral,
+                bounds=self.anything,
+                constraints=constraints,
+                options=options,
+            )
+            if found.status == 2:  # no such solution
+                return None, True
+            if found.status == 0 and found.x is not None:
+                x = np.round(found.x)
+                got = rows @ x
+                if np.all(got >= low - 1e-9) and np.all(got <= high + 1e-9):
+                    return x, False
+                return None, False
+        return None, False
+
+    def solve(self, goal: Any, low: Any, high: Any) -> set[Hashable]:
+        """The protected counts the optimum of `goal` gives another value than theirs."""
+        x, _ = self.whole(goal, self.matrix, low, high)
+        return set() if x is None else self.moved(x)
+
+    def free(self, key: Hashable, hidden: set[Hashable], *, adopt: bool = True) -> bool:
+        """Whether `key` can take another value with `hidden` hidden: a whole solution
+        with it above, else below, its value (feasibility: the solver stops at the first
+        found). Witnesses count for good only for the figures hidden now (`adopt`)."""
+        import numpy as np
+        from scipy.sparse import csr_array, vstack
+
+        if key in self.freed:
+            return True
+        low, high = self.limits(hidden)
+        rows = vstack([self.matrix, csr_array(self.goals[key][None, :])])
+        value = float(self.plan._figures[key].value)
+        seen: set[Hashable] = set()
+        for least, most in ((value + 1, np.inf), (-np.inf, value - 1)):
+            x, _ = self.whole(self.nothing, rows, np.append(low, least), np.append(high, most))
+            if x is not None:
+                seen |= self.moved(x)
+                break
+        if adopt:
+            self.freed.update(seen)
+        return key in seen
+
+    def free_many(self, hidden: set[Hashable]) -> None:
+        """Witnesses for many at once: the least and greatest of mixes of those not yet
+        free (weights from a fixed seed: the same plan every run), while they free more."""
+        import numpy as np
+
+        start = self.limits(hidden)
+        mixes = np.random.default_rng(28)
+        for _ in range(8):
+            left = np.array([key not in self.freed for key in self.protected], dtype=float)
+            if left.sum() < 4:  # as cheap to look at each
+                break
+            before = len(self.freed)
+            weights = left * mixes.choice((-1.0, 1.0), len(self.protected))
+            self.freed.update(self.solve(weights @ self.forms, *start))
+            self.freed.update(self.solve(-(weights @ self.forms), *start))
+            if len(self.freed) < before + 3:
+                break
+
+    def involved(self, key: Hashable, hidden: set[Hashable]) -> list[Hashable]:
+        """The published figures and rates the linear bounds of `key` rest on (those of
+        non-zero dual value in the least and greatest value of its relaxation), lowest
+        `keep` first: the combination of published figures that pins it."""
+        import numpy as np
+        from scipy.optimize import linprog
+        from scipy.sparse import vstack
+
+        plan, matrix = self.plan, self.matrix
+        low, high = self.limits(hidden)
+        equal = np.flatnonzero(low == high)
+        upper = np.flatnonzero((low != high) & np.isfinite(high))
+        lower = np.flatnonzero((low != high) & np.isfinite(low) & (low > 0))
+        goal = self.goals[key]
+        found: set[Hashable] = set()
+        for sign in (1.0, -1.0):
+            result = linprog(
+                sign * goal,
+                A_ub=vstack([matrix[upper], -matrix[lower]]),
+                b_ub=np.concatenate([high[upper], -low[lower]]),
+                A_eq=matrix[equal],
+                b_eq=low[equal],
+                bounds=(0, None),
+                method="highs",
+            )
+            if result.status != 0:
+                continue
+            for j, dual in zip(equal, result.eqlin.marginals, strict=True):
+                if abs(dual) > 1e-9:
+                    found.add(self.keys[j])
+        usable = [
+            k for k in found if k in plan._rates or (plan._hideable(k) and plan._figures[k].value)
+        ]
+        return sorted(usable, key=lambda k: plan._rank(k, self.order))
+
+    def run(self, hidden: set[Hashable]) -> None:
+        """Free every protected count in turn (see `audit`), adding to `hidden`."""
+        plan = self.plan
+        self.free_many(hidden)
+        # as if every figure that may be hidden were (complements >= k); zeros are never
+        # hidden for another's sake, so they stay in (a hidden zero would free what the
+        # search below can never free)
+        everything = {
+            key
+            for key in self.keys
+            if key in plan._rates or (plan._hideable(key) and plan._figures[key].value)
+        }
+        for key in self.protected:
+            if self.free(key, hidden):
+                continue
+            # pinned by what is known of hidden figures and the identities alone: hiding
+            # published figures cannot help; a group near it is withheld (its zeros hidden
+            # too, what is known of its figures only 0 and up)
+            while not self.free(key, hidden | everything, adopt=False):
+                group = plan._group_near(key, self.figures, hidden)
+                if group is None:
+                    break
+                plan._withhold(group, self.figures, hidden)
+            self.unpin(key, hidden)
+
+    def unpin(self, key: Hashable, hidden: set[Hashable]) -> None:
+        """Hide published figures near a pinned count `key` until it is free (or nothing
+        near it is left to hide), adding them to `hidden` and `plan.why`."""
+        for _ in range(len(self.keys)):
+            if self.free(key, hidden):
+                break
+            # the first neighbour (lowest `keep` first) whose hiding sets it free;
+            # else the lowest is hidden and the search goes on from there
+            victims = self.involved(key, hidden) or self.victims_near(key, hidden)
+            if not victims:
+                break
+            victim = next(
+                (v for v in victims[:TRIALS] if self.free(key, hidden | {v}, adopt=False)),
+                None,
+            )
+            if victim is not None:
+                self.freed.add(key)  # the trial's witness holds now that it is hidden
+            elif self.withhold_if_frees(key, hidden):
+                break  # a small group's detail withheld (its zeros too) frees it
+            victim = victims[0] if victim is None else victim
+            hidden.add(victim)
+            self.plan.why.setdefault(victim, ("bounds", key))
+
+    def withhold_if_frees(self, pinned: Hashable, hidden: set[Hashable]) -> bool:
+        """Withhold the detail group near a pinned count (a site's transitions matrix,
+        personas...: not its segments) if that alone sets it free; else leave all as it
+        was. Cheaper than hiding a chain of published figures of other sites."""
+        plan = self.plan
+        group = plan._group_near(pinned, self.figures, hidden)
+        if group is None or (isinstance(group, tuple) and group and group[0] == "segment"):
+            return False
+        saved = dict(plan._figures)
+        before = set(hidden)
+        plan._withhold(group, self.figures, hidden)
+        # a trial: its witnesses hold only if the group stays withheld (not adopted)
+        if self.free(pinned, hidden, adopt=False):
+            for key in hidden - before:
+                plan.why.setdefault(key, ("withheld", pinned))
+            return True
+        plan._figures = saved
+        plan._withheld.discard(group)
+        hidden.intersection_update(before)
+        return False
+
+    def victims_near(self, pinned: Hashable, hidden: set[Hashable]) -> list[Hashable]:
+        """The published figures that may be hidden next to a pinned one, lowest (`keep`,
+        zero, value) first: those sharing an atom with it, else with a hidden figure or an
+        identity sharing one (and so on). A zero is never one: zero is shown, so a hidden zero
+        would read as a complement (at least k) and mislead, or be known for one."""
+        plan = self.plan
+        near = set(plan._figures[pinned].atoms)
+        for _ in range(4):
+            candidates = [
+                key
+                for key in self.figures
+                if key not in hidden
+                and plan._hideable(key)
+                and plan._figures[key].value
+                and near & set(plan._figures[key].atoms)
+            ]
+            candidates += [
+                key
+                for key in self.rates
+                if key not in hidden
+                and near & set(plan._rates[key].numerator + plan._rates[key].denominator)
+            ]
+            if candidates:
+                return sorted(candidates, key=lambda k: plan._rank(k, self.order))
+            wider = set(near)
+            for key in self.figures:
+                f = plan._figures[key]
+                if (key in hidden or f.fixed) and near & set(f.atoms):
+                    wider |= set(f.atoms)
+            if wider == near:
+                return []
+            near = wider
+        return []
