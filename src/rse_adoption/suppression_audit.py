@@ -4,11 +4,13 @@ After the linear step (suppression.Disclosure), a hidden count may still be pinn
 published figures, with what anyone knows of the hidden ones (a count hidden for being
 small is 1 to k − 1, one hidden for another's sake at least k...), may leave it a single
 whole, non-negative value. For each protected count in turn, integer programs (HiGHS,
-scipy.optimize.milp) look for a solution giving it another value; while there is none,
-one more published figure near it is hidden, or a group near it withheld whole.
+through its own Python interface `highspy`: one model per component, kept between the
+checks, only its row bounds and objective changed) look for a solution giving it another
+value; while there is none, one more published figure near it is hidden, or a group near
+it withheld whole.
 
-Imported only when a plan of min_group_size > 2 is solved, and scipy only when there is a
-protected count to audit: a report with nothing hidden never pays for it.
+Imported only when a plan of min_group_size > 2 is solved, and highspy only when there is
+a protected count to audit: a report with nothing hidden never pays for it.
 """
 
 from __future__ import annotations
@@ -64,8 +66,8 @@ def audit(
     hidden (else a group near it withheld). Hiding only removes equations (a hidden
     figure's bounds are weaker than its value), so a count found safe stays safe: one
     pass suffices. Adds to `hidden` (and `plan.why`, its withheld groups) in place.
-    Integer programs by HiGHS (scipy.optimize.milp), imported here: only a report with a
-    hidden count needs it."""
+    Integer programs by HiGHS (highspy), imported here: only a report with a hidden count
+    needs it."""
     if not protected:
         return
     _Audit(plan, figures, rates, protected, order).run(hidden)
@@ -88,8 +90,6 @@ class _Audit:
         order: dict[Hashable, int],
     ) -> None:
         import numpy as np
-        from scipy.optimize import Bounds
-        from scipy.sparse import csr_array
 
         self.plan = plan
         self.figures = figures
@@ -119,11 +119,10 @@ class _Audit:
                 rows.append(i)
                 cols.append(column[a])
                 data.append(float(w))
-        self.matrix = csr_array((data, (rows, cols)), shape=(len(keys), len(atoms)))
-        self.integral = np.ones(len(atoms))
         # atoms bounded far above any true count: a count with no other bound then has a
         # greatest value far from its own (free), rather than none
-        self.anything = Bounds(0, 10 * max(plan._atoms, default=0) + 1000)
+        upper = 10 * max(plan._atoms, default=0) + 1000
+        self.model = _Model(rows, cols, data, len(keys), len(atoms), upper)
         truth = np.array([plan._atoms[a] for a in atoms], dtype=float)
         self.goals = {}
         for key in protected:
@@ -136,7 +135,6 @@ class _Audit:
         # a protected count that some whole solution gives another value is free for good:
         # hiding more only widens the solutions (the witness stays one)
         self.freed: set[Hashable] = set()
-        self.nothing = np.zeros(len(atoms))
 
     def limits(self, hidden: set[Hashable]) -> tuple[Any, Any]:
         """Each row's least and greatest value as anyone knows it with `hidden` hidden: a
@@ -160,37 +158,9 @@ class _Audit:
         changed = np.flatnonzero(np.abs(self.forms @ np.round(x) - self.values) > 0.5)
         return {self.protected[i] for i in changed}
 
-    def whole(self, goal: Any, rows: Any, low: Any, high: Any) -> tuple[Any, bool]:
-        """A whole solution of low <= rows @ x <= high (optimising `goal`), checked
-        exactly after rounding, and whether the solver proved there is none. A solver
-        failure (HiGHS reports some as "Solve error"; tried again without presolve) or
-        a solution that does not hold once rounded gives (None, False): no witness,
-        so the caller stays on the safe side."""
-        import numpy as np
-        from scipy.optimize import LinearConstraint, milp
-
-        constraints = LinearConstraint(rows, low, high)
-        for options in ({}, {"presolve": False}):
-            found = milp(
-                goal,
-                integrality=self.integral,
-                bounds=self.anything,
-                constraints=constraints,
-                options=options,
-            )
-            if found.status == 2:  # no such solution
-                return None, True
-            if found.status == 0 and found.x is not None:
-                x = np.round(found.x)
-                got = rows @ x
-                if np.all(got >= low - 1e-9) and np.all(got <= high + 1e-9):
-                    return x, False
-                return None, False
-        return None, False
-
     def solve(self, goal: Any, low: Any, high: Any) -> set[Hashable]:
         """The protected counts the optimum of `goal` gives another value than theirs."""
-        x, _ = self.whole(goal, self.matrix, low, high)
+        x, _ = self.model.whole(low, high, cost=goal)
         return set() if x is None else self.moved(x)
 
     def free(self, key: Hashable, hidden: set[Hashable], *, adopt: bool = True) -> bool:
@@ -198,16 +168,14 @@ class _Audit:
         with it above, else below, its value (feasibility: the solver stops at the first
         found). Witnesses count for good only for the figures hidden now (`adopt`)."""
         import numpy as np
-        from scipy.sparse import csr_array, vstack
 
         if key in self.freed:
             return True
         low, high = self.limits(hidden)
-        rows = vstack([self.matrix, csr_array(self.goals[key][None, :])])
         value = float(self.plan._figures[key].value)
         seen: set[Hashable] = set()
         for least, most in ((value + 1, np.inf), (-np.inf, value - 1)):
-            x, _ = self.whole(self.nothing, rows, np.append(low, least), np.append(high, most))
+            x, _ = self.model.whole(low, high, extra=(self.goals[key], least, most))
             if x is not None:
                 seen |= self.moved(x)
                 break
@@ -238,31 +206,17 @@ class _Audit:
         non-zero dual value in the least and greatest value of its relaxation), lowest
         `keep` first: the combination of published figures that pins it."""
         import numpy as np
-        from scipy.optimize import linprog
-        from scipy.sparse import vstack
 
-        plan, matrix = self.plan, self.matrix
+        plan = self.plan
         low, high = self.limits(hidden)
-        equal = np.flatnonzero(low == high)
-        upper = np.flatnonzero((low != high) & np.isfinite(high))
-        lower = np.flatnonzero((low != high) & np.isfinite(low) & (low > 0))
-        goal = self.goals[key]
+        equal = low == high
         found: set[Hashable] = set()
         for sign in (1.0, -1.0):
-            result = linprog(
-                sign * goal,
-                A_ub=vstack([matrix[upper], -matrix[lower]]),
-                b_ub=np.concatenate([high[upper], -low[lower]]),
-                A_eq=matrix[equal],
-                b_eq=low[equal],
-                bounds=(0, None),
-                method="highs",
-            )
-            if result.status != 0:
+            duals = self.model.relaxed_duals(low, high, sign * self.goals[key])
+            if duals is None:
                 continue
-            for j, dual in zip(equal, result.eqlin.marginals, strict=True):
-                if abs(dual) > 1e-9:
-                    found.add(self.keys[j])
+            for j in np.flatnonzero(equal & (np.abs(duals) > 1e-9)):
+                found.add(self.keys[j])
         usable = [
             k for k in found if k in plan._rates or (plan._hideable(k) and plan._figures[k].value)
         ]
@@ -370,3 +324,132 @@ class _Audit:
                 return []
             near = wider
         return []
+
+
+class _Model:
+    """One HiGHS model of a component: the atoms as whole variables from 0 to `upper`, each
+    figure or rate a row (its coefficients never change). A check sets the rows' bounds
+    (what is known of each figure), optionally adds one row (the count checked, above or
+    below its value) and an objective, solves, and takes the added row out again."""
+
+    def __init__(
+        self,
+        rows: list[int],
+        cols: list[int],
+        data: list[float],
+        count: int,
+        atoms: int,
+        upper: float,
+    ) -> None:
+        import highspy
+        import numpy as np
+
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.cols = np.asarray(cols, dtype=np.int64)
+        self.data = np.asarray(data, dtype=float)
+        self.count = count
+        self.atoms = atoms
+        self.highs = h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.addVars(atoms, np.zeros(atoms), np.full(atoms, float(upper)))
+        self.columns = np.arange(atoms, dtype=np.int32)
+        self.integer = np.array([highspy.HighsVarType.kInteger] * atoms)
+        self.continuous = np.array([highspy.HighsVarType.kContinuous] * atoms)
+        h.changeColsIntegrality(atoms, self.columns, self.integer)
+        order = np.lexsort((self.cols, self.rows))
+        starts = np.searchsorted(self.rows[order], np.arange(self.count)).astype(np.int32)
+        self.low = np.full(self.count, -np.inf)
+        self.high = np.full(self.count, np.inf)
+        h.addRows(
+            self.count,
+            self.low,
+            self.high,
+            len(order),
+            starts,
+            self.cols[order].astype(np.int32),
+            self.data[order],
+        )
+        self.cost = np.zeros(atoms)
+        self.status = highspy.HighsModelStatus
+
+    def _bounds(self, low: Any, high: Any) -> None:
+        import numpy as np
+
+        for i in np.flatnonzero((low != self.low) | (high != self.high)):
+            self.highs.changeRowBounds(int(i), float(low[i]), float(high[i]))
+        self.low, self.high = low.copy(), high.copy()
+
+    def _objective(self, cost: Any) -> None:
+        import numpy as np
+
+        if not np.array_equal(cost, self.cost):
+            self.highs.changeColsCost(self.atoms, self.columns, np.asarray(cost, dtype=float))
+            self.cost = np.array(cost, dtype=float)
+
+    def values(self, x: Any) -> Any:
+        """Each row's value for the atoms `x`."""
+        import numpy as np
+
+        return np.bincount(self.rows, weights=self.data * x[self.cols], minlength=self.count)
+
+    def whole(
+        self,
+        low: Any,
+        high: Any,
+        *,
+        cost: Any = None,
+        extra: tuple[Any, float, float] | None = None,
+    ) -> tuple[Any, bool]:
+        """A whole solution of low <= rows @ x <= high (and of `extra`: a goal's value
+        between two bounds), optimising `cost` (none: the first found), checked exactly
+        after rounding; and whether the solver proved there is none. A solver failure
+        (HiGHS reports some as "Solve error"; tried again without presolve) or a solution
+        that does not hold once rounded gives (None, False): no witness, so the caller
+        stays on the safe side."""
+        import numpy as np
+
+        h = self.highs
+        self._bounds(low, high)
+        self._objective(np.zeros(self.atoms) if cost is None else cost)
+        if extra is not None:
+            goal, least, most = extra
+            where = np.flatnonzero(goal)
+            h.addRow(float(least), float(most), len(where), where.astype(np.int32), goal[where])
+        try:
+            for presolve in ("choose", "off"):
+                h.setOptionValue("presolve", presolve)
+                h.run()
+                status = h.getModelStatus()
+                if status == self.status.kInfeasible:
+                    return None, True
+                if status == self.status.kOptimal:
+                    x = np.round(np.asarray(h.getSolution().col_value))
+                    got = self.values(x)
+                    holds = bool(np.all(x >= 0) and np.all(got >= low - 1e-9))
+                    holds = holds and bool(np.all(got <= high + 1e-9))
+                    if holds and extra is not None:
+                        reached = float(extra[0] @ x)
+                        holds = extra[1] - 1e-9 <= reached <= extra[2] + 1e-9
+                    return (x, False) if holds else (None, False)
+            return None, False
+        finally:
+            h.setOptionValue("presolve", "choose")
+            if extra is not None:
+                h.deleteRows(1, np.array([self.count], dtype=np.int32))
+
+    def relaxed_duals(self, low: Any, high: Any, cost: Any) -> Any:
+        """The rows' dual values at the optimum of `cost` over the linear relaxation (None
+        when it has none)."""
+        import numpy as np
+
+        h = self.highs
+        self._bounds(low, high)
+        self._objective(cost)
+        h.changeColsIntegrality(self.atoms, self.columns, self.continuous)
+        try:
+            h.run()
+            if h.getModelStatus() != self.status.kOptimal:
+                return None
+            return np.asarray(h.getSolution().row_dual)
+        finally:
+            h.changeColsIntegrality(self.atoms, self.columns, self.integer)
