@@ -168,34 +168,64 @@ def normalised_identifiers(
     return normalised.cast(pa.binary()), blank
 
 
-def _keys(first_bytes: bytes, blank: Any) -> pa.Array:
-    """Person keys from each HMAC's first eight bytes, NO_KEY where `blank`."""
+def _keys(first_bytes: bytes, blank: Any, *, stride: int = 8) -> pa.Array:
+    """Person keys from each HMAC's first eight bytes (every `stride` bytes of
+    `first_bytes`: 32 for whole digests), NO_KEY where `blank`."""
     import numpy as np
     import pyarrow as pa
 
-    first = np.frombuffer(first_bytes, dtype=">u8")
+    first = np.frombuffer(first_bytes, dtype=">u8")[:: stride // 8]
     keys = (first >> np.uint64(64 - KEY_BITS)).astype(np.int64)
     keys[blank] = NO_KEY
     return pa.array(keys, pa.int64())
 
 
+#: Bytes of an HMAC-SHA-256 digest, as a key worker answers each message.
+_DIGEST = 32
+
+
 def _frame(values: pa.Array) -> bytes:
-    """A binary array as one request: count and size (little-endian int64), the offsets
-    from zero (int64), the bytes."""
+    """A binary array as one request: count, size and layout (little-endian int64), then
+    either the values each followed by a NUL byte (layout 1: the worker splits them at C
+    speed) or, when a value holds a NUL, the offsets from zero (int64) and the bytes
+    (layout 0)."""
     import numpy as np
 
+    separated = _separated(values)
+    if separated is not None:
+        head = np.array([len(values), len(separated), 1], dtype="<i8").tobytes()
+        return head + separated
     offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)
     offsets = offsets[values.offset : values.offset + len(values) + 1].astype(np.int64)
     data = values.buffers()[2]
     body = b"" if data is None else data.to_pybytes()[offsets[0] : offsets[-1]]
     offsets -= offsets[0]
-    head = np.array([len(values), len(body)], dtype="<i8").tobytes()
+    head = np.array([len(values), len(body), 0], dtype="<i8").tobytes()
     return head + offsets.astype("<i8").tobytes() + body
 
 
+def _separated(values: pa.Array) -> bytes | None:
+    """The values of a binary array each followed by a NUL byte, one bytes object (Arrow
+    joins them: no Python object per value), or None when a value holds a NUL."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not len(values):
+        return b""
+    joined = pc.binary_join_element_wise(values, pa.scalar(b""), pa.scalar(b"\0"))
+    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)
+    offsets = offsets[joined.offset : joined.offset + len(joined) + 1]
+    separated = joined.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
+    return separated if separated.count(b"\0") == len(values) else None
+
+
 #: A key worker (`python -I -c KEY_WORKER`): reads the secret (4-byte length, bytes), then
-#: requests (`_frame`), and answers each with the first eight bytes of every message's
-#: HMAC-SHA-256, until its input ends. Standard library only: it starts in tens of ms.
+#: requests (`_frame`), and answers each with the HMAC-SHA-256 (32 bytes) of every
+#: message, until its input ends. Standard library only: it starts in tens of ms. (The
+#: loop is the cheapest found in CPython: messages split from one bytes object, whole
+#: digests appended to one bytearray — 0.49 µs a message against 0.60 for slices of it
+#: by offsets and a list of 8-byte prefixes.)
 KEY_WORKER = """
 import hashlib, sys
 r, w = sys.stdin.buffer, sys.stdout.buffer
@@ -209,20 +239,26 @@ key = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\\0")
 inner = hashlib.sha256(bytes(b ^ 0x36 for b in key)).copy
 outer = hashlib.sha256(bytes(b ^ 0x5C for b in key)).copy
 while True:
-    head = r.read(16)
-    if len(head) < 16:
+    head = r.read(24)
+    if len(head) < 24:
         break
-    n, size = int.from_bytes(head[:8], "little"), int.from_bytes(head[8:], "little")
-    offsets = memoryview(exact(8 * (n + 1))).cast("q")
-    data = exact(size)
-    out = []
-    for k in range(n):
+    n, size, layout = (int.from_bytes(head[i:i + 8], "little") for i in (0, 8, 16))
+    if layout:
+        messages = exact(size).split(b"\\0")
+        del messages[n:]
+    else:
+        offsets = memoryview(exact(8 * (n + 1))).cast("q")
+        data = exact(size)
+        messages = [data[offsets[k]:offsets[k + 1]] for k in range(n)]
+    out = bytearray()
+    put = out.extend
+    for m in messages:
         i = inner()
-        i.update(data[offsets[k]:offsets[k + 1]])
+        i.update(m)
         o = outer()
         o.update(i.digest())
-        out.append(o.digest()[:8])
-    w.write(b"".join(out))
+        put(o.digest())
+    w.write(out)
     w.flush()
 """
 
@@ -298,10 +334,10 @@ class KeyWorkers:
     def _take(self) -> None:
         """Read the oldest request's answer."""
         number, process, n, blank = self._busy.popleft()
-        answer = process.stdout.read(8 * n)
-        if len(answer) != 8 * n:
+        answer = process.stdout.read(_DIGEST * n)
+        if len(answer) != _DIGEST * n:
             raise self._stopped(process, "no answer")
-        self._results[number] = _keys(answer, blank)
+        self._results[number] = _keys(answer, blank, stride=_DIGEST)
 
     def __enter__(self) -> KeyWorkers:
         return self
@@ -338,9 +374,13 @@ def _first_bytes(secret: bytes, values: pa.Array) -> bytes:
     outer SHA-256 states instead of deriving them for every message (0.5 µs a message
     against 1.2 µs for `hmac.digest`, measured)."""
     inner, outer = _hmac_states(secret)
+    separated = _separated(values)
+    messages: list[bytes] = (
+        values.to_pylist() if separated is None else separated.split(b"\0")[: len(values)]
+    )
     out: list[bytes] = []
     append = out.append
-    for message in values.to_pylist():
+    for message in messages:
         i = inner()
         i.update(message)
         o = outer()

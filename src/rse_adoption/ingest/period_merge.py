@@ -231,10 +231,11 @@ def _merge_partition(
             ).fetchall()[0][0]
         ) - int(total)
     target = tx.new_data_path("activity")
-    written = copy_rows(con, f"SELECT * FROM ({select}) ORDER BY person_key", params, target)  # noqa: S608
-    if distinct is not None and select == new_rows:
+    if distinct is not None and select == new_rows:  # the file's rows alone: no query
+        written = _write_sorted(distinct, target)
         concealed = int(pc.sum(distinct["concealed"]).as_py() or 0)
     else:
+        written = copy_rows(con, f"SELECT * FROM ({select}) ORDER BY person_key", params, target)  # noqa: S608
         concealed = int(
             con.execute(
                 "SELECT count(*) FILTER (WHERE concealed) FROM read_parquet($file)",
@@ -243,6 +244,35 @@ def _merge_partition(
         )
     store.fsync_file(target)
     _replace_entries(tx, manifest, same, target, written, concealed, params, period_days)
+
+
+def _write_sorted(table: pa.Table, target: Path) -> int:
+    """Write `table`, rows ordered by person key as the query's files are, to the Parquet
+    file `target` with pyarrow; its number of rows. For a file's rows that list each person
+    once this is the whole merge, in a fraction of DuckDB's sorted COPY: the keys are
+    unique (any sort gives the same order), a column of one value or of nulls is the same
+    in any order, and numpy gathers a column of numbers in a third of Arrow's `take` time."""
+    import pyarrow.parquet as pq
+
+    order = np.argsort(table["person_key"].to_numpy())
+    columns = []
+    for column in table.columns:
+        if column.null_count == len(column) or _one_value(column):
+            columns.append(column)
+        elif column.null_count or pa.types.is_string(column.type):
+            columns.append(column.take(pa.array(order)))
+        else:
+            values = column.to_numpy()[order]
+            columns.append(pa.array(values, column.type))
+    pq.write_table(pa.table(columns, schema=table.schema), target)
+    return table.num_rows
+
+
+def _one_value(column: pa.ChunkedArray) -> bool:
+    """Whether every cell of `column` (no nulls) holds the same value."""
+    if column.null_count or not len(column):
+        return False
+    return bool(pc.all(pc.equal(column, column[0])).as_py())
 
 
 def _replace_entries(
