@@ -251,7 +251,7 @@ def _arrow_tables(
                     columns, users = _arrow_columns(fmt, cells, context, record, constants)
                     pending.append((columns, hasher.submit(users, stripped=True)))
                     record += batch.num_rows
-                    if len(pending) > max(1, workers):
+                    if len(pending) > 2 * max(1, workers):
                         yield _with_keys(*pending.popleft())
             while pending:
                 yield _with_keys(*pending.popleft())

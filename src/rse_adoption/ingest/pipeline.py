@@ -46,6 +46,7 @@ from .canonical import Members, ReadContext, connect
 from .dedupe import StagedMonth, deduplicate, drop_repeats, note_ids
 from .inputs import content_size, expand_inputs, file_sha256
 from .mapped import Mapping
+from .period_merge import StagedRows
 from .records import record_skipped, replace_members
 from .registry import (
     FORMATS,
@@ -312,6 +313,10 @@ class Staged:
     #: The platform's member list the file gives (a Slack export's users.json), if any.
     members: Members | None = None
     replies_without_target: int = 0
+    #: The activity-period rows written as they were read (None: not staged, or not yet
+    #: decided, `periods_decided`).
+    period_rows: StagedRows | None = None
+    periods_decided: bool = False
 
 
 def _stage_and_commit(
@@ -350,6 +355,7 @@ def _stage(tx: store.WriteTransaction, module: Format, path: Path, context: Read
                         staged.rejects.append(batch.rejects)
                     if batch.periods is not None and batch.periods.num_rows:
                         staged.periods.append(batch.periods)
+                        _stage_periods(staged, tx.manifest, batch.periods, writer_thread, pending)
                     staged.ignored += batch.ignored
                     staged.replies_without_target += batch.replies_without_target
                     staged.notes.extend(batch.notes)
@@ -366,6 +372,8 @@ def _stage(tx: store.WriteTransaction, module: Format, path: Path, context: Read
             finally:
                 for future in pending:  # wait for every write (and raise the first error)
                     future.result()
+                if staged.period_rows is not None:
+                    staged.period_rows.close()
     except EncodingMismatch:
         _close_all(writers)
         for leftover in staged.folder.iterdir():
@@ -378,6 +386,25 @@ def _stage(tx: store.WriteTransaction, module: Format, path: Path, context: Read
         raise DataError(f"{path}: cannot be read: {exc}") from exc
     _close_all(writers)
     return staged
+
+
+def _stage_periods(
+    staged: Staged,
+    manifest: store.Manifest,
+    table: pa.Table,
+    writer_thread: ThreadPoolExecutor,
+    pending: deque[Future[None]],
+) -> None:
+    """Write a batch of activity-period rows to the staging folder in the writer thread,
+    while the next batch is read (`StagedRows`: the merge of a first export of a
+    period is then a move); decided at the file's first batch."""
+    if not staged.periods_decided:
+        staged.periods_decided = True
+        staged.period_rows = StagedRows.for_first_batch(staged.folder, manifest, table)
+    if staged.period_rows is not None:
+        pending.append(writer_thread.submit(staged.period_rows.write, table))
+        if len(pending) > 2:
+            pending.popleft().result()
 
 
 def _commit(
@@ -481,7 +508,9 @@ def _merge_periods(
             f"{conflicts.num_rows} row(s) list a person already listed in the same period "
             "with different counts: quarantined, none of them kept (rse-adoption quarantine)"
         )
-    merged = periods.merge_periods(con, tx, manifest, incoming, whole=whole)
+    merged = periods.merge_periods(
+        con, tx, manifest, incoming, whole=whole, staged=staged.period_rows
+    )
     result.rows_read += (
         merged.rows_new + merged.rows_replaced + merged.rows_unchanged + merged.rows_repeated
     )
