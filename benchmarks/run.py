@@ -51,9 +51,9 @@ GIB = 1 << 30
 SMALL_ROWS = 1_000
 SMALL_RUNS = 5
 CSV_SHAPES = ("plain", "ids-quoted", "paris-offsets", "naive-timezone", "wide-quoted")
-BUNDLE_SHAPES = ("slack-export", "viva-engage", "teams")
+BUNDLE_SHAPES = ("slack-export", "viva-engage", "teams", "slack-analytics")
 #: Period files (one row per person): sized by --period-sizes.
-PERIOD_SHAPES = ("viva-engage", "teams")
+PERIOD_SHAPES = ("viva-engage", "teams", "slack-analytics")
 ALL_SHAPES = (*CSV_SHAPES, "demo", *BUNDLE_SHAPES)
 
 #: The baseline of every CSV shape: pyarrow's streaming reader (default options but the
@@ -332,6 +332,8 @@ def generate(shape: str, rows: int, people: int, work: Path) -> Path:
         import bundles
 
         bundles.write_teams(rows, partial)
+    elif shape == "slack-analytics":
+        write_slack_analytics(rows, partial)
     elif shape == "demo-2y":
         write_demo_log(rows, people, partial, years=2)
     else:
@@ -343,6 +345,69 @@ def generate(shape: str, rows: int, people: int, work: Path) -> Path:
         flush=True,
     )
     return path
+
+
+#: The columns of Slack's member analytics export (workspace analytics, "Members" tab),
+#: as in ../shared/samples/slack/member-analytics-headers.csv.
+SLACK_ANALYTICS_HEADER = (
+    "Name,What I Do,User ID,Username,Account type,Account created (UTC),Claimed Date (UTC),"
+    "Deactivated date (UTC),Days active,Days active (Desktop),Days active (Android),"
+    "Days active (iOS),Messages posted,Messages posted in channels,Reactions added,"
+    "Last active (UTC),Last active (Desktop) (UTC),Last active (Android) (UTC),"
+    "Last active (iOS) (UTC)"
+)
+
+
+def write_slack_analytics(rows: int, path: Path) -> None:
+    """A Slack member analytics CSV of `rows` members over 90 days (seeded), its dates
+    quoted as Slack writes them (`"Mar 17, 2025"`), a quarter of the members inactive
+    (no last-active date); the file does not state its period (ingest gets
+    --period-end 2026-10-31 --period-days 90)."""
+    import numpy as np
+
+    rng = np.random.default_rng(34)
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct")
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        out.write(SLACK_ANALYTICS_HEADER + "\n")
+        for start in range(0, rows, 100_000):
+            n = min(100_000, rows - start)
+            active = rng.integers(0, 91, n) * (rng.random(n) > 0.25)
+            desktop = rng.integers(0, active + 1)
+            posted = rng.poisson(active * 0.8)
+            channels = rng.integers(0, posted + 1)
+            reactions = rng.poisson(active * 0.3)
+            day = rng.integers(1, 29, n)
+            month = rng.integers(0, len(months), n)
+            lines = []
+            for i in range(n):
+                seen = f'"{months[month[i]]} {day[i]:02d}, 2026"' if active[i] else ""
+                lines.append(
+                    f"Person {start + i},,U{start + i:09d},person{start + i},Member,"
+                    f'"Jan 05, 2025","Jan 05, 2025",,{active[i]},{desktop[i]},0,'
+                    f"{active[i] - desktop[i]},{posted[i]},{channels[i]},{reactions[i]},"
+                    f"{seen},{seen if desktop[i] else ''},,{seen if active[i] > desktop[i] else ''}"
+                )
+            out.write("\n".join(lines) + "\n")
+
+
+#: Load a Slack member analytics CSV (argv[1]) into one Parquet file (argv[2]) with
+#: pyarrow: the dates as timestamps (Slack's `Mar 17, 2025`), the counts as int64.
+SLACK_ANALYTICS_BASELINE = """
+import sys
+import pyarrow as pa, pyarrow.csv as pacsv, pyarrow.parquet as pq
+dates = ("Account created (UTC)", "Claimed Date (UTC)", "Deactivated date (UTC)",
+    "Last active (UTC)", "Last active (Desktop) (UTC)", "Last active (Android) (UTC)",
+    "Last active (iOS) (UTC)")
+types = {c: pa.timestamp("s") for c in dates}
+types |= {c: pa.int64() for c in ("Days active", "Days active (Desktop)",
+    "Days active (Android)", "Days active (iOS)", "Messages posted",
+    "Messages posted in channels", "Reactions added")}
+options = pacsv.ConvertOptions(column_types=types, timestamp_parsers=["%b %d, %Y"])
+reader = pacsv.open_csv(sys.argv[1], convert_options=options)
+with pq.ParquetWriter(sys.argv[2], reader.schema) as writer:
+    for batch in reader:
+        writer.write_batch(batch)
+"""
 
 
 def write_demo_log(events: int, people: int, path: Path, years: int = 1) -> None:
@@ -392,6 +457,8 @@ def baseline_command(shape: str, path: Path, out: Path) -> list[str]:
         import bundles
 
         return [sys.executable, "-c", bundles.TEAMS_BASELINE, str(path), str(out)]
+    if shape == "slack-analytics":
+        return [sys.executable, "-c", SLACK_ANALYTICS_BASELINE, str(path), str(out)]
     zone = "local" if shape == "naive-timezone" else "utc"
     return [sys.executable, "-c", INGEST_BASELINE, str(path), str(out), "timestamp", zone]
 
@@ -402,6 +469,8 @@ def ingest_command(cli: list[str], shape: str, path: Path, data: Path) -> list[s
         import shapes
 
         options = shapes.SHAPES[shape].ingest_options
+    if shape == "slack-analytics":  # the export does not state its period
+        options = ("--period-end", "2026-10-31", "--period-days", "90")
     return [*cli, "ingest", str(path), "--data-dir", str(data), "--json", *options]
 
 
