@@ -136,8 +136,7 @@ class StagedRows:
     ) -> StagedRows | None:
         """Rows to stage, from the file's first batch of period rows: None when the store
         already holds rows of that batch's first row's period (they will be merged)."""
-        first = table.slice(0, 1).to_pylist()[0]
-        partition = (first["source_format"], first["period_days"], first["refresh_date"])
+        partition = _first_partition(table)
         for entry in manifest.activity_files:
             held = (entry["source_format"], int(entry["period_days"]), entry["refresh_date"])
             if held == (partition[0], partition[1], partition[2].isoformat()):
@@ -194,9 +193,14 @@ def merge_periods(
     distinct = table if each_person_once(table) else None
     con.register("incoming", table)
     try:
-        partitions = con.execute(
-            "SELECT DISTINCT source_format, period_days, refresh_date FROM incoming ORDER BY ALL"
-        ).fetchall()
+        partitions = (
+            [_first_partition(table)]  # one partition (each_person_once): no scan
+            if distinct is not None and table.num_rows
+            else con.execute(
+                "SELECT DISTINCT source_format, period_days, refresh_date FROM incoming "
+                "ORDER BY ALL"
+            ).fetchall()
+        )
         for source_format, period_days, refresh_date in partitions:
             _merge_partition(
                 con,
@@ -306,6 +310,13 @@ def _merge_partition(
     _replace_entries(tx, manifest, same, target, written, concealed, params, period_days)
 
 
+def _first_partition(table: pa.Table) -> tuple[str, int, date]:
+    """(format, period days, refresh date) of `table`'s first row."""
+    first = table.slice(0, 1).select(["source_format", "period_days", "refresh_date"])
+    row = first.to_pylist()[0]
+    return (row["source_format"], row["period_days"], row["refresh_date"])
+
+
 def _write_rows(table: pa.Table, target: Path, staged: StagedRows | None) -> int:
     """Write `table`, a file's rows listing each person once, to the Parquet file `target`
     in the file's order; its number of rows. The staged file of the same rows, when it
@@ -316,12 +327,7 @@ def _write_rows(table: pa.Table, target: Path, staged: StagedRows | None) -> int
 
     import pyarrow.parquet as pq
 
-    partition = tuple(
-        table.slice(0, 1)
-        .select(["source_format", "period_days", "refresh_date"])
-        .to_pylist()[0]
-        .values()
-    )
+    partition = _first_partition(table)
     if staged is not None and staged.rows == table.num_rows and staged.partition == partition:
         staged.close()
         os.replace(staged.path, target)
