@@ -168,7 +168,7 @@ def normalised_identifiers(
     return normalised.cast(pa.binary()), blank
 
 
-def _keys(first_bytes: bytes, blank: Any, *, stride: int = 8) -> pa.Array:
+def _keys(first_bytes: Any, blank: Any, *, stride: int = 8) -> pa.Array:
     """Person keys from each HMAC's first eight bytes (every `stride` bytes of
     `first_bytes`: 32 for whole digests), NO_KEY where `blank`."""
     import numpy as np
@@ -184,40 +184,42 @@ def _keys(first_bytes: bytes, blank: Any, *, stride: int = 8) -> pa.Array:
 _DIGEST = 32
 
 
-def _frame(values: pa.Array) -> bytes:
-    """A binary array as one request: count, size and layout (little-endian int64), then
-    either the values each followed by a NUL byte (layout 1: the worker splits them at C
-    speed) or, when a value holds a NUL, the offsets from zero (int64) and the bytes
-    (layout 0)."""
+def _frame(values: pa.Array) -> list[Any]:
+    """A binary array as one request, in parts to write one after the other (nothing
+    copied into one object): count, size and layout (little-endian int64), then either
+    the values each followed by a NUL byte (layout 1: the worker splits them at C speed)
+    or, when a value holds a NUL, the offsets from zero (int64) and the bytes (layout 0)."""
     import numpy as np
 
     separated = _separated(values)
     if separated is not None:
         head = np.array([len(values), len(separated), 1], dtype="<i8").tobytes()
-        return head + separated
+        return [head, separated]
     offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)
     offsets = offsets[values.offset : values.offset + len(values) + 1].astype(np.int64)
     data = values.buffers()[2]
     body = b"" if data is None else data.to_pybytes()[offsets[0] : offsets[-1]]
     offsets -= offsets[0]
     head = np.array([len(values), len(body), 0], dtype="<i8").tobytes()
-    return head + offsets.astype("<i8").tobytes() + body
+    return [head, offsets.astype("<i8").tobytes(), body]
 
 
-def _separated(values: pa.Array) -> bytes | None:
-    """The values of a binary array each followed by a NUL byte, one bytes object (Arrow
-    joins them: no Python object per value), or None when a value holds a NUL."""
+def _separated(values: pa.Array) -> memoryview | None:
+    """The values of a binary array each followed by a NUL byte, as a view of one buffer
+    (Arrow joins them: no Python object per value, no copy), or None when a value holds a
+    NUL."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if not len(values):
-        return b""
+        return memoryview(b"")
+    if pc.any(pc.match_substring(values, "\0")).as_py():
+        return None
     joined = pc.binary_join_element_wise(values, pa.scalar(b""), pa.scalar(b"\0"))
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)
     offsets = offsets[joined.offset : joined.offset + len(joined) + 1]
-    separated = joined.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
-    return separated if separated.count(b"\0") == len(values) else None
+    return memoryview(joined.buffers()[2])[offsets[0] : offsets[-1]]
 
 
 #: A key worker (`python -I -c KEY_WORKER`): reads the secret (4-byte length, bytes), then
@@ -295,6 +297,7 @@ class KeyWorkers:
         self._lanes = [
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="keys") for _ in range(count)
         ]
+        self._buffers = [bytearray() for _ in range(count)]
         self._submitted = 0
         for process in self._processes:
             self._send(process, len(secret).to_bytes(4, "little") + secret)
@@ -320,13 +323,28 @@ class KeyWorkers:
             EXIT_IO,
         )
 
-    def _ask(self, process: Any, request: bytes, n: int) -> bytes:
-        """One request to `process` and its answer (in the process's own thread)."""
-        self._send(process, request)
-        answer: bytes = process.stdout.read(_DIGEST * n)
-        if len(answer) != _DIGEST * n:
-            raise self._stopped(process, "no answer")
-        return answer
+    def _ask(self, lane: int, request: list[Any], blank: Any) -> pa.Array:
+        """One request to the worker of `lane` and the keys of its answer (in the lane's
+        own thread). The answer is read into the lane's buffer, kept from one request to
+        the next: a fresh one for each would be memory the system must clear again."""
+        process: Any = self._processes[lane]
+        try:
+            for part in request:
+                process.stdin.write(part)
+            process.stdin.flush()
+        except OSError as exc:
+            raise self._stopped(process, exc) from None
+        size = _DIGEST * len(blank)
+        if len(self._buffers[lane]) < size:
+            self._buffers[lane] = bytearray(size)
+        answer = memoryview(self._buffers[lane])[:size]
+        done = 0
+        while done < size:
+            got = process.stdout.readinto(answer[done:])
+            if not got:
+                raise self._stopped(process, "no answer")
+            done += got
+        return _keys(answer, blank, stride=_DIGEST)
 
     def submit(self, identifiers: pa.Array, *, stripped: bool = False) -> Callable[[], pa.Array]:
         """Start computing the keys of `identifiers` (`stripped`: as in
@@ -338,10 +356,8 @@ class KeyWorkers:
             return lambda: here
         lane = self._submitted % len(self._processes)
         self._submitted += 1
-        answer = self._lanes[lane].submit(
-            self._ask, self._processes[lane], _frame(normalised), len(normalised)
-        )
-        return lambda: _keys(answer.result(), blank, stride=_DIGEST)
+        keys = self._lanes[lane].submit(self._ask, lane, _frame(normalised), blank)
+        return keys.result
 
     def __enter__(self) -> KeyWorkers:
         return self
@@ -384,7 +400,7 @@ def _first_bytes(secret: bytes, values: pa.Array) -> bytes:
     inner, outer = _hmac_states(secret)
     separated = _separated(values)
     messages: list[bytes] = (
-        values.to_pylist() if separated is None else separated.split(b"\0")[: len(values)]
+        values.to_pylist() if separated is None else bytes(separated).split(b"\0")[: len(values)]
     )
     out: list[bytes] = []
     append = out.append
