@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .. import store
+from .. import person_summary, store
 from ..config import Settings
 from ..errors import DataError, NoInputError
 from ..messages import CONCEALED_NAMES_FIX, Message, Param
@@ -408,6 +408,7 @@ def _people_without_directory(
             if f["refresh_date"] <= as_of.isoformat()
         ],
         members,
+        person_summary.site_counts(data_dir, manifest, as_of + timedelta(days=1)),
     )
     if members:
         headcount_source = "members"

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from ..names import normalise_site
 from ..store import Manifest, path_list
@@ -135,16 +136,23 @@ def create_people_from_activity(
     as_of: date,
     activity_files: Sequence[Path] = (),
     member_files: Sequence[Path] = (),
+    counts: tuple[str, dict[str, Any]] | None = None,
 ) -> None:
     """Temp tables `people`, `key_map` and an empty `directory`. Without a directory:
     everyone seen in the store up to as_of — in events, or in
     activity periods ending by then — and every member of the platforms' member lists
     (`member_files`), at the site their events name most often (ties: alphabetical; none,
-    as for people known only from activity periods or a member list: "(no site)")."""
+    as for people known only from activity periods or a member list: "(no site)"). The
+    events' counts per person and site come from `counts` when given (the query and
+    parameters of person_summary.site_counts up to as_of), else from scanning `files`."""
     if files or activity_files or member_files:
         sources = []
-        params: dict[str, object] = {"end": (as_of + timedelta(days=1)).isoformat()}
-        if files:
+        end: dict[str, object] = {"end": (as_of + timedelta(days=1)).isoformat()}
+        params: dict[str, object] = {} if counts is not None and not activity_files else end
+        if files and counts is not None:
+            sources.append(counts[0])
+            params |= counts[1]
+        elif files:
             sources.append(
                 "SELECT user_key, coalesce(site, '(no site)') AS site, count(*) AS n "
                 "FROM read_parquet($files) WHERE ts < $end::TIMESTAMPTZ GROUP BY ALL"
