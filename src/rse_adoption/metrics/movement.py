@@ -109,9 +109,10 @@ HISTORY_SQL = f"""
     )"""  # noqa: S608 -- constants
 
 #: The same table from the per-person summary (`$summary`: person_summary.py, each key's
-#: first event and contribution ever) and the events of the two windows only (`$files`):
-#: a first at or after the window's end is as if unseen, and a person whose first event
-#: is left out, as the history's scan never sees them.
+#: first event and contribution ever), the events of the previous window (`$files`) and
+#: the window's posts and comments (`window_events`, context.py: its events, keys resolved
+#: as here): a first at or after the window's end is as if unseen, and a person whose
+#: first event is left out, as the history's scan never sees them.
 SUMMARY_SQL = f"""
     firsts AS (
         SELECT coalesce(k.person_key, s.user_key) AS person, min(s.first_ts) AS first_any,
@@ -120,16 +121,22 @@ SUMMARY_SQL = f"""
         GROUP BY 1
     ),
     ev AS (
-        SELECT coalesce(k.person_key, e.user_key) AS person, e.ts, e.event_type
+        SELECT coalesce(k.person_key, e.user_key) AS person, e.event_type
         FROM read_parquet($files) e LEFT JOIN key_map k ON k.key = e.user_key
-        WHERE e.ts >= $previous_start::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ
+        WHERE {IN_PREVIOUS}
+    ),
+    before AS (
+        SELECT person, bool_or({CONTRIBUTION}) AS previous, max({LEVEL_SQL}) AS previous_level
+        FROM ev GROUP BY person
+    ),
+    current AS (
+        SELECT DISTINCT person FROM window_events WHERE {CONTRIBUTION}
     ),
     recent AS (
-        SELECT person,
-               bool_or({CONTRIBUTION} AND ts >= $start::TIMESTAMPTZ) AS now,
-               bool_or({CONTRIBUTION} AND {IN_PREVIOUS}) AS previous,
-               max(CASE WHEN {IN_PREVIOUS} THEN {LEVEL_SQL} ELSE 0 END) AS previous_level
-        FROM ev GROUP BY person
+        SELECT coalesce(b.person, c.person) AS person, c.person IS NOT NULL AS now,
+               coalesce(b.previous, false) AS previous,
+               coalesce(b.previous_level, 0) AS previous_level
+        FROM before b FULL JOIN current c ON c.person = b.person
     ),
     hist AS (
         SELECT f.person, f.first_any,
@@ -158,8 +165,8 @@ def movement_counts(
 ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
     """(site -> COUNTS of the current headcount, site -> {headcount, active, contributors}
     of the previous window's headcount), from the history's event files `files`, or, given
-    the per-person `summary` (person_summary.usable), from it and the event files of the
-    two windows' months (`recent`); without a directory, the previous headcount's sites
+    the per-person `summary` (person_summary.usable), from it, the event files of the
+    previous window's months (`recent`) and the window's `window_events`; without a directory, the previous headcount's sites
     from `site_counts` (person_summary.site_counts up to the window's start) when given:
     the same figures without reading the whole history."""
     if not files:
@@ -281,8 +288,7 @@ def site_figures(ctx: Context) -> tuple[dict[str | None, dict[str, Any]], list[s
     # first or last: movement counts the events; the previous window is left out
     periods = bool(ctx.periods_used)
     before = previous_window(ctx.window)
-    both = Window(as_of=ctx.window.as_of, days=2 * ctx.window.days)  # previous and this one
-    recent = ctx.event_files(both)
+    recent = ctx.event_files(before)  # this window's own events are in window_events
     counts, previous = movement_counts(
         ctx.con,
         ctx.history_files(),
