@@ -102,6 +102,15 @@ def _summary_is_the_full_aggregate(settings: Settings) -> None:
     assert manifest.person_summary["site_rows"] == len(  # type: ignore[index]
         duckdb.execute(held_sites, {"sites": sites}).fetchall()
     )
+    # each key's contribution weeks, counted from Monday 1970-01-05 (UTC)
+    weeks = str(settings.data_dir / manifest.person_summary["weeks"])  # type: ignore[index]
+    by_week = """
+        SELECT DISTINCT user_key, datediff('day', DATE '1970-01-05', (ts AT TIME ZONE 'UTC')::DATE) // 7
+        FROM read_parquet($files) WHERE event_type IN ('post', 'comment')"""
+    held_weeks = "SELECT user_key, week FROM read_parquet($weeks)"
+    assert sorted(duckdb.execute(by_week, {"files": files}).fetchall()) == sorted(
+        duckdb.execute(held_weeks, {"weeks": weeks}).fetchall()
+    )
 
 
 @pytest.mark.parametrize(("seed", "directory"), [(3, True), (11, False)])
@@ -187,22 +196,25 @@ def test_without_a_directory_the_headcounts_sites_come_from_the_summary(
 
 
 def test_a_summary_without_site_counts_is_completed_by_the_next_ingest(tmp_path: Path) -> None:
-    """A store whose summary was written before it held the events per site: reports
-    without a directory scan for the sites, and the next ingest adds the counts."""
+    """A store whose summary was written before it held the events per site and the
+    contribution weeks: reports scan for them, and the next ingest adds them."""
     settings = Settings(data_dir=tmp_path / "data")
     first = "timestamp,user,event_type,site\n2026-03-02T09:00:00Z,a@x.fr,post,Lyon\n"
     ingest_paths([write(tmp_path / "a.csv", first)], settings)
     data = json.loads((settings.data_dir / MANIFEST).read_text(encoding="utf-8"))
-    for key in ("sites", "site_rows"):
+    for key in ("sites", "site_rows", "weeks", "week_rows"):
         del data["person_summary"][key]
     (settings.data_dir / MANIFEST).write_text(json.dumps(data), encoding="utf-8")
     manifest = read_manifest(settings.data_dir)
     assert person_summary.usable(settings.data_dir, manifest) is not None
     assert person_summary.site_counts(settings.data_dir, manifest, date(2026, 4, 1)) is None
+    weeks = (date(2026, 2, 2), date(2026, 3, 30))
+    assert person_summary.contribution_weeks(settings.data_dir, manifest, *weeks) is None
     later = "timestamp,user,event_type,site\n2026-03-09T09:00:00Z,b@x.fr,comment,Nantes\n"
     ingest_paths([write(tmp_path / "b.csv", later)], settings)
     manifest = read_manifest(settings.data_dir)
     assert person_summary.site_counts(settings.data_dir, manifest, date(2026, 4, 1)) is not None
+    assert person_summary.contribution_weeks(settings.data_dir, manifest, *weeks) is not None
     _summary_is_the_full_aggregate(settings)
 
 
@@ -229,3 +241,29 @@ def test_site_counts_before_any_day_are_the_scans(tmp_path: Path) -> None:
             duckdb.execute(scan, {"files": files, "before": day.isoformat()}).fetchall()
         ), day
     assert chosen[0] < date(2026, 4, 1) and chosen[-1] > END, "mid-history and end days"
+
+
+def test_contribution_weeks_between_two_mondays_are_the_scans(tmp_path: Path) -> None:
+    """The forecast's lookback reads each person's contribution weeks before as_of's week
+    from the summary: the weeks the scan of the events finds, counted from the first
+    Monday, for any two Mondays (before the history, inside it, after it)."""
+    settings, _ = _organisation(tmp_path, 23, directory=False)
+    manifest = read_manifest(settings.data_dir)
+    files = [str(settings.data_dir / p) for p in manifest.event_paths()]
+    scan = """
+        SELECT DISTINCT user_key,
+               (epoch_us(ts) - epoch_us($first::TIMESTAMPTZ)) // 604800000000
+        FROM read_parquet($files)
+        WHERE ts >= $first::TIMESTAMPTZ AND ts < $last::TIMESTAMPTZ
+          AND event_type IN ('post', 'comment')"""
+    mondays = [date(2025, 10, 6), date(2025, 12, 29), date(2026, 3, 2), date(2026, 5, 4)]
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    for first in mondays:
+        for last in (m for m in mondays if m >= first):
+            found = person_summary.contribution_weeks(settings.data_dir, manifest, first, last)
+            assert found is not None
+            ours = sorted(con.execute(*found).fetchall())
+            params = {"files": files, "first": first.isoformat(), "last": last.isoformat()}
+            assert ours == sorted(con.execute(scan, params).fetchall()), (first, last)
+            assert ours or first == last or last <= START

@@ -152,7 +152,8 @@ def prepare(
         )
     groups, totals = _site_figures(con, settings, window, site_names, weekly)
     look = _lookback(settings, manifest, window)
-    segments.create_contribution_weeks(con, look.files, look.monday0, window.as_of, look.monday0)
+    files, held = person_summary.lookback_weeks(settings.data_dir, manifest, look, window.as_of)
+    segments.create_contribution_weeks(con, files, look.monday0, window.as_of, look.monday0, held)
     segments.create_window_events(
         con,
         store.path_list(segments.event_files(settings.data_dir, manifest, window.months())),

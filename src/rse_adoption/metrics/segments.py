@@ -447,33 +447,53 @@ def create_window_events(con: Connection, files: list[str], window: Window) -> N
 
 
 def create_contribution_weeks(
-    con: Connection, files: list[str], start: date, end: date, monday: date
+    con: Connection,
+    files: list[str],
+    start: date,
+    end: date,
+    monday: date,
+    held: tuple[str, dict[str, Any], date] | None = None,
 ) -> None:
     """Temp table `contribution_weeks` (person, week): people of `people` who posted or
     commented in each ISO week from `start` to `end` (UTC dates, inclusive); `week` counts
-    from `monday`. Keys resolve through `key_map` as for segments."""
-    if not files:
+    from `monday`. Keys resolve through `key_map` as for segments. `held`: the weeks before
+    a Monday (its third item) from the per-person summary (the query and parameters of
+    person_summary.contribution_weeks, from `start` = `monday`), the events of `files`
+    read from that Monday on only."""
+    parts: list[str] = []
+    params: dict[str, Any] = {}
+    if held is not None:
+        parts.append(
+            f"SELECT k.person_key AS person, s.week FROM ({held[0]}) s "  # noqa: S608 -- a constant
+            "JOIN key_map k ON k.key = s.user_key"
+        )
+        params |= held[1]
+    if files:
+        parts.append(
+            """SELECT k.person_key AS person,
+                   (epoch_us(e.ts) - epoch_us($monday::TIMESTAMPTZ)) // $week_us AS week
+            FROM read_parquet($files) e JOIN key_map k ON k.key = e.user_key
+            WHERE e.ts >= $start::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ
+              AND e.event_type IN ('post', 'comment')"""
+        )
+        params |= {
+            "files": files,
+            "monday": monday.isoformat(),
+            "week_us": 7 * 86_400 * 1_000_000,
+            "start": (start if held is None else held[2]).isoformat(),
+            "end": (end + timedelta(days=1)).isoformat(),
+        }
+    if not parts:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE contribution_weeks AS "
             "SELECT NULL::BIGINT AS person, NULL::BIGINT AS week WHERE false"
         ).fetchall()
         return
+    union = " UNION ALL ".join(parts)
+    query = f"SELECT DISTINCT person, week FROM ({union})"  # noqa: S608 -- constants
     con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE contribution_weeks AS
-        SELECT DISTINCT k.person_key AS person,
-               (epoch_us(e.ts) - epoch_us($monday::TIMESTAMPTZ)) // $week_us AS week
-        FROM read_parquet($files) e JOIN key_map k ON k.key = e.user_key
-        WHERE e.ts >= $start::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ
-          AND e.event_type IN ('post', 'comment')
-        """,
-        {
-            "files": files,
-            "monday": monday.isoformat(),
-            "week_us": 7 * 86_400 * 1_000_000,
-            "start": start.isoformat(),
-            "end": (end + timedelta(days=1)).isoformat(),
-        },
+        f"CREATE OR REPLACE TEMP TABLE contribution_weeks AS {query}",
+        params,
     ).fetchall()
 
 
