@@ -605,6 +605,7 @@ def bench_history(
         # user + system seconds, medians: what a busy machine blurs least
         cpu = {n: statistics.median(r["cpu_seconds"] for r in runs[n + suffix]) for n in stores}
         row[f"cpu_ratio{suffix}"] = round(cpu["2_years"] / cpu["6_months"], 3)
+    row["load_average"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(row), flush=True)
     return row
 
