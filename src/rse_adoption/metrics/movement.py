@@ -4,8 +4,9 @@
 For each person of a site's headcount on as_of, the store's events up to the end of the
 window (the store's history is all there is: `retention.keep_days`) give — read from the
 per-person summary kept at ingest (person_summary.py: each person's first event and first
-contribution, and without a directory their events per site) and the events of the two
-windows, or scanned whole when the summary does not cover the store's event files:
+contribution, and without a directory their events per site), the previous window's events
+and the window's (`window_events`), or scanned whole when the summary does not cover the
+store's event files:
 
 - `newly_active`: their first event ever falls inside the window;
 - `new_contributors`: their first post or comment ever falls inside the window;
@@ -166,9 +167,9 @@ def movement_counts(
     """(site -> COUNTS of the current headcount, site -> {headcount, active, contributors}
     of the previous window's headcount), from the history's event files `files`, or, given
     the per-person `summary` (person_summary.usable), from it, the event files of the
-    previous window's months (`recent`) and the window's `window_events`; without a directory, the previous headcount's sites
-    from `site_counts` (person_summary.site_counts up to the window's start) when given:
-    the same figures without reading the whole history."""
+    previous window's months (`recent`) and the window's `window_events`; without a
+    directory, the previous headcount's sites from `site_counts` (person_summary.site_counts
+    up to the window's start) when given: the same figures without reading the history."""
     if not files:
         return {}, {}
     before = previous_window(window)
