@@ -34,14 +34,13 @@ import pyarrow.parquet as pq
 from .. import person_summary, store
 from ..config import Settings
 from ..errors import ConcealedNamesError, DataError, RseError
-from ..messages import CONCEALED_NAMES_FIX
 from ..privacy import KeyCache, load_or_create_secret
 from ..schema import (
     EVENT_DICTIONARY_COLUMNS,
     EVENT_SCHEMA,
     EVENT_STATISTICS_COLUMNS,
 )
-from . import archive, m365_reports, periods
+from . import archive, m365_reports, period_commit, periods
 from .canonical import Members, ReadContext, connect
 from .dedupe import StagedMonth, deduplicate, drop_repeats, note_ids
 from .inputs import content_size, expand_inputs, file_sha256
@@ -445,9 +444,11 @@ def _commit(
                 }
             )
     if daily is not None:
-        _replace_day(tx, module, path, staged, manifest, daily)
+        period_commit.replace_day(tx, module, path, staged, manifest, daily)
     if staged.periods:
-        _merge_periods(tx, con, path, staged, manifest, result, notes, whole=daily is not None)
+        period_commit.merge_periods(
+            tx, con, path, staged, manifest, result, notes, whole=daily is not None
+        )
     if staged.ignored:
         notes.append(f"{staged.ignored} row(s) of event types the mapping ignores")
     result.message = "; ".join(notes) or None
@@ -486,80 +487,6 @@ def _commit(
     person_summary.refresh(tx, con, manifest)
     tx.commit(manifest)
     return result
-
-
-def _merge_periods(
-    tx: store.WriteTransaction,
-    con: Any,
-    path: Path,
-    staged: Staged,
-    manifest: store.Manifest,
-    result: FileResult,
-    notes: list[str],
-    *,
-    whole: bool,
-) -> None:
-    """Merge the file's activity-period rows into `manifest`, their conflicting rows (one
-    person, one period, other counts) quarantined first; count them into `result`."""
-    incoming, conflicts = periods.split_conflicts(con, pa.concat_tables(staged.periods), path.name)
-    if conflicts is not None:
-        staged.rejects.append(conflicts)
-        notes.append(
-            f"{conflicts.num_rows} row(s) list a person already listed in the same period "
-            "with different counts: quarantined, none of them kept (rse-adoption quarantine)"
-        )
-    merged = periods.merge_periods(
-        con, tx, manifest, incoming, whole=whole, staged=staged.period_rows
-    )
-    result.rows_read += (
-        merged.rows_new + merged.rows_replaced + merged.rows_unchanged + merged.rows_repeated
-    )
-    result.rows_ingested += merged.rows_new + merged.rows_replaced
-    result.duplicates += merged.rows_unchanged + merged.rows_repeated
-    if merged.rows_replaced:
-        notes.append(f"{merged.rows_replaced} row(s) replaced those of an earlier export")
-    if merged.concealed_rows:
-        notes.append(concealed_names_message(merged.concealed_rows))
-
-
-def _replace_day(
-    tx: store.WriteTransaction,
-    module: Format,
-    path: Path,
-    staged: Staged,
-    manifest: store.Manifest,
-    daily: DailyReport,
-) -> None:
-    """A fetched day replaces that day's rows whole: concealed names refuse it before
-    anything is committed. A day with nobody active (a header-only CSV, or a day revised
-    to that) is a one-day period of zero rows: the day is held, with zero activity, for
-    the reports as for `status` (the manifest's periods are the one record of the days
-    held, fetch/m365.py `held_days`)."""
-    concealed = sum(int(pc.sum(t["concealed"]).as_py() or 0) for t in staged.periods)
-    if concealed:
-        raise ConcealedNamesError(f"{path.name}: {concealed_names_message(concealed)}")
-    if not staged.periods:
-        from ..schema import ACTIVITY_SCHEMA
-
-        same = (module.NAME, 1, daily.day.isoformat())
-        target = tx.new_data_path("activity")
-        pq.write_table(ACTIVITY_SCHEMA.empty_table(), target)
-        store.fsync_file(target)
-        manifest.activity_files = [
-            e
-            for e in manifest.activity_files
-            if (e["source_format"], int(e["period_days"]), e["refresh_date"]) != same
-        ]
-        manifest.activity_files.append(
-            {
-                "path": tx.relative(target),
-                "source_format": module.NAME,
-                "period_days": 1,
-                "refresh_date": daily.day.isoformat(),
-                "rows": 0,
-                "concealed_rows": 0,
-            }
-        )
 
 
 def _stage_events(
@@ -602,15 +529,6 @@ def _stage_events(
         stats.with_id += part.num_rows - part.column("event_id").null_count
         stats.first = min(stats.first, part_bounds["min"])
         stats.last = max(stats.last, part_bounds["max"])
-
-
-def concealed_names_message(rows: int) -> str:
-    """What to tell a user whose Microsoft 365 export hides user names."""
-    return (
-        f"{rows} row(s) have concealed user names (32-character hashes): the tenant hides "
-        "names in usage reports, so these people cannot be joined to the directory or to "
-        f"sites. {CONCEALED_NAMES_FIX}"
-    )
 
 
 def _month_of(moment: datetime) -> str:
