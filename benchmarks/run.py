@@ -16,16 +16,25 @@ best of --report-repeat each. Budget: ours <= 1.5x the baseline.
 
 History length (issue 34): one organisation's two-year demo log (--history-events events,
 --history-people people) and its last six months, each in its own store with the
-directory; `report --format json` over the same --history-window on both, alternating,
-best of --report-repeat each. Budget: the two years' time <= 1.2x the six months'.
+directory (and without it: --history-stores); `report --format json` over the same
+--history-window on both, alternating, best of --report-repeat each. Budget: the two years'
+time <= 1.2x the six months'.
 
 Each step runs in its own process; peak memory is the larger of that process's maximum RSS
 (wait4) and the most its whole process tree (the Slack reader's workers too) held at once,
 resident sets added up, sampled every TREE_SAMPLE_S seconds.
 Results go to benchmarks/results/<timestamp>.json (or --results) and are printed as tables.
 
+Report against the segments-only query (issue 34): one store of the demo log
+(--segments-events events, --segments-people people, the directory); `report --format json`
+and REPORT_BASELINE_SEGMENTS (the people per site and participation level over the window,
+nothing else) on the same window, alternating, best of --report-repeat each. Budget: ours
+<= 1.5x the segments-only query.
+
 Usage: python benchmarks/run.py [--shapes a,b] [--sizes N,M] [--report-people P,Q]
-       [--windows 7,90] [--history-people P] [--history-events N] [--work DIR] [--repeat 3]
+       [--windows 7,90] [--history-people P] [--history-events N]
+       [--history-stores directory,no-directory] [--segments-people P] [--segments-events N]
+       [--work DIR] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -51,9 +60,9 @@ GIB = 1 << 30
 SMALL_ROWS = 1_000
 SMALL_RUNS = 5
 CSV_SHAPES = ("plain", "ids-quoted", "paris-offsets", "naive-timezone", "wide-quoted")
-BUNDLE_SHAPES = ("slack-export", "viva-engage", "teams")
+BUNDLE_SHAPES = ("slack-export", "viva-engage", "teams", "slack-analytics")
 #: Period files (one row per person): sized by --period-sizes.
-PERIOD_SHAPES = ("viva-engage", "teams")
+PERIOD_SHAPES = ("viva-engage", "teams", "slack-analytics")
 ALL_SHAPES = (*CSV_SHAPES, "demo", *BUNDLE_SHAPES)
 
 #: The baseline of every CSV shape: pyarrow's streaming reader (default options but the
@@ -68,13 +77,21 @@ with pq.ParquetWriter(out, reader.schema) as writer:
         writer.write_batch(batch)
 """
 
+#: The segments-only baseline (issue 34, item 2): what a hand-written DuckDB query needs for
+#: the report's first table alone — the directory's people employed on as_of (hire date on
+#: or before it, leave date after it), each one's highest participation level over the
+#: window's events (post or comment 4, reaction 3, read 2, login 1, through person_key or
+#: alt_key; none 0), and the number of people per site and level — reading the event files
+#: of the window's months only (the store's hive layout), the directory and the manifest.
 REPORT_BASELINE_SEGMENTS = """
 import json, sys, duckdb
 from datetime import date, timedelta
 data, as_of, window = sys.argv[1], date.fromisoformat(sys.argv[2]), int(sys.argv[3])
 manifest = json.load(open(f"{data}/manifest.json"))
-files = [f"{data}/{f['path']}" for f in manifest["event_files"]]
 start = as_of - timedelta(days=window - 1)
+months = (start.strftime("%Y-%m"), as_of.strftime("%Y-%m"))
+files = [f"{data}/{f['path']}" for f in manifest["event_files"]
+         if months[0] <= f["month"] <= months[1]]
 con = duckdb.connect()
 con.execute("SET TimeZone = 'UTC'")
 rows = con.execute('''
@@ -83,8 +100,8 @@ keys AS (SELECT person_key AS key, person_key FROM d UNION ALL
          SELECT alt_key, person_key FROM d WHERE alt_key IS NOT NULL),
 act AS (
   SELECT k.person_key,
-         max(CASE WHEN event_type IN ('post','comment') THEN 4 WHEN event_type = 'reaction' THEN 3
-                  WHEN event_type = 'read' THEN 2 ELSE 1 END) AS level
+         max(CASE event_type WHEN 'post' THEN 4 WHEN 'comment' THEN 4 WHEN 'reaction' THEN 3
+                  WHEN 'read' THEN 2 WHEN 'login' THEN 1 ELSE 0 END) AS level
   FROM read_parquet($files) e JOIN keys k ON k.key = e.user_key
   WHERE ts >= $start::TIMESTAMPTZ AND ts < $end::TIMESTAMPTZ
   GROUP BY k.person_key)
@@ -332,6 +349,8 @@ def generate(shape: str, rows: int, people: int, work: Path) -> Path:
         import bundles
 
         bundles.write_teams(rows, partial)
+    elif shape == "slack-analytics":
+        write_slack_analytics(rows, partial)
     elif shape == "demo-2y":
         write_demo_log(rows, people, partial, years=2)
     else:
@@ -343,6 +362,69 @@ def generate(shape: str, rows: int, people: int, work: Path) -> Path:
         flush=True,
     )
     return path
+
+
+#: The columns of Slack's member analytics export (workspace analytics, "Members" tab),
+#: as in ../shared/samples/slack/member-analytics-headers.csv.
+SLACK_ANALYTICS_HEADER = (
+    "Name,What I Do,User ID,Username,Account type,Account created (UTC),Claimed Date (UTC),"
+    "Deactivated date (UTC),Days active,Days active (Desktop),Days active (Android),"
+    "Days active (iOS),Messages posted,Messages posted in channels,Reactions added,"
+    "Last active (UTC),Last active (Desktop) (UTC),Last active (Android) (UTC),"
+    "Last active (iOS) (UTC)"
+)
+
+
+def write_slack_analytics(rows: int, path: Path) -> None:
+    """A Slack member analytics CSV of `rows` members over 90 days (seeded), its dates
+    quoted as Slack writes them (`"Mar 17, 2025"`), a quarter of the members inactive
+    (no last-active date); the file does not state its period (ingest gets
+    --period-end 2026-10-31 --period-days 90)."""
+    import numpy as np
+
+    rng = np.random.default_rng(34)
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct")
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        out.write(SLACK_ANALYTICS_HEADER + "\n")
+        for start in range(0, rows, 100_000):
+            n = min(100_000, rows - start)
+            active = rng.integers(0, 91, n) * (rng.random(n) > 0.25)
+            desktop = rng.integers(0, active + 1)
+            posted = rng.poisson(active * 0.8)
+            channels = rng.integers(0, posted + 1)
+            reactions = rng.poisson(active * 0.3)
+            day = rng.integers(1, 29, n)
+            month = rng.integers(0, len(months), n)
+            lines = []
+            for i in range(n):
+                seen = f'"{months[month[i]]} {day[i]:02d}, 2026"' if active[i] else ""
+                lines.append(
+                    f"Person {start + i},,U{start + i:09d},person{start + i},Member,"
+                    f'"Jan 05, 2025","Jan 05, 2025",,{active[i]},{desktop[i]},0,'
+                    f"{active[i] - desktop[i]},{posted[i]},{channels[i]},{reactions[i]},"
+                    f"{seen},{seen if desktop[i] else ''},,{seen if active[i] > desktop[i] else ''}"
+                )
+            out.write("\n".join(lines) + "\n")
+
+
+#: Load a Slack member analytics CSV (argv[1]) into one Parquet file (argv[2]) with
+#: pyarrow: the dates as timestamps (Slack's `Mar 17, 2025`), the counts as int64.
+SLACK_ANALYTICS_BASELINE = """
+import sys
+import pyarrow as pa, pyarrow.csv as pacsv, pyarrow.parquet as pq
+dates = ("Account created (UTC)", "Claimed Date (UTC)", "Deactivated date (UTC)",
+    "Last active (UTC)", "Last active (Desktop) (UTC)", "Last active (Android) (UTC)",
+    "Last active (iOS) (UTC)")
+types = {c: pa.timestamp("s") for c in dates}
+types |= {c: pa.int64() for c in ("Days active", "Days active (Desktop)",
+    "Days active (Android)", "Days active (iOS)", "Messages posted",
+    "Messages posted in channels", "Reactions added")}
+options = pacsv.ConvertOptions(column_types=types, timestamp_parsers=["%b %d, %Y"])
+reader = pacsv.open_csv(sys.argv[1], convert_options=options)
+with pq.ParquetWriter(sys.argv[2], reader.schema) as writer:
+    for batch in reader:
+        writer.write_batch(batch)
+"""
 
 
 def write_demo_log(events: int, people: int, path: Path, years: int = 1) -> None:
@@ -392,6 +474,8 @@ def baseline_command(shape: str, path: Path, out: Path) -> list[str]:
         import bundles
 
         return [sys.executable, "-c", bundles.TEAMS_BASELINE, str(path), str(out)]
+    if shape == "slack-analytics":
+        return [sys.executable, "-c", SLACK_ANALYTICS_BASELINE, str(path), str(out)]
     zone = "local" if shape == "naive-timezone" else "utc"
     return [sys.executable, "-c", INGEST_BASELINE, str(path), str(out), "timestamp", zone]
 
@@ -402,6 +486,8 @@ def ingest_command(cli: list[str], shape: str, path: Path, data: Path) -> list[s
         import shapes
 
         options = shapes.SHAPES[shape].ingest_options
+    if shape == "slack-analytics":  # the export does not state its period
+        options = ("--period-end", "2026-10-31", "--period-days", "90")
     return [*cli, "ingest", str(path), "--data-dir", str(data), "--json", *options]
 
 
@@ -532,10 +618,13 @@ def bench_history(
     cli: list[str],
     repeat: int,
     lookback_weeks: int = 13,
+    directory: bool = True,
 ) -> dict[str, object]:
     """The same report window on two stores of one organisation: its last six months of
     events, and its whole two years (the demo generator's log, `events` rows over two
-    years, and its directory). Ours on each, alternating, best of `repeat`, with the
+    years, and its directory — or none when not `directory`: the headcount is then the
+    people seen in events, each at their most frequent site). Ours on each, alternating,
+    best of `repeat`, with the
     forecast looking back `lookback_weeks` weeks (both stores fill that lookback: the
     forecast's work is the same) and with its default 52 weeks (the six months' store
     gives it 26 weeks of points, the two years' 52). Budget: the two years' time at most
@@ -546,12 +635,13 @@ def bench_history(
         with open(log, encoding="utf-8") as whole, open(short, "w", encoding="utf-8") as out:
             out.write(whole.readline())
             out.writelines(line for line in whole if line.lstrip('"')[:7] >= SHORT_HISTORY_FROM)
-    directory = work / f"directory-{people}-2y.csv"
+    listed = work / f"directory-{people}-2y.csv"
     stores, stored = {"6_months": short, "2_years": log}, {}
     for name, path in stores.items():
         data = work / f"store-history-{name}"
         shutil.rmtree(data, ignore_errors=True)
-        measure([*cli, "directory", str(directory), "--data-dir", str(data), "--quiet"])
+        if directory:
+            measure([*cli, "directory", str(listed), "--data-dir", str(data), "--quiet"])
         done = measure([*cli, "ingest", str(path), "--data-dir", str(data), "--json"])
         stored[name] = (data, json.loads(str(done["stdout"]))["rows_ingested"])
     lookbacks = {"": str(lookback_weeks), "_default_lookback": ""}
@@ -569,6 +659,7 @@ def bench_history(
         shutil.rmtree(data, ignore_errors=True)
     row: dict[str, object] = {
         "people": people,
+        "directory": directory,
         "window_days": window,
         "forecast_lookback_weeks": lookback_weeks,
         "events_6_months": stored["6_months"][1],
@@ -583,6 +674,58 @@ def bench_history(
         # user + system seconds, medians: what a busy machine blurs least
         cpu = {n: statistics.median(r["cpu_seconds"] for r in runs[n + suffix]) for n in stores}
         row[f"cpu_ratio{suffix}"] = round(cpu["2_years"] / cpu["6_months"], 3)
+    row["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def bench_segments_only(
+    people: int, events: int, window: int, work: Path, cli: list[str], repeat: int
+) -> dict[str, object]:
+    """The full JSON report against the segments-only baseline (REPORT_BASELINE_SEGMENTS)
+    on one store of the demo log (`events` events over a year, `people` people and their
+    directory), the same window and as_of: a first round of each not counted (it fills the
+    forecast's calibration cache), then `repeat` alternating pairs; best of each, and the
+    CPU seconds' medians. Budget: ours at most REPORT_RATIO times the baseline's."""
+    log = run_generator("demo", events, people, work)
+    data = work / f"store-segments-{people}"
+    shutil.rmtree(data, ignore_errors=True)
+    directory = work / f"directory-{people}.csv"
+    measure([*cli, "directory", str(directory), "--data-dir", str(data), "--quiet"])
+    done = measure([*cli, "ingest", str(log), "--data-dir", str(data), "--json"])
+    stored = json.loads(str(done["stdout"]))["rows_ingested"]
+    ours_cmd = [*cli, "report", "--data-dir", str(data), "--format", "json"]
+    ours_cmd += ["--window", str(window)]
+    first = measure(ours_cmd)
+    as_of = json.loads(str(first["stdout"]))["as_of"]
+    base_cmd = [sys.executable, "-c", REPORT_BASELINE_SEGMENTS, str(data), as_of, str(window)]
+    measure(base_cmd)
+    ours, base = [], []
+    for i in range(repeat):
+        for side in ("ours", "baseline") if i % 2 == 0 else ("baseline", "ours"):
+            if side == "ours":
+                ours.append(measure(ours_cmd))
+            else:
+                base.append(measure(base_cmd))
+    shutil.rmtree(data, ignore_errors=True)
+    best_ours = min(r["seconds"] for r in ours)
+    best_base = min(r["seconds"] for r in base)
+    cpu_ours = statistics.median(r["cpu_seconds"] for r in ours)
+    cpu_base = statistics.median(r["cpu_seconds"] for r in base)
+    row: dict[str, object] = {
+        "people": people,
+        "events": events,
+        "events_stored": stored,
+        "window_days": window,
+        "as_of": as_of,
+        "ours_s": [round(r["seconds"], 2) for r in ours],
+        "baseline_s": [round(r["seconds"], 2) for r in base],
+        "ours_cpu_s": [round(r["cpu_seconds"], 2) for r in ours],
+        "baseline_cpu_s": [round(r["cpu_seconds"], 2) for r in base],
+        "time_ratio": round(best_ours / best_base, 3),
+        "cpu_ratio": round(cpu_ours / cpu_base, 3),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
     print(json.dumps(row), flush=True)
     return row
 
@@ -636,6 +779,12 @@ def print_tables(result: dict[str, list[dict[str, object]]]) -> None:
             f"ratio {r['time_ratio']} ({r['time_ratio_default_lookback']} with a 52-week "
             "forecast lookback)"
         )
+    for r in result.get("segments_only", []):
+        print(
+            f"\nreport against the segments-only query, {r['people']:,} people, "
+            f"{r['events_stored']:,} events, {r['window_days']}-day window: "
+            f"ratio {r['time_ratio']} (CPU {r['cpu_ratio']})"
+        )
 
 
 #: The budgets (docs/benchmarks.md): ingest throughput ratio at least, peak MiB under, a
@@ -687,22 +836,39 @@ def markdown_tables(document: dict[str, object]) -> str:
     if history:
         lines += [
             "",
-            "| people | window (days) | forecast lookback (weeks) | events, 6 months | "
+            "| people | directory | window (days) | forecast lookback (weeks) | events, 6 months | "
             "events, 2 years | 6 months (s, each run) | 2 years (s, each run) | "
             f"time ratio, best (≤ {HISTORY_RATIO}) | CPU ratio, median | "
             "with the 52-week lookback: time ratio, CPU ratio |",
-            "|---:|---:|---:|---:|---:|---|---|---:|---:|---:|",
+            "|---:|---|---:|---:|---:|---:|---|---|---:|---:|---:|",
         ]
     for r in history:
         ok = r["time_ratio"] <= HISTORY_RATIO
         lines.append(
-            f"| {r['people']:,} | {r['window_days']} | {r['forecast_lookback_weeks']} | "
+            f"| {r['people']:,} | {'yes' if r.get('directory', True) else 'no'} | "
+            f"{r['window_days']} | {r['forecast_lookback_weeks']} | "
             f"{r['events_6_months']:,} | {r['events_2_years']:,} | "
             f"{' / '.join(map(str, r['seconds_6_months']))} | "
             f"{' / '.join(map(str, r['seconds_2_years']))} | "
             f"{'**' if ok else '✗ '}{r['time_ratio']}{'**' if ok else ''} | "
             f"{r['cpu_ratio']} | {r['time_ratio_default_lookback']}, "
             f"{r['cpu_ratio_default_lookback']} |"
+        )
+    segments: list[dict[str, Any]] = document.get("segments_only") or []  # type: ignore[assignment]
+    if segments:
+        lines += [
+            "",
+            "| people | events | window (days) | report (s, each run) | segments only (s, each "
+            f"run) | time ratio, best (≤ {REPORT_RATIO}) | CPU ratio, median | load average |",
+            "|---:|---:|---:|---|---|---:|---:|---|",
+        ]
+    for r in segments:
+        ok = r["time_ratio"] <= REPORT_RATIO
+        lines.append(
+            f"| {r['people']:,} | {r['events_stored']:,} | {r['window_days']} | "
+            f"{' / '.join(map(str, r['ours_s']))} | {' / '.join(map(str, r['baseline_s']))} | "
+            f"{'**' if ok else '✗ '}{r['time_ratio']}{'**' if ok else ''} | {r['cpu_ratio']} | "
+            f"{' '.join(map(str, r['load_average']))} |"
         )
     return "\n".join(lines)
 
@@ -736,6 +902,18 @@ def main() -> None:
     )
     parser.add_argument("--history-window", type=int, default=90)
     parser.add_argument("--history-lookback-weeks", type=int, default=13)
+    parser.add_argument(
+        "--history-stores",
+        default="directory,no-directory",
+        help="the history-length rows: stores with a directory, without one, or both",
+    )
+    parser.add_argument(
+        "--segments-people",
+        default="100000",
+        help="people of the report against the segments-only query (empty: not run)",
+    )
+    parser.add_argument("--segments-events", type=int, default=10_000_000)
+    parser.add_argument("--segments-window", type=int, default=90)
     parser.add_argument("--work", type=Path, default=HERE / "work")
     parser.add_argument("--results", type=Path, default=HERE / "results")
     parser.add_argument("--keep", action="store_true", help="keep generated files")
@@ -765,6 +943,7 @@ def main() -> None:
         "small": [],
         "report": [],
         "history": [],
+        "segments_only": [],
     }
     for shape in shape_names:
         result["small"].append(bench_small(shape, args.people, args.work, cli))
@@ -784,19 +963,34 @@ def main() -> None:
         if not args.keep:
             input_path("demo", args.report_events, people, args.work).unlink(missing_ok=True)
     for people in (int(p) for p in args.history_people.split(",") if p):
-        result["history"].append(
-            bench_history(
+        for kind in (k for k in args.history_stores.split(",") if k):
+            result["history"].append(
+                bench_history(
+                    people,
+                    args.history_events,
+                    args.history_window,
+                    args.work,
+                    cli,
+                    args.report_repeat,
+                    args.history_lookback_weeks,
+                    directory=kind == "directory",
+                )
+            )
+        if not args.keep:
+            input_path("demo-2y", args.history_events, people, args.work).unlink(missing_ok=True)
+    for people in (int(p) for p in args.segments_people.split(",") if p):
+        result["segments_only"].append(
+            bench_segments_only(
                 people,
-                args.history_events,
-                args.history_window,
+                args.segments_events,
+                args.segments_window,
                 args.work,
                 cli,
                 args.report_repeat,
-                args.history_lookback_weeks,
             )
         )
         if not args.keep:
-            input_path("demo-2y", args.history_events, people, args.work).unlink(missing_ok=True)
+            input_path("demo", args.segments_events, people, args.work).unlink(missing_ok=True)
     args.results.mkdir(parents=True, exist_ok=True)
     out = args.results / f"{started:%Y%m%dT%H%M%SZ}.json"
     finished = datetime.now(UTC)

@@ -20,6 +20,7 @@ def test_the_matrix_runs_and_writes_its_results_and_tables(tmp_path: Path) -> No
     run += ["--sizes", "3000", "--slack-sizes", "2000", "--people", "500", "--repeat", "1"]
     run += ["--report-people", "300", "--report-events", "5000", "--windows", "7"]
     run += ["--history-people", "300", "--history-events", "8000", "--history-window", "7"]
+    run += ["--segments-people", "300", "--segments-events", "5000", "--segments-window", "7"]
     subprocess.run([*run, "--report-repeat", "1"], check=True, capture_output=True, timeout=300)
     (results,) = (tmp_path / "r").glob("*.json")
     document = json.loads(results.read_text())
@@ -29,8 +30,13 @@ def test_the_matrix_runs_and_writes_its_results_and_tables(tmp_path: Path) -> No
     ]
     assert all(r["rows_ingested"] > 0 and r["quarantined"] == 0 for r in document["ingest"])
     assert [r["window_days"] for r in document["report"]] == [7]
-    (history,) = document["history"]  # the same window on six months and on two years
-    assert 0 < history["events_6_months"] < history["events_2_years"] and history["time_ratio"] > 0
+    # the same window on six months and on two years, with a directory and without one
+    assert [h["directory"] for h in document["history"]] == [True, False]
+    for history in document["history"]:
+        assert 0 < history["events_6_months"] < history["events_2_years"]
+        assert history["time_ratio"] > 0
+    (segments,) = document["segments_only"]  # the report against the segments alone
+    assert segments["events_stored"] > 0 and segments["time_ratio"] > 0
     assert document["machine"]["cpus"] >= 1
     tables = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--markdown", str(results)],
@@ -39,7 +45,8 @@ def test_the_matrix_runs_and_writes_its_results_and_tables(tmp_path: Path) -> No
         text=True,
     ).stdout
     assert "| naive-timezone | 3,000 |" in tables and "| 300 |" in tables
-    assert "| 300 | 7 | 13 |" in tables  # the history row
+    assert "| 300 | yes | 7 | 13 |" in tables and "| 300 | no | 7 | 13 |" in tables  # history
+    assert f"| 300 | {segments['events_stored']:,} | 7 |" in tables  # segments only
 
 
 def test_peak_memory_adds_up_the_processes_a_step_starts(tmp_path: Path) -> None:

@@ -336,3 +336,175 @@ def test_person_key_is_hmac_sha256_of_the_normalised_identifier(secret: bytes, r
 
     digest = hmac.digest(secret, raw.strip().lower().encode("utf-8"), "sha256")
     assert person_key(secret, raw) == int.from_bytes(digest[:8], "big") >> 1
+
+
+def test_key_workers_take_identifiers_holding_a_nul_byte() -> None:
+    """Requests are NUL-separated values, split by the worker at C speed; a value holding
+    a NUL goes as offsets and bytes instead, with the same keys."""
+    batch = pa.array(["a@x.fr", "b\x00c@x.fr", "", "D@X.FR"])
+    with KeyCache(SECRET).workers(2) as workers:
+        keys = workers.submit(batch)().to_pylist()
+    assert keys == [person_key(SECRET, "a@x.fr"), person_key(SECRET, "b\x00c@x.fr"), -1,
+                    person_key(SECRET, "d@x.fr")]  # fmt: skip
+
+
+def _plain_bytes_verdict(data: bytes, delimiter: str, block: int) -> bool:
+    """Whether `_PlainBytes` (the streaming check) lets `data` through, read in blocks."""
+    import io
+
+    stream = period_arrow._PlainBytes(io.BytesIO(data), delimiter)
+    try:
+        while stream.read(block):
+            pass
+    except period_arrow._NotPlain:
+        return False
+    return True
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(['"', '""', ",", ";", "\n", "\r\n", "\r", "a", "é", " "]), max_size=40
+    ),
+    st.sampled_from([",", ";"]),
+    st.sampled_from([3, 7, 64]),
+)
+def test_the_mapped_files_check_is_the_streaming_check(
+    pieces: list[str], delimiter: str, check_bytes: int
+) -> None:
+    """A mapped file is checked whole (quotes by numpy, the regular expression only for a
+    block numpy cannot clear): the verdict is the streaming reader's, whatever the bytes
+    and wherever the blocks end."""
+    import mmap
+
+    data = "".join(pieces).encode("utf-8") or b"x"
+    saved = period_arrow.CHECK_BYTES
+    period_arrow.CHECK_BYTES = check_bytes
+    try:
+        with tempfile.TemporaryFile() as f:
+            f.write(data)
+            f.flush()
+            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            try:
+                period_arrow._check_mapped(mapped, delimiter)
+                verdict = True
+            except period_arrow._NotPlain:
+                verdict = False
+            finally:
+                mapped.close()
+    finally:
+        period_arrow.CHECK_BYTES = saved
+    assert verdict == _plain_bytes_verdict(data, delimiter, 1 << 20)
+
+
+def test_whole_quoted_fields_leave_doubled_quotes_to_the_regular_expression() -> None:
+    import numpy as np
+
+    def block(text: bytes) -> Any:
+        return np.frombuffer(text, np.uint8)
+
+    assert period_arrow._whole_quoted_fields(block(b'a,"Mar 30, 2026",""\n"x"\r\n'), ord(","))
+    assert not period_arrow._whole_quoted_fields(block(b'a,"t""u"\n'), ord(","))  # decided
+    assert not period_arrow._whole_quoted_fields(block(b'a,"x\ny"\n'), ord(","))  # by the
+    assert not period_arrow._whole_quoted_fields(block(b'a,b"c"\n'), ord(","))  # regex
+
+
+def test_a_compressed_file_is_checked_as_it_streams(tmp_path: Path, arrow_used: list[int]) -> None:
+    """A .gz file cannot be mapped: its bytes are checked as Arrow reads them."""
+    import gzip
+
+    rows = [["2026-03-31", f"p{i}@x.fr", '"N, N"', str(i), "", "1", "7"] for i in range(30)]
+    plain = _write(tmp_path, "viva", rows)
+    packed = tmp_path / "viva.csv.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    arrow, rows_read = _both("viva", packed)
+    assert arrow == rows_read and len(arrow[0]) == 30  # type: ignore[arg-type]
+    assert arrow_used == [0]  # the forced row-by-row reading only
+
+
+def _stored_activity(data_dir: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(the activity files' rows in their order, the manifest's entries without paths)."""
+    import pyarrow.parquet as pq
+
+    from rse_adoption.store import read_manifest
+
+    entries = read_manifest(data_dir).activity_files
+    rows = [r for e in entries for r in pq.read_table(data_dir / e["path"]).to_pylist()]
+    return rows, [{k: v for k, v in e.items() if k != "path"} for e in entries]
+
+
+def test_a_first_export_is_written_while_read_and_moved_into_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file listing each person once in a period the store does not hold: its rows are
+    written to staging as they are read and that file becomes the store's, in the file's
+    order. Without staging (the fallback: the rows written after reading) the store holds
+    the same rows and entries; and the rows are the reader's."""
+    from rse_adoption.config import Settings
+    from rse_adoption.ingest import period_merge
+    from rse_adoption.ingest.pipeline import ingest_paths
+
+    monkeypatch.setattr(period_arrow, "ARROW_BLOCK_BYTES", 1 << 10)  # several batches
+    monkeypatch.setenv("RSE_ADOPTION_SECRET", SECRET.decode())
+    path = _write(
+        tmp_path,
+        "viva",
+        [["2026-03-31", f"p{(i * 7919) % 300}@x.fr", "N", str(i % 5), "2", "", "7"]
+         for i in range(300)],
+    )  # fmt: skip
+    staged_writes: list[int] = []
+    write = period_merge.StagedRows.write
+    monkeypatch.setattr(
+        period_merge.StagedRows,
+        "write",
+        lambda self, table: (staged_writes.append(table.num_rows), write(self, table))[1],
+    )
+    ingest_paths([path], Settings(data_dir=tmp_path / "staged"))
+    assert len(staged_writes) > 1 and sum(staged_writes) == 300
+    assert not list((tmp_path / "staged").rglob(period_merge.StagedRows.NAME))
+    staged = _stored_activity(tmp_path / "staged")
+    expected, _, _ = _read(viva_engage.FORMAT, path, row_by_row=True)
+    assert staged[0] == expected  # the reader's rows, in the file's order
+    assert staged[1] == [{"source_format": "viva_engage", "period_days": 7,
+                          "refresh_date": "2026-03-31", "rows": 300, "concealed_rows": 0}]  # fmt: skip
+
+    monkeypatch.setattr(period_merge.StagedRows, "for_first_batch", lambda *args: None)
+    ingest_paths([path], Settings(data_dir=tmp_path / "after"))
+    assert _stored_activity(tmp_path / "after") == staged
+
+
+def test_a_period_already_held_is_merged_by_the_query_not_staged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second export of a period the store holds is merged with it (people kept, counts
+    replaced): nothing is staged, and a first export of another period still is."""
+    from rse_adoption.config import Settings
+    from rse_adoption.ingest import period_merge
+    from rse_adoption.ingest.pipeline import ingest_paths
+
+    monkeypatch.setenv("RSE_ADOPTION_SECRET", SECRET.decode())
+    settings = Settings(data_dir=tmp_path / "data")
+    for folder in "abc":
+        (tmp_path / folder).mkdir()
+    first = _write(tmp_path / "a", "viva", [["2026-03-31", "a@x.fr", "N", "1", "0", "0", "7"],
+                                           ["2026-03-31", "b@x.fr", "N", "0", "3", "0", "7"]])  # fmt: skip
+    ingest_paths([first], settings)
+    staged: list[int] = []
+    write = period_merge.StagedRows.write
+    monkeypatch.setattr(
+        period_merge.StagedRows,
+        "write",
+        lambda self, table: (staged.append(table.num_rows), write(self, table))[1],
+    )
+    second = _write(tmp_path / "b", "viva", [["2026-03-31", "b@x.fr", "N", "4", "3", "0", "7"],
+                                            ["2026-03-31", "c@x.fr", "N", "0", "1", "0", "7"]])  # fmt: skip
+    ingest_paths([second], settings)
+    assert staged == []
+    rows, entries = _stored_activity(settings.data_dir)
+    counts = {r["person_key"]: r["posts"] for r in rows}
+    assert counts == {person_key(SECRET, "a@x.fr"): 1, person_key(SECRET, "b@x.fr"): 4,
+                      person_key(SECRET, "c@x.fr"): 0}  # fmt: skip
+    assert [e["rows"] for e in entries] == [3]
+    month = _write(tmp_path / "c", "viva", [["2026-03-31", "a@x.fr", "N", "1", "0", "0", "30"]])
+    ingest_paths([month], settings)
+    assert staged == [1]

@@ -4,6 +4,7 @@ cron run pays for every module at each start; these are not needed to ingest a f
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -72,3 +73,25 @@ def test_ingesting_commands_allocate_arrow_memory_with_jemalloc(tmp_path: Path) 
     assert _memory_pool(tmp_path, "status", env) != "jemalloc"
     chosen = env | {"ARROW_DEFAULT_MEMORY_POOL": "system"}
     assert _memory_pool(tmp_path, "ingest", chosen) == "system"
+
+
+def test_the_ingest_commands_start_up_imports_without_collections(tmp_path: Path) -> None:
+    """The modules an ingest needs are imported with the garbage collector off, then
+    frozen (the collector no longer goes through them), and numpy's BLAS starts no
+    threads; the collector is on again for the ingest itself."""
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "timestamp,user,event_type\n2026-03-02T09:00:00Z,a@x.fr,post\n", encoding="utf-8"
+    )
+    program = (
+        "import gc, os, sys\n"
+        "from rse_adoption.cli import main\n"
+        f"sys.argv = ['rse-adoption', 'ingest', {str(log)!r}, '--data-dir', "
+        f"{str(tmp_path / 'data')!r}, '--json']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(gc.isenabled(), gc.get_freeze_count() > 10000, "
+        "os.environ.get('OPENBLAS_NUM_THREADS'), file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env)
+    assert done.stderr.split()[-3:] == ["True", "True", "1"], done.stderr

@@ -9,7 +9,7 @@ Layout of a data folder (documented in docs/store.md):
     quarantine/*.parquet          rows that could not become events, with file, line, reason
     directory/*.parquet           the employee directory (one live file)
     members/*.parquet             platforms' member lists (one live file per format)
-    summary/*.parquet             each person's first event and contribution (person_summary.py)
+    summary/*.parquet             each person's firsts, events per site, contribution weeks
     tmp/                          staging area of the running writer; emptied by the next one
     write.lock, read.lock         advisory locks (fcntl)
     secret.key                    pseudonymisation secret (see privacy.py)
@@ -77,7 +77,8 @@ class Manifest:
     #: (a Slack export's users.json): {path, source_format, listed_on, rows}.
     member_files: list[dict[str, Any]] = field(default_factory=list)
     #: The per-person summary of the event files (person_summary.py): {path, events (the
-    #: fingerprint of the event files it covers), people}; None before the first events.
+    #: fingerprint of the event files it covers), people, sites, site_rows, weeks,
+    #: week_rows}; None before the first events.
     person_summary: dict[str, Any] | None = None
     #: The change team's actions (`rse-adoption interventions FILE`, interventions.py):
     #: {path, source_file, rows, loaded_at}; replaced whole by each load.
@@ -132,8 +133,9 @@ class Manifest:
         paths |= {f["path"] for f in self.member_files}
         if self.directory:
             paths.add(self.directory["path"])
-        if self.person_summary:
-            paths.add(self.person_summary["path"])
+        if self.person_summary:  # the firsts, and the sites' and weeks' tables when held
+            summary = self.person_summary
+            paths |= {summary[k] for k in ("path", "sites", "weeks") if summary.get(k)}
         if self.interventions:
             paths.add(self.interventions["path"])
         return paths

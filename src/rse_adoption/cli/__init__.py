@@ -78,5 +78,27 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] in WITHOUT_PANDAS and "pandas" not in sys.modules:
         sys.meta_path.insert(0, _PandasRefused())
     if len(sys.argv) > 1 and sys.argv[1] in WITH_JEMALLOC and "--help" not in sys.argv:
-        _jemalloc()  # (its help needs no pyarrow)
+        _ingest_start_up()
     app()
+
+
+def _ingest_start_up() -> None:
+    """The ingesting commands' start-up: Arrow's memory from jemalloc (`_jemalloc`), and
+    the modules every ingest needs imported at once with the garbage collector off, then
+    frozen. Importing pyarrow, numpy and DuckDB makes hundreds of thousands of objects
+    that live as long as the process, and the collector went through them again and again
+    as they were made (0.03–0.05 s of a 0.5 s ingest of a small file, docs/benchmarks.md).
+    numpy's BLAS library starts no thread of its own (OPENBLAS_NUM_THREADS=1, unless set):
+    an ingest does no linear algebra, and its idle threads cost CPU time too."""
+    import gc
+
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _jemalloc()  # (its help needs no pyarrow)
+        from ..ingest import pipeline  # noqa: F401 -- imported here, collector off
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()

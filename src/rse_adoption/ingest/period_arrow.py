@@ -6,6 +6,7 @@ for large files). Any row it cannot read exactly as the row-by-row reader would 
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import re
 from collections.abc import Callable, Generator
@@ -75,10 +76,7 @@ class _PlainBytes:
         self._raw = raw
         self._last = b""
         self._line = b""  # the last line read, unfinished
-        d = re.escape(delimiter.encode())
-        self._quoted = re.compile(
-            rb'(?:^|(?<=%s))"(?:[^"\r\n]*"")*[^"\r\n]*"(?=%s|\r?\n|\r?$)' % (d, d), re.M
-        )
+        self._quoted = _quoted_fields(delimiter)
         self.closed = False
 
     def read(self, size: int = -1) -> bytes:
@@ -115,6 +113,91 @@ class _PlainBytes:
         return False
 
 
+#: Bytes of a mapped file checked at a time (`_check_mapped`).
+CHECK_BYTES = 8 << 20
+
+
+def _check_mapped(data: Any, delimiter: str) -> None:
+    """`_PlainBytes`'s checks on a whole memory-mapped file, vectorised: a NUL byte, a
+    carriage return not before a line feed (the file's last byte may be one), or a quote
+    anywhere but around a whole field that holds no line break raise _NotPlain. Files of
+    Microsoft 365 hold no quote and no carriage return (three searches for a byte, C
+    speed); quotes (Slack writes its dates quoted) are checked by numpy a block of whole
+    lines at a time, and only a block where a quote is not plainly a field's first or last
+    character goes through `_PlainBytes`'s regular expression, which decides."""
+    if data.find(b"\0") >= 0:
+        raise _NotPlain("a NUL byte")
+    returns, quotes = data.find(b"\r") >= 0, data.find(b'"') >= 0
+    size, start = len(data), 0
+    split = delimiter.encode()[0] if len(delimiter.encode()) == 1 else -1
+    while (returns or quotes) and start < size:
+        end = min(start + CHECK_BYTES, size)
+        if end < size:  # whole lines only
+            cut = data.rfind(b"\n", start, end) + 1
+            end = cut if cut > start else (data.find(b"\n", end) + 1 or size)
+        block = np.frombuffer(data, np.uint8, end - start, start)
+        if returns:
+            at = np.flatnonzero(block == 0x0D) + 1
+            if not np.all(block[np.minimum(at, len(block) - 1)][at < len(block)] == 0x0A) or (
+                np.any(at == len(block)) and end < size
+            ):
+                raise _NotPlain("a carriage return not before a line feed")
+        if quotes and not (split >= 0 and _whole_quoted_fields(block, split)):
+            lines = data[start:end]
+            quoted = _quoted_fields(delimiter)
+            if sum(m.group().count(b'"') for m in quoted.finditer(lines)) != lines.count(b'"'):
+                raise _NotPlain("a quote inside a field, or a line break between quotes")
+        del block
+        start = end
+
+
+def _quoted_fields(delimiter: str) -> re.Pattern[bytes]:
+    """A field in quotes, whole, holding no line break (its quotes doubled inside)."""
+    d = re.escape(delimiter.encode())
+    return re.compile(rb'(?:^|(?<=%s))"(?:[^"\r\n]*"")*[^"\r\n]*"(?=%s|\r?\n|\r?$)' % (d, d), re.M)
+
+
+def _whole_quoted_fields(block: np.ndarray, delimiter: int) -> bool:
+    """Whether the quotes of `block` (whole lines) pair up, in order, around whole fields
+    holding no quote and no line break: each pair opens a field (at a line's start or
+    after the delimiter) and closes it (before the delimiter, a line break or the end).
+    Then each pair is one of `_quoted_fields`' matches and nothing else is; False leaves
+    the decision to that regular expression (a doubled quote inside a field, say)."""
+    at = np.flatnonzero(block == 0x22)
+    if len(at) % 2:
+        return False
+    opens, closes = at[0::2], at[1::2]
+    last = len(block) - 1
+    before = block[np.maximum(opens - 1, 0)]
+    after = block[np.minimum(closes + 1, last)]
+    after2 = block[np.minimum(closes + 2, last)]
+    opened = (opens == 0) | (before == delimiter) | (before == 0x0A)
+    closed = (
+        (closes == last)
+        | (after == delimiter)
+        | (after == 0x0A)
+        | ((after == 0x0D) & ((closes + 1 == last) | (after2 == 0x0A)))
+    )
+    breaks = np.flatnonzero((block == 0x0A) | (block == 0x0D))
+    inside = np.searchsorted(breaks, opens) != np.searchsorted(breaks, closes)
+    return bool(opened.all() and closed.all() and not inside.any())
+
+
+def _mapped(raw: Any) -> Any:
+    """A read-only memory map of the open file `raw`, or None (a decompressed stream, an
+    empty file, a file that cannot be mapped): then the bytes are read and checked as
+    they stream (`_PlainBytes`)."""
+    import io
+    import mmap
+
+    if not isinstance(raw, io.BufferedReader):
+        return None
+    try:
+        return mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+
+
 def _arrow_tables(
     fmt: periods.PeriodFormat,
     path: Path,
@@ -133,8 +216,19 @@ def _arrow_tables(
     used = sorted(set(positions.values()))
     workers = key_workers(path)
     with open_binary(path) as raw:
+        mapped = _mapped(raw)
+        if mapped is not None:  # checked whole, then read by Arrow from the map (no copy)
+            try:
+                _check_mapped(mapped, options.delimiter)
+                source: Any = pa.py_buffer(mapped)
+            finally:
+                with contextlib.suppress(BufferError):
+                    mapped.close()  # (Arrow's buffer of it, if any, keeps it open)
+            source = pa.BufferReader(source)
+        else:
+            source = pa.PythonFile(_PlainBytes(raw, options.delimiter), mode="r")
         reader = pacsv.open_csv(
-            pa.PythonFile(_PlainBytes(raw, options.delimiter), mode="r"),
+            source,
             read_options=pacsv.ReadOptions(
                 column_names=names, skip_rows=1, block_size=ARROW_BLOCK_BYTES, use_threads=False
             ),
@@ -147,16 +241,17 @@ def _arrow_tables(
             ),
         )
         record = 0
+        constants: dict[Any, pa.Array] = {}
         pending: collections.deque[tuple[dict[str, Any], Callable[[], pa.Array]]]
         pending = collections.deque()
         with context.person_key.workers(workers) as hasher:
             for batch in prefetched(iter(reader), 1):
                 if batch.num_rows:
                     cells = {f: batch.column(str(p)) for f, p in positions.items()}
-                    columns, users = _arrow_columns(fmt, cells, context, record)
+                    columns, users = _arrow_columns(fmt, cells, context, record, constants)
                     pending.append((columns, hasher.submit(users, stripped=True)))
                     record += batch.num_rows
-                    if len(pending) > max(1, workers):
+                    if len(pending) > 2 * max(1, workers):
                         yield _with_keys(*pending.popleft())
             while pending:
                 yield _with_keys(*pending.popleft())
@@ -189,14 +284,21 @@ def key_workers(path: Path) -> int:
 
 
 def _arrow_columns(
-    fmt: periods.PeriodFormat, cells: dict[str, pa.Array], context: ReadContext, record: int
+    fmt: periods.PeriodFormat,
+    cells: dict[str, pa.Array],
+    context: ReadContext,
+    record: int,
+    constants: dict[Any, pa.Array] | None = None,
 ) -> tuple[dict[str, pa.Array], pa.Array]:
     """One batch of rows (canonical field -> text cells) as the ACTIVITY_SCHEMA columns but
     the person key, and the users to key; the first row is record `record` + 1. _NotPlain
-    if any row is not read exactly as `_add_row` would."""
+    if any row is not read exactly as `_add_row` would. `constants`: the columns of one
+    value (the format, the file's name, absent counts...) made for an earlier batch, sliced
+    for this one rather than made again (a million rows' file name is 30 MB to write)."""
+    made = {} if constants is None else constants
     n = len(cells["user"])
     user = _stripped(cells["user"])
-    if not pc.all(pc.greater(pc.utf8_length(user), 0)).as_py():
+    if n and not np.diff(_cells(user)[0]).min() > 0:
         raise _NotPlain("missing user")
     if context.day is not None:
         refresh: Any = pa.scalar(context.day, pa.date32())
@@ -227,45 +329,75 @@ def _arrow_columns(
         counts["other_activity"] = other if mine is None else pc.add_checked(mine, other)
     if fmt.adjust_columns is not None:
         counts = fmt.adjust_columns(counts)
-    concealed = (
-        pc.match_substring_regex(user, "^" + periods.CONCEALED_NAME.pattern + "$")
-        if fmt.concealable
-        else pa.nulls(n, pa.bool_()).fill_null(False)
-    )
 
     def column(value: Any, kind: pa.DataType) -> pa.Array:
-        if value is None:
-            return pa.nulls(n, kind)
-        if isinstance(value, pa.Scalar):
-            return pa.repeat(value, n)
+        if value is None or isinstance(value, pa.Scalar):
+            key = (kind, None if value is None else value.as_py())
+            if key not in made or len(made[key]) < n:
+                made[key] = pa.nulls(n, kind) if value is None else pa.repeat(value.cast(kind), n)
+            return made[key].slice(0, n)
         return value
 
+    concealed = _concealed(user) if fmt.concealable else None
+    if concealed is None:
+        concealed = column(pa.scalar(False), pa.bool_())
+
     arrays = {
-        "source_format": pa.repeat(pa.scalar(fmt.name), n),
+        "source_format": column(pa.scalar(fmt.name), pa.string()),
         "refresh_date": column(refresh, pa.date32()),
         "period_days": column(period, pa.int32()),
         **{name: column(counts.get(name), pa.int64()) for name in periods.COUNT_FIELDS},
         "concealed": concealed,
-        "source_file": pa.repeat(pa.scalar(context.source_file), n),
+        "source_file": column(pa.scalar(context.source_file), pa.string()),
         "source_record": pa.array(np.arange(record + 1, record + n + 1, dtype=np.int64)),
     }
     return arrays, user
 
 
-#: Cells whose ends need no Python `strip`: printable ASCII, not blank, at both ends.
-_NOTHING_TO_STRIP = r"^[!-~](.*[!-~])?$"
+def _cells(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(the offsets of `values`' cells, n + 1 of them, into the bytes; the bytes) of a string
+    array without nulls, as numpy views of its buffers (nothing copied)."""
+    buffers = values.buffers()
+    offsets = np.frombuffer(buffers[1], np.int32)[values.offset : values.offset + len(values) + 1]
+    data = buffers[2]
+    return offsets, (np.zeros(1, np.uint8) if data is None else np.frombuffer(data, np.uint8))
+
+
+def _printable_ends(values: pa.Array) -> np.ndarray:
+    """Whether each cell starts and ends with printable ASCII other than a space (then
+    `str.strip` leaves it as it is), from the bytes at either end of each cell: no
+    regular expression over the whole text."""
+    offsets, data = _cells(values)
+    filled = offsets[1:] > offsets[:-1]
+    plain = np.zeros(len(values), bool)
+    first, last = data[offsets[:-1][filled]], data[offsets[1:][filled] - 1]
+    plain[filled] = ((first - 0x21) < 0x5E) & ((last - 0x21) < 0x5E)  # uint8: 0x21 to 0x7E
+    return plain
 
 
 def _stripped(values: pa.Array) -> pa.Array:
     """`values` as Python's `str.strip` leaves them (Arrow and Python do not agree on
     every blank character: the few cells with anything else at an end go through Python)."""
-    plain = pc.match_substring_regex(values, _NOTHING_TO_STRIP)
-    if pc.all(plain).as_py():
+    plain = _printable_ends(values)
+    if plain.all():
         return values
     texts = values.to_pylist()
-    for i in np.flatnonzero(~plain.to_numpy(zero_copy_only=False)):
+    for i in np.flatnonzero(~plain):
         texts[i] = texts[i].strip()
     return pa.array(texts, pa.string())
+
+
+#: The length of a concealed name.
+_CONCEALED_LENGTH = 32
+
+
+def _concealed(user: pa.Array) -> pa.Array | None:
+    """Whether each user is a concealed name (32 uppercase hexadecimal characters), None
+    when none is: the regular expression only runs when a cell has 32 bytes."""
+    offsets, _ = _cells(user)
+    if not np.any(np.diff(offsets) == _CONCEALED_LENGTH):
+        return None
+    return pc.match_substring_regex(user, "^" + periods.CONCEALED_NAME.pattern + "$")
 
 
 def _parsed(values: pa.Array, parse: Callable[[str], Any], kind: pa.DataType) -> pa.Array:
@@ -286,12 +418,21 @@ _COUNT_DIGITS = 18
 def _counts(values: pa.Array) -> pa.Array:
     """`periods.parse_count` of each cell, as int64: cells of ASCII digits (or empty: 0) are cast
     by Arrow, any other cell (`True`, `2.0`, `1 234`...) is parsed by `periods.parse_count`, once
-    per distinct cell; _NotPlain if one cannot be."""
-    empty = pc.equal(pc.binary_length(values), 0)
-    digits = pc.or_(empty, pc.ascii_is_decimal(values))
-    longest = pc.max(pc.binary_length(values)).as_py() or 0
-    if pc.all(digits).as_py() and longest <= _COUNT_DIGITS:
-        return pc.if_else(empty, None, values).cast(pa.int64()).fill_null(0)
+    per distinct cell; _NotPlain if one cannot be. (Whether every cell is digits is read from
+    the column's bytes at once: any byte outside 0-9 sends the column to the slower way.)"""
+    offsets, data = _cells(values)
+    lengths = np.diff(offsets)
+    body = data[offsets[0] : offsets[-1]] if len(values) else data[:0]
+    if len(values) and lengths.max() <= _COUNT_DIGITS and bool(np.all((body - 0x30) < 10)):
+        if lengths.min() > 0:
+            return values.cast(pa.int64())
+        starts = offsets[:-1].astype(np.int64)
+        value = np.zeros(len(values), np.int64)
+        for k in range(int(lengths.max())):  # empty cells (0): each cell's k-th digit
+            more = lengths > k
+            digit = data[np.where(more, starts + k, 0)].astype(np.int64) - 0x30
+            value = np.where(more, value * 10 + digit, value)
+        return pa.array(value)
     try:
         return _parsed(values, periods.parse_count, pa.int64())
     except (pa.ArrowInvalid, OverflowError) as exc:

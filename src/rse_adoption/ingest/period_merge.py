@@ -107,6 +107,61 @@ def each_person_once(table: pa.Table) -> bool:
     return not np.any(keys[1:] == keys[:-1])
 
 
+#: Columns pyarrow writes with a dictionary: not the person key or the record number,
+#: whose values are all different (trying costs time, and the writer gives up).
+DICTIONARY_COLUMNS = [
+    name for name in ACTIVITY_SCHEMA.names if name not in ("person_key", "source_record")
+]
+
+
+class StagedRows:
+    """A file's activity-period rows written to a Parquet file of its staging folder while
+    the file is read (in the pipeline's writer thread, overlapping the reading and the
+    person keys' workers). When the file turns out to list each person once in one
+    period that the store does not hold yet — a first export, the usual case — this file
+    is the merge's result, moved into the store as it is: nothing is written after the
+    reading ends. Otherwise it is dropped and the merge queries as before."""
+
+    NAME = "activity-periods.parquet"
+
+    def __init__(self, folder: Path, partition: tuple[str, int, date]) -> None:
+        self.path = folder / self.NAME
+        self.partition = partition
+        self.rows = 0
+        self._writer: Any = None
+
+    @classmethod
+    def for_first_batch(
+        cls, folder: Path, manifest: store.Manifest, table: pa.Table
+    ) -> StagedRows | None:
+        """Rows to stage, from the file's first batch of period rows: None when the store
+        already holds rows of that batch's first row's period (they will be merged)."""
+        partition = _first_partition(table)
+        for entry in manifest.activity_files:
+            held = (entry["source_format"], int(entry["period_days"]), entry["refresh_date"])
+            if held == (partition[0], partition[1], partition[2].isoformat()):
+                return None
+        return cls(folder, partition)
+
+    def write(self, table: pa.Table) -> None:
+        """Append a batch (in the writer thread)."""
+        import pyarrow.parquet as pq
+
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(
+                self.path, ACTIVITY_SCHEMA, use_dictionary=DICTIONARY_COLUMNS
+            )
+        self._writer.write_table(
+            table if table.schema == ACTIVITY_SCHEMA else table.cast(ACTIVITY_SCHEMA)
+        )
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
 @dataclass
 class MergeResult:
     """What committing a file's activity rows did to the table."""
@@ -126,19 +181,26 @@ def merge_periods(
     table: pa.Table,
     *,
     whole: bool = False,
+    staged: StagedRows | None = None,
 ) -> MergeResult:
     """Write `table`'s rows into `manifest` (not yet committed): for each (format, period
     days, refresh date) present, one new file holding the stored rows of other people and
     the new rows, replacing the previous file. A person listed twice in the same file and
     period keeps their last row. With `whole` (a day fetched again after Microsoft revised
-    it), the new rows replace the period's rows entirely: nobody's old row is kept."""
+    it), the new rows replace the period's rows entirely: nobody's old row is kept.
+    `staged`: the same rows already written while the file was read (`StagedRows`)."""
     result = MergeResult(concealed_rows=int(pc.sum(table["concealed"]).as_py() or 0))
     distinct = table if each_person_once(table) else None
     con.register("incoming", table)
     try:
-        partitions = con.execute(
-            "SELECT DISTINCT source_format, period_days, refresh_date FROM incoming ORDER BY ALL"
-        ).fetchall()
+        partitions = (
+            [_first_partition(table)]  # one partition (each_person_once): no scan
+            if distinct is not None and table.num_rows
+            else con.execute(
+                "SELECT DISTINCT source_format, period_days, refresh_date FROM incoming "
+                "ORDER BY ALL"
+            ).fetchall()
+        )
         for source_format, period_days, refresh_date in partitions:
             _merge_partition(
                 con,
@@ -150,6 +212,7 @@ def merge_periods(
                 result,
                 whole,
                 distinct,
+                staged,
             )
     finally:
         con.unregister("incoming")
@@ -166,6 +229,7 @@ def _merge_partition(
     result: MergeResult,
     whole: bool = False,
     distinct: pa.Table | None = None,
+    staged: StagedRows | None = None,
 ) -> None:
     """`distinct`: the incoming rows, when they are this partition's only and list nobody
     twice (`each_person_once`): then no window picks each person's last row, and nothing
@@ -231,10 +295,11 @@ def _merge_partition(
             ).fetchall()[0][0]
         ) - int(total)
     target = tx.new_data_path("activity")
-    written = copy_rows(con, f"SELECT * FROM ({select}) ORDER BY person_key", params, target)  # noqa: S608
-    if distinct is not None and select == new_rows:
+    if distinct is not None and select == new_rows:  # the file's rows alone: no query
+        written = _write_rows(distinct, target, staged)
         concealed = int(pc.sum(distinct["concealed"]).as_py() or 0)
     else:
+        written = copy_rows(con, f"SELECT * FROM ({select}) ORDER BY person_key", params, target)  # noqa: S608
         concealed = int(
             con.execute(
                 "SELECT count(*) FILTER (WHERE concealed) FROM read_parquet($file)",
@@ -243,6 +308,32 @@ def _merge_partition(
         )
     store.fsync_file(target)
     _replace_entries(tx, manifest, same, target, written, concealed, params, period_days)
+
+
+def _first_partition(table: pa.Table) -> tuple[str, int, date]:
+    """(format, period days, refresh date) of `table`'s first row."""
+    first = table.slice(0, 1).select(["source_format", "period_days", "refresh_date"])
+    row = first.to_pylist()[0]
+    return (row["source_format"], row["period_days"], row["refresh_date"])
+
+
+def _write_rows(table: pa.Table, target: Path, staged: StagedRows | None) -> int:
+    """Write `table`, a file's rows listing each person once, to the Parquet file `target`
+    in the file's order; its number of rows. The staged file of the same rows, when it
+    holds them all, is moved there instead (`StagedRows`). (The merge's query writes its
+    files ordered by person key; nothing reads them in that order, and sorting a million
+    rows cost a third of this merge.)"""
+    import os
+
+    import pyarrow.parquet as pq
+
+    partition = _first_partition(table)
+    if staged is not None and staged.rows == table.num_rows and staged.partition == partition:
+        staged.close()
+        os.replace(staged.path, target)
+    else:
+        pq.write_table(table, target, use_dictionary=DICTIONARY_COLUMNS)
+    return table.num_rows
 
 
 def _replace_entries(

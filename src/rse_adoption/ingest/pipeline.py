@@ -34,18 +34,18 @@ import pyarrow.parquet as pq
 from .. import person_summary, store
 from ..config import Settings
 from ..errors import ConcealedNamesError, DataError, RseError
-from ..messages import CONCEALED_NAMES_FIX
 from ..privacy import KeyCache, load_or_create_secret
 from ..schema import (
     EVENT_DICTIONARY_COLUMNS,
     EVENT_SCHEMA,
     EVENT_STATISTICS_COLUMNS,
 )
-from . import archive, m365_reports, periods
+from . import archive, m365_reports, period_commit, periods
 from .canonical import Members, ReadContext, connect
 from .dedupe import StagedMonth, deduplicate, drop_repeats, note_ids
 from .inputs import content_size, expand_inputs, file_sha256
 from .mapped import Mapping
+from .period_merge import StagedRows
 from .records import record_skipped, replace_members
 from .registry import (
     FORMATS,
@@ -312,6 +312,10 @@ class Staged:
     #: The platform's member list the file gives (a Slack export's users.json), if any.
     members: Members | None = None
     replies_without_target: int = 0
+    #: The activity-period rows written as they were read (None: not staged, or not yet
+    #: decided, `periods_decided`).
+    period_rows: StagedRows | None = None
+    periods_decided: bool = False
 
 
 def _stage_and_commit(
@@ -350,6 +354,7 @@ def _stage(tx: store.WriteTransaction, module: Format, path: Path, context: Read
                         staged.rejects.append(batch.rejects)
                     if batch.periods is not None and batch.periods.num_rows:
                         staged.periods.append(batch.periods)
+                        _stage_periods(staged, tx.manifest, batch.periods, writer_thread, pending)
                     staged.ignored += batch.ignored
                     staged.replies_without_target += batch.replies_without_target
                     staged.notes.extend(batch.notes)
@@ -366,6 +371,8 @@ def _stage(tx: store.WriteTransaction, module: Format, path: Path, context: Read
             finally:
                 for future in pending:  # wait for every write (and raise the first error)
                     future.result()
+                if staged.period_rows is not None:
+                    staged.period_rows.close()
     except EncodingMismatch:
         _close_all(writers)
         for leftover in staged.folder.iterdir():
@@ -378,6 +385,25 @@ def _stage(tx: store.WriteTransaction, module: Format, path: Path, context: Read
         raise DataError(f"{path}: cannot be read: {exc}") from exc
     _close_all(writers)
     return staged
+
+
+def _stage_periods(
+    staged: Staged,
+    manifest: store.Manifest,
+    table: pa.Table,
+    writer_thread: ThreadPoolExecutor,
+    pending: deque[Future[None]],
+) -> None:
+    """Write a batch of activity-period rows to the staging folder in the writer thread,
+    while the next batch is read (`StagedRows`: the merge of a first export of a
+    period is then a move); decided at the file's first batch."""
+    if not staged.periods_decided:
+        staged.periods_decided = True
+        staged.period_rows = StagedRows.for_first_batch(staged.folder, manifest, table)
+    if staged.period_rows is not None:
+        pending.append(writer_thread.submit(staged.period_rows.write, table))
+        if len(pending) > 2:
+            pending.popleft().result()
 
 
 def _commit(
@@ -418,9 +444,11 @@ def _commit(
                 }
             )
     if daily is not None:
-        _replace_day(tx, module, path, staged, manifest, daily)
+        period_commit.replace_day(tx, module, path, staged, manifest, daily)
     if staged.periods:
-        _merge_periods(tx, con, path, staged, manifest, result, notes, whole=daily is not None)
+        period_commit.merge_periods(
+            tx, con, path, staged, manifest, result, notes, whole=daily is not None
+        )
     if staged.ignored:
         notes.append(f"{staged.ignored} row(s) of event types the mapping ignores")
     result.message = "; ".join(notes) or None
@@ -459,78 +487,6 @@ def _commit(
     person_summary.refresh(tx, con, manifest)
     tx.commit(manifest)
     return result
-
-
-def _merge_periods(
-    tx: store.WriteTransaction,
-    con: Any,
-    path: Path,
-    staged: Staged,
-    manifest: store.Manifest,
-    result: FileResult,
-    notes: list[str],
-    *,
-    whole: bool,
-) -> None:
-    """Merge the file's activity-period rows into `manifest`, their conflicting rows (one
-    person, one period, other counts) quarantined first; count them into `result`."""
-    incoming, conflicts = periods.split_conflicts(con, pa.concat_tables(staged.periods), path.name)
-    if conflicts is not None:
-        staged.rejects.append(conflicts)
-        notes.append(
-            f"{conflicts.num_rows} row(s) list a person already listed in the same period "
-            "with different counts: quarantined, none of them kept (rse-adoption quarantine)"
-        )
-    merged = periods.merge_periods(con, tx, manifest, incoming, whole=whole)
-    result.rows_read += (
-        merged.rows_new + merged.rows_replaced + merged.rows_unchanged + merged.rows_repeated
-    )
-    result.rows_ingested += merged.rows_new + merged.rows_replaced
-    result.duplicates += merged.rows_unchanged + merged.rows_repeated
-    if merged.rows_replaced:
-        notes.append(f"{merged.rows_replaced} row(s) replaced those of an earlier export")
-    if merged.concealed_rows:
-        notes.append(concealed_names_message(merged.concealed_rows))
-
-
-def _replace_day(
-    tx: store.WriteTransaction,
-    module: Format,
-    path: Path,
-    staged: Staged,
-    manifest: store.Manifest,
-    daily: DailyReport,
-) -> None:
-    """A fetched day replaces that day's rows whole: concealed names refuse it before
-    anything is committed. A day with nobody active (a header-only CSV, or a day revised
-    to that) is a one-day period of zero rows: the day is held, with zero activity, for
-    the reports as for `status` (the manifest's periods are the one record of the days
-    held, fetch/m365.py `held_days`)."""
-    concealed = sum(int(pc.sum(t["concealed"]).as_py() or 0) for t in staged.periods)
-    if concealed:
-        raise ConcealedNamesError(f"{path.name}: {concealed_names_message(concealed)}")
-    if not staged.periods:
-        from ..schema import ACTIVITY_SCHEMA
-
-        same = (module.NAME, 1, daily.day.isoformat())
-        target = tx.new_data_path("activity")
-        pq.write_table(ACTIVITY_SCHEMA.empty_table(), target)
-        store.fsync_file(target)
-        manifest.activity_files = [
-            e
-            for e in manifest.activity_files
-            if (e["source_format"], int(e["period_days"]), e["refresh_date"]) != same
-        ]
-        manifest.activity_files.append(
-            {
-                "path": tx.relative(target),
-                "source_format": module.NAME,
-                "period_days": 1,
-                "refresh_date": daily.day.isoformat(),
-                "rows": 0,
-                "concealed_rows": 0,
-            }
-        )
 
 
 def _stage_events(
@@ -573,15 +529,6 @@ def _stage_events(
         stats.with_id += part.num_rows - part.column("event_id").null_count
         stats.first = min(stats.first, part_bounds["min"])
         stats.last = max(stats.last, part_bounds["max"])
-
-
-def concealed_names_message(rows: int) -> str:
-    """What to tell a user whose Microsoft 365 export hides user names."""
-    return (
-        f"{rows} row(s) have concealed user names (32-character hashes): the tenant hides "
-        "names in usage reports, so these people cannot be joined to the directory or to "
-        f"sites. {CONCEALED_NAMES_FIX}"
-    )
 
 
 def _month_of(moment: datetime) -> str:

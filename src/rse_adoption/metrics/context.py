@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .. import store
+from .. import person_summary, store
 from ..config import Settings
 from ..errors import DataError, NoInputError
 from ..messages import CONCEALED_NAMES_FIX, Message, Param
@@ -152,7 +152,8 @@ def prepare(
         )
     groups, totals = _site_figures(con, settings, window, site_names, weekly)
     look = _lookback(settings, manifest, window)
-    segments.create_contribution_weeks(con, look.files, look.monday0, window.as_of, look.monday0)
+    files, held = person_summary.lookback_weeks(settings.data_dir, manifest, look, window.as_of)
+    segments.create_contribution_weeks(con, files, look.monday0, window.as_of, look.monday0, held)
     segments.create_window_events(
         con,
         store.path_list(segments.event_files(settings.data_dir, manifest, window.months())),
@@ -408,6 +409,7 @@ def _people_without_directory(
             if f["refresh_date"] <= as_of.isoformat()
         ],
         members,
+        person_summary.site_counts(data_dir, manifest, as_of + timedelta(days=1)),
     )
     if members:
         headcount_source = "members"

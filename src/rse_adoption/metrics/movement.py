@@ -4,8 +4,9 @@
 For each person of a site's headcount on as_of, the store's events up to the end of the
 window (the store's history is all there is: `retention.keep_days`) give — read from the
 per-person summary kept at ingest (person_summary.py: each person's first event and first
-contribution) and the events of the two windows, or scanned whole when the summary does not
-cover the store's event files:
+contribution, and without a directory their events per site), the previous window's events
+and the window's (`window_events`), or scanned whole when the summary does not cover the
+store's event files:
 
 - `newly_active`: their first event ever falls inside the window;
 - `new_contributors`: their first post or comment ever falls inside the window;
@@ -54,10 +55,13 @@ EVENTS_ONLY_NOTE = Message(
 )
 
 
-def _previous_people(directory: bool, aliases: bool, members: bool = False) -> str:
+def _previous_people(
+    directory: bool, aliases: bool, members: bool = False, counts: str | None = None
+) -> str:
     """The people a report for the previous window counts, and their site (SQL); without
-    a directory, the people seen in the history's events (`$history`) at their most
-    frequent site, and the platforms' member lists too when held (`members`, `$members`)."""
+    a directory, the people seen in the history's events (`$history`, or the per-person
+    summary's `counts` query: person_summary.site_counts) at their most frequent site, and
+    the platforms' member lists too when held (`members`, `$members`)."""
     alias = "LEFT JOIN site_aliases a ON a.alias = q.site" if aliases else ""
     site = "coalesce(a.site, q.site)" if aliases else "q.site"
     if directory:
@@ -68,8 +72,7 @@ def _previous_people(directory: bool, aliases: bool, members: bool = False) -> s
     else:
         people = """
             SELECT user_key AS person, site FROM (
-                SELECT user_key, coalesce(site, '(no site)') AS site, count(*) AS n
-                FROM read_parquet($history) WHERE ts < $start::TIMESTAMPTZ GROUP BY ALL
+                {counts}
                 {listed}
             )
             QUALIFY row_number() OVER (PARTITION BY user_key ORDER BY n DESC, site) = 1"""
@@ -78,7 +81,9 @@ def _previous_people(directory: bool, aliases: bool, members: bool = False) -> s
             if members
             else ""
         )
-        people = people.replace("{listed}", listed)
+        scan = """SELECT user_key, coalesce(site, '(no site)') AS site, count(*) AS n
+                FROM read_parquet($history) WHERE ts < $start::TIMESTAMPTZ GROUP BY ALL"""
+        people = people.replace("{listed}", listed).replace("{counts}", counts or scan)
     return f"SELECT q.person, {site} AS site FROM ({people}) q {alias}"  # noqa: S608
 
 
@@ -105,9 +110,10 @@ HISTORY_SQL = f"""
     )"""  # noqa: S608 -- constants
 
 #: The same table from the per-person summary (`$summary`: person_summary.py, each key's
-#: first event and contribution ever) and the events of the two windows only (`$files`):
-#: a first at or after the window's end is as if unseen, and a person whose first event
-#: is left out, as the history's scan never sees them.
+#: first event and contribution ever), the events of the previous window (`$files`) and
+#: the window's posts and comments (`window_events`, context.py: its events, keys resolved
+#: as here): a first at or after the window's end is as if unseen, and a person whose
+#: first event is left out, as the history's scan never sees them.
 SUMMARY_SQL = f"""
     firsts AS (
         SELECT coalesce(k.person_key, s.user_key) AS person, min(s.first_ts) AS first_any,
@@ -116,16 +122,22 @@ SUMMARY_SQL = f"""
         GROUP BY 1
     ),
     ev AS (
-        SELECT coalesce(k.person_key, e.user_key) AS person, e.ts, e.event_type
+        SELECT coalesce(k.person_key, e.user_key) AS person, e.event_type
         FROM read_parquet($files) e LEFT JOIN key_map k ON k.key = e.user_key
-        WHERE e.ts >= $previous_start::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ
+        WHERE {IN_PREVIOUS}
+    ),
+    before AS (
+        SELECT person, bool_or({CONTRIBUTION}) AS previous, max({LEVEL_SQL}) AS previous_level
+        FROM ev GROUP BY person
+    ),
+    current AS (
+        SELECT DISTINCT person FROM window_events WHERE {CONTRIBUTION}
     ),
     recent AS (
-        SELECT person,
-               bool_or({CONTRIBUTION} AND ts >= $start::TIMESTAMPTZ) AS now,
-               bool_or({CONTRIBUTION} AND {IN_PREVIOUS}) AS previous,
-               max(CASE WHEN {IN_PREVIOUS} THEN {LEVEL_SQL} ELSE 0 END) AS previous_level
-        FROM ev GROUP BY person
+        SELECT coalesce(b.person, c.person) AS person, c.person IS NOT NULL AS now,
+               coalesce(b.previous, false) AS previous,
+               coalesce(b.previous_level, 0) AS previous_level
+        FROM before b FULL JOIN current c ON c.person = b.person
     ),
     hist AS (
         SELECT f.person, f.first_any,
@@ -150,16 +162,20 @@ def movement_counts(
     members: list[str] | None = None,
     summary: str | None = None,
     recent: list[str] | None = None,
+    site_counts: tuple[str, dict[str, Any]] | None = None,
 ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
     """(site -> COUNTS of the current headcount, site -> {headcount, active, contributors}
     of the previous window's headcount), from the history's event files `files`, or, given
-    the per-person `summary` (person_summary.usable), from it and the event files of the
-    two windows' months (`recent`): the same figures without reading the whole history
-    (which only the previous headcount without a directory still reads)."""
+    the per-person `summary` (person_summary.usable), from it, the event files of the
+    previous window's months (`recent`) and the window's `window_events`; without a
+    directory, the previous headcount's sites from `site_counts` (person_summary.site_counts
+    up to the window's start) when given: the same figures without reading the history."""
     if not files:
         return {}, {}
     before = previous_window(window)
     current = SUMMARY_SQL if summary is not None else HISTORY_SQL
+    counts = None if directory or site_counts is None else site_counts
+    history = {"history": files} if counts is None else counts[1]
     rows = con.execute(
         f"""
         WITH {current},
@@ -172,7 +188,9 @@ def movement_counts(
             FROM people p JOIN hist h ON h.person = p.person
             GROUP BY p.site
         ),
-        previous_people AS ({_previous_people(directory, aliases, bool(members))}),
+        previous_people AS (
+            {_previous_people(directory, aliases, bool(members), counts[0] if counts else None)}
+        ),
         previous_figures AS (
             SELECT q.site, count(*) AS a,
                    count(*) FILTER (WHERE coalesce(h.previous_level, 0) > 0) AS b,
@@ -191,7 +209,7 @@ def movement_counts(
             "end": (window.as_of + timedelta(days=1)).isoformat(),
             "previous_start": before.start.isoformat(),
             **({"summary": [summary]} if summary is not None else {}),
-            **({"previous_as_of": before.as_of.isoformat()} if directory else {"history": files}),
+            **({"previous_as_of": before.as_of.isoformat()} if directory else history),
             **({"members": members} if members and not directory else {}),
         },
     ).fetchall()
@@ -274,8 +292,7 @@ def site_figures(
     # first or last: movement counts the events; the previous window is left out
     periods = bool(ctx.periods_used)
     before = previous_window(ctx.window)
-    both = Window(as_of=ctx.window.as_of, days=2 * ctx.window.days)  # previous and this one
-    recent = ctx.event_files(both)
+    recent = ctx.event_files(before)  # this window's own events are in window_events
     counts, previous = movement_counts(
         ctx.con,
         ctx.history_files(),
@@ -289,6 +306,11 @@ def site_figures(
         else None,
         summary=person_summary.usable(ctx.settings.data_dir, ctx.manifest) if recent else None,
         recent=recent,
+        site_counts=person_summary.site_counts(
+            ctx.settings.data_dir, ctx.manifest, ctx.window.start
+        )
+        if ctx.headcount_source != "directory"
+        else None,
     )
     k = ctx.settings.min_group_size
     published = publish_counts(counts, shown, k)

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from ..names import normalise_site
 from ..store import Manifest, path_list
@@ -135,16 +136,23 @@ def create_people_from_activity(
     as_of: date,
     activity_files: Sequence[Path] = (),
     member_files: Sequence[Path] = (),
+    counts: tuple[str, dict[str, Any]] | None = None,
 ) -> None:
     """Temp tables `people`, `key_map` and an empty `directory`. Without a directory:
     everyone seen in the store up to as_of — in events, or in
     activity periods ending by then — and every member of the platforms' member lists
     (`member_files`), at the site their events name most often (ties: alphabetical; none,
-    as for people known only from activity periods or a member list: "(no site)")."""
+    as for people known only from activity periods or a member list: "(no site)"). The
+    events' counts per person and site come from `counts` when given (the query and
+    parameters of person_summary.site_counts up to as_of), else from scanning `files`."""
     if files or activity_files or member_files:
         sources = []
-        params: dict[str, object] = {"end": (as_of + timedelta(days=1)).isoformat()}
-        if files:
+        end: dict[str, object] = {"end": (as_of + timedelta(days=1)).isoformat()}
+        params: dict[str, object] = {} if counts is not None and not activity_files else end
+        if files and counts is not None:
+            sources.append(counts[0])
+            params |= counts[1]
+        elif files:
             sources.append(
                 "SELECT user_key, coalesce(site, '(no site)') AS site, count(*) AS n "
                 "FROM read_parquet($files) WHERE ts < $end::TIMESTAMPTZ GROUP BY ALL"
@@ -439,33 +447,53 @@ def create_window_events(con: Connection, files: list[str], window: Window) -> N
 
 
 def create_contribution_weeks(
-    con: Connection, files: list[str], start: date, end: date, monday: date
+    con: Connection,
+    files: list[str],
+    start: date,
+    end: date,
+    monday: date,
+    held: tuple[str, dict[str, Any], date] | None = None,
 ) -> None:
     """Temp table `contribution_weeks` (person, week): people of `people` who posted or
     commented in each ISO week from `start` to `end` (UTC dates, inclusive); `week` counts
-    from `monday`. Keys resolve through `key_map` as for segments."""
-    if not files:
+    from `monday`. Keys resolve through `key_map` as for segments. `held`: the weeks before
+    a Monday (its third item) from the per-person summary (the query and parameters of
+    person_summary.contribution_weeks, from `start` = `monday`), the events of `files`
+    read from that Monday on only."""
+    parts: list[str] = []
+    params: dict[str, Any] = {}
+    if held is not None:
+        parts.append(
+            f"SELECT k.person_key AS person, s.week FROM ({held[0]}) s "  # noqa: S608 -- a constant
+            "JOIN key_map k ON k.key = s.user_key"
+        )
+        params |= held[1]
+    if files:
+        parts.append(
+            """SELECT k.person_key AS person,
+                   (epoch_us(e.ts) - epoch_us($monday::TIMESTAMPTZ)) // $week_us AS week
+            FROM read_parquet($files) e JOIN key_map k ON k.key = e.user_key
+            WHERE e.ts >= $start::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ
+              AND e.event_type IN ('post', 'comment')"""
+        )
+        params |= {
+            "files": files,
+            "monday": monday.isoformat(),
+            "week_us": 7 * 86_400 * 1_000_000,
+            "start": (start if held is None else held[2]).isoformat(),
+            "end": (end + timedelta(days=1)).isoformat(),
+        }
+    if not parts:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE contribution_weeks AS "
             "SELECT NULL::BIGINT AS person, NULL::BIGINT AS week WHERE false"
         ).fetchall()
         return
+    union = " UNION ALL ".join(parts)
+    query = f"SELECT DISTINCT person, week FROM ({union})"  # noqa: S608 -- constants
     con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE contribution_weeks AS
-        SELECT DISTINCT k.person_key AS person,
-               (epoch_us(e.ts) - epoch_us($monday::TIMESTAMPTZ)) // $week_us AS week
-        FROM read_parquet($files) e JOIN key_map k ON k.key = e.user_key
-        WHERE e.ts >= $start::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ
-          AND e.event_type IN ('post', 'comment')
-        """,
-        {
-            "files": files,
-            "monday": monday.isoformat(),
-            "week_us": 7 * 86_400 * 1_000_000,
-            "start": start.isoformat(),
-            "end": (end + timedelta(days=1)).isoformat(),
-        },
+        f"CREATE OR REPLACE TEMP TABLE contribution_weeks AS {query}",
+        params,
     ).fetchall()
 
 
