@@ -7,12 +7,13 @@ withheld whole. Split from metrics/disclosure.py, which declares the figures.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..model import (
     AmbassadorSite,
+    Forecast,
     GroupFigures,
     PreviousFigures,
     Report,
@@ -140,6 +141,9 @@ def _group_figures(
         )
     for name in MOVEMENT:
         changes[name] = r.take(name, name, getattr(g, name))
+    if _forecast_reveals(g.forecast, segments.contributor is None, series or ()):
+        changes["forecast"] = None
+        r.hidden.append("forecast")
     before = _previous(g, r)
     change = g.change_points
     if change is not None and (share is None or before is None or before.contributor_share is None):
@@ -164,6 +168,27 @@ def _group_figures(
         withheld=tuple(r.whole),
         **{"headcount": headcount, **changes},
     )
+
+
+def _forecast_reveals(
+    forecast: Forecast | None, contributors_hidden: bool, series: Sequence[WeekPoint]
+) -> bool:
+    """Whether a forecast would give a hidden count back: it is fitted on the weekly
+    contributor shares (a flat line's intercept × headcount is the contributors; two
+    dated marks give the line), so it is withheld when the contributors are hidden, or a
+    week it was fitted on (the last `parameters["weeks"]` of a linear trend, the last
+    `weeks_used` of a Bass fit) has its contributors to date hidden. Marks all "reached"
+    say only what the shown share says."""
+    if forecast is None:
+        return False
+    if contributors_hidden:
+        return True
+    if all(m.status == "reached" for m in forecast.marks):
+        return False
+    fitted = forecast.weeks_used
+    if forecast.method == "linear":
+        fitted = int(forecast.parameters.get("weeks", fitted))
+    return any(p.contributors_to_date is None for p in series[max(len(series) - fitted, 0) :])
 
 
 def _previous(g: GroupFigures, r: _Group) -> PreviousFigures | None:
