@@ -59,3 +59,19 @@ def test_a_site_with_hidden_contributors_has_no_forecast(tmp_path: Path) -> None
     parameters = petit_shown["forecast"]["parameters"]
     if petit_shown["forecast"]["method"] == "linear":
         assert round(parameters["intercept"] * 30) == 2
+
+
+def test_an_unknown_status_says_fewer_than_k_only_when_that_is_why() -> None:
+    from rse_adoption.model import GroupFigures, Segments
+    from rse_adoption.report.i18n import ENGLISH
+    from rse_adoption.report.statuses import group_status_label
+
+    hidden = Segments(inactive=None, visitor=None, reader=None, reactor=None, contributor=None)
+    small = GroupFigures(
+        "Nantes", False, 87, None, hidden, None, "unknown", None, 0,
+        fewer_than_k=("segments.contributor",),
+    )  # fmt: skip
+    assert group_status_label(small, ENGLISH, 5) == "unknown (fewer than 5 contributors)"
+    # hidden so that another site's small count cannot be recomputed: it may be 40
+    complement = GroupFigures("Lyon", False, 616, None, hidden, None, "unknown", None, 9)
+    assert group_status_label(complement, ENGLISH, 5) == "unknown (contributors hidden)"

@@ -22,7 +22,7 @@ from . import charts, peers_view
 from .ambassadors_report import effect_sentence
 from .i18n import ENGLISH, N_, Language
 from .phrases import phrase
-from .statuses import count_text, segment_name, share_text, status_label
+from .statuses import count_text, group_status_label, segment_name, share_text, status_label
 from .templates import environment
 from .wording import (
     change_phrase,
@@ -72,6 +72,7 @@ class Row:
     suppressed: bool
     status: str | None = None
     symbol: str = ""
+    status_text: str = ""  # its label (statuses.group_status_label)
     share: float | None = None
     bar: float = 0.0  # width of the bar in % of its track
     contributors: int | None = None
@@ -104,6 +105,7 @@ def _rows(report: Report, scale: float, tr: Language) -> list[Row]:
                 suppressed=False,
                 status=g.status,
                 symbol=charts.STATUS_STYLES[g.status].symbol,
+                status_text=group_status_label(g, tr, report.min_group_size),
                 share=g.contributor_share,
                 bar=round(100 * (g.contributor_share or 0.0) / scale, 2),
                 contributors=g.segments.contributor,

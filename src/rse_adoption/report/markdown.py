@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..model import GroupFigures, Report
 from .i18n import ENGLISH, Language
 from .phrases import phrase
-from .statuses import ALL_SITES, STATUS_SYMBOLS, count_text, share_text, status_label
+from .statuses import ALL_SITES, STATUS_SYMBOLS, count_text, group_status_label, share_text
 from .terminal import headcount_source
 from .wording import change_phrase, directory_mismatch_warning, forecast_phrase
 
@@ -20,10 +20,10 @@ def _pct(value: float | None, tr: Language) -> str:
     return tr.percent(value, 1, en_space=" ")
 
 
-def _status(status: str | None, tr: Language, k: int = 5) -> str:
-    if status in STATUS_SYMBOL:
-        return f"{status_label(status, tr, k)} {STATUS_SYMBOL[status]}"
-    return str(status)
+def _status(g: GroupFigures, tr: Language, k: int = 5) -> str:
+    if g.status in STATUS_SYMBOL:
+        return f"{group_status_label(g, tr, k)} {STATUS_SYMBOL[g.status]}"
+    return str(g.status)
 
 
 def _line(g: GroupFigures, label: str, min_group_size: int, tr: Language) -> str:
@@ -34,7 +34,7 @@ def _line(g: GroupFigures, label: str, min_group_size: int, tr: Language) -> str
     return (
         f"| {label} | {tr.number(g.headcount)} "
         f"| {_escape(count_text(g, 'segments.contributor', g.segments.contributor, min_group_size, tr))} "
-        f"| {_escape(share_text(g, tr, ' '))} | {_status(g.status, tr, min_group_size)} "
+        f"| {_escape(share_text(g, tr, ' '))} | {_status(g, tr, min_group_size)} "
         f"| {tr.number(g.ambassadors)} | {_escape(forecast_phrase(g.forecast, tr=tr))} |"
     )
 

@@ -48,6 +48,20 @@ def status_label(status: str, tr: Language, min_group_size: int = 5) -> str:
     return tr._(STATUS_LABELS[status]) if status in STATUS_LABELS else status
 
 
+#: The status of a site whose contributors are hidden so that another count cannot be
+#: recomputed (or withheld with their group): not "fewer than k", which may be untrue.
+HIDDEN_STATUS = N_("unknown (contributors hidden)")
+
+
+def group_status_label(g: GroupFigures, tr: Language, min_group_size: int = 5) -> str:
+    """A site's (or the totals') status label: "unknown (fewer than k contributors)" only
+    when its contributors are hidden for being 1 to k − 1 (`fewer_than_k`), "unknown
+    (contributors hidden)" when hidden for another count's sake."""
+    if g.status == "unknown" and "segments.contributor" not in g.fewer_than_k:
+        return tr._(HIDDEN_STATUS)
+    return status_label(g.status or "", tr, min_group_size)
+
+
 def count_text(g: GroupFigures, path: str, value: int | None, k: int, tr: Language) -> str:
     """A count of a site's figures as a cell: "< k" when hidden for having 1 to k − 1
     people, "—" when hidden so that such a count cannot be recomputed (docs/privacy.md)."""

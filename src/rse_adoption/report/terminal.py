@@ -16,7 +16,14 @@ from rich.text import Text
 from ..model import GroupFigures, Report
 from .i18n import ENGLISH, Language
 from .phrases import phrase
-from .statuses import ALL_SITES, STATUS_SYMBOLS, count_text, segment_name, share_text, status_label
+from .statuses import (
+    ALL_SITES,
+    STATUS_SYMBOLS,
+    count_text,
+    group_status_label,
+    segment_name,
+    share_text,
+)
 from .wording import change_phrase, forecast_phrase, forecast_sentence
 
 STATUS_STYLE = {
@@ -68,7 +75,7 @@ def _pct(value: float | None, tr: Language = ENGLISH) -> str:
 
 def _status(g: GroupFigures, tr: Language = ENGLISH, k: int = 5) -> Text:
     symbol, style = STATUS_STYLE.get(g.status or "", ("", ""))
-    label = status_label(g.status or "", tr, k)
+    label = group_status_label(g, tr, k)
     return Text(f"{symbol} {label}" if symbol else label, style=style)
 
 
