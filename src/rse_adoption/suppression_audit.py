@@ -132,6 +132,8 @@ class _Audit:
             self.goals[key] = goal
         self.forms = np.array([self.goals[key] for key in protected])
         self.values = self.forms @ truth
+        self.truth = truth
+        self.base = self.model.values(truth)  # every row's true value
         # a protected count that some whole solution gives another value is free for good:
         # hiding more only widens the solutions (the witness stays one)
         self.freed: set[Hashable] = set()
@@ -172,9 +174,12 @@ class _Audit:
         if key in self.freed:
             return True
         low, high = self.limits(hidden)
-        value = float(self.plan._figures[key].value)
         seen: set[Hashable] = set()
-        for least, most in ((value + 1, np.inf), (-np.inf, value - 1)):
+        nearby = self.nearby(key, low, high)  # found without a solver, when it can be
+        if nearby is not None:
+            seen = self.moved(nearby)
+        value = float(self.plan._figures[key].value)
+        for least, most in () if seen else ((value + 1, np.inf), (-np.inf, value - 1)):
             x, _ = self.model.whole(low, high, extra=(self.goals[key], least, most))
             if x is not None:
                 seen |= self.moved(x)
@@ -182,6 +187,26 @@ class _Audit:
         if adopt:
             self.freed.update(seen)
         return key in seen
+
+    def nearby(self, key: Hashable, low: Any, high: Any) -> Any:
+        """A whole solution one unit away from the true counts that moves `key`: one of
+        its atoms one more or one less, every row still within what is known of it (an
+        atom that only hidden figures with room hold, say). None when there is none: the
+        solver then looks further. Exact: each row's new value is checked."""
+        import numpy as np
+
+        model = self.model
+        for atom in np.flatnonzero(self.goals[key]):
+            column = model.column(int(atom))
+            for step in (1.0, -1.0):
+                if self.truth[atom] + step < 0:
+                    continue
+                rows = self.base + step * column
+                if np.all(rows >= low - 1e-9) and np.all(rows <= high + 1e-9):
+                    x = self.truth.copy()
+                    x[atom] += step
+                    return x
+        return None
 
     def free_many(self, hidden: set[Hashable]) -> None:
         """Witnesses for many at once: the least and greatest of mixes of those not yet
@@ -385,6 +410,13 @@ class _Model:
         if not np.array_equal(cost, self.cost):
             self.highs.changeColsCost(self.atoms, self.columns, np.asarray(cost, dtype=float))
             self.cost = np.array(cost, dtype=float)
+
+    def column(self, atom: int) -> Any:
+        """Each row's coefficient of one atom."""
+        import numpy as np
+
+        where = self.cols == atom
+        return np.bincount(self.rows[where], weights=self.data[where], minlength=self.count)
 
     def values(self, x: Any) -> Any:
         """Each row's value for the atoms `x`."""
