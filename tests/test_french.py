@@ -345,7 +345,7 @@ def test_charts_carry_french_labels(demo: dict[str, Path]) -> None:
     assert "10\u00a0%" in texts["progress"]
     assert "zone de bascule" in texts["trend"] and "personnes" in texts["trend"]
     assert any(re.fullmatch(r"\d{1,2} (août|sept\.|oct\.)", t) for t in texts["trend"])
-    assert any(t.startswith("Tous les sites affichés") for t in texts["trend-all"])
+    assert any(t.startswith("Tous les sites") for t in texts["trend-all"])
     assert any("Pyramide de participation" in t for t in texts["pyramid"])
     assert _english_in(joined) == []
 

@@ -14,7 +14,7 @@ from .effects_model import ActionEffect
 SCHEMA_VERSION = "1.9"
 #: How every renderer names the totals row: the sum over every site of the organisation
 #: with at least min_group_size people, whichever sites a report shows (docs/privacy.md).
-TOTALS_NAME = "All sites shown"
+TOTALS_NAME = "All sites"
 
 
 @dataclass(frozen=True)

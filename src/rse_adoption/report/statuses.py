@@ -36,8 +36,9 @@ TREND_NAMES = {
     "falling": N_("falling"),
     "steady": N_("steady"),
 }
-#: model.TOTALS_NAME, the totals' row of every table.
-ALL_SITES = N_("All sites shown")
+#: model.TOTALS_NAME, the totals' row of every table: every site of at least
+#: min_group_size people, whatever `--site` shows (docs/privacy.md).
+ALL_SITES = N_("All sites")
 
 
 def status_label(status: str, tr: Language, min_group_size: int = 5) -> str:
