@@ -41,7 +41,8 @@ print(
 )
 
 # %% 3. How far each site is from tipping, in people to convert
-shown = sites[~sites["suppressed"]].copy()
+# a count of 1 to 4 people is hidden (null, docs/privacy.md): those sites are left out here
+shown = sites[~sites["suppressed"] & sites["contributor"].notna()].copy()
 shown["contributors_needed"] = [
     max(0, math.ceil(report.tipping_high * headcount) - contributors)
     for headcount, contributors in zip(shown["headcount"], shown["contributor"], strict=True)
@@ -60,6 +61,7 @@ weekly = pd.DataFrame(
         for g in report.sites
         if not g.suppressed and g.headcount and g.series
         for point in g.series
+        if point.contributors_to_date is not None  # hidden below 5 people
     ],
     columns=["site", "week", "contributor_share"],
 ).pivot(index="week", columns="site", values="contributor_share")

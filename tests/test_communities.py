@@ -28,7 +28,9 @@ EVENTS = """timestamp,user,event_type,space,content_id
 def test_communities_count_members_posts_and_answers(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     cli("directory", write(tmp_path / "d.csv", DIRECTORY))
     cli("ingest", write(tmp_path / "e.csv", EVENTS))
-    result = cli("communities", "--as-of", "2026-03-22", "--window", "21", "--json").json()
+    args = ("communities", "--as-of", "2026-03-22", "--window", "21", "--json")
+    # the definitions, with every count shown
+    result = cli(*args, "--min-group-size", "1").json()
     overall = {c["community"]: c for c in result["communities"]}
     quality = overall["Qualité"]
     assert {k: quality[k] for k in ("active_members", "contributors", "posts", "replies")} == {
@@ -39,6 +41,17 @@ def test_communities_count_members_posts_and_answers(tmp_path: Path, cli) -> Non
     }
     assert quality["answered_share"] == 1.0  # p1 by u1, p2 by u5 (u2's own reply does not count)
     assert quality["weekly_active"] == [2, 1, 5] and quality["trend"] == "rising"
+    (lyon,) = result["sites"]
+    assert lyon["most_lively"] == ["Qualité", "Sécurité"] and lyon["least_lively"] == []
+    # with k = 5 (docs/privacy.md): Sécurité's 2 active people hide it whole; in Qualité,
+    # the 4 contributors, the posts of 2 people and the replies of 3, the share of 2
+    # answered posts and the weeks of 2 and 1 active members are hidden
+    result = cli(*args).json()
+    overall = {c["community"]: c for c in result["communities"]}
+    quality = overall["Qualité"]
+    assert quality["active_members"] == 6 and quality["weekly_active"] == [None, None, 5]
+    for figure in ("contributors", "posts", "replies", "answered_share"):
+        assert quality[figure] is None, figure
     assert overall["Sécurité"]["suppressed"] and overall["Sécurité"]["active_members"] is None
     (lyon,) = result["sites"]
     assert lyon["most_lively"] == ["Qualité"] and lyon["least_lively"] == []
@@ -70,10 +83,15 @@ def test_the_overall_figure_does_not_give_a_hidden_site_s_community_back(
     sites = {s["site"]: {c["community"]: c for c in s["communities"]} for s in result["sites"]}
     assert sites["Lyon"]["Qualité"]["active_members"] == 6
     assert sites["Nantes"]["Qualité"]["suppressed"]
+    lyon = sites["Lyon"]["Qualité"]
     overall = {c["community"]: c for c in result["communities"]}["Qualité"]
     assert not overall["suppressed"]  # 8 active people over the sites shown
-    for figure in ("active_members", "contributors", "posts", "replies"):
-        assert overall[figure] is None, figure
+    # overall minus Lyon would give Nantes's 2 active members and its week of 2
+    assert overall["active_members"] is None
     assert overall["weekly_active"][2] is None  # the week Nantes was active
+    # no figure is shown both overall and at Lyon (Lyon's 4 contributors are hidden below
+    # 5, so the overall 5 gives nothing back: Nantes's count stays 1 to 4)
+    for figure in ("active_members", "contributors", "posts", "replies"):
+        assert overall[figure] is None or lyon[figure] is None, figure
     table = cli("communities", "--as-of", "2026-03-22", "--window", "21").stdout
     assert "Qualité" in table and "—" in table

@@ -28,6 +28,13 @@ def segments(report: dict[str, Any], site: str = "Lyon") -> dict[str, int]:
     return next(s for s in report["sites"] if s["site"] == site)["segments"]
 
 
+@pytest.fixture(autouse=True)
+def every_count_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The formats are checked figure for figure on five people: every count is shown
+    (min_group_size 1); what the privacy rule hides is tested in test_privacy.py."""
+    monkeypatch.setenv("RSE_ADOPTION_MIN_GROUP_SIZE", "1")
+
+
 @pytest.fixture
 def with_directory(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     assert cli("directory", write(tmp_path / "directory.csv", DIRECTORY)).exit_code == 0

@@ -81,7 +81,8 @@ def test_28_daily_files_give_the_event_logs_segments_weekly_series_and_forecast(
     assert len(list(daily.glob("*.csv"))) == 28
     assert cli("directory", demo["exports"] / "directory.csv").exit_code == 0
     assert cli("ingest", daily).exit_code == 0
-    window = ("--window", "28", "--as-of", LAST_DAY, "--json")
+    # every count shown: the grains are compared figure for figure, not what k hides
+    window = ("--window", "28", "--as-of", LAST_DAY, "--json", "--min-group-size", "1")
     report = cli("report", *window).json()
     events = tmp_path / "events-store"
     assert cli("directory", demo["exports"] / "directory.csv", "--data-dir", events).exit_code == 0
@@ -137,7 +138,9 @@ def test_without_the_directory_the_days_still_give_the_series(demo: dict[str, Pa
 
 
 @pytest.fixture
-def lyon(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def lyon(tmp_path: Path, cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Lyon's 5 people, every count shown: these tests check what each grain counts."""
+    monkeypatch.setenv("RSE_ADOPTION_MIN_GROUP_SIZE", "1")
     assert cli("directory", write(tmp_path / "directory.csv", DIRECTORY)).exit_code == 0
 
 

@@ -35,7 +35,8 @@ def test_nine_of_the_last_twelve_weeks_make_a_habit(tmp_path: Path, cli) -> None
     )
     cli("directory", write(tmp_path / "d.csv", directory))
     cli("ingest", write(tmp_path / "e.csv", events))
-    report = cli("report", "--as-of", AS_OF.isoformat(), "--window", "84", "--json").json()
+    args = ("--as-of", AS_OF.isoformat(), "--window", "84", "--json", "--min-group-size", "1")
+    report = cli("report", *args).json()
     lyon = report["sites"][0]
     assert lyon["segments"]["contributor"] == 4
     assert (lyon["habitual_contributors"], lyon["occasional_contributors"]) == (2, 2)

@@ -17,6 +17,7 @@ Unlisted: x@ext (active, not in directory) -> unlisted_active_users = 1
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -68,12 +69,17 @@ def store(tmp_path: Path) -> Settings:
     return settings
 
 
+def every_count(settings: Settings) -> Settings:
+    """The settings with every count shown: the definitions are checked on a site of 6."""
+    return replace(settings, min_group_size=1)
+
+
 def site(report, name):  # type: ignore[no-untyped-def]
     return next(s for s in report.sites if s.site == name)
 
 
 def test_segments_first_match_and_headcount_of_employed_people(store: Settings) -> None:
-    report = build_report(store, as_of=date(2026, 3, 31))
+    report = build_report(every_count(store), as_of=date(2026, 3, 31))
     lyon = site(report, "Lyon")
     assert lyon.headcount == 6  # a b c d e f: g left before as_of, h hired after
     assert lyon.segments.contributor == 2  # a (post), f (reply, events say Paris)
@@ -113,7 +119,7 @@ def test_unlisted_active_people_are_counted_apart(store: Settings) -> None:
 
 
 def test_as_of_defaults_to_last_day_with_data(store: Settings) -> None:
-    report = build_report(store)
+    report = build_report(every_count(store))
     assert report.as_of == date(2026, 4, 1)
     assert report.window_start == date(2026, 3, 3)
     lyon = site(report, "Lyon")
@@ -140,7 +146,7 @@ def test_status_thresholds(tmp_path: Path, store: Settings) -> None:
 
 
 def test_weekly_series_counts_distinct_people_by_monday_week(store: Settings) -> None:
-    lyon = site(build_report(store, as_of=date(2026, 3, 31)), "Lyon")
+    lyon = site(build_report(every_count(store), as_of=date(2026, 3, 31)), "Lyon")
     weeks = {p.week_start: (p.contributors, p.active_users) for p in lyon.series}
     assert list(weeks) == [
         date(2026, 3, 2),

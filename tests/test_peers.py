@@ -206,6 +206,7 @@ def test_conversations_by_hand(store: Any) -> None:
         "answered_share": 4 / 6,
         "median_hours_to_first_reply": 4.0,
         "unanswered_over_7_days": 2,
+        "withheld": False,  # schema 1.9: set when the group is withheld whole
     }
     assert report["interactions"]["matrix"]["Nantes"] == {"Lyon": 7, "Nantes": 0}
     nantes = next(s for s in report["sites"] if s["site"] == "Nantes")
