@@ -95,3 +95,9 @@ def test_the_overall_figure_does_not_give_a_hidden_site_s_community_back(
         assert overall[figure] is None or lyon[figure] is None, figure
     table = cli("communities", "--as-of", "2026-03-22", "--window", "21").stdout
     assert "Qualité" in table and "—" in table
+    # Nantes's post, 4 days before as_of, must not show through the overall last post
+    # (Lyon's was 13 days before): the overall date is over the sites where it is shown
+    assert overall["days_since_last_post"] == lyon["days_since_last_post"]
+    assert overall["status"] == lyon["status"]
+    # a trend built on hidden weekly counts is hidden with them
+    assert overall["trend"] is None

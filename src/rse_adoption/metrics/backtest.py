@@ -305,8 +305,8 @@ def summarise(cases: Sequence[BacktestCase], follow_weeks: int = FOLLOW_WEEKS) -
 def self_calibration(
     series: Series, marks: tuple[float, float], lookback: int, cache_dir: Path | None
 ) -> ForecastCalibration:
-    """How the forecast's ranges did on `series` (the report's own weekly series of its
-    shown sites): cut every SELF_EVERY_WEEKS weeks (the last SELF_CUTS cuts), each site
+    """How the forecast's ranges did on `series` (the weekly series of every site the
+    report computes — the organisation's, whatever `--site` shows): cut every SELF_EVERY_WEEKS weeks (the last SELF_CUTS cuts), each site
     forecast as a report of that day would, judged against the later weeks, and the
     conformal factors of each side of the range from the errors. The result is cached in
     `cache_dir` (the store's folder) under a key of everything it depends on — the series

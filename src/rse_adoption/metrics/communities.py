@@ -232,6 +232,7 @@ def publish(
             value = published[(c.name, c.site, name)]
             return None if value is None else int(value)
 
+        weekly = tuple(count(f"week{i}") for i in range(len(c.weekly_active or ())))
         out.append(
             replace(
                 c,
@@ -239,7 +240,9 @@ def publish(
                 contributors=count("contributors"),
                 posts=count("posts"),
                 replies=count("replies"),
-                weekly_active=tuple(count(f"week{i}") for i in range(len(c.weekly_active or ()))),
+                weekly_active=weekly,
+                # a trend built on hidden weekly counts is hidden with them
+                trend=c.trend if None not in weekly else None,
                 withheld=check.is_withheld((c.name, c.site, "contributors")),
             )
         )
@@ -362,6 +365,9 @@ def with_lifecycle(
         for c in items
     ]
     talks = conversations.publish(units, groups, k)
+    # the overall last post over the sites where the community is shown: a site where it
+    # is hidden (or has no row) must not show through the overall date
+    visible = {(c.name, c.site) for c in items if c.site is not None and not c.suppressed}
     out = []
     for c in items:
         if c.suppressed:
@@ -370,7 +376,11 @@ def with_lifecycle(
         talk = talks[(c.name, c.site)]
         if talk is not None and talk.threads is None:  # never a posts figure shown: be safe
             talk = conversations.Conversations(c.posts, None, None, None, talk.withheld)
-        day = last.get((c.site, c.name))
+        if c.site is None:
+            days_of = [last.get((s, c.name)) for s in shown if (c.name, s) in visible]
+            day = max((d for d in days_of if d is not None), default=None)
+        else:
+            day = last.get((c.site, c.name))
         days = None if day is None else (ctx.window.as_of - day).days
         status = "quiet" if days is None or days > quiet else "active"
         out.append(replace(c, conversations=talk, days_since_last_post=days, status=status))
