@@ -306,8 +306,9 @@ def self_calibration(
     series: Series, marks: tuple[float, float], lookback: int, cache_dir: Path | None
 ) -> ForecastCalibration:
     """How the forecast's ranges did on `series` (the weekly series of every site the
-    report computes — the organisation's, whatever `--site` shows): cut every SELF_EVERY_WEEKS weeks (the last SELF_CUTS cuts), each site
-    forecast as a report of that day would, judged against the later weeks, and the
+    report computes — the organisation's, whatever `--site` shows): cut every
+    SELF_EVERY_WEEKS weeks (the last SELF_CUTS cuts), each site forecast as a report of
+    that day would, judged against the later weeks, and the
     conformal factors of each side of the range from the errors. The result is cached in
     `cache_dir` (the store's folder) under a key of everything it depends on — the series
     themselves, the marks, the lookback and the model's constants — so a second report of
