@@ -193,7 +193,8 @@ def overview(report: Report, tr: Language = ENGLISH, width: int | None = None) -
     )
     caption = tr._(
         "Tipping band %(low)s–%(high)s of headcount (¦ and | on the bar). Headcount: "
-        "%(source)s. Sites under %(min)s people are hidden.",
+        "%(source)s. Sites under %(min)s people are hidden; < %(min)s: fewer than %(min)s "
+        "people; —: hidden so that such a count cannot be recomputed.",
         low=low,
         high=high,
         source=headcount_source(report, tr),
