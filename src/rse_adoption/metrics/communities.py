@@ -240,6 +240,8 @@ def publish(
                 contributors=count("contributors"),
                 posts=count("posts"),
                 replies=count("replies"),
+                # a share over hidden posts gives its base back (108/163: 163 posts)
+                answered_share=c.answered_share if count("posts") is not None else None,
                 weekly_active=weekly,
                 # a trend built on hidden weekly counts is hidden with them
                 trend=c.trend if None not in weekly else None,
@@ -367,7 +369,11 @@ def with_lifecycle(
     talks = conversations.publish(units, groups, k)
     # the overall last post over the sites where the community is shown: a site where it
     # is hidden (or has no row) must not show through the overall date
-    visible = {(c.name, c.site) for c in items if c.site is not None and not c.suppressed}
+    visible = {
+        (c.name, c.site)
+        for c in items
+        if c.site is not None and not c.suppressed and _posts_shown(c)
+    }
     out = []
     for c in items:
         if c.suppressed:
@@ -376,15 +382,27 @@ def with_lifecycle(
         talk = talks[(c.name, c.site)]
         if talk is not None and talk.threads is None:  # never a posts figure shown: be safe
             talk = conversations.Conversations(c.posts, None, None, None, talk.withheld)
+        if not _posts_shown(c):
+            # the last post dates a post made by fewer than k people: hidden with them
+            out.append(replace(c, conversations=talk, days_since_last_post=None, status=None))
+            continue
         if c.site is None:
             days_of = [last.get((s, c.name)) for s in shown if (c.name, s) in visible]
             day = max((d for d in days_of if d is not None), default=None)
         else:
             day = last.get((c.site, c.name))
+        if not c.posts:  # its last post is before the window: by how many, unknown
+            day = None
         days = None if day is None else (ctx.window.as_of - day).days
         status = "quiet" if days is None or days > quiet else "active"
         out.append(replace(c, conversations=talk, days_since_last_post=days, status=status))
     return out
+
+
+def _posts_shown(c: Community) -> bool:
+    """Whether a community's posts and contributors are published (so its last post
+    describes at least k people's activity, or none)."""
+    return c.posts is not None and c.contributors is not None
 
 
 def section(ctx: Context) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import (
     AmbassadorSite,
+    CandidateSite,
     Forecast,
     GroupFigures,
     PreviousFigures,
@@ -59,6 +60,16 @@ def apply(
             sites=tuple(_ambassador(a, published, plan) for a in ambassadors.sites),
             active_ambassadors_in_sites_shown=_int(published.get((None, "active ambassadors"))),
         )
+    candidates = report.ambassador_candidates
+    if candidates is not None:
+        contributors = {g.site: g.segments.contributor for g in sites if g.segments is not None}
+        candidates = replace(
+            candidates,
+            sites=tuple(
+                _candidates(c, contributors.get(c.site), published, plan.k)
+                for c in candidates.sites
+            ),
+        )
     return replace(
         report,
         sites=sites,
@@ -66,7 +77,30 @@ def apply(
         transitions=transitions,
         personas=personas,
         ambassadors=ambassadors,
+        ambassador_candidates=candidates,
     )
+
+
+def _candidates(
+    c: CandidateSite, contributors: int | None, published: dict[Hashable, Any], k: int
+) -> CandidateSite:
+    """A site's shortlist with its counts as the plan publishes them: `eligible` (the
+    window's contributors, less the active ambassadors and those leaving) is shown only
+    when it gives nothing back — the site's contributors and active ambassadors shown (or
+    no ambassador), `eligible` and those leaving each 0 or at least k; its active
+    ambassadors are the plan's."""
+    if c.suppressed:
+        return c
+    found = published.get((c.site, "active ambassadors"))
+    active = None if found is None else int(found)
+    eligible = c.eligible
+    if active is None and c.ambassadors:
+        eligible = None
+    if contributors is None or eligible is None or 0 < eligible < k:
+        eligible = None
+    elif 0 < contributors - (active or 0) - eligible < k:  # those leaving
+        eligible = None
+    return replace(c, eligible=eligible, active_ambassadors=active)
 
 
 @dataclass
@@ -144,6 +178,11 @@ def _group_figures(
     if _forecast_reveals(g.forecast, segments.contributor is None, series or ()):
         changes["forecast"] = None
         r.hidden.append("forecast")
+    elif g.forecast is not None and g.forecast.marks:
+        if all(m.status == "reached" for m in g.forecast.marks):
+            # marks all reached: the shown share says them; the fit's parameters would
+            # only narrow hidden counts (the previous window's contributors)
+            changes["forecast"] = replace(g.forecast, parameters={})
     before = _previous(g, r)
     change = g.change_points
     if change is not None and (share is None or before is None or before.contributor_share is None):

@@ -267,14 +267,19 @@ def pyramid_figure(report: Report, tr: Language = ENGLISH) -> Figure:
     order = list(reversed(SEGMENT_ORDER))  # contributors on top
     headcount = totals.headcount or 0
     for row, segment in enumerate(order):
-        people = (getattr(totals.segments, segment) or 0) if totals.segments else 0
-        share = people / headcount if headcount else 0.0
+        people = getattr(totals.segments, segment) if totals.segments else None
+        # a hidden segment: "—" and no bar (not a zero, which it may not be)
+        share = people / headcount if headcount and people is not None else 0.0
         ax.barh(row, share, left=-share / 2, color=SEGMENT_COLOURS[segment], height=0.8)
+        figure = (
+            f"{tr.number(people, chr(0x202F))} ({tr.percent(share, 1)})"
+            if people is not None
+            else "—"
+        )
         ax.text(
             max(share / 2, 0.0) + 0.01,
             row,
-            f"{tr._(SEGMENT_LABELS[segment])}: {tr.number(people, chr(0x202F))} "
-            f"({tr.percent(share, 1)})",
+            f"{tr._(SEGMENT_LABELS[segment])}: {figure}",
             va="center",
             fontsize=8,
             color=INK,
