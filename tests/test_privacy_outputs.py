@@ -13,7 +13,6 @@ from rse_adoption.config import Settings
 from rse_adoption.metrics import build_report, candidates, communities
 from rse_adoption.report import charts
 from rse_adoption.report.communities_report import to_dict as communities_to_dict
-from rse_adoption.report.json_report import report_to_dict
 
 
 @pytest.fixture(scope="module")
@@ -61,17 +60,6 @@ def test_a_community_s_hidden_posts_hide_their_share_and_last_post(published: An
         assert c["answered_share"] is None, c["community"]
         assert c["days_since_last_post"] is None, c["community"]
         assert c["status"] is None, c["community"]
-
-
-def test_a_forecast_all_reached_keeps_its_marks_not_its_parameters(published: Any) -> None:
-    report = report_to_dict(published)
-    reached = [
-        s["forecast"]
-        for s in [*report["sites"], report["totals"]]
-        if s.get("forecast") and all(m["status"] == "reached" for m in s["forecast"]["marks"])
-    ]
-    assert reached  # Paris La Défense
-    assert all(f["parameters"] == {} for f in reached)
 
 
 def test_the_pyramid_draws_a_hidden_segment_as_a_dash_not_a_zero(published: Any) -> None:

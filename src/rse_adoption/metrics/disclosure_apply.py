@@ -178,11 +178,6 @@ def _group_figures(
     if _forecast_reveals(g.forecast, segments.contributor is None, series or ()):
         changes["forecast"] = None
         r.hidden.append("forecast")
-    elif g.forecast is not None and g.forecast.marks:
-        if all(m.status == "reached" for m in g.forecast.marks):
-            # marks all reached: the shown share says them; the fit's parameters would
-            # only narrow hidden counts (the previous window's contributors)
-            changes["forecast"] = replace(g.forecast, parameters={})
     before = _previous(g, r)
     change = g.change_points
     if change is not None and (share is None or before is None or before.contributor_share is None):
