@@ -329,15 +329,7 @@ def test_no_output_gives_a_hidden_count_back(org: list[list[Any]], k: int) -> No
                 return previous, None
             return hidden[command], truth[command]
 
-        for check in (
-            _report,
-            _transitions,
-            _personas,
-            _communities,
-            _ambassadors,
-            _peers,
-            _interactions,
-        ):
+        for check in CHECKS:
             recovered = check(outputs, k)
             assert recovered == [], f"{check.__name__[1:]}: recoverable {recovered}"
         _other_formats_hide_what_json_hides(report, hidden)
@@ -730,6 +722,10 @@ def _ambassadors(
     return out.recovered()
 
 
+#: Every output the attacker reads, as a system of atoms (each check above).
+CHECKS = (_report, _transitions, _personas, _communities, _ambassadors, _peers, _interactions)
+
+
 def _other_formats_hide_what_json_hides(report: Report, sections: dict[str, Any]) -> None:
     """Every format renders the same result: a CSV cell is empty where the JSON is null
     (columns named after a JSON key that is null everywhere; the transitions matrix cell by
@@ -924,15 +920,7 @@ def _union(org: list[list[Any]], k: int) -> Output:
                 return previous, None
             return run[command], truth[command]
 
-        for check in (
-            _report,
-            _transitions,
-            _personas,
-            _communities,
-            _ambassadors,
-            _peers,
-            _interactions,
-        ):
+        for check in CHECKS:
             check(outputs, k, out, everyone)
     _identities(out, truth)
     return out
