@@ -286,6 +286,17 @@ def _files(org: list[list[Any]], folder: Path) -> tuple[Path, Path]:
     )
 
 
+def _store(org: list[list[Any]], folder: Path) -> tuple[Path, Path, Path]:
+    """The organisation's directory and events written in `folder` and loaded into a
+    store there: (data folder, directory file, events file)."""
+    data = folder / "data"
+    directory, events = _files(org, folder)
+    settings = Settings(data_dir=data)
+    load_directory(directory, settings)
+    ingest_paths([events], settings)
+    return data, directory, events
+
+
 def _build(data: Path, k: int) -> Report:
     """Every section at once, as the commands build them (`report`, `transitions`...)."""
     settings = Settings(data_dir=data, window_days=int(WINDOW), min_group_size=k)
@@ -313,12 +324,7 @@ def _sections(report: Report) -> dict[str, Any]:
 @given(org=organisations, k=st.integers(2, 5))
 def test_no_output_gives_a_hidden_count_back(org: list[list[Any]], k: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        data = folder / "data"
-        directory, events = _files(org, folder)
-        settings = Settings(data_dir=data)
-        load_directory(directory, settings)
-        ingest_paths([events], settings)
+        data, directory, events = _store(org, Path(tmp))
         report = _build(data, k)
         hidden, truth = _sections(report), _sections(_build(data, 1))
 
@@ -897,12 +903,7 @@ def _identities(out: Output, truth: dict[str, Any]) -> None:
 def _union(org: list[list[Any]], k: int) -> Output:
     """The shared system of every output of one run and of every --site subset."""
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        data = folder / "data"
-        directory, events = _files(org, folder)
-        settings = Settings(data_dir=data)
-        load_directory(directory, settings)
-        ingest_paths([events], settings)
+        data, directory, events = _store(org, Path(tmp))
         whole = _build_for(data, k)
         truth = _sections(_build_for(data, 1))
         names = [g.site or "" for g in whole.sites]
@@ -994,11 +995,7 @@ def test_the_solver_writes_nothing_on_standard_output(tmp_path: Path, capfd: Any
     """HiGHS prints diagnostics on file descriptor 1 for this organisation: a report
     written to standard output (`report --format json > file`) must hold the report only."""
     org, k = random_organisation(207)
-    data = tmp_path / "data"
-    directory, events = _files(org, tmp_path)
-    settings = Settings(data_dir=data)
-    load_directory(directory, settings)
-    ingest_paths([events], settings)
+    data, _, _ = _store(org, tmp_path)
     capfd.readouterr()
     _build_for(data, k)
     assert capfd.readouterr().out == ""
