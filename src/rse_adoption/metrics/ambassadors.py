@@ -73,24 +73,31 @@ def create_reach(
     rows = con.execute(
         """
         WITH ambassador_keys AS (
-            SELECT k.key FROM key_map k JOIN people p ON p.person = k.person_key
+            SELECT DISTINCT k.key FROM key_map k JOIN people p ON p.person = k.person_key
             WHERE p.ambassador
         ),
         acts AS (
-            SELECT k.person_key AS person, e.ts, e.event_type,
-                   a.key IS NOT NULL AS to_ambassador
-            FROM read_parquet($files) e JOIN key_map k ON k.key = e.user_key
-            LEFT JOIN (SELECT DISTINCT key FROM ambassador_keys) a ON a.key = e.target_user_key
+            SELECT e.user_key, e.ts, e.event_type,
+                   coalesce(e.target_user_key IN (SELECT key FROM ambassador_keys), false)
+                       AS to_ambassador
+            FROM read_parquet($files) e
             WHERE e.ts >= $lookback::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ
               AND e.event_type IN ('post', 'comment', 'reaction', 'read')
         ),
-        per_person AS (
-            SELECT person,
+        per_key AS (  -- only contributions and acts aimed at an ambassador count
+            SELECT user_key,
                    min(ts) FILTER (WHERE event_type IN ('post', 'comment')) AS first_contribution,
                    min(ts) FILTER (WHERE to_ambassador) AS first_interaction,
                    bool_or(to_ambassador AND event_type IN ('reaction', 'comment')
                            AND ts >= $start::TIMESTAMPTZ) AS reached
-            FROM acts GROUP BY person
+            FROM acts WHERE to_ambassador OR event_type IN ('post', 'comment')
+            GROUP BY user_key
+        ),
+        per_person AS (
+            SELECT k.person_key AS person, min(first_contribution) AS first_contribution,
+                   min(first_interaction) AS first_interaction, bool_or(reached) AS reached
+            FROM per_key JOIN key_map k ON k.key = per_key.user_key
+            GROUP BY k.person_key
         )
         SELECT p.site,
                count(*) FILTER (WHERE a.reached AND NOT p.ambassador),
