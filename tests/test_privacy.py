@@ -752,12 +752,15 @@ def _other_formats_hide_what_json_hides(report: Report, sections: dict[str, Any]
             for column, cell in zip(header, row, strict=True):
                 if cell and column in unique and all(v is None for v in nulls.get(column, [0])):
                     raise AssertionError(f"{command} CSV shows {column}={cell}, null in JSON")
-    # the transitions matrix, cell by cell (its columns repeat the rates' names)
-    rows = list(csv.reader(io.StringIO(tables["transitions"])))[1:]
+    # the transitions matrix, cell by cell, read by its columns' names
+    header, *rows = list(csv.reader(io.StringIO(tables["transitions"])))
+    assert len(set(header)) == len(header)
     for t, row in zip(report.transitions, rows, strict=True):
-        cells = row[2 + len(transitions_report.RATES) :]
+        named = dict(zip(header, row, strict=True))
+        assert named["withheld"] == str(t.withheld).lower()
         order = transitions_report.SEGMENT_ORDER
-        for (a, b), cell in zip([(a, b) for a in order for b in order], cells, strict=True):
+        for a, b in [(a, b) for a in order for b in order]:
+            cell = named[transitions_report.cell_column(a, b)]
             value = (t.matrix or {}).get(a, {}).get(b)
             assert cell == ("" if value is None else str(value)), (t.site, a, b)
     # the report's other formats read the same figures: a site row of the HTML overview and

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 from .conftest import write
@@ -44,3 +46,19 @@ def test_readers_who_became_contributors_and_contributors_lost(tmp_path: Path, c
     assert 'data-from="reader" data-to="contributor">3<' in html
     assert "reader → contrib." in cli(*args).stdout
     assert cli(*args, "--format", "csv").stdout.startswith("site,suppressed,reader_to_contributor")
+
+
+def test_the_csv_names_each_column_once(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """A rate and a matrix cell used to share a name (`reader_to_contributor`): pandas then
+    renamed one `reader_to_contributor.1` and a spreadsheet's look-up found the first."""
+    cli("directory", write(tmp_path / "d.csv", DIRECTORY))
+    cli("ingest", write(tmp_path / "e.csv", EVENTS))
+    args = ("transitions", "--as-of", "2026-03-29", "--window", "14", "--min-group-size", "3")
+    text = cli(*args, "--format", "csv").stdout
+    header = next(csv.reader(io.StringIO(text)))
+    assert len(header) == len(set(header)) == 2 + 5 + 25 + 1
+    lyon = next(r for r in csv.DictReader(io.StringIO(text)) if r["site"] == "Lyon")
+    assert lyon["reader_to_contributor"] == ""  # the rate, hidden (see the test above)
+    assert lyon["reader_to_contributor_people"] == "3"  # the cell: 3 readers now contribute
+    assert lyon["contributor_to_contributor"] == "3"  # cells no rate names keep their name
+    assert lyon["withheld"] == "false"

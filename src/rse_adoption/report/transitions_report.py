@@ -55,9 +55,17 @@ def render_json(report: Report) -> str:
     return json.dumps(to_dict(report), ensure_ascii=False, indent=2) + "\n"
 
 
+def cell_column(before: str, now: str) -> str:
+    """The CSV column of one matrix cell (people): `<before>_to_<now>`, with `_people`
+    after it where a rate already has that name (`reader_to_contributor` is the rate)."""
+    name = f"{before}_to_{now}"
+    return f"{name}_people" if name in RATES else name
+
+
 def csv_table(report: Report) -> tuple[list[str], list[list[object]]]:
-    """The CSV's columns and its rows, typed (None where hidden)."""
-    cells = [f"{a}_to_{b}" for a in SEGMENT_ORDER for b in SEGMENT_ORDER]
+    """The CSV's columns and its rows, typed (None where hidden): the site, whether it is
+    suppressed, the rates, the 25 cells of the matrix (people) and `withheld`."""
+    cells = [cell_column(a, b) for a in SEGMENT_ORDER for b in SEGMENT_ORDER]
     rows = []
     for t in report.transitions:
         matrix = t.matrix or {}
@@ -65,8 +73,9 @@ def csv_table(report: Report) -> tuple[list[str], list[list[object]]]:
             [t.site or "TOTAL", t.suppressed]
             + [t.rates.get(r) for r in RATES]
             + [matrix.get(a, {}).get(b) for a in SEGMENT_ORDER for b in SEGMENT_ORDER]
+            + [t.withheld]
         )
-    return ["site", "suppressed", *RATES, *cells], rows
+    return ["site", "suppressed", *RATES, *cells, "withheld"], rows
 
 
 def render_csv(report: Report, dialect: str = "excel") -> str:
