@@ -287,3 +287,55 @@ def test_a_site_s_figures_do_not_depend_on_the_other_sites_selected(demo, cli) -
     alone = cli("report", "--data-dir", demo["data"], "--format", "json", "--site", "Lyon").json()
     assert set(alone["interactions"]["matrix"]["Lyon"]) >= {"Paris La Défense", "Marseille"}
     assert alone["interactions"]["matrix"]["Lyon"]["Paris La Défense"] > 0
+
+
+SECTIONS = [
+    ("transitions",),
+    ("personas",),
+    ("interactions",),
+    ("ambassadors",),
+    ("ambassadors", "--candidates"),
+    ("communities",),
+    ("communities", "--leaders"),
+]
+
+
+@pytest.mark.parametrize("command", SECTIONS, ids=" ".join)
+def test_section_tables_keep_names_keys_and_figures_whole_at_80_to_120_columns(
+    command: tuple[str, ...], demo: dict[str, Path], cli, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """At 80 columns `transitions` lost its site column (rows of shares and no site),
+    `ambassadors` cut its headers to `C…`, `interactions` its sites to `Borde…`,
+    `communities` wrapped a sparkline over two lines; at any width `ambassadors
+    --candidates` cut each person's key to `382611465…`. Now a table too wide for the
+    terminal narrows its headers between words and moves its last columns to a table
+    under it, the names repeated: no line wider than the terminal, nothing cut, every
+    site's name and every person's key whole."""
+    from rich.cells import cell_len
+
+    from rse_adoption.report.terminal import sparkline
+
+    data = ("--data-dir", demo["data"])
+    report = cli("report", *data, "--format", "json").json()
+    sites = [s["site"] for s in report["sites"] if not s["suppressed"]]
+    found = cli(*command, *data, "--format", "json").json()
+    found = found if isinstance(found, dict) else {}
+    keys = [str(c["person"]) for s in found.get("sites", ()) for c in s.get("candidates") or ()]
+    sparks = [
+        sparkline(c["weekly_active"])
+        for c in found.get("communities") or ()
+        if not c["suppressed"] and c.get("weekly_active")
+    ]
+    for lang, width in (("en", 80), ("en", 100), ("en", 120), ("fr", 80)):
+        monkeypatch.setenv("COLUMNS", str(width))
+        text = cli(*command, *data, "--lang", lang).stdout
+        lines = text.splitlines()
+        assert max(cell_len(line) for line in lines) <= width, (lang, width)
+        assert "…" not in text, (lang, width)
+        if len(command) == 1 and command[0] != "communities":  # a row per site
+            for site in sites:
+                assert any(f"│ {site} " in line for line in lines), (lang, width, site)
+        for key in keys:
+            assert key in text, (lang, width, key)
+        for spark in sparks:
+            assert spark.strip() in text, (lang, width, spark)
