@@ -339,3 +339,20 @@ def test_section_tables_keep_names_keys_and_figures_whole_at_80_to_120_columns(
             assert key in text, (lang, width, key)
         for spark in sparks:
             assert spark.strip() in text, (lang, width, spark)
+
+
+def test_history_of_a_site_before_any_recorded_report_says_there_is_none_yet(
+    tmp_path: Path, cli
+) -> None:  # type: ignore[no-untyped-def]
+    """`history --site Lyon` before any `report --history` said "unknown site 'Lyon';
+    closest known sites: " (nothing after the colon) and exited 65; it is the empty
+    history, as `history` alone says. A misspelt site is still refused once there is one."""
+    _store(tmp_path, cli)
+    early = cli("history", "--site", "Lyon")
+    assert early.exit_code == 0 and "No history yet" in early.stderr
+    assert cli("history", "--site", "Lyon", "--json").json() == {"history": []}
+    assert cli("report", "--history", "--min-group-size", "1", "--quiet").exit_code == 0
+    assert cli("history", "--site", "Lyon", "--json").json()["history"]
+    misspelt = cli("history", "--site", "Lyonn")
+    assert misspelt.exit_code == 65
+    assert "unknown site 'Lyonn'; closest known sites: Lyon" in misspelt.stderr
