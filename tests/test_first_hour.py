@@ -356,3 +356,23 @@ def test_history_of_a_site_before_any_recorded_report_says_there_is_none_yet(
     misspelt = cli("history", "--site", "Lyonn")
     assert misspelt.exit_code == 65
     assert "unknown site 'Lyonn'; closest known sites: Lyon" in misspelt.stderr
+
+
+def test_a_window_longer_than_the_data_says_which_days_its_figures_cover(
+    tmp_path: Path, cli
+) -> None:  # type: ignore[no-untyped-def]
+    """`report --window 400` on five days of events was titled "(400 days)" with nothing
+    to say its figures cover five; the terminal and Markdown now say so (exit 0: the
+    figures are right for the days there are)."""
+    _store(tmp_path, cli)
+    sentence = (
+        "The 90-day window starts on 2025-12-06, before the store's first event: its "
+        "figures cover only 2026-03-01 to 2026-03-05."
+    )
+    table = cli("report", "--window", "90", "--min-group-size", "1")
+    assert table.exit_code == 0
+    assert sentence in " ".join(table.stdout.split())  # wrapped at the terminal's width
+    assert sentence in cli("report", "--window", "90", "--format", "md").stdout
+    french = cli("report", "--window", "90", "--format", "md", "--lang", "fr").stdout
+    assert "ses chiffres ne couvrent que du 1er mars 2026 au 5 mars 2026" in french
+    assert "before the store's first event" not in cli("report", "--window", "3").stdout

@@ -7,7 +7,12 @@ from .i18n import ENGLISH, Language
 from .phrases import phrase
 from .statuses import ALL_SITES, STATUS_SYMBOLS, count_text, group_status_label, share_text
 from .terminal import headcount_source
-from .wording import change_phrase, directory_mismatch_warning, forecast_phrase
+from .wording import (
+    change_phrase,
+    directory_mismatch_warning,
+    forecast_phrase,
+    window_before_data,
+)
 
 STATUS_SYMBOL = STATUS_SYMBOLS
 
@@ -57,7 +62,8 @@ def render(report: Report, tr: Language = ENGLISH) -> str:
             high=high,
             low=low,
             source=headcount_source(report, tr),
-        ),
+        )
+        + (f" {shorter}" if (shorter := window_before_data(report, tr)) else ""),
         "",
         "| "
         + " | ".join(
