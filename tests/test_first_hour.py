@@ -376,3 +376,19 @@ def test_a_window_longer_than_the_data_says_which_days_its_figures_cover(
     french = cli("report", "--window", "90", "--format", "md", "--lang", "fr").stdout
     assert "ses chiffres ne couvrent que du 1er mars 2026 au 5 mars 2026" in french
     assert "before the store's first event" not in cli("report", "--window", "3").stdout
+
+
+def test_ingest_of_an_empty_folder_is_one_line_and_exit_66(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """`ingest exports/` on an empty (or the wrong) folder said "0 files: 0 rows added…"
+    and exited 0: under cron, a night that read nothing looked done."""
+    empty = tmp_path / "exports"
+    empty.mkdir()
+    result = cli("ingest", empty)
+    assert result.exit_code == 66
+    assert (
+        result.stderr.strip() == f"rse-adoption: error: {empty}: no file to ingest (empty folder)"
+    )
+    assert cli("ingest", empty, "--json").json()["files"] == 0  # the JSON still printed
+    write(empty / "e.csv", EVENTS)
+    assert cli("ingest", empty).exit_code == 0
+    assert cli("ingest", empty).exit_code == 0  # all already stored: still a success
