@@ -392,3 +392,14 @@ def test_ingest_of_an_empty_folder_is_one_line_and_exit_66(tmp_path: Path, cli) 
     write(empty / "e.csv", EVENTS)
     assert cli("ingest", empty).exit_code == 0
     assert cli("ingest", empty).exit_code == 0  # all already stored: still a success
+
+
+def test_the_candidates_heading_says_ambassador_or_ambassadors(demo: dict[str, Path], cli) -> None:  # type: ignore[no-untyped-def]
+    """Each site's shortlist was headed `Bordeaux: 1 ambassador(s)`; now the count
+    chooses the form, in English and French, on the terminal and the HTML page."""
+    data = ("--data-dir", demo["data"], "--candidates")
+    text = cli("ambassadors", *data).stdout
+    assert "Bordeaux: 1 ambassador, target 1" in text and "Lyon: 9 ambassadors," in text
+    assert "(s)" not in text
+    french = cli("ambassadors", *data, "--lang", "fr", "--format", "html").stdout
+    assert "Bordeaux : 1 ambassadeur, objectif 1" in french and "(s)" not in french
