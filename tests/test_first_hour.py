@@ -403,3 +403,20 @@ def test_the_candidates_heading_says_ambassador_or_ambassadors(demo: dict[str, P
     assert "(s)" not in text
     french = cli("ambassadors", *data, "--lang", "fr", "--format", "html").stdout
     assert "Bordeaux : 1 ambassadeur, objectif 1" in french and "(s)" not in french
+
+
+def test_the_markdown_report_explains_its_hidden_figures_under_the_sites_table(
+    demo: dict[str, Path], cli
+) -> None:  # type: ignore[no-untyped-def]
+    """The Markdown report showed "&lt; 5" and "—" with no legend and ended with "Sites
+    with fewer than 5 people are not shown" above a table that shows Genève's row. Now
+    the legend follows the sites' table, as the terminal's caption does."""
+    for lang, legend in (
+        ("en", "< 5: fewer than 5 people; —: hidden so that such a count cannot be recomputed"),
+        ("fr", "< 5 : moins de 5 personnes ; — : masqué pour qu'un tel nombre ne puisse"),
+    ):
+        text = cli("report", "--data-dir", demo["data"], "--format", "md", "--lang", lang).stdout
+        lines = text.splitlines()
+        last_row = next(i for i, line in enumerate(lines) if line.startswith("| **"))  # totals
+        assert lines[last_row + 1] == "" and legend in lines[last_row + 2], lang
+        assert "are not shown" not in text
