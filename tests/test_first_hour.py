@@ -420,3 +420,20 @@ def test_the_markdown_report_explains_its_hidden_figures_under_the_sites_table(
         last_row = next(i for i, line in enumerate(lines) if line.startswith("| **"))  # totals
         assert lines[last_row + 1] == "" and legend in lines[last_row + 2], lang
         assert "are not shown" not in text
+
+
+def test_the_backtest_text_is_aligned_wrapped_and_says_when_nothing_can_be_judged(
+    demo: dict[str, Path], cli, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """On the demo's six months, `forecast --backtest` said "the ~80 % range held the
+    crossing in — (0/0)", its sentences ran to 214 columns whatever the terminal, and the
+    `unr.reached` column pushed `inverted` three columns off its header."""
+    monkeypatch.setenv("COLUMNS", "80")
+    text = cli("forecast", "--backtest", "--data-dir", demo["data"]).stdout
+    summary, table = text.split("\n\nsite", 1)
+    assert "the data can judge none of them yet" in " ".join(summary.split())
+    assert "(0/0)" not in summary
+    assert max(len(line) for line in summary.splitlines()) <= 80
+    rows = ("site" + table).splitlines()
+    assert len({len(row.rsplit("  ", 1)[0]) for row in rows}) == 1  # every column aligned
+    assert any(row.startswith("Paris La Défense ") for row in rows)
