@@ -437,3 +437,15 @@ def test_the_backtest_text_is_aligned_wrapped_and_says_when_nothing_can_be_judge
     rows = ("site" + table).splitlines()
     assert len({len(row.rsplit("  ", 1)[0]) for row in rows}) == 1  # every column aligned
     assert any(row.startswith("Paris La Défense ") for row in rows)
+
+
+def test_the_html_overview_explains_its_hidden_figures(demo: dict[str, Path], cli) -> None:  # type: ignore[no-untyped-def]
+    """The HTML overview showed Bordeaux as "< 5" contributors and "—" with no word on
+    what they mean (the legend of "—" came two sections later, for other figures)."""
+    for lang, legend in (
+        ("en", "&lt; 5: fewer than 5 people; —: hidden so that such a count cannot be"),
+        ("fr", "&lt; 5 : moins de 5 personnes ; — : masqué pour qu'un tel nombre"),
+    ):
+        page = cli("report", "--data-dir", demo["data"], "--format", "html", "--lang", lang)
+        overview = page.stdout.split("</table>", 1)[1].split("</section>", 1)[0]
+        assert legend in overview, lang
