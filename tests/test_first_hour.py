@@ -287,3 +287,165 @@ def test_a_site_s_figures_do_not_depend_on_the_other_sites_selected(demo, cli) -
     alone = cli("report", "--data-dir", demo["data"], "--format", "json", "--site", "Lyon").json()
     assert set(alone["interactions"]["matrix"]["Lyon"]) >= {"Paris La Défense", "Marseille"}
     assert alone["interactions"]["matrix"]["Lyon"]["Paris La Défense"] > 0
+
+
+SECTIONS = [
+    ("transitions",),
+    ("personas",),
+    ("interactions",),
+    ("ambassadors",),
+    ("ambassadors", "--candidates"),
+    ("communities",),
+    ("communities", "--leaders"),
+]
+
+
+@pytest.mark.parametrize("command", SECTIONS, ids=" ".join)
+def test_section_tables_keep_names_keys_and_figures_whole_at_80_to_120_columns(
+    command: tuple[str, ...], demo: dict[str, Path], cli, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """At 80 columns `transitions` lost its site column (rows of shares and no site),
+    `ambassadors` cut its headers to `C…`, `interactions` its sites to `Borde…`,
+    `communities` wrapped a sparkline over two lines; at any width `ambassadors
+    --candidates` cut each person's key to `382611465…`. Now a table too wide for the
+    terminal narrows its headers between words and moves its last columns to a table
+    under it, the names repeated: no line wider than the terminal, nothing cut, every
+    site's name and every person's key whole."""
+    from rich.cells import cell_len
+
+    from rse_adoption.report.terminal import sparkline
+
+    data = ("--data-dir", demo["data"])
+    report = cli("report", *data, "--format", "json").json()
+    sites = [s["site"] for s in report["sites"] if not s["suppressed"]]
+    found = cli(*command, *data, "--format", "json").json()
+    found = found if isinstance(found, dict) else {}
+    keys = [str(c["person"]) for s in found.get("sites", ()) for c in s.get("candidates") or ()]
+    sparks = [
+        sparkline(c["weekly_active"])
+        for c in found.get("communities") or ()
+        if not c["suppressed"] and c.get("weekly_active")
+    ]
+    for lang, width in (("en", 80), ("en", 100), ("en", 120), ("fr", 80)):
+        monkeypatch.setenv("COLUMNS", str(width))
+        text = cli(*command, *data, "--lang", lang).stdout
+        lines = text.splitlines()
+        assert max(cell_len(line) for line in lines) <= width, (lang, width)
+        assert "…" not in text, (lang, width)
+        if len(command) == 1 and command[0] != "communities":  # a row per site
+            for site in sites:
+                assert any(f"│ {site} " in line for line in lines), (lang, width, site)
+        for key in keys:
+            assert key in text, (lang, width, key)
+        for spark in sparks:
+            assert spark.strip() in text, (lang, width, spark)
+
+
+def test_history_of_a_site_before_any_recorded_report_says_there_is_none_yet(
+    tmp_path: Path, cli
+) -> None:  # type: ignore[no-untyped-def]
+    """`history --site Lyon` before any `report --history` said "unknown site 'Lyon';
+    closest known sites: " (nothing after the colon) and exited 65; it is the empty
+    history, as `history` alone says. A misspelt site is still refused once there is one."""
+    _store(tmp_path, cli)
+    early = cli("history", "--site", "Lyon")
+    assert early.exit_code == 0 and "No history yet" in early.stderr
+    assert cli("history", "--site", "Lyon", "--json").json() == {"history": []}
+    assert cli("report", "--history", "--min-group-size", "1", "--quiet").exit_code == 0
+    assert cli("history", "--site", "Lyon", "--json").json()["history"]
+    misspelt = cli("history", "--site", "Lyonn")
+    assert misspelt.exit_code == 65
+    assert "unknown site 'Lyonn'; closest known sites: Lyon" in misspelt.stderr
+
+
+def test_a_window_longer_than_the_data_says_which_days_its_figures_cover(
+    tmp_path: Path, cli
+) -> None:  # type: ignore[no-untyped-def]
+    """`report --window 400` on five days of events was titled "(400 days)" with nothing
+    to say its figures cover five; the terminal and Markdown now say so (exit 0: the
+    figures are right for the days there are)."""
+    _store(tmp_path, cli)
+    sentence = (
+        "The 90-day window starts on 2025-12-06, before the store's first event: its "
+        "figures cover only 2026-03-01 to 2026-03-05."
+    )
+    table = cli("report", "--window", "90", "--min-group-size", "1")
+    assert table.exit_code == 0
+    assert sentence in " ".join(table.stdout.split())  # wrapped at the terminal's width
+    assert sentence in cli("report", "--window", "90", "--format", "md").stdout
+    french = cli("report", "--window", "90", "--format", "md", "--lang", "fr").stdout
+    assert "ses chiffres ne couvrent que du 1er mars 2026 au 5 mars 2026" in french
+    assert "before the store's first event" not in cli("report", "--window", "3").stdout
+
+
+def test_ingest_of_an_empty_folder_is_one_line_and_exit_66(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """`ingest exports/` on an empty (or the wrong) folder said "0 files: 0 rows added…"
+    and exited 0: under cron, a night that read nothing looked done."""
+    empty = tmp_path / "exports"
+    empty.mkdir()
+    result = cli("ingest", empty)
+    assert result.exit_code == 66
+    assert (
+        result.stderr.strip() == f"rse-adoption: error: {empty}: no file to ingest (empty folder)"
+    )
+    assert cli("ingest", empty, "--json").json()["files"] == 0  # the JSON still printed
+    write(empty / "e.csv", EVENTS)
+    assert cli("ingest", empty).exit_code == 0
+    assert cli("ingest", empty).exit_code == 0  # all already stored: still a success
+
+
+def test_the_candidates_heading_says_ambassador_or_ambassadors(demo: dict[str, Path], cli) -> None:  # type: ignore[no-untyped-def]
+    """Each site's shortlist was headed `Bordeaux: 1 ambassador(s)`; now the count
+    chooses the form, in English and French, on the terminal and the HTML page."""
+    data = ("--data-dir", demo["data"], "--candidates")
+    text = cli("ambassadors", *data).stdout
+    assert "Bordeaux: 1 ambassador, target 1" in text and "Lyon: 9 ambassadors," in text
+    assert "(s)" not in text
+    french = cli("ambassadors", *data, "--lang", "fr", "--format", "html").stdout
+    assert "Bordeaux : 1 ambassadeur, objectif 1" in french and "(s)" not in french
+
+
+def test_the_markdown_report_explains_its_hidden_figures_under_the_sites_table(
+    demo: dict[str, Path], cli
+) -> None:  # type: ignore[no-untyped-def]
+    """The Markdown report showed "&lt; 5" and "—" with no legend and ended with "Sites
+    with fewer than 5 people are not shown" above a table that shows Genève's row. Now
+    the legend follows the sites' table, as the terminal's caption does."""
+    for lang, legend in (
+        ("en", "< 5: fewer than 5 people; —: hidden so that such a count cannot be recomputed"),
+        ("fr", "< 5 : moins de 5 personnes ; — : masqué pour qu'un tel nombre ne puisse"),
+    ):
+        text = cli("report", "--data-dir", demo["data"], "--format", "md", "--lang", lang).stdout
+        lines = text.splitlines()
+        last_row = next(i for i, line in enumerate(lines) if line.startswith("| **"))  # totals
+        assert lines[last_row + 1] == "" and legend in lines[last_row + 2], lang
+        assert "are not shown" not in text
+
+
+def test_the_backtest_text_is_aligned_wrapped_and_says_when_nothing_can_be_judged(
+    demo: dict[str, Path], cli, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """On the demo's six months, `forecast --backtest` said "the ~80 % range held the
+    crossing in — (0/0)", its sentences ran to 214 columns whatever the terminal, and the
+    `unr.reached` column pushed `inverted` three columns off its header."""
+    monkeypatch.setenv("COLUMNS", "80")
+    text = cli("forecast", "--backtest", "--data-dir", demo["data"]).stdout
+    summary, table = text.split("\n\nsite", 1)
+    assert "the data can judge none of them yet" in " ".join(summary.split())
+    assert "(0/0)" not in summary
+    assert max(len(line) for line in summary.splitlines()) <= 80
+    rows = ("site" + table).splitlines()
+    assert len({len(row.rsplit("  ", 1)[0]) for row in rows}) == 1  # every column aligned
+    assert any(row.startswith("Paris La Défense ") for row in rows)
+
+
+def test_the_html_overview_explains_its_hidden_figures(demo: dict[str, Path], cli) -> None:  # type: ignore[no-untyped-def]
+    """The HTML overview showed Bordeaux as "< 5" contributors and "—" with no word on
+    what they mean (the legend of "—" came two sections later, for other figures)."""
+    for lang, legend in (
+        ("en", "&lt; 5: fewer than 5 people; —: hidden so that such a count cannot be"),
+        ("fr", "&lt; 5 : moins de 5 personnes ; — : masqué pour qu'un tel nombre"),
+    ):
+        page = cli("report", "--data-dir", demo["data"], "--format", "html", "--lang", lang)
+        overview = page.stdout.split("</table>", 1)[1].split("</section>", 1)[0]
+        assert legend in overview, lang

@@ -389,6 +389,8 @@ class Store:
         from .metrics import resolve_sites
 
         rows = read_history(self.settings)
+        if not rows:  # nothing recorded yet: no site is unknown, the history is empty
+            return HistoryResult(rows)
         known = sorted({r["site"] for r in rows if r["site"] is not None})
         return HistoryResult(select_history(rows, resolve_sites(sites, known) if sites else None))
 

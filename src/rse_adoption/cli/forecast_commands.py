@@ -10,7 +10,15 @@ from typing import Annotated
 import typer
 
 from .app import app
-from .common import ConfigOption, DataDirOption, JsonOption, SiteOption, handle_errors, store
+from .common import (
+    ConfigOption,
+    DataDirOption,
+    JsonOption,
+    SiteOption,
+    console,
+    handle_errors,
+    store,
+)
 
 
 @app.command()
@@ -63,4 +71,4 @@ def forecast(
     else:
         from ..report.backtest_report import backtest_text
 
-        sys.stdout.write(backtest_text(result.backtest))
+        sys.stdout.write(backtest_text(result.backtest, width=console().width))

@@ -329,7 +329,8 @@ def ingest(
 
     Malformed rows are quarantined with file, line and reason and do not stop the rest.
     Exit codes: 0 done (even with quarantined rows), 65 a file could not be read (the
-    other files still land), 66 a path does not exist, 75 the store is busy.
+    other files still land), 66 a path does not exist or holds no file, 75 the store is
+    busy.
     """
     period_end_date = parse_day(period_end, "--period-end")
     show = not quiet and not as_json
@@ -354,12 +355,16 @@ def ingest(
             print(f"rse-adoption: warning: skipped {skipped.message}", file=sys.stderr)
     if as_json:
         _print_json(summary.to_dict())
-    elif show:
+    elif show and summary.files:
         stderr().print(ingest_totals_text(summary), soft_wrap=True)
         if summary.quarantined:
             stderr().print("See quarantined rows with: rse-adoption quarantine")
     if failures:
         raise typer.Exit(65)
+    if not summary.files:  # an empty folder, or the wrong one: cron must not call it done
+        named = ", ".join(str(path) for path in paths)
+        print(f"rse-adoption: error: {named}: no file to ingest (empty folder)", file=sys.stderr)
+        raise typer.Exit(66)
     if summary.files and summary.files_skipped == summary.files:
         print("rse-adoption: error: no file matched a known export format", file=sys.stderr)
         raise typer.Exit(65)

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..model import AmbassadorEffect, Ambassadors, AmbassadorSite
+from .columns import figure_column, name_column
 from .csv_report import write_csv
 from .i18n import ENGLISH, Language
 from .phrases import phrase
@@ -161,25 +162,33 @@ def table(ambassadors: Ambassadors, min_group_size: int, tr: Language = ENGLISH)
             + effect_sentence(ambassadors.effect, tr)
         ),
     )
-    result.add_column(tr._("Site"), no_wrap=True)
-    for name in (
+    rows: list[list[Any]] = []
+    for site in ambassadors.sites:
+        if site.suppressed:
+            rows.append([site.site, Text(f"< {min_group_size}", style="dim")])
+            continue
+        rows.append(_cells(site, ambassadors, tr))
+    headers = [
         tr._("Headcount"),
         tr._("Amb."),
         tr._("per 100"),
         tr._("Target"),
         tr._("Active"),
-    ):
-        result.add_column(name, justify="right", no_wrap=True)
+    ]
     if ambassadors.reach_computed:
-        result.add_column(tr._("Colleagues reached"), justify="right")
-        result.add_column(tr._("New contributors (after amb.)"), justify="right")
+        headers += [tr._("Colleagues reached"), tr._("New contributors (after amb.)")]
+
+    def column(i: int) -> list[Any]:
+        return [row[i] for row in rows if len(row) > i]
+
+    # The sites' names and the figures stay whole; the headers wrap when the terminal is narrow.
+    result.add_column(tr._("Site"), **name_column(column(0)))  # type: ignore[arg-type]
+    for i, name in enumerate(headers, start=1):
+        result.add_column(name, **figure_column(column(i)))  # type: ignore[arg-type]
     if ambassadors.roster is not None:
         result.add_column(tr._("Ambassadors (names)"))
-    for site in ambassadors.sites:
-        if site.suppressed:
-            result.add_row(site.site, Text(f"< {min_group_size}", style="dim"))
-            continue
-        result.add_row(*_cells(site, ambassadors, tr))
+    for row in rows:
+        result.add_row(*row)
     return result
 
 

@@ -4,6 +4,7 @@ reached), then one line per site; the JSON adds every judged mark."""
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import asdict
 from datetime import date
 from typing import Any
@@ -52,14 +53,16 @@ def _summary_line(s: BacktestSummary) -> str:
     return (
         f"{s.dated:>5} {s.decided:>7} {_percent(s.coverage):>8} {s.open_ended:>10} "
         f"{s.crossed:>7} {s.crossed_called_unreachable:>11} "
-        f"{s.unreachable_reached:>3}/{s.unreachable_calls:<4} {s.inverted:>8}  {error}"
+        f"{s.unreachable_reached:>5}/{s.unreachable_calls:<5} {s.inverted:>8}  {error}"
     )
 
 
-def backtest_text(result: ForecastBacktest) -> str:
-    """The summary and one line per site, aligned for a terminal or cron mail."""
+def backtest_text(result: ForecastBacktest, width: int | None = None) -> str:
+    """The summary and one line per site, aligned for a terminal or cron mail; the
+    summary's sentences wrapped at `width` (None: one line each), the table never."""
     s = result.summary
     cuts = ", ".join(c.isoformat() for c in result.cuts)
+    name = max([24, *(len(site) for site in result.by_site)])
     lines = [
         f"Forecast backtest of the store's data {result.data_first_day} to "
         f"{result.data_last_day} ({result.window_days}-day window"
@@ -67,9 +70,13 @@ def backtest_text(result: ForecastBacktest) -> str:
         + ")",
         f"cut every {result.every_weeks} weeks: {cuts}",
         "",
-        f"Of {s.cases} marks not yet reached at a cut, {s.dated} were given a date; the data "
-        f"can judge {s.decided} of them, and the ~80 % range held the crossing in "
-        f"{_percent(s.coverage)} ({s.covered}/{s.decided}).",
+        f"Of {s.cases} marks not yet reached at a cut, {s.dated} were given a date; "
+        + (
+            f"the data can judge {s.decided} of them, and the ~80 % range held the crossing "
+            f"in {_percent(s.coverage)} ({s.covered}/{s.decided})."
+            if s.decided
+            else "the data can judge none of them yet (the ~80 % range is not checked)."
+        ),
         f"The range missed {s.missed_early} crossings that came before its earliest date "
         f"and {s.missed_late} that came after its latest.",
         f"{s.crossed} marks were crossed later; {s.crossed_called_unreachable} of them had "
@@ -92,11 +99,15 @@ def backtest_text(result: ForecastBacktest) -> str:
             else "none to judge yet."
         ),
         f"Inverted ranges: {s.inverted}.",
-        "",
-        f"{'site':<24} {'dated':>5} {'decided':>7} {'coverage':>8} {'open-ended':>10} "
-        f"{'crossed':>7} {'called_unr.':>11} {'unr.reached':>8} {'inverted':>8}  median error",
     ]
-    for site, summary in result.by_site.items():
-        lines.append(f"{site[:24]:<24} {_summary_line(summary)}")
-    lines.append(f"{'all sites':<24} {_summary_line(s)}")
+    if width is not None:
+        lines = [part for line in lines for part in textwrap.wrap(line, width) or [""]]
+    lines += [
+        "",
+        f"{'site':<{name}} {'dated':>5} {'decided':>7} {'coverage':>8} {'open-ended':>10} "
+        f"{'crossed':>7} {'called_unr.':>11} {'unr.reached':>11} {'inverted':>8}  median error",
+    ]
+    for site, summary in result.by_site.items():  # each name whole, the columns aligned
+        lines.append(f"{site:<{name}} {_summary_line(summary)}")
+    lines.append(f"{'all sites':<{name}} {_summary_line(s)}")
     return "\n".join(lines) + "\n"

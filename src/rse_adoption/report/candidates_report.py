@@ -152,6 +152,19 @@ def _who(c: Candidate | CommunityLeader, names: bool) -> str:
     return str(c.person)
 
 
+def _gap(s: CandidateSite, tr: Language) -> str:
+    """`Lyon: 9 ambassadors, target 13, to recruit 4` (`1 ambassador`, not `1 ambassador(s)`)."""
+    return tr.ngettext(
+        "%(site)s: %(ambassadors)s ambassador, target %(target)s, to recruit %(more)s",
+        "%(site)s: %(ambassadors)s ambassadors, target %(target)s, to recruit %(more)s",
+        s.ambassadors or 0,
+        site=s.site,
+        ambassadors=tr.number(s.ambassadors),
+        target=tr.number(s.target),
+        more=tr.number(s.to_recruit),
+    )
+
+
 def table(report: Report, tr: Language = ENGLISH) -> Group:
     """Per site: its gap to the target, then its shortlist with the evidence."""
     found = report.ambassador_candidates
@@ -167,13 +180,7 @@ def table(report: Report, tr: Language = ENGLISH) -> Group:
             parts.append(Text(f"{s.site}: < {report.min_group_size}", style="dim"))
             continue
         t = Table(
-            title=tr._(
-                "%(site)s: %(ambassadors)s ambassador(s), target %(target)s, to recruit %(more)s",
-                site=s.site,
-                ambassadors=tr.number(s.ambassadors),
-                target=tr.number(s.target),
-                more=tr.number(s.to_recruit),
-            ),
+            title=_gap(s, tr),
             caption=phrase(s.reason, tr) if s.reason else None,
         )
         for i, heading in enumerate(_headings(found.weeks, tr)):
@@ -260,14 +267,7 @@ def _panel(s: CandidateSite, report: Report, names: bool, weeks: int, tr: Langua
     if s.suppressed:
         hidden = tr._("fewer than %(min)s people", min=report.min_group_size)
         return [*panel, f'<p class="muted">{escape(hidden)}</p></section>']
-    gap = tr._(
-        "%(site)s: %(ambassadors)s ambassador(s), target %(target)s, to recruit %(more)s",
-        site=s.site,
-        ambassadors=tr.number(s.ambassadors),
-        target=tr.number(s.target),
-        more=tr.number(s.to_recruit),
-    )
-    panel.append(f"<p>{escape(gap)}</p>")
+    panel.append(f"<p>{escape(_gap(s, tr))}</p>")
     if s.reason:
         panel.append(f'<p class="muted" data-reason="1">{escape(phrase(s.reason, tr))}</p>')
     if s.candidates:

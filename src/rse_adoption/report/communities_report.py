@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..model import Community, Report
+from .columns import figure_column, spark_column
 from .csv_report import write_csv
 from .i18n import ENGLISH, Language
 from .statuses import trend_name
@@ -149,31 +150,38 @@ def site_table(report: Report, site: str | None, tr: Language = ENGLISH) -> Tabl
             min=report.min_group_size,
         ),
     )
-    result.add_column(tr._("Community"))
-    for name in (
-        tr._("Active"),
-        tr._("Contrib."),
-        tr._("Posts"),
-        tr._("Replies"),
-        tr._("Answered"),
-    ):
-        result.add_column(name, justify="right", no_wrap=True)
-    result.add_column(tr._("Weekly active"))
-    result.add_column(tr._("Trend"))
+    rows: list[list[Text | str]] = []
     for c in sorted(items, key=lambda c: (c.suppressed, -(c.active_members or 0), c.name)):
         if c.suppressed:
-            result.add_row(c.name, Text(tr._("hidden"), style="dim"))
+            rows.append([c.name, Text(tr._("hidden"), style="dim")])
             continue
-        result.add_row(
-            c.name,
-            count(c.active_members, tr),
-            count(c.contributors, tr),
-            count(c.posts, tr),
-            count(c.replies, tr),
-            _pct(c.answered_share, tr),
-            sparkline(list(c.weekly_active or ())),
-            trend_name(c.trend, tr),
+        rows.append(
+            [
+                c.name,
+                count(c.active_members, tr),
+                count(c.contributors, tr),
+                count(c.posts, tr),
+                count(c.replies, tr),
+                _pct(c.answered_share, tr),
+                sparkline(list(c.weekly_active or ())),
+                trend_name(c.trend, tr),
+            ]
         )
+
+    def column(i: int) -> list[Text | str]:
+        return [row[i] for row in rows if len(row) > i]
+
+    # Names wrap between words, figures and sparklines stay whole (a gap is a quiet week).
+    result.add_column(tr._("Community"))
+    for i, name in enumerate(
+        (tr._("Active"), tr._("Contrib."), tr._("Posts"), tr._("Replies"), tr._("Answered")),
+        start=1,
+    ):
+        result.add_column(name, **figure_column(column(i)))  # type: ignore[arg-type]
+    result.add_column(tr._("Weekly active"), **spark_column(column(6)))  # type: ignore[arg-type]
+    result.add_column(tr._("Trend"))
+    for row in rows:
+        result.add_row(*row)
     return result
 
 

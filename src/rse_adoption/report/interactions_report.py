@@ -9,6 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from ..model import Report
+from .columns import figure_column, name_column
 from .csv_report import write_csv
 from .i18n import ENGLISH, Language
 from .json_report import interactions_to_dict
@@ -70,18 +71,23 @@ def table(report: Report, tr: Language = ENGLISH) -> Table:
     )
     matrix = (i.matrix if i else None) or {}
     columns = list(next(iter(matrix.values()))) if matrix else []  # every site, under --site
-    result.add_column(tr._("from \\ to"))
-    for b in columns:
-        result.add_column(b, justify="right")
-    result.add_column(tr._("toward other sites"), justify="right")
     shares = {g.site: g.cross_site_share for g in report.sites}
-    for a, row in matrix.items():
-        result.add_row(a, *(count(row[b], tr) for b in columns), _pct(shares.get(a), tr))
+    rows: list[list[str]] = [
+        [a, *(count(row[b], tr) for b in columns), _pct(shares.get(a), tr)]
+        for a, row in matrix.items()
+    ]
     if matrix:
-        result.add_section()
-        result.add_row(
-            tr._(ALL_SITES), *("" for _ in columns), _pct(report.totals.cross_site_share, tr)
+        rows.append(
+            [tr._(ALL_SITES), *("" for _ in columns), _pct(report.totals.cross_site_share, tr)]
         )
+    # The sites' names (rows) stay whole, the columns' names wrap between words.
+    result.add_column(tr._("from \\ to"), **name_column(row[0] for row in rows))  # type: ignore[arg-type]
+    for n, b in enumerate([*columns, tr._("toward other sites")], start=1):
+        result.add_column(b, **figure_column(row[n] for row in rows))  # type: ignore[arg-type]
+    for n, row in enumerate(rows):
+        if matrix and n == len(rows) - 1:
+            result.add_section()
+        result.add_row(*row)
     return result
 
 

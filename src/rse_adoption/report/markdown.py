@@ -7,7 +7,12 @@ from .i18n import ENGLISH, Language
 from .phrases import phrase
 from .statuses import ALL_SITES, STATUS_SYMBOLS, count_text, group_status_label, share_text
 from .terminal import headcount_source
-from .wording import change_phrase, directory_mismatch_warning, forecast_phrase
+from .wording import (
+    change_phrase,
+    directory_mismatch_warning,
+    forecast_phrase,
+    window_before_data,
+)
 
 STATUS_SYMBOL = STATUS_SYMBOLS
 
@@ -57,7 +62,8 @@ def render(report: Report, tr: Language = ENGLISH) -> str:
             high=high,
             low=low,
             source=headcount_source(report, tr),
-        ),
+        )
+        + (f" {shorter}" if (shorter := window_before_data(report, tr)) else ""),
         "",
         "| "
         + " | ".join(
@@ -78,6 +84,15 @@ def render(report: Report, tr: Language = ENGLISH) -> str:
         lines.append(_line(g, _escape(g.site or ""), report.min_group_size, tr))
     lines.append(_line(report.totals, f"**{tr._(ALL_SITES)}**", report.min_group_size, tr))
     lines.append("")
+    lines.append(  # the legend of "< 5" and "—", right under the table that uses them first
+        tr._(
+            "Sites with fewer than %(min)s people show no figures; < %(min)s: fewer than "
+            "%(min)s people; —: hidden so that such a count cannot be recomputed (privacy: "
+            "docs/privacy.md). Definitions: docs/metrics.md.",
+            min=report.min_group_size,
+        )
+    )
+    lines.append("")
     if report.unlisted_active_users and not mismatch:
         lines.append(
             tr._(
@@ -86,19 +101,13 @@ def render(report: Report, tr: Language = ENGLISH) -> str:
                 people=tr.number(report.unlisted_active_users),
             )
         )
+        lines.append("")
     lines += _peers(report, tr)
     from .effects_report import markdown as effects_markdown
 
     lines += effects_markdown(report, tr)
     for note in report.notes:
         lines.append(f"> {phrase(note, tr)}")
-    lines.append(
-        tr._(
-            "Sites with fewer than %(min)s people are not shown (privacy). Definitions: "
-            "docs/metrics.md.",
-            min=report.min_group_size,
-        )
-    )
     return "\n".join(lines) + "\n"
 
 

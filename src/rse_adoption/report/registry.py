@@ -101,8 +101,10 @@ def _ambassadors(kind: str) -> Callable[[Report, Options], Rendered]:
         figures = report.ambassadors
         assert figures is not None, "the ambassadors command computes them"
         if kind == "table":
+            from .columns import print_fitted
+
             table = ambassadors_report.table(figures, report.min_group_size, _language(options))
-            return lambda console: console.print(table)
+            return lambda console: print_fitted(console, table)
         if kind == "html":
             return _report_html(report, options)
         if kind == "json":
@@ -123,8 +125,10 @@ def _section(module: str, kind: str) -> Callable[[Report, Options], Rendered]:
         if kind == "table" and hasattr(section, "print_terminal"):  # more than one table
             return lambda console: section.print_terminal(console, report, _language(options))
         if kind == "table":
+            from .columns import print_fitted
+
             table = section.table(report, _language(options))
-            return lambda console: console.print(table)
+            return lambda console: print_fitted(console, table)
         if kind == "html":
             return str(section.render_html(report, _language(options)))
         if kind == "csv":

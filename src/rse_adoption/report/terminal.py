@@ -349,13 +349,16 @@ def detail(g: GroupFigures, report: Report, tr: Language = ENGLISH) -> Panel:
 def render(
     report: Report, console: Console, *, details: bool = False, tr: Language = ENGLISH
 ) -> None:
-    from .wording import directory_mismatch_warning
+    from .wording import directory_mismatch_warning, window_before_data
 
     mismatch = directory_mismatch_warning(report, tr)
     if mismatch:
         console.print(Text(mismatch, style="bold red"))
     for table in overview(report, tr, console.width):
         console.print(table)
+    shorter = window_before_data(report, tr)
+    if shorter:
+        console.print(Text.assemble((tr._("Note:"), "yellow"), f" {shorter}"))
     if details:
         for g in report.sites:
             console.print(detail(g, report, tr))

@@ -9,6 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from ..model import Report, SiteTransitions
+from .columns import figure_column, name_column
 from .csv_report import write_csv
 from .i18n import ENGLISH, Language
 from .statuses import ALL_SITES, segment_name
@@ -99,31 +100,40 @@ def table(report: Report, tr: Language = ENGLISH) -> Table:
             min=report.min_group_size,
         ),
     )
-    result.add_column(tr._("Site"))
-    for name in (
-        tr._("reader → contrib."),
-        tr._("reactor → contrib."),
-        tr._("contrib. kept"),
-        tr._("contrib. → inactive"),
-    ):
-        result.add_column(name, justify="right", no_wrap=True)
+    rows: list[list[str]] = []
     for t in report.transitions:
         label = t.site or tr._(ALL_SITES)
         if t.suppressed:
-            result.add_row(label, tr._("hidden"))
+            rows.append([label, tr._("hidden"), "", "", ""])
             continue
-        result.add_row(
-            label,
-            *(
-                _pct(t.rates.get(rate), tr)
-                for rate in (
-                    "reader_to_contributor",
-                    "reactor_to_contributor",
-                    "contributor_retained",
-                    "contributor_to_inactive",
-                )
-            ),
+        rows.append(
+            [
+                label,
+                *(
+                    _pct(t.rates.get(rate), tr)
+                    for rate in (
+                        "reader_to_contributor",
+                        "reactor_to_contributor",
+                        "contributor_retained",
+                        "contributor_to_inactive",
+                    )
+                ),
+            ]
         )
+    # The sites' names stay whole; the headers wrap when the terminal is narrow.
+    result.add_column(tr._("Site"), **name_column(row[0] for row in rows))  # type: ignore[arg-type]
+    for i, name in enumerate(
+        (
+            tr._("reader → contrib."),
+            tr._("reactor → contrib."),
+            tr._("contrib. kept"),
+            tr._("contrib. → inactive"),
+        ),
+        start=1,
+    ):
+        result.add_column(name, **figure_column(row[i] for row in rows))  # type: ignore[arg-type]
+    for row in rows:
+        result.add_row(*row)
     return result
 
 

@@ -146,3 +146,20 @@ def directory_mismatch_warning(report: Report, tr: Language = ENGLISH) -> str | 
         share=tr.percent(report.directory_match_share),
         people=tr.number(report.unlisted_active_users),
     )
+
+
+def window_before_data(report: Report, tr: Language = ENGLISH) -> str | None:
+    """The sentence under the sites' table when the window starts before the store's first
+    event (`--window 400` on six months of exports): its title says 400 days, its figures
+    cover fewer. None otherwise."""
+    first, last = report.data_first_day, report.data_last_day
+    if first is None or last is None or report.window_start >= first:
+        return None
+    return tr._(
+        "The %(days)s-day window starts on %(start)s, before the store's first event: its "
+        "figures cover only %(first)s to %(last)s.",
+        days=report.window_days,
+        start=tr.short_date(report.window_start),
+        first=tr.short_date(first),
+        last=tr.short_date(min(last, report.as_of)),
+    )
