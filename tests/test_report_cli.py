@@ -95,8 +95,10 @@ def test_json_report_matches_independent_computation(demo: dict[str, Path]) -> N
                 assert shown == true, (site["site"], segment)
         if site["contributor_share"] is not None:
             assert site["contributor_share"] == pytest.approx(counts["contributor"] / headcount)
-        else:  # the bound it is certain to respect
+        else:  # the bound it is certain to respect, the one its status was decided on:
+            # (k − 1) / headcount to the next 0.1 % (k / headcount read as if in the band)
             assert counts["contributor"] / headcount < site["contributor_share_below"]
+            assert site["contributor_share_below"] <= 4 / headcount + 0.001
     # totals are the organisation's: every site of at least k people
     visible = [expected[s["site"]] for s in report["sites"] if not s["suppressed"]]
     assert report["totals"]["headcount"] == sum(sum(c.values()) for c in visible)

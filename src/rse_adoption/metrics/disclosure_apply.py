@@ -6,7 +6,6 @@ withheld whole. Split from metrics/disclosure.py, which declares the figures.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -264,7 +263,9 @@ def _bounded_status(
     high = tipping_status((k - 1) / headcount, report.tipping_low, report.tipping_high)
     return {
         "status": low if low == high else "unknown",
-        "contributor_share_below": math.ceil(1000 * k / headcount) / 1000,
+        # the next 0.1 % step above (k − 1) / headcount: the bound the status was decided
+        # on (k / headcount, 11.7 % for 43 people, read as if inside a 10–15 % band)
+        "contributor_share_below": (1000 * (k - 1) // headcount + 1) / 1000,
     }
 
 

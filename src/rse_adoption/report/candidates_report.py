@@ -362,12 +362,13 @@ def leaders_csv(report: Report, names: bool) -> tuple[list[str], list[list[objec
 
 
 def _status(status: str | None, tr: Language) -> str:
-    """A community's lifecycle status in the reader's language."""
+    """A community's lifecycle status in the reader's language; "—" when hidden (its
+    posts are, or none is in the data: docs/report-json.md)."""
     if status == "quiet":
         return tr._("quiet")
     if status == "active":
         return tr._("active")
-    return status or ""
+    return status or "—"
 
 
 def leaders_table(report: Report, names: bool, tr: Language = ENGLISH) -> Table:
