@@ -449,3 +449,16 @@ def test_the_html_overview_explains_its_hidden_figures(demo: dict[str, Path], cl
         page = cli("report", "--data-dir", demo["data"], "--format", "html", "--lang", lang)
         overview = page.stdout.split("</table>", 1)[1].split("</section>", 1)[0]
         assert legend in overview, lang
+
+
+def test_a_hidden_share_s_bar_says_so_to_a_screen_reader(demo: dict[str, Path], cli) -> None:  # type: ignore[no-untyped-def]
+    """The progress bar's label read "— of headcount" for a hidden share; it now gives the
+    bound where there is one ("< 9.4 %") and says the share is hidden where there is not."""
+    page = cli("report", "--data-dir", demo["data"], "--format", "html").stdout
+    labels = {
+        row.split('"', 1)[0]: row.split('aria-label="', 1)[1].split('"', 1)[0]
+        for row in page.split('<tr class="site" data-site="')[1:]
+    }
+    assert not any(label.startswith("—") for label in labels.values()), labels
+    assert labels["Bordeaux"].startswith("&lt; 9.4") and "of headcount" in labels["Bordeaux"]
+    assert labels["Lyon"].startswith("14.1")
