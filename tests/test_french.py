@@ -466,3 +466,13 @@ def test_demo_in_french_is_the_same_organisation(
         result.pop("generated_at")
         reports.append(result)
     assert reports[0] == reports[1]
+
+
+def test_french_clauses_take_a_space_before_the_semicolon(
+    demo: dict[str, Path], cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The actions not estimable were listed "a; b" in French text; French writes "a ; b"."""
+    monkeypatch.setenv("COLUMNS", "400")  # the paragraph on one line
+    text = cli("report", "--data-dir", demo["data"], "--lang", "fr").stdout
+    line = next(x for x in text.splitlines() if x.startswith("Actions non estimables"))
+    assert " ; " in line and "; " not in line.replace(" ; ", "")

@@ -304,10 +304,10 @@ def not_estimable_lines(report: Report, tr: Language = ENGLISH) -> list[str]:
         tr._(
             "Actions not estimable (%(reason)s): %(actions)s.",
             reason=reason,
-            actions="; ".join(items),
+            actions=tr.clauses(items),
         )
         if reason
-        else tr._("Actions not estimable: %(actions)s.", actions="; ".join(items))
+        else tr._("Actions not estimable: %(actions)s.", actions=tr.clauses(items))
         for reason, items in by_reason.items()
     ]
 

@@ -54,6 +54,11 @@ class Language:
         text = self.translations.ngettext(singular, plural, n)
         return text % {"num": n, **values}
 
+    def clauses(self, parts: list[str]) -> str:
+        """Clauses of one sentence separated by semicolons, as the language writes them
+        (French puts a space before it: "a ; b")."""
+        return self._("; ").join(parts)
+
     def number(self, value: int | None, en_group: str | None = None) -> str:
         """A count: French groups thousands with a narrow no-break space (`1 332`);
         English keeps the renderer's habit (`en_group`: its thousands separator, None for

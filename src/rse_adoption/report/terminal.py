@@ -289,7 +289,7 @@ def peers_line(g: GroupFigures, tr: Language = ENGLISH, k: int = 5) -> str:
                 gini="—" if spread.gini is None else tr.decimal(spread.gini, 2),
             )
         )
-    return "; ".join(parts) + "."
+    return tr.clauses(parts) + "."
 
 
 def detail(g: GroupFigures, report: Report, tr: Language = ENGLISH) -> Panel:

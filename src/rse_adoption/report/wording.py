@@ -115,7 +115,7 @@ def forecast_sentence(forecast: Forecast | None, tr: Language = ENGLISH) -> str:
     sentence = tr._(
         "At the current pace — %(marks)s. Method: %(method)s. A projection of the recent "
         "trend, not a promise.",
-        marks=tr._("; ").join(parts),
+        marks=tr.clauses(parts),
         method=how,
     )
     if any(m.status == "expected" for m in forecast.marks) and forecast.calibration:
