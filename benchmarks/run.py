@@ -119,9 +119,11 @@ print(json.dumps(rows, default=str))
 #: `contributors_to_date`), and the forecast's and habit's input (contribution weeks over
 #: the lookback, trailing-window and weekly contributors, habitual contributors), written
 #: by hand as directly as DuckDB allows, and the peers' figures (movement, the previous
-#: window, conversations, interactions, each contributor's posts and comments). (The report
-#: also fits a curve per site, counts ambassadors and applies privacy suppression: its own
-#: overhead, measured in the ratio.)
+#: window, conversations, interactions, each contributor's posts and comments), and what
+#: every report computes for its disclosure plan since issue 28 (the transitions between
+#: segments, the personas, the ambassadors' reach over the lookback). (The report also fits
+#: a curve per site, counts ambassadors and applies privacy suppression: its own overhead,
+#: measured in the ratio.)
 REPORT_BASELINE = """
 import json, sys, duckdb
 from datetime import date, timedelta
@@ -147,7 +149,11 @@ GROUP BY ALL
       "end": str(as_of + timedelta(days=1)), "monday": str(monday)}).fetchall()
 con.execute('''
 CREATE TEMP TABLE people AS
-SELECT d.person_key, d.site, max(w.level) AS level, min(w.week) FILTER (WHERE w.level = 4) AS first
+SELECT d.person_key, d.site,
+       d.is_ambassador AND (d.ambassador_since IS NULL OR d.ambassador_since <= $as_of::DATE)
+           AS is_ambassador,
+       max(w.level) AS level,
+       min(w.week) FILTER (WHERE w.level = 4) AS first
 FROM read_parquet($dir) d LEFT JOIN weeks w USING (person_key)
 WHERE (hire_date IS NULL OR hire_date <= $as_of::DATE) AND (leave_date IS NULL OR leave_date > $as_of::DATE)
 GROUP BY ALL
@@ -205,8 +211,8 @@ LEFT JOIN keys t ON t.key = e.target_user_key
 WHERE ts >= $start::TIMESTAMPTZ AND ts < $end::TIMESTAMPTZ
   AND event_type IN ('post', 'comment', 'reaction')
 ''', {"files": files, "start": str(start), "end": str(as_of + timedelta(days=1))}).fetchall()
-movement = con.execute('''
-WITH h AS (
+con.execute('''
+CREATE TEMP TABLE h AS
   SELECT k.person_key, min(ts) AS first_any,
          min(ts) FILTER (WHERE event_type IN ('post', 'comment')) AS first_c,
          bool_or(event_type IN ('post', 'comment') AND ts >= $start::TIMESTAMPTZ) AS now,
@@ -217,15 +223,17 @@ WITH h AS (
                   WHEN event_type IN ('post','comment') THEN 4 WHEN event_type = 'reaction' THEN 3
                   WHEN event_type = 'read' THEN 2 ELSE 1 END) AS prev_level
   FROM read_parquet($files) e JOIN keys k ON k.key = e.user_key
-  WHERE ts < $end::TIMESTAMPTZ GROUP BY 1)
+  WHERE ts < $end::TIMESTAMPTZ GROUP BY 1
+''', {"files": files, "start": str(start), "prev": str(prev_start),
+      "end": str(as_of + timedelta(days=1))}).fetchall()
+movement = con.execute('''
 SELECT p.site, count(*) FILTER (WHERE h.first_any >= $start::TIMESTAMPTZ),
        count(*) FILTER (WHERE h.first_c >= $start::TIMESTAMPTZ),
        count(*) FILTER (WHERE h.prev AND NOT h.now),
        count(*) FILTER (WHERE h.earlier AND NOT h.prev AND h.now),
        count(*) FILTER (WHERE h.prev_level > 0), count(*) FILTER (WHERE h.prev_level = 4)
 FROM people p JOIN h USING (person_key) GROUP BY 1 ORDER BY 1
-''', {"files": files, "start": str(start), "prev": str(prev_start),
-      "end": str(as_of + timedelta(days=1))}).fetchall()
+''', {"start": str(start)}).fetchall()
 conversations = con.execute('''
 WITH posts AS (SELECT person_key, content_id, ts FROM win WHERE event_type = 'post'),
 answers AS (SELECT p.content_id, min(c.ts) AS first
@@ -249,8 +257,48 @@ SELECT p.site, count(*) AS n FROM win e JOIN people p USING (person_key)
 WHERE e.event_type IN ('post', 'comment')
 GROUP BY e.person_key, p.site ORDER BY 1, 2 DESC
 ''').fetchall()
+# what every report also computes for its privacy plan (issue 28): the transitions from
+# the previous window's segment to this one's, the personas, and the ambassadors' reach
+transitions = con.execute('''
+SELECT p.site, coalesce(h.prev_level, 0), coalesce(p.level, 0), count(*)
+FROM people p LEFT JOIN h USING (person_key) GROUP BY ALL ORDER BY ALL
+''').fetchall()
+personas = con.execute('''
+WITH made AS (SELECT person_key, count(*) FILTER (WHERE event_type = 'post') AS posts,
+                     count(*) FILTER (WHERE event_type = 'comment') AS replies
+              FROM win GROUP BY 1),
+received AS (SELECT target AS person_key, count(*) AS received FROM win
+             WHERE target <> person_key AND event_type IN ('comment', 'reaction') GROUP BY 1)
+SELECT p.site,
+       CASE WHEN coalesce(m.posts, 0) + coalesce(m.replies, 0) = 0 THEN 'observer'
+            WHEN coalesce(r.received, 0) >= 2 * (m.posts + m.replies) THEN 'catalyst'
+            WHEN m.replies > m.posts THEN 'responder'
+            WHEN coalesce(r.received, 0) < 0.5 * (m.posts + m.replies) THEN 'broadcaster'
+            ELSE 'engager' END AS persona, count(*)
+FROM people p LEFT JOIN made m USING (person_key) LEFT JOIN received r USING (person_key)
+WHERE p.level IS NOT NULL GROUP BY ALL ORDER BY ALL
+''').fetchall()
+reach = con.execute('''
+WITH amb AS (SELECT DISTINCT k.key FROM keys k JOIN people p USING (person_key)
+             WHERE p.is_ambassador),
+acts AS (SELECT k.person_key, e.ts, e.event_type, a.key IS NOT NULL AS to_amb
+         FROM read_parquet($files) e JOIN keys k ON k.key = e.user_key
+         LEFT JOIN amb a ON a.key = e.target_user_key
+         WHERE ts >= $lookback::TIMESTAMPTZ AND ts < $end::TIMESTAMPTZ
+           AND event_type IN ('post', 'comment', 'reaction', 'read')),
+per AS (SELECT person_key, min(ts) FILTER (WHERE event_type IN ('post', 'comment')) AS fc,
+               min(ts) FILTER (WHERE to_amb) AS fi,
+               bool_or(to_amb AND event_type IN ('reaction', 'comment')
+                       AND ts >= $start::TIMESTAMPTZ) AS reached
+        FROM acts GROUP BY 1)
+SELECT p.site, count(*) FILTER (WHERE reached AND NOT p.is_ambassador),
+       count(*) FILTER (WHERE fc >= $start::TIMESTAMPTZ),
+       count(*) FILTER (WHERE fc >= $start::TIMESTAMPTZ AND fi <= fc)
+FROM per JOIN people p USING (person_key) GROUP BY 1 ORDER BY 1
+''', {"files": files, "lookback": str(lookback), "start": str(start),
+      "end": str(as_of + timedelta(days=1))}).fetchall()
 print(json.dumps([segments, series, trailing, weekly, habit, movement, conversations,
-                  interactions, len(concentration)], default=str))
+                  interactions, len(concentration), transitions, personas, reach], default=str))
 """
 
 

@@ -38,43 +38,34 @@ BROADCASTER = 0.5
 def persona_counts(
     con: Connection, files: list[str], window: Window
 ) -> tuple[dict[str, dict[str, int]], bool]:
-    """(site -> persona -> people, whether any event of the window names a target)."""
+    """(site -> persona -> people, whether any event of the window names a target).
+
+    Posts, replies and what people received come from `window_events` (the window's
+    posts, comments and reactions, keys resolved: metrics/segments.py); the window's files
+    are read only when none of those names a target, to learn whether another event does."""
     if not files:
         return {}, False
-    params = {
-        "files": files,
-        "start": window.start.isoformat(),
-        "end": (window.as_of + timedelta(days=1)).isoformat(),
-        "catalyst": CATALYST,
-        "broadcaster": BROADCASTER,
-    }
+    params = {"catalyst": CATALYST, "broadcaster": BROADCASTER}
     rows = con.execute(
         """
-        WITH ev AS (
-            SELECT k.person_key AS person, e.event_type, t.person_key AS target
-            FROM read_parquet($files) e
-            JOIN key_map k ON k.key = e.user_key
-            LEFT JOIN key_map t ON t.key = e.target_user_key
-            WHERE e.ts >= $start::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ
-        ),
-        made AS (
+        WITH made AS (
             SELECT person,
                    count(*) FILTER (WHERE event_type = 'post') AS posts,
-                   count(*) FILTER (WHERE event_type = 'comment') AS replies,
-                   bool_or(target IS NOT NULL) AS aims
-            FROM ev GROUP BY person
+                   count(*) FILTER (WHERE event_type = 'comment') AS replies
+            FROM window_events GROUP BY person
         ),
         received AS (
-            SELECT target AS person, count(*) AS received FROM ev
+            SELECT target AS person, count(*) AS received FROM window_events
             WHERE target IS NOT NULL AND target <> person
               AND event_type IN ('comment', 'reaction')
+              AND person IN (SELECT person_key FROM key_map)  -- from directory people
             GROUP BY target
         ),
         personas AS (
-            SELECT s.site, m.aims,
+            SELECT s.site,
                    CASE
                        WHEN s.segment = 'inactive' THEN NULL
-                       WHEN m.posts + m.replies = 0 THEN 'observer'
+                       WHEN coalesce(m.posts, 0) + coalesce(m.replies, 0) = 0 THEN 'observer'
                        WHEN coalesce(r.received, 0) >= $catalyst * (m.posts + m.replies)
                            THEN 'catalyst'
                        WHEN m.replies > m.posts THEN 'responder'
@@ -86,17 +77,42 @@ def persona_counts(
             LEFT JOIN made m USING (person)
             LEFT JOIN received r USING (person)
         )
-        SELECT site, persona, count(*), bool_or(coalesce(aims, false))
-        FROM personas WHERE persona IS NOT NULL GROUP BY ALL
+        SELECT site, persona, count(*) FROM personas WHERE persona IS NOT NULL GROUP BY ALL
         """,
         params,
     ).fetchall()
+    any_target = _names_a_target(con, files, window)
     counts: dict[str, dict[str, int]] = {}
-    any_target = False
-    for site, persona, people, aims in rows:
+    for site, persona, people in rows:
         counts.setdefault(site, dict.fromkeys(PERSONAS, 0))[persona] = int(people)
-        any_target = any_target or bool(aims)
     return counts, any_target
+
+
+def _names_a_target(con: Connection, files: list[str], window: Window) -> bool:
+    """Whether an event of the window by someone with a persona (not inactive) names a
+    directory person as its target (whose content it answers): a post, comment or
+    reaction of `window_events`, else any other event of the window's files."""
+    if con.execute(
+        "SELECT count(*) FROM window_events w JOIN person_segments s ON s.person = w.person "
+        "WHERE s.segment <> 'inactive' AND w.target IN (SELECT person_key FROM key_map) "
+        "LIMIT 1"
+    ).fetchall()[0][0]:
+        return True
+    found = con.execute(
+        """
+        SELECT count(*) FROM read_parquet($files) e
+        JOIN key_map k ON k.key = e.user_key
+        JOIN person_segments s ON s.person = k.person_key
+        WHERE e.ts >= $start::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ
+          AND s.segment <> 'inactive' AND e.target_user_key IN (SELECT key FROM key_map)
+        """,
+        {
+            "files": files,
+            "start": window.start.isoformat(),
+            "end": (window.as_of + timedelta(days=1)).isoformat(),
+        },
+    ).fetchall()[0][0]
+    return bool(found)
 
 
 def publish(sites: list[tuple[str | None, dict[str, int] | None]], k: int) -> list[SitePersonas]:
