@@ -36,7 +36,7 @@ from ..model import PreviousFigures
 from ..suppression import Disclosure
 from .context import Context
 from .engine import Connection
-from .segments import LEVEL_SQL, Window
+from .segments import LEVEL_SQL, Window, previous_levels
 from .transitions import previous_window
 
 COUNTS = ("newly_active", "new_contributors", "lost_contributors", "returning_contributors")
@@ -110,7 +110,7 @@ HISTORY_SQL = f"""
     )"""  # noqa: S608 -- constants
 
 #: The same table from the per-person summary (`$summary`: person_summary.py, each key's
-#: first event and contribution ever), the events of the previous window (`$files`) and
+#: first event and contribution ever), the previous window's levels (segments.previous_levels) and
 #: the window's posts and comments (`window_events`, context.py: its events, keys resolved
 #: as here): a first at or after the window's end is as if unseen, and a person whose
 #: first event is left out, as the history's scan never sees them.
@@ -121,15 +121,7 @@ SUMMARY_SQL = f"""
         FROM read_parquet($summary) s LEFT JOIN key_map k ON k.key = s.user_key
         GROUP BY 1
     ),
-    ev AS (
-        SELECT coalesce(k.person_key, e.user_key) AS person, e.event_type
-        FROM read_parquet($files) e LEFT JOIN key_map k ON k.key = e.user_key
-        WHERE {IN_PREVIOUS}
-    ),
-    before AS (
-        SELECT person, bool_or({CONTRIBUTION}) AS previous, max({LEVEL_SQL}) AS previous_level
-        FROM ev GROUP BY person
-    ),
+    before AS (SELECT person, previous, previous_level FROM {{previous_levels}}),
     current AS (
         SELECT DISTINCT person FROM window_events WHERE {CONTRIBUTION}
     ),
@@ -173,7 +165,11 @@ def movement_counts(
     if not files:
         return {}, {}
     before = previous_window(window)
-    current = SUMMARY_SQL if summary is not None else HISTORY_SQL
+    if summary is not None:  # the previous window's events, read once (segments.py)
+        table = previous_levels(con, recent or [], window)
+        current = SUMMARY_SQL.replace("{previous_levels}", table)
+    else:
+        current = HISTORY_SQL
     counts = None if directory or site_counts is None else site_counts
     history = {"history": files} if counts is None else counts[1]
     rows = con.execute(
@@ -204,7 +200,7 @@ def movement_counts(
         SELECT 'previous' AS kind, site, a, b, c, d FROM previous_figures
         """,  # noqa: S608 -- only constants are formatted in
         {
-            "files": files if summary is None else (recent or []),
+            **({"files": files} if summary is None else {}),
             "start": window.start.isoformat(),
             "end": (window.as_of + timedelta(days=1)).isoformat(),
             "previous_start": before.start.isoformat(),

@@ -527,3 +527,27 @@ def concealed_people(con: Connection) -> tuple[int, int]:
         "SELECT count(*), count(*) FILTER (WHERE listed) FROM person_periods WHERE concealed"
     ).fetchall()[0]
     return int(total), int(listed)
+
+
+def previous_levels(con: Connection, files: list[str], window: Window) -> str:
+    """The name of a temp table (person, previous, previous_level) over the window before
+    `window` (as many days, ending the day before it starts), from its months' event
+    `files`: whether each person posted or commented then, and their highest level
+    (LEVEL_SQL), keys resolved through `key_map` (a key it does not know stays as it is).
+    Made once per report and window (movement and transitions both read it): the files
+    of a window do not change while a report holds the store."""
+    before_start = window.start - timedelta(days=window.days)
+    name = f"previous_levels_{before_start:%Y%m%d}_{window.days}"
+    con.execute(
+        f"""
+        CREATE TEMP TABLE IF NOT EXISTS {name} AS
+        SELECT coalesce(k.person_key, e.user_key) AS person,
+               bool_or(e.event_type IN ('post', 'comment')) AS previous,
+               max({LEVEL_SQL}) AS previous_level
+        FROM read_parquet($files) e LEFT JOIN key_map k ON k.key = e.user_key
+        WHERE e.ts >= $start::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ
+        GROUP BY 1
+        """,  # noqa: S608 -- a name made of digits and constants
+        {"files": files, "start": before_start.isoformat(), "end": window.start.isoformat()},
+    ).fetchall()
+    return name

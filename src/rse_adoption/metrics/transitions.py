@@ -21,7 +21,7 @@ from ..suppression import Disclosure
 from . import grain
 from .context import Context
 from .engine import Connection
-from .segments import LEVEL_SQL, PERIOD_LEVEL_SQL, SEGMENTS, Window
+from .segments import PERIOD_LEVEL_SQL, SEGMENTS, Window, previous_levels
 
 _SEGMENT_OF_LEVEL = (
     "CASE coalesce(level, 0) WHEN 4 THEN 'contributor' WHEN 3 THEN 'reactor' "
@@ -40,20 +40,14 @@ def transition_counts(
     window: Window,
 ) -> dict[str, dict[tuple[str, str], int]]:
     """site -> {(previous segment, current segment): people}."""
-    before = previous_window(window)
     sources = []
     params: dict[str, Any] = {}
-    if event_files:
+    if event_files:  # the previous window's events, read once per report (segments.py)
+        table = previous_levels(con, event_files, window)
         sources.append(
-            f"SELECT k.person_key AS person, {LEVEL_SQL} AS level "  # noqa: S608
-            "FROM read_parquet($events) e JOIN key_map k ON k.key = e.user_key "
-            "WHERE e.ts >= $start::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ"
+            f"SELECT person, previous_level AS level FROM {table} "  # noqa: S608
+            "WHERE person IN (SELECT person_key FROM key_map)"  # keys the directory knows
         )
-        params |= {
-            "events": event_files,
-            "start": before.start.isoformat(),
-            "end": window.start.isoformat(),
-        }
     if period_files:
         sources.append(
             f"SELECT k.person_key AS person, {PERIOD_LEVEL_SQL} AS level "  # noqa: S608
