@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -67,6 +67,9 @@ class Context:
     #: The first day with weekly detail (events, or periods tiling days or weeks), None
     #: when there is none.
     weekly_start: date | None = None
+    #: Results that do not depend on the settings, shared by the copies `replace` makes
+    #: with other settings (the report's true-count copy): computed once per report.
+    shared: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def weekly(self) -> bool:
@@ -93,13 +96,16 @@ class Context:
         k = self.settings.min_group_size
         return sorted({*publishable_sites(self.con, k), *(g.site or "" for g in self.shown)})
 
-    @functools.cached_property
+    @property
     def sites_weekly_series(self) -> Any:
         """Every site's weekly series for the actions' effects (effects.site_series), read
-        once per report: the actions' section and the ambassadors' effect both use it."""
+        once per report: the actions' section and the ambassadors' effect both use it
+        (whatever the settings: shared with the true-count copy)."""
         from .effects import site_series
 
-        return site_series(self)
+        if "sites_weekly_series" not in self.shared:
+            self.shared["sites_weekly_series"] = site_series(self)
+        return self.shared["sites_weekly_series"]
 
     def history_files(self) -> list[str]:
         """The store's event files up to the month of as_of (a community's whole life)."""

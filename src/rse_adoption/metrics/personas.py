@@ -93,18 +93,20 @@ def _names_a_target(con: Connection, files: list[str], window: Window) -> bool:
     directory person as its target (whose content it answers): a post, comment or
     reaction of `window_events`, else any other event of the window's files."""
     if con.execute(
-        "SELECT count(*) FROM window_events w JOIN person_segments s ON s.person = w.person "
-        "WHERE s.segment <> 'inactive' AND w.target IN (SELECT person_key FROM key_map) "
-        "LIMIT 1"
+        "SELECT EXISTS (SELECT 1 FROM window_events w JOIN person_segments s "
+        "ON s.person = w.person WHERE s.segment <> 'inactive' "
+        "AND w.target IN (SELECT person_key FROM key_map))"
     ).fetchall()[0][0]:
         return True
     found = con.execute(
         """
-        SELECT count(*) FROM read_parquet($files) e
-        JOIN key_map k ON k.key = e.user_key
-        JOIN person_segments s ON s.person = k.person_key
-        WHERE e.ts >= $start::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ
-          AND s.segment <> 'inactive' AND e.target_user_key IN (SELECT key FROM key_map)
+        SELECT EXISTS (
+            SELECT 1 FROM read_parquet($files) e
+            JOIN key_map k ON k.key = e.user_key
+            JOIN person_segments s ON s.person = k.person_key
+            WHERE e.ts >= $start::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ
+              AND s.segment <> 'inactive' AND e.target_user_key IN (SELECT key FROM key_map)
+        )
         """,
         {
             "files": files,
