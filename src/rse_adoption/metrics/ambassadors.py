@@ -67,44 +67,50 @@ def create_reach(
     lookback (from `lookback_start`) falls in the window; an interaction is a reaction,
     comment or read aimed at an ambassador's content, counted when it came before the
     first contribution or was that contribution (a first post replying to an
-    ambassador)."""
+    ambassador). The colleagues reached come from `window_events`; only the window's
+    contributors' events are read over the lookback (no one else can be new)."""
     if not files:
         return {}
     rows = con.execute(
         """
-        WITH ambassador_keys AS (
-            SELECT DISTINCT k.key FROM key_map k JOIN people p ON p.person = k.person_key
-            WHERE p.ambassador
+        WITH ambassadors AS (SELECT person FROM people WHERE ambassador),
+        ambassador_keys AS (
+            SELECT k.key FROM key_map k JOIN ambassadors a ON a.person = k.person_key
         ),
-        acts AS (
-            SELECT e.user_key, e.ts, e.event_type,
-                   coalesce(e.target_user_key IN (SELECT key FROM ambassador_keys), false)
-                       AS to_ambassador
-            FROM read_parquet($files) e
+        contributors AS (
+            SELECT DISTINCT w.person FROM window_events w JOIN people p ON p.person = w.person
+            WHERE w.event_type IN ('post', 'comment')
+        ),
+        their_keys AS (
+            SELECT k.key, k.person_key FROM key_map k
+            JOIN contributors c ON c.person = k.person_key
+        ),
+        firsts AS (
+            SELECT t.person_key AS person,
+                   min(e.ts) FILTER (WHERE e.event_type IN ('post', 'comment'))
+                       AS first_contribution,
+                   min(e.ts) FILTER (WHERE e.target_user_key IN (SELECT key FROM ambassador_keys))
+                       AS first_interaction
+            FROM read_parquet($files) e JOIN their_keys t ON t.key = e.user_key
             WHERE e.ts >= $lookback::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ
               AND e.event_type IN ('post', 'comment', 'reaction', 'read')
+            GROUP BY 1
         ),
-        per_key AS (  -- only contributions and acts aimed at an ambassador count
-            SELECT user_key,
-                   min(ts) FILTER (WHERE event_type IN ('post', 'comment')) AS first_contribution,
-                   min(ts) FILTER (WHERE to_ambassador) AS first_interaction,
-                   bool_or(to_ambassador AND event_type IN ('reaction', 'comment')
-                           AND ts >= $start::TIMESTAMPTZ) AS reached
-            FROM acts WHERE to_ambassador OR event_type IN ('post', 'comment')
-            GROUP BY user_key
-        ),
-        per_person AS (
-            SELECT k.person_key AS person, min(first_contribution) AS first_contribution,
-                   min(first_interaction) AS first_interaction, bool_or(reached) AS reached
-            FROM per_key JOIN key_map k ON k.key = per_key.user_key
-            GROUP BY k.person_key
+        reached AS (
+            SELECT DISTINCT w.person FROM window_events w
+            JOIN key_map k ON k.person_key = w.person  -- a directory person's act
+            WHERE w.event_type IN ('reaction', 'comment')
+              AND w.target IN (SELECT person FROM ambassadors)
         )
         SELECT p.site,
-               count(*) FILTER (WHERE a.reached AND NOT p.ambassador),
-               count(*) FILTER (WHERE a.first_contribution >= $start::TIMESTAMPTZ),
-               count(*) FILTER (WHERE a.first_contribution >= $start::TIMESTAMPTZ
-                                  AND a.first_interaction <= a.first_contribution)
-        FROM per_person a JOIN people p USING (person)
+               count(*) FILTER (WHERE r.person IS NOT NULL AND NOT p.ambassador),
+               count(*) FILTER (WHERE f.first_contribution >= $start::TIMESTAMPTZ),
+               count(*) FILTER (WHERE f.first_contribution >= $start::TIMESTAMPTZ
+                                  AND f.first_interaction <= f.first_contribution)
+        FROM people p
+        LEFT JOIN firsts f ON f.person = p.person
+        LEFT JOIN reached r ON r.person = p.person
+        WHERE f.person IS NOT NULL OR r.person IS NOT NULL
         GROUP BY p.site
         """,
         {
