@@ -72,9 +72,8 @@ def test_communities_in_every_format(tmp_path: Path, cli) -> None:  # type: igno
 def test_the_overall_figure_does_not_give_a_hidden_site_s_community_back(
     tmp_path: Path, cli
 ) -> None:  # type: ignore[no-untyped-def]
-    """Qualité has 6 active people at Lyon and 2 at Nantes (hidden below 5): its overall
-    figures, minus Lyon's, would give Nantes's hidden ones, so one of the two goes — the
-    smaller, here Lyon's (6 against 8 overall)."""
+    """Qualité has 6 active people at Lyon (shown) and 2 at Nantes (hidden below 5): its
+    overall figures, minus Lyon's, would give Nantes's hidden ones."""
     nantes = "".join(f"n{i}@x.fr,Nantes\n" for i in range(6))
     cli("directory", write(tmp_path / "d.csv", DIRECTORY + nantes))
     events = EVENTS + (
@@ -83,23 +82,23 @@ def test_the_overall_figure_does_not_give_a_hidden_site_s_community_back(
     cli("ingest", write(tmp_path / "e.csv", events))
     result = cli("communities", "--as-of", "2026-03-22", "--window", "21", "--json").json()
     sites = {s["site"]: {c["community"]: c for c in s["communities"]} for s in result["sites"]}
+    assert sites["Lyon"]["Qualité"]["active_members"] == 6
     assert sites["Nantes"]["Qualité"]["suppressed"]
     lyon = sites["Lyon"]["Qualité"]
     overall = {c["community"]: c for c in result["communities"]}["Qualité"]
-    assert not overall["suppressed"] and not lyon["suppressed"]
-    # overall minus Lyon would give Nantes's 2 active members and its week of 2: Lyon's go
-    assert overall["active_members"] == 8 and lyon["active_members"] is None
-    assert lyon["weekly_active"][2] is None  # the week Nantes was active
-    # no figure is shown both overall and at Lyon
+    assert not overall["suppressed"]  # 8 active people over the sites shown
+    # overall minus Lyon would give Nantes's 2 active members and its week of 2
+    assert overall["active_members"] is None
+    assert overall["weekly_active"][2] is None  # the week Nantes was active
+    # no figure is shown both overall and at Lyon (Lyon's 4 contributors are hidden below
+    # 5, so the overall 5 gives nothing back: Nantes's count stays 1 to 4)
     for figure in ("active_members", "contributors", "posts", "replies"):
         assert overall[figure] is None or lyon[figure] is None, figure
-    for week in range(3):
-        assert overall["weekly_active"][week] is None or lyon["weekly_active"][week] is None
     table = cli("communities", "--as-of", "2026-03-22", "--window", "21").stdout
     assert "Qualité" in table and "—" in table
-    # Nantes's post, 4 days before as_of, must not show through the overall last post:
-    # the overall date is over the sites where posts are shown (none here)
-    assert overall["days_since_last_post"] is None
+    # Nantes's post, 4 days before as_of, must not show through the overall last post
+    # (Lyon's was 13 days before): the overall date is over the sites where it is shown
+    assert overall["days_since_last_post"] == lyon["days_since_last_post"]
     assert overall["status"] == lyon["status"]
     # a trend built on hidden weekly counts is hidden with them
     assert overall["trend"] is None
@@ -119,3 +118,23 @@ def test_a_leaders_status_hidden_with_its_posts_reads_as_a_dash() -> None:
     console.print(leaders_table(report, names=False))  # type: ignore[arg-type]
     row = next(line for line in console.export_text().splitlines() if "Qualité" in line)
     assert row.split("│")[2].strip() == "—"
+
+
+def test_a_shown_community_s_size_rule_gives_nothing_back(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """Lyon's Qualité has 5 active people, Nantes's 1 (hidden). Had the overall 6 been shown
+    with Lyon's 5 hidden instead, "shown, so at least 5 at Lyon" would leave exactly 1 at
+    Nantes: the overall goes first (an outside review found this of a trial preference)."""
+    directory = "email,site\n" + "".join(f"l{i}@x.fr,Lyon\nn{i}@x.fr,Nantes\n" for i in range(5))
+    events = "timestamp,user,event_type,space,content_id\n" + "".join(
+        f"2026-03-10T0{i}:00:00Z,l{i}@x.fr,post,Qualité,l{i}\n" for i in range(5)
+    )
+    events += "2026-03-11T09:00:00Z,n0@x.fr,post,Qualité,n0\n"
+    cli("directory", write(tmp_path / "d.csv", directory))
+    cli("ingest", write(tmp_path / "e.csv", events))
+    args = ("communities", "--as-of", "2026-03-14", "--window", "7", "--json")
+    result = cli(*args).json()
+    overall = {c["community"]: c for c in result["communities"]}["Qualité"]
+    sites = {s["site"]: {c["community"]: c for c in s["communities"]} for s in result["sites"]}
+    assert sites["Nantes"]["Qualité"]["suppressed"]
+    assert sites["Lyon"]["Qualité"]["active_members"] == 5
+    assert overall["active_members"] is None

@@ -188,8 +188,7 @@ def publish(
     are its posts or replies when 1 to min_group_size − 1 people made them (`authors`:
     (name, site) -> (posters, repliers)). Overall figures are sums over the sites shown,
     so an overall figure that would give a hidden site's figure back by subtraction is
-    None, or a shown site's figure is, whichever is smaller (a small site's before the
-    organisation's)."""
+    None (the overall figure goes before a site's)."""
     authors = authors or {}
     check = Disclosure(min_group_size)
     # (community, figure) -> {site: atom}: the overall figure is the sum over the sites
@@ -218,9 +217,7 @@ def publish(
                 # events made by 1 to k − 1 people: hidden, known only to be 1 or more
                 hidden=c.suppressed or few,
                 bounds=(1, None) if few else None,
-                # the smaller count goes first, a site's or the overall: a small site's
-                # community loses a figure before the organisation's headline does
-                keep=1,
+                keep=0 if c.site is None else 1,
                 # withheld whole when its own small counts and the overall's pin one
                 group=("community", c.name, c.site),
             )
