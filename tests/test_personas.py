@@ -59,3 +59,38 @@ def test_without_target_people_there_are_no_personas(tmp_path: Path, cli) -> Non
     cli("ingest", write(tmp_path / "e.csv", plain))
     result = cli("personas", "--as-of", "2026-03-08", "--window", "7", "--json").json()
     assert result["sites"] == [] and "names a target person" in result["reason"]
+
+
+def test_someone_active_only_through_a_usage_report_falls_in_the_last_row(
+    tmp_path: Path, cli
+) -> None:  # type: ignore[no-untyped-def]
+    """Carol's 12 Teams messages come from a usage report (counts, no event): no post or
+    comment of hers is known, so she is not an observer (active, no post) but falls through
+    to engager, as docs/metrics.md says; Bob, who only commented, is a responder."""
+    cli(
+        "directory",
+        write(
+            tmp_path / "d.csv",
+            "email,site\n" + "".join(f"{p}@example.com,Lyon\n" for p in ("alice", "bob", "carol")),
+        ),
+    )
+    events = (
+        "timestamp,user,event_type,target_user\n2026-03-10T09:00:00Z,alice@example.com,post,\n"
+        "2026-03-11T09:00:00Z,bob@example.com,comment,alice@example.com\n"
+    )
+    teams = (
+        "Report Refresh Date,User Principal Name,Last Activity Date,Is Deleted,Deleted Date,"
+        "Assigned Products,Team Chat Message Count,Private Chat Message Count,Call Count,"
+        "Meeting Count,Has Other Action,Report Period\n"
+        "2026-03-31,carol@example.com,2026-03-30,False,,MICROSOFT TEAMS,12,0,0,0,No,30\n"
+    )
+    cli("ingest", write(tmp_path / "e.csv", events), write(tmp_path / "teams.csv", teams))
+    args = ("personas", "--as-of", "2026-03-31", "--window", "30", "--min-group-size", "1")
+    (lyon,) = cli(*args, "--json").json()["sites"]
+    assert lyon["personas"] == {
+        "engager": 2,
+        "catalyst": 0,
+        "responder": 1,
+        "broadcaster": 0,
+        "observer": 0,
+    }

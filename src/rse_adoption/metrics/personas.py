@@ -65,7 +65,13 @@ def persona_counts(
             SELECT s.site,
                    CASE
                        WHEN s.segment = 'inactive' THEN NULL
-                       WHEN coalesce(m.posts, 0) + coalesce(m.replies, 0) = 0 THEN 'observer'
+                       -- an event in the window but no post or comment (reads): observer;
+                       -- no event at all (activity periods alone) leaves the counts null
+                       -- and the person an engager, the last row (docs/metrics.md)
+                       WHEN coalesce(m.posts, 0) + coalesce(m.replies, 0) = 0
+                            AND (m.person IS NOT NULL
+                                 OR s.person IN (SELECT person FROM person_weeks))
+                           THEN 'observer'
                        WHEN coalesce(r.received, 0) >= $catalyst * (m.posts + m.replies)
                            THEN 'catalyst'
                        WHEN m.replies > m.posts THEN 'responder'
