@@ -121,7 +121,8 @@ print(json.dumps(rows, default=str))
 #: by hand as directly as DuckDB allows, and the peers' figures (movement, the previous
 #: window, conversations, interactions, each contributor's posts and comments), and what
 #: every report computes for its disclosure plan since issue 28 (the transitions between
-#: segments, the personas, the ambassadors' reach over the lookback). (The report also fits
+#: segments, the personas, the ambassadors' reach over the lookback, as the report reads it:
+#: the window's contributors' events only, no one else can be new). (The report also fits
 #: a curve per site, counts ambassadors and applies privacy suppression: its own overhead,
 #: measured in the ratio.)
 REPORT_BASELINE = """
@@ -168,7 +169,8 @@ FROM weeks w JOIN people p USING (person_key) GROUP BY ALL ORDER BY ALL
 # the forecast's input: each person's contribution weeks over the lookback (52 weekly
 # points, each with its 13-week trailing window), the trailing distinct contributors per
 # site and week, each week's own contributors, and the habitual ones (9 of the last 12)
-lookback = as_of - timedelta(days=as_of.weekday()) - timedelta(weeks=52 + 13 - 1)
+window_weeks = -(-window // 7)  # the report's window in whole weeks (context._lookback)
+lookback = as_of - timedelta(days=as_of.weekday()) - timedelta(weeks=52 + window_weeks - 1)
 last = (as_of - timedelta(days=as_of.weekday()) - lookback).days // 7
 con.execute('''
 CREATE TEMP TABLE contrib AS
@@ -182,9 +184,9 @@ WHERE ts >= $lookback::TIMESTAMPTZ AND ts < $end::TIMESTAMPTZ AND event_type IN 
       "lookback": str(lookback), "end": str(as_of + timedelta(days=1))}).fetchall()
 trailing = con.execute('''
 SELECT p.site, c.week + r.k AS week, count(DISTINCT c.person_key)
-FROM contrib c JOIN people p USING (person_key), range(13) r(k)
+FROM contrib c JOIN people p USING (person_key), range($weeks) r(k)
 WHERE c.week + r.k <= $last GROUP BY ALL ORDER BY ALL
-''', {"last": last}).fetchall()
+''', {"last": last, "weeks": window_weeks}).fetchall()
 weekly = con.execute(
     "SELECT p.site, c.week, count(*) FROM contrib c JOIN people p USING (person_key) "
     "GROUP BY ALL ORDER BY ALL").fetchall()
@@ -279,22 +281,25 @@ FROM people p LEFT JOIN made m USING (person_key) LEFT JOIN received r USING (pe
 WHERE p.level IS NOT NULL GROUP BY ALL ORDER BY ALL
 ''').fetchall()
 reach = con.execute('''
-WITH amb AS (SELECT DISTINCT k.key FROM keys k JOIN people p USING (person_key)
-             WHERE p.is_ambassador),
-acts AS (SELECT k.person_key, e.ts, e.event_type, a.key IS NOT NULL AS to_amb
-         FROM read_parquet($files) e JOIN keys k ON k.key = e.user_key
-         LEFT JOIN amb a ON a.key = e.target_user_key
-         WHERE ts >= $lookback::TIMESTAMPTZ AND ts < $end::TIMESTAMPTZ
-           AND event_type IN ('post', 'comment', 'reaction', 'read')),
-per AS (SELECT person_key, min(ts) FILTER (WHERE event_type IN ('post', 'comment')) AS fc,
-               min(ts) FILTER (WHERE to_amb) AS fi,
-               bool_or(to_amb AND event_type IN ('reaction', 'comment')
-                       AND ts >= $start::TIMESTAMPTZ) AS reached
-        FROM acts GROUP BY 1)
-SELECT p.site, count(*) FILTER (WHERE reached AND NOT p.is_ambassador),
+WITH contributors AS (SELECT DISTINCT person_key FROM win JOIN people USING (person_key)
+                      WHERE event_type IN ('post', 'comment')),
+their AS (SELECT k.key, k.person_key FROM keys k JOIN contributors USING (person_key)),
+amb AS (SELECT k.key FROM keys k JOIN people p USING (person_key) WHERE p.is_ambassador),
+per AS (SELECT t.person_key, min(ts) FILTER (WHERE event_type IN ('post', 'comment')) AS fc,
+               min(ts) FILTER (WHERE e.target_user_key IN (SELECT key FROM amb)) AS fi
+        FROM read_parquet($files) e JOIN their t ON t.key = e.user_key
+        WHERE ts >= $lookback::TIMESTAMPTZ AND ts < $end::TIMESTAMPTZ
+          AND event_type IN ('post', 'comment', 'reaction', 'read')
+        GROUP BY 1),
+reached AS (SELECT DISTINCT person_key FROM win
+            WHERE event_type IN ('reaction', 'comment')
+              AND target IN (SELECT person_key FROM people WHERE is_ambassador))
+SELECT p.site, count(r.person_key) FILTER (WHERE NOT p.is_ambassador),
        count(*) FILTER (WHERE fc >= $start::TIMESTAMPTZ),
        count(*) FILTER (WHERE fc >= $start::TIMESTAMPTZ AND fi <= fc)
-FROM per JOIN people p USING (person_key) GROUP BY 1 ORDER BY 1
+FROM people p LEFT JOIN per USING (person_key) LEFT JOIN reached r USING (person_key)
+WHERE per.person_key IS NOT NULL OR r.person_key IS NOT NULL
+GROUP BY 1 ORDER BY 1
 ''', {"files": files, "lookback": str(lookback), "start": str(start),
       "end": str(as_of + timedelta(days=1))}).fetchall()
 print(json.dumps([segments, series, trailing, weekly, habit, movement, conversations,
