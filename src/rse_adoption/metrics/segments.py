@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..names import normalise_site
+from ..person_summary import CONTRIBUTION_SQL
 from ..store import Manifest, path_list
 from .engine import Connection
 
@@ -542,7 +543,7 @@ def previous_levels(con: Connection, files: list[str], window: Window) -> str:
         f"""
         CREATE TEMP TABLE IF NOT EXISTS {name} AS
         SELECT coalesce(k.person_key, e.user_key) AS person,
-               bool_or(e.event_type IN ('post', 'comment')) AS previous,
+               bool_or({CONTRIBUTION_SQL}) AS previous,
                max({LEVEL_SQL}) AS previous_level
         FROM read_parquet($files) e LEFT JOIN key_map k ON k.key = e.user_key
         WHERE e.ts >= $start::TIMESTAMPTZ AND e.ts < $end::TIMESTAMPTZ

@@ -15,7 +15,7 @@ from datetime import date
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ..model import GroupFigures, Report
 from . import charts, peers_view
@@ -83,6 +83,8 @@ class Row:
     #: As read: "< 5" for contributors hidden for being few, "< 5.8 %" for their share.
     contributors_text: str = ""
     share_text: str = ""
+    #: What the progress bar says to a screen reader (`_bar_label`).
+    bar_label: Markup = Markup("")
 
 
 def _bar_scale(report: Report) -> float:
@@ -117,9 +119,24 @@ def _rows(report: Report, scale: float, tr: Language) -> list[Row]:
                     g, "segments.contributor", g.segments.contributor, report.min_group_size, tr
                 ),
                 share_text=share_text(g, tr, en_space=" "),
+                bar_label=_bar_label(g, report, tr),
             )
         )
     return rows
+
+
+def _bar_label(g: GroupFigures, report: Report, tr: Language) -> Markup:
+    """The progress bar's label: the share (or the bound it is below) and the band; that
+    the share is hidden when neither is published (the message as the template's own
+    messages are written, its values escaped)."""
+    band = {"low": pct(report.tipping_low, 0, tr), "high": pct(report.tipping_high, 0, tr)}
+    if g.contributor_share is None and g.contributor_share_below is None:
+        text = tr._("share hidden (privacy); band %(low)s to %(high)s", **band)
+        return Markup(text)  # noqa: S704 -- a catalogue message and percentages
+    share = pct(g.contributor_share, 1, tr) if g.contributor_share is not None else None
+    shown = escape(share or share_text(g, tr, en_space=" "))
+    text = tr._("%(share)s of headcount; band %(low)s to %(high)s", share=shown, **band)
+    return Markup(text)  # noqa: S704 -- the share escaped, the rest a catalogue message
 
 
 def _site_sentence(g: GroupFigures, report: Report, tr: Language) -> str:
